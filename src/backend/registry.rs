@@ -1,0 +1,337 @@
+//! THE one list of kernels. Adding a kernel = its CPU function + WGSL section + CUDA entry +
+//! one entry here; parity tests, shader validation and NVRTC tests walk this list.
+
+use std::mem::offset_of;
+
+use crate::env::mec::{self, MecParams};
+use crate::error::Result;
+use crate::rng::{self, RngFillParams};
+use crate::search::levy::{self, LevyParams};
+
+/// Kernel identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KernelId {
+    /// Philox blocks and distributions into a buffer.
+    RngFill,
+    /// `mec`: positions and task sizes at reset.
+    MecReset,
+    /// `mec`: channel gains of a step (eq. 3).
+    MecChannel,
+    /// `mec`: optimal power, rates and per-IoTD cost table (eq. 2, 13).
+    MecAlloc,
+    /// `mec`: each agent's observation (its column h_j, log-standardized).
+    MecObserve,
+    /// `mec`: objective Σ Φ of candidate decisions with the exact allocation (eq. 8–11).
+    MecObjectiveExact,
+    /// `mec`: objective Σ Φ of candidate (a, f, p) as given (eq. 8–11, paper mode).
+    MecObjectivePaper,
+    /// `mec`: the Local / Greedy / Random baselines.
+    MecHeuristic,
+    /// Lévy search: population initialization and initial fitness.
+    LevyInit,
+    /// Lévy search: one generation (eq. 20–28).
+    LevyGeneration,
+    /// Lévy search: best candidate per instance.
+    LevyBest,
+}
+
+/// How a kernel uses a buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read only.
+    Read,
+    /// Read and written.
+    ReadWrite,
+    /// Device scratch: written by the kernel, contents unspecified afterwards (not compared).
+    Scratch,
+}
+
+/// Element type of a buffer (storage is always 32-bit words).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elem {
+    /// `u32` / `unsigned int`.
+    U32,
+    /// `f32` / `float`.
+    F32,
+}
+
+/// One buffer binding.
+#[derive(Clone, Copy, Debug)]
+pub struct BufSpec {
+    /// Name (the same in the `.wgsl` and the `.cu`).
+    pub name: &'static str,
+    /// Access.
+    pub access: Access,
+    /// Element type.
+    pub elem: Elem,
+}
+
+/// Layout of the `#[repr(C)]` parameter block (checked against `.wgsl` and `.cu`).
+#[derive(Clone, Copy, Debug)]
+pub struct ParamLayout {
+    /// The struct name in WGSL and CUDA.
+    pub name: &'static str,
+    /// Size in bytes (a multiple of 16).
+    pub size: usize,
+    /// (field, byte offset) in declaration order.
+    pub fields: &'static [(&'static str, usize)],
+}
+
+/// CPU implementation: parameter bytes and the buffers in binding order.
+pub type CpuFn = fn(&[u8], &mut [&mut [u32]]) -> Result<()>;
+
+/// A registered kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelSpec {
+    /// Identity.
+    pub id: KernelId,
+    /// Stem (file name without extension).
+    pub stem: &'static str,
+    /// Entry point name on every backend.
+    pub entry: &'static str,
+    /// WGSL stem file under `shaders/`.
+    pub wgsl: &'static str,
+    /// CUDA file under `kernels/`.
+    pub cu: &'static str,
+    /// Parameter block.
+    pub params: ParamLayout,
+    /// Buffers in binding order (WGSL bindings 1.., CUDA arguments after the params).
+    pub bufs: &'static [BufSpec],
+    /// The CPU reference.
+    pub cpu: CpuFn,
+}
+
+macro_rules! fields {
+    ($t:ty; $($f:ident),* $(,)?) => {
+        &[$((stringify!($f), offset_of!($t, $f))),*]
+    };
+}
+
+const fn b(name: &'static str, access: Access, elem: Elem) -> BufSpec {
+    BufSpec { name, access, elem }
+}
+
+use Access::{Read as R, ReadWrite as W, Scratch as S};
+use Elem::{F32, U32};
+
+const RNG_PARAMS: ParamLayout = ParamLayout {
+    name: "RngFillParams",
+    size: std::mem::size_of::<RngFillParams>(),
+    fields: fields!(RngFillParams; key0, key1, c0, c1, c2, c3, dist, n, p0, p1, _pad0, _pad1),
+};
+
+const MEC_PARAMS: ParamLayout = ParamLayout {
+    name: "MecParams",
+    size: std::mem::size_of::<MecParams>(),
+    fields: fields!(MecParams; b, n, m, p, key0, key1, step, variant, area, beta0, bandwidth,
+        noise_psd, d_lo, d_hi, f_lo, f_hi, f_local, p_local, f_max, p_max, phi_t, phi_e, d2_min,
+        capacity),
+};
+
+const LEVY_PARAMS: ParamLayout = ParamLayout {
+    name: "LevyParams",
+    size: std::mem::size_of::<LevyParams>(),
+    fields: fields!(LevyParams; b, n, m, p, key0, key1, call, generation, gmax, variant, mode,
+        _pad0, sigma_u, inv_beta, th, eta_a, eta_f, eta_p, f_min, p_min, f_max, p_max, f_local,
+        p_local, phi_t, phi_e, bandwidth, noise_psd),
+};
+
+/// Every kernel of mecrl.
+pub static KERNELS: &[KernelSpec] = &[
+    KernelSpec {
+        id: KernelId::RngFill,
+        stem: "rng",
+        entry: "rng_fill",
+        wgsl: "rng/rng.wgsl",
+        cu: "rng/rng.cu",
+        params: RNG_PARAMS,
+        bufs: &[b("out", W, U32)],
+        cpu: rng::cpu_rng_fill_kernel,
+    },
+    KernelSpec {
+        id: KernelId::MecReset,
+        stem: "mec",
+        entry: "mec_reset",
+        wgsl: "env/mec.wgsl",
+        cu: "env/mec.cu",
+        params: MEC_PARAMS,
+        bufs: &[b("iotd_pos", W, F32), b("mec_pos", W, F32), b("task_d", W, F32), b("task_f", W, F32)],
+        cpu: mec::cpu_reset,
+    },
+    KernelSpec {
+        id: KernelId::MecChannel,
+        stem: "mec",
+        entry: "mec_channel",
+        wgsl: "env/mec.wgsl",
+        cu: "env/mec.cu",
+        params: MEC_PARAMS,
+        bufs: &[b("iotd_pos", R, F32), b("mec_pos", R, F32), b("h", W, F32)],
+        cpu: mec::cpu_channel,
+    },
+    KernelSpec {
+        id: KernelId::MecAlloc,
+        stem: "mec",
+        entry: "mec_alloc",
+        wgsl: "env/mec.wgsl",
+        cu: "env/mec.cu",
+        params: MEC_PARAMS,
+        bufs: &[
+            b("h", R, F32),
+            b("task_d", R, F32),
+            b("task_f", R, F32),
+            b("hn", W, F32),
+            b("p_opt", W, F32),
+            b("cost", W, F32),
+            b("sqrt_f", W, F32),
+        ],
+        cpu: mec::cpu_alloc,
+    },
+    KernelSpec {
+        id: KernelId::MecObserve,
+        stem: "mec",
+        entry: "mec_observe",
+        wgsl: "env/mec.wgsl",
+        cu: "env/mec.cu",
+        params: MEC_PARAMS,
+        bufs: &[b("h", R, F32), b("obs", W, F32)],
+        cpu: mec::cpu_observe,
+    },
+    KernelSpec {
+        id: KernelId::MecObjectiveExact,
+        stem: "mec",
+        entry: "mec_objective_exact",
+        wgsl: "env/mec.wgsl",
+        cu: "env/mec.cu",
+        params: MEC_PARAMS,
+        bufs: &[b("cost", R, F32), b("sqrt_f", R, F32), b("a", R, U32), b("bins", S, F32), b("phi", W, F32)],
+        cpu: mec::cpu_objective_exact,
+    },
+    KernelSpec {
+        id: KernelId::MecObjectivePaper,
+        stem: "mec",
+        entry: "mec_objective_paper",
+        wgsl: "env/mec.wgsl",
+        cu: "env/mec.cu",
+        params: MEC_PARAMS,
+        bufs: &[
+            b("h", R, F32),
+            b("task_d", R, F32),
+            b("task_f", R, F32),
+            b("a", R, U32),
+            b("f", R, F32),
+            b("pw", R, F32),
+            b("bins", S, F32),
+            b("phi", W, F32),
+        ],
+        cpu: mec::cpu_objective_paper,
+    },
+    KernelSpec {
+        id: KernelId::MecHeuristic,
+        stem: "mec",
+        entry: "mec_heuristic",
+        wgsl: "env/mec.wgsl",
+        cu: "env/mec.cu",
+        params: MEC_PARAMS,
+        bufs: &[
+            b("iotd_pos", R, F32),
+            b("mec_pos", R, F32),
+            b("task_f", R, F32),
+            b("order", R, U32),
+            b("load", S, F32),
+            b("a", W, U32),
+        ],
+        cpu: mec::cpu_heuristic,
+    },
+    KernelSpec {
+        id: KernelId::LevyInit,
+        stem: "levy",
+        entry: "levy_init",
+        wgsl: "search/levy.wgsl",
+        cu: "search/levy.cu",
+        params: LEVY_PARAMS,
+        bufs: &[
+            b("cost", R, F32),
+            b("sqrt_f", R, F32),
+            b("h", R, F32),
+            b("task_d", R, F32),
+            b("task_f", R, F32),
+            b("a0", R, U32),
+            b("pop_a", W, U32),
+            b("pop_f", W, F32),
+            b("pop_p", W, F32),
+            b("fit", W, F32),
+            b("bins", S, F32),
+        ],
+        cpu: levy::cpu_init,
+    },
+    KernelSpec {
+        id: KernelId::LevyGeneration,
+        stem: "levy",
+        entry: "levy_generation",
+        wgsl: "search/levy.wgsl",
+        cu: "search/levy.cu",
+        params: LEVY_PARAMS,
+        bufs: &[
+            b("cost", R, F32),
+            b("sqrt_f", R, F32),
+            b("h", R, F32),
+            b("hn", R, F32),
+            b("task_d", R, F32),
+            b("task_f", R, F32),
+            b("pop_a", W, U32),
+            b("pop_f", W, F32),
+            b("pop_p", W, F32),
+            b("fit", W, F32),
+            b("bins", S, F32),
+        ],
+        cpu: levy::cpu_generation,
+    },
+    KernelSpec {
+        id: KernelId::LevyBest,
+        stem: "levy",
+        entry: "levy_best",
+        wgsl: "search/levy.wgsl",
+        cu: "search/levy.cu",
+        params: LEVY_PARAMS,
+        bufs: &[
+            b("pop_a", R, U32),
+            b("pop_f", R, F32),
+            b("pop_p", R, F32),
+            b("fit", R, F32),
+            b("best_a", W, U32),
+            b("best_f", W, F32),
+            b("best_p", W, F32),
+            b("best_fit", W, F32),
+        ],
+        cpu: levy::cpu_best,
+    },
+];
+
+/// The spec of `id`.
+pub fn spec(id: KernelId) -> &'static KernelSpec {
+    KERNELS.iter().find(|k| k.id == id).expect("every KernelId is registered")
+}
+
+/// Decode a parameter block (size already checked by the backend).
+pub fn params<T: bytemuck::Pod>(bytes: &[u8]) -> T {
+    bytemuck::pod_read_unaligned(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_consistent() {
+        for (i, k) in KERNELS.iter().enumerate() {
+            assert_eq!(k.params.size % 16, 0, "{}: params must be a multiple of 16 bytes", k.entry);
+            let last = k.params.fields.last().unwrap();
+            assert_eq!(last.1 + 4, k.params.size, "{}: all fields are 4-byte scalars", k.entry);
+            for (j, f) in k.params.fields.iter().enumerate() {
+                assert_eq!(f.1, 4 * j, "{}: field {} offset", k.entry, f.0);
+            }
+            assert!(KERNELS[i + 1..].iter().all(|o| o.id != k.id && o.entry != k.entry));
+            assert!(k.bufs.len() <= 12, "{}: at most 12 storage buffers", k.entry);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Kernel sources embedded in the binary: WGSL modules assembled per entry point and CUDA files
+//! with their `#include "common/…"` lines expanded (NVRTC then needs no include path).
+//!
+//! WGSL has no `#include` and one module may not bind two resources at one slot, so a stem file
+//! `shaders/<dir>/<stem>.wgsl` holds shared helpers first and then one section per entry point,
+//! each starting with a line `//!entry <name>`. The module for an entry is
+//! `shaders/common/*.wgsl` + the shared part + that entry's section.
+
+/// (path under `shaders/`, text)
+pub static WGSL_FILES: &[(&str, &str)] = &[
+    ("common/philox.wgsl", include_str!("../../shaders/common/philox.wgsl")),
+    ("common/pmath.wgsl", include_str!("../../shaders/common/pmath.wgsl")),
+    ("common/index.wgsl", include_str!("../../shaders/common/index.wgsl")),
+    ("rng/rng.wgsl", include_str!("../../shaders/rng/rng.wgsl")),
+    ("env/mec.wgsl", include_str!("../../shaders/env/mec.wgsl")),
+    ("search/levy.wgsl", include_str!("../../shaders/search/levy.wgsl")),
+];
+
+/// (path under `kernels/`, text)
+pub static CUDA_FILES: &[(&str, &str)] = &[
+    ("common/philox.cuh", include_str!("../../kernels/common/philox.cuh")),
+    ("common/pmath.cuh", include_str!("../../kernels/common/pmath.cuh")),
+    ("common/index.cuh", include_str!("../../kernels/common/index.cuh")),
+    ("rng/rng.cu", include_str!("../../kernels/rng/rng.cu")),
+    ("env/mec.cu", include_str!("../../kernels/env/mec.cu")),
+    ("search/levy.cu", include_str!("../../kernels/search/levy.cu")),
+];
+
+const WGSL_COMMON: [&str; 3] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl"];
+
+fn lookup(files: &[(&str, &'static str)], path: &str) -> Option<&'static str> {
+    files.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
+}
+
+/// The WGSL module for `entry` of stem file `file`, or `None` if the section is missing.
+pub fn wgsl_module(file: &str, entry: &str) -> Option<String> {
+    let text = lookup(WGSL_FILES, file)?;
+    let mut shared = String::new();
+    let mut section: Option<String> = None;
+    let mut current: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(name) = line.trim().strip_prefix("//!entry ") {
+            current = Some(name.trim());
+            if current == Some(entry) {
+                section = Some(String::new());
+            }
+            continue;
+        }
+        match current {
+            None => {
+                shared.push_str(line);
+                shared.push('\n');
+            }
+            Some(c) if c == entry => {
+                let s = section.as_mut().expect("section started");
+                s.push_str(line);
+                s.push('\n');
+            }
+            Some(_) => {}
+        }
+    }
+    let mut out = String::new();
+    for c in WGSL_COMMON {
+        out.push_str(lookup(WGSL_FILES, c).unwrap_or(""));
+        out.push('\n');
+    }
+    out.push_str(&shared);
+    out.push_str(&section?);
+    Some(out)
+}
+
+/// The CUDA file `file` with `#include "x"` lines replaced by the embedded `x` (once each).
+pub fn cuda_source(file: &str) -> Option<String> {
+    let mut seen = Vec::new();
+    expand(file, &mut seen)
+}
+
+fn expand(file: &str, seen: &mut Vec<String>) -> Option<String> {
+    let text = lookup(CUDA_FILES, file)?;
+    seen.push(file.to_string());
+    let mut out = String::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("#include \"") {
+            let inc = rest.trim_end_matches('"');
+            if !seen.iter().any(|s| s == inc) {
+                out.push_str(&expand(inc, seen)?);
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    Some(out)
+}

@@ -1,0 +1,21 @@
+//! mecrl — batched task-offloading environments, search and learning for mobile edge
+//! computing, on CPU (rayon), WGSL (wgpu) and CUDA (NVRTC + cudarc).
+//!
+//! This crate implements the systems of `SPEC.md`; the walking skeleton covers the DIRS `mec`
+//! system: [`env::mec`] (environment and exact allocation), [`search::levy`] (population Lévy
+//! flight search) and the baselines, on every [`backend`].
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod env;
+pub mod error;
+pub mod experiment;
+pub mod math;
+pub mod rng;
+pub mod search;
+
+pub use backend::{Backend, BackendChoice, BackendKind, Buffer};
+pub use error::{Error, Result};
+
+/// The crate version (written into run manifests).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,719 @@
+//! Population Lévy flight search (seed 000 §V-D, Algorithm 4; SPEC `mec`).
+//!
+//! P candidates per instance evolve for G_max generations. Generation G (0-based, so that every
+//! generation moves: γ = 2 − 2G/G_max ∈ (0, 2], eq. 26) draws, for every candidate and IoTD i,
+//! one Philox block (p·N + i, instance, call·2^16 + G, LEVY_STEP_A): words 0, 1 give the Lévy step
+//! d_i (eq. 20–22), word 2 the random target rand_m ∈ {0..M}. Then
+//! - **h-mutation (25)**: a^m_i = rand_m if γ d_i > ĥ_{i,a_i} else a_i, with ĥ_ij = h_ij / Σ_j h_ij
+//!   and ĥ_{i,0} = 0 for a local task (no channel: least stable);
+//! - **Lévy crossover (27)**: x^c_i = x^m_i if γ d_i > th else x_i (the same d_i);
+//! - **greedy selection (28)**: the candidate replaces its parent iff f(x^c) < f(x) (strictly).
+//!
+//! Mode `exact` evolves a only; f and p come from the exact allocation (the cost table of
+//! [`crate::env::mec`]). Mode `paper` evolves (a, f, p) of eq. (24): f^m, p^m by eq. (23) with
+//! their own Lévy steps (block LEVY_STEP_FP: words 0,1 → d_f, words 2,3 → d_p), clipped to
+//! [f_min, F_max] and [p_min, P_max]; constraint (6) is enforced in the objective by scaling.
+//! Variant `classic` (Fig. 7) is plain eq. (23) with rounding, no γ, no crossover:
+//! a^c_i = (a_i + ⌊clamp(η_a d_i, ±2^20) + 0.5⌋) mod (M+1).
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{registry::params as decode, Buffer, KernelId};
+use crate::env::mec::{objective_exact_one, objective_paper_one, Heuristic, MecEnv, MecParams};
+use crate::error::{Error, Result};
+use crate::rng::{self, stream};
+use rayon::prelude::*;
+
+/// Which variables evolve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LevyMode {
+    /// Evolve a; f and p solved by the allocation (default).
+    #[default]
+    Exact = 0,
+    /// Evolve a, f and p as in eq. (24).
+    Paper = 1,
+}
+
+/// Which update rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LevyVariant {
+    /// The proposed search: h-mutation, Lévy crossover, greedy selection.
+    #[default]
+    Proposed = 0,
+    /// The classic Lévy flight of Fig. 7: eq. (23) with rounding, greedy selection.
+    Classic = 1,
+}
+
+/// Initial decisions of every candidate (Alg. 4 line 1 starts from the ensemble decision;
+/// without agents the search starts from a baseline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LevyInit {
+    /// The Greedy baseline's decisions (default).
+    #[default]
+    Greedy,
+    /// All local.
+    Local,
+    /// The Random baseline's decisions.
+    Random,
+}
+
+impl From<LevyInit> for Heuristic {
+    fn from(v: LevyInit) -> Self {
+        match v {
+            LevyInit::Greedy => Heuristic::Greedy,
+            LevyInit::Local => Heuristic::Local,
+            LevyInit::Random => Heuristic::Random,
+        }
+    }
+}
+
+/// Lévy search settings (defaults: SPEC `mec`; η, f_min, p_min are ours, see docs/mec.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LevyConfig {
+    /// P, candidates per instance.
+    pub population: usize,
+    /// G_max, generations.
+    pub generations: usize,
+    /// β of the Lévy step, 0 < β < 2 (online search uses a large β; demonstrations 1.1).
+    pub beta: f64,
+    /// th, crossover threshold of eq. (27).
+    pub th: f64,
+    /// η for a in the classic variant (eq. 23).
+    pub eta_a: f64,
+    /// η for f as a fraction of F_max (eq. 23, paper mode).
+    pub eta_f: f64,
+    /// η for p as a fraction of P_max (eq. 23, paper mode).
+    pub eta_p: f64,
+    /// Lower clip of f in paper mode (Hz).
+    pub f_min_hz: f64,
+    /// Lower clip of p in paper mode (W).
+    pub p_min_w: f64,
+    /// exact or paper.
+    pub mode: LevyMode,
+    /// proposed or classic.
+    pub variant: LevyVariant,
+    /// Initial decisions.
+    pub init: LevyInit,
+}
+
+impl Default for LevyConfig {
+    fn default() -> Self {
+        LevyConfig {
+            population: 32,
+            generations: 100,
+            beta: 1.5,
+            th: 0.5,
+            eta_a: 1.0,
+            eta_f: 0.1,
+            eta_p: 0.1,
+            f_min_hz: 1e6,
+            p_min_w: 1e-3,
+            mode: LevyMode::Exact,
+            variant: LevyVariant::Proposed,
+            init: LevyInit::Greedy,
+        }
+    }
+}
+
+impl LevyConfig {
+    /// Check every field (names prefixed `levy.`).
+    pub fn validate(&self) -> Result<()> {
+        if self.population == 0 || self.population > 65_536 {
+            return Err(Error::config("levy.population", self.population, "must be in 1..=65536"));
+        }
+        if self.generations == 0 || self.generations > 65_535 {
+            return Err(Error::config("levy.generations", self.generations, "must be in 1..=65535"));
+        }
+        if !(self.beta > 0.0 && self.beta < 2.0) {
+            return Err(Error::config("levy.beta", self.beta, "must be in (0, 2) (Mantegna; β = 2 gives σ_u = 0)"));
+        }
+        for (f, v) in [("levy.th", self.th), ("levy.eta_a", self.eta_a), ("levy.eta_f", self.eta_f), ("levy.eta_p", self.eta_p)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::config(f, v, "must be a finite number >= 0"));
+            }
+        }
+        for (f, v) in [("levy.f_min_hz", self.f_min_hz), ("levy.p_min_w", self.p_min_w)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(f, v, "must be a finite number > 0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The kernel parameter block for `env`.
+    pub fn params(&self, env: &MecParams, seed: u64, call: u32) -> LevyParams {
+        let key = rng::key_of(seed);
+        LevyParams {
+            b: env.b,
+            n: env.n,
+            m: env.m,
+            p: self.population as u32,
+            key0: key[0],
+            key1: key[1],
+            call,
+            generation: 0,
+            gmax: self.generations as u32,
+            variant: self.variant as u32,
+            mode: self.mode as u32,
+            _pad0: 0,
+            sigma_u: rng::levy_sigma_u(self.beta) as f32,
+            inv_beta: (1.0 / self.beta) as f32,
+            th: self.th as f32,
+            eta_a: self.eta_a as f32,
+            eta_f: (self.eta_f * env.f_max as f64) as f32,
+            eta_p: (self.eta_p * env.p_max as f64) as f32,
+            f_min: self.f_min_hz as f32,
+            p_min: self.p_min_w as f32,
+            f_max: env.f_max,
+            p_max: env.p_max,
+            f_local: env.f_local,
+            p_local: env.p_local,
+            phi_t: env.phi_t,
+            phi_e: env.phi_e,
+            bandwidth: env.bandwidth,
+            noise_psd: env.noise_psd,
+        }
+    }
+}
+
+/// Parameters of the `levy_*` kernels (mirrored in `kernels/search/levy.cu`, `shaders/search/levy.wgsl`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LevyParams {
+    /// B.
+    pub b: u32,
+    /// N.
+    pub n: u32,
+    /// M.
+    pub m: u32,
+    /// P, candidates per instance.
+    pub p: u32,
+    /// Key word 0.
+    pub key0: u32,
+    /// Key word 1.
+    pub key1: u32,
+    /// Search call index (counter word 2, high 16 bits).
+    pub call: u32,
+    /// Generation G, 0-based (counter word 2, low 16 bits).
+    pub generation: u32,
+    /// G_max.
+    pub gmax: u32,
+    /// 0 proposed, 1 classic.
+    pub variant: u32,
+    /// 0 exact, 1 paper.
+    pub mode: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// σ_u of eq. (22).
+    pub sigma_u: f32,
+    /// 1/β.
+    pub inv_beta: f32,
+    /// Crossover threshold.
+    pub th: f32,
+    /// η for a (classic).
+    pub eta_a: f32,
+    /// η for f (Hz).
+    pub eta_f: f32,
+    /// η for p (W).
+    pub eta_p: f32,
+    /// f clip low (Hz).
+    pub f_min: f32,
+    /// p clip low (W).
+    pub p_min: f32,
+    /// F_max.
+    pub f_max: f32,
+    /// P_max.
+    pub p_max: f32,
+    /// f_i0.
+    pub f_local: f32,
+    /// p^E.
+    pub p_local: f32,
+    /// φ_T.
+    pub phi_t: f32,
+    /// φ_E.
+    pub phi_e: f32,
+    /// B (Hz).
+    pub bandwidth: f32,
+    /// σ² (W/Hz).
+    pub noise_psd: f32,
+}
+
+impl LevyParams {
+    fn mec(&self) -> MecParams {
+        MecParams {
+            b: self.b,
+            n: self.n,
+            m: self.m,
+            p: self.p,
+            bandwidth: self.bandwidth,
+            noise_psd: self.noise_psd,
+            f_local: self.f_local,
+            p_local: self.p_local,
+            f_max: self.f_max,
+            p_max: self.p_max,
+            phi_t: self.phi_t,
+            phi_e: self.phi_e,
+            ..Default::default()
+        }
+    }
+    fn ctr2(&self, g: u32) -> u32 {
+        (self.call << 16) | (g & 0xffff)
+    }
+}
+
+fn f32s(w: &[u32]) -> &[f32] {
+    bytemuck::cast_slice(w)
+}
+
+fn f32s_mut(w: &mut [u32]) -> &mut [f32] {
+    bytemuck::cast_slice_mut(w)
+}
+
+fn need(op: &str, name: &str, have: usize, want: usize) -> Result<()> {
+    if have < want {
+        return Err(Error::shape(format!("{op} buffer `{name}`"), format!(">= {want} words"), have));
+    }
+    Ok(())
+}
+
+/// Initial f and p of candidate `c` (= b·P + p), IoTD i (paper mode): uniform in the boxes.
+#[inline(always)]
+pub fn init_fp(lp: &LevyParams, bi: u32, pi: u32, i: u32) -> (f32, f32) {
+    let w = rng::philox4x32_10(rng::counter(pi * lp.n + i, bi, lp.ctr2(0xffff), stream::LEVY_INIT, 0), [lp.key0, lp.key1]);
+    (
+        lp.f_min + (lp.f_max - lp.f_min) * rng::uniform(w[0]),
+        lp.p_min + (lp.p_max - lp.p_min) * rng::uniform(w[1]),
+    )
+}
+
+/// The fitness of one candidate in the kernel's mode.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn fitness(lp: &LevyParams, mp: &MecParams, bi: usize, inst: &Inst<'_>, a: &[u32], f: &[f32], pw: &[f32], bins: &mut [f32]) -> f32 {
+    let (n, m) = (lp.n as usize, lp.m as usize);
+    if lp.mode == 0 {
+        objective_exact_one(&inst.cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)], &inst.sqrt_f[bi * n..(bi + 1) * n], a, m, lp.f_max, lp.phi_t, bins)
+    } else {
+        objective_paper_one(mp, &inst.h[bi * n * m..(bi + 1) * n * m], &inst.task_d[bi * n..(bi + 1) * n], &inst.task_f[bi * n..(bi + 1) * n], a, f, pw, bins)
+    }
+}
+
+struct Inst<'a> {
+    cost: &'a [f32],
+    sqrt_f: &'a [f32],
+    h: &'a [f32],
+    task_d: &'a [f32],
+    task_f: &'a [f32],
+}
+
+/// `levy_init`: bufs cost, sqrt_f, h, task_d, task_f, a0 [B,N], pop_a, pop_f, pop_p [B,P,N],
+/// fit [B,P], bins (scratch).
+pub fn cpu_init(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let lp: LevyParams = decode(params);
+    let (b, n, m, pp) = (lp.b as usize, lp.n as usize, lp.m as usize, lp.p as usize);
+    for (k, (name, want)) in [
+        ("cost", b * n * (m + 1)),
+        ("sqrt_f", b * n),
+        ("h", b * n * m),
+        ("task_d", b * n),
+        ("task_f", b * n),
+        ("a0", b * n),
+        ("pop_a", b * pp * n),
+        ("pop_f", b * pp * n),
+        ("pop_p", b * pp * n),
+        ("fit", b * pp),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        need("levy_init", name, bufs[k].len(), want)?;
+    }
+    let [cost, sf, h, td, tf, a0, pa, pf, ppw, fit, _bins] = bufs else { unreachable!() };
+    let inst = Inst { cost: f32s(cost), sqrt_f: f32s(sf), h: f32s(h), task_d: f32s(td), task_f: f32s(tf) };
+    let a0 = &a0[..];
+    let mp = lp.mec();
+    pa[..b * pp * n]
+        .par_chunks_mut(n)
+        .zip(f32s_mut(pf)[..b * pp * n].par_chunks_mut(n))
+        .zip(f32s_mut(ppw)[..b * pp * n].par_chunks_mut(n))
+        .zip(f32s_mut(fit)[..b * pp].par_iter_mut())
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f32; 2 * m + 1],
+            |bins, (c, (((a, f), pw), fit))| {
+                let (bi, pi) = (c / pp, c % pp);
+                a.copy_from_slice(&a0[bi * n..(bi + 1) * n]);
+                if lp.mode == 1 {
+                    for i in 0..n {
+                        (f[i], pw[i]) = init_fp(&lp, bi as u32, pi as u32, i as u32);
+                    }
+                }
+                *fit = fitness(&lp, &mp, bi, &inst, a, f, pw, bins);
+            },
+        );
+    Ok(())
+}
+
+/// γ of eq. (26) for 0-based generation g.
+#[inline(always)]
+pub fn gamma(g: u32, gmax: u32) -> f32 {
+    2.0 - 2.0 * g as f32 / gmax as f32
+}
+
+/// The candidate value of IoTD i (kernel `levy_generation`), given the parent (a, f, p).
+/// `hn_row` is ĥ_i (M entries). Returns (a^c, f^c, p^c).
+#[inline(always)]
+pub fn candidate(lp: &LevyParams, bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, hn_row: &[f32]) -> (u32, f32, f32) {
+    let key = [lp.key0, lp.key1];
+    let c2 = lp.ctr2(lp.generation);
+    let w = rng::philox4x32_10(rng::counter(pi * lp.n + i, bi, c2, stream::LEVY_STEP_A, 0), key);
+    let (z0, z1) = rng::normal2(w[0], w[1]);
+    let d = rng::levy_step(z0, z1, lp.sigma_u, lp.inv_beta); // eq. (20)–(22)
+    let (fm, pm) = if lp.mode == 1 {
+        let v = rng::philox4x32_10(rng::counter(pi * lp.n + i, bi, c2, stream::LEVY_STEP_FP, 0), key);
+        let (y0, y1) = rng::normal2(v[0], v[1]);
+        let (y2, y3) = rng::normal2(v[2], v[3]);
+        let df = rng::levy_step(y0, y1, lp.sigma_u, lp.inv_beta);
+        let dp = rng::levy_step(y2, y3, lp.sigma_u, lp.inv_beta);
+        // eq. (23), clipped to the boxes
+        ((f + lp.eta_f * df).clamp(lp.f_min, lp.f_max), (pw + lp.eta_p * dp).clamp(lp.p_min, lp.p_max))
+    } else {
+        (f, pw)
+    };
+    if lp.variant == 1 {
+        // classic: eq. (23) with rounding on a
+        let s = (lp.eta_a * d).clamp(-1_048_576.0, 1_048_576.0);
+        let s = (s + 0.5).floor() as i32;
+        let k = lp.m as i32 + 1;
+        let ac = (a as i32 + s).rem_euclid(k) as u32;
+        return (ac, fm, pm);
+    }
+    let gd = gamma(lp.generation, lp.gmax) * d;
+    let stab = if a == 0 { 0.0 } else { hn_row[a as usize - 1] };
+    let am = if gd > stab { rng::uniform_index(w[2], lp.m + 1) } else { a }; // eq. (25)
+    if gd > lp.th {
+        (am, fm, pm) // eq. (27)
+    } else {
+        (a, f, pw)
+    }
+}
+
+/// `levy_generation`: bufs cost, sqrt_f, h, hn, task_d, task_f, pop_a, pop_f, pop_p, fit, bins.
+pub fn cpu_generation(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let lp: LevyParams = decode(params);
+    let (b, n, m, pp) = (lp.b as usize, lp.n as usize, lp.m as usize, lp.p as usize);
+    for (k, (name, want)) in [
+        ("cost", b * n * (m + 1)),
+        ("sqrt_f", b * n),
+        ("h", b * n * m),
+        ("hn", b * n * m),
+        ("task_d", b * n),
+        ("task_f", b * n),
+        ("pop_a", b * pp * n),
+        ("pop_f", b * pp * n),
+        ("pop_p", b * pp * n),
+        ("fit", b * pp),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        need("levy_generation", name, bufs[k].len(), want)?;
+    }
+    let [cost, sf, h, hn, td, tf, pa, pf, ppw, fit, _bins] = bufs else { unreachable!() };
+    let inst = Inst { cost: f32s(cost), sqrt_f: f32s(sf), h: f32s(h), task_d: f32s(td), task_f: f32s(tf) };
+    let hn = f32s(hn);
+    let mp = lp.mec();
+    let paper = lp.mode == 1;
+    pa[..b * pp * n]
+        .par_chunks_mut(n)
+        .zip(f32s_mut(pf)[..b * pp * n].par_chunks_mut(n))
+        .zip(f32s_mut(ppw)[..b * pp * n].par_chunks_mut(n))
+        .zip(f32s_mut(fit)[..b * pp].par_iter_mut())
+        .enumerate()
+        .for_each_init(
+            || (vec![0u32; n], vec![0.0f32; if paper { n } else { 0 }], vec![0.0f32; if paper { n } else { 0 }], vec![0.0f32; 2 * m + 1]),
+            |(ca, cf, cp, bins), (c, (((a, f), pw), fit))| {
+                let (bi, pi) = (c / pp, c % pp);
+                let hn_b = &hn[bi * n * m..(bi + 1) * n * m];
+                if paper {
+                    for i in 0..n {
+                        (ca[i], cf[i], cp[i]) = candidate(&lp, bi as u32, pi as u32, i as u32, a[i], f[i], pw[i], &hn_b[i * m..(i + 1) * m]);
+                    }
+                } else {
+                    generate_exact(&lp, bi as u32, pi as u32, a, hn_b, ca);
+                }
+                let new = fitness(&lp, &mp, bi, &inst, ca, cf, cp, bins);
+                if new < *fit {
+                    // eq. (28)
+                    a.copy_from_slice(ca);
+                    if paper {
+                        f.copy_from_slice(cf);
+                        pw.copy_from_slice(cp);
+                    }
+                    *fit = new;
+                }
+            },
+        );
+    Ok(())
+}
+
+/// Exact-mode candidates of one (instance, candidate), in chunks the compiler vectorizes:
+/// Philox and the Lévy step for 16 IoTDs at a time, then the (gathering) mutation.
+#[inline]
+fn generate_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], out: &mut [u32]) {
+    const L: usize = 16;
+    let n = a.len();
+    let m = lp.m as usize;
+    let key = [lp.key0, lp.key1];
+    let c2 = lp.ctr2(lp.generation);
+    let g = gamma(lp.generation, lp.gmax);
+    let base = pi * lp.n;
+    let mut i0 = 0;
+    while i0 < n {
+        let len = L.min(n - i0);
+        let mut gd = [0.0f32; L];
+        let mut w2 = [0u32; L];
+        for l in 0..L {
+            let w = rng::philox4x32_10(rng::counter(base + (i0 + l) as u32, bi, c2, stream::LEVY_STEP_A, 0), key);
+            let (z0, z1) = rng::normal2(w[0], w[1]);
+            let d = rng::levy_step(z0, z1, lp.sigma_u, lp.inv_beta);
+            gd[l] = if lp.variant == 1 { d } else { g * d };
+            w2[l] = w[2];
+        }
+        for l in 0..len {
+            let i = i0 + l;
+            let ai = a[i];
+            out[i] = if lp.variant == 1 {
+                let s = (lp.eta_a * gd[l]).clamp(-1_048_576.0, 1_048_576.0);
+                let s = (s + 0.5).floor() as i32;
+                (ai as i32 + s).rem_euclid(m as i32 + 1) as u32
+            } else {
+                let stab = if ai == 0 { 0.0 } else { hn_b[i * m + ai as usize - 1] };
+                let am = if gd[l] > stab { rng::uniform_index(w2[l], lp.m + 1) } else { ai };
+                if gd[l] > lp.th {
+                    am
+                } else {
+                    ai
+                }
+            };
+        }
+        i0 += L;
+    }
+}
+
+/// `levy_best`: bufs pop_a, pop_f, pop_p, fit, best_a [B,N], best_f, best_p, best_fit [B];
+/// the first candidate with the smallest fitness (NaN never wins).
+pub fn cpu_best(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let lp: LevyParams = decode(params);
+    let (b, n, pp) = (lp.b as usize, lp.n as usize, lp.p as usize);
+    for (k, (name, want)) in [("pop_a", b * pp * n), ("pop_f", b * pp * n), ("pop_p", b * pp * n), ("fit", b * pp), ("best_a", b * n), ("best_f", b * n), ("best_p", b * n), ("best_fit", b)]
+        .into_iter()
+        .enumerate()
+    {
+        need("levy_best", name, bufs[k].len(), want)?;
+    }
+    let [pa, pf, ppw, fit, ba, bf, bp, bfit] = bufs else { unreachable!() };
+    let (pf, ppw, fit) = (f32s(pf), f32s(ppw), f32s(fit));
+    let bfit = f32s_mut(bfit);
+    for bi in 0..b {
+        let k = best_index(&fit[bi * pp..(bi + 1) * pp]);
+        let r = (bi * pp + k) * n..(bi * pp + k + 1) * n;
+        ba[bi * n..(bi + 1) * n].copy_from_slice(&pa[r.clone()]);
+        f32s_mut(bf)[bi * n..(bi + 1) * n].copy_from_slice(&pf[r.clone()]);
+        f32s_mut(bp)[bi * n..(bi + 1) * n].copy_from_slice(&ppw[r]);
+        bfit[bi] = fit[bi * pp + k];
+    }
+    Ok(())
+}
+
+/// Index of the first minimum (NaN never wins; all NaN → 0).
+#[inline]
+pub fn best_index(fit: &[f32]) -> usize {
+    let mut k = 0;
+    let mut best = f32::INFINITY;
+    for (i, &v) in fit.iter().enumerate() {
+        if v < best {
+            best = v;
+            k = i;
+        }
+    }
+    k
+}
+
+/// Result of one search.
+pub struct LevyResult {
+    /// Best decisions [B,N] (device).
+    pub best_a: Buffer,
+    /// Best CPU shares [B,N] (paper mode; zeros in exact mode).
+    pub best_f: Buffer,
+    /// Best powers [B,N] (paper mode; zeros in exact mode).
+    pub best_p: Buffer,
+    /// Best objective per instance.
+    pub best_fit: Vec<f32>,
+    /// Mean over instances of the best fitness after each generation (when tracked).
+    pub history: Vec<f64>,
+}
+
+/// Run Algorithm 4 on every instance of `env`, starting every candidate from `a0` [B,N]
+/// (device). `call` separates the random streams of successive searches with one seed.
+/// `on_generation` is called after every generation (progress bars).
+pub fn search(
+    env: &MecEnv,
+    cfg: &LevyConfig,
+    a0: &Buffer,
+    seed: u64,
+    call: u32,
+    track_history: bool,
+    on_generation: &mut dyn FnMut(usize),
+) -> Result<LevyResult> {
+    cfg.validate()?;
+    if call > 0xffff {
+        return Err(Error::config("levy call", call, "at most 65535 searches per seed"));
+    }
+    let be = &**env.backend();
+    let ep = env.params();
+    let (b, n, m, pp) = (ep.b as usize, ep.n as usize, ep.m as usize, cfg.population);
+    if a0.words() < b * n {
+        return Err(Error::shape("levy a0", b * n, a0.words()));
+    }
+    let total = b.checked_mul(pp).and_then(|x| x.checked_mul(n)).filter(|&x| x < u32::MAX as usize);
+    if total.is_none() {
+        return Err(Error::config("levy.population", pp, "batch·population·n_iotd must fit in 32-bit indexing"));
+    }
+    let mut lp = cfg.params(&ep, seed, call);
+    let pop_a = be.alloc(b * pp * n)?;
+    let pop_f = be.alloc(b * pp * n)?;
+    let pop_p = be.alloc(b * pp * n)?;
+    let fit = be.alloc(b * pp)?;
+    let bins = be.alloc(b * pp * (2 * m + 1))?;
+    let threads = (b * pp) as u32;
+    be.launch(
+        KernelId::LevyInit,
+        bytemuck::bytes_of(&lp),
+        threads,
+        &[&env.cost, &env.sqrt_f, &env.h, &env.task_d, &env.task_f, a0, &pop_a, &pop_f, &pop_p, &fit, &bins],
+    )?;
+    let mut history = Vec::new();
+    for g in 0..cfg.generations {
+        lp.generation = g as u32;
+        be.launch(
+            KernelId::LevyGeneration,
+            bytemuck::bytes_of(&lp),
+            threads,
+            &[&env.cost, &env.sqrt_f, &env.h, &env.hn, &env.task_d, &env.task_f, &pop_a, &pop_f, &pop_p, &fit, &bins],
+        )?;
+        if track_history {
+            let f = crate::backend::download_f32(be, &fit)?;
+            let mean = f.chunks(pp).map(|c| c[best_index(c)] as f64).sum::<f64>() / b as f64;
+            history.push(mean);
+        }
+        on_generation(g);
+    }
+    let best_a = be.alloc(b * n)?;
+    let best_f = be.alloc(b * n)?;
+    let best_p = be.alloc(b * n)?;
+    let best_fit = be.alloc(b)?;
+    be.launch(
+        KernelId::LevyBest,
+        bytemuck::bytes_of(&lp),
+        b as u32,
+        &[&pop_a, &pop_f, &pop_p, &fit, &best_a, &best_f, &best_p, &best_fit],
+    )?;
+    let best_fit = crate::backend::download_f32(be, &best_fit)?;
+    Ok(LevyResult { best_a, best_f, best_p, best_fit, history })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eq26_gamma_schedule() {
+        assert_eq!(gamma(0, 100), 2.0);
+        assert_eq!(gamma(50, 100), 1.0);
+        assert!((gamma(99, 100) - 0.02).abs() < 1e-6);
+    }
+
+    fn lp(variant: u32, mode: u32) -> LevyParams {
+        let mut env = crate::env::mec::MecConfig::default().params(1, 4, 1);
+        env.m = 3;
+        env.n = 5;
+        let mut cfg = LevyConfig::default();
+        cfg.population = 4;
+        let mut p = cfg.params(&env, 7, 0);
+        p.variant = variant;
+        p.mode = mode;
+        p
+    }
+
+    /// Eq. (25) and (27) by hand: recompute d from the Philox block and check the rule.
+    #[test]
+    fn eq25_27_mutation_and_crossover_rules() {
+        let mut p = lp(0, 0);
+        let hn_row = [0.6f32, 0.3, 0.1];
+        let mut seen = [0usize; 3];
+        for g in 0..20u32 {
+            p.generation = g;
+            for i in 0..5u32 {
+                for a in 0..=3u32 {
+                    let w = rng::philox4x32_10(rng::counter(2 * 5 + i, 0, g, stream::LEVY_STEP_A, 0), [p.key0, p.key1]);
+                    let (z0, z1) = rng::normal2(w[0], w[1]);
+                    let gd = gamma(g, p.gmax) * rng::levy_step(z0, z1, p.sigma_u, p.inv_beta);
+                    let stab = if a == 0 { 0.0 } else { hn_row[a as usize - 1] };
+                    let (ac, _, _) = candidate(&p, 0, 2, i, a, 0.0, 0.0, &hn_row);
+                    let want = if gd > p.th && gd > stab { rng::uniform_index(w[2], 4) } else { a };
+                    assert_eq!(ac, want);
+                    seen[if gd <= p.th { 0 } else if gd > stab { 1 } else { 2 }] += 1;
+                }
+            }
+        }
+        assert!(seen[0] > 0 && seen[1] > 0, "both branches exercised: {seen:?}");
+    }
+
+    #[test]
+    fn classic_rounding_wraps() {
+        let p = lp(1, 0);
+        for i in 0..5u32 {
+            let w = rng::philox4x32_10(rng::counter(i, 0, 0, stream::LEVY_STEP_A, 0), [p.key0, p.key1]);
+            let (z0, z1) = rng::normal2(w[0], w[1]);
+            let d = rng::levy_step(z0, z1, p.sigma_u, p.inv_beta);
+            let s = ((p.eta_a * d).clamp(-1_048_576.0, 1_048_576.0) + 0.5).floor() as i32;
+            let (ac, _, _) = candidate(&p, 0, 0, i, 2, 0.0, 0.0, &[0.0; 3]);
+            assert_eq!(ac as i32, (2 + s).rem_euclid(4));
+        }
+    }
+
+    #[test]
+    fn exact_generation_matches_scalar_candidate() {
+        // The vectorized exact path equals `candidate` element by element.
+        for variant in [0, 1] {
+            let p = lp(variant, 0);
+            let a = [0u32, 1, 2, 3, 1];
+            let hn: Vec<f32> = (0..15).map(|k| (k as f32 * 0.37).fract()).collect();
+            let mut out = [0u32; 5];
+            generate_exact(&p, 0, 1, &a, &hn, &mut out);
+            for i in 0..5 {
+                assert_eq!(out[i], candidate(&p, 0, 1, i as u32, a[i], 0.0, 0.0, &hn[i * 3..i * 3 + 3]).0);
+            }
+        }
+    }
+
+    #[test]
+    fn paper_mode_clips_to_boxes() {
+        let p = lp(0, 1);
+        for i in 0..5 {
+            let (_, f, pw) = candidate(&p, 0, 0, i, 1, p.f_max, p.p_min, &[0.5; 3]);
+            assert!(f >= p.f_min && f <= p.f_max && pw >= p.p_min && pw <= p.p_max);
+        }
+    }
+
+    #[test]
+    fn eq28_best_index_is_first_minimum_and_skips_nan() {
+        assert_eq!(best_index(&[3.0, 1.0, 1.0, 2.0]), 1);
+        assert_eq!(best_index(&[f32::NAN, 2.0]), 1);
+    }
+}

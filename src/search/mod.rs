@@ -1,0 +1,3 @@
+//! Search methods: the population Lévy flight of DIRS (seed 000 Alg. 4).
+
+pub mod levy;
