@@ -75,6 +75,35 @@ pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     c
 }
 
+/// Philox4x32-10 on `L` lanes whose counters differ only in word 0 (`c0[l]`); returns words
+/// 0, 1, 2 of every lane. Written lane-wise so the compiler vectorizes it (the CPU hot path of
+/// the Lévy search); bit-identical to [`philox4x32_10`].
+#[inline(always)]
+pub fn philox_lanes<const L: usize>(c0: [u32; L], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u32; L], [u32; L], [u32; L]) {
+    let mut x0 = c0;
+    let mut x1 = [c1; L];
+    let mut x2 = [c2; L];
+    let mut x3 = [c3; L];
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for r in 0..10 {
+        for l in 0..L {
+            let p0 = (PHILOX_M0 as u64) * (x0[l] as u64);
+            let p1 = (PHILOX_M1 as u64) * (x2[l] as u64);
+            let n0 = ((p1 >> 32) as u32) ^ x1[l] ^ k0;
+            let n2 = ((p0 >> 32) as u32) ^ x3[l] ^ k1;
+            x1[l] = p1 as u32;
+            x3[l] = p0 as u32;
+            x0[l] = n0;
+            x2[l] = n2;
+        }
+        if r < 9 {
+            k0 = k0.wrapping_add(PHILOX_W0);
+            k1 = k1.wrapping_add(PHILOX_W1);
+        }
+    }
+    (x0, x1, x2)
+}
+
 /// The key for a 64-bit seed.
 #[inline(always)]
 pub fn key_of(seed: u64) -> [u32; 2] {
@@ -322,6 +351,8 @@ mod tests {
     fn philox_known_answers() {
         for (ctr, key, want) in KAT {
             assert_eq!(philox4x32_10(ctr, key), want);
+            let (a, b, c) = philox_lanes::<1>([ctr[0]], ctr[1], ctr[2], ctr[3], key);
+            assert_eq!([a[0], b[0], c[0]], [want[0], want[1], want[2]]);
         }
     }
 
@@ -407,4 +438,13 @@ pub fn cpu_rng_fill_kernel(params: &[u8], bufs: &mut [&mut [u32]]) -> crate::err
     }
     cpu_rng_fill(&p, bufs[0]);
     Ok(())
+}
+
+/// A sub-seed for component `tag` of a run (SplitMix64 finalizer of seed ⊕ tag·φ64), so the
+/// environment, each search and each baseline draw from unrelated Philox keys.
+pub fn derive_seed(seed: u64, tag: u64) -> u64 {
+    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

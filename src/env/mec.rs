@@ -1069,6 +1069,49 @@ impl MecEnv {
     }
 }
 
+impl MecEnv {
+    /// Per-instance Σ Φ, mean T and mean E of (a, f, p) as given (paper mode; a MEC whose
+    /// shares exceed F_max scales them down, as in the objective), host f64 (reporting only).
+    pub fn summarize_paper(&self, a: &[u32], f: &[f32], pw: &[f32]) -> Result<Vec<Summary>> {
+        self.check_actions(a, 1)?;
+        let be = &*self.backend;
+        let (b, n, m) = (self.batch(), self.cfg.n_iotd, self.cfg.n_mec);
+        let h = crate::backend::download_f32(be, &self.h)?;
+        let td = crate::backend::download_f32(be, &self.task_d)?;
+        let tf = crate::backend::download_f32(be, &self.task_f)?;
+        let c = &self.cfg;
+        Ok((0..b)
+            .into_par_iter()
+            .map(|bi| {
+                let r0 = bi * n;
+                let mut sumf = vec![0.0f64; m + 1];
+                for i in 0..n {
+                    if a[r0 + i] > 0 {
+                        sumf[a[r0 + i] as usize] += f[r0 + i] as f64;
+                    }
+                }
+                let (mut tt, mut te) = (0.0, 0.0);
+                for i in 0..n {
+                    let (d, fc) = (td[r0 + i] as f64, tf[r0 + i] as f64);
+                    let j = a[r0 + i] as usize;
+                    if j == 0 {
+                        let t = fc / c.f_local_hz;
+                        tt += t;
+                        te += t * c.p_local();
+                    } else {
+                        let (pw, hh) = (pw[r0 + i] as f64, h[(r0 + i) * m + j - 1] as f64);
+                        let r = c.bandwidth_hz * (1.0 + pw * hh / (c.noise_psd * c.bandwidth_hz)).log2();
+                        let share = f[r0 + i] as f64 * (c.f_mec_max_hz / sumf[j]).min(1.0);
+                        tt += d / r + fc / share;
+                        te += pw * d / r;
+                    }
+                }
+                Summary { objective: c.phi_t * tt + c.phi_e * te, mean_time: tt / n as f64, mean_energy: te / n as f64 }
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -468,6 +468,7 @@ fn generate_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], ou
     const L: usize = 16;
     let n = a.len();
     let m = lp.m as usize;
+    assert_eq!(hn_b.len(), n * m, "ĥ block of one instance");
     let key = [lp.key0, lp.key1];
     let c2 = lp.ctr2(lp.generation);
     let g = gamma(lp.generation, lp.gmax);
@@ -475,31 +476,48 @@ fn generate_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], ou
     let mut i0 = 0;
     while i0 < n {
         let len = L.min(n - i0);
+        let mut c0 = [0u32; L];
+        for (l, c) in c0.iter_mut().enumerate() {
+            *c = base.wrapping_add((i0 + l) as u32);
+        }
+        let (w0, w1, w2) = rng::philox_lanes(c0, bi, c2, stream::LEVY_STEP_A, key);
         let mut gd = [0.0f32; L];
-        let mut w2 = [0u32; L];
         for l in 0..L {
-            let w = rng::philox4x32_10(rng::counter(base + (i0 + l) as u32, bi, c2, stream::LEVY_STEP_A, 0), key);
-            let (z0, z1) = rng::normal2(w[0], w[1]);
+            let (z0, z1) = rng::normal2(w0[l], w1[l]);
             let d = rng::levy_step(z0, z1, lp.sigma_u, lp.inv_beta);
             gd[l] = if lp.variant == 1 { d } else { g * d };
-            w2[l] = w[2];
         }
-        for l in 0..len {
-            let i = i0 + l;
-            let ai = a[i];
-            out[i] = if lp.variant == 1 {
+        if lp.variant == 1 {
+            for l in 0..len {
                 let s = (lp.eta_a * gd[l]).clamp(-1_048_576.0, 1_048_576.0);
                 let s = (s + 0.5).floor() as i32;
-                (ai as i32 + s).rem_euclid(m as i32 + 1) as u32
-            } else {
-                let stab = if ai == 0 { 0.0 } else { hn_b[i * m + ai as usize - 1] };
-                let am = if gd[l] > stab { rng::uniform_index(w2[l], lp.m + 1) } else { ai };
-                if gd[l] > lp.th {
-                    am
-                } else {
-                    ai
-                }
-            };
+                out[i0 + l] = (a[i0 + l] as i32 + s).rem_euclid(m as i32 + 1) as u32;
+            }
+        } else if len == L {
+            // Branch-free lanes: ĥ_{i,a_i} gathered (index clamped in range, so an invalid
+            // a_i > M reads a valid entry; its fitness is NaN anyway), eq. (25) and (27).
+            let ai: &[u32; L] = a[i0..i0 + L].try_into().expect("full chunk");
+            let mut stab = [0.0f32; L];
+            for l in 0..L {
+                let j = ai[l].min(lp.m) as usize;
+                let k = (i0 + l) * m + j.max(1) - 1;
+                // SAFETY: i0 + l < n and 1 <= max(j,1) <= m, so k < n·m = hn_b.len().
+                let v = unsafe { *hn_b.get_unchecked(k) };
+                stab[l] = if j == 0 { 0.0 } else { v };
+            }
+            let o: &mut [u32; L] = (&mut out[i0..i0 + L]).try_into().expect("full chunk");
+            for l in 0..L {
+                let randm = rng::uniform_index(w2[l], lp.m + 1);
+                o[l] = if gd[l] > lp.th && gd[l] > stab[l] { randm } else { ai[l] };
+            }
+        } else {
+            for l in 0..len {
+                let i = i0 + l;
+                let ai = a[i];
+                let j = ai.min(lp.m) as usize;
+                let stab = if j == 0 { 0.0 } else { hn_b[i * m + j - 1] };
+                out[i] = if gd[l] > lp.th && gd[l] > stab { rng::uniform_index(w2[l], lp.m + 1) } else { ai };
+            }
         }
         i0 += L;
     }
