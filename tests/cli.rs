@@ -1,0 +1,114 @@
+//! The `mecrl` binary as a user runs it: a complete run directory on success; on bad input a
+//! typed message naming the field and value, a non-zero exit code, and no run directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn mecrl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mecrl"))
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mecrl-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const SMALL: &str = r#"
+name = "t"
+backend = "cpu"
+batch = 4
+steps = 2
+[mec]
+n_iotd = 12
+n_mec = 3
+[levy]
+population = 4
+generations = 5
+"#;
+
+fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let p = dir.join("c.toml");
+    std::fs::write(&p, format!("{SMALL}\n{extra}")).unwrap();
+    p
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn run_writes_table_csv_and_manifest() {
+    let d = tmpdir("ok");
+    let cfg = write_config(&d, "");
+    let out = d.join("runs");
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    for m in ["local", "random", "greedy", "levy_classic", "levy_paper", "levy_exact"] {
+        assert!(stdout.contains(m), "table lists {m}:\n{stdout}");
+    }
+    let run = out.join("t");
+    let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6 * 4 * 2, "header + methods × instances × steps");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["seed"], 1);
+    assert_eq!(manifest["backend"], "cpu");
+    assert_eq!(manifest["config"]["mec"]["n_iotd"], 12);
+    assert!(manifest["mecrl_version"].is_string());
+    assert_eq!(entries(&out), vec!["t".to_string()], "no temporary directory left behind");
+}
+
+fn assert_rejected(tag: &str, extra: &str, args: &[&str], must_contain: &[&str]) {
+    let d = tmpdir(tag);
+    let cfg = write_config(&d, extra);
+    let out = d.join("runs");
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{tag}: must fail");
+    for s in must_contain {
+        assert!(err.contains(s), "{tag}: stderr should contain {s:?}:\n{err}");
+    }
+    assert!(entries(&out).is_empty(), "{tag}: no run directory: {:?}", entries(&out));
+}
+
+#[test]
+fn bad_inputs_fail_with_named_field_and_no_run_directory() {
+    // TOML tables can't be reopened, so these override the fields through a second file.
+    let d = tmpdir("bad");
+    for (tag, text, must) in [
+        ("n0", SMALL.replace("n_iotd = 12", "n_iotd = 0"), vec!["mec.n_iotd", "0"]),
+        ("negpow", SMALL.replace("n_mec = 3", "n_mec = 3\np_max_w = -1.5"), vec!["mec.p_max_w", "-1.5"]),
+        ("nangain", SMALL.replace("n_mec = 3", "n_mec = 3\nbeta0 = nan"), vec!["mec.beta0", "NaN"]),
+        ("backend", SMALL.replace("backend = \"cpu\"", "backend = \"tpu\""), vec!["backend", "tpu"]),
+        ("unknown", SMALL.replace("n_mec = 3", "n_mec = 3\nn_iotds = 5"), vec!["n_iotds"]),
+        ("beta", SMALL.replace("generations = 5", "generations = 5\nbeta = 2.5"), vec!["levy.beta", "2.5"]),
+    ] {
+        let p = d.join(format!("{tag}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let out = d.join(format!("runs-{tag}"));
+        let o = mecrl().arg("run").arg(&p).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{tag}: must fail");
+        assert_ne!(o.status.code(), Some(0));
+        for s in must {
+            assert!(err.contains(s), "{tag}: stderr should contain {s:?}:\n{err}");
+        }
+        assert!(entries(&out).is_empty(), "{tag}: no run directory");
+    }
+    assert_rejected("cli-backend", "", &["--backend", "quantum"], &["backend", "quantum"]);
+    let o = mecrl().args(["run", "/nonexistent/x.toml"]).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("/nonexistent/x.toml"));
+}
+
+#[test]
+fn devices_lists_every_backend() {
+    let o = mecrl().arg("devices").output().unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    for k in ["cpu", "wgpu", "cuda", "cuda-host", "auto"] {
+        assert!(s.contains(k), "{s}");
+    }
+    assert!(s.lines().any(|l| l.starts_with("cpu") && l.contains(" ok ")), "{s}");
+}
