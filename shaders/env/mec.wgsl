@@ -1,1 +1,414 @@
-// TODO
+// mec: the DIRS environment kernels (src/env/mec.rs). One section per entry point; the shared
+// part holds the parameter block and pure formulas. Operation order mirrors the CPU reference.
+
+struct MecParams {
+    b: u32,
+    n: u32,
+    m: u32,
+    p: u32,
+    key0: u32,
+    key1: u32,
+    step: u32,
+    variant: u32,
+    area: f32,
+    beta0: f32,
+    bandwidth: f32,
+    noise_psd: f32,
+    d_lo: f32,
+    d_hi: f32,
+    f_lo: f32,
+    f_hi: f32,
+    f_local: f32,
+    p_local: f32,
+    f_max: f32,
+    p_max: f32,
+    phi_t: f32,
+    phi_e: f32,
+    d2_min: f32,
+    capacity: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: MecParams;
+
+// A quiet NaN (through a variable: a constant NaN is not a valid WGSL const-expression).
+fn mec_nan() -> f32 {
+    var bits = 0x7fc00000u;
+    return bitcast<f32>(bits);
+}
+
+// +infinity (through a variable, see mec_nan).
+fn mec_inf() -> f32 {
+    var bits = 0x7f800000u;
+    return bitcast<f32>(bits);
+}
+
+fn mec_key() -> vec2<u32> {
+    return vec2<u32>(params.key0, params.key1);
+}
+
+// Eq. (3): h = beta0 l / max(d2, d2_min).
+fn mec_channel_gain(beta0: f32, fading: f32, d2: f32, d2_min: f32) -> f32 {
+    return beta0 * fading / max(d2, d2_min);
+}
+
+// Eq. (2): r = B log2(1 + p h / (sigma2 B)).
+fn mec_rate(bandwidth: f32, noise_psd: f32, pw: f32, gain: f32) -> f32 {
+    return bandwidth * pm_ln1p(pw * gain / (noise_psd * bandwidth)) * PM_LOG2_E;
+}
+
+// phi_T T + phi_E E of a local task (eq. 8-10).
+fn mec_local_cost(cycles: f32) -> f32 {
+    let t = cycles / params.f_local;
+    let e = t * params.p_local;
+    return params.phi_t * t + params.phi_e * e;
+}
+
+// (phi_T + phi_E p) D / r.
+fn mec_tx_cost(d_bits: f32, r: f32, pw: f32, phi_t: f32, phi_e: f32) -> f32 {
+    return (phi_t + phi_e * pw) * d_bits / r;
+}
+
+// The transmit power minimizing (phi_T + phi_E p) D / r(p) on (0, P_max] (eq. 13, power part).
+fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_e: f32, p_max: f32) -> f32 {
+    let c = gain / (noise_psd * bandwidth);
+    if (phi_e <= 0.0 || c <= 0.0) {
+        return p_max;
+    }
+    let s = phi_t * c / phi_e;
+    let t_max = c * p_max;
+    let l_max = pm_ln1p(t_max);
+    if ((1.0 + t_max) * l_max - t_max <= s) {
+        return p_max;
+    }
+    var t = t_max;
+    for (var it = 0u; it < 64u; it = it + 1u) {
+        let next = (t + s) / pm_ln1p(t) - 1.0;
+        if (next >= t) {
+            break;
+        }
+        t = next;
+    }
+    return min(t / c, p_max);
+}
+
+//!entry mec_reset
+@group(0) @binding(1) var<storage, read_write> iotd_pos: array<f32>;
+@group(0) @binding(2) var<storage, read_write> mec_pos: array<f32>;
+@group(0) @binding(3) var<storage, read_write> task_d: array<f32>;
+@group(0) @binding(4) var<storage, read_write> task_f: array<f32>;
+
+// One thread per IoTD or MEC: t = b (N + M) + k.
+@compute @workgroup_size(64)
+fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = global_index(wg, nwg, lid);
+    let n = params.n;
+    let m = params.m;
+    let nm = n + m;
+    if (t >= params.b * nm) {
+        return;
+    }
+    let bi = t / nm;
+    let k = t % nm;
+    let key = mec_key();
+    if (k < n) {
+        let w = philox4x32_10(philox_counter(k, bi, params.step, STREAM_MEC_IOTD_POS, 0u), key);
+        let tk = philox4x32_10(philox_counter(k, bi, params.step, STREAM_MEC_TASK, 0u), key);
+        iotd_pos[bi * 2u * n + k] = params.area * rng_uniform(w.x);
+        iotd_pos[bi * 2u * n + n + k] = params.area * rng_uniform(w.y);
+        task_d[bi * n + k] = params.d_lo + (params.d_hi - params.d_lo) * rng_uniform(tk.x);
+        task_f[bi * n + k] = params.f_lo + (params.f_hi - params.f_lo) * rng_uniform(tk.y);
+    } else {
+        let j = k - n;
+        let w = philox4x32_10(philox_counter(j, bi, params.step, STREAM_MEC_MEC_POS, 0u), key);
+        mec_pos[bi * 2u * m + j] = params.area * rng_uniform(w.x);
+        mec_pos[bi * 2u * m + m + j] = params.area * rng_uniform(w.y);
+    }
+}
+
+//!entry mec_channel
+@group(0) @binding(1) var<storage, read> iotd_pos: array<f32>;
+@group(0) @binding(2) var<storage, read> mec_pos: array<f32>;
+@group(0) @binding(3) var<storage, read_write> h: array<f32>;
+
+// One thread per (b, i) row; fading l_ij ~ Exp(1) from block (i ceil(M/4) + j/4, b, step, FADING).
+@compute @workgroup_size(64)
+fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = global_index(wg, nwg, lid);
+    let n = params.n;
+    let m = params.m;
+    if (row >= params.b * n) {
+        return;
+    }
+    let bi = row / n;
+    let i = row % n;
+    let xi = iotd_pos[bi * 2u * n + i];
+    let yi = iotd_pos[bi * 2u * n + n + i];
+    let mb = bi * 2u * m;
+    let blocks = (m + 3u) / 4u;
+    let key = mec_key();
+    var w = vec4<u32>(0u);
+    for (var j = 0u; j < m; j = j + 1u) {
+        if ((j & 3u) == 0u) {
+            w = philox4x32_10(philox_counter(i * blocks + j / 4u, bi, params.step, STREAM_MEC_FADING, 0u), key);
+        }
+        let l = rng_exponential(w[j & 3u]);
+        let dx = mec_pos[mb + j] - xi;
+        let dy = mec_pos[mb + m + j] - yi;
+        h[row * m + j] = mec_channel_gain(params.beta0, l, dx * dx + dy * dy, params.d2_min);
+    }
+}
+
+//!entry mec_alloc
+@group(0) @binding(1) var<storage, read> h: array<f32>;
+@group(0) @binding(2) var<storage, read> task_d: array<f32>;
+@group(0) @binding(3) var<storage, read> task_f: array<f32>;
+@group(0) @binding(4) var<storage, read_write> hn: array<f32>;
+@group(0) @binding(5) var<storage, read_write> p_opt: array<f32>;
+@group(0) @binding(6) var<storage, read_write> cost: array<f32>;
+@group(0) @binding(7) var<storage, read_write> sqrt_f: array<f32>;
+
+// One thread per (b, i) row: hn, p*, the cost row [M+1] and sqrt(F).
+@compute @workgroup_size(64)
+fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = global_index(wg, nwg, lid);
+    let m = params.m;
+    if (row >= params.b * params.n) {
+        return;
+    }
+    let hb = row * m;
+    let cb = row * (m + 1u);
+    var sum = 0.0;
+    for (var j = 0u; j < m; j = j + 1u) {
+        sum = sum + h[hb + j];
+    }
+    let d = task_d[row];
+    let fc = task_f[row];
+    cost[cb] = mec_local_cost(fc);
+    for (var j = 0u; j < m; j = j + 1u) {
+        let g = h[hb + j];
+        var q = 0.0;
+        if (sum > 0.0) {
+            q = g / sum;
+        }
+        hn[hb + j] = q;
+        let pw = mec_optimal_power(g, params.bandwidth, params.noise_psd, params.phi_t, params.phi_e, params.p_max);
+        p_opt[hb + j] = pw;
+        let r = mec_rate(params.bandwidth, params.noise_psd, pw, g);
+        cost[cb + j + 1u] = mec_tx_cost(d, r, pw, params.phi_t, params.phi_e);
+    }
+    sqrt_f[row] = sqrt(fc);
+}
+
+//!entry mec_observe
+@group(0) @binding(1) var<storage, read> h: array<f32>;
+@group(0) @binding(2) var<storage, read_write> obs: array<f32>;
+
+// One thread per (b, j) column: (ln h_ij - mean_i) / max(std_i, 1e-6).
+@compute @workgroup_size(64)
+fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_id) lid: vec3<u32>) {
+    let col = global_index(wg, nwg, lid);
+    let n = params.n;
+    let m = params.m;
+    if (col >= params.b * m) {
+        return;
+    }
+    let bi = col / m;
+    let j = col % m;
+    let hb = bi * n * m;
+    let ob = col * n;
+    var mean = 0.0;
+    for (var i = 0u; i < n; i = i + 1u) {
+        let v = pm_ln(max(h[hb + i * m + j], 1e-30));
+        obs[ob + i] = v;
+        mean = mean + v;
+    }
+    mean = mean / f32(n);
+    var var_sum = 0.0;
+    for (var i = 0u; i < n; i = i + 1u) {
+        let v = obs[ob + i];
+        var_sum = var_sum + (v - mean) * (v - mean);
+    }
+    let sd = max(sqrt(var_sum / f32(n)), 1e-6);
+    for (var i = 0u; i < n; i = i + 1u) {
+        obs[ob + i] = (obs[ob + i] - mean) / sd;
+    }
+}
+
+//!entry mec_objective_exact
+@group(0) @binding(1) var<storage, read> cost: array<f32>;
+@group(0) @binding(2) var<storage, read> sqrt_f: array<f32>;
+@group(0) @binding(3) var<storage, read> a: array<u32>;
+@group(0) @binding(4) var<storage, read_write> bins: array<f32>;
+@group(0) @binding(5) var<storage, read_write> phi: array<f32>;
+
+// One thread per candidate c = b P + p. bins: S_j for j = 1..M at c M + j - 1 (local tasks
+// need no bin), so [B,P,M] scratch suffices.
+@compute @workgroup_size(64)
+fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let c = global_index(wg, nwg, lid);
+    let n = params.n;
+    let m = params.m;
+    let pp = params.p;
+    if (c >= params.b * pp) {
+        return;
+    }
+    let bi = c / pp;
+    let w = m + 1u;
+    let cb = bi * n * w;
+    let sb = bi * n;
+    let ab = c * n;
+    let base = c * m;
+    for (var j = 0u; j < m; j = j + 1u) {
+        bins[base + j] = 0.0;
+    }
+    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var i = 0u; i < n; i = i + 1u) {
+        let ai = a[ab + i];
+        if (ai > m) {
+            phi[c] = mec_nan();
+            return;
+        }
+        s[i & 3u] = s[i & 3u] + cost[cb + i * w + ai];
+        if (ai > 0u) {
+            bins[base + ai - 1u] = bins[base + ai - 1u] + sqrt_f[sb + i];
+        }
+    }
+    var cpu = 0.0;
+    for (var j = 0u; j < m; j = j + 1u) {
+        let sj = bins[base + j];
+        cpu = cpu + sj * sj;
+    }
+    phi[c] = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t / params.f_max * cpu;
+}
+
+//!entry mec_objective_paper
+@group(0) @binding(1) var<storage, read> h: array<f32>;
+@group(0) @binding(2) var<storage, read> task_d: array<f32>;
+@group(0) @binding(3) var<storage, read> task_f: array<f32>;
+@group(0) @binding(4) var<storage, read> a: array<u32>;
+@group(0) @binding(5) var<storage, read> f: array<f32>;
+@group(0) @binding(6) var<storage, read> pw: array<f32>;
+@group(0) @binding(7) var<storage, read_write> bins: array<f32>;
+@group(0) @binding(8) var<storage, read_write> phi: array<f32>;
+
+// One thread per candidate c = b P + p; bins (sum f, sum F/f per MEC) at c 2M.
+@compute @workgroup_size(64)
+fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let c = global_index(wg, nwg, lid);
+    let n = params.n;
+    let m = params.m;
+    let pp = params.p;
+    if (c >= params.b * pp) {
+        return;
+    }
+    let bi = c / pp;
+    let hb = bi * n * m;
+    let sb = bi * n;
+    let ab = c * n;
+    let base = c * 2u * m;
+    for (var j = 0u; j < 2u * m; j = j + 1u) {
+        bins[base + j] = 0.0;
+    }
+    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var i = 0u; i < n; i = i + 1u) {
+        let ai = a[ab + i];
+        if (ai > m) {
+            phi[c] = mec_nan();
+            return;
+        }
+        let fc = task_f[sb + i];
+        if (ai == 0u) {
+            s[i & 3u] = s[i & 3u] + mec_local_cost(fc);
+        } else {
+            let j = ai - 1u;
+            let pi = pw[ab + i];
+            let fi = f[ab + i];
+            let r = mec_rate(params.bandwidth, params.noise_psd, pi, h[hb + i * m + j]);
+            s[i & 3u] = s[i & 3u] + mec_tx_cost(task_d[sb + i], r, pi, params.phi_t, params.phi_e);
+            bins[base + j] = bins[base + j] + fi;
+            bins[base + m + j] = bins[base + m + j] + fc / fi;
+        }
+    }
+    var cpu = 0.0;
+    for (var j = 0u; j < m; j = j + 1u) {
+        cpu = cpu + bins[base + m + j] * max(bins[base + j] / params.f_max, 1.0);
+    }
+    phi[c] = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t * cpu;
+}
+
+//!entry mec_heuristic
+@group(0) @binding(1) var<storage, read> iotd_pos: array<f32>;
+@group(0) @binding(2) var<storage, read> mec_pos: array<f32>;
+@group(0) @binding(3) var<storage, read> task_f: array<f32>;
+@group(0) @binding(4) var<storage, read> order: array<u32>;
+@group(0) @binding(5) var<storage, read_write> load: array<f32>;
+@group(0) @binding(6) var<storage, read_write> a: array<u32>;
+
+// One thread per instance: Local (0), Greedy (1, nearest MEC in `order`), Random (2).
+@compute @workgroup_size(64)
+fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    let bi = global_index(wg, nwg, lid);
+    let n = params.n;
+    let m = params.m;
+    if (bi >= params.b) {
+        return;
+    }
+    let lb = bi * m;
+    let pb = bi * 2u * n;
+    let mb = bi * 2u * m;
+    let sb = bi * n;
+    for (var j = 0u; j < m; j = j + 1u) {
+        load[lb + j] = 0.0;
+    }
+    if (params.variant == 0u) {
+        for (var i = 0u; i < n; i = i + 1u) {
+            a[sb + i] = 0u;
+        }
+    } else if (params.variant == 1u) {
+        for (var k = 0u; k < n; k = k + 1u) {
+            let i = order[sb + k];
+            let x = iotd_pos[pb + i];
+            let y = iotd_pos[pb + n + i];
+            var best = 0u;
+            var best_d2 = mec_inf();
+            for (var j = 0u; j < m; j = j + 1u) {
+                let dx = mec_pos[mb + j] - x;
+                let dy = mec_pos[mb + m + j] - y;
+                let d2 = dx * dx + dy * dy;
+                if (d2 < best_d2) {
+                    best_d2 = d2;
+                    best = j;
+                }
+            }
+            let fi = task_f[sb + i];
+            if (load[lb + best] + fi <= params.capacity) {
+                load[lb + best] = load[lb + best] + fi;
+                a[sb + i] = best + 1u;
+            } else {
+                a[sb + i] = 0u;
+            }
+        }
+    } else {
+        let key = mec_key();
+        for (var i = 0u; i < n; i = i + 1u) {
+            let w = philox4x32_10(philox_counter(i, bi, params.step, STREAM_MEC_RANDOM_POLICY, 0u), key);
+            let t = rng_uniform_index(w.x, m + 1u);
+            var ai = 0u;
+            if (t > 0u) {
+                let fi = task_f[sb + i];
+                if (load[lb + t - 1u] + fi <= params.capacity) {
+                    load[lb + t - 1u] = load[lb + t - 1u] + fi;
+                    ai = t;
+                }
+            }
+            a[sb + i] = ai;
+        }
+    }
+}
