@@ -551,28 +551,22 @@ pub fn observe_column(h: &[f32], n: usize, m: usize, j: usize, out: &mut [f32]) 
 #[inline]
 pub fn objective_exact_one(cost: &[f32], sqrt_f: &[f32], a: &[u32], m: usize, f_max: f32, phi_t: f32, bins: &mut [f32]) -> f32 {
     let n = a.len();
-    if a.iter().fold(0u32, |acc, &x| acc.max(x)) as usize > m {
-        return f32::NAN;
-    }
     let bins = &mut bins[..m + 1];
     bins.fill(0.0);
     let w = m + 1;
     let mut s = [0.0f32; 4];
     let cost = &cost[..n * w];
     let sqrt_f = &sqrt_f[..n];
-    let mut i = 0;
-    while i + 4 <= n {
-        for l in 0..4 {
-            let ai = a[i + l] as usize;
-            s[l] += cost[(i + l) * w + ai];
-            bins[ai] += sqrt_f[i + l];
-        }
-        i += 4;
+    // An out-of-range a_i is clamped for the (in-bounds) reads and flagged: the result is NaN.
+    let mut bad = false;
+    for (i, &ai) in a.iter().enumerate() {
+        bad |= ai as usize > m;
+        let ai = (ai as usize).min(m);
+        s[i % 4] += cost[i * w + ai];
+        bins[ai] += sqrt_f[i];
     }
-    for l in 0..n - i {
-        let ai = a[i + l] as usize;
-        s[l] += cost[(i + l) * w + ai];
-        bins[ai] += sqrt_f[i + l];
+    if bad {
+        return f32::NAN;
     }
     let mut cpu = 0.0f32;
     for &sj in &bins[1..] {
