@@ -38,11 +38,6 @@ struct MecParams {
     f32 capacity;
 };
 
-// eq. (3) `channel_gain`.
-static __device__ __forceinline__ float mec_channel_gain(float beta0, float fading, float d2, float d2_min) {
-    return beta0 * fading / fmaxf(d2, d2_min);
-}
-
 // eq. (2) `rate`.
 static __device__ __forceinline__ float mec_rate(float bandwidth, float noise_psd, float p, float h) {
     return bandwidth * pm_ln1p(p * h / (noise_psd * bandwidth)) * PM_LOG2_E;
@@ -59,24 +54,6 @@ static __device__ __forceinline__ float mec_local_phi(float f_cycles, float f_lo
     float t = f_cycles / f_local;
     float e = t * p_local;
     return phi_t * t + phi_e * e;
-}
-
-// `optimal_power` (eq. 13, power part): Newton from above on (1+t) ln(1+t) - t = phi_T c / phi_E.
-static __device__ __forceinline__ float mec_optimal_power(float h, float bandwidth, float noise_psd, float phi_t,
-                                                          float phi_e, float p_max) {
-    float c = h / (noise_psd * bandwidth);
-    if (phi_e <= 0.0f || c <= 0.0f) return p_max;
-    float s = phi_t * c / phi_e;
-    float t_max = c * p_max;
-    float l_max = pm_ln1p(t_max);
-    if ((1.0f + t_max) * l_max - t_max <= s) return p_max;
-    float t = t_max;
-    for (int it = 0; it < 64; ++it) {
-        float next = (t + s) / pm_ln1p(t) - 1.0f;
-        if (next >= t) break;
-        t = next;
-    }
-    return fminf(t / c, p_max);
 }
 
 // One term of `objective_paper_one` for IoTD i (a_i <= m checked by the caller): adds the
@@ -173,6 +150,30 @@ static __device__ __forceinline__ float mec_objective_paper_row(
 }
 
 #ifndef MECRL_MEC_HELPERS_ONLY
+
+// eq. (3) `channel_gain`.
+static __device__ __forceinline__ float mec_channel_gain(float beta0, float fading, float d2, float d2_min) {
+    return beta0 * fading / fmaxf(d2, d2_min);
+}
+
+// `optimal_power` (eq. 13, power part): Newton from above on (1+t) ln(1+t) - t = phi_T c / phi_E.
+static __device__ __forceinline__ float mec_optimal_power(float h, float bandwidth, float noise_psd, float phi_t,
+                                                          float phi_e, float p_max) {
+    float c = h / (noise_psd * bandwidth);
+    if (phi_e <= 0.0f || c <= 0.0f) return p_max;
+    float s = phi_t * c / phi_e;
+    float t_max = c * p_max;
+    float l_max = pm_ln1p(t_max);
+    if ((1.0f + t_max) * l_max - t_max <= s) return p_max;
+    float t = t_max;
+    for (int it = 0; it < 64; ++it) {
+        float next = (t + s) / pm_ln1p(t) - 1.0f;
+        if (next >= t) break;
+        t = next;
+    }
+    return fminf(t / c, p_max);
+}
+
 
 // mec_reset: one thread per IoTD or MEC, t < B (N + M): b = t / (N + M), k = t % (N + M);
 // k < N is IoTD k (`reset_iotd`), else MEC k - N (`reset_mec`).
