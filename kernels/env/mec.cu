@@ -87,41 +87,35 @@ static __device__ __forceinline__ float mec_exact_finish(float s0, float s1, flo
 }
 
 // `objective_exact_one` for one decision row a (N entries) of an instance with cost table
-// `cost` [N, M+1] and `sqrt_f` [N]; `bins` has M+1 entries. NaN if some a_i > M.
+// `cost` [N, M+1] and `sqrt_f` [N]; `bins` has M+1 entries. An out-of-range a_i > M is clamped
+// for the (in-bounds) reads and flagged: the result is NaN.
+static __device__ __forceinline__ u32 mec_exact_add(const float* __restrict__ cost, const float* __restrict__ sqrt_f,
+                                                    u32 i, u32 ai, u32 m, float* s, float* __restrict__ bins) {
+    u32 bad = ai > m ? 1u : 0u;
+    ai = ai > m ? m : ai;
+    *s += cost[(u64)i * (m + 1u) + ai];
+    bins[ai] += sqrt_f[i];
+    return bad;
+}
+
 static __device__ __forceinline__ float mec_objective_exact_row(const float* __restrict__ cost,
                                                                 const float* __restrict__ sqrt_f,
                                                                 const u32* __restrict__ a, u32 n, u32 m,
                                                                 float f_max, float phi_t, float* __restrict__ bins) {
-    u32 amax = 0u;
-    for (u32 i = 0; i < n; ++i) amax = a[i] > amax ? a[i] : amax;
-    if (amax > m) return f32_nan();
     for (u32 j = 0; j <= m; ++j) bins[j] = 0.0f;
-    u64 w = (u64)m + 1u;
     float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    u32 bad = 0u;
     u32 i = 0;
     for (; i + 4u <= n; i += 4u) {
-        u32 a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
-        s0 += cost[(u64)i * w + a0];
-        bins[a0] += sqrt_f[i];
-        s1 += cost[(u64)(i + 1) * w + a1];
-        bins[a1] += sqrt_f[i + 1];
-        s2 += cost[(u64)(i + 2) * w + a2];
-        bins[a2] += sqrt_f[i + 2];
-        s3 += cost[(u64)(i + 3) * w + a3];
-        bins[a3] += sqrt_f[i + 3];
+        bad |= mec_exact_add(cost, sqrt_f, i, a[i], m, &s0, bins);
+        bad |= mec_exact_add(cost, sqrt_f, i + 1u, a[i + 1u], m, &s1, bins);
+        bad |= mec_exact_add(cost, sqrt_f, i + 2u, a[i + 2u], m, &s2, bins);
+        bad |= mec_exact_add(cost, sqrt_f, i + 3u, a[i + 3u], m, &s3, bins);
     }
-    if (i < n) {
-        s0 += cost[(u64)i * w + a[i]];
-        bins[a[i]] += sqrt_f[i];
-    }
-    if (i + 1u < n) {
-        s1 += cost[(u64)(i + 1) * w + a[i + 1]];
-        bins[a[i + 1]] += sqrt_f[i + 1];
-    }
-    if (i + 2u < n) {
-        s2 += cost[(u64)(i + 2) * w + a[i + 2]];
-        bins[a[i + 2]] += sqrt_f[i + 2];
-    }
+    if (i < n) bad |= mec_exact_add(cost, sqrt_f, i, a[i], m, &s0, bins);
+    if (i + 1u < n) bad |= mec_exact_add(cost, sqrt_f, i + 1u, a[i + 1u], m, &s1, bins);
+    if (i + 2u < n) bad |= mec_exact_add(cost, sqrt_f, i + 2u, a[i + 2u], m, &s2, bins);
+    if (bad) return f32_nan();
     return mec_exact_finish(s0, s1, s2, s3, m, f_max, phi_t, bins);
 }
 

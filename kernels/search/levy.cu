@@ -89,7 +89,10 @@ static __device__ __forceinline__ u32 levy_candidate(const LevyParams lp, u32 bi
         return (u32)r;
     }
     float gd = levy_gamma(lp.generation, lp.gmax) * d;
-    float stab = (a == 0u || a > lp.m) ? 0.0f : hn_row[a - 1u];
+    // stab = hn_{i,a_i}, 0 for a local task; an invalid a_i > M reads hn_{i,M} (levy.rs
+    // generate_exact clamps the same way; the candidate's fitness is NaN anyway).
+    u32 ja = a > lp.m ? lp.m : a;
+    float stab = ja == 0u ? 0.0f : hn_row[ja - 1u];
     u32 am = gd > stab ? rng_uniform_index(w.z, lp.m + 1u) : a; // eq. (25)
     if (gd > lp.th) {                                            // eq. (27)
         *fc = fm;
