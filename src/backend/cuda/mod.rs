@@ -169,6 +169,10 @@ impl CudaBackend {
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
             cudarc::driver::sys::cuDriverGetVersion(&mut driver_version)
         }));
+        // One stream for everything: launches and copies are ordered by it, so cudarc's
+        // per-buffer event tracking (for multi-stream use) is pure overhead.
+        // SAFETY: no buffer of this context exists yet and every use goes through `stream`.
+        unsafe { ctx.disable_event_tracking() };
         let stream = ctx.default_stream();
         Ok(CudaBackend {
             ctx,
