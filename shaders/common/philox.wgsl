@@ -71,20 +71,20 @@ fn rng_uniform_index(x: u32, n: u32) -> u32 {
 fn rng_normal2(x0: u32, x1: u32) -> vec2<f32> {
     let u1 = rng_uniform(x0);
     let u2 = rng_uniform(x1);
-    let r = sqrt(-2.0 * pm_ln(1.0 - u1));
+    let r = pm_keep(sqrt(pm_keep(-2.0 * pm_ln(pm_keep(1.0 - u1)))));
     let sc = pm_sincos_2pi(u2);
-    return vec2<f32>(r * sc.y, r * sc.x);
+    return vec2<f32>(pm_keep(r * sc.y), pm_keep(r * sc.x));
 }
 
 // Exp(1): -ln(1 - u).
 fn rng_exponential(x: u32) -> f32 {
-    return -pm_ln(1.0 - rng_uniform(x));
+    return -pm_ln(pm_keep(1.0 - rng_uniform(x)));
 }
 
 // Levy step d = sigma_u z0 / max(|z1|, 1e-30)^(1/beta) (Mantegna, eq. 20-22).
 fn rng_levy_step(z0: f32, z1: f32, sigma_u: f32, inv_beta: f32) -> f32 {
-    let v = max(abs(z1), 1e-30);
-    return sigma_u * z0 * pm_exp(-inv_beta * pm_ln(v));
+    let v = max(abs(pm_keep(z1)), 1e-30);
+    return pm_keep(pm_keep(sigma_u * pm_keep(z0)) * pm_exp(pm_keep(-inv_beta * pm_ln(v))));
 }
 
 // ln k! (exact table below 16, Stirling series above).
@@ -97,7 +97,8 @@ fn rng_ln_factorial(k: f32) -> f32 {
         return t[u32(k)];
     }
     let r = 1.0 / k;
-    return (k + 0.5) * pm_ln(k) - k + 0.9189385 + r * (1.0 / 12.0 - r * r * (1.0 / 360.0));
+    let head = pm_keep(pm_keep(pm_keep((k + 0.5) * pm_ln(k)) - k) + 0.9189385);
+    return pm_keep(head + pm_keep(r * pm_keep(1.0 / 12.0 - pm_keep(r * r * (1.0 / 360.0)))));
 }
 
 // f32 -> u32 with Rust `as` semantics for the values used here (negative -> 0).
@@ -123,38 +124,39 @@ fn rng_poisson(key: vec2<u32>, ctr: vec4<u32>, mean: f32) -> u32 {
                 break;
             }
             k = k + 1u;
-            p = p * (mean / f32(k));
+            p = pm_keep(p * pm_keep(mean / f32(k)));
             if (p < 1e-30) {
                 break;
             }
-            f = f + p;
+            f = pm_keep(f + p);
         }
         return k;
     }
     let slam = sqrt(mean);
     let loglam = pm_ln(mean);
-    let b = 0.931 + 2.53 * slam;
-    let a = -0.059 + 0.02483 * b;
-    let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
-    let vr = 0.9277 - 3.6224 / (b - 2.0);
+    let b = pm_keep(0.931 + pm_keep(2.53 * slam));
+    let a = pm_keep(-0.059 + pm_keep(0.02483 * b));
+    let inv_alpha = pm_keep(1.1239 + pm_keep(1.1328 / pm_keep(b - 3.4)));
+    let vr = pm_keep(0.9277 - pm_keep(3.6224 / pm_keep(b - 2.0)));
     var draw = 0u;
     loop {
         let c = vec4<u32>(ctr.x, ctr.y, ctr.z, ctr.w + (draw << 16u));
         let w = philox4x32_10(c, key);
         draw = draw + 1u;
         for (var h = 0u; h < 2u; h = h + 1u) {
-            let u = rng_uniform(w[2u * h]) - 0.5;
+            let u = pm_keep(rng_uniform(w[2u * h]) - 0.5);
             let v = rng_uniform(w[2u * h + 1u]);
-            let us = 0.5 - abs(u);
-            let k = floor((2.0 * a / us + b) * u + mean + 0.43);
+            let us = pm_keep(0.5 - abs(u));
+            let k = floor(pm_keep(pm_keep(pm_keep(pm_keep(pm_keep(2.0 * a) / us) + b) * u) + mean) + 0.43);
             if (us >= 0.07 && v <= vr) {
                 return rng_f2u(k);
             }
             if (k < 0.0 || (us < 0.013 && v > us)) {
                 continue;
             }
-            if (pm_ln(max(v, 1e-30)) + pm_ln(inv_alpha) - pm_ln(a / (us * us) + b)
-                <= -mean + k * loglam - rng_ln_factorial(k)) {
+            let lhs = pm_keep(pm_keep(pm_ln(max(v, 1e-30)) + pm_ln(inv_alpha)) - pm_ln(pm_keep(a / pm_keep(us * us)) + b));
+            let rhs = pm_keep(pm_keep(-mean + pm_keep(k * loglam)) - rng_ln_factorial(k));
+            if (lhs <= rhs) {
                 return rng_f2u(k);
             }
         }

@@ -7,15 +7,16 @@ const PM_FRAC_1_SQRT_2: f32 = 0.707106781186547524401;
 
 // ln(x) for finite x > 0 (normal range). Cephes logf.
 fn pm_ln(x: f32) -> f32 {
-    let bits = bitcast<u32>(x);
+    let bits = bitcast<u32>(pm_keep(x));
     var e = i32((bits >> 23u) & 0xffu) - 126;
     var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f000000u);
     if (m < PM_FRAC_1_SQRT_2) {
         e = e - 1;
-        m = m + m - 1.0;
+        m = pm_keep(m + m) - 1.0;
     } else {
         m = m - 1.0;
     }
+    m = pm_keep(m);
     let ef = f32(e);
     let z = m * m;
     var y: f32 = 7.0376836e-2;
@@ -27,17 +28,17 @@ fn pm_ln(x: f32) -> f32 {
     y = y * m + 2.0000714e-1;
     y = y * m - 2.4999994e-1;
     y = y * m + 3.3333331e-1;
-    y = y * m * z;
-    y = y + -2.1219444e-4 * ef;
-    y = y + -0.5 * z;
-    return m + y + 0.6933594 * ef;
+    y = pm_keep(y * m * z);
+    y = pm_keep(y + -2.1219444e-4 * ef);
+    y = pm_keep(y + -0.5 * z);
+    return pm_keep(pm_keep(m + y) + 0.6933594 * ef);
 }
 
 // exp(x), x clamped to [-87, 88]. Cephes expf.
 fn pm_exp(x_in: f32) -> f32 {
-    let x = min(max(x_in, -87.0), 88.0);
-    let fx = floor(x * PM_LOG2_E + 0.5);
-    let r = x - fx * 0.6933594 - fx * -2.1219444e-4;
+    let x = min(max(pm_keep(x_in), -87.0), 88.0);
+    let fx = floor(pm_keep(x * PM_LOG2_E) + 0.5);
+    let r = pm_keep(pm_keep(x - fx * 0.6933594) - fx * -2.1219444e-4);
     let z = r * r;
     var y: f32 = 1.9875691e-4;
     y = y * r + 1.3981999e-3;
@@ -45,18 +46,18 @@ fn pm_exp(x_in: f32) -> f32 {
     y = y * r + 4.1665796e-2;
     y = y * r + 1.6666665e-1;
     y = y * r + 5.0000001e-1;
-    y = y * z + r + 1.0;
-    return y * bitcast<f32>(u32(i32(fx) + 127) << 23u);
+    y = pm_keep(pm_keep(y * z + r) + 1.0);
+    return pm_keep(y * bitcast<f32>(u32(i32(fx) + 127) << 23u));
 }
 
 // (sin 2 pi u, cos 2 pi u) for a 24-bit uniform u in [0, 1).
 fn pm_sincos_2pi(u: f32) -> vec2<f32> {
-    let t = 4.0 * u;
+    let t = 4.0 * pm_keep(u);
     let q = floor(t + 0.5);
-    let r = (t - q) * PM_FRAC_PI_2;
-    let z = r * r;
-    let s = ((-1.9515296e-4 * z + 8.332161e-3) * z - 1.6666655e-1) * z * r + r;
-    let c = ((2.4433157e-5 * z - 1.3887316e-3) * z + 4.1666646e-2) * z * z - 0.5 * z + 1.0;
+    let r = pm_keep(pm_keep(t - q) * PM_FRAC_PI_2);
+    let z = pm_keep(r * r);
+    let s = pm_keep(pm_keep(((-1.9515296e-4 * z + 8.332161e-3) * z - 1.6666655e-1) * z * r) + r);
+    let c = pm_keep(pm_keep(pm_keep(((2.4433157e-5 * z - 1.3887316e-3) * z + 4.1666646e-2) * z * z) - 0.5 * z) + 1.0);
     switch (i32(q) & 3) {
         case 0: {
             return vec2<f32>(s, c);
@@ -75,19 +76,35 @@ fn pm_sincos_2pi(u: f32) -> vec2<f32> {
 
 // ln(1 + x) for x > -1 (Goldberg).
 fn pm_ln1p(x: f32) -> f32 {
-    let u = 1.0 + x;
+    let u = pm_keep(1.0 + pm_keep(x));
     if (u == 1.0) {
         return x;
     }
-    return pm_ln(u) * x / (u - 1.0);
+    return pm_keep(pm_keep(pm_ln(u) * x) / pm_keep(u - 1.0));
 }
 
 // log2(x) for x > 0.
 fn pm_log2(x: f32) -> f32 {
-    return pm_ln(x) * PM_LOG2_E;
+    return pm_keep(pm_ln(x) * PM_LOG2_E);
 }
 
 // x^y = exp(y ln x) for x > 0.
 fn pm_powf(x: f32, y: f32) -> f32 {
-    return pm_exp(y * pm_ln(x));
+    return pm_exp(pm_keep(y * pm_ln(x)));
+}
+
+// An opaque zero: set from a runtime value at the start of every entry point (`pm_init`), it
+// lets `pm_keep` fence an f32 value so that the driver's compiler cannot reassociate or fuse
+// arithmetic across it. (Naga emits no SPIR-V NoContraction, and Mesa then treats float ops as
+// inexact: lavapipe rewrote `(a - 0.5 z) + 1.0`, which broke bit equality with the CPU.)
+var<private> pm_zero: u32;
+
+// Every dispatch is (gx, gy, 1), so nwg.z - 1 = 0, unknown to the compiler.
+fn pm_init(nwg: vec3<u32>) {
+    pm_zero = nwg.z - 1u;
+}
+
+// x, fenced.
+fn pm_keep(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) ^ pm_zero);
 }

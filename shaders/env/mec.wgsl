@@ -48,47 +48,53 @@ fn mec_key() -> vec2<u32> {
 
 // Eq. (3): h = beta0 l / max(d2, d2_min).
 fn mec_channel_gain(beta0: f32, fading: f32, d2: f32, d2_min: f32) -> f32 {
-    return beta0 * fading / max(d2, d2_min);
+    return pm_keep(pm_keep(beta0 * fading) / max(pm_keep(d2), d2_min));
 }
 
 // Eq. (2): r = B log2(1 + p h / (sigma2 B)).
 fn mec_rate(bandwidth: f32, noise_psd: f32, pw: f32, gain: f32) -> f32 {
-    return bandwidth * pm_ln1p(pw * gain / (noise_psd * bandwidth)) * PM_LOG2_E;
+    let snr = pm_keep(pm_keep(pw * gain) / pm_keep(noise_psd * bandwidth));
+    return pm_keep(pm_keep(bandwidth * pm_ln1p(snr)) * PM_LOG2_E);
 }
 
 // phi_T T + phi_E E of a local task (eq. 8-10).
 fn mec_local_cost(cycles: f32) -> f32 {
-    let t = cycles / params.f_local;
-    let e = t * params.p_local;
-    return params.phi_t * t + params.phi_e * e;
+    let t = pm_keep(cycles / params.f_local);
+    let e = pm_keep(t * params.p_local);
+    return pm_keep(pm_keep(params.phi_t * t) + pm_keep(params.phi_e * e));
 }
 
 // (phi_T + phi_E p) D / r.
 fn mec_tx_cost(d_bits: f32, r: f32, pw: f32, phi_t: f32, phi_e: f32) -> f32 {
-    return (phi_t + phi_e * pw) * d_bits / r;
+    return pm_keep(pm_keep(pm_keep(phi_t + pm_keep(phi_e * pw)) * d_bits) / r);
 }
 
 // The transmit power minimizing (phi_T + phi_E p) D / r(p) on (0, P_max] (eq. 13, power part).
 fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_e: f32, p_max: f32) -> f32 {
-    let c = gain / (noise_psd * bandwidth);
+    let c = pm_keep(gain / pm_keep(noise_psd * bandwidth));
     if (phi_e <= 0.0 || c <= 0.0) {
         return p_max;
     }
-    let s = phi_t * c / phi_e;
-    let t_max = c * p_max;
+    let s = pm_keep(pm_keep(phi_t * c) / phi_e);
+    let t_max = pm_keep(c * p_max);
     let l_max = pm_ln1p(t_max);
-    if ((1.0 + t_max) * l_max - t_max <= s) {
+    if (pm_keep(pm_keep(pm_keep(1.0 + t_max) * l_max) - t_max) <= s) {
         return p_max;
     }
     var t = t_max;
     for (var it = 0u; it < 64u; it = it + 1u) {
-        let next = (t + s) / pm_ln1p(t) - 1.0;
+        let next = pm_keep(pm_keep(pm_keep(t + s) / pm_ln1p(t)) - 1.0);
         if (next >= t) {
             break;
         }
         t = next;
     }
-    return min(t / c, p_max);
+    return min(pm_keep(t / c), p_max);
+}
+
+// (s0 + s1) + (s2 + s3): the four partial sums by i mod 4, combined as on every backend.
+fn mec_sum4(s: array<f32, 4>) -> f32 {
+    return pm_keep(pm_keep(s[0] + s[1]) + pm_keep(s[2] + s[3]));
 }
 
 //!entry mec_reset
@@ -102,6 +108,7 @@ fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_
 fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_id) lid: vec3<u32>) {
     let t = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     let nm = n + m;
@@ -116,8 +123,8 @@ fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         let tk = philox4x32_10(philox_counter(k, bi, params.step, STREAM_MEC_TASK, 0u), key);
         iotd_pos[bi * 2u * n + k] = params.area * rng_uniform(w.x);
         iotd_pos[bi * 2u * n + n + k] = params.area * rng_uniform(w.y);
-        task_d[bi * n + k] = params.d_lo + (params.d_hi - params.d_lo) * rng_uniform(tk.x);
-        task_f[bi * n + k] = params.f_lo + (params.f_hi - params.f_lo) * rng_uniform(tk.y);
+        task_d[bi * n + k] = params.d_lo + pm_keep(pm_keep(params.d_hi - params.d_lo) * rng_uniform(tk.x));
+        task_f[bi * n + k] = params.f_lo + pm_keep(pm_keep(params.f_hi - params.f_lo) * rng_uniform(tk.y));
     } else {
         let j = k - n;
         let w = philox4x32_10(philox_counter(j, bi, params.step, STREAM_MEC_MEC_POS, 0u), key);
@@ -136,6 +143,7 @@ fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_id) lid: vec3<u32>) {
     let row = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     if (row >= params.b * n) {
@@ -156,7 +164,7 @@ fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
         let l = rng_exponential(w[j & 3u]);
         let dx = mec_pos[mb + j] - xi;
         let dy = mec_pos[mb + m + j] - yi;
-        h[row * m + j] = mec_channel_gain(params.beta0, l, dx * dx + dy * dy, params.d2_min);
+        h[row * m + j] = mec_channel_gain(params.beta0, l, pm_keep(dx * dx) + pm_keep(dy * dy), params.d2_min);
     }
 }
 
@@ -174,6 +182,7 @@ fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_id) lid: vec3<u32>) {
     let row = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let m = params.m;
     if (row >= params.b * params.n) {
         return;
@@ -182,7 +191,7 @@ fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     let cb = row * (m + 1u);
     var sum = 0.0;
     for (var j = 0u; j < m; j = j + 1u) {
-        sum = sum + h[hb + j];
+        sum = pm_keep(sum + h[hb + j]);
     }
     let d = task_d[row];
     let fc = task_f[row];
@@ -211,6 +220,7 @@ fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_id) lid: vec3<u32>) {
     let col = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     if (col >= params.b * m) {
@@ -224,17 +234,18 @@ fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     for (var i = 0u; i < n; i = i + 1u) {
         let v = pm_ln(max(h[hb + i * m + j], 1e-30));
         obs[ob + i] = v;
-        mean = mean + v;
+        mean = pm_keep(mean + v);
     }
     mean = mean / f32(n);
     var var_sum = 0.0;
     for (var i = 0u; i < n; i = i + 1u) {
         let v = obs[ob + i];
-        var_sum = var_sum + (v - mean) * (v - mean);
+        let dv = pm_keep(v - mean);
+        var_sum = pm_keep(var_sum + pm_keep(dv * dv));
     }
-    let sd = max(sqrt(var_sum / f32(n)), 1e-6);
+    let sd = max(sqrt(pm_keep(var_sum / f32(n))), 1e-6);
     for (var i = 0u; i < n; i = i + 1u) {
-        obs[ob + i] = (obs[ob + i] - mean) / sd;
+        obs[ob + i] = pm_keep(obs[ob + i] - mean) / sd;
     }
 }
 
@@ -251,6 +262,7 @@ fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_id) lid: vec3<u32>) {
     let c = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -273,17 +285,17 @@ fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
             phi[c] = mec_nan();
             return;
         }
-        s[i & 3u] = s[i & 3u] + cost[cb + i * w + ai];
+        s[i & 3u] = pm_keep(s[i & 3u] + cost[cb + i * w + ai]);
         if (ai > 0u) {
-            bins[base + ai - 1u] = bins[base + ai - 1u] + sqrt_f[sb + i];
+            bins[base + ai - 1u] = pm_keep(bins[base + ai - 1u] + sqrt_f[sb + i]);
         }
     }
     var cpu = 0.0;
     for (var j = 0u; j < m; j = j + 1u) {
         let sj = bins[base + j];
-        cpu = cpu + sj * sj;
+        cpu = pm_keep(cpu + pm_keep(sj * sj));
     }
-    phi[c] = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t / params.f_max * cpu;
+    phi[c] = mec_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
 }
 
 //!entry mec_objective_paper
@@ -301,6 +313,7 @@ fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_id) lid: vec3<u32>) {
     let c = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -324,22 +337,22 @@ fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
         }
         let fc = task_f[sb + i];
         if (ai == 0u) {
-            s[i & 3u] = s[i & 3u] + mec_local_cost(fc);
+            s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc));
         } else {
             let j = ai - 1u;
             let pi = pw[ab + i];
             let fi = f[ab + i];
             let r = mec_rate(params.bandwidth, params.noise_psd, pi, h[hb + i * m + j]);
-            s[i & 3u] = s[i & 3u] + mec_tx_cost(task_d[sb + i], r, pi, params.phi_t, params.phi_e);
-            bins[base + j] = bins[base + j] + fi;
-            bins[base + m + j] = bins[base + m + j] + fc / fi;
+            s[i & 3u] = pm_keep(s[i & 3u] + mec_tx_cost(task_d[sb + i], r, pi, params.phi_t, params.phi_e));
+            bins[base + j] = pm_keep(bins[base + j] + fi);
+            bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / fi));
         }
     }
     var cpu = 0.0;
     for (var j = 0u; j < m; j = j + 1u) {
-        cpu = cpu + bins[base + m + j] * max(bins[base + j] / params.f_max, 1.0);
+        cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
     }
-    phi[c] = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t * cpu;
+    phi[c] = mec_sum4(s) + pm_keep(params.phi_t * cpu);
 }
 
 //!entry mec_heuristic
@@ -355,6 +368,7 @@ fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_id) lid: vec3<u32>) {
     let bi = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     if (bi >= params.b) {
@@ -381,15 +395,16 @@ fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
             for (var j = 0u; j < m; j = j + 1u) {
                 let dx = mec_pos[mb + j] - x;
                 let dy = mec_pos[mb + m + j] - y;
-                let d2 = dx * dx + dy * dy;
+                let d2 = pm_keep(pm_keep(dx * dx) + pm_keep(dy * dy));
                 if (d2 < best_d2) {
                     best_d2 = d2;
                     best = j;
                 }
             }
             let fi = task_f[sb + i];
-            if (load[lb + best] + fi <= params.capacity) {
-                load[lb + best] = load[lb + best] + fi;
+            let nl = pm_keep(load[lb + best] + fi);
+            if (nl <= params.capacity) {
+                load[lb + best] = nl;
                 a[sb + i] = best + 1u;
             } else {
                 a[sb + i] = 0u;
@@ -403,8 +418,9 @@ fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
             var ai = 0u;
             if (t > 0u) {
                 let fi = task_f[sb + i];
-                if (load[lb + t - 1u] + fi <= params.capacity) {
-                    load[lb + t - 1u] = load[lb + t - 1u] + fi;
+                let nl = pm_keep(load[lb + t - 1u] + fi);
+                if (nl <= params.capacity) {
+                    load[lb + t - 1u] = nl;
                     ai = t;
                 }
             }

@@ -24,6 +24,7 @@ struct RngFillParams {
 fn rng_fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
     let e = global_index(wg, nwg, lid);
+    pm_init(nwg);
     if (e >= params.n) {
         return;
     }

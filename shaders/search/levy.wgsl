@@ -60,15 +60,15 @@ fn levy_ctr2(g: u32) -> u32 {
 
 // Eq. (26) for 0-based generation g.
 fn levy_gamma(g: u32, gmax: u32) -> f32 {
-    return 2.0 - 2.0 * f32(g) / f32(gmax);
+    return 2.0 - pm_keep(pm_keep(2.0 * f32(g)) / f32(gmax));
 }
 
 // Initial (f, p) of candidate pi, IoTD i of instance bi (paper mode).
 fn levy_init_fp(bi: u32, pi: u32, i: u32) -> vec2<f32> {
     let w = philox4x32_10(philox_counter(pi * params.n + i, bi, levy_ctr2(0xffffu), STREAM_LEVY_INIT, 0u), levy_key());
     return vec2<f32>(
-        params.f_min + (params.f_max - params.f_min) * rng_uniform(w.x),
-        params.p_min + (params.p_max - params.p_min) * rng_uniform(w.y)
+        params.f_min + pm_keep(pm_keep(params.f_max - params.f_min) * rng_uniform(w.x)),
+        params.p_min + pm_keep(pm_keep(params.p_max - params.p_min) * rng_uniform(w.y))
     );
 }
 
@@ -88,13 +88,13 @@ fn levy_candidate(bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, stab: f32) 
         let df = rng_levy_step(y01.x, y01.y, params.sigma_u, params.inv_beta);
         let dp = rng_levy_step(y23.x, y23.y, params.sigma_u, params.inv_beta);
         // eq. (23), clipped to the boxes
-        fm = min(max(f + params.eta_f * df, params.f_min), params.f_max);
-        pm = min(max(pw + params.eta_p * dp, params.p_min), params.p_max);
+        fm = min(max(pm_keep(f + pm_keep(params.eta_f * df)), params.f_min), params.f_max);
+        pm = min(max(pm_keep(pw + pm_keep(params.eta_p * dp)), params.p_min), params.p_max);
     }
     if (params.variant == 1u) {
         // classic: eq. (23) with rounding on a
-        let s = min(max(params.eta_a * d, -1048576.0), 1048576.0);
-        let si = i32(floor(s + 0.5));
+        let s = min(max(pm_keep(params.eta_a * d), -1048576.0), 1048576.0);
+        let si = i32(floor(pm_keep(s) + 0.5));
         let k = i32(params.m) + 1;
         var r = (i32(a) + si) % k;
         if (r < 0) {
@@ -102,7 +102,7 @@ fn levy_candidate(bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, stab: f32) 
         }
         return Cand(u32(r), fm, pm);
     }
-    let gd = levy_gamma(params.generation, params.gmax) * d;
+    let gd = pm_keep(levy_gamma(params.generation, params.gmax) * d);
     var am = a;
     if (gd > stab) {
         am = rng_uniform_index(w.z, params.m + 1u); // eq. (25)
@@ -115,19 +115,25 @@ fn levy_candidate(bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, stab: f32) 
 
 // Eq. (2).
 fn levy_rate(pw: f32, gain: f32) -> f32 {
-    return params.bandwidth * pm_ln1p(pw * gain / (params.noise_psd * params.bandwidth)) * PM_LOG2_E;
+    let snr = pm_keep(pm_keep(pw * gain) / pm_keep(params.noise_psd * params.bandwidth));
+    return pm_keep(pm_keep(params.bandwidth * pm_ln1p(snr)) * PM_LOG2_E);
 }
 
 // phi_T T + phi_E E of a local task.
 fn levy_local_cost(cycles: f32) -> f32 {
-    let t = cycles / params.f_local;
-    let e = t * params.p_local;
-    return params.phi_t * t + params.phi_e * e;
+    let t = pm_keep(cycles / params.f_local);
+    let e = pm_keep(t * params.p_local);
+    return pm_keep(pm_keep(params.phi_t * t) + pm_keep(params.phi_e * e));
 }
 
 // (phi_T + phi_E p) D / r of an offloaded task.
 fn levy_tx_cost(d_bits: f32, r: f32, pw: f32) -> f32 {
-    return (params.phi_t + params.phi_e * pw) * d_bits / r;
+    return pm_keep(pm_keep(pm_keep(params.phi_t + pm_keep(params.phi_e * pw)) * d_bits) / r);
+}
+
+// (s0 + s1) + (s2 + s3): the four partial sums by i mod 4, combined as on every backend.
+fn levy_sum4(s: array<f32, 4>) -> f32 {
+    return pm_keep(pm_keep(s[0] + s[1]) + pm_keep(s[2] + s[3]));
 }
 
 //!entry levy_init
@@ -147,6 +153,7 @@ fn levy_tx_cost(d_bits: f32, r: f32, pw: f32) -> f32 {
 fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_id) lid: vec3<u32>) {
     let c = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -185,18 +192,18 @@ fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
             }
             let fc = task_f[sb + i];
             if (ai == 0u) {
-                s[i & 3u] = s[i & 3u] + levy_local_cost(fc);
+                s[i & 3u] = pm_keep(s[i & 3u] + levy_local_cost(fc));
             } else {
                 let j = ai - 1u;
                 let r = levy_rate(fp.y, h[hb + i * m + j]);
-                s[i & 3u] = s[i & 3u] + levy_tx_cost(task_d[sb + i], r, fp.y);
-                bins[base + j] = bins[base + j] + fp.x;
-                bins[base + m + j] = bins[base + m + j] + fc / fp.x;
+                s[i & 3u] = pm_keep(s[i & 3u] + levy_tx_cost(task_d[sb + i], r, fp.y));
+                bins[base + j] = pm_keep(bins[base + j] + fp.x);
+                bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / fp.x));
             }
         } else if (!bad) {
-            s[i & 3u] = s[i & 3u] + cost[cb + i * (m + 1u) + ai];
+            s[i & 3u] = pm_keep(s[i & 3u] + cost[cb + i * (m + 1u) + ai]);
             if (ai > 0u) {
-                bins[base + ai - 1u] = bins[base + ai - 1u] + sqrt_f[sb + i];
+                bins[base + ai - 1u] = pm_keep(bins[base + ai - 1u] + sqrt_f[sb + i]);
             }
         }
     }
@@ -208,15 +215,15 @@ fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     var cpu = 0.0;
     if (paper) {
         for (var j = 0u; j < m; j = j + 1u) {
-            cpu = cpu + bins[base + m + j] * max(bins[base + j] / params.f_max, 1.0);
+            cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
         }
-        fit[c] = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t * cpu;
+        fit[c] = levy_sum4(s) + pm_keep(params.phi_t * cpu);
     } else {
         for (var j = 0u; j < m; j = j + 1u) {
             let sj = bins[base + j];
-            cpu = cpu + sj * sj;
+            cpu = pm_keep(cpu + pm_keep(sj * sj));
         }
-        fit[c] = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t / params.f_max * cpu;
+        fit[c] = levy_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
     }
 }
 
@@ -243,9 +250,11 @@ fn levy_gen_candidate(bi: u32, pi: u32, i: u32, row: u32, hb: u32, paper: bool) 
         fi = pop_f[row + i];
         pwi = pop_p[row + i];
     }
+    // An out-of-range a_i (fitness NaN anyway) reads its row's last entry, as the CPU does.
+    let j = min(ai, m);
     var stab = 0.0;
-    if (ai > 0u && ai <= m) {
-        stab = hn[hb + i * m + ai - 1u];
+    if (j > 0u) {
+        stab = hn[hb + i * m + j - 1u];
     }
     return levy_candidate(bi, pi, i, ai, fi, pwi, stab);
 }
@@ -254,6 +263,7 @@ fn levy_gen_candidate(bi: u32, pi: u32, i: u32, row: u32, hb: u32, paper: bool) 
 fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_id) lid: vec3<u32>) {
     let c = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -285,18 +295,18 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
         if (paper) {
             let fc = task_f[sb + i];
             if (cd.a == 0u) {
-                s[i & 3u] = s[i & 3u] + levy_local_cost(fc);
+                s[i & 3u] = pm_keep(s[i & 3u] + levy_local_cost(fc));
             } else {
                 let j = cd.a - 1u;
                 let r = levy_rate(cd.p, h[hb + i * m + j]);
-                s[i & 3u] = s[i & 3u] + levy_tx_cost(task_d[sb + i], r, cd.p);
-                bins[base + j] = bins[base + j] + cd.f;
-                bins[base + m + j] = bins[base + m + j] + fc / cd.f;
+                s[i & 3u] = pm_keep(s[i & 3u] + levy_tx_cost(task_d[sb + i], r, cd.p));
+                bins[base + j] = pm_keep(bins[base + j] + cd.f);
+                bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / cd.f));
             }
         } else {
-            s[i & 3u] = s[i & 3u] + cost[cb + i * (m + 1u) + cd.a];
+            s[i & 3u] = pm_keep(s[i & 3u] + cost[cb + i * (m + 1u) + cd.a]);
             if (cd.a > 0u) {
-                bins[base + cd.a - 1u] = bins[base + cd.a - 1u] + sqrt_f[sb + i];
+                bins[base + cd.a - 1u] = pm_keep(bins[base + cd.a - 1u] + sqrt_f[sb + i]);
             }
         }
     }
@@ -304,15 +314,15 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
     var next = 0.0;
     if (paper) {
         for (var j = 0u; j < m; j = j + 1u) {
-            cpu = cpu + bins[base + m + j] * max(bins[base + j] / params.f_max, 1.0);
+            cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
         }
-        next = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t * cpu;
+        next = levy_sum4(s) + pm_keep(params.phi_t * cpu);
     } else {
         for (var j = 0u; j < m; j = j + 1u) {
             let sj = bins[base + j];
-            cpu = cpu + sj * sj;
+            cpu = pm_keep(cpu + pm_keep(sj * sj));
         }
-        next = (s[0] + s[1]) + (s[2] + s[3]) + params.phi_t / params.f_max * cpu;
+        next = levy_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
     }
     // Greedy selection, eq. (28): strictly better replaces the parent.
     if (!(next < fit[c])) {
@@ -345,6 +355,7 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
 fn levy_best(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_id) lid: vec3<u32>) {
     let bi = global_index(wg, nwg, lid);
+    pm_init(nwg);
     let n = params.n;
     let pp = params.p;
     if (bi >= params.b) {
