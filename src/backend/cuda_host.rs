@@ -210,8 +210,21 @@ fn build_and_load() -> Result<HostLib> {
         .iter()
         .map(|f| Ok((*f, translation_unit(f)?)))
         .collect::<Result<_>>()?;
+    // The compiler's identity is part of the cache key (and a missing compiler is NoDevice
+    // even when an old build is cached).
+    let version = Command::new(&cxx)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::no_device(
+                BACKEND,
+                format!("cannot run the C++ compiler `{cxx}` ({e}); install g++ or set MECRL_CXX"),
+            )
+        })?;
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
     let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for part in [cxx.as_str(), SHIM_HEADER, SHIM_RUNTIME]
+    for part in [cxx.as_str(), version.as_str(), SHIM_HEADER, SHIM_RUNTIME]
         .into_iter()
         .chain(CXX_FLAGS.iter().copied())
     {
