@@ -514,3 +514,59 @@ fn levy_search_end_to_end_matches_cpu() {
         );
     }
 }
+
+#[test]
+fn backend_errors_are_typed_not_panics() {
+    let Some(gpu) = wgpu_backend() else { return };
+    let raw = mecrl::backend::wgpu::WgpuBackend::new(false).unwrap();
+    let info = raw.adapter_info().clone();
+    assert!(gpu.describe().contains(&info.name), "{}", gpu.describe());
+    // `--backend auto` refuses a software adapter, naming it.
+    if info.device_type == wgpu::DeviceType::Cpu {
+        match mecrl::backend::wgpu::WgpuBackend::new(true) {
+            Err(mecrl::Error::NoDevice { backend, why }) => {
+                assert_eq!(backend, "wgpu");
+                assert!(why.contains(&info.name), "{why}");
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a CPU adapter was accepted with require_hardware"),
+        }
+    }
+    // A buffer beyond the adapter's storage binding limit.
+    let words = (raw.limits().max_storage_buffer_binding_size / 4 + 1) as usize;
+    assert!(matches!(gpu.alloc(words), Err(mecrl::Error::Shape { .. })));
+    // Writes beyond the end, buffers of another backend, wrong buffer counts and params.
+    let b = gpu.alloc(4).unwrap();
+    assert!(matches!(
+        gpu.write(&b, &[0; 5]),
+        Err(mecrl::Error::Shape { .. })
+    ));
+    let host = CpuBackend::new().alloc(4).unwrap();
+    assert!(matches!(
+        gpu.download(&host),
+        Err(mecrl::Error::Device { .. })
+    ));
+    let p = RngFillParams {
+        n: 1,
+        ..Default::default()
+    };
+    assert!(gpu
+        .launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&host])
+        .is_err());
+    assert!(gpu
+        .launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[])
+        .is_err());
+    assert!(gpu.launch(KernelId::RngFill, &[0u8; 4], 1, &[&b]).is_err());
+    // Zero-word buffers and the download counter.
+    let empty = gpu.alloc(0).unwrap();
+    let before = gpu.downloads();
+    assert!(gpu.download(&empty).unwrap().is_empty());
+    assert_eq!(
+        gpu.upload(&[1, 2, 3])
+            .and_then(|x| gpu.download(&x))
+            .unwrap(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(gpu.downloads(), before + 2);
+    gpu.sync().unwrap();
+}

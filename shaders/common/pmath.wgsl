@@ -18,35 +18,33 @@ fn pm_ln(x: f32) -> f32 {
     }
     m = pm_keep(m);
     let ef = f32(e);
-    let z = m * m;
-    var y: f32 = 7.0376836e-2;
-    y = y * m - 1.151461e-1;
-    y = y * m + 1.1676999e-1;
-    y = y * m - 1.2420141e-1;
-    y = y * m + 1.4249323e-1;
-    y = y * m - 1.6668058e-1;
-    y = y * m + 2.0000714e-1;
-    y = y * m - 2.4999994e-1;
-    y = y * m + 3.3333331e-1;
-    y = pm_keep(y * m * z);
-    y = pm_keep(y + -2.1219444e-4 * ef);
-    y = pm_keep(y + -0.5 * z);
-    return pm_keep(pm_keep(m + y) + 0.6933594 * ef);
+    let z = pm_keep(m * m);
+    var y = pm_mad(7.0376836e-2, m, -1.151461e-1);
+    y = pm_mad(y, m, 1.1676999e-1);
+    y = pm_mad(y, m, -1.2420141e-1);
+    y = pm_mad(y, m, 1.4249323e-1);
+    y = pm_mad(y, m, -1.6668058e-1);
+    y = pm_mad(y, m, 2.0000714e-1);
+    y = pm_mad(y, m, -2.4999994e-1);
+    y = pm_mad(y, m, 3.3333331e-1);
+    y = pm_keep(pm_keep(y * m) * z);
+    y = pm_keep(y + pm_keep(-2.1219444e-4 * ef));
+    y = pm_keep(y + pm_keep(-0.5 * z));
+    return pm_keep(pm_keep(m + y) + pm_keep(0.6933594 * ef));
 }
 
 // exp(x), x clamped to [-87, 88]. Cephes expf.
 fn pm_exp(x_in: f32) -> f32 {
     let x = min(max(pm_keep(x_in), -87.0), 88.0);
-    let fx = floor(pm_keep(x * PM_LOG2_E) + 0.5);
-    let r = pm_keep(pm_keep(x - fx * 0.6933594) - fx * -2.1219444e-4);
-    let z = r * r;
-    var y: f32 = 1.9875691e-4;
-    y = y * r + 1.3981999e-3;
-    y = y * r + 8.333452e-3;
-    y = y * r + 4.1665796e-2;
-    y = y * r + 1.6666665e-1;
-    y = y * r + 5.0000001e-1;
-    y = pm_keep(pm_keep(y * z + r) + 1.0);
+    let fx = floor(pm_mad(x, PM_LOG2_E, 0.5));
+    let r = pm_keep(pm_keep(x - pm_keep(fx * 0.6933594)) - pm_keep(fx * -2.1219444e-4));
+    let z = pm_keep(r * r);
+    var y = pm_mad(1.9875691e-4, r, 1.3981999e-3);
+    y = pm_mad(y, r, 8.333452e-3);
+    y = pm_mad(y, r, 4.1665796e-2);
+    y = pm_mad(y, r, 1.6666665e-1);
+    y = pm_mad(y, r, 5.0000001e-1);
+    y = pm_keep(pm_mad(y, z, r) + 1.0);
     return pm_keep(y * bitcast<f32>(u32(i32(fx) + 127) << 23u));
 }
 
@@ -56,8 +54,12 @@ fn pm_sincos_2pi(u: f32) -> vec2<f32> {
     let q = floor(t + 0.5);
     let r = pm_keep(pm_keep(t - q) * PM_FRAC_PI_2);
     let z = pm_keep(r * r);
-    let s = pm_keep(pm_keep(((-1.9515296e-4 * z + 8.332161e-3) * z - 1.6666655e-1) * z * r) + r);
-    let c = pm_keep(pm_keep(pm_keep(((2.4433157e-5 * z - 1.3887316e-3) * z + 4.1666646e-2) * z * z) - 0.5 * z) + 1.0);
+    var ps = pm_mad(-1.9515296e-4, z, 8.332161e-3);
+    ps = pm_mad(ps, z, -1.6666655e-1);
+    let s = pm_keep(pm_keep(pm_keep(ps * z) * r) + r);
+    var pc = pm_mad(2.4433157e-5, z, -1.3887316e-3);
+    pc = pm_mad(pc, z, 4.1666646e-2);
+    let c = pm_keep(pm_keep(pm_keep(pm_keep(pc * z) * z) - pm_keep(0.5 * z)) + 1.0);
     switch (i32(q) & 3) {
         case 0: {
             return vec2<f32>(s, c);
@@ -95,8 +97,10 @@ fn pm_powf(x: f32, y: f32) -> f32 {
 
 // An opaque zero: set from a runtime value at the start of every entry point (`pm_init`), it
 // lets `pm_keep` fence an f32 value so that the driver's compiler cannot reassociate or fuse
-// arithmetic across it. (Naga emits no SPIR-V NoContraction, and Mesa then treats float ops as
-// inexact: lavapipe rewrote `(a - 0.5 z) + 1.0`, which broke bit equality with the CPU.)
+// arithmetic across it. Naga emits no SPIR-V NoContraction, so drivers treat float ops as
+// inexact: lavapipe rewrote `(a - 0.5 z) + 1.0` and simplified `(1 + x) - 1` to `x` (which
+// destroyed ln1p), and GPU compilers fuse a * b + c into an FMA. Every kernel calls `pm_init`
+// first; the fences cost one integer xor each.
 var<private> pm_zero: u32;
 
 // Every dispatch is (gx, gy, 1), so nwg.z - 1 = 0, unknown to the compiler.
@@ -107,4 +111,9 @@ fn pm_init(nwg: vec3<u32>) {
 // x, fenced.
 fn pm_keep(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) ^ pm_zero);
+}
+
+// a * b + c with two roundings (never fused into an FMA), as the CPU computes it.
+fn pm_mad(a: f32, b: f32, c: f32) -> f32 {
+    return pm_keep(pm_keep(a * b) + c);
 }
