@@ -154,3 +154,28 @@ fn scales_to_100k_iotds_and_1000_mecs() {
     let greedy = env.objective_exact(&env.backend().download(&a0).unwrap(), 1).unwrap();
     assert!(r.best_fit[0].is_finite() && r.best_fit[0] <= greedy[0]);
 }
+
+#[test]
+fn short_buffers_are_refused_before_launch_on_every_backend() {
+    use mecrl::backend::KernelId;
+    let env = MecEnv::new(cpu(), &small(), 2, 1).unwrap();
+    let mut kinds = vec![BackendKind::Cpu];
+    kinds.extend([BackendKind::Wgpu, BackendKind::CudaHost, BackendKind::Cuda]);
+    for kind in kinds {
+        let Ok(be) = backend::create(kind) else { continue };
+        let mut p = env.params();
+        p.p = 3;
+        let cost = be.alloc(2 * 40 * 5).unwrap();
+        let sf = be.alloc(2 * 40).unwrap();
+        let a = be.alloc(2 * 3 * 40 - 1).unwrap(); // one word short
+        let bins = be.alloc(2 * 3 * 5).unwrap();
+        let phi = be.alloc(6).unwrap();
+        match be.launch(KernelId::MecObjectiveExact, bytemuck::bytes_of(&p), 6, &[&cost, &sf, &a, &bins, &phi]) {
+            Err(Error::Shape { op, expected, got }) => {
+                assert!(op.contains("mec_objective_exact") && op.contains("`a`"), "{op}");
+                assert_eq!((expected.as_str(), got.as_str()), (">= 240 words", "239"));
+            }
+            other => panic!("{kind}: expected a Shape error, got {other:?}"),
+        }
+    }
+}

@@ -166,9 +166,15 @@ pub(crate) fn check_launch(backend: &str, spec: &KernelSpec, params: &[u8], bufs
             bufs.len(),
         ));
     }
+    let sizes = (spec.sizes)(params);
     for (i, a) in bufs.iter().enumerate() {
-        if a.words() == 0 {
-            return Err(Error::shape(format!("{backend}:{} buffer `{}`", spec.entry, spec.bufs[i].name), ">= 1 word", 0));
+        let need = sizes[i].max(1);
+        if (a.words() as u64) < need {
+            return Err(Error::shape(
+                format!("{backend}:{} buffer `{}`", spec.entry, spec.bufs[i].name),
+                format!(">= {need} words"),
+                a.words(),
+            ));
         }
         for b in &bufs[i + 1..] {
             if a.id() == b.id() {

@@ -80,6 +80,10 @@ pub struct ParamLayout {
 /// CPU implementation: parameter bytes and the buffers in binding order.
 pub type CpuFn = fn(&[u8], &mut [&mut [u32]]) -> Result<()>;
 
+/// Minimum length in words of every buffer, from the parameter block (checked before every
+/// launch on every backend, so no kernel reads or writes out of bounds).
+pub type SizeFn = fn(&[u8]) -> Vec<u64>;
+
 /// A registered kernel.
 #[derive(Clone, Copy, Debug)]
 pub struct KernelSpec {
@@ -99,6 +103,8 @@ pub struct KernelSpec {
     pub bufs: &'static [BufSpec],
     /// The CPU reference.
     pub cpu: CpuFn,
+    /// Required buffer sizes.
+    pub sizes: SizeFn,
 }
 
 macro_rules! fields {
@@ -136,6 +142,79 @@ const LEVY_PARAMS: ParamLayout = ParamLayout {
         p_local, phi_t, phi_e, bandwidth, noise_psd),
 };
 
+fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
+    let p: MecParams = params(bytes);
+    (p.b as u64, p.n as u64, p.m as u64, p.p as u64)
+}
+
+fn levy_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
+    let p: LevyParams = params(bytes);
+    (p.b as u64, p.n as u64, p.m as u64, p.p as u64)
+}
+
+fn rng_sizes(bytes: &[u8]) -> Vec<u64> {
+    let p: RngFillParams = params(bytes);
+    let words = match p.dist {
+        0 => 4,
+        2 => 2,
+        _ => 1,
+    };
+    vec![p.n as u64 * words]
+}
+
+fn mec_reset_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, _) = mec_dims(bytes);
+    vec![b * 2 * n, b * 2 * m, b * n, b * n]
+}
+
+fn mec_channel_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, _) = mec_dims(bytes);
+    vec![b * 2 * n, b * 2 * m, b * n * m]
+}
+
+fn mec_alloc_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, _) = mec_dims(bytes);
+    vec![b * n * m, b * n, b * n, b * n * m, b * n * m, b * n * (m + 1), b * n]
+}
+
+fn mec_observe_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, _) = mec_dims(bytes);
+    vec![b * n * m, b * m * n]
+}
+
+fn mec_objective_exact_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, p) = mec_dims(bytes);
+    vec![b * n * (m + 1), b * n, b * p * n, b * p * (m + 1), b * p]
+}
+
+fn mec_objective_paper_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, p) = mec_dims(bytes);
+    vec![b * n * m, b * n, b * n, b * p * n, b * p * n, b * p * n, b * p * 2 * m, b * p]
+}
+
+fn mec_heuristic_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, _) = mec_dims(bytes);
+    vec![b * 2 * n, b * 2 * m, b * n, b * n, b * m, b * n]
+}
+
+fn levy_init_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, p) = levy_dims(bytes);
+    let pop = b * p * n;
+    vec![b * n * (m + 1), b * n, b * n * m, b * n, b * n, b * n, pop, pop, pop, b * p, b * p * (2 * m + 1)]
+}
+
+fn levy_generation_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, m, p) = levy_dims(bytes);
+    let pop = b * p * n;
+    vec![b * n * (m + 1), b * n, b * n * m, b * n * m, b * n, b * n, pop, pop, pop, b * p, b * p * (2 * m + 1)]
+}
+
+fn levy_best_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, _, p) = levy_dims(bytes);
+    let pop = b * p * n;
+    vec![pop, pop, pop, b * p, b * n, b * n, b * n, b]
+}
+
 /// Every kernel of mecrl.
 pub static KERNELS: &[KernelSpec] = &[
     KernelSpec {
@@ -147,6 +226,7 @@ pub static KERNELS: &[KernelSpec] = &[
         params: RNG_PARAMS,
         bufs: &[b("out", W, U32)],
         cpu: rng::cpu_rng_fill_kernel,
+        sizes: rng_sizes,
     },
     KernelSpec {
         id: KernelId::MecReset,
@@ -157,6 +237,7 @@ pub static KERNELS: &[KernelSpec] = &[
         params: MEC_PARAMS,
         bufs: &[b("iotd_pos", W, F32), b("mec_pos", W, F32), b("task_d", W, F32), b("task_f", W, F32)],
         cpu: mec::cpu_reset,
+        sizes: mec_reset_sizes,
     },
     KernelSpec {
         id: KernelId::MecChannel,
@@ -167,6 +248,7 @@ pub static KERNELS: &[KernelSpec] = &[
         params: MEC_PARAMS,
         bufs: &[b("iotd_pos", R, F32), b("mec_pos", R, F32), b("h", W, F32)],
         cpu: mec::cpu_channel,
+        sizes: mec_channel_sizes,
     },
     KernelSpec {
         id: KernelId::MecAlloc,
@@ -185,6 +267,7 @@ pub static KERNELS: &[KernelSpec] = &[
             b("sqrt_f", W, F32),
         ],
         cpu: mec::cpu_alloc,
+        sizes: mec_alloc_sizes,
     },
     KernelSpec {
         id: KernelId::MecObserve,
@@ -195,6 +278,7 @@ pub static KERNELS: &[KernelSpec] = &[
         params: MEC_PARAMS,
         bufs: &[b("h", R, F32), b("obs", W, F32)],
         cpu: mec::cpu_observe,
+        sizes: mec_observe_sizes,
     },
     KernelSpec {
         id: KernelId::MecObjectiveExact,
@@ -205,6 +289,7 @@ pub static KERNELS: &[KernelSpec] = &[
         params: MEC_PARAMS,
         bufs: &[b("cost", R, F32), b("sqrt_f", R, F32), b("a", R, U32), b("bins", S, F32), b("phi", W, F32)],
         cpu: mec::cpu_objective_exact,
+        sizes: mec_objective_exact_sizes,
     },
     KernelSpec {
         id: KernelId::MecObjectivePaper,
@@ -224,6 +309,7 @@ pub static KERNELS: &[KernelSpec] = &[
             b("phi", W, F32),
         ],
         cpu: mec::cpu_objective_paper,
+        sizes: mec_objective_paper_sizes,
     },
     KernelSpec {
         id: KernelId::MecHeuristic,
@@ -241,6 +327,7 @@ pub static KERNELS: &[KernelSpec] = &[
             b("a", W, U32),
         ],
         cpu: mec::cpu_heuristic,
+        sizes: mec_heuristic_sizes,
     },
     KernelSpec {
         id: KernelId::LevyInit,
@@ -263,6 +350,7 @@ pub static KERNELS: &[KernelSpec] = &[
             b("bins", S, F32),
         ],
         cpu: levy::cpu_init,
+        sizes: levy_init_sizes,
     },
     KernelSpec {
         id: KernelId::LevyGeneration,
@@ -285,6 +373,7 @@ pub static KERNELS: &[KernelSpec] = &[
             b("bins", S, F32),
         ],
         cpu: levy::cpu_generation,
+        sizes: levy_generation_sizes,
     },
     KernelSpec {
         id: KernelId::LevyBest,
@@ -304,6 +393,7 @@ pub static KERNELS: &[KernelSpec] = &[
             b("best_fit", W, F32),
         ],
         cpu: levy::cpu_best,
+        sizes: levy_best_sizes,
     },
 ];
 
@@ -332,6 +422,7 @@ mod tests {
             }
             assert!(KERNELS[i + 1..].iter().all(|o| o.id != k.id && o.entry != k.entry));
             assert!(k.bufs.len() <= 12, "{}: at most 12 storage buffers", k.entry);
+            assert_eq!((k.sizes)(&vec![0u8; k.params.size]).len(), k.bufs.len(), "{}: one size per buffer", k.entry);
         }
     }
 }

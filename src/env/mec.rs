@@ -948,7 +948,7 @@ impl MecEnv {
         let (b, m) = (self.batch(), self.cfg.n_mec);
         let mut p = self.params;
         p.p = candidates as u32;
-        let bins = self.backend.alloc(b * candidates * m)?;
+        let bins = self.backend.alloc(b * candidates * (m + 1))?;
         let phi = self.backend.alloc(b * candidates)?;
         self.launch(KernelId::MecObjectiveExact, &p, b * candidates, &[&self.cost, &self.sqrt_f, a, &bins, &phi])?;
         Ok(phi)
