@@ -6,6 +6,9 @@
 //! `shaders/common/pmath.wgsl`, so random draws agree across backends to a few ulps and the CPU
 //! loops auto-vectorize. Inputs are restricted as documented per function (callers guarantee it).
 
+// The constants are Cephes' as published, written identically in the CUDA and WGSL mirrors.
+#![allow(clippy::excessive_precision)]
+
 /// ln(x) for finite x > 0 (normal range). Cephes `logf`.
 #[inline(always)]
 pub fn ln(x: f32) -> f32 {

@@ -162,7 +162,7 @@ pub fn levy_step(z0: f32, z1: f32, sigma_u: f32, inv_beta: f32) -> f32 {
 #[inline(always)]
 fn ln_factorial(k: f32) -> f32 {
     const T: [f32; 16] = [
-        0.0, 0.0, 0.693_147_2, 1.791_759_5, 3.178_054, 4.787_492, 6.579_251, 8.525_161, 10.604_603,
+        0.0, 0.0, core::f32::consts::LN_2, 1.791_759_5, 3.178_054, 4.787_492, 6.579_251, 8.525_161, 10.604_603,
         12.801_827, 15.104_413, 17.502_308, 19.987_214, 22.552_164, 25.191_221, 27.899_271,
     ];
     if k < 16.0 {
@@ -328,6 +328,26 @@ pub fn cpu_rng_fill(p: &RngFillParams, out: &mut [u32]) {
         .for_each(|(e, o)| rng_fill_element(p, e as u32, o));
 }
 
+/// Registry adapter for [`cpu_rng_fill`].
+pub fn cpu_rng_fill_kernel(params: &[u8], bufs: &mut [&mut [u32]]) -> crate::error::Result<()> {
+    let p: RngFillParams = crate::backend::registry::params(params);
+    let need = p.n as usize * if p.dist == 0 { 4 } else if p.dist == 2 { 2 } else { 1 };
+    if bufs[0].len() < need {
+        return Err(crate::error::Error::shape("rng_fill out", need, bufs[0].len()));
+    }
+    cpu_rng_fill(&p, bufs[0]);
+    Ok(())
+}
+
+/// A sub-seed for component `tag` of a run (SplitMix64 finalizer of seed ⊕ tag·φ64), so the
+/// environment, each search and each baseline draw from unrelated Philox keys.
+pub fn derive_seed(seed: u64, tag: u64) -> u64 {
+    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,24 +447,4 @@ mod tests {
         assert!((pos - 0.5).abs() < 0.01);
         assert!(x.iter().all(|d| d.is_finite()));
     }
-}
-
-/// Registry adapter for [`cpu_rng_fill`].
-pub fn cpu_rng_fill_kernel(params: &[u8], bufs: &mut [&mut [u32]]) -> crate::error::Result<()> {
-    let p: RngFillParams = crate::backend::registry::params(params);
-    let need = p.n as usize * if p.dist == 0 { 4 } else if p.dist == 2 { 2 } else { 1 };
-    if bufs[0].len() < need {
-        return Err(crate::error::Error::shape("rng_fill out", need, bufs[0].len()));
-    }
-    cpu_rng_fill(&p, bufs[0]);
-    Ok(())
-}
-
-/// A sub-seed for component `tag` of a run (SplitMix64 finalizer of seed ⊕ tag·φ64), so the
-/// environment, each search and each baseline draw from unrelated Philox keys.
-pub fn derive_seed(seed: u64, tag: u64) -> u64 {
-    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }

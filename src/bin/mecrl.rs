@@ -267,7 +267,7 @@ fn run_reference(a: &BenchMecArgs) -> anyhow::Result<f64> {
     let out = std::process::Command::new(&py)
         .arg(&script)
         .args(["--b", &a.batch.to_string(), "--p", &a.population.to_string(), "--n", &a.n.to_string()])
-        .args(["--m", &a.m.to_string(), "--repeats", &a.repeats.min(10).max(1).to_string()])
+        .args(["--m", &a.m.to_string(), "--repeats", &a.repeats.clamp(1, 10).to_string()])
         .output()
         .with_context(|| format!("starting {}", py.display()))?;
     if !out.status.success() {

@@ -1188,9 +1188,7 @@ mod tests {
     }
 
     fn small_params(n: u32, m: u32) -> MecParams {
-        let mut cfg = MecConfig::default();
-        cfg.n_iotd = n as usize;
-        cfg.n_mec = m as usize;
+        let cfg = MecConfig { n_iotd: n as usize, n_mec: m as usize, ..MecConfig::default() };
         cfg.params(1, 1, 42)
     }
 
@@ -1211,7 +1209,7 @@ mod tests {
     fn objective_exact_equals_eq8_11_with_kkt_allocation() {
         // The closed form equals Σ Φ_i of eq. (8)–(11) evaluated with the KKT shares and p*.
         let p = small_params(7, 3);
-        let mut h = vec![0.0f32; 21];
+        let mut h = [0.0f32; 21];
         for (k, v) in h.iter_mut().enumerate() {
             *v = 1e-6 * (1.0 + k as f32);
         }
@@ -1270,16 +1268,13 @@ mod tests {
 
     #[test]
     fn config_errors_name_field_and_value() {
-        let mut c = MecConfig::default();
-        c.n_iotd = 0;
+        let c = MecConfig { n_iotd: 0, ..MecConfig::default() };
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("mec.n_iotd") && e.contains('0'), "{e}");
-        let mut c = MecConfig::default();
-        c.p_max_w = -1.5;
+        let c = MecConfig { p_max_w: -1.5, ..MecConfig::default() };
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("mec.p_max_w") && e.contains("-1.5"), "{e}");
-        let mut c = MecConfig::default();
-        c.beta0 = f64::NAN;
+        let c = MecConfig { beta0: f64::NAN, ..MecConfig::default() };
         assert!(c.validate().unwrap_err().to_string().contains("mec.beta0"));
     }
 }

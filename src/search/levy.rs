@@ -367,6 +367,7 @@ pub fn gamma(g: u32, gmax: u32) -> f32 {
 /// The candidate value of IoTD i (kernel `levy_generation`), given the parent (a, f, p).
 /// `hn_row` is ĥ_i (M entries). Returns (a^c, f^c, p^c).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn candidate(lp: &LevyParams, bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, hn_row: &[f32]) -> (u32, f32, f32) {
     let key = [lp.key0, lp.key1];
     let c2 = lp.ctr2(lp.generation);
@@ -660,8 +661,7 @@ mod tests {
         let mut env = crate::env::mec::MecConfig::default().params(1, 4, 1);
         env.m = 3;
         env.n = 5;
-        let mut cfg = LevyConfig::default();
-        cfg.population = 4;
+        let cfg = LevyConfig { population: 4, ..LevyConfig::default() };
         let mut p = cfg.params(&env, 7, 0);
         p.variant = variant;
         p.mode = mode;
