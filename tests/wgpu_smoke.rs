@@ -306,7 +306,7 @@ fn mec_kernels_match_cpu() {
             cost.clone(),
             sqrt_f.clone(),
             a.clone(),
-            vec![0; b * pp * m],
+            vec![0; b * pp * (m + 1)],
             vec![0; b * pp],
         ],
         "mec_objective_exact",

@@ -257,7 +257,7 @@ fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(5) var<storage, read_write> phi: array<f32>;
 
 // One thread per candidate c = b P + p. bins: S_j for j = 1..M at c M + j - 1 (local tasks
-// need no bin), so [B,P,M] scratch suffices.
+// need no bin), so this uses the first B P M words of the [B,P,M+1] scratch.
 @compute @workgroup_size(64)
 fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_id) lid: vec3<u32>) {
