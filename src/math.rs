@@ -42,7 +42,9 @@ pub fn ln(x: f32) -> f32 {
 /// exp(x), x clamped to [-87.0, 88.0] (results stay normal). Cephes `expf`.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
+    // Comparisons instead of f32::clamp: one vector min/max each (inputs are never NaN).
+    let x = if x < -87.0 { -87.0 } else { x };
+    let x = if x > 88.0 { 88.0 } else { x };
     let fx = (x * core::f32::consts::LOG2_E + 0.5).floor();
     let r = x - fx * 0.693_359_4 - fx * -2.121_944_4e-4;
     let z = r * r;
@@ -53,7 +55,10 @@ pub fn exp(x: f32) -> f32 {
     y = y * r + 1.666_666_5e-1;
     y = y * r + 5.000_000_1e-1;
     y = y * z + r + 1.0;
-    y * f32::from_bits(((fx as i32 + 127) as u32) << 23)
+    // 2^fx built from the exponent field; fx + 127 ∈ [2, 254] is read off the mantissa of
+    // fx + 127 + 1.5·2^23 (exact), which vectorizes where a saturating `as i32` does not.
+    let biased = (fx + (127.0 + 12_582_912.0)).to_bits().wrapping_sub(0x4B40_0000);
+    y * f32::from_bits(biased << 23)
 }
 
 /// (sin 2πu, cos 2πu) for u in [0, 1) with at most 24 significant bits (a Philox uniform):
@@ -67,11 +72,13 @@ pub fn sincos_2pi(u: f32) -> (f32, f32) {
     let s = ((-1.951_529_6e-4 * z + 8.332_161e-3) * z - 1.666_665_5e-1) * z * r + r;
     let c = ((2.443_315_7e-5 * z - 1.388_731_6e-3) * z + 4.166_664_6e-2) * z * z - 0.5 * z + 1.0;
     // Quadrant q: (s, c), (c, −s), (−s, −c), (−c, s), written with selects so it vectorizes.
-    let q = q as i32;
+    // q ∈ [0, 4] is integral: read it off the mantissa of q + 1.5·2^23 (a saturating `as i32`
+    // would be a scalar conversion per lane).
+    let q = (q + 12_582_912.0).to_bits();
     let swap = q & 1 != 0;
     let (sin, cos) = if swap { (c, s) } else { (s, c) };
     let sin = if q & 2 != 0 { -sin } else { sin };
-    let cos = if (q + 1) & 2 != 0 { -cos } else { cos };
+    let cos = if q.wrapping_add(1) & 2 != 0 { -cos } else { cos };
     (sin, cos)
 }
 

@@ -119,7 +119,8 @@ pub fn counter(element: u32, instance: u32, step: u32, stream: u32, draw: u32) -
 /// Uniform in [0, 1): top 24 bits / 2^24.
 #[inline(always)]
 pub fn uniform(x: u32) -> f32 {
-    (x >> 8) as f32 * (1.0 / 16_777_216.0)
+    // (x >> 8) < 2^24: the signed conversion is exact and a single vector instruction.
+    ((x >> 8) as i32) as f32 * (1.0 / 16_777_216.0)
 }
 
 /// A uniform integer in 0..n (n ≥ 1): ⌊u·n⌋ with u the 24-bit uniform, capped at n − 1.
@@ -154,7 +155,8 @@ pub fn levy_sigma_u(beta: f64) -> f64 {
 /// Lévy step d = u / |v|^{1/β} (eq. 20) with u = σ_u·z0 ~ N(0, σ_u²), v = z1 ~ N(0, 1) (eq. 21).
 #[inline(always)]
 pub fn levy_step(z0: f32, z1: f32, sigma_u: f32, inv_beta: f32) -> f32 {
-    let v = z1.abs().max(1e-30);
+    let a = z1.abs();
+    let v = if a > 1e-30 { a } else { 1e-30 };
     sigma_u * z0 * math::exp(-inv_beta * math::ln(v))
 }
 

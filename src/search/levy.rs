@@ -504,12 +504,15 @@ fn generate_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], ou
                 let k = (i0 + l) * m + j.max(1) - 1;
                 // SAFETY: i0 + l < n and 1 <= max(j,1) <= m, so k < n·m = hn_b.len().
                 let v = unsafe { *hn_b.get_unchecked(k) };
-                stab[l] = if j == 0 { 0.0 } else { v };
+                stab[l] = f32::from_bits(v.to_bits() & ((j != 0) as u32).wrapping_neg());
             }
             let o: &mut [u32; L] = (&mut out[i0..i0 + L]).try_into().expect("full chunk");
             for l in 0..L {
                 let randm = rng::uniform_index(w2[l], lp.m + 1);
-                o[l] = if gd[l] > lp.th && gd[l] > stab[l] { randm } else { ai[l] };
+                // Bitwise, not short-circuit: the outcome is random, so a branch mispredicts.
+                let take = ((gd[l] > lp.th) & (gd[l] > stab[l])) as u32;
+                let mask = take.wrapping_neg();
+                o[l] = (randm & mask) | (ai[l] & !mask);
             }
         } else {
             for l in 0..len {
