@@ -104,6 +104,64 @@ pub fn philox_lanes<const L: usize>(c0: [u32; L], c1: u32, c2: u32, c3: u32, key
     (x0, x1, x2)
 }
 
+/// [`philox_lanes`] for 16 lanes; with AVX-512 (compile-time `target-feature`) the 32×32→64
+/// products are formed with `vpmuludq` on even/odd lanes and `vpmulld`, without widening every
+/// lane to 64 bits. Bit-identical to [`philox4x32_10`] either way (tested).
+#[inline(always)]
+pub fn philox16(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u32; 16], [u32; 16], [u32; 16]) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    {
+        // SAFETY: the target feature is enabled at compile time.
+        unsafe { philox16_avx512(c0, c1, c2, c3, key) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    {
+        philox_lanes(c0, c1, c2, c3, key)
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[inline(always)]
+unsafe fn philox16_avx512(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u32; 16], [u32; 16], [u32; 16]) {
+    use std::arch::x86_64::*;
+    #[inline(always)]
+    unsafe fn mulhilo(x: __m512i, m: __m512i) -> (__m512i, __m512i) {
+        let lo = _mm512_mullo_epi32(x, m);
+        let even = _mm512_mul_epu32(x, m);
+        let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(x), m);
+        // even 32-bit lanes: high half of the even products; odd lanes: high half of the odd ones
+        let hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(even), odd);
+        (hi, lo)
+    }
+    let mut x0 = _mm512_loadu_si512(c0.as_ptr() as *const _);
+    let mut x1 = _mm512_set1_epi32(c1 as i32);
+    let mut x2 = _mm512_set1_epi32(c2 as i32);
+    let mut x3 = _mm512_set1_epi32(c3 as i32);
+    let m0 = _mm512_set1_epi32(PHILOX_M0 as i32);
+    let m1 = _mm512_set1_epi32(PHILOX_M1 as i32);
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for r in 0..10 {
+        let (hi0, lo0) = mulhilo(x0, m0);
+        let (hi1, lo1) = mulhilo(x2, m1);
+        // 0x96: a ^ b ^ c
+        let n0 = _mm512_ternarylogic_epi32::<0x96>(hi1, x1, _mm512_set1_epi32(k0 as i32));
+        let n2 = _mm512_ternarylogic_epi32::<0x96>(hi0, x3, _mm512_set1_epi32(k1 as i32));
+        x1 = lo1;
+        x3 = lo0;
+        x0 = n0;
+        x2 = n2;
+        if r < 9 {
+            k0 = k0.wrapping_add(PHILOX_W0);
+            k1 = k1.wrapping_add(PHILOX_W1);
+        }
+    }
+    let (mut o0, mut o1, mut o2) = ([0u32; 16], [0u32; 16], [0u32; 16]);
+    _mm512_storeu_si512(o0.as_mut_ptr() as *mut _, x0);
+    _mm512_storeu_si512(o1.as_mut_ptr() as *mut _, x1);
+    _mm512_storeu_si512(o2.as_mut_ptr() as *mut _, x2);
+    (o0, o1, o2)
+}
+
 /// The key for a 64-bit seed.
 #[inline(always)]
 pub fn key_of(seed: u64) -> [u32; 2] {
@@ -375,6 +433,15 @@ mod tests {
             assert_eq!(philox4x32_10(ctr, key), want);
             let (a, b, c) = philox_lanes::<1>([ctr[0]], ctr[1], ctr[2], ctr[3], key);
             assert_eq!([a[0], b[0], c[0]], [want[0], want[1], want[2]]);
+            let (a, b, c) = philox16([ctr[0]; 16], ctr[1], ctr[2], ctr[3], key);
+            assert!((0..16).all(|l| [a[l], b[l], c[l]] == [want[0], want[1], want[2]]));
+        }
+        // philox16 on distinct lanes equals the scalar generator.
+        let c0: [u32; 16] = core::array::from_fn(|l| 0xffff_fff8u32.wrapping_add(l as u32 * 977));
+        let (a, b, c) = philox16(c0, 5, 6, 7, [8, 9]);
+        for l in 0..16 {
+            let w = philox4x32_10([c0[l], 5, 6, 7], [8, 9]);
+            assert_eq!([a[l], b[l], c[l]], [w[0], w[1], w[2]]);
         }
     }
 

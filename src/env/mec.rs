@@ -562,8 +562,11 @@ pub fn objective_exact_one(cost: &[f32], sqrt_f: &[f32], a: &[u32], m: usize, f_
     for (i, &ai) in a.iter().enumerate() {
         bad |= ai as usize > m;
         let ai = (ai as usize).min(m);
-        s[i % 4] += cost[i * w + ai];
-        bins[ai] += sqrt_f[i];
+        // SAFETY: i < n and ai <= m < w, so i·w + ai < n·w = cost.len() and ai < bins.len().
+        unsafe {
+            s[i % 4] += *cost.get_unchecked(i * w + ai);
+            *bins.get_unchecked_mut(ai) += *sqrt_f.get_unchecked(i);
+        }
     }
     if bad {
         return f32::NAN;

@@ -436,14 +436,19 @@ pub fn cpu_generation(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
         .zip(f32s_mut(fit)[..b * pp].par_iter_mut())
         .enumerate()
         .for_each_init(
-            || (vec![0u32; n], vec![0.0f32; if paper { n } else { 0 }], vec![0.0f32; if paper { n } else { 0 }], vec![0.0f32; 2 * m + 1]),
-            |(ca, cf, cp, bins), (c, (((a, f), pw), fit))| {
+            || {
+                let (fp, sc) = if paper { (n, 0) } else { (0, n) };
+                (vec![0u32; n], vec![0.0f32; fp], vec![0.0f32; fp], vec![0.0f32; 2 * m + 1], ProposedScratch::new(sc))
+            },
+            |(ca, cf, cp, bins, scratch), (c, (((a, f), pw), fit))| {
                 let (bi, pi) = (c / pp, c % pp);
                 let hn_b = &hn[bi * n * m..(bi + 1) * n * m];
                 if paper {
                     for i in 0..n {
                         (ca[i], cf[i], cp[i]) = candidate(&lp, bi as u32, pi as u32, i as u32, a[i], f[i], pw[i], &hn_b[i * m..(i + 1) * m]);
                     }
+                } else if lp.variant == 0 {
+                    generate_proposed_exact(&lp, bi as u32, pi as u32, a, hn_b, ca, scratch);
                 } else {
                     generate_exact(&lp, bi as u32, pi as u32, a, hn_b, ca);
                 }
@@ -460,6 +465,92 @@ pub fn cpu_generation(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
             },
         );
     Ok(())
+}
+
+/// Per-thread scratch of [`generate_proposed_exact`]: the Philox words of a row and the
+/// compacted list of IoTDs whose step can be positive.
+struct ProposedScratch {
+    w0: Vec<u32>,
+    w1: Vec<u32>,
+    w2: Vec<u32>,
+    idx: Vec<u32>,
+}
+
+impl ProposedScratch {
+    fn new(n: usize) -> Self {
+        let pad = n.div_ceil(16) * 16;
+        ProposedScratch { w0: vec![0; pad], w1: vec![0; pad], w2: vec![0; pad], idx: vec![0; pad] }
+    }
+}
+
+/// Proposed-variant, exact-mode candidates (eq. 25, 27) of one (instance, candidate) — the CPU
+/// hot path, equal to [`candidate`] element by element. A task changes only if γd_i > th ≥ 0,
+/// which needs d_i > 0, i.e. cos 2πu2 > 0; with the exact range reduction of
+/// [`crate::math::sincos_2pi`] that is u2 < 1/4 or u2 > 3/4 (strictly), a test on the raw
+/// Philox word. So Philox runs on every lane, but the logarithms, the exponential and the
+/// mutation run only on the compacted ~half of the lanes where the step can be positive.
+fn generate_proposed_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], out: &mut [u32], sc: &mut ProposedScratch) {
+    const L: usize = 16;
+    let n = a.len();
+    let m = lp.m as usize;
+    assert!(hn_b.len() == n * m && sc.idx.len() >= n.div_ceil(L) * L, "scratch and ĥ block sizes");
+    let key = [lp.key0, lp.key1];
+    let c2 = lp.ctr2(lp.generation);
+    let g = gamma(lp.generation, lp.gmax);
+    let base = pi * lp.n;
+    out.copy_from_slice(a);
+    // Pass 1: Philox on every lane (vectorized).
+    for i0 in (0..n).step_by(L) {
+        let mut c0 = [0u32; L];
+        for (l, c) in c0.iter_mut().enumerate() {
+            *c = base.wrapping_add((i0 + l) as u32);
+        }
+        let (w0, w1, w2) = rng::philox16(c0, bi, c2, stream::LEVY_STEP_A, key);
+        sc.w0[i0..i0 + L].copy_from_slice(&w0);
+        sc.w1[i0..i0 + L].copy_from_slice(&w1);
+        sc.w2[i0..i0 + L].copy_from_slice(&w2);
+    }
+    // Pass 2: branch-free compaction of the lanes with cos 2πu2 > 0.
+    let mut k = 0usize;
+    for i in 0..n {
+        let u = sc.w1[i] >> 8;
+        sc.idx[k] = i as u32;
+        k += ((u < (1 << 22)) | (u > (3 << 22))) as usize;
+    }
+    // Pass 3: the Lévy step and eq. (25)/(27) on the compacted lanes (the tail chunk repeats
+    // the last index, which rewrites the same value).
+    if k == 0 {
+        return;
+    }
+    for t in k..k.div_ceil(L) * L {
+        sc.idx[t] = sc.idx[k - 1];
+    }
+    for k0 in (0..k).step_by(L) {
+        let idx: &[u32; L] = sc.idx[k0..k0 + L].try_into().expect("chunk");
+        let mut gd = [0.0f32; L];
+        let mut stab = [0.0f32; L];
+        let mut ai = [0u32; L];
+        for l in 0..L {
+            let i = idx[l] as usize;
+            // SAFETY: every idx < n <= the scratch and row lengths.
+            let (w0, w1, a_i) = unsafe { (*sc.w0.get_unchecked(i), *sc.w1.get_unchecked(i), *a.get_unchecked(i)) };
+            let (z0, z1) = rng::normal2(w0, w1);
+            gd[l] = g * rng::levy_step(z0, z1, lp.sigma_u, lp.inv_beta);
+            let j = a_i.min(lp.m) as usize;
+            // SAFETY: i < n and 1 <= max(j,1) <= m, so the index is < n·m = hn_b.len().
+            let v = unsafe { *hn_b.get_unchecked(i * m + j.max(1) - 1) };
+            stab[l] = f32::from_bits(v.to_bits() & ((j != 0) as u32).wrapping_neg());
+            ai[l] = a_i;
+        }
+        for l in 0..L {
+            let i = idx[l] as usize;
+            // SAFETY: as above.
+            let randm = rng::uniform_index(unsafe { *sc.w2.get_unchecked(i) }, lp.m + 1);
+            let take = ((gd[l] > lp.th) & (gd[l] > stab[l])) as u32;
+            let mask = take.wrapping_neg();
+            out[i] = (randm & mask) | (ai[l] & !mask);
+        }
+    }
 }
 
 /// Exact-mode candidates of one (instance, candidate), in chunks the compiler vectorizes:
@@ -481,7 +572,7 @@ fn generate_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], ou
         for (l, c) in c0.iter_mut().enumerate() {
             *c = base.wrapping_add((i0 + l) as u32);
         }
-        let (w0, w1, w2) = rng::philox_lanes(c0, bi, c2, stream::LEVY_STEP_A, key);
+        let (w0, w1, w2) = rng::philox16(c0, bi, c2, stream::LEVY_STEP_A, key);
         let mut gd = [0.0f32; L];
         for l in 0..L {
             let (z0, z1) = rng::normal2(w0[l], w1[l]);
@@ -719,6 +810,26 @@ mod tests {
             generate_exact(&p, 0, 1, &a, &hn, &mut out);
             for i in 0..5 {
                 assert_eq!(out[i], candidate(&p, 0, 1, i as u32, a[i], 0.0, 0.0, &hn[i * 3..i * 3 + 3]).0);
+            }
+        }
+    }
+
+    #[test]
+    fn proposed_exact_fast_path_matches_scalar_candidate() {
+        for n in [1usize, 5, 16, 37, 100] {
+            let mut p = lp(0, 0);
+            p.n = n as u32;
+            let a: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
+            let hn: Vec<f32> = (0..n * 3).map(|k| (k as f32 * 0.37).fract()).collect();
+            let mut sc = ProposedScratch::new(n);
+            for g in [0u32, 3, 50, 99] {
+                p.generation = g;
+                let mut out = vec![9u32; n];
+                generate_proposed_exact(&p, 1, 2, &a, &hn, &mut out, &mut sc);
+                for i in 0..n {
+                    let want = candidate(&p, 1, 2, i as u32, a[i], 0.0, 0.0, &hn[i * 3..i * 3 + 3]).0;
+                    assert_eq!(out[i], want, "n={n} g={g} i={i}");
+                }
             }
         }
     }
