@@ -15,8 +15,9 @@ fn objective(c: &mut Criterion) {
     for be in common::backends() {
         let cfg = MecConfig { n_iotd: n, n_mec: m, ..MecConfig::default() };
         let env = MecEnv::new(be.clone(), &cfg, b, 1).unwrap();
-        let acts: Vec<u32> =
-            (0..b * p * n).map(|k| rng::uniform_index(rng::philox4x32_10([k as u32, 0, 0, 99], [1, 2])[0], m as u32 + 1)).collect();
+        let acts: Vec<u32> = (0..b * p * n)
+            .map(|k| rng::uniform_index(rng::philox4x32_10([k as u32, 0, 0, 99], [1, 2])[0], m as u32 + 1))
+            .collect();
         let f: Vec<f32> = vec![5e9; b * p * n];
         let pw: Vec<f32> = vec![0.5; b * p * n];
         let a = be.upload(&acts).unwrap();
@@ -28,7 +29,13 @@ fn objective(c: &mut Criterion) {
         let id = format!("{}/exact/B{b}_P{p}_N{n}_M{m}", be.kind());
         g.bench_function(BenchmarkId::from_parameter(id), |bench| {
             bench.iter(|| {
-                be.launch(KernelId::MecObjectiveExact, bytemuck::bytes_of(&params), (b * p) as u32, &[&env.cost, &env.sqrt_f, &a, &bins, &phi]).unwrap();
+                be.launch(
+                    KernelId::MecObjectiveExact,
+                    bytemuck::bytes_of(&params),
+                    (b * p) as u32,
+                    &[&env.cost, &env.sqrt_f, &a, &bins, &phi],
+                )
+                .unwrap();
                 be.sync().unwrap();
             })
         });

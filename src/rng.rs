@@ -79,7 +79,13 @@ pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 /// 0, 1, 2 of every lane. Written lane-wise so the compiler vectorizes it (the CPU hot path of
 /// the Lévy search); bit-identical to [`philox4x32_10`].
 #[inline(always)]
-pub fn philox_lanes<const L: usize>(c0: [u32; L], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u32; L], [u32; L], [u32; L]) {
+pub fn philox_lanes<const L: usize>(
+    c0: [u32; L],
+    c1: u32,
+    c2: u32,
+    c3: u32,
+    key: [u32; 2],
+) -> ([u32; L], [u32; L], [u32; L]) {
     let mut x0 = c0;
     let mut x1 = [c1; L];
     let mut x2 = [c2; L];
@@ -122,7 +128,13 @@ pub fn philox16(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u3
 
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 #[inline(always)]
-unsafe fn philox16_avx512(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u32; 16], [u32; 16], [u32; 16]) {
+unsafe fn philox16_avx512(
+    c0: [u32; 16],
+    c1: u32,
+    c2: u32,
+    c3: u32,
+    key: [u32; 2],
+) -> ([u32; 16], [u32; 16], [u32; 16]) {
     use std::arch::x86_64::*;
     #[inline(always)]
     unsafe fn mulhilo(x: __m512i, m: __m512i) -> (__m512i, __m512i) {
@@ -222,8 +234,22 @@ pub fn levy_step(z0: f32, z1: f32, sigma_u: f32, inv_beta: f32) -> f32 {
 #[inline(always)]
 fn ln_factorial(k: f32) -> f32 {
     const T: [f32; 16] = [
-        0.0, 0.0, core::f32::consts::LN_2, 1.791_759_5, 3.178_054, 4.787_492, 6.579_251, 8.525_161, 10.604_603,
-        12.801_827, 15.104_413, 17.502_308, 19.987_214, 22.552_164, 25.191_221, 27.899_271,
+        0.0,
+        0.0,
+        core::f32::consts::LN_2,
+        1.791_759_5,
+        3.178_054,
+        4.787_492,
+        6.579_251,
+        8.525_161,
+        10.604_603,
+        12.801_827,
+        15.104_413,
+        17.502_308,
+        19.987_214,
+        22.552_164,
+        25.191_221,
+        27.899_271,
     ];
     if k < 16.0 {
         return T[k as usize];
@@ -382,16 +408,20 @@ pub fn cpu_rng_fill(p: &RngFillParams, out: &mut [u32]) {
         2 => 2,
         _ => 1,
     };
-    out[..p.n as usize * words]
-        .par_chunks_mut(words)
-        .enumerate()
-        .for_each(|(e, o)| rng_fill_element(p, e as u32, o));
+    out[..p.n as usize * words].par_chunks_mut(words).enumerate().for_each(|(e, o)| rng_fill_element(p, e as u32, o));
 }
 
 /// Registry adapter for [`cpu_rng_fill`].
 pub fn cpu_rng_fill_kernel(params: &[u8], bufs: &mut [&mut [u32]]) -> crate::error::Result<()> {
     let p: RngFillParams = crate::backend::registry::params(params);
-    let need = p.n as usize * if p.dist == 0 { 4 } else if p.dist == 2 { 2 } else { 1 };
+    let need = p.n as usize
+        * if p.dist == 0 {
+            4
+        } else if p.dist == 2 {
+            2
+        } else {
+            1
+        };
     if bufs[0].len() < need {
         return Err(crate::error::Error::shape("rng_fill out", need, bufs[0].len()));
     }
@@ -415,11 +445,7 @@ mod tests {
     /// Random123 known-answer vectors for philox4x32-10.
     pub const KAT: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
         ([0, 0, 0, 0], [0, 0], [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]),
-        (
-            [0xffff_ffff; 4],
-            [0xffff_ffff; 2],
-            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd],
-        ),
+        ([0xffff_ffff; 4], [0xffff_ffff; 2], [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]),
         (
             [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
             [0xa409_3822, 0x299f_31d0],
@@ -482,7 +508,19 @@ mod tests {
     }
 
     fn fill(dist: Dist, n: u32, p0: f32, p1: f32) -> Vec<u32> {
-        let p = RngFillParams { key0: 7, key1: 9, c0: 0, c1: 1, c2: 2, c3: 3, dist: dist as u32, n, p0, p1, ..Default::default() };
+        let p = RngFillParams {
+            key0: 7,
+            key1: 9,
+            c0: 0,
+            c1: 1,
+            c2: 2,
+            c3: 3,
+            dist: dist as u32,
+            n,
+            p0,
+            p1,
+            ..Default::default()
+        };
         let mut out = vec![0u32; n as usize * dist.words()];
         cpu_rng_fill(&p, &mut out);
         out

@@ -35,7 +35,9 @@ fn write_config(dir: &Path, extra: &str) -> PathBuf {
 }
 
 fn entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir).map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default()
+    std::fs::read_dir(dir)
+        .map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -52,7 +54,8 @@ fn run_writes_table_csv_and_manifest() {
     let run = out.join("t");
     let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 6 * 4 * 2, "header + methods × instances × steps");
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["seed"], 1);
     assert_eq!(manifest["backend"], "cpu");
     assert_eq!(manifest["config"]["mec"]["n_iotd"], 12);

@@ -10,10 +10,7 @@ use std::process::Command;
 use mecrl::backend::cuda_host::{SHIM_HEADER, SHIM_RUNTIME};
 
 fn cxx() -> String {
-    std::env::var("MECRL_CXX")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "g++".into())
+    std::env::var("MECRL_CXX").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "g++".into())
 }
 
 fn workdir(name: &str) -> Option<PathBuf> {
@@ -34,34 +31,13 @@ fn build(dir: &Path, kernel: &str, main: &str) -> Result<PathBuf, String> {
     std::fs::write(dir.join("main.cpp"), main).unwrap();
     let flags = ["-std=c++20", "-O2", "-pthread", "-ffp-contract=off"];
     let steps: [Vec<&str>; 4] = [
-        [
-            &flags[..],
-            &[
-                "-x",
-                "c++",
-                "-include",
-                "cuda_host.h",
-                "-c",
-                "kernel.cu",
-                "-o",
-                "kernel.o",
-            ],
-        ]
-        .concat(),
+        [&flags[..], &["-x", "c++", "-include", "cuda_host.h", "-c", "kernel.cu", "-o", "kernel.o"]].concat(),
         [&flags[..], &["-c", "runtime.cpp", "-o", "runtime.o"]].concat(),
         [&flags[..], &["-c", "main.cpp", "-o", "main.o"]].concat(),
-        [
-            &flags[..],
-            &["kernel.o", "runtime.o", "main.o", "-o", "prog"],
-        ]
-        .concat(),
+        [&flags[..], &["kernel.o", "runtime.o", "main.o", "-o", "prog"]].concat(),
     ];
     for args in steps {
-        let o = Command::new(cxx())
-            .args(&args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
+        let o = Command::new(cxx()).args(&args).current_dir(dir).output().unwrap();
         if !o.status.success() {
             return Err(String::from_utf8_lossy(&o.stderr).into_owned());
         }
@@ -115,17 +91,12 @@ int main() {
 #[test]
 fn shared_memory_reduction_with_barriers() {
     let Some(dir) = workdir("reduce") else { return };
-    let prog =
-        build(&dir, REDUCE, REDUCE_MAIN).unwrap_or_else(|log| panic!("shim build failed:\n{log}"));
+    let prog = build(&dir, REDUCE, REDUCE_MAIN).unwrap_or_else(|log| panic!("shim build failed:\n{log}"));
     let out = Command::new(&prog).output().unwrap();
     assert!(out.status.success(), "program failed: {out:?}");
     let want: f64 = 3.0 * (0..1000).map(|i| (i % 7) as f64).sum::<f64>();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        text.trim(),
-        format!("{want:.1} 3000"),
-        "16 blocks of 64 threads, 3 launches"
-    );
+    assert_eq!(text.trim(), format!("{want:.1} 3000"), "16 blocks of 64 threads, 3 launches");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -138,10 +109,7 @@ fn unsupported_cuda_features_do_not_compile() {
     for (what, body) in [
         ("logf", "x[0] = logf(x[0]);"),
         ("__expf", "x[0] = __expf(x[0]);"),
-        (
-            "__shfl_down_sync",
-            "x[0] = __shfl_down_sync(0xffffffffu, x[0], 1);",
-        ),
+        ("__shfl_down_sync", "x[0] = __shfl_down_sync(0xffffffffu, x[0], 1);"),
         ("printf", "printf(\"%f\", x[0]);"),
     ] {
         let src = format!("extern \"C\" __global__ void k(float* x) {{ {body} }}\n");
@@ -158,7 +126,6 @@ fn unsupported_cuda_features_do_not_compile() {
               i[1] = __float_as_int(x[10]); atomicAdd(u, 1u); atomicAdd(i, 1); atomicAdd(x, 1.0f);\n\
               atomicMin(u, 3u); atomicMin(i, 3); atomicCAS(u, 1u, 2u); atomicCAS(i, 1, 2);\n\
               u[4] = blockIdx.x + blockIdx.y + gridDim.x + gridDim.y + blockDim.x; }\n";
-    build(&dir, ok, main)
-        .unwrap_or_else(|log| panic!("the documented feature list must compile:\n{log}"));
+    build(&dir, ok, main).unwrap_or_else(|log| panic!("the documented feature list must compile:\n{log}"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -15,17 +15,10 @@ fn backends() -> (Arc<dyn Backend>, Arc<dyn Backend>) {
     (create(BackendKind::Cpu).unwrap(), host)
 }
 
-fn run(
-    be: &dyn Backend,
-    id: KernelId,
-    params: &[u8],
-    threads: usize,
-    inputs: &[Vec<u32>],
-) -> Vec<Vec<u32>> {
+fn run(be: &dyn Backend, id: KernelId, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
     let bufs: Vec<_> = inputs.iter().map(|v| be.upload(v).unwrap()).collect();
     let refs: Vec<_> = bufs.iter().collect();
-    be.launch(id, params, threads as u32, &refs)
-        .unwrap_or_else(|e| panic!("{} {:?}: {e}", be.kind(), id));
+    be.launch(id, params, threads as u32, &refs).unwrap_or_else(|e| panic!("{} {:?}: {e}", be.kind(), id));
     bufs.iter().map(|b| be.download(b).unwrap()).collect()
 }
 
@@ -69,10 +62,7 @@ fn check(id: KernelId, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Ve
             }
         }
     }
-    println!(
-        "{:<20} {exact}/{total} words bit-exact, worst rel diff {worst:.2e}",
-        spec.entry
-    );
+    println!("{:<20} {exact}/{total} words bit-exact, worst rel diff {worst:.2e}", spec.entry);
     want
 }
 
@@ -89,31 +79,15 @@ fn kat(ctr: [u32; 4], key: [u32; 2]) -> Vec<u32> {
         ..Default::default()
     };
     let (_, host) = backends();
-    run(
-        &*host,
-        KernelId::RngFill,
-        bytemuck::bytes_of(&p),
-        1,
-        &[vec![0; 4]],
-    )
-    .remove(0)
+    run(&*host, KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[vec![0; 4]]).remove(0)
 }
 
 #[test]
 fn philox_known_answers_on_the_host_shim() {
+    assert_eq!(kat([0; 4], [0; 2]), [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]);
+    assert_eq!(kat([u32::MAX; 4], [u32::MAX; 2]), [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]);
     assert_eq!(
-        kat([0; 4], [0; 2]),
-        [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]
-    );
-    assert_eq!(
-        kat([u32::MAX; 4], [u32::MAX; 2]),
-        [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]
-    );
-    assert_eq!(
-        kat(
-            [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
-            [0xa409_3822, 0x299f_31d0]
-        ),
+        kat([0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344], [0xa409_3822, 0x299f_31d0]),
         [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
     );
 }
@@ -121,11 +95,7 @@ fn philox_known_answers_on_the_host_shim() {
 #[test]
 fn rng_fill_matches_cpu() {
     for dist in Dist::ALL {
-        let means: &[f32] = if dist == Dist::Poisson {
-            &[0.0, 0.5, 4.0, 29.9, 30.0, 100.0, 5000.0]
-        } else {
-            &[0.7]
-        };
+        let means: &[f32] = if dist == Dist::Poisson { &[0.0, 0.5, 4.0, 29.9, 30.0, 100.0, 5000.0] } else { &[0.7] };
         for &p0 in means {
             let n = 3000u32;
             let p = RngFillParams {
@@ -141,12 +111,7 @@ fn rng_fill_matches_cpu() {
                 p1: 1.0 / 1.5,
                 ..Default::default()
             };
-            check(
-                KernelId::RngFill,
-                bytemuck::bytes_of(&p),
-                n as usize,
-                &[vec![0; n as usize * dist.words()]],
-            );
+            check(KernelId::RngFill, bytemuck::bytes_of(&p), n as usize, &[vec![0; n as usize * dist.words()]]);
         }
     }
 }
@@ -163,10 +128,7 @@ fn words(v: &[u32]) -> Vec<f32> {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) as u32
     }
     fn below(&mut self, n: u32) -> u32 {
@@ -206,20 +168,10 @@ fn mec_instance(b: usize, n: usize, m: usize, pcand: usize, seed: u64) -> Inst {
         KernelId::MecReset,
         &pb,
         b * (n + m),
-        &[
-            vec![0; b * 2 * n],
-            vec![0; b * 2 * m],
-            vec![0; b * n],
-            vec![0; b * n],
-        ],
+        &[vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]],
     );
     let (ip, mp, td, tf) = (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone());
-    let r = check(
-        KernelId::MecChannel,
-        &pb,
-        b * n,
-        &[ip.clone(), mp.clone(), vec![0; b * n * m]],
-    );
+    let r = check(KernelId::MecChannel, &pb, b * n, &[ip.clone(), mp.clone(), vec![0; b * n * m]]);
     let h = r[2].clone();
     let r = check(
         KernelId::MecAlloc,
@@ -236,32 +188,13 @@ fn mec_instance(b: usize, n: usize, m: usize, pcand: usize, seed: u64) -> Inst {
         ],
     );
     let (hn, cost, sf) = (r[3].clone(), r[5].clone(), r[6].clone());
-    check(
-        KernelId::MecObserve,
-        &pb,
-        b * m,
-        &[h.clone(), vec![0; b * m * n]],
-    );
-    Inst {
-        p,
-        ip,
-        mp,
-        td,
-        tf,
-        h,
-        hn,
-        cost,
-        sf,
-    }
+    check(KernelId::MecObserve, &pb, b * m, &[h.clone(), vec![0; b * m * n]]);
+    Inst { p, ip, mp, td, tf, h, hn, cost, sf }
 }
 
 #[test]
 fn mec_kernels_match_cpu() {
-    for &(b, n, m, pc) in &[
-        (7usize, 13usize, 3usize, 5usize),
-        (3, 30, 5, 23),
-        (2, 4, 1, 1),
-    ] {
+    for &(b, n, m, pc) in &[(7usize, 13usize, 3usize, 5usize), (3, 30, 5, 23), (2, 4, 1, 1)] {
         let inst = mec_instance(b, n, m, pc, 42 + n as u64);
         let pb = bytemuck::bytes_of(&inst.p).to_vec();
         let mut rng = Lcg(n as u64);
@@ -270,13 +203,7 @@ fn mec_kernels_match_cpu() {
             KernelId::MecObjectiveExact,
             &pb,
             b * pc,
-            &[
-                inst.cost.clone(),
-                inst.sf.clone(),
-                a.clone(),
-                vec![0; b * pc * (m + 1)],
-                vec![0; b * pc],
-            ],
+            &[inst.cost.clone(), inst.sf.clone(), a.clone(), vec![0; b * pc * (m + 1)], vec![0; b * pc]],
         );
         // An out-of-range decision gives NaN on both.
         let mut bad = a.clone();
@@ -285,18 +212,9 @@ fn mec_kernels_match_cpu() {
             KernelId::MecObjectiveExact,
             &pb,
             b * pc,
-            &[
-                inst.cost.clone(),
-                inst.sf.clone(),
-                bad,
-                vec![0; b * pc * (m + 1)],
-                vec![0; b * pc],
-            ],
+            &[inst.cost.clone(), inst.sf.clone(), bad, vec![0; b * pc * (m + 1)], vec![0; b * pc]],
         );
-        assert!(
-            f32::from_bits(r[4][(n + 1) / n]).is_nan(),
-            "a_i > M gives NaN"
-        );
+        assert!(f32::from_bits(r[4][(n + 1) / n]).is_nan(), "a_i > M gives NaN");
         let f: Vec<f32> = (0..b * pc * n).map(|_| 1e9 + 2e10 * rng.unit()).collect();
         let pw: Vec<f32> = (0..b * pc * n).map(|_| 1e-3 + 1.4 * rng.unit()).collect();
         check(
@@ -329,14 +247,7 @@ fn mec_kernels_match_cpu() {
                 KernelId::MecHeuristic,
                 bytemuck::bytes_of(&p),
                 b,
-                &[
-                    inst.ip.clone(),
-                    inst.mp.clone(),
-                    inst.tf.clone(),
-                    order.clone(),
-                    vec![0; b * m],
-                    vec![0; b * n],
-                ],
+                &[inst.ip.clone(), inst.mp.clone(), inst.tf.clone(), order.clone(), vec![0; b * m], vec![0; b * n]],
             );
             if variant == 1 {
                 assert!(r[5].iter().any(|&x| x > 0), "greedy offloads something");
@@ -355,20 +266,10 @@ fn levy_kernels_match_cpu() {
     // both backends and it is never replaced.
     let mut a0_bad = a0.clone();
     a0_bad[n + 2] = m as u32 + 1;
-    let cases = [
-        (&a0, LevyMode::Exact),
-        (&a0, LevyMode::Paper),
-        (&a0_bad, LevyMode::Exact),
-    ];
+    let cases = [(&a0, LevyMode::Exact), (&a0, LevyMode::Paper), (&a0_bad, LevyMode::Exact)];
     for (a0, mode) in cases {
         for variant in [LevyVariant::Proposed, LevyVariant::Classic] {
-            let cfg = LevyConfig {
-                population: pc,
-                generations: 12,
-                mode,
-                variant,
-                ..Default::default()
-            };
+            let cfg = LevyConfig { population: pc, generations: 12, mode, variant, ..Default::default() };
             let mut lp = cfg.params(&inst.p, 1234, 2);
             let sz = b * pc * n;
             let r = check(
@@ -389,8 +290,7 @@ fn levy_kernels_match_cpu() {
                     vec![0; b * pc * (2 * m + 1)],
                 ],
             );
-            let (mut pa, mut pf, mut pp, mut fit) =
-                (r[6].clone(), r[7].clone(), r[8].clone(), r[9].clone());
+            let (mut pa, mut pf, mut pp, mut fit) = (r[6].clone(), r[7].clone(), r[8].clone(), r[9].clone());
             let first = words(&fit);
             let mut improved = 0;
             for g in 0..cfg.generations as u32 {
@@ -416,31 +316,16 @@ fn levy_kernels_match_cpu() {
                 improved += r[9].iter().zip(&fit).filter(|(x, y)| x != y).count();
                 (pa, pf, pp, fit) = (r[6].clone(), r[7].clone(), r[8].clone(), r[9].clone());
             }
+            assert!(improved > 0, "{mode:?}/{variant:?}: selection accepted some candidate");
             assert!(
-                improved > 0,
-                "{mode:?}/{variant:?}: selection accepted some candidate"
-            );
-            assert!(
-                words(&fit)
-                    .iter()
-                    .zip(&first)
-                    .all(|(x, y)| x <= y || (x.is_nan() && y.is_nan())),
+                words(&fit).iter().zip(&first).all(|(x, y)| x <= y || (x.is_nan() && y.is_nan())),
                 "fitness never increases"
             );
             check(
                 KernelId::LevyBest,
                 bytemuck::bytes_of(&lp),
                 b,
-                &[
-                    pa,
-                    pf,
-                    pp,
-                    fit,
-                    vec![0; b * n],
-                    vec![0; b * n],
-                    vec![0; b * n],
-                    vec![0; b],
-                ],
+                &[pa, pf, pp, fit, vec![0; b * n], vec![0; b * n], vec![0; b * n], vec![0; b]],
             );
         }
     }
@@ -454,7 +339,6 @@ fn every_registered_kernel_has_a_host_entry() {
         // A launch with zero threads runs one (idle) block: the symbol exists and the params fit.
         let bufs: Vec<_> = k.bufs.iter().map(|_| host.alloc(1).unwrap()).collect();
         let refs: Vec<_> = bufs.iter().collect();
-        host.launch(k.id, &vec![0u8; k.params.size], 0, &refs)
-            .unwrap_or_else(|e| panic!("{}: {e}", k.entry));
+        host.launch(k.id, &vec![0u8; k.params.size], 0, &refs).unwrap_or_else(|e| panic!("{}: {e}", k.entry));
     }
 }

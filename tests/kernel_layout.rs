@@ -58,7 +58,13 @@ fn cuda_params_and_arguments_match_the_registry() {
                 Elem::U32 => "u32*",
             };
             assert!(a.contains(ty), "{}: `{a}` should be {ty}", k.entry);
-            assert_eq!(a.starts_with("const "), b.access == Access::Read, "{}: `{a}` const-ness vs {:?}", k.entry, b.access);
+            assert_eq!(
+                a.starts_with("const "),
+                b.access == Access::Read,
+                "{}: `{a}` const-ness vs {:?}",
+                k.entry,
+                b.access
+            );
         }
     }
 }

@@ -18,7 +18,10 @@ fn small() -> MecConfig {
 
 fn state(env: &MecEnv) -> Vec<Vec<u32>> {
     let be = env.backend();
-    [&env.iotd_pos, &env.mec_pos, &env.task_d, &env.task_f, &env.h, &env.cost, &env.obs].iter().map(|b| be.download(b).unwrap()).collect()
+    [&env.iotd_pos, &env.mec_pos, &env.task_d, &env.task_f, &env.h, &env.cost, &env.obs]
+        .iter()
+        .map(|b| be.download(b).unwrap())
+        .collect()
 }
 
 #[test]
@@ -48,7 +51,11 @@ fn levy_search_is_deterministic_and_never_worse_than_its_start() {
     for init in [Heuristic::Greedy, Heuristic::Local, Heuristic::Random] {
         let a0 = env.heuristic_dev(init).unwrap();
         let start = env.objective_exact(&env.backend().download(&a0).unwrap(), 1).unwrap();
-        for (mode, variant) in [(LevyMode::Exact, LevyVariant::Proposed), (LevyMode::Exact, LevyVariant::Classic), (LevyMode::Paper, LevyVariant::Proposed)] {
+        for (mode, variant) in [
+            (LevyMode::Exact, LevyVariant::Proposed),
+            (LevyMode::Exact, LevyVariant::Classic),
+            (LevyMode::Paper, LevyVariant::Proposed),
+        ] {
             let cfg = LevyConfig { population: 8, generations: 30, mode, variant, ..LevyConfig::default() };
             let r1 = levy::search(&env, &cfg, &a0, 3, 0, true, &mut |_| {}).unwrap();
             let r2 = levy::search(&env, &cfg, &a0, 3, 0, false, &mut |_| {}).unwrap();
@@ -95,7 +102,11 @@ fn summary_matches_objective_kernel() {
         let phi = env.objective_exact(&a, 1).unwrap();
         let s = env.summarize_exact(&a).unwrap();
         for (x, y) in phi.iter().zip(&s) {
-            assert!((*x as f64 - y.objective).abs() <= 1e-5 * y.objective, "{h:?}: kernel {x} vs f64 summary {}", y.objective);
+            assert!(
+                (*x as f64 - y.objective).abs() <= 1e-5 * y.objective,
+                "{h:?}: kernel {x} vs f64 summary {}",
+                y.objective
+            );
         }
     }
 }
@@ -107,7 +118,9 @@ fn bad_actions_and_inputs_are_typed_errors() {
     let mut a = vec![0u32; 2 * n];
     a[17] = 5; // M = 4
     match env.objective_exact(&a, 1) {
-        Err(Error::Input { field, index, value, .. }) => assert_eq!((field.as_str(), index, value.as_str()), ("a", 17, "5")),
+        Err(Error::Input { field, index, value, .. }) => {
+            assert_eq!((field.as_str(), index, value.as_str()), ("a", 17, "5"))
+        }
         other => panic!("expected Input error, got {other:?}"),
     }
     assert!(matches!(env.objective_exact(&a[..10], 1), Err(Error::Shape { .. })));

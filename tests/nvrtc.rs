@@ -31,15 +31,8 @@ fn nvrtc_or_skip(test: &str) -> bool {
 }
 
 fn ptxas() -> Option<PathBuf> {
-    let p = std::env::var_os("MECRL_PTXAS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("ptxas"));
-    Command::new(&p)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| p)
+    let p = std::env::var_os("MECRL_PTXAS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("ptxas"));
+    Command::new(&p).arg("--version").output().ok().filter(|o| o.status.success()).map(|_| p)
 }
 
 fn cu_files() -> Vec<&'static str> {
@@ -58,17 +51,10 @@ fn every_cu_file_compiles_with_nvrtc() {
     for file in cu_files() {
         let ptx = cuda::compile_ptx(file, "compute_90").unwrap_or_else(|e| panic!("{e}"));
         for k in KERNELS.iter().filter(|k| k.cu == file) {
-            assert!(
-                ptx.contains(&format!(".entry {}(", k.entry)),
-                "{file}: no .entry {} in the PTX",
-                k.entry
-            );
+            assert!(ptx.contains(&format!(".entry {}(", k.entry)), "{file}: no .entry {} in the PTX", k.entry);
         }
         // --fmad=false: no fused multiply-add may appear.
-        assert!(
-            !ptx.contains("fma.rn.f32"),
-            "{file}: PTX contains fma.rn.f32 although compiled with --fmad=false"
-        );
+        assert!(!ptx.contains("fma.rn.f32"), "{file}: PTX contains fma.rn.f32 although compiled with --fmad=false");
     }
 }
 
@@ -78,9 +64,9 @@ fn compile_errors_carry_the_nvrtc_log() {
         return;
     }
     match cuda::compile_ptx("no/such.cu", "compute_90") {
-        Err(Error::KernelCompile {
-            backend, kernel, ..
-        }) => assert_eq!((backend.as_str(), kernel.as_str()), ("cuda", "no/such.cu")),
+        Err(Error::KernelCompile { backend, kernel, .. }) => {
+            assert_eq!((backend.as_str(), kernel.as_str()), ("cuda", "no/such.cu"))
+        }
         other => panic!("expected KernelCompile, got {other:?}"),
     }
 }
@@ -93,40 +79,20 @@ fn ptxas_report(ptxas: &PathBuf, file: &str, ptx: &str) -> BTreeMap<String, (u32
     let src = dir.join(format!("{stem}.ptx"));
     let out = dir.join(format!("{stem}.cubin"));
     std::fs::write(&src, ptx).unwrap();
-    let o = Command::new(ptxas)
-        .args(["-arch=sm_90", "-v"])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run ptxas");
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = Command::new(ptxas).args(["-arch=sm_90", "-v"]).arg(&src).arg("-o").arg(&out).output().expect("run ptxas");
+    let log = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success(), "ptxas failed on {file}:\n{log}");
     let mut funcs = BTreeMap::new();
     let mut current: Option<String> = None;
     let num = |s: &str, key: &str| -> Option<u32> {
         let i = s.find(key)?;
-        s[..i]
-            .trim_end()
-            .rsplit(|c: char| !c.is_ascii_digit())
-            .next()?
-            .parse()
-            .ok()
+        s[..i].trim_end().rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
     };
     for line in log.lines() {
-        if let Some(rest) = line
-            .split("Compiling entry function '")
-            .nth(1)
-            .or_else(|| line.split("Function properties for ").nth(1))
+        if let Some(rest) =
+            line.split("Compiling entry function '").nth(1).or_else(|| line.split("Function properties for ").nth(1))
         {
-            let name = rest
-                .trim_end_matches(['\'', ' ', ':'])
-                .trim_end_matches("' for 'sm_90'")
-                .to_string();
+            let name = rest.trim_end_matches(['\'', ' ', ':']).trim_end_matches("' for 'sm_90'").to_string();
             let name = name.split('\'').next().unwrap_or(&name).to_string();
             funcs.entry(name.clone()).or_insert((0, 0, 0, 0));
             current = Some(name);
@@ -144,10 +110,7 @@ fn ptxas_report(ptxas: &PathBuf, file: &str, ptx: &str) -> BTreeMap<String, (u32
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        !funcs.is_empty(),
-        "no functions in the ptxas report of {file}:\n{log}"
-    );
+    assert!(!funcs.is_empty(), "no functions in the ptxas report of {file}:\n{log}");
     funcs
 }
 
@@ -157,10 +120,7 @@ fn ptxas_reports_no_spills() {
         return;
     }
     let Some(ptxas) = ptxas() else {
-        assert!(
-            !required(),
-            "MECRL_REQUIRE_NVRTC=1 but ptxas not found (set MECRL_PTXAS)"
-        );
+        assert!(!required(), "MECRL_REQUIRE_NVRTC=1 but ptxas not found (set MECRL_PTXAS)");
         eprintln!("SKIP ptxas_reports_no_spills: ptxas not found (pip install nvidia-cuda-nvcc; MECRL_PTXAS)");
         return;
     };
@@ -168,11 +128,7 @@ fn ptxas_reports_no_spills() {
         let ptx = cuda::compile_ptx(file, "compute_90").unwrap_or_else(|e| panic!("{e}"));
         let report = ptxas_report(&ptxas, file, &ptx);
         for k in KERNELS.iter().filter(|k| k.cu == file) {
-            assert!(
-                report.contains_key(k.entry),
-                "{file}: ptxas did not report {}: {report:?}",
-                k.entry
-            );
+            assert!(report.contains_key(k.entry), "{file}: ptxas did not report {}: {report:?}", k.entry);
         }
         for (f, (regs, stack, st, ld)) in &report {
             println!("{file:<16} {f:<22} {regs:>3} registers, {stack} bytes stack, {st} bytes spill stores, {ld} bytes spill loads");
@@ -183,8 +139,7 @@ fn ptxas_reports_no_spills() {
 
 #[test]
 fn cuda_backend_without_a_driver_is_no_device() {
-    let r =
-        std::panic::catch_unwind(|| CudaBackend::new(0)).expect("CudaBackend::new must not panic");
+    let r = std::panic::catch_unwind(|| CudaBackend::new(0)).expect("CudaBackend::new must not panic");
     match r {
         Ok(b) => println!("CUDA device present: {}", mecrl::Backend::describe(&b)),
         Err(Error::NoDevice { backend, why }) => {

@@ -60,7 +60,8 @@ fn run(be: &dyn Backend, c: &Case) -> Vec<Option<Vec<u32>>> {
     let spec = registry::spec(c.id);
     let bufs: Vec<_> = c.bufs.iter().map(|d| be.upload(d).expect("upload")).collect();
     let refs: Vec<_> = bufs.iter().collect();
-    be.launch(c.id, &c.params, c.threads, &refs).unwrap_or_else(|e| panic!("{}: {} failed: {e}", be.kind(), spec.entry));
+    be.launch(c.id, &c.params, c.threads, &refs)
+        .unwrap_or_else(|e| panic!("{}: {} failed: {e}", be.kind(), spec.entry));
     be.sync().expect("sync");
     spec.bufs
         .iter()
@@ -153,7 +154,12 @@ fn rng_cases() -> Vec<Case> {
                 p1: 1.0 / 1.5,
                 ..Default::default()
             };
-            cases.push(Case { id: KernelId::RngFill, params: bytemuck::bytes_of(&p).to_vec(), threads: n, bufs: vec![vec![0; n as usize * dist.words()]] });
+            cases.push(Case {
+                id: KernelId::RngFill,
+                params: bytemuck::bytes_of(&p).to_vec(),
+                threads: n,
+                bufs: vec![vec![0; n as usize * dist.words()]],
+            });
         }
     }
     cases
@@ -174,7 +180,17 @@ fn philox_known_answers_on_every_backend() {
     all.insert(0, backend::create(BackendKind::Cpu).unwrap());
     for be in all {
         for (ctr, key, want) in kat {
-            let p = RngFillParams { key0: key[0], key1: key[1], c0: ctr[0], c1: ctr[1], c2: ctr[2], c3: ctr[3], dist: 0, n: 1, ..Default::default() };
+            let p = RngFillParams {
+                key0: key[0],
+                key1: key[1],
+                c0: ctr[0],
+                c1: ctr[1],
+                c2: ctr[2],
+                c3: ctr[3],
+                dist: 0,
+                n: 1,
+                ..Default::default()
+            };
             let out = be.upload(&[0; 4]).unwrap();
             be.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&out]).unwrap();
             assert_eq!(be.download(&out).unwrap(), want.to_vec(), "{}: Philox KAT", be.kind());
@@ -239,11 +255,29 @@ fn every_kernel_matches_cpu_on_every_backend() {
         // mec_reset: positions and tasks.
         let mut p = mp;
         p.step = 4;
-        assert_equal(&**be, &Case { id: KernelId::MecReset, params: bytes(&p), threads: (b * (n + m)) as u32, bufs: vec![vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]] }, &mut done);
+        assert_equal(
+            &**be,
+            &Case {
+                id: KernelId::MecReset,
+                params: bytes(&p),
+                threads: (b * (n + m)) as u32,
+                bufs: vec![vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]],
+            },
+            &mut done,
+        );
         // mec_channel at a later step.
         let mut p = mp;
         p.step = 7;
-        assert_equal(&**be, &Case { id: KernelId::MecChannel, params: bytes(&p), threads: (b * n) as u32, bufs: vec![pos.clone(), mpos.clone(), vec![0; b * n * m]] }, &mut done);
+        assert_equal(
+            &**be,
+            &Case {
+                id: KernelId::MecChannel,
+                params: bytes(&p),
+                threads: (b * n) as u32,
+                bufs: vec![pos.clone(), mpos.clone(), vec![0; b * n * m]],
+            },
+            &mut done,
+        );
         // mec_alloc and mec_observe from the CPU's gains.
         assert_equal(
             &**be,
@@ -251,22 +285,50 @@ fn every_kernel_matches_cpu_on_every_backend() {
                 id: KernelId::MecAlloc,
                 params: bytes(&mp),
                 threads: (b * n) as u32,
-                bufs: vec![h.clone(), td.clone(), tf.clone(), vec![0; b * n * m], vec![0; b * n * m], vec![0; b * n * (m + 1)], vec![0; b * n]],
+                bufs: vec![
+                    h.clone(),
+                    td.clone(),
+                    tf.clone(),
+                    vec![0; b * n * m],
+                    vec![0; b * n * m],
+                    vec![0; b * n * (m + 1)],
+                    vec![0; b * n],
+                ],
             },
             &mut done,
         );
-        assert_equal(&**be, &Case { id: KernelId::MecObserve, params: bytes(&mp), threads: (b * m) as u32, bufs: vec![h.clone(), vec![0; b * m * n]] }, &mut done);
+        assert_equal(
+            &**be,
+            &Case {
+                id: KernelId::MecObserve,
+                params: bytes(&mp),
+                threads: (b * m) as u32,
+                bufs: vec![h.clone(), vec![0; b * m * n]],
+            },
+            &mut done,
+        );
         // Objectives of P = 6 random candidates; candidate 5 of instance 1 holds an invalid a (NaN).
         let pp = 6usize;
-        let mut a: Vec<u32> = (0..b * pp * n).map(|k| rng::uniform_index(rng::philox4x32_10([k as u32, 1, 2, 3], [4, 5])[0], m as u32 + 1)).collect();
+        let mut a: Vec<u32> = (0..b * pp * n)
+            .map(|k| rng::uniform_index(rng::philox4x32_10([k as u32, 1, 2, 3], [4, 5])[0], m as u32 + 1))
+            .collect();
         a[(pp + 5) * n + 3] = m as u32 + 1;
-        let f: Vec<f32> = (0..b * pp * n).map(|k| 1e8 + 1e9 * rng::uniform(rng::philox4x32_10([k as u32, 9, 2, 3], [4, 5])[0])).collect();
-        let pw: Vec<f32> = (0..b * pp * n).map(|k| 0.01 + 1.4 * rng::uniform(rng::philox4x32_10([k as u32, 8, 2, 3], [4, 5])[0])).collect();
+        let f: Vec<f32> = (0..b * pp * n)
+            .map(|k| 1e8 + 1e9 * rng::uniform(rng::philox4x32_10([k as u32, 9, 2, 3], [4, 5])[0]))
+            .collect();
+        let pw: Vec<f32> = (0..b * pp * n)
+            .map(|k| 0.01 + 1.4 * rng::uniform(rng::philox4x32_10([k as u32, 8, 2, 3], [4, 5])[0]))
+            .collect();
         let mut p = mp;
         p.p = pp as u32;
         let out = assert_equal(
             &**be,
-            &Case { id: KernelId::MecObjectiveExact, params: bytes(&p), threads: (b * pp) as u32, bufs: vec![cost.clone(), sf.clone(), a.clone(), vec![0; b * pp * (m + 1)], vec![0; b * pp]] },
+            &Case {
+                id: KernelId::MecObjectiveExact,
+                params: bytes(&p),
+                threads: (b * pp) as u32,
+                bufs: vec![cost.clone(), sf.clone(), a.clone(), vec![0; b * pp * (m + 1)], vec![0; b * pp]],
+            },
             &mut done,
         );
         assert!(f32::from_bits(out[4].as_ref().unwrap()[pp + 5]).is_nan(), "invalid action gives NaN");
@@ -276,7 +338,16 @@ fn every_kernel_matches_cpu_on_every_backend() {
                 id: KernelId::MecObjectivePaper,
                 params: bytes(&p),
                 threads: (b * pp) as u32,
-                bufs: vec![h.clone(), td.clone(), tf.clone(), a.clone(), f32v(&f), f32v(&pw), vec![0; b * pp * 2 * m], vec![0; b * pp]],
+                bufs: vec![
+                    h.clone(),
+                    td.clone(),
+                    tf.clone(),
+                    a.clone(),
+                    f32v(&f),
+                    f32v(&pw),
+                    vec![0; b * pp * 2 * m],
+                    vec![0; b * pp],
+                ],
             },
             &mut done,
         );
@@ -299,7 +370,12 @@ fn every_kernel_matches_cpu_on_every_backend() {
             p.step = 2;
             assert_equal(
                 &**be,
-                &Case { id: KernelId::MecHeuristic, params: bytes(&p), threads: b as u32, bufs: vec![pos.clone(), mpos.clone(), tf.clone(), order.clone(), vec![0; b * m], vec![0; b * n]] },
+                &Case {
+                    id: KernelId::MecHeuristic,
+                    params: bytes(&p),
+                    threads: b as u32,
+                    bufs: vec![pos.clone(), mpos.clone(), tf.clone(), order.clone(), vec![0; b * m], vec![0; b * n]],
+                },
                 &mut done,
             );
         }
@@ -343,7 +419,8 @@ fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u3
         ],
     };
     let st = assert_equal(be, &init, done);
-    let (mut pa, mut pf, mut ppw, mut fit) = (st[6].clone().unwrap(), st[7].clone().unwrap(), st[8].clone().unwrap(), st[9].clone().unwrap());
+    let (mut pa, mut pf, mut ppw, mut fit) =
+        (st[6].clone().unwrap(), st[7].clone().unwrap(), st[8].clone().unwrap(), st[9].clone().unwrap());
     for g in [0u32, 1, 5, 9] {
         lp.generation = g;
         let c = Case {
@@ -383,7 +460,11 @@ fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u3
         }
         assert!(rows.len() * 20 <= b * pp, "{}: too many margin cases ({})", be.kind(), rows.len());
         if !rows.is_empty() {
-            eprintln!("{}: levy_generation G={g}: {} candidate(s) differ at a float margin (allowed)", be.kind(), rows.len());
+            eprintln!(
+                "{}: levy_generation G={g}: {} candidate(s) differ at a float margin (allowed)",
+                be.kind(),
+                rows.len()
+            );
         }
         done.insert(KernelId::LevyGeneration);
         pa = want[6].clone().unwrap();
@@ -416,7 +497,10 @@ fn at_margin(lp: &LevyParams, c: &Case, r: usize, hn: &[u32]) -> bool {
     let mut margin = false;
     for i in 0..n {
         let k = r * n + i;
-        let w = rng::philox4x32_10(rng::counter((pi * n + i) as u32, bi as u32, (lp.call << 16) | lp.generation, rng::stream::LEVY_STEP_A, 0), key);
+        let w = rng::philox4x32_10(
+            rng::counter((pi * n + i) as u32, bi as u32, (lp.call << 16) | lp.generation, rng::stream::LEVY_STEP_A, 0),
+            key,
+        );
         let (z0, z1) = rng::normal2(w[0], w[1]);
         let d = rng::levy_step(z0, z1, lp.sigma_u, lp.inv_beta);
         let gd = levy::gamma(lp.generation, lp.gmax) * d;
@@ -436,10 +520,37 @@ fn at_margin(lp: &LevyParams, c: &Case, r: usize, hn: &[u32]) -> bool {
     }
     let mut bins = vec![0f32; 2 * m + 1];
     let new = if lp.mode == 0 {
-        objective_exact_one(&cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)], &sf[bi * n..(bi + 1) * n], &ca, m, lp.f_max, lp.phi_t, &mut bins)
+        objective_exact_one(
+            &cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)],
+            &sf[bi * n..(bi + 1) * n],
+            &ca,
+            m,
+            lp.f_max,
+            lp.phi_t,
+            &mut bins,
+        )
     } else {
-        let mp = MecParams { m: lp.m, bandwidth: lp.bandwidth, noise_psd: lp.noise_psd, f_local: lp.f_local, p_local: lp.p_local, f_max: lp.f_max, phi_t: lp.phi_t, phi_e: lp.phi_e, ..Default::default() };
-        objective_paper_one(&mp, &h[bi * n * m..(bi + 1) * n * m], &td[bi * n..(bi + 1) * n], &tf[bi * n..(bi + 1) * n], &ca, &cf, &cp, &mut bins)
+        let mp = MecParams {
+            m: lp.m,
+            bandwidth: lp.bandwidth,
+            noise_psd: lp.noise_psd,
+            f_local: lp.f_local,
+            p_local: lp.p_local,
+            f_max: lp.f_max,
+            phi_t: lp.phi_t,
+            phi_e: lp.phi_e,
+            ..Default::default()
+        };
+        objective_paper_one(
+            &mp,
+            &h[bi * n * m..(bi + 1) * n * m],
+            &td[bi * n..(bi + 1) * n],
+            &tf[bi * n..(bi + 1) * n],
+            &ca,
+            &cf,
+            &cp,
+            &mut bins,
+        )
     };
     margin || near(new, fit[r])
 }

@@ -11,10 +11,7 @@ use naga::{AddressSpace, ScalarKind, StorageAccess, TypeInner};
 fn parse(entry: &str, src: &str) -> naga::Module {
     let module = naga::front::wgsl::parse_str(src)
         .unwrap_or_else(|e| panic!("{entry}: WGSL parse error:\n{}", e.emit_to_string(src)));
-    let mut v = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
-    );
+    let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default());
     if let Err(e) = v.validate(&module) {
         panic!("{entry}: naga validation error:\n{}", e.emit_to_string(src));
     }
@@ -24,12 +21,8 @@ fn parse(entry: &str, src: &str) -> naga::Module {
 #[test]
 fn every_kernel_has_a_valid_wgsl_module() {
     for k in KERNELS {
-        let src = wgsl_module(k.wgsl, k.entry).unwrap_or_else(|| {
-            panic!(
-                "{}: no `//!entry {}` section in shaders/{}",
-                k.entry, k.entry, k.wgsl
-            )
-        });
+        let src = wgsl_module(k.wgsl, k.entry)
+            .unwrap_or_else(|| panic!("{}: no `//!entry {}` section in shaders/{}", k.entry, k.entry, k.wgsl));
         let module = parse(k.entry, &src);
 
         // Entry point: compute, workgroup size 64.
@@ -45,33 +38,15 @@ fn every_kernel_has_a_valid_wgsl_module() {
         let (_, params) = module
             .global_variables
             .iter()
-            .find(|(_, g)| {
-                g.binding
-                    .as_ref()
-                    .is_some_and(|b| b.group == 0 && b.binding == 0)
-            })
+            .find(|(_, g)| g.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == 0))
             .unwrap_or_else(|| panic!("{}: no binding 0", k.entry));
-        assert_eq!(
-            params.space,
-            AddressSpace::Uniform,
-            "{}: binding 0 must be a uniform",
-            k.entry
-        );
+        assert_eq!(params.space, AddressSpace::Uniform, "{}: binding 0 must be a uniform", k.entry);
         let ty = &module.types[params.ty];
-        assert_eq!(
-            ty.name.as_deref(),
-            Some(k.params.name),
-            "{}: params struct name",
-            k.entry
-        );
-        let TypeInner::Struct { members, span } = &ty.inner else {
-            panic!("{}: params is not a struct", k.entry)
-        };
+        assert_eq!(ty.name.as_deref(), Some(k.params.name), "{}: params struct name", k.entry);
+        let TypeInner::Struct { members, span } = &ty.inner else { panic!("{}: params is not a struct", k.entry) };
         assert_eq!(*span as usize, k.params.size, "{}: params size", k.entry);
-        let got: Vec<(&str, usize)> = members
-            .iter()
-            .map(|m| (m.name.as_deref().unwrap_or(""), m.offset as usize))
-            .collect();
+        let got: Vec<(&str, usize)> =
+            members.iter().map(|m| (m.name.as_deref().unwrap_or(""), m.offset as usize)).collect();
         let want: Vec<(&str, usize)> = k.params.fields.to_vec();
         assert_eq!(got, want, "{}: params fields", k.entry);
         for m in members {
@@ -89,25 +64,10 @@ fn every_kernel_has_a_valid_wgsl_module() {
             .filter(|(b, _)| *b != 0)
             .collect();
         bound.sort_by_key(|(b, _)| *b);
-        assert_eq!(
-            bound.len(),
-            k.bufs.len(),
-            "{}: number of buffer bindings",
-            k.entry
-        );
+        assert_eq!(bound.len(), k.bufs.len(), "{}: number of buffer bindings", k.entry);
         for (idx, (spec, (binding, g))) in k.bufs.iter().zip(&bound).enumerate() {
-            assert_eq!(
-                *binding as usize,
-                idx + 1,
-                "{}: bindings must be 1..=n",
-                k.entry
-            );
-            assert_eq!(
-                g.name.as_deref(),
-                Some(spec.name),
-                "{}: binding {binding} name",
-                k.entry
-            );
+            assert_eq!(*binding as usize, idx + 1, "{}: bindings must be 1..=n", k.entry);
+            assert_eq!(g.name.as_deref(), Some(spec.name), "{}: binding {binding} name", k.entry);
             let AddressSpace::Storage { access } = g.space else {
                 panic!("{}: `{}` is not a storage buffer", k.entry, spec.name)
             };
@@ -116,12 +76,7 @@ fn every_kernel_has_a_valid_wgsl_module() {
                 Access::ReadWrite | Access::Scratch => StorageAccess::LOAD | StorageAccess::STORE,
             };
             assert_eq!(access, want_access, "{}: `{}` access", k.entry, spec.name);
-            let TypeInner::Array {
-                base,
-                size: naga::ArraySize::Dynamic,
-                ..
-            } = module.types[g.ty].inner
-            else {
+            let TypeInner::Array { base, size: naga::ArraySize::Dynamic, .. } = module.types[g.ty].inner else {
                 panic!("{}: `{}` must be a runtime-sized array", k.entry, spec.name)
             };
             let TypeInner::Scalar(s) = module.types[base].inner else {
@@ -131,13 +86,7 @@ fn every_kernel_has_a_valid_wgsl_module() {
                 Elem::U32 => ScalarKind::Uint,
                 Elem::F32 => ScalarKind::Float,
             };
-            assert_eq!(
-                (s.kind, s.width),
-                (want_kind, 4),
-                "{}: `{}` element type",
-                k.entry,
-                spec.name
-            );
+            assert_eq!((s.kind, s.width), (want_kind, 4), "{}: `{}` element type", k.entry, spec.name);
         }
     }
 }
@@ -166,25 +115,14 @@ fn philox_known_answers_on_wgpu() {
     let be = match mecrl::backend::wgpu::WgpuBackend::new(false) {
         Ok(b) => b,
         Err(e) => {
-            assert!(
-                std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"),
-                "wgpu is required here: {e}"
-            );
+            assert!(std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"), "wgpu is required here: {e}");
             eprintln!("skipping: {e}");
             return;
         }
     };
     let kat: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
-        (
-            [0, 0, 0, 0],
-            [0, 0],
-            [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8],
-        ),
-        (
-            [0xffff_ffff; 4],
-            [0xffff_ffff; 2],
-            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd],
-        ),
+        ([0, 0, 0, 0], [0, 0], [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]),
+        ([0xffff_ffff; 4], [0xffff_ffff; 2], [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]),
         (
             [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
             [0xa409_3822, 0x299f_31d0],
@@ -204,13 +142,7 @@ fn philox_known_answers_on_wgpu() {
             ..Default::default()
         };
         let out = be.alloc(4).unwrap();
-        be.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&out])
-            .unwrap();
-        assert_eq!(
-            be.download(&out).unwrap(),
-            want.to_vec(),
-            "{}",
-            be.describe()
-        );
+        be.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&out]).unwrap();
+        assert_eq!(be.download(&out).unwrap(), want.to_vec(), "{}", be.describe());
     }
 }

@@ -15,10 +15,7 @@ fn wgpu_backend() -> Option<Arc<dyn Backend>> {
     match mecrl::backend::wgpu::WgpuBackend::new(false) {
         Ok(b) => Some(Arc::new(b)),
         Err(e) => {
-            assert!(
-                std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"),
-                "wgpu is required here: {e}"
-            );
+            assert!(std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"), "wgpu is required here: {e}");
             eprintln!("skipping: {e}");
             None
         }
@@ -26,13 +23,7 @@ fn wgpu_backend() -> Option<Arc<dyn Backend>> {
 }
 
 /// Upload `inputs`, launch, download every buffer.
-fn run(
-    be: &dyn Backend,
-    id: KernelId,
-    params: &[u8],
-    threads: usize,
-    inputs: &[Vec<u32>],
-) -> Vec<Vec<u32>> {
+fn run(be: &dyn Backend, id: KernelId, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
     let bufs: Vec<_> = inputs.iter().map(|d| be.upload(d).unwrap()).collect();
     let refs: Vec<_> = bufs.iter().collect();
     be.launch(id, params, threads as u32, &refs).unwrap();
@@ -80,12 +71,7 @@ fn compare(
                 Elem::F32 => {
                     let (c, g) = (f32::from_bits(c) as f64, f32::from_bits(g) as f64);
                     if c.is_nan() || g.is_nan() {
-                        assert!(
-                            c.is_nan() && g.is_nan(),
-                            "{what}: {}.{}[{i}]: cpu {c} wgpu {g}",
-                            spec.entry,
-                            b.name
-                        );
+                        assert!(c.is_nan() && g.is_nan(), "{what}: {}.{}[{i}]: cpu {c} wgpu {g}", spec.entry, b.name);
                         continue;
                     }
                     let rel = (c - g).abs() / c.abs().max(g.abs()).max(1e-30);
@@ -95,30 +81,18 @@ fn compare(
                     if soft && rel > 1e-5 {
                         bad += 1;
                         if bad < 4 {
-                            eprintln!(
-                                "  {what}: {}.{}[{i}]: cpu {c} wgpu {g} rel {rel:e}",
-                                spec.entry, b.name
-                            );
+                            eprintln!("  {what}: {}.{}[{i}]: cpu {c} wgpu {g} rel {rel:e}", spec.entry, b.name);
                         }
                         continue;
                     }
-                    assert!(
-                        rel <= 1e-5,
-                        "{what}: {}.{}[{i}]: cpu {c} wgpu {g} (rel {rel:e})",
-                        spec.entry,
-                        b.name
-                    );
+                    assert!(rel <= 1e-5, "{what}: {}.{}[{i}]: cpu {c} wgpu {g} (rel {rel:e})", spec.entry, b.name);
                 }
             }
         }
     }
     eprintln!(
         "{what:<40} max rel err {worst:.3e}{}",
-        if bad > 0 {
-            format!(" MISMATCHES {bad}")
-        } else {
-            String::new()
-        }
+        if bad > 0 { format!(" MISMATCHES {bad}") } else { String::new() }
     );
     (cpu, worst)
 }
@@ -130,10 +104,7 @@ fn f32w(v: &[f32]) -> Vec<u32> {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) as u32
     }
     fn unit(&mut self) -> f32 {
@@ -145,12 +116,7 @@ impl Lcg {
 fn rng_fill_matches_cpu() {
     let Some(gpu) = wgpu_backend() else { return };
     for dist in rng::Dist::ALL {
-        for (p0, p1) in [
-            (4.0f32, 0.0f32),
-            (100.0, 0.0),
-            (rng::levy_sigma_u(1.5) as f32, 1.0 / 1.5),
-            (0.7, 1.0 / 1.1),
-        ] {
+        for (p0, p1) in [(4.0f32, 0.0f32), (100.0, 0.0), (rng::levy_sigma_u(1.5) as f32, 1.0 / 1.5), (0.7, 1.0 / 1.1)] {
             let n = 5000u32;
             let p = RngFillParams {
                 key0: 11,
@@ -178,13 +144,7 @@ fn rng_fill_matches_cpu() {
     }
     // A 2-D grid: more than 65535 workgroups.
     let n = 64 * 65_535 + 1000;
-    let p = RngFillParams {
-        key0: 1,
-        key1: 2,
-        dist: 1,
-        n,
-        ..Default::default()
-    };
+    let p = RngFillParams { key0: 1, key1: 2, dist: 1, n, ..Default::default() };
     compare(
         &*gpu,
         KernelId::RngFill,
@@ -196,13 +156,7 @@ fn rng_fill_matches_cpu() {
 }
 
 fn config() -> MecConfig {
-    MecConfig {
-        n_iotd: 37,
-        n_mec: 5,
-        task_bits_max: Some(2e6),
-        task_cycles_max: Some(3e9),
-        ..MecConfig::default()
-    }
+    MecConfig { n_iotd: 37, n_mec: 5, task_bits_max: Some(2e6), task_cycles_max: Some(3e9), ..MecConfig::default() }
 }
 
 #[test]
@@ -219,29 +173,13 @@ fn mec_kernels_match_cpu() {
         KernelId::MecReset,
         &pb,
         b * (n + m),
-        &[
-            vec![0; b * 2 * n],
-            vec![0; b * 2 * m],
-            vec![0; b * n],
-            vec![0; b * n],
-        ],
+        &[vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]],
         "mec_reset",
     );
-    let (ip, mp, td, tf) = (
-        out[0].clone(),
-        out[1].clone(),
-        out[2].clone(),
-        out[3].clone(),
-    );
+    let (ip, mp, td, tf) = (out[0].clone(), out[1].clone(), out[2].clone(), out[3].clone());
 
-    let (out, _) = compare(
-        &*gpu,
-        KernelId::MecChannel,
-        &pb,
-        b * n,
-        &[ip.clone(), mp.clone(), vec![0; b * n * m]],
-        "mec_channel",
-    );
+    let (out, _) =
+        compare(&*gpu, KernelId::MecChannel, &pb, b * n, &[ip.clone(), mp.clone(), vec![0; b * n * m]], "mec_channel");
     let h = out[2].clone();
 
     let (out, _) = compare(
@@ -263,9 +201,7 @@ fn mec_kernels_match_cpu() {
     let (cost, sqrt_f) = (out[5].clone(), out[6].clone());
     // A wide range of gains exercises both branches of the power solve.
     let mut rng = Lcg(5);
-    let h_wide: Vec<f32> = (0..b * n * m)
-        .map(|_| 10f32.powf(-9.0 + 7.0 * rng.unit()))
-        .collect();
+    let h_wide: Vec<f32> = (0..b * n * m).map(|_| 10f32.powf(-9.0 + 7.0 * rng.unit())).collect();
     compare(
         &*gpu,
         KernelId::MecAlloc,
@@ -283,32 +219,17 @@ fn mec_kernels_match_cpu() {
         "mec_alloc (gains 1e-9..1e-2)",
     );
 
-    compare(
-        &*gpu,
-        KernelId::MecObserve,
-        &pb,
-        b * m,
-        &[h.clone(), vec![0; b * m * n]],
-        "mec_observe",
-    );
+    compare(&*gpu, KernelId::MecObserve, &pb, b * m, &[h.clone(), vec![0; b * m * n]], "mec_observe");
 
     // Decisions: random in 0..=M, one candidate with an invalid target (NaN).
-    let mut a: Vec<u32> = (0..b * pp * n)
-        .map(|_| rng.next() % (m as u32 + 1))
-        .collect();
+    let mut a: Vec<u32> = (0..b * pp * n).map(|_| rng.next() % (m as u32 + 1)).collect();
     a[2 * n + 5] = m as u32 + 1;
     compare(
         &*gpu,
         KernelId::MecObjectiveExact,
         &pb,
         b * pp,
-        &[
-            cost.clone(),
-            sqrt_f.clone(),
-            a.clone(),
-            vec![0; b * pp * (m + 1)],
-            vec![0; b * pp],
-        ],
+        &[cost.clone(), sqrt_f.clone(), a.clone(), vec![0; b * pp * (m + 1)], vec![0; b * pp]],
         "mec_objective_exact",
     );
 
@@ -319,16 +240,7 @@ fn mec_kernels_match_cpu() {
         KernelId::MecObjectivePaper,
         &pb,
         b * pp,
-        &[
-            h.clone(),
-            td.clone(),
-            tf.clone(),
-            a.clone(),
-            f32w(&f),
-            f32w(&pw),
-            vec![0; b * pp * 2 * m],
-            vec![0; b * pp],
-        ],
+        &[h.clone(), td.clone(), tf.clone(), a.clone(), f32w(&f), f32w(&pw), vec![0; b * pp * 2 * m], vec![0; b * pp]],
         "mec_objective_paper",
     );
 
@@ -349,14 +261,7 @@ fn mec_kernels_match_cpu() {
             KernelId::MecHeuristic,
             bytemuck::bytes_of(&q),
             b,
-            &[
-                ip.clone(),
-                mp.clone(),
-                tf.clone(),
-                order.clone(),
-                vec![0; b * m],
-                vec![0; b * n],
-            ],
+            &[ip.clone(), mp.clone(), tf.clone(), order.clone(), vec![0; b * m], vec![0; b * n]],
             &format!("mec_heuristic variant {variant} cap {cap:e}"),
         );
     }
@@ -370,27 +275,12 @@ fn levy_kernels_match_cpu() {
     let env = MecEnv::new(Arc::new(CpuBackend::new()), &cfg, b, 99).unwrap();
     let be = env.backend().clone();
     let dl = |x: &mecrl::Buffer| be.download(x).unwrap();
-    let (cost, sqrt_f, h, hn, td, tf) = (
-        dl(&env.cost),
-        dl(&env.sqrt_f),
-        dl(&env.h),
-        dl(&env.hn),
-        dl(&env.task_d),
-        dl(&env.task_f),
-    );
-    let a0 = be
-        .download(
-            &env.heuristic_dev(mecrl::env::mec::Heuristic::Greedy)
-                .unwrap(),
-        )
-        .unwrap();
+    let (cost, sqrt_f, h, hn, td, tf) =
+        (dl(&env.cost), dl(&env.sqrt_f), dl(&env.h), dl(&env.hn), dl(&env.task_d), dl(&env.task_f));
+    let a0 = be.download(&env.heuristic_dev(mecrl::env::mec::Heuristic::Greedy).unwrap()).unwrap();
     for mode in [0u32, 1] {
         for variant in [0u32, 1] {
-            let lcfg = LevyConfig {
-                population: 8,
-                generations: 30,
-                ..LevyConfig::default()
-            };
+            let lcfg = LevyConfig { population: 8, generations: 30, ..LevyConfig::default() };
             let pp = lcfg.population;
             let mut lp: LevyParams = lcfg.params(&env.params(), 4242, 3);
             lp.mode = mode;
@@ -416,12 +306,7 @@ fn levy_kernels_match_cpu() {
                 ],
                 &format!("levy_init {tag}"),
             );
-            let (mut pa, mut pf, mut ppw, mut fit) = (
-                out[6].clone(),
-                out[7].clone(),
-                out[8].clone(),
-                out[9].clone(),
-            );
+            let (mut pa, mut pf, mut ppw, mut fit) = (out[6].clone(), out[7].clone(), out[8].clone(), out[9].clone());
             // Each generation on identical inputs (the CPU's previous generation).
             let mut worst = 0.0f64;
             for g in 0..lcfg.generations as u32 {
@@ -447,12 +332,7 @@ fn levy_kernels_match_cpu() {
                     &format!("levy_generation {tag} g {g}"),
                 );
                 worst = worst.max(w);
-                (pa, pf, ppw, fit) = (
-                    out[6].clone(),
-                    out[7].clone(),
-                    out[8].clone(),
-                    out[9].clone(),
-                );
+                (pa, pf, ppw, fit) = (out[6].clone(), out[7].clone(), out[8].clone(), out[9].clone());
             }
             eprintln!("levy_generation {tag}: worst over generations {worst:.3e}");
             compare(
@@ -460,16 +340,7 @@ fn levy_kernels_match_cpu() {
                 KernelId::LevyBest,
                 bytemuck::bytes_of(&lp),
                 b,
-                &[
-                    pa,
-                    pf,
-                    ppw,
-                    fit,
-                    vec![0; b * n],
-                    vec![0; b * n],
-                    vec![0; b * n],
-                    vec![0; b],
-                ],
+                &[pa, pf, ppw, fit, vec![0; b * n], vec![0; b * n], vec![0; b * n], vec![0; b]],
                 &format!("levy_best {tag}"),
             );
         }
@@ -481,37 +352,20 @@ fn levy_search_end_to_end_matches_cpu() {
     let Some(gpu) = wgpu_backend() else { return };
     let cfg = config();
     let cpu: Arc<dyn Backend> = Arc::new(CpuBackend::new());
-    for mode in [
-        mecrl::search::levy::LevyMode::Exact,
-        mecrl::search::levy::LevyMode::Paper,
-    ] {
-        let lcfg = LevyConfig {
-            population: 16,
-            generations: 40,
-            mode,
-            ..LevyConfig::default()
-        };
+    for mode in [mecrl::search::levy::LevyMode::Exact, mecrl::search::levy::LevyMode::Paper] {
+        let lcfg = LevyConfig { population: 16, generations: 40, mode, ..LevyConfig::default() };
         let mut res = Vec::new();
         for be in [cpu.clone(), gpu.clone()] {
             let env = MecEnv::new(be.clone(), &cfg, 4, 7).unwrap();
-            let a0 = env
-                .heuristic_dev(mecrl::env::mec::Heuristic::Greedy)
-                .unwrap();
-            let r =
-                mecrl::search::levy::search(&env, &lcfg, &a0, 7, 0, false, &mut |_| {}).unwrap();
+            let a0 = env.heuristic_dev(mecrl::env::mec::Heuristic::Greedy).unwrap();
+            let r = mecrl::search::levy::search(&env, &lcfg, &a0, 7, 0, false, &mut |_| {}).unwrap();
             res.push((be.download(&r.best_a).unwrap(), r.best_fit));
         }
         assert_eq!(res[0].0, res[1].0, "{mode:?}: best decisions");
         for (c, g) in res[0].1.iter().zip(&res[1].1) {
-            assert!(
-                ((c - g) / c).abs() <= 1e-5,
-                "{mode:?}: best fitness cpu {c} wgpu {g}"
-            );
+            assert!(((c - g) / c).abs() <= 1e-5, "{mode:?}: best fitness cpu {c} wgpu {g}");
         }
-        eprintln!(
-            "levy search {mode:?}: best fit cpu {:?} wgpu {:?}",
-            res[0].1, res[1].1
-        );
+        eprintln!("levy search {mode:?}: best fit cpu {:?} wgpu {:?}", res[0].1, res[1].1);
     }
 }
 
@@ -537,36 +391,18 @@ fn backend_errors_are_typed_not_panics() {
     assert!(matches!(gpu.alloc(words), Err(mecrl::Error::Shape { .. })));
     // Writes beyond the end, buffers of another backend, wrong buffer counts and params.
     let b = gpu.alloc(4).unwrap();
-    assert!(matches!(
-        gpu.write(&b, &[0; 5]),
-        Err(mecrl::Error::Shape { .. })
-    ));
+    assert!(matches!(gpu.write(&b, &[0; 5]), Err(mecrl::Error::Shape { .. })));
     let host = CpuBackend::new().alloc(4).unwrap();
-    assert!(matches!(
-        gpu.download(&host),
-        Err(mecrl::Error::Device { .. })
-    ));
-    let p = RngFillParams {
-        n: 1,
-        ..Default::default()
-    };
-    assert!(gpu
-        .launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&host])
-        .is_err());
-    assert!(gpu
-        .launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[])
-        .is_err());
+    assert!(matches!(gpu.download(&host), Err(mecrl::Error::Device { .. })));
+    let p = RngFillParams { n: 1, ..Default::default() };
+    assert!(gpu.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&host]).is_err());
+    assert!(gpu.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[]).is_err());
     assert!(gpu.launch(KernelId::RngFill, &[0u8; 4], 1, &[&b]).is_err());
     // Zero-word buffers and the download counter.
     let empty = gpu.alloc(0).unwrap();
     let before = gpu.downloads();
     assert!(gpu.download(&empty).unwrap().is_empty());
-    assert_eq!(
-        gpu.upload(&[1, 2, 3])
-            .and_then(|x| gpu.download(&x))
-            .unwrap(),
-        vec![1, 2, 3]
-    );
+    assert_eq!(gpu.upload(&[1, 2, 3]).and_then(|x| gpu.download(&x)).unwrap(), vec![1, 2, 3]);
     assert_eq!(gpu.downloads(), before + 2);
     gpu.sync().unwrap();
 }

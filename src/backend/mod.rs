@@ -68,9 +68,7 @@ impl FromStr for BackendChoice {
             "wgpu" => BackendChoice::Kind(BackendKind::Wgpu),
             "cuda" => BackendChoice::Kind(BackendKind::Cuda),
             "cuda-host" => BackendChoice::Kind(BackendKind::CudaHost),
-            other => {
-                return Err(Error::config("backend", other, "expected one of auto, cpu, wgpu, cuda, cuda-host"))
-            }
+            other => return Err(Error::config("backend", other, "expected one of auto, cpu, wgpu, cuda, cuda-host")),
         })
     }
 }
@@ -160,11 +158,7 @@ pub(crate) fn check_launch(backend: &str, spec: &KernelSpec, params: &[u8], bufs
         ));
     }
     if bufs.len() != spec.bufs.len() {
-        return Err(Error::shape(
-            format!("{backend}:{} buffers", spec.entry),
-            spec.bufs.len(),
-            bufs.len(),
-        ));
+        return Err(Error::shape(format!("{backend}:{} buffers", spec.entry), spec.bufs.len(), bufs.len()));
     }
     let sizes = (spec.sizes)(params);
     for (i, a) in bufs.iter().enumerate() {

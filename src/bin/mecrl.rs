@@ -118,7 +118,13 @@ fn pick_backend(choice: &str) -> anyhow::Result<Arc<dyn Backend>> {
     Ok(b)
 }
 
-fn cmd_run(path: &Path, backend: Option<String>, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
+fn cmd_run(
+    path: &Path,
+    backend: Option<String>,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let mut cfg = RunConfig::load(path)?;
     if let Some(b) = backend {
         cfg.backend = b;
@@ -238,7 +244,12 @@ fn cmd_bench_mec(a: &BenchMecArgs) -> anyhow::Result<()> {
     if !a.no_reference {
         match run_reference(a) {
             Ok(r) => {
-                println!("{:<44} {:>12.3} {:>16.1}", "objective, exact allocation (numpy ref)", r * 1e3, evals / r / 1e6);
+                println!(
+                    "{:<44} {:>12.3} {:>16.1}",
+                    "objective, exact allocation (numpy ref)",
+                    r * 1e3,
+                    evals / r / 1e6
+                );
                 println!("ratio mecrl / numpy (exact objective): {:.1}x", r / t_exact);
             }
             Err(e) => println!("numpy reference not run: {e:#}"),

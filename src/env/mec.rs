@@ -481,10 +481,17 @@ pub fn cpu_alloc(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
     let rows = b * n;
-    for (k, (name, want)) in
-        [("h", rows * m), ("task_d", rows), ("task_f", rows), ("hn", rows * m), ("p_opt", rows * m), ("cost", rows * (m + 1)), ("sqrt_f", rows)]
-            .into_iter()
-            .enumerate()
+    for (k, (name, want)) in [
+        ("h", rows * m),
+        ("task_d", rows),
+        ("task_f", rows),
+        ("hn", rows * m),
+        ("p_opt", rows * m),
+        ("cost", rows * (m + 1)),
+        ("sqrt_f", rows),
+    ]
+    .into_iter()
+    .enumerate()
     {
         need("mec_alloc", name, bufs[k].len(), want)?;
     }
@@ -549,7 +556,15 @@ pub fn observe_column(h: &[f32], n: usize, m: usize, j: usize, out: &mut [f32]) 
 /// (s0 + s1) + (s2 + s3), then φ_T/F_max · Σ_j S_j² in j order — the same on every backend.
 /// Returns NaN if some a_i > M.
 #[inline]
-pub fn objective_exact_one(cost: &[f32], sqrt_f: &[f32], a: &[u32], m: usize, f_max: f32, phi_t: f32, bins: &mut [f32]) -> f32 {
+pub fn objective_exact_one(
+    cost: &[f32],
+    sqrt_f: &[f32],
+    a: &[u32],
+    m: usize,
+    f_max: f32,
+    phi_t: f32,
+    bins: &mut [f32],
+) -> f32 {
     let n = a.len();
     let bins = &mut bins[..m + 1];
     bins.fill(0.0);
@@ -609,7 +624,16 @@ pub fn cpu_objective_exact(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()>
 /// Returns NaN if some a_i > M.
 #[inline]
 #[allow(clippy::too_many_arguments)]
-pub fn objective_paper_one(p: &MecParams, h: &[f32], d: &[f32], fc: &[f32], a: &[u32], f: &[f32], pw: &[f32], bins: &mut [f32]) -> f32 {
+pub fn objective_paper_one(
+    p: &MecParams,
+    h: &[f32],
+    d: &[f32],
+    fc: &[f32],
+    a: &[u32],
+    f: &[f32],
+    pw: &[f32],
+    bins: &mut [f32],
+) -> f32 {
     let m = p.m as usize;
     let bins = &mut bins[..2 * m];
     bins.fill(0.0);
@@ -641,10 +665,16 @@ pub fn objective_paper_one(p: &MecParams, h: &[f32], d: &[f32], fc: &[f32], a: &
 pub fn cpu_objective_paper(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m, pp) = (p.b as usize, p.n as usize, p.m as usize, p.p as usize);
-    for (k, (name, want)) in
-        [("h", b * n * m), ("task_d", b * n), ("task_f", b * n), ("a", b * pp * n), ("f", b * pp * n), ("pw", b * pp * n)]
-            .into_iter()
-            .enumerate()
+    for (k, (name, want)) in [
+        ("h", b * n * m),
+        ("task_d", b * n),
+        ("task_f", b * n),
+        ("a", b * pp * n),
+        ("f", b * pp * n),
+        ("pw", b * pp * n),
+    ]
+    .into_iter()
+    .enumerate()
     {
         need("mec_objective_paper", name, bufs[k].len(), want)?;
     }
@@ -687,7 +717,16 @@ pub enum Heuristic {
 
 /// One instance's heuristic decisions (kernel `mec_heuristic`, one thread per instance).
 #[allow(clippy::too_many_arguments)]
-pub fn heuristic_instance(p: &MecParams, bi: u32, iotd_pos: &[f32], mec_pos: &[f32], task_f: &[f32], order: &[u32], load: &mut [f32], a: &mut [u32]) {
+pub fn heuristic_instance(
+    p: &MecParams,
+    bi: u32,
+    iotd_pos: &[f32],
+    mec_pos: &[f32],
+    task_f: &[f32],
+    order: &[u32],
+    load: &mut [f32],
+    a: &mut [u32],
+) {
     let (n, m) = (p.n as usize, p.m as usize);
     load[..m].fill(0.0);
     match p.variant {
@@ -734,9 +773,16 @@ pub fn heuristic_instance(p: &MecParams, bi: u32, iotd_pos: &[f32], mec_pos: &[f
 pub fn cpu_heuristic(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
-    for (k, (name, want)) in [("iotd_pos", b * 2 * n), ("mec_pos", b * 2 * m), ("task_f", b * n), ("order", b * n), ("load", b * m), ("a", b * n)]
-        .into_iter()
-        .enumerate()
+    for (k, (name, want)) in [
+        ("iotd_pos", b * 2 * n),
+        ("mec_pos", b * 2 * m),
+        ("task_f", b * n),
+        ("order", b * n),
+        ("load", b * m),
+        ("a", b * n),
+    ]
+    .into_iter()
+    .enumerate()
     {
         need("mec_heuristic", name, bufs[k].len(), want)?;
     }
@@ -940,7 +986,12 @@ impl MecEnv {
             return Err(Error::shape("mec actions", want, a.len()));
         }
         if let Some((i, v)) = a.iter().enumerate().find(|(_, v)| **v as usize > self.cfg.n_mec) {
-            return Err(Error::input("a", i, v, format!("offloading target must be 0 (local) ..= {} (n_mec)", self.cfg.n_mec)));
+            return Err(Error::input(
+                "a",
+                i,
+                v,
+                format!("offloading target must be 0 (local) ..= {} (n_mec)", self.cfg.n_mec),
+            ));
         }
         Ok(())
     }
@@ -981,7 +1032,12 @@ impl MecEnv {
                 return Err(Error::input("f", i, f[i], "CPU share must be finite and > 0"));
             }
             if !(pw[i].is_finite() && pw[i] > 0.0 && pw[i] <= self.params.p_max) {
-                return Err(Error::input("p", i, pw[i], format!("transmit power must be in (0, {}]", self.params.p_max)));
+                return Err(Error::input(
+                    "p",
+                    i,
+                    pw[i],
+                    format!("transmit power must be in (0, {}]", self.params.p_max),
+                ));
             }
         }
         let (b, m) = (self.batch(), self.cfg.n_mec);
@@ -991,7 +1047,12 @@ impl MecEnv {
         let (ab, fb, pb) = (be.upload(a)?, crate::backend::upload_f32(be, f)?, crate::backend::upload_f32(be, pw)?);
         let bins = be.alloc(b * candidates * 2 * m)?;
         let phi = be.alloc(b * candidates)?;
-        self.launch(KernelId::MecObjectivePaper, &p, b * candidates, &[&self.h, &self.task_d, &self.task_f, &ab, &fb, &pb, &bins, &phi])?;
+        self.launch(
+            KernelId::MecObjectivePaper,
+            &p,
+            b * candidates,
+            &[&self.h, &self.task_d, &self.task_f, &ab, &fb, &pb, &bins, &phi],
+        )?;
         crate::backend::download_f32(be, &phi)
     }
 
@@ -1002,7 +1063,12 @@ impl MecEnv {
         p.variant = which as u32;
         p.step = self.step;
         let a = self.backend.alloc(b * n)?;
-        self.launch(KernelId::MecHeuristic, &p, b, &[&self.iotd_pos, &self.mec_pos, &self.task_f, &self.order, &self.load, &a])?;
+        self.launch(
+            KernelId::MecHeuristic,
+            &p,
+            b,
+            &[&self.iotd_pos, &self.mec_pos, &self.task_f, &self.order, &self.load, &a],
+        )?;
         Ok(a)
     }
 
@@ -1221,7 +1287,15 @@ mod tests {
         let a = [0u32, 1, 1, 2, 3, 3, 3];
         let (mut hn, mut po, mut cost, mut sf) = (vec![0.0; 21], vec![0.0; 21], vec![0.0; 28], vec![0.0; 7]);
         for i in 0..7 {
-            sf[i] = alloc_row(&p, &h[i * 3..i * 3 + 3], d[i], f[i], &mut hn[i * 3..i * 3 + 3], &mut po[i * 3..i * 3 + 3], &mut cost[i * 4..i * 4 + 4]);
+            sf[i] = alloc_row(
+                &p,
+                &h[i * 3..i * 3 + 3],
+                d[i],
+                f[i],
+                &mut hn[i * 3..i * 3 + 3],
+                &mut po[i * 3..i * 3 + 3],
+                &mut cost[i * 4..i * 4 + 4],
+            );
         }
         let mut bins = vec![0.0; 4];
         let phi = objective_exact_one(&cost, &sf, &a, 3, p.f_max, p.phi_t, &mut bins) as f64;

@@ -22,7 +22,11 @@ impl RunDir {
             k += 1;
             dest = parent.join(format!("{name}-{k}"));
         }
-        let tmp = parent.join(format!(".{}.partial-{}", dest.file_name().and_then(|s| s.to_str()).unwrap_or(name), std::process::id()));
+        let tmp = parent.join(format!(
+            ".{}.partial-{}",
+            dest.file_name().and_then(|s| s.to_str()).unwrap_or(name),
+            std::process::id()
+        ));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }

@@ -91,7 +91,15 @@ pub fn run_mec(cfg: &RunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
                         _ => (LevyMode::Exact, LevyVariant::Proposed),
                     };
                     let a0 = env.heuristic_dev(lc.init.into())?;
-                    let res = levy::search(&env, &lc, &a0, derive_seed(cfg.seed, 100 + k as u64), step as u32, false, &mut |_| tick(1))?;
+                    let res = levy::search(
+                        &env,
+                        &lc,
+                        &a0,
+                        derive_seed(cfg.seed, 100 + k as u64),
+                        step as u32,
+                        false,
+                        &mut |_| tick(1),
+                    )?;
                     let a = backend.download(&res.best_a)?;
                     let el = t0.elapsed().as_secs_f64();
                     let s = if lc.mode == LevyMode::Paper {

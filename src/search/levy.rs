@@ -131,7 +131,9 @@ impl LevyConfig {
         if !(self.beta > 0.0 && self.beta < 2.0) {
             return Err(Error::config("levy.beta", self.beta, "must be in (0, 2) (Mantegna; β = 2 gives σ_u = 0)"));
         }
-        for (f, v) in [("levy.th", self.th), ("levy.eta_a", self.eta_a), ("levy.eta_f", self.eta_f), ("levy.eta_p", self.eta_p)] {
+        for (f, v) in
+            [("levy.th", self.th), ("levy.eta_a", self.eta_a), ("levy.eta_f", self.eta_f), ("levy.eta_p", self.eta_p)]
+        {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::config(f, v, "must be a finite number >= 0"));
             }
@@ -283,22 +285,46 @@ fn need(op: &str, name: &str, have: usize, want: usize) -> Result<()> {
 /// Initial f and p of candidate `c` (= b·P + p), IoTD i (paper mode): uniform in the boxes.
 #[inline(always)]
 pub fn init_fp(lp: &LevyParams, bi: u32, pi: u32, i: u32) -> (f32, f32) {
-    let w = rng::philox4x32_10(rng::counter(pi * lp.n + i, bi, lp.ctr2(0xffff), stream::LEVY_INIT, 0), [lp.key0, lp.key1]);
-    (
-        lp.f_min + (lp.f_max - lp.f_min) * rng::uniform(w[0]),
-        lp.p_min + (lp.p_max - lp.p_min) * rng::uniform(w[1]),
-    )
+    let w =
+        rng::philox4x32_10(rng::counter(pi * lp.n + i, bi, lp.ctr2(0xffff), stream::LEVY_INIT, 0), [lp.key0, lp.key1]);
+    (lp.f_min + (lp.f_max - lp.f_min) * rng::uniform(w[0]), lp.p_min + (lp.p_max - lp.p_min) * rng::uniform(w[1]))
 }
 
 /// The fitness of one candidate in the kernel's mode.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn fitness(lp: &LevyParams, mp: &MecParams, bi: usize, inst: &Inst<'_>, a: &[u32], f: &[f32], pw: &[f32], bins: &mut [f32]) -> f32 {
+fn fitness(
+    lp: &LevyParams,
+    mp: &MecParams,
+    bi: usize,
+    inst: &Inst<'_>,
+    a: &[u32],
+    f: &[f32],
+    pw: &[f32],
+    bins: &mut [f32],
+) -> f32 {
     let (n, m) = (lp.n as usize, lp.m as usize);
     if lp.mode == 0 {
-        objective_exact_one(&inst.cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)], &inst.sqrt_f[bi * n..(bi + 1) * n], a, m, lp.f_max, lp.phi_t, bins)
+        objective_exact_one(
+            &inst.cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)],
+            &inst.sqrt_f[bi * n..(bi + 1) * n],
+            a,
+            m,
+            lp.f_max,
+            lp.phi_t,
+            bins,
+        )
     } else {
-        objective_paper_one(mp, &inst.h[bi * n * m..(bi + 1) * n * m], &inst.task_d[bi * n..(bi + 1) * n], &inst.task_f[bi * n..(bi + 1) * n], a, f, pw, bins)
+        objective_paper_one(
+            mp,
+            &inst.h[bi * n * m..(bi + 1) * n * m],
+            &inst.task_d[bi * n..(bi + 1) * n],
+            &inst.task_f[bi * n..(bi + 1) * n],
+            a,
+            f,
+            pw,
+            bins,
+        )
     }
 }
 
@@ -368,7 +394,16 @@ pub fn gamma(g: u32, gmax: u32) -> f32 {
 /// `hn_row` is ĥ_i (M entries). Returns (a^c, f^c, p^c).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn candidate(lp: &LevyParams, bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, hn_row: &[f32]) -> (u32, f32, f32) {
+pub fn candidate(
+    lp: &LevyParams,
+    bi: u32,
+    pi: u32,
+    i: u32,
+    a: u32,
+    f: f32,
+    pw: f32,
+    hn_row: &[f32],
+) -> (u32, f32, f32) {
     let key = [lp.key0, lp.key1];
     let c2 = lp.ctr2(lp.generation);
     let w = rng::philox4x32_10(rng::counter(pi * lp.n + i, bi, c2, stream::LEVY_STEP_A, 0), key);
@@ -445,7 +480,16 @@ pub fn cpu_generation(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
                 let hn_b = &hn[bi * n * m..(bi + 1) * n * m];
                 if paper {
                     for i in 0..n {
-                        (ca[i], cf[i], cp[i]) = candidate(&lp, bi as u32, pi as u32, i as u32, a[i], f[i], pw[i], &hn_b[i * m..(i + 1) * m]);
+                        (ca[i], cf[i], cp[i]) = candidate(
+                            &lp,
+                            bi as u32,
+                            pi as u32,
+                            i as u32,
+                            a[i],
+                            f[i],
+                            pw[i],
+                            &hn_b[i * m..(i + 1) * m],
+                        );
                     }
                 } else if lp.variant == 0 {
                     generate_proposed_exact(&lp, bi as u32, pi as u32, a, hn_b, ca, scratch);
@@ -489,7 +533,15 @@ impl ProposedScratch {
 /// [`crate::math::sincos_2pi`] that is u2 < 1/4 or u2 > 3/4 (strictly), a test on the raw
 /// Philox word. So Philox runs on every lane, but the logarithms, the exponential and the
 /// mutation run only on the compacted ~half of the lanes where the step can be positive.
-fn generate_proposed_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], out: &mut [u32], sc: &mut ProposedScratch) {
+fn generate_proposed_exact(
+    lp: &LevyParams,
+    bi: u32,
+    pi: u32,
+    a: &[u32],
+    hn_b: &[f32],
+    out: &mut [u32],
+    sc: &mut ProposedScratch,
+) {
     const L: usize = 16;
     let n = a.len();
     let m = lp.m as usize;
@@ -515,7 +567,7 @@ fn generate_proposed_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &
     for i in 0..n {
         let u = sc.w1[i] >> 8;
         sc.idx[k] = i as u32;
-        k += ((u < (1 << 22)) | (u > (3 << 22))) as usize;
+        k += !((1 << 22)..=(3 << 22)).contains(&u) as usize;
     }
     // Pass 3: the Lévy step and eq. (25)/(27) on the compacted lanes (the tail chunk repeats
     // the last index, which rewrites the same value).
@@ -623,9 +675,18 @@ fn generate_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b: &[f32], ou
 pub fn cpu_best(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let lp: LevyParams = decode(params);
     let (b, n, pp) = (lp.b as usize, lp.n as usize, lp.p as usize);
-    for (k, (name, want)) in [("pop_a", b * pp * n), ("pop_f", b * pp * n), ("pop_p", b * pp * n), ("fit", b * pp), ("best_a", b * n), ("best_f", b * n), ("best_p", b * n), ("best_fit", b)]
-        .into_iter()
-        .enumerate()
+    for (k, (name, want)) in [
+        ("pop_a", b * pp * n),
+        ("pop_f", b * pp * n),
+        ("pop_p", b * pp * n),
+        ("fit", b * pp),
+        ("best_a", b * n),
+        ("best_f", b * n),
+        ("best_p", b * n),
+        ("best_fit", b),
+    ]
+    .into_iter()
+    .enumerate()
     {
         need("levy_best", name, bufs[k].len(), want)?;
     }
@@ -779,7 +840,13 @@ mod tests {
                     let (ac, _, _) = candidate(&p, 0, 2, i, a, 0.0, 0.0, &hn_row);
                     let want = if gd > p.th && gd > stab { rng::uniform_index(w[2], 4) } else { a };
                     assert_eq!(ac, want);
-                    seen[if gd <= p.th { 0 } else if gd > stab { 1 } else { 2 }] += 1;
+                    seen[if gd <= p.th {
+                        0
+                    } else if gd > stab {
+                        1
+                    } else {
+                        2
+                    }] += 1;
                 }
             }
         }

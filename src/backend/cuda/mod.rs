@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr,
-    LaunchConfig, PushKernelArg,
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg,
 };
 use cudarc::nvrtc::{CompileError, CompileOptions, Ptx};
 
@@ -61,11 +60,9 @@ pub fn nvrtc_version() -> Option<(i32, i32)> {
     }
     let (mut major, mut minor) = (0, 0);
     // SAFETY: NVRTC is present; plain out-pointers.
-    let ok = catch_unwind(AssertUnwindSafe(|| unsafe {
-        cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor)
-    }))
-    .map(|r| r == cudarc::nvrtc::sys::nvrtcResult::NVRTC_SUCCESS)
-    .unwrap_or(false);
+    let ok = catch_unwind(AssertUnwindSafe(|| unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) }))
+        .map(|r| r == cudarc::nvrtc::sys::nvrtcResult::NVRTC_SUCCESS)
+        .unwrap_or(false);
     ok.then_some((major, minor))
 }
 
@@ -93,23 +90,16 @@ fn compile(file: &str, arch: &str) -> Result<Ptx> {
         options: vec![format!("--gpu-architecture={arch}")],
         ..Default::default()
     };
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        cudarc::nvrtc::compile_ptx_with_opts(src, opts)
-    }))
-    .map_err(|_| Error::device(BACKEND, format!("NVRTC panicked compiling {file}")))?;
-    r.map_err(|e| Error::KernelCompile {
-        backend: BACKEND.into(),
-        kernel: file.into(),
-        log: compile_log(e),
-    })
+    let r = catch_unwind(AssertUnwindSafe(|| cudarc::nvrtc::compile_ptx_with_opts(src, opts)))
+        .map_err(|_| Error::device(BACKEND, format!("NVRTC panicked compiling {file}")))?;
+    r.map_err(|e| Error::KernelCompile { backend: BACKEND.into(), kernel: file.into(), log: compile_log(e) })
 }
 
 /// Compile the CUDA file `file` (a registry `cu` path under `kernels/`) to PTX for `arch`
 /// (e.g. `compute_90`) with the backend's options. Needs only NVRTC (no driver, no GPU).
 pub fn compile_ptx(file: &str, arch: &str) -> Result<String> {
     let ptx = compile(file, arch)?;
-    catch_unwind(AssertUnwindSafe(|| ptx.to_src()))
-        .map_err(|_| Error::device(BACKEND, "NVRTC returned no PTX text"))
+    catch_unwind(AssertUnwindSafe(|| ptx.to_src())).map_err(|_| Error::device(BACKEND, "NVRTC returned no PTX text"))
 }
 
 fn drv(what: &str) -> impl FnOnce(cudarc::driver::DriverError) -> Error + '_ {
@@ -137,38 +127,23 @@ impl CudaBackend {
     /// device does not answer.
     pub fn new(ordinal: usize) -> Result<Self> {
         if !driver_available() {
-            return Err(Error::no_device(
-                BACKEND,
-                "libcuda.so not found (no NVIDIA driver)",
-            ));
+            return Err(Error::no_device(BACKEND, "libcuda.so not found (no NVIDIA driver)"));
         }
         let ctx = match catch_unwind(|| CudaContext::new(ordinal)) {
             Ok(Ok(ctx)) => ctx,
-            Ok(Err(e)) => {
-                return Err(Error::no_device(
-                    BACKEND,
-                    format!("no CUDA device {ordinal}: {e}"),
-                ))
-            }
-            Err(_) => {
-                return Err(Error::no_device(
-                    BACKEND,
-                    "the CUDA driver failed to initialize",
-                ))
-            }
+            Ok(Err(e)) => return Err(Error::no_device(BACKEND, format!("no CUDA device {ordinal}: {e}"))),
+            Err(_) => return Err(Error::no_device(BACKEND, "the CUDA driver failed to initialize")),
         };
         if !nvrtc_available() {
             return Err(nvrtc_missing());
         }
-        let (major, minor) = ctx
-            .compute_capability()
-            .map_err(|e| Error::no_device(BACKEND, format!("compute capability: {e}")))?;
+        let (major, minor) =
+            ctx.compute_capability().map_err(|e| Error::no_device(BACKEND, format!("compute capability: {e}")))?;
         let name = ctx.name().unwrap_or_else(|_| "CUDA device".into());
         let mut driver_version = 0;
         // SAFETY: the driver is loaded and initialized (context created); plain out-pointer.
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-            cudarc::driver::sys::cuDriverGetVersion(&mut driver_version)
-        }));
+        let _ =
+            catch_unwind(AssertUnwindSafe(|| unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut driver_version) }));
         // One stream for everything: launches and copies are ordered by it, so cudarc's
         // per-buffer event tracking (for multi-stream use) is pure overhead.
         // SAFETY: no buffer of this context exists yet and every use goes through `stream`.
@@ -220,10 +195,7 @@ impl CudaBackend {
         };
         let f = module
             .load_function(spec.entry)
-            .map_err(|e| Error::MissingKernel {
-                backend: BACKEND.into(),
-                kernel: format!("{} ({e})", spec.entry),
-            })?;
+            .map_err(|e| Error::MissingKernel { backend: BACKEND.into(), kernel: format!("{} ({e})", spec.entry) })?;
         guard(&self.functions).insert(kernel, f.clone());
         Ok(f)
     }
@@ -242,9 +214,7 @@ impl Backend for CudaBackend {
         BackendKind::Cuda
     }
     fn describe(&self) -> String {
-        let nvrtc = nvrtc_version()
-            .map(|(a, b)| format!("{a}.{b}"))
-            .unwrap_or_else(|| "?".into());
+        let nvrtc = nvrtc_version().map(|(a, b)| format!("{a}.{b}")).unwrap_or_else(|| "?".into());
         format!(
             "cuda: {} ({}), driver CUDA {}.{}, NVRTC {nvrtc}",
             self.name,
@@ -255,10 +225,7 @@ impl Backend for CudaBackend {
     }
     fn alloc(&self, words: usize) -> Result<Buffer> {
         // Zero-length device allocations are refused by some drivers: keep at least one word.
-        let s = self
-            .stream
-            .alloc_zeros::<u32>(words.max(1))
-            .map_err(drv("alloc"))?;
+        let s = self.stream.alloc_zeros::<u32>(words.max(1)).map_err(drv("alloc"))?;
         Ok(Buffer::new(words, BufferInner::Cuda(s)))
     }
     fn upload(&self, data: &[u32]) -> Result<Buffer> {
@@ -268,11 +235,7 @@ impl Backend for CudaBackend {
     }
     fn write(&self, buf: &Buffer, data: &[u32]) -> Result<()> {
         if data.len() > buf.words() {
-            return Err(Error::shape(
-                "cuda write",
-                format!("<= {} words", buf.words()),
-                data.len(),
-            ));
+            return Err(Error::shape("cuda write", format!("<= {} words", buf.words()), data.len()));
         }
         if data.is_empty() {
             return Ok(());
@@ -282,10 +245,8 @@ impl Backend for CudaBackend {
             let (ptr, _record) = s.device_ptr(&self.stream);
             // SAFETY: `ptr` addresses at least `buf.words() >= data.len()` words; the copy is
             // complete when the stream synchronizes below, before `data` may be dropped.
-            unsafe {
-                cudarc::driver::result::memcpy_htod_async(ptr, data, self.stream.cu_stream())
-            }
-            .map_err(drv("upload"))?;
+            unsafe { cudarc::driver::result::memcpy_htod_async(ptr, data, self.stream.cu_stream()) }
+                .map_err(drv("upload"))?;
         }
         self.stream.synchronize().map_err(drv("upload"))
     }
@@ -297,13 +258,7 @@ impl Backend for CudaBackend {
         v.truncate(buf.words());
         Ok(v)
     }
-    fn launch(
-        &self,
-        kernel: KernelId,
-        params: &[u8],
-        threads: u32,
-        bufs: &[&Buffer],
-    ) -> Result<()> {
+    fn launch(&self, kernel: KernelId, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
         let spec = registry::spec(kernel);
         check_launch(BACKEND, spec, params, bufs)?;
         if params.len() > MAX_PARAMS {
@@ -314,18 +269,11 @@ impl Backend for CudaBackend {
             ));
         }
         let f = self.function(kernel)?;
-        let slices = bufs
-            .iter()
-            .map(|b| self.slice(b))
-            .collect::<Result<Vec<_>>>()?;
+        let slices = bufs.iter().map(|b| self.slice(b)).collect::<Result<Vec<_>>>()?;
         let mut block = ParamBlock([0; MAX_PARAMS]);
         block.0[..params.len()].copy_from_slice(params);
         let (gx, gy) = grid_for(threads);
-        let cfg = LaunchConfig {
-            grid_dim: (gx, gy, 1),
-            block_dim: (WORKGROUP, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let cfg = LaunchConfig { grid_dim: (gx, gy, 1), block_dim: (WORKGROUP, 1, 1), shared_mem_bytes: 0 };
         let mut args = self.stream.launch_builder(&f);
         args.arg(&block);
         for s in &slices {
@@ -333,8 +281,7 @@ impl Backend for CudaBackend {
         }
         // SAFETY: the argument list follows the registry (params by value, then one device
         // pointer per buffer in binding order), which is the kernel's signature.
-        unsafe { args.launch(cfg) }
-            .map_err(|e| Error::device(BACKEND, format!("launch {}: {e}", spec.entry)))?;
+        unsafe { args.launch(cfg) }.map_err(|e| Error::device(BACKEND, format!("launch {}: {e}", spec.entry)))?;
         Ok(())
     }
     fn sync(&self) -> Result<()> {

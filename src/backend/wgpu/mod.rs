@@ -17,9 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use super::registry::Access;
-use super::{
-    check_launch, grid_for, registry, source, Backend, BackendKind, Buffer, BufferInner, KernelId,
-};
+use super::{check_launch, grid_for, registry, source, Backend, BackendKind, Buffer, BufferInner, KernelId};
 use crate::error::{Error, Result};
 
 const NAME: &str = "wgpu";
@@ -74,13 +72,9 @@ impl WgpuBackend {
     /// [`Error::NoDevice`] naming it; `--backend auto` uses that to fall back to the cpu backend.
     pub fn new(require_hardware: bool) -> Result<Self> {
         if wgpu::Instance::enabled_backend_features().is_empty() {
-            return Err(Error::no_device(
-                NAME,
-                "this build of wgpu has no backend for this platform",
-            ));
+            return Err(Error::no_device(NAME, "this build of wgpu has no backend for this platform"));
         }
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
         if adapters.is_empty() {
             return Err(Error::no_device(
@@ -94,10 +88,7 @@ impl WgpuBackend {
         if require_hardware && info.device_type == wgpu::DeviceType::Cpu {
             return Err(Error::no_device(
                 NAME,
-                format!(
-                    "only a CPU (software) adapter is available: {} ({:?})",
-                    info.name, info.backend
-                ),
+                format!("only a CPU (software) adapter is available: {} ({:?})", info.name, info.backend),
             ));
         }
         let limits = adapter.limits();
@@ -107,9 +98,8 @@ impl WgpuBackend {
             required_limits: limits.clone(),
             ..Default::default()
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
-            Error::no_device(NAME, format!("{}: request_device failed: {e}", info.name))
-        })?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| Error::no_device(NAME, format!("{}: request_device failed: {e}", info.name)))?;
         let uncaptured: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let slot = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -146,17 +136,9 @@ impl WgpuBackend {
             return Ok(k.clone());
         }
         let spec = registry::spec(id);
-        let compile_err = |log: String| Error::KernelCompile {
-            backend: NAME.into(),
-            kernel: spec.entry.into(),
-            log,
-        };
-        let code = source::wgsl_module(spec.wgsl, spec.entry).ok_or_else(|| {
-            compile_err(format!(
-                "no `//!entry {}` section in shaders/{}",
-                spec.entry, spec.wgsl
-            ))
-        })?;
+        let compile_err = |log: String| Error::KernelCompile { backend: NAME.into(), kernel: spec.entry.into(), log };
+        let code = source::wgsl_module(spec.wgsl, spec.entry)
+            .ok_or_else(|| compile_err(format!("no `//!entry {}` section in shaders/{}", spec.entry, spec.wgsl)))?;
         let mut entries = vec![wgpu::BindGroupLayoutEntry {
             binding: 0,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -172,9 +154,7 @@ impl WgpuBackend {
                 binding: k as u32 + 1,
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage {
-                        read_only: b.access == Access::Read,
-                    },
+                    ty: wgpu::BufferBindingType::Storage { read_only: b.access == Access::Read },
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },
@@ -182,35 +162,26 @@ impl WgpuBackend {
             });
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(spec.entry),
-                source: wgpu::ShaderSource::Wgsl(code.into()),
-            });
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(spec.entry),
+            source: wgpu::ShaderSource::Wgsl(code.into()),
+        });
         let layout = self
             .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(spec.entry),
-                entries: &entries,
-            });
-        let pipeline_layout = self
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(spec.entry),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(spec.entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(spec.entry),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(spec.entry), entries: &entries });
+        let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(spec.entry),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(spec.entry),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(spec.entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(compile_err(error_chain(&e)));
         }
@@ -231,10 +202,7 @@ impl WgpuBackend {
         let bytes = (words.max(1) as u64)
             .checked_mul(4)
             .ok_or_else(|| Error::shape("wgpu alloc", "a size that fits u64", words))?;
-        let max = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size);
+        let max = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
         if bytes > max {
             return Err(Error::shape(
                 "wgpu alloc (max_storage_buffer_binding_size of the adapter)",
@@ -247,18 +215,13 @@ impl WgpuBackend {
         let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
             size: bytes,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let v = pollster::block_on(val.pop());
         let o = pollster::block_on(oom.pop());
         if let Some(e) = v.or(o) {
-            return Err(Error::device(
-                NAME,
-                format!("allocating {bytes} bytes: {}", error_chain(&e)),
-            ));
+            return Err(Error::device(NAME, format!("allocating {bytes} bytes: {}", error_chain(&e))));
         }
         Ok(buf)
     }
@@ -285,18 +248,12 @@ impl Backend for WgpuBackend {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "wgpu: {} ({:?}, {:?})",
-            self.info.name, self.info.backend, self.info.device_type
-        )
+        format!("wgpu: {} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
     }
 
     fn alloc(&self, words: usize) -> Result<Buffer> {
         // wgpu zero-initializes new buffers.
-        Ok(Buffer::new(
-            words,
-            BufferInner::Wgpu(self.new_buffer(words)?),
-        ))
+        Ok(Buffer::new(words, BufferInner::Wgpu(self.new_buffer(words)?)))
     }
 
     fn upload(&self, data: &[u32]) -> Result<Buffer> {
@@ -309,11 +266,7 @@ impl Backend for WgpuBackend {
 
     fn write(&self, buf: &Buffer, data: &[u32]) -> Result<()> {
         if data.len() > buf.words() {
-            return Err(Error::shape(
-                "wgpu write",
-                format!("<= {} words", buf.words()),
-                data.len(),
-            ));
+            return Err(Error::shape("wgpu write", format!("<= {} words", buf.words()), data.len()));
         }
         let raw = self.raw(buf)?;
         if !data.is_empty() {
@@ -335,11 +288,8 @@ impl Backend for WgpuBackend {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut enc = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("mecrl download"),
-            });
+        let mut enc =
+            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("mecrl download") });
         enc.copy_buffer_to_buffer(raw, 0, &staging, 0, bytes);
         self.queue.submit([enc.finish()]);
         let (tx, rx) = mpsc::channel();
@@ -354,28 +304,17 @@ impl Backend for WgpuBackend {
             let view = staging
                 .get_mapped_range(..)
                 .map_err(|e| Error::device(NAME, format!("reading a download buffer: {e}")))?;
-            view.chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect::<Vec<u32>>()
+            view.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect::<Vec<u32>>()
         };
         staging.unmap();
         self.take_uncaptured()?;
         Ok(out)
     }
 
-    fn launch(
-        &self,
-        kernel: KernelId,
-        params: &[u8],
-        threads: u32,
-        bufs: &[&Buffer],
-    ) -> Result<()> {
+    fn launch(&self, kernel: KernelId, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
         let spec = registry::spec(kernel);
         check_launch(NAME, spec, params, bufs)?;
-        let raws = bufs
-            .iter()
-            .map(|b| self.raw(b))
-            .collect::<Result<Vec<_>>>()?;
+        let raws = bufs.iter().map(|b| self.raw(b)).collect::<Result<Vec<_>>>()?;
         let k = self.kernel(kernel)?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -385,15 +324,9 @@ impl Backend for WgpuBackend {
             mapped_at_creation: false,
         });
         self.queue.write_buffer(&uniform, 0, params);
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
         for (i, r) in raws.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: r.as_entire_binding(),
-            });
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: r.as_entire_binding() });
         }
         let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(spec.entry),
@@ -401,26 +334,17 @@ impl Backend for WgpuBackend {
             entries: &entries,
         });
         let (gx, gy) = grid_for(threads);
-        let mut enc = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some(spec.entry),
-            });
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(spec.entry) });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(spec.entry),
-                timestamp_writes: None,
-            });
+            let mut pass = enc
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(spec.entry), timestamp_writes: None });
             pass.set_pipeline(&k.pipeline);
             pass.set_bind_group(0, &group, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
         self.queue.submit([enc.finish()]);
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::device(
-                NAME,
-                format!("launching `{}`: {}", spec.entry, error_chain(&e)),
-            ));
+            return Err(Error::device(NAME, format!("launching `{}`: {}", spec.entry, error_chain(&e))));
         }
         Ok(())
     }
