@@ -28,7 +28,7 @@ if [ ! -x "$PY" ]; then
   say "creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$PY" -c "import nvidia" 2>/dev/null || [ ! -x "$("$PY" -c 'import site;print(site.getsitepackages()[0])')/nvidia/cu13/bin/ptxas" ]; then
+if ! "$PY" -c "import nvidia, numpy" 2>/dev/null || [ ! -x "$("$PY" -c 'import site;print(site.getsitepackages()[0])')/nvidia/cu13/bin/ptxas" ]; then
   say "installing NVRTC, ptxas and numpy wheels"
   "$PY" -m pip install -q --disable-pip-version-check \
     nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37 nvidia-cuda-cccl==13.3.5.0.6 numpy
