@@ -514,16 +514,56 @@ pub fn cpu_generation(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 /// Per-thread scratch of [`generate_proposed_exact`]: the Philox words of a row and the
 /// compacted list of IoTDs whose step can be positive.
 struct ProposedScratch {
+    idx: Vec<u32>,
     w0: Vec<u32>,
     w1: Vec<u32>,
     w2: Vec<u32>,
-    idx: Vec<u32>,
 }
 
 impl ProposedScratch {
     fn new(n: usize) -> Self {
-        let pad = n.div_ceil(16) * 16;
-        ProposedScratch { w0: vec![0; pad], w1: vec![0; pad], w2: vec![0; pad], idx: vec![0; pad] }
+        let pad = n.div_ceil(16) * 16 + 16;
+        ProposedScratch { idx: vec![0; pad], w0: vec![0; pad], w1: vec![0; pad], w2: vec![0; pad] }
+    }
+
+    /// Append the lanes `l < valid` of one Philox chunk whose cos 2πu2 > 0 (u2 from word 1:
+    /// u2 < 1/4 or u2 > 3/4) as (IoTD index, w0, w1, w2); returns the new count.
+    #[inline(always)]
+    fn compact16(&mut self, i0: u32, valid: usize, w: &([u32; 16], [u32; 16], [u32; 16]), k: usize) -> usize {
+        assert!(k + 16 <= self.idx.len() && valid <= 16);
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+        // SAFETY: the feature is enabled at compile time; each compress-store writes at most 16
+        // words at offset k, and k + 16 <= len was asserted for all four vectors.
+        unsafe {
+            use std::arch::x86_64::*;
+            let w0 = _mm512_loadu_si512(w.0.as_ptr() as *const _);
+            let w1 = _mm512_loadu_si512(w.1.as_ptr() as *const _);
+            let w2 = _mm512_loadu_si512(w.2.as_ptr() as *const _);
+            let u = _mm512_srli_epi32::<8>(w1);
+            let pos = _mm512_cmplt_epu32_mask(u, _mm512_set1_epi32(1 << 22))
+                | _mm512_cmpgt_epu32_mask(u, _mm512_set1_epi32(3 << 22));
+            let mask = pos & ((1u32 << valid) - 1) as u16;
+            let lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+            let idx = _mm512_add_epi32(_mm512_set1_epi32(i0 as i32), lanes);
+            _mm512_mask_compressstoreu_epi32(self.idx.as_mut_ptr().add(k) as *mut _, mask, idx);
+            _mm512_mask_compressstoreu_epi32(self.w0.as_mut_ptr().add(k) as *mut _, mask, w0);
+            _mm512_mask_compressstoreu_epi32(self.w1.as_mut_ptr().add(k) as *mut _, mask, w1);
+            _mm512_mask_compressstoreu_epi32(self.w2.as_mut_ptr().add(k) as *mut _, mask, w2);
+            k + mask.count_ones() as usize
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+        {
+            let mut k = k;
+            for l in 0..valid {
+                let u = w.1[l] >> 8;
+                self.idx[k] = i0 + l as u32;
+                self.w0[k] = w.0[l];
+                self.w1[k] = w.1[l];
+                self.w2[k] = w.2[l];
+                k += !((1 << 22)..=(3 << 22)).contains(&u) as usize;
+            }
+            k
+        }
     }
 }
 
@@ -545,49 +585,47 @@ fn generate_proposed_exact(
     const L: usize = 16;
     let n = a.len();
     let m = lp.m as usize;
-    assert!(hn_b.len() == n * m && sc.idx.len() >= n.div_ceil(L) * L, "scratch and ĥ block sizes");
+    assert!(hn_b.len() == n * m && sc.idx.len() >= n.div_ceil(L) * L + L, "scratch and ĥ block sizes");
     let key = [lp.key0, lp.key1];
     let c2 = lp.ctr2(lp.generation);
     let g = gamma(lp.generation, lp.gmax);
     let base = pi * lp.n;
     out.copy_from_slice(a);
-    // Pass 1: Philox on every lane (vectorized).
+    // Pass 1: Philox on every lane (vectorized), compacting the lanes whose step can be positive.
+    let mut k = 0usize;
     for i0 in (0..n).step_by(L) {
         let mut c0 = [0u32; L];
         for (l, c) in c0.iter_mut().enumerate() {
             *c = base.wrapping_add((i0 + l) as u32);
         }
-        let (w0, w1, w2) = rng::philox16(c0, bi, c2, stream::LEVY_STEP_A, key);
-        sc.w0[i0..i0 + L].copy_from_slice(&w0);
-        sc.w1[i0..i0 + L].copy_from_slice(&w1);
-        sc.w2[i0..i0 + L].copy_from_slice(&w2);
+        let w = rng::philox16(c0, bi, c2, stream::LEVY_STEP_A, key);
+        k = sc.compact16(i0 as u32, L.min(n - i0), &w, k);
     }
-    // Pass 2: branch-free compaction of the lanes with cos 2πu2 > 0.
-    let mut k = 0usize;
-    for i in 0..n {
-        let u = sc.w1[i] >> 8;
-        sc.idx[k] = i as u32;
-        k += !((1 << 22)..=(3 << 22)).contains(&u) as usize;
-    }
-    // Pass 3: the Lévy step and eq. (25)/(27) on the compacted lanes (the tail chunk repeats
-    // the last index, which rewrites the same value).
+    // Pass 2: the Lévy step and eq. (25)/(27) on the compacted lanes (the tail chunk repeats
+    // the last entry, which rewrites the same value).
     if k == 0 {
         return;
     }
     for t in k..k.div_ceil(L) * L {
         sc.idx[t] = sc.idx[k - 1];
+        sc.w0[t] = sc.w0[k - 1];
+        sc.w1[t] = sc.w1[k - 1];
+        sc.w2[t] = sc.w2[k - 1];
     }
     for k0 in (0..k).step_by(L) {
         let idx: &[u32; L] = sc.idx[k0..k0 + L].try_into().expect("chunk");
+        let w0: &[u32; L] = sc.w0[k0..k0 + L].try_into().expect("chunk");
+        let w1: &[u32; L] = sc.w1[k0..k0 + L].try_into().expect("chunk");
+        let w2: &[u32; L] = sc.w2[k0..k0 + L].try_into().expect("chunk");
         let mut gd = [0.0f32; L];
         let mut stab = [0.0f32; L];
         let mut ai = [0u32; L];
         for l in 0..L {
             let i = idx[l] as usize;
-            // SAFETY: every idx < n <= the scratch and row lengths.
-            let (w0, w1, a_i) = unsafe { (*sc.w0.get_unchecked(i), *sc.w1.get_unchecked(i), *a.get_unchecked(i)) };
-            let (z0, z1) = rng::normal2(w0, w1);
+            let (z0, z1) = rng::normal2(w0[l], w1[l]);
             gd[l] = g * rng::levy_step(z0, z1, lp.sigma_u, lp.inv_beta);
+            // SAFETY: every idx < n = a.len().
+            let a_i = unsafe { *a.get_unchecked(i) };
             let j = a_i.min(lp.m) as usize;
             // SAFETY: i < n and 1 <= max(j,1) <= m, so the index is < n·m = hn_b.len().
             let v = unsafe { *hn_b.get_unchecked(i * m + j.max(1) - 1) };
@@ -596,8 +634,7 @@ fn generate_proposed_exact(
         }
         for l in 0..L {
             let i = idx[l] as usize;
-            // SAFETY: as above.
-            let randm = rng::uniform_index(unsafe { *sc.w2.get_unchecked(i) }, lp.m + 1);
+            let randm = rng::uniform_index(w2[l], lp.m + 1);
             let take = ((gd[l] > lp.th) & (gd[l] > stab[l])) as u32;
             let mask = take.wrapping_neg();
             out[i] = (randm & mask) | (ai[l] & !mask);
