@@ -115,6 +115,13 @@ pub fn philox_lanes<const L: usize>(
 /// lane to 64 bits. Bit-identical to [`philox4x32_10`] either way (tested).
 #[inline(always)]
 pub fn philox16(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u32; 16], [u32; 16], [u32; 16]) {
+    let w = philox16x4(c0, c1, c2, c3, key);
+    (w[0], w[1], w[2])
+}
+
+/// All four words of [`philox16`].
+#[inline(always)]
+pub fn philox16x4(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> [[u32; 16]; 4] {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     {
         // SAFETY: the target feature is enabled at compile time.
@@ -122,19 +129,40 @@ pub fn philox16(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> ([u3
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
     {
-        philox_lanes(c0, c1, c2, c3, key)
+        philox_lanes4(c0, c1, c2, c3, key)
     }
+}
+
+/// [`philox_lanes`] returning all four words.
+#[inline(always)]
+pub fn philox_lanes4<const L: usize>(c0: [u32; L], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> [[u32; L]; 4] {
+    let mut x0 = c0;
+    let mut x1 = [c1; L];
+    let mut x2 = [c2; L];
+    let mut x3 = [c3; L];
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for r in 0..10 {
+        for l in 0..L {
+            let p0 = (PHILOX_M0 as u64) * (x0[l] as u64);
+            let p1 = (PHILOX_M1 as u64) * (x2[l] as u64);
+            let n0 = ((p1 >> 32) as u32) ^ x1[l] ^ k0;
+            let n2 = ((p0 >> 32) as u32) ^ x3[l] ^ k1;
+            x1[l] = p1 as u32;
+            x3[l] = p0 as u32;
+            x0[l] = n0;
+            x2[l] = n2;
+        }
+        if r < 9 {
+            k0 = k0.wrapping_add(PHILOX_W0);
+            k1 = k1.wrapping_add(PHILOX_W1);
+        }
+    }
+    [x0, x1, x2, x3]
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 #[inline(always)]
-unsafe fn philox16_avx512(
-    c0: [u32; 16],
-    c1: u32,
-    c2: u32,
-    c3: u32,
-    key: [u32; 2],
-) -> ([u32; 16], [u32; 16], [u32; 16]) {
+unsafe fn philox16_avx512(c0: [u32; 16], c1: u32, c2: u32, c3: u32, key: [u32; 2]) -> [[u32; 16]; 4] {
     use std::arch::x86_64::*;
     #[inline(always)]
     unsafe fn mulhilo(x: __m512i, m: __m512i) -> (__m512i, __m512i) {
@@ -167,11 +195,12 @@ unsafe fn philox16_avx512(
             k1 = k1.wrapping_add(PHILOX_W1);
         }
     }
-    let (mut o0, mut o1, mut o2) = ([0u32; 16], [0u32; 16], [0u32; 16]);
-    _mm512_storeu_si512(o0.as_mut_ptr() as *mut _, x0);
-    _mm512_storeu_si512(o1.as_mut_ptr() as *mut _, x1);
-    _mm512_storeu_si512(o2.as_mut_ptr() as *mut _, x2);
-    (o0, o1, o2)
+    let mut o = [[0u32; 16]; 4];
+    _mm512_storeu_si512(o[0].as_mut_ptr() as *mut _, x0);
+    _mm512_storeu_si512(o[1].as_mut_ptr() as *mut _, x1);
+    _mm512_storeu_si512(o[2].as_mut_ptr() as *mut _, x2);
+    _mm512_storeu_si512(o[3].as_mut_ptr() as *mut _, x3);
+    o
 }
 
 /// The key for a 64-bit seed.
@@ -464,10 +493,12 @@ mod tests {
         }
         // philox16 on distinct lanes equals the scalar generator.
         let c0: [u32; 16] = core::array::from_fn(|l| 0xffff_fff8u32.wrapping_add(l as u32 * 977));
-        let (a, b, c) = philox16(c0, 5, 6, 7, [8, 9]);
+        let x = philox16x4(c0, 5, 6, 7, [8, 9]);
+        let y = philox_lanes4(c0, 5, 6, 7, [8, 9]);
         for l in 0..16 {
             let w = philox4x32_10([c0[l], 5, 6, 7], [8, 9]);
-            assert_eq!([a[l], b[l], c[l]], [w[0], w[1], w[2]]);
+            assert_eq!([x[0][l], x[1][l], x[2][l], x[3][l]], w);
+            assert_eq!([y[0][l], y[1][l], y[2][l], y[3][l]], w);
         }
     }
 

@@ -13,7 +13,7 @@ use mecrl::backend::{self, Backend, BackendChoice, KernelId};
 use mecrl::env::mec::{MecConfig, MecEnv};
 use mecrl::experiment::{rundir::RunDir, runner, RunConfig};
 use mecrl::rng;
-use mecrl::search::levy::{self, LevyConfig};
+use mecrl::search::levy::{self, LevyConfig, LevyMode};
 
 #[derive(Parser)]
 #[command(name = "mecrl", version, about = "Batched task-offloading environments and search for mobile edge computing")]
@@ -82,6 +82,9 @@ struct BenchMecArgs {
     /// Timed repetitions of the Lévy search (median reported).
     #[arg(long, default_value_t = 3)]
     search_repeats: usize,
+    /// Mode of the timed Lévy search: exact or paper.
+    #[arg(long, default_value = "exact")]
+    mode: String,
     /// Skip the numpy reference.
     #[arg(long)]
     no_reference: bool,
@@ -227,7 +230,12 @@ fn cmd_bench_mec(a: &BenchMecArgs) -> anyhow::Result<()> {
     let t_paper =
         time(KernelId::MecObjectivePaper, &[&env.h, &env.task_d, &env.task_f, &a_buf, &f_buf, &p_buf, &bins, &phi])?;
 
-    let lc = LevyConfig { population: p, generations: a.generations, ..LevyConfig::default() };
+    let mode = match a.mode.as_str() {
+        "exact" => LevyMode::Exact,
+        "paper" => LevyMode::Paper,
+        other => return Err(mecrl::Error::config("--mode", other, "expected exact or paper").into()),
+    };
+    let lc = LevyConfig { population: p, generations: a.generations, mode, ..LevyConfig::default() };
     let a0 = env.heuristic_dev(lc.init.into())?;
     let mut ts = vec![];
     for r in 0..a.search_repeats.max(1) {
@@ -256,7 +264,8 @@ fn cmd_bench_mec(a: &BenchMecArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "Lévy search (exact, P={p}, G={}, B={b}): median {:.3} s  ({:.1} M IoTD-candidate-steps/s)",
+        "Lévy search ({}, P={p}, G={}, B={b}): median {:.3} s  ({:.1} M IoTD-candidate-steps/s)",
+        a.mode,
         a.generations,
         t_search,
         evals * a.generations as f64 / t_search / 1e6

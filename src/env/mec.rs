@@ -336,6 +336,52 @@ pub fn optimal_power(h: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_e: 
     (t / c).min(p_max)
 }
 
+/// [`optimal_power`] on `L` lanes at once (the CPU alloc kernel): the same Newton iterations
+/// per lane, a lane freezing exactly where the scalar loop breaks, so the results are identical.
+#[inline(always)]
+pub fn optimal_power_lanes<const L: usize>(
+    h: &[f32; L],
+    bandwidth: f32,
+    noise_psd: f32,
+    phi_t: f32,
+    phi_e: f32,
+    p_max: f32,
+) -> [f32; L] {
+    let mut c = [0.0f32; L];
+    let mut s = [0.0f32; L];
+    let mut t = [0.0f32; L];
+    let mut solve = [false; L];
+    for l in 0..L {
+        c[l] = h[l] / (noise_psd * bandwidth);
+        s[l] = phi_t * c[l] / phi_e;
+        let t_max = c[l] * p_max;
+        let l_max = math::ln1p(t_max);
+        solve[l] = (phi_e > 0.0) & (c[l] > 0.0) & !((1.0 + t_max) * l_max - t_max <= s[l]);
+        t[l] = t_max;
+    }
+    let mut active = solve;
+    for _ in 0..64 {
+        let mut any = false;
+        for l in 0..L {
+            let next = (t[l] + s[l]) / math::ln1p(t[l]) - 1.0;
+            let upd = active[l] & !(next >= t[l]);
+            active[l] = upd;
+            t[l] = if upd { next } else { t[l] };
+            any |= upd;
+        }
+        if !any {
+            break;
+        }
+    }
+    let mut out = [p_max; L];
+    for l in 0..L {
+        if solve[l] {
+            out[l] = (t[l] / c[l]).min(p_max);
+        }
+    }
+    out
+}
+
 /// (φ_T + φ_E p)·D / r, the transmission part of Φ for an offloaded task.
 #[inline(always)]
 pub fn tx_cost(d_bits: f32, r: f32, p: f32, phi_t: f32, phi_e: f32) -> f32 {
@@ -497,14 +543,46 @@ pub fn cpu_alloc(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     }
     let [h, td, tf, hn, po, cost, sf] = bufs else { unreachable!() };
     let (h, td, tf) = (f32s(h), f32s(td), f32s(tf));
+    // Rayon over blocks of rows; inside a block the power solve runs on 16 (i, j) entries at a
+    // time across rows (M is often small), then the rates and costs.
+    const ROWS: usize = 64;
     f32s_mut(hn)[..rows * m]
-        .par_chunks_mut(m)
-        .zip(f32s_mut(po)[..rows * m].par_chunks_mut(m))
-        .zip(f32s_mut(cost)[..rows * (m + 1)].par_chunks_mut(m + 1))
-        .zip(f32s_mut(sf)[..rows].par_iter_mut())
+        .par_chunks_mut(ROWS * m)
+        .zip(f32s_mut(po)[..rows * m].par_chunks_mut(ROWS * m))
+        .zip(f32s_mut(cost)[..rows * (m + 1)].par_chunks_mut(ROWS * (m + 1)))
+        .zip(f32s_mut(sf)[..rows].par_chunks_mut(ROWS))
         .enumerate()
-        .for_each(|(row, (((hn, po), c), s))| {
-            *s = alloc_row(&p, &h[row * m..(row + 1) * m], td[row], tf[row], hn, po, c);
+        .for_each(|(blk, (((hn, po), c), s))| {
+            let r0 = blk * ROWS;
+            let nr = s.len();
+            let hb = &h[r0 * m..(r0 + nr) * m];
+            for r in 0..nr {
+                let row = &hb[r * m..(r + 1) * m];
+                let mut sum = 0.0f32;
+                for &x in row {
+                    sum += x;
+                }
+                for j in 0..m {
+                    hn[r * m + j] = if sum > 0.0 { row[j] / sum } else { 0.0 };
+                }
+                let (t_l, e_l) = local_time_energy(tf[r0 + r], p.f_local, p.p_local);
+                c[r * (m + 1)] = p.phi_t * t_l + p.phi_e * e_l;
+                s[r] = tf[r0 + r].sqrt();
+            }
+            const L: usize = 16;
+            for e0 in (0..nr * m).step_by(L) {
+                let len = L.min(nr * m - e0);
+                let mut hl = [1.0f32; L];
+                hl[..len].copy_from_slice(&hb[e0..e0 + len]);
+                let pw = optimal_power_lanes(&hl, p.bandwidth, p.noise_psd, p.phi_t, p.phi_e, p.p_max);
+                for l in 0..len {
+                    let e = e0 + l;
+                    let (r, j) = (e / m, e % m);
+                    po[e] = pw[l];
+                    let rate = rate(p.bandwidth, p.noise_psd, pw[l], hl[l]);
+                    c[r * (m + 1) + j + 1] = tx_cost(td[r0 + r], rate, pw[l], p.phi_t, p.phi_e);
+                }
+            }
         });
     Ok(())
 }
@@ -635,23 +713,43 @@ pub fn objective_paper_one(
     bins: &mut [f32],
 ) -> f32 {
     let m = p.m as usize;
+    let n = a.len();
+    assert!(h.len() >= n * m && d.len() >= n && fc.len() >= n && f.len() >= n && pw.len() >= n, "row lengths");
     let bins = &mut bins[..2 * m];
     bins.fill(0.0);
     let mut s = [0.0f32; 4];
-    for i in 0..a.len() {
-        let ai = a[i] as usize;
-        if ai > m {
+    // Chunks of 16: every task's term (local Φ or transmission part, with its rate) is computed
+    // lane-parallel, then added in task order exactly as a sequential loop would.
+    const L: usize = 16;
+    for i0 in (0..n).step_by(L) {
+        let len = L.min(n - i0);
+        let mut term = [0.0f32; L];
+        let mut bad = false;
+        let (ac, dc, fcc, pc) = (&a[i0..i0 + len], &d[i0..i0 + len], &fc[i0..i0 + len], &pw[i0..i0 + len]);
+        for l in 0..len {
+            let i = i0 + l;
+            let ai = ac[l] as usize;
+            bad |= ai > m;
+            let j = ai.clamp(1, m) - 1;
+            // SAFETY: i < n and j < m, and h.len() >= n·m was asserted.
+            let hij = unsafe { *h.get_unchecked(i * m + j) };
+            let (t, e) = local_time_energy(fcc[l], p.f_local, p.p_local);
+            let local = p.phi_t * t + p.phi_e * e;
+            let r = rate(p.bandwidth, p.noise_psd, pc[l], hij);
+            let tx = tx_cost(dc[l], r, pc[l], p.phi_t, p.phi_e);
+            term[l] = if ai == 0 { local } else { tx };
+        }
+        if bad {
             return f32::NAN;
         }
-        if ai == 0 {
-            let (t, e) = local_time_energy(fc[i], p.f_local, p.p_local);
-            s[i % 4] += p.phi_t * t + p.phi_e * e;
-        } else {
-            let j = ai - 1;
-            let r = rate(p.bandwidth, p.noise_psd, pw[i], h[i * m + j]);
-            s[i % 4] += tx_cost(d[i], r, pw[i], p.phi_t, p.phi_e);
-            bins[j] += f[i];
-            bins[m + j] += fc[i] / f[i];
+        for l in 0..len {
+            let i = i0 + l;
+            s[i % 4] += term[l];
+            let ai = a[i] as usize;
+            if ai != 0 {
+                bins[ai - 1] += f[i];
+                bins[m + ai - 1] += fc[i] / f[i];
+            }
         }
     }
     let mut cpu = 0.0f32;
@@ -1241,6 +1339,41 @@ mod tests {
                 // The cost is flat at the optimum: compare costs (1e-6) and powers (grid step).
                 assert!(cost(p) <= best.0 * (1.0 + 1e-6), "h={h} φ=({pt},{pe}): p={p} grid p={}", best.1);
                 assert!((p - best.1).abs() <= 2e-3 * pmax + 1e-5 * best.1, "h={h}: p={p} grid {}", best.1);
+            }
+        }
+    }
+
+    #[test]
+    fn alloc_kernel_equals_alloc_row_bit_for_bit() {
+        // The lane-parallel CPU kernel against the scalar reference row by row, with gains that
+        // exercise both branches of the power solve (P_max and interior optimum) and M = 3, 7.
+        for m in [3u32, 7] {
+            let mut p = MecConfig { n_iotd: 50, n_mec: m as usize, ..MecConfig::default() }.params(2, 1, 1);
+            p.b = 2;
+            let (rows, m) = (100usize, m as usize);
+            let h: Vec<f32> =
+                (0..rows * m).map(|k| 10f32.powf(-9.0 + 7.0 * ((k * 7919) % 1000) as f32 / 1000.0)).collect();
+            let d: Vec<f32> = (0..rows).map(|k| 1e5 + 1e4 * k as f32).collect();
+            let f: Vec<f32> = (0..rows).map(|k| 1e9 + 3e7 * k as f32).collect();
+            let mut bufs: Vec<Vec<u32>> = vec![
+                h.iter().map(|x| x.to_bits()).collect(),
+                d.iter().map(|x| x.to_bits()).collect(),
+                f.iter().map(|x| x.to_bits()).collect(),
+                vec![0; rows * m],
+                vec![0; rows * m],
+                vec![0; rows * (m + 1)],
+                vec![0; rows],
+            ];
+            let mut refs: Vec<&mut [u32]> = bufs.iter_mut().map(|v| v.as_mut_slice()).collect();
+            cpu_alloc(bytemuck::bytes_of(&p), &mut refs).unwrap();
+            for r in 0..rows {
+                let (mut hn, mut po, mut c) = (vec![0.0; m], vec![0.0; m], vec![0.0; m + 1]);
+                let sf = alloc_row(&p, &h[r * m..(r + 1) * m], d[r], f[r], &mut hn, &mut po, &mut c);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&hn), bufs[3][r * m..(r + 1) * m], "hn row {r}");
+                assert_eq!(bits(&po), bufs[4][r * m..(r + 1) * m], "p row {r}");
+                assert_eq!(bits(&c), bufs[5][r * (m + 1)..(r + 1) * (m + 1)], "cost row {r}");
+                assert_eq!(sf.to_bits(), bufs[6][r]);
             }
         }
     }
