@@ -339,6 +339,8 @@ pub fn optimal_power(h: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_e: 
 /// [`optimal_power`] on `L` lanes at once (the CPU alloc kernel): the same Newton iterations
 /// per lane, a lane freezing exactly where the scalar loop breaks, so the results are identical.
 #[inline(always)]
+// `!(a <= b)` on purpose: it is true for NaN exactly where the scalar loop's test is.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub fn optimal_power_lanes<const L: usize>(
     h: &[f32; L],
     bandwidth: f32,
@@ -701,7 +703,7 @@ pub fn cpu_objective_exact(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()>
 /// Σ F_i/f_i · max(1, Σ f_i / F_max). `bins` has 2M entries (Σ f, Σ F/f per MEC).
 /// Returns NaN if some a_i > M.
 #[inline]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 pub fn objective_paper_one(
     p: &MecParams,
     h: &[f32],
