@@ -406,3 +406,23 @@ fn backend_errors_are_typed_not_panics() {
     assert_eq!(gpu.downloads(), before + 2);
     gpu.sync().unwrap();
 }
+
+#[test]
+fn a_wgsl_error_names_the_kernel_and_carries_the_log() {
+    let Ok(raw) = mecrl::backend::wgpu::WgpuBackend::new(false) else {
+        assert!(std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"), "wgpu is required here");
+        return;
+    };
+    let good = mecrl::backend::source::wgsl_module("rng/rng.wgsl", "rng_fill").unwrap();
+    raw.compile_check(KernelId::RngFill, &good).unwrap();
+    // A syntax error and a type error: both typed, naming the entry, with the compiler's log.
+    for broken in [good.replacen("fn ", "fn fn ", 1), format!("{good}\nfn mecrl_bad() -> u32 {{ return 1.5; }}\n")] {
+        match raw.compile_check(KernelId::RngFill, &broken) {
+            Err(mecrl::Error::KernelCompile { backend, kernel, log }) => {
+                assert_eq!((backend.as_str(), kernel.as_str()), ("wgpu", "rng_fill"));
+                assert!(!log.trim().is_empty());
+            }
+            other => panic!("expected KernelCompile, got {other:?}"),
+        }
+    }
+}

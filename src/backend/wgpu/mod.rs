@@ -136,9 +136,27 @@ impl WgpuBackend {
             return Ok(k.clone());
         }
         let spec = registry::spec(id);
+        let code = source::wgsl_module(spec.wgsl, spec.entry).ok_or_else(|| Error::KernelCompile {
+            backend: NAME.into(),
+            kernel: spec.entry.into(),
+            log: format!("no `//!entry {}` section in shaders/{}", spec.entry, spec.wgsl),
+        })?;
+        let k = Arc::new(self.build(spec, code)?);
+        cache.insert(id, k.clone());
+        Ok(k)
+    }
+
+    /// Compile `code` as the complete WGSL module of kernel `id` (for example an edited shader)
+    /// without caching it: a WGSL parse or validation error comes back as
+    /// [`Error::KernelCompile`] naming the kernel, with the compiler's message as the log.
+    pub fn compile_check(&self, id: KernelId, code: &str) -> Result<()> {
+        self.build(registry::spec(id), code.to_string()).map(|_| ())
+    }
+
+    /// Shader module, bind group layout and pipeline of `spec` from WGSL `code`, inside a
+    /// validation error scope.
+    fn build(&self, spec: &registry::KernelSpec, code: String) -> Result<Kernel> {
         let compile_err = |log: String| Error::KernelCompile { backend: NAME.into(), kernel: spec.entry.into(), log };
-        let code = source::wgsl_module(spec.wgsl, spec.entry)
-            .ok_or_else(|| compile_err(format!("no `//!entry {}` section in shaders/{}", spec.entry, spec.wgsl)))?;
         let mut entries = vec![wgpu::BindGroupLayoutEntry {
             binding: 0,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -185,9 +203,7 @@ impl WgpuBackend {
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(compile_err(error_chain(&e)));
         }
-        let k = Arc::new(Kernel { pipeline, layout });
-        cache.insert(id, k.clone());
-        Ok(k)
+        Ok(Kernel { pipeline, layout })
     }
 
     fn raw<'a>(&self, buf: &'a Buffer) -> Result<&'a wgpu::Buffer> {
