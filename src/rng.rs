@@ -86,27 +86,7 @@ pub fn philox_lanes<const L: usize>(
     c3: u32,
     key: [u32; 2],
 ) -> ([u32; L], [u32; L], [u32; L]) {
-    let mut x0 = c0;
-    let mut x1 = [c1; L];
-    let mut x2 = [c2; L];
-    let mut x3 = [c3; L];
-    let (mut k0, mut k1) = (key[0], key[1]);
-    for r in 0..10 {
-        for l in 0..L {
-            let p0 = (PHILOX_M0 as u64) * (x0[l] as u64);
-            let p1 = (PHILOX_M1 as u64) * (x2[l] as u64);
-            let n0 = ((p1 >> 32) as u32) ^ x1[l] ^ k0;
-            let n2 = ((p0 >> 32) as u32) ^ x3[l] ^ k1;
-            x1[l] = p1 as u32;
-            x3[l] = p0 as u32;
-            x0[l] = n0;
-            x2[l] = n2;
-        }
-        if r < 9 {
-            k0 = k0.wrapping_add(PHILOX_W0);
-            k1 = k1.wrapping_add(PHILOX_W1);
-        }
-    }
+    let [x0, x1, x2, _] = philox_lanes4(c0, c1, c2, c3, key);
     (x0, x1, x2)
 }
 

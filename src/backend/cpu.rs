@@ -74,3 +74,21 @@ impl Backend for CpuBackend {
         self.downloads.load(Ordering::Relaxed)
     }
 }
+
+/// The f32 view of a word buffer (CPU kernels).
+pub(crate) fn f32s(w: &[u32]) -> &[f32] {
+    bytemuck::cast_slice(w)
+}
+
+/// The mutable f32 view of a word buffer (CPU kernels).
+pub(crate) fn f32s_mut(w: &mut [u32]) -> &mut [f32] {
+    bytemuck::cast_slice_mut(w)
+}
+
+/// A CPU kernel called directly (not through a backend) checks its buffer lengths with this.
+pub(crate) fn need(op: &str, buf: &str, have: usize, want: usize) -> Result<()> {
+    if have < want {
+        return Err(Error::shape(format!("{op} buffer `{buf}`"), format!(">= {want} words"), have));
+    }
+    Ok(())
+}

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::{registry::params as decode, Backend, Buffer, KernelId};
 use crate::error::{Error, Result};
 use crate::math;
@@ -399,21 +400,6 @@ pub fn cpu_shares(f_max: f64, cycles: &[f64]) -> Vec<f64> {
 // ---------------------------------------------------------------------------------------------
 // CPU kernels (registry entries)
 // ---------------------------------------------------------------------------------------------
-
-fn f32s(w: &[u32]) -> &[f32] {
-    bytemuck::cast_slice(w)
-}
-
-fn f32s_mut(w: &mut [u32]) -> &mut [f32] {
-    bytemuck::cast_slice_mut(w)
-}
-
-fn need(op: &str, buf: &str, have: usize, want: usize) -> Result<()> {
-    if have < want {
-        return Err(Error::shape(format!("{op} buffer `{buf}`"), format!(">= {want} words"), have));
-    }
-    Ok(())
-}
 
 /// One IoTD's position and task, element `k` < N of instance `b` (kernel `mec_reset`).
 #[inline(always)]

@@ -18,6 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::{registry::params as decode, Buffer, KernelId};
 use crate::env::mec::{objective_exact_one, objective_paper_one, Heuristic, MecEnv, MecParams};
 use crate::error::{Error, Result};
@@ -265,21 +266,6 @@ impl LevyParams {
     fn ctr2(&self, g: u32) -> u32 {
         (self.call << 16) | (g & 0xffff)
     }
-}
-
-fn f32s(w: &[u32]) -> &[f32] {
-    bytemuck::cast_slice(w)
-}
-
-fn f32s_mut(w: &mut [u32]) -> &mut [f32] {
-    bytemuck::cast_slice_mut(w)
-}
-
-fn need(op: &str, name: &str, have: usize, want: usize) -> Result<()> {
-    if have < want {
-        return Err(Error::shape(format!("{op} buffer `{name}`"), format!(">= {want} words"), have));
-    }
-    Ok(())
 }
 
 /// Initial f and p of candidate `c` (= b·P + p), IoTD i (paper mode): uniform in the boxes.
