@@ -570,3 +570,33 @@ fn at_margin(lp: &LevyParams, c: &Case, r: usize, hn: &[u32]) -> bool {
     };
     margin || near(new, fit[r])
 }
+
+/// End to end: `mecrl run`'s evaluation of every method on each backend gives the CPU's
+/// objectives (within the float tolerance; here every backend is in fact bit-exact).
+#[test]
+fn whole_run_matches_cpu_on_every_backend() {
+    use mecrl::experiment::{runner, RunConfig};
+    let cfg: RunConfig = RunConfig::from_toml(
+        "batch = 4\nsteps = 2\n[mec]\nn_iotd = 25\nn_mec = 3\ntask_cycles_max = 2e9\n[levy]\npopulation = 6\ngenerations = 12\n",
+        std::path::Path::new("inline.toml"),
+    )
+    .unwrap();
+    let cpu = backend::create(BackendKind::Cpu).unwrap();
+    let want = runner::run_mec(&cfg, cpu, &mut |_| {}).unwrap();
+    for be in backends_under_test() {
+        let kind = be.kind();
+        let got = runner::run_mec(&cfg, be, &mut |_| {}).unwrap();
+        for (w, g) in want.methods.iter().zip(&got.methods) {
+            for (x, y) in w.per_instance.iter().zip(&g.per_instance) {
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * a.abs().max(b.abs());
+                assert!(
+                    close(x.objective, y.objective)
+                        && close(x.mean_time, y.mean_time)
+                        && close(x.mean_energy, y.mean_energy),
+                    "{kind}: {} differs: {x:?} vs {y:?}",
+                    w.method.name()
+                );
+            }
+        }
+    }
+}
