@@ -115,3 +115,51 @@ fn devices_lists_every_backend() {
     }
     assert!(s.lines().any(|l| l.starts_with("cpu") && l.contains(" ok ")), "{s}");
 }
+
+#[test]
+fn dag_generate_then_baselines_writes_a_consistent_csv() {
+    let d = tmpdir("dag");
+    let out = d.join("graphs");
+    let o = mecrl()
+        .args(["dag", "generate", "--n", "12", "--count", "4", "--seed", "3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(entries(&out).len(), 4);
+    for sem in ["reference", "paper"] {
+        let csv_path = d.join(format!("{sem}.csv"));
+        let o = mecrl()
+            .args(["dag", "baselines", "--semantics", sem, "--rate", "8.5", "--dot"])
+            .arg(&out)
+            .arg("--out")
+            .arg(&csv_path)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let csv = std::fs::read_to_string(&csv_path).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("file,greedy,heft,all_local,all_mec,optimal"));
+        let rows: Vec<Vec<f64>> =
+            lines.map(|l| l.split(',').skip(1).map(|x| x.parse::<f64>().unwrap()).collect()).collect();
+        assert_eq!(rows.len(), 4);
+        for r in rows {
+            // Optimal is the minimum over all plans: never above all-local or all-MEC.
+            assert!(r[4] <= r[2] + 1e-12 && r[4] <= r[3] + 1e-12, "{sem}: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn dag_baselines_malformed_file_names_file_and_line_and_writes_nothing() {
+    let d = tmpdir("dagbad");
+    std::fs::write(d.join("a.gv"), "digraph G {\n1 [size=\"10\", expect_size=\"5\"]\n1 -> 7 [size=\"3\"]\n}\n")
+        .unwrap();
+    let o = mecrl().args(["dag", "baselines", "--dot"]).arg(&d).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("a.gv") && err.contains(":3"), "{err}");
+    assert!(!d.join("baselines.csv").exists());
+    let o = mecrl().args(["dag", "baselines", "--rate=-1", "--dot"]).arg(&d).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--rate"));
+}

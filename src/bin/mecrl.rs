@@ -43,10 +43,71 @@ enum Cmd {
     },
     /// List the backends and whether each starts here (and why not).
     Devices,
+    /// The MRLCO `dag` system: baselines over DOT files.
+    Dag {
+        #[command(subcommand)]
+        what: DagCmd,
+    },
     /// Throughput benchmarks next to reference implementations run in the same invocation.
     Bench {
         #[command(subcommand)]
         what: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DagCmd {
+    /// Greedy, HEFT-based, all-local, all-MEC and exhaustive Optimal makespans of every DOT file
+    /// of a directory; writes a CSV (one row per graph) and prints per-method means.
+    Baselines {
+        /// Directory of DAGGEN DOT files (`*.gv` or `*.dot`).
+        #[arg(long)]
+        dot: PathBuf,
+        /// `reference` (the published implementation) or `paper` (eq. 5–8).
+        #[arg(long, default_value = "reference")]
+        semantics: String,
+        /// Uplink and downlink rate (Mbps).
+        #[arg(long, default_value_t = 7.0)]
+        rate: f64,
+        /// Output CSV (default: DIR/baselines.csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip the exhaustive optimum (empty column).
+        #[arg(long)]
+        no_optimal: bool,
+    },
+    /// Generate DAGGEN-style graphs as DOT files `random.<n>.<k>.gv` (k = 0..count).
+    Generate {
+        /// Number of tasks.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        /// Width exponent (level width ≈ n^fat).
+        #[arg(long, default_value_t = 0.5)]
+        fat: f64,
+        /// Dependency density.
+        #[arg(long, default_value_t = 0.5)]
+        density: f64,
+        /// Regularity of level widths.
+        #[arg(long, default_value_t = 0.5)]
+        regularity: f64,
+        /// Largest number of levels an edge spans.
+        #[arg(long, default_value_t = 1)]
+        jump: u32,
+        /// Communication-to-computation ratio range, low end.
+        #[arg(long, default_value_t = 0.3)]
+        ccr_min: f64,
+        /// ccr range, high end.
+        #[arg(long, default_value_t = 0.5)]
+        ccr_max: f64,
+        /// Number of graphs.
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (created).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -99,6 +160,24 @@ fn main() -> ExitCode {
         Cmd::Run { config, backend, seed, out, quiet } => cmd_run(&config, backend, seed, out, quiet),
         Cmd::Devices => cmd_devices(),
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
+        Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal } } => {
+            cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal)
+        }
+        Cmd::Dag {
+            what: DagCmd::Generate { n, fat, density, regularity, jump, ccr_min, ccr_max, count, seed, out },
+        } => {
+            let cfg = mecrl::env::dag::gen::DagGenConfig {
+                n,
+                fat,
+                density,
+                regularity,
+                jump,
+                ccr_min,
+                ccr_max,
+                ..Default::default()
+            };
+            cmd_dag_generate(&cfg, count, seed, &out)
+        }
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -295,4 +374,87 @@ fn run_reference(a: &BenchMecArgs) -> anyhow::Result<f64> {
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("parsing the reference's JSON output")?;
     v["median_s"].as_f64().context("reference output lacks median_s")
+}
+
+fn cmd_dag_baselines(
+    dir: &Path,
+    semantics: &str,
+    rate: f64,
+    out: Option<PathBuf>,
+    no_optimal: bool,
+) -> anyhow::Result<()> {
+    use mecrl::env::dag::{dot, model};
+    let semantics = match semantics {
+        "reference" => model::Semantics::Reference,
+        "paper" => model::Semantics::Paper,
+        other => return Err(mecrl::Error::config("--semantics", other, "expected reference or paper").into()),
+    };
+    let sys = model::DagSystem { rate_up_mbps: rate, rate_down_mbps: rate, semantics, ..Default::default() };
+    sys.validate().map_err(|e| match e {
+        mecrl::Error::Config { value, why, .. } => mecrl::Error::config("--rate", value, why),
+        e => e,
+    })?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| mecrl::Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("gv" | "dot")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("{}: no .gv or .dot files", dir.display());
+    }
+    let mut csv = String::from("file,greedy,heft,all_local,all_mec,optimal\n");
+    let mut sums = [0.0f64; 5];
+    let mut n_opt = 0usize;
+    let bar = ProgressBar::new(files.len() as u64);
+    for f in &files {
+        let dag = dot::read_dot(f)?;
+        let p = model::Prepared::new(&dag, &sys)?;
+        let mut s = model::Scratch::new(dag.n());
+        let greedy = p.greedy().0;
+        let heft = p.heft(&dag).0;
+        let local = p.makespan(&vec![0; dag.n()], &mut s);
+        let mec = p.makespan(&vec![1; dag.n()], &mut s);
+        let opt = if no_optimal { None } else { Some(p.optimal(sys.max_optimal_tasks)?.0) };
+        for (k, v) in [greedy, heft, local, mec].into_iter().enumerate() {
+            sums[k] += v;
+        }
+        if let Some(o) = opt {
+            sums[4] += o;
+            n_opt += 1;
+        }
+        let name = f.file_name().and_then(|x| x.to_str()).unwrap_or("?");
+        let o = opt.map(|o| format!("{o:.9}")).unwrap_or_default();
+        csv.push_str(&format!("{name},{greedy:.9},{heft:.9},{local:.9},{mec:.9},{o}\n"));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let out = out.unwrap_or_else(|| dir.join("baselines.csv"));
+    // atomic: temp file + rename
+    let tmp = out.with_extension("csv.partial");
+    std::fs::write(&tmp, csv).map_err(|e| mecrl::Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &out).map_err(|e| mecrl::Error::io(&out, e))?;
+    let k = files.len() as f64;
+    println!("{} graphs ({semantics:?} semantics, {rate} Mbps); mean makespan (s):", files.len());
+    for (name, v) in ["greedy", "heft", "all_local", "all_mec"].iter().zip(sums) {
+        println!("  {name:<10} {:.6}", v / k);
+    }
+    if n_opt > 0 {
+        println!("  {:<10} {:.6}", "optimal", sums[4] / n_opt as f64);
+    }
+    println!("csv: {}", out.display());
+    Ok(())
+}
+
+fn cmd_dag_generate(cfg: &mecrl::env::dag::gen::DagGenConfig, count: u32, seed: u64, out: &Path) -> anyhow::Result<()> {
+    use mecrl::env::dag::{dot, gen};
+    cfg.validate()?;
+    // Generate everything first, so a failure leaves no partial set behind.
+    let dags = (0..count).map(|k| gen::generate(cfg, seed, k)).collect::<mecrl::Result<Vec<_>>>()?;
+    std::fs::create_dir_all(out).map_err(|e| mecrl::Error::io(out, e))?;
+    for (k, d) in dags.iter().enumerate() {
+        dot::write_dot_file(d, &out.join(format!("random.{}.{k}.gv", cfg.n)))?;
+    }
+    println!("{count} graphs of {} tasks written to {}", cfg.n, out.display());
+    Ok(())
 }

@@ -1,0 +1,613 @@
+//! The latency model of MRLCO (seed 001 eq. 4–8, rank order eq. 10) in two semantics, the
+//! Greedy / all-local / all-MEC baselines and the exhaustive optimum, on the CPU (f64).
+//!
+//! Costs (SPEC `dag`, the published implementation's units): every task's computation is its
+//! `size` in bytes at a processing speed in bytes/s (UE 2^20 B/s, MEC 10·2^20 B/s by default);
+//! upload = `size` / R_ul, download = `expect_size` / R_dl with R = Mbps · 2^20 / 8 bytes/s.
+//!
+//! `reference` reproduces `get_scheduling_cost_step_by_step` of the published MRLCO code:
+//! - local task: starts at max(UE free, each parent's local finish or download finish);
+//! - offloaded task with parents: upload starts at max(uplink free, each parent's local finish or
+//!   *upload* finish) and occupies the uplink; MEC start = max(MEC free, its upload finish, each
+//!   parent's MEC finish); the download starts at the MEC finish (no downlink contention);
+//! - offloaded task without parents: its upload starts when the uplink is free but does **not**
+//!   occupy it (the published code never updates the uplink's availability in that branch —
+//!   reproduced on purpose, it changes the numbers);
+//! - makespan = the running maximum of every scheduled task's finish time.
+//!
+//! `paper` follows eq. (5)–(8) as printed: resource availabilities M are running maxima of the
+//! previous finish times on that resource (uplink, MEC, downlink, UE — so downloads contend), an
+//! upload waits for each parent's local or download finish, and the makespan is the maximum over
+//! exit tasks of their local or download finish.
+//!
+//! Plans are given per priority position: `plan[k]` is the decision (0 local, 1 offload) of the
+//! k-th task in rank order. The exhaustive search enumerates plan indices 0..2^n with position 0
+//! as the most significant bit (the published enumeration), and returns the first minimum.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::Dag;
+use crate::error::{Error, Result};
+
+/// Which scheduling rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Semantics {
+    /// The published MRLCO implementation (produced the paper's Table 3).
+    #[default]
+    Reference,
+    /// Eq. (5)–(8) as printed.
+    Paper,
+}
+
+/// Resources of the UE–MEC system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DagSystem {
+    /// UE processing speed (bytes/s).
+    pub ue_speed: f64,
+    /// MEC processing speed (bytes/s).
+    pub mec_speed: f64,
+    /// Uplink rate (Mbps, 1 Mb = 2^20 bits).
+    pub rate_up_mbps: f64,
+    /// Downlink rate (Mbps).
+    pub rate_down_mbps: f64,
+    /// Scheduling rules.
+    pub semantics: Semantics,
+    /// Largest n the exhaustive optimum accepts.
+    pub max_optimal_tasks: usize,
+}
+
+impl Default for DagSystem {
+    fn default() -> Self {
+        DagSystem {
+            ue_speed: 1024.0 * 1024.0,
+            mec_speed: 10.0 * 1024.0 * 1024.0,
+            rate_up_mbps: 7.0,
+            rate_down_mbps: 7.0,
+            semantics: Semantics::Reference,
+            max_optimal_tasks: 24,
+        }
+    }
+}
+
+impl DagSystem {
+    /// Check every field (names prefixed `dag.`).
+    pub fn validate(&self) -> Result<()> {
+        for (f, v) in [
+            ("dag.ue_speed", self.ue_speed),
+            ("dag.mec_speed", self.mec_speed),
+            ("dag.rate_up_mbps", self.rate_up_mbps),
+            ("dag.rate_down_mbps", self.rate_down_mbps),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(f, v, "must be a finite number > 0"));
+            }
+        }
+        if self.max_optimal_tasks > 30 {
+            return Err(Error::config("dag.max_optimal_tasks", self.max_optimal_tasks, "at most 30 (2^30 plans)"));
+        }
+        Ok(())
+    }
+}
+
+/// Per-task times (s) of eq. (4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Costs {
+    /// T^UE: local execution.
+    pub local: Vec<f64>,
+    /// T^ul: upload.
+    pub up: Vec<f64>,
+    /// T^s: MEC execution.
+    pub mec: Vec<f64>,
+    /// T^dl: download.
+    pub down: Vec<f64>,
+}
+
+/// Eq. (4) in the reference units: bytes over bytes/s.
+pub fn costs(dag: &Dag, sys: &DagSystem) -> Costs {
+    let up_rate = sys.rate_up_mbps * (1024.0 * 1024.0 / 8.0);
+    let down_rate = sys.rate_down_mbps * (1024.0 * 1024.0 / 8.0);
+    Costs {
+        local: dag.size.iter().map(|s| s / sys.ue_speed).collect(),
+        up: dag.size.iter().map(|s| s / up_rate).collect(),
+        mec: dag.size.iter().map(|s| s / sys.mec_speed).collect(),
+        down: dag.expect_size.iter().map(|s| s / down_rate).collect(),
+    }
+}
+
+/// Eq. (10): rank = w + max over children of rank, w = min(local, upload + MEC + download);
+/// returns task ids by rank descending. Ties go to the larger task id first, as the published
+/// code's reversed `argsort` does (parents always precede children since every w > 0).
+pub fn rank_order(dag: &Dag, c: &Costs) -> Vec<usize> {
+    let w: Vec<f64> = (0..dag.n()).map(|i| c.local[i].min(c.up[i] + c.mec[i] + c.down[i])).collect();
+    order_by_upward_rank(dag, &w)
+}
+
+/// Task ids by upward rank (rank = w + max over children of rank) descending; ties: larger id
+/// first (a stable ascending sort, reversed). Iterative, so deep graphs cannot overflow the stack.
+pub fn order_by_upward_rank(dag: &Dag, w: &[f64]) -> Vec<usize> {
+    let n = dag.n();
+    let children = dag.children();
+    let mut rank = vec![f64::NAN; n];
+    let mut stack: Vec<(usize, bool)> = Vec::new();
+    for root in 0..n {
+        stack.push((root, false));
+        while let Some((i, expanded)) = stack.pop() {
+            if !rank[i].is_nan() {
+                continue;
+            }
+            if expanded {
+                let best = children[i].iter().map(|&j| rank[j]).fold(f64::NEG_INFINITY, f64::max);
+                rank[i] = if children[i].is_empty() { w[i] } else { w[i] + best };
+            } else {
+                stack.push((i, true));
+                stack.extend(children[i].iter().filter(|&&j| rank[j].is_nan()).map(|&j| (j, false)));
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| rank[a].total_cmp(&rank[b]));
+    order.reverse();
+    order
+}
+
+/// A DAG prepared for repeated makespan evaluations: rank order, costs and parents.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// Task ids in scheduling (rank) order.
+    pub order: Vec<usize>,
+    /// Eq. (4) times.
+    pub costs: Costs,
+    /// Parents of each task.
+    pub parents: Vec<Vec<usize>>,
+    /// Whether each task is an exit task (no children).
+    pub exit: Vec<bool>,
+    /// Scheduling rules.
+    pub semantics: Semantics,
+}
+
+impl Prepared {
+    /// Costs, rank order and parent lists of `dag` under `sys`.
+    pub fn new(dag: &Dag, sys: &DagSystem) -> Result<Self> {
+        sys.validate()?;
+        let costs = costs(dag, sys);
+        let order = rank_order(dag, &costs);
+        let exit = dag.children().iter().map(|c| c.is_empty()).collect();
+        Ok(Prepared { order, costs, parents: dag.parents(), exit, semantics: sys.semantics })
+    }
+
+    /// Number of tasks.
+    pub fn n(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Makespan of `plan` (decision per priority position; nonzero = offload), and the reward
+    /// sequence −ΔT_c per step (MDP of issue 4, reference semantics: the running maximum).
+    pub fn makespan(&self, plan: &[u8], scratch: &mut Scratch) -> f64 {
+        match self.semantics {
+            Semantics::Reference => self.makespan_reference(plan, scratch, None),
+            Semantics::Paper => self.makespan_paper(plan, scratch),
+        }
+    }
+
+    /// Per-step increments ΔT_c of the running makespan (reference semantics), for rewards.
+    pub fn increments(&self, plan: &[u8]) -> Vec<f64> {
+        let mut s = Scratch::new(self.n());
+        let mut d = Vec::with_capacity(self.n());
+        self.makespan_reference(plan, &mut s, Some(&mut d));
+        d
+    }
+
+    fn makespan_reference(&self, plan: &[u8], s: &mut Scratch, mut deltas: Option<&mut Vec<f64>>) -> f64 {
+        s.clear();
+        let c = &self.costs;
+        let (mut local_free, mut up_free, mut mec_free) = (0.0f64, 0.0f64, 0.0f64);
+        let mut current = 0.0f64;
+        for (k, &i) in self.order.iter().enumerate() {
+            let par = &self.parents[i];
+            let finish = if plan[k] == 0 {
+                let mut start = local_free;
+                for &j in par {
+                    start = start.max(s.ft_local[j].max(s.ft_down[j]));
+                }
+                s.ft_local[i] = start + c.local[i];
+                local_free = s.ft_local[i];
+                s.ft_local[i]
+            } else {
+                if par.is_empty() {
+                    // the published code does not mark the uplink busy here
+                    s.ft_up[i] = up_free + c.up[i];
+                    s.ft_mec[i] = mec_free.max(s.ft_up[i]) + c.mec[i];
+                } else {
+                    let mut start = up_free;
+                    for &j in par {
+                        start = start.max(s.ft_local[j].max(s.ft_up[j]));
+                    }
+                    s.ft_up[i] = start + c.up[i];
+                    up_free = s.ft_up[i];
+                    let mut ms = mec_free;
+                    for &j in par {
+                        ms = ms.max(s.ft_up[i].max(s.ft_mec[j]));
+                    }
+                    s.ft_mec[i] = ms + c.mec[i];
+                }
+                mec_free = s.ft_mec[i];
+                s.ft_down[i] = s.ft_mec[i] + c.down[i];
+                s.ft_down[i]
+            };
+            let next = finish.max(current);
+            if let Some(d) = deltas.as_deref_mut() {
+                d.push(next - current);
+            }
+            current = next;
+        }
+        current
+    }
+
+    fn makespan_paper(&self, plan: &[u8], s: &mut Scratch) -> f64 {
+        s.clear();
+        let c = &self.costs;
+        // Availabilities: running maxima of the finish times on each resource (eq. 5–7).
+        let (mut m_ue, mut m_up, mut m_mec, mut m_down) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (k, &i) in self.order.iter().enumerate() {
+            let par = &self.parents[i];
+            let mut ready = 0.0f64; // max over parents of (FT^UE, FT^dl)
+            for &j in par {
+                ready = ready.max(s.ft_local[j].max(s.ft_down[j]));
+            }
+            if plan[k] == 0 {
+                s.ft_local[i] = m_ue.max(ready) + c.local[i]; // eq. (7)
+                m_ue = m_ue.max(s.ft_local[i]);
+            } else {
+                s.ft_up[i] = m_up.max(ready) + c.up[i]; // eq. (5)
+                m_up = m_up.max(s.ft_up[i]);
+                let mut pm = s.ft_up[i];
+                for &j in par {
+                    pm = pm.max(s.ft_mec[j]);
+                }
+                s.ft_mec[i] = m_mec.max(pm) + c.mec[i]; // eq. (6)
+                m_mec = m_mec.max(s.ft_mec[i]);
+                s.ft_down[i] = m_down.max(s.ft_mec[i]) + c.down[i];
+                m_down = m_down.max(s.ft_down[i]);
+            }
+        }
+        // eq. (8): exit tasks
+        let mut t = 0.0f64;
+        for (i, &e) in self.exit.iter().enumerate() {
+            if e {
+                t = t.max(s.ft_local[i].max(s.ft_down[i]));
+            }
+        }
+        t
+    }
+
+    /// Makespan of plan index `idx` (bit n−1−k = decision of position k).
+    pub fn makespan_of_index(&self, idx: u64, s: &mut Scratch) -> f64 {
+        let n = self.n();
+        for k in 0..n {
+            s.plan[k] = ((idx >> (n - 1 - k)) & 1) as u8;
+        }
+        let plan = std::mem::take(&mut s.plan);
+        let t = self.makespan(&plan, s);
+        s.plan = plan;
+        t
+    }
+
+    /// The exhaustive optimum over all 2^n plans: (makespan, plan index of the first minimum).
+    pub fn optimal(&self, max_tasks: usize) -> Result<(f64, u64)> {
+        let n = self.n();
+        if n > max_tasks {
+            return Err(Error::config(
+                "dag.max_optimal_tasks",
+                max_tasks,
+                format!("the graph has {n} tasks: exhaustive search over 2^{n} plans is refused"),
+            ));
+        }
+        let total = 1u64 << n;
+        let chunk = (total / 256).max(1);
+        let best = (0..total.div_ceil(chunk))
+            .into_par_iter()
+            .map_init(
+                || Scratch::new(n),
+                |s, c| {
+                    let mut best = (f64::INFINITY, u64::MAX);
+                    for idx in c * chunk..((c + 1) * chunk).min(total) {
+                        let t = self.makespan_of_index(idx, s);
+                        if t < best.0 {
+                            best = (t, idx);
+                        }
+                    }
+                    best
+                },
+            )
+            .reduce(|| (f64::INFINITY, u64::MAX), |a, b| if b.0 < a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a });
+        Ok(best)
+    }
+
+    /// The published Greedy: each task in rank order goes to the side where it would finish
+    /// earlier (ties to the MEC), committing that side's resources; the result is the Greedy's
+    /// own finish-time account, as the published code reports it, and its plan.
+    pub fn greedy(&self) -> (f64, Vec<u8>) {
+        self.earliest_finish(&self.order)
+    }
+
+    /// HEFT-based (seed 001 §5, adapted from HEFT): tasks by HEFT's upward rank with the mean
+    /// of the two execution options as the task weight, w̄ = (T^UE + T^ul + T^s + T^dl) / 2,
+    /// and no separate edge cost (the model moves data with a task's own upload/download);
+    /// then each task goes to the side with the earlier estimated finish, as in [`Self::greedy`].
+    /// Returns its finish-time account and its plan (decision per task of `heft_order`).
+    pub fn heft(&self, dag: &Dag) -> (f64, Vec<u8>, Vec<usize>) {
+        let c = &self.costs;
+        let w: Vec<f64> = (0..self.n()).map(|i| 0.5 * (c.local[i] + c.up[i] + c.mec[i] + c.down[i])).collect();
+        let order = order_by_upward_rank(dag, &w);
+        let (t, plan) = self.earliest_finish(&order);
+        (t, plan, order)
+    }
+
+    /// Earliest-finish assignment in `order` (the published Greedy's accounting).
+    fn earliest_finish(&self, order: &[usize]) -> (f64, Vec<u8>) {
+        let n = self.n();
+        let c = &self.costs;
+        let mut s = Scratch::new(n);
+        let (mut local_free, mut up_free, mut mec_free) = (0.0f64, 0.0f64, 0.0f64);
+        let mut plan = vec![0u8; n];
+        for (k, &i) in order.iter().enumerate() {
+            let par = &self.parents[i];
+            let mut start = local_free;
+            for &j in par {
+                start = start.max(s.ft_local[j].max(s.ft_down[j]));
+            }
+            s.ft_local[i] = start + c.local[i];
+            if par.is_empty() {
+                s.ft_up[i] = up_free + c.up[i];
+                s.ft_mec[i] = mec_free.max(s.ft_up[i]) + c.mec[i];
+            } else {
+                let mut us = up_free;
+                for &j in par {
+                    us = us.max(s.ft_local[j].max(s.ft_up[j]));
+                }
+                s.ft_up[i] = us + c.up[i];
+                let mut ms = mec_free;
+                for &j in par {
+                    ms = ms.max(s.ft_up[i].max(s.ft_mec[j]));
+                }
+                s.ft_mec[i] = ms + c.mec[i];
+            }
+            s.ft_down[i] = s.ft_mec[i] + c.down[i];
+            if s.ft_local[i] < s.ft_down[i] {
+                local_free = s.ft_local[i];
+                s.ft_down[i] = 0.0;
+                s.ft_mec[i] = 0.0;
+                s.ft_up[i] = 0.0;
+            } else {
+                plan[k] = 1;
+                s.ft_local[i] = 0.0;
+                mec_free = s.ft_mec[i];
+                up_free = s.ft_up[i];
+            }
+        }
+        let t = s.ft_down.iter().chain(&s.ft_local).fold(0.0f64, |a, &b| a.max(b));
+        (t, plan)
+    }
+}
+
+impl Prepared {
+    /// The task embeddings of the MDP in rank order (the published encoding): per task
+    /// `[id, T^UE, T^ul, T^s, T^dl, p parent ids, p child ids]`, where the parents are the
+    /// first `p` parents with a smaller id and the children the first `p` children with a larger
+    /// id (ascending), padded with −1. Row-major [n, 5 + 2p].
+    pub fn embeddings(&self, p: usize) -> Vec<f32> {
+        let n = self.n();
+        let c = &self.costs;
+        let mut children = vec![Vec::new(); n];
+        for (i, ps) in self.parents.iter().enumerate() {
+            for &j in ps {
+                children[j].push(i);
+            }
+        }
+        let mut out = Vec::with_capacity(n * (5 + 2 * p));
+        for &i in &self.order {
+            out.extend([i as f32, c.local[i] as f32, c.up[i] as f32, c.mec[i] as f32, c.down[i] as f32]);
+            let mut ps: Vec<usize> = self.parents[i].iter().copied().filter(|&j| j < i).collect();
+            ps.sort_unstable();
+            let mut cs: Vec<usize> = children[i].iter().copied().filter(|&j| j > i).collect();
+            cs.sort_unstable();
+            for list in [ps, cs] {
+                for k in 0..p {
+                    out.push(list.get(k).map(|&j| j as f32).unwrap_or(-1.0));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The published reward scaling: a step's reward is −(ΔT − min) / (max − min) with
+/// max = the largest of (upload, download, local time) of the largest data size of the graph
+/// and min = the MEC time of the smallest, over task sizes and edge sizes (entries > 0.01).
+pub fn reward_scale(dag: &Dag, sys: &DagSystem) -> (f64, f64) {
+    let sizes = dag.size.iter().copied().chain(dag.edges.iter().map(|e| e.2)).filter(|&x| x > 0.01);
+    let (lo, hi) = sizes.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let up = sys.rate_up_mbps * (1024.0 * 1024.0 / 8.0);
+    let down = sys.rate_down_mbps * (1024.0 * 1024.0 / 8.0);
+    let max_t = (hi / up).max(hi / down).max(hi / sys.ue_speed);
+    (max_t, lo / sys.mec_speed)
+}
+
+/// Reusable finish-time arrays for makespan evaluations.
+#[derive(Clone, Debug)]
+pub struct Scratch {
+    ft_local: Vec<f64>,
+    ft_up: Vec<f64>,
+    ft_mec: Vec<f64>,
+    ft_down: Vec<f64>,
+    plan: Vec<u8>,
+}
+
+impl Scratch {
+    /// For graphs of `n` tasks.
+    pub fn new(n: usize) -> Self {
+        Scratch {
+            ft_local: vec![0.0; n],
+            ft_up: vec![0.0; n],
+            ft_mec: vec![0.0; n],
+            ft_down: vec![0.0; n],
+            plan: vec![0; n],
+        }
+    }
+    fn clear(&mut self) {
+        self.ft_local.fill(0.0);
+        self.ft_up.fill(0.0);
+        self.ft_mec.fill(0.0);
+        self.ft_down.fill(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Costs chosen so every time is a small integer: UE speed 1 B/s, MEC 4 B/s, rates such that
+    /// 1 Mbps = 2^17 B/s; we scale sizes instead: use a system where up/down rate is 1 B/s.
+    fn sys(semantics: Semantics) -> DagSystem {
+        DagSystem {
+            ue_speed: 1.0,
+            mec_speed: 4.0,
+            rate_up_mbps: 8.0 / (1024.0 * 1024.0),
+            rate_down_mbps: 8.0 / (1024.0 * 1024.0),
+            semantics,
+            max_optimal_tasks: 24,
+        }
+    }
+
+    fn dag(size: &[f64], down: &[f64], edges: &[(usize, usize)]) -> Dag {
+        Dag {
+            size: size.to_vec(),
+            expect_size: down.to_vec(),
+            alpha: vec![0.0; size.len()],
+            edges: edges.iter().map(|&(a, b)| (a, b, 1.0)).collect(),
+        }
+    }
+
+    #[test]
+    fn eq4_costs_in_reference_units() {
+        let d = dag(&[1_048_576.0], &[917_504.0], &[]);
+        let c = costs(&d, &DagSystem::default());
+        // 2^20 B at 2^20 B/s = 1 s; at 10·2^20 B/s = 0.1 s; 7 Mbps = 917504 B/s.
+        assert_eq!(c.local[0], 1.0);
+        assert!((c.mec[0] - 0.1).abs() < 1e-15);
+        assert!((c.up[0] - 1_048_576.0 / 917_504.0).abs() < 1e-15);
+        assert_eq!(c.down[0], 1.0);
+    }
+
+    /// Chain 0 → 1 → 2 with sizes 4, 8, 4 (local 4, 8, 4 s; upload 4, 8, 4; MEC 1, 2, 1;
+    /// download 2, 2, 2). Rank order = 0, 1, 2.
+    #[test]
+    fn chain_by_hand_reference() {
+        let d = dag(&[4.0, 8.0, 4.0], &[2.0, 2.0, 2.0], &[(0, 1), (1, 2)]);
+        let p = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        assert_eq!(p.order, vec![0, 1, 2]);
+        let mut s = Scratch::new(3);
+        // all local: 4 + 8 + 4
+        assert_eq!(p.makespan(&[0, 0, 0], &mut s), 16.0);
+        // all MEC: t0: ul 0..4, mec 4..5, dl 5..7; t1: ul waits parent's upload 4 → 4..12,
+        // mec max(5, 12) → 12..14, dl 14..16; t2: ul 12..16, mec 16..17, dl 17..19.
+        assert_eq!(p.makespan(&[1, 1, 1], &mut s), 19.0);
+        // local, MEC, local: t0 0..4; t1 ul max(0, 4) → 4..12, mec 12..14, dl 14..16;
+        // t2 local waits t1's download: 16..20.
+        assert_eq!(p.makespan(&[0, 1, 0], &mut s), 20.0);
+        assert_eq!(p.increments(&[0, 1, 0]), vec![4.0, 12.0, 4.0]);
+    }
+
+    #[test]
+    fn fork_and_the_uplink_quirk() {
+        // Two entry tasks 0 and 1 (sizes 4), both offloaded: the published code does not mark
+        // the uplink busy for entry tasks, so both uploads run 0..4; MEC 4..5 and 5..6.
+        let d = dag(&[4.0, 4.0], &[2.0, 2.0], &[]);
+        let p = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        let mut s = Scratch::new(2);
+        assert_eq!(p.makespan(&[1, 1], &mut s), 8.0); // dl of the second: 6..8
+                                                      // Paper semantics: the uplink is busy: uploads 0..4, 4..8; MEC 4..5, 8..9;
+                                                      // downloads 5..7, 9..11.
+        let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
+        assert_eq!(p.makespan(&[1, 1], &mut s), 11.0);
+    }
+
+    #[test]
+    fn join_paper_semantics_upload_waits_for_parent_download() {
+        // 0 → 2 ← 1; sizes 4, 4, 4; all offloaded. Paper: t0 ul 0..4, mec 4..5, dl 5..7;
+        // t1 ul 4..8, mec 8..9, dl max(7, 9) 9..11; t2 ul waits parents' dl (11): 11..15,
+        // mec 15..16, dl 16..18 → 18. Reference: t2 ul waits parents' uploads only.
+        let d = dag(&[4.0, 4.0, 4.0], &[2.0, 2.0, 2.0], &[(0, 2), (1, 2)]);
+        let mut s = Scratch::new(3);
+        let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
+        assert_eq!(p.order[2], 2);
+        assert_eq!(p.makespan(&[1, 1, 1], &mut s), 18.0);
+        let r = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        // reference: t_a ul 0..4 (entry, uplink stays free), mec 4..5, dl 5..7; t_b ul 0..4,
+        // mec 5..6, dl 6..8; t2 ul starts max(0, 4, 4) = 4 → 4..8, mec max(6, 8) 8..9, dl 9..11.
+        assert_eq!(r.makespan(&[1, 1, 1], &mut s), 11.0);
+    }
+
+    #[test]
+    fn optimal_is_never_worse_than_any_plan_and_matches_brute_force() {
+        let d = dag(&[3.0, 9.0, 2.0, 7.0, 5.0], &[1.0, 4.0, 2.0, 1.0, 3.0], &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)]);
+        for sem in [Semantics::Reference, Semantics::Paper] {
+            let p = Prepared::new(&d, &sys(sem)).unwrap();
+            let (best, idx) = p.optimal(24).unwrap();
+            let mut s = Scratch::new(5);
+            let mut first_min = (f64::INFINITY, 0);
+            for i in 0..32u64 {
+                let t = p.makespan_of_index(i, &mut s);
+                if t < first_min.0 {
+                    first_min = (t, i);
+                }
+            }
+            assert_eq!((best, idx), first_min);
+            let (g, plan) = p.greedy();
+            assert!(best <= p.makespan(&plan, &mut s) && best.is_finite() && g.is_finite());
+        }
+    }
+
+    #[test]
+    fn embeddings_follow_the_published_encoding() {
+        // 0 → 2, 1 → 2: rank order [1, 0, 2] (ties: larger id first).
+        let d = dag(&[4.0, 4.0, 4.0], &[2.0, 2.0, 2.0], &[(0, 2), (1, 2)]);
+        let p = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        let e = p.embeddings(2);
+        assert_eq!(e.len(), 3 * 9);
+        assert_eq!(&e[..9], &[1.0, 4.0, 4.0, 1.0, 2.0, -1.0, -1.0, 2.0, -1.0]);
+        assert_eq!(&e[18..], &[2.0, 4.0, 4.0, 1.0, 2.0, 0.0, 1.0, -1.0, -1.0]);
+    }
+
+    #[test]
+    fn heft_orders_by_mean_weight_and_assigns_earliest_finish() {
+        let d = dag(&[3.0, 9.0, 2.0, 7.0, 5.0], &[1.0, 4.0, 2.0, 1.0, 3.0], &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)]);
+        let p = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        let (t, plan, order) = p.heft(&d);
+        assert_eq!(order[0], 0);
+        assert_eq!(*order.last().unwrap(), 4);
+        assert_eq!(plan.len(), 5);
+        let (best, _) = p.optimal(24).unwrap();
+        assert!(t.is_finite() && t > 0.0 && best > 0.0);
+    }
+
+    #[test]
+    fn reward_scale_uses_node_and_edge_sizes() {
+        let mut d = dag(&[4.0, 8.0], &[1.0, 1.0], &[(0, 1)]);
+        d.edges[0].2 = 16.0;
+        let (hi, lo) = reward_scale(&d, &sys(Semantics::Reference));
+        assert_eq!((hi, lo), (16.0, 1.0)); // 16 B at 1 B/s; 4 B at 4 B/s
+    }
+
+    #[test]
+    fn too_many_tasks_is_refused() {
+        let n = 25;
+        let d = dag(&vec![1.0; n], &vec![1.0; n], &[]);
+        let p = Prepared::new(&d, &DagSystem::default()).unwrap();
+        let e = p.optimal(24).unwrap_err().to_string();
+        assert!(e.contains("dag.max_optimal_tasks") && e.contains("25 tasks"), "{e}");
+    }
+}
