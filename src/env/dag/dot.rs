@@ -79,8 +79,6 @@ fn clip(s: &str) -> String {
 struct Lexer<'a> {
     path: &'a Path,
     toks: Vec<(Tok, usize)>,
-    /// Last line of the input (for "unexpected end of file").
-    last_line: usize,
 }
 
 fn is_word_char(c: char) -> bool {
@@ -204,7 +202,7 @@ fn lex<'a>(text: &str, path: &'a Path) -> Result<Lexer<'a>> {
             other => return Err(perr(path, line, format!("unexpected character {:?}", other))),
         }
     }
-    Ok(Lexer { path, toks, last_line: line })
+    Ok(Lexer { path, toks })
 }
 
 /// Parser state over the token list.
@@ -220,7 +218,8 @@ impl Parser<'_> {
         self.lx.toks.get(self.pos).map(|(t, _)| t)
     }
     fn line(&self) -> usize {
-        self.lx.toks.get(self.pos).map(|&(_, l)| l).unwrap_or(self.lx.last_line)
+        // At the end of the input: the line of the last token (1 when there is none).
+        self.lx.toks.get(self.pos).or(self.lx.toks.last()).map(|&(_, l)| l).unwrap_or(1)
     }
     fn err(&self, why: impl Into<String>) -> Error {
         perr(self.lx.path, self.line(), why)
