@@ -4,6 +4,7 @@
 //! Work in progress (issue 4): the task graph, the DOT reader/writer, the generator and the
 //! latency model on the CPU. Kernels for the batched backends follow.
 
+pub mod batch;
 pub mod dot;
 pub mod gen;
 pub mod model;
