@@ -305,23 +305,14 @@ impl Prepared {
                 format!("the graph has {n} tasks: exhaustive search over 2^{n} plans is refused"),
             ));
         }
-        let total = 1u64 << n;
-        let chunk = (total / 256).max(1);
-        let best = (0..total.div_ceil(chunk))
+        // Depth-first over the decisions in rank order, 0 before 1, so leaves come in plan-index
+        // order (position 0 = most significant bit) and the first minimum is kept. A prefix's
+        // state is shared by all its completions: 2^(n+1) task steps instead of n·2^n.
+        let t = Tree::new(self);
+        let split = n.min(8);
+        let best = (0..1u64 << split)
             .into_par_iter()
-            .map_init(
-                || Scratch::new(n),
-                |s, c| {
-                    let mut best = (f64::INFINITY, u64::MAX);
-                    for idx in c * chunk..((c + 1) * chunk).min(total) {
-                        let t = self.makespan_of_index(idx, s);
-                        if t < best.0 {
-                            best = (t, idx);
-                        }
-                    }
-                    best
-                },
-            )
+            .map(|prefix| t.search_subtree(prefix, split))
             .reduce(|| (f64::INFINITY, u64::MAX), |a, b| if b.0 < a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a });
         Ok(best)
     }
@@ -434,6 +425,110 @@ pub fn reward_scale(dag: &Dag, sys: &DagSystem) -> (f64, f64) {
     let down = sys.rate_down_mbps * (1024.0 * 1024.0 / 8.0);
     let max_t = (hi / up).max(hi / down).max(hi / sys.ue_speed);
     (max_t, lo / sys.mec_speed)
+}
+
+/// Position-indexed view of a prepared graph for the exhaustive depth-first search.
+struct Tree<'a> {
+    p: &'a Prepared,
+    /// Parent positions of each position.
+    parents: Vec<Vec<usize>>,
+    /// Whether each position holds an exit task.
+    exit: Vec<bool>,
+    /// (T^UE, T^ul, T^s, T^dl) by position.
+    cost: Vec<[f64; 4]>,
+}
+
+/// Resource state after a prefix of decisions.
+#[derive(Clone, Copy)]
+struct State {
+    ue: f64,
+    up: f64,
+    mec: f64,
+    down: f64,
+    /// Running makespan (reference) or running max over exit tasks (paper).
+    span: f64,
+}
+
+impl<'a> Tree<'a> {
+    fn new(p: &'a Prepared) -> Self {
+        let n = p.n();
+        let mut pos = vec![0usize; n];
+        for (k, &i) in p.order.iter().enumerate() {
+            pos[i] = k;
+        }
+        let c = &p.costs;
+        Tree {
+            parents: p.order.iter().map(|&i| p.parents[i].iter().map(|&j| pos[j]).collect()).collect(),
+            exit: p.order.iter().map(|&i| p.exit[i]).collect(),
+            cost: p.order.iter().map(|&i| [c.local[i], c.up[i], c.mec[i], c.down[i]]).collect(),
+            p,
+        }
+    }
+
+    /// Decide position k (`off`), writing its finish times into `ft[k]`; the same rules as
+    /// [`Prepared::makespan`] (tested against it on every plan).
+    fn step(&self, k: usize, off: bool, st: State, ft: &mut [[f64; 4]]) -> State {
+        let c = &self.cost[k];
+        let ps = &self.parents[k];
+        let mut st = st;
+        ft[k] = [0.0; 4];
+        let mut ready = 0.0f64;
+        for &j in ps {
+            ready = ready.max(ft[j][0].max(ft[j][3]));
+        }
+        let paper = self.p.semantics == Semantics::Paper;
+        let finish = if !off {
+            ft[k][0] = st.ue.max(ready) + c[0];
+            st.ue = st.ue.max(ft[k][0]);
+            ft[k][0]
+        } else {
+            let up_start =
+                if paper { st.up.max(ready) } else { ps.iter().fold(st.up, |a, &j| a.max(ft[j][0].max(ft[j][1]))) };
+            ft[k][1] = up_start + c[1];
+            if paper || !ps.is_empty() {
+                st.up = st.up.max(ft[k][1]);
+            }
+            let m = ps.iter().fold(ft[k][1], |a, &j| a.max(ft[j][2]));
+            ft[k][2] = st.mec.max(m) + c[2];
+            st.mec = st.mec.max(ft[k][2]);
+            let down_start = if paper { st.down.max(ft[k][2]) } else { ft[k][2] };
+            ft[k][3] = down_start + c[3];
+            if paper {
+                st.down = st.down.max(ft[k][3]);
+            }
+            ft[k][3]
+        };
+        if !paper || self.exit[k] {
+            st.span = st.span.max(finish);
+        }
+        st
+    }
+
+    /// Best (makespan, plan index) among plans starting with the `split` decisions of `prefix`.
+    fn search_subtree(&self, prefix: u64, split: usize) -> (f64, u64) {
+        let n = self.p.n();
+        let mut ft = vec![[0.0f64; 4]; n];
+        let mut st = State { ue: 0.0, up: 0.0, mec: 0.0, down: 0.0, span: 0.0 };
+        for k in 0..split {
+            st = self.step(k, (prefix >> (split - 1 - k)) & 1 != 0, st, &mut ft);
+        }
+        let mut best = (f64::INFINITY, u64::MAX);
+        self.dfs(split, st, prefix, &mut ft, &mut best);
+        best
+    }
+
+    fn dfs(&self, k: usize, st: State, idx: u64, ft: &mut [[f64; 4]], best: &mut (f64, u64)) {
+        if k == self.p.n() {
+            if st.span < best.0 {
+                *best = (st.span, idx);
+            }
+            return;
+        }
+        for off in [false, true] {
+            let next = self.step(k, off, st, ft);
+            self.dfs(k + 1, next, (idx << 1) | off as u64, ft, best);
+        }
+    }
 }
 
 /// Reusable finish-time arrays for makespan evaluations.
