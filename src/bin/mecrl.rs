@@ -111,10 +111,29 @@ enum DagCmd {
     },
 }
 
+#[derive(clap::Args)]
+struct BenchDagArgs {
+    /// Tasks per graph.
+    #[arg(long, default_value_t = 20)]
+    n: usize,
+    /// Graphs (generated with seeds 0..graphs; medians over them).
+    #[arg(long, default_value_t = 5)]
+    graphs: u32,
+    /// Plans the Python reference evaluates per graph (its rate is extrapolated to 2^n).
+    #[arg(long, default_value_t = 20_000)]
+    python_plans: usize,
+    /// Skip the Python reference.
+    #[arg(long)]
+    no_reference: bool,
+}
+
 #[derive(Subcommand)]
 enum BenchCmd {
     /// `mec`: IoTD-objective evaluations per second and the Lévy search time.
     Mec(BenchMecArgs),
+    /// `dag`: the exhaustive optimum of n-task DAGs (every plan, and branch-and-bound) next to
+    /// a plain-Python scheduler.
+    Dag(BenchDagArgs),
 }
 
 #[derive(clap::Args)]
@@ -160,6 +179,7 @@ fn main() -> ExitCode {
         Cmd::Run { config, backend, seed, out, quiet } => cmd_run(&config, backend, seed, out, quiet),
         Cmd::Devices => cmd_devices(),
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
+        Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal } } => {
             cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal)
         }
@@ -456,5 +476,84 @@ fn cmd_dag_generate(cfg: &mecrl::env::dag::gen::DagGenConfig, count: u32, seed: 
         dot::write_dot_file(d, &out.join(format!("random.{}.{k}.gv", cfg.n)))?;
     }
     println!("{count} graphs of {} tasks written to {}", cfg.n, out.display());
+    Ok(())
+}
+
+fn cmd_bench_dag(a: &BenchDagArgs) -> anyhow::Result<()> {
+    use mecrl::env::dag::{batch, dot, gen, model};
+    let cfg = gen::DagGenConfig { n: a.n, ..Default::default() };
+    let sys = model::DagSystem::default();
+    if a.n > 24 {
+        bail!("--n {}: the exhaustive optimum takes at most 24 tasks", a.n);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = std::env::temp_dir().join(format!("mecrl-bench-dag-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| mecrl::Error::io(&tmp, e))?;
+    let (mut t_bb, mut t_all, mut t_py) = (vec![], vec![], vec![]);
+    for g in 0..a.graphs {
+        let dag = gen::generate(&cfg, 0, g)?;
+        let p = model::Prepared::new(&dag, &sys)?;
+        // branch and bound (the CLI's Optimal)
+        let mut ts = vec![];
+        let mut best = 0.0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            best = p.optimal(24)?.0;
+            ts.push(t.elapsed().as_secs_f64());
+        }
+        t_bb.push(median(ts));
+        // every plan evaluated: the batched kernel's CPU reference, one graph, 64 chunks
+        let b = batch::DagBatch::new(std::slice::from_ref(&p))?;
+        let params = b.params(model::Semantics::Reference, 1, 64);
+        let mut bufs: Vec<Vec<u32>> = vec![
+            b.n_tasks.clone(),
+            b.cost.iter().map(|x| x.to_bits()).collect(),
+            b.par_off.clone(),
+            b.par_idx.clone(),
+            b.exit.clone(),
+            vec![0; 64 * b.n_max * 4],
+            vec![0; 64 * 2],
+        ];
+        let t = Instant::now();
+        let mut r: Vec<&mut [u32]> = bufs.iter_mut().map(|v| v.as_mut_slice()).collect();
+        batch::cpu_optimal(bytemuck::bytes_of(&params), &mut r)?;
+        t_all.push(t.elapsed().as_secs_f64());
+        if !a.no_reference {
+            let f = tmp.join(format!("g{g}.gv"));
+            dot::write_dot_file(&dag, &f)?;
+            let v = root.join(".venv/bin/python");
+            let py = if v.exists() { v } else { PathBuf::from("python3") };
+            let out = std::process::Command::new(&py)
+                .arg(root.join("tools/bench_dag_python.py"))
+                .arg(&f)
+                .args(["--plans", &a.python_plans.to_string()])
+                .output()
+                .with_context(|| format!("starting {}", py.display()))?;
+            if !out.status.success() {
+                bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            }
+            let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+            let rate = j["plans_per_s"].as_f64().context("plans_per_s")?;
+            t_py.push((1u64 << a.n) as f64 / rate);
+        }
+        let _ = best;
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (bb, all) = (median(t_bb), median(t_all));
+    println!("mecrl bench dag  n={} graphs={}  (reference semantics, 7 Mbps; medians over graphs)", a.n, a.graphs);
+    println!("{:<52} {:>12}", "measurement", "median (s)");
+    println!("{:<52} {:>12.5}", "Optimal, branch and bound (mecrl cpu, f64)", bb);
+    println!(
+        "{:<52} {:>12.5}   ({:.1} M plans/s, {:.0} M plan-tasks/s)",
+        "Optimal, every plan (batched kernel, cpu, f32)",
+        all,
+        (1u64 << a.n) as f64 / all / 1e6,
+        (1u64 << a.n) as f64 * a.n as f64 / all / 1e6
+    );
+    if !t_py.is_empty() {
+        let py = median(t_py);
+        println!("{:<52} {:>12.3}", "Optimal, plain Python (extrapolated to 2^n plans)", py);
+        println!("ratio Python / mecrl: {:.0}x (branch and bound), {:.0}x (every plan)", py / bb, py / all);
+    }
     Ok(())
 }

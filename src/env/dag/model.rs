@@ -24,6 +24,8 @@
 //! k-th task in rank order. The exhaustive search enumerates plan indices 0..2^n with position 0
 //! as the most significant bit (the published enumeration), and returns the first minimum.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -310,9 +312,10 @@ impl Prepared {
         // state is shared by all its completions: 2^(n+1) task steps instead of n·2^n.
         let t = Tree::new(self);
         let split = n.min(8);
+        let global = AtomicU64::new(f64::INFINITY.to_bits());
         let best = (0..1u64 << split)
             .into_par_iter()
-            .map(|prefix| t.search_subtree(prefix, split))
+            .map(|prefix| t.search_subtree(prefix, split, &global))
             .reduce(|| (f64::INFINITY, u64::MAX), |a, b| if b.0 < a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a });
         Ok(best)
     }
@@ -505,7 +508,10 @@ impl<'a> Tree<'a> {
     }
 
     /// Best (makespan, plan index) among plans starting with the `split` decisions of `prefix`.
-    fn search_subtree(&self, prefix: u64, split: usize) -> (f64, u64) {
+    /// Branch and bound: `span` never decreases along a path (a running maximum), so a prefix
+    /// whose span already reaches this subtree's best (found at a smaller index) or exceeds the
+    /// best of any subtree cannot hold the first minimum and is skipped.
+    fn search_subtree(&self, prefix: u64, split: usize, global: &AtomicU64) -> (f64, u64) {
         let n = self.p.n();
         let mut ft = vec![[0.0f64; 4]; n];
         let mut st = State { ue: 0.0, up: 0.0, mec: 0.0, down: 0.0, span: 0.0 };
@@ -513,20 +519,22 @@ impl<'a> Tree<'a> {
             st = self.step(k, (prefix >> (split - 1 - k)) & 1 != 0, st, &mut ft);
         }
         let mut best = (f64::INFINITY, u64::MAX);
-        self.dfs(split, st, prefix, &mut ft, &mut best);
+        self.dfs(split, st, prefix, &mut ft, &mut best, global);
         best
     }
 
-    fn dfs(&self, k: usize, st: State, idx: u64, ft: &mut [[f64; 4]], best: &mut (f64, u64)) {
+    fn dfs(&self, k: usize, st: State, idx: u64, ft: &mut [[f64; 4]], best: &mut (f64, u64), global: &AtomicU64) {
+        if st.span >= best.0 || st.span > f64::from_bits(global.load(Ordering::Relaxed)) {
+            return;
+        }
         if k == self.p.n() {
-            if st.span < best.0 {
-                *best = (st.span, idx);
-            }
+            *best = (st.span, idx);
+            global.fetch_min(st.span.to_bits(), Ordering::Relaxed); // non-negative f64 bits order like values
             return;
         }
         for off in [false, true] {
             let next = self.step(k, off, st, ft);
-            self.dfs(k + 1, next, (idx << 1) | off as u64, ft, best);
+            self.dfs(k + 1, next, (idx << 1) | off as u64, ft, best, global);
         }
     }
 }
