@@ -43,7 +43,7 @@ use crate::rng;
 pub const DAG_GEN_STREAM: u32 = 0x0D01;
 
 /// Largest `n` the generator accepts.
-pub const MAX_TASKS: usize = 100_000;
+pub const MAX_TASKS: usize = 10_000;
 
 /// Parameters of the generator; the names are DAGGEN's. Defaults: the paper's experiment 1
 /// (n = 20, fat = density = 0.5, ccr in [0.3, 0.5], data 5–50 KB) with DAGGEN's defaults for
@@ -51,7 +51,7 @@ pub const MAX_TASKS: usize = 100_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DagGenConfig {
-    /// n, number of tasks (1..=100000).
+    /// n, number of tasks (1..=[`MAX_TASKS`]).
     pub n: usize,
     /// Width exponent in [0, 1]: the ideal level width is ⌊n^fat⌋.
     pub fat: f64,
@@ -205,6 +205,8 @@ pub fn generate(cfg: &DagGenConfig, seed: u64, index: u32) -> Result<Dag> {
     // Dependencies: parents[child] in draw order.
     let mut d = Draws::new(seed, index, 1);
     let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // stamp[t] == child + 1 when t is already a parent of `child` (O(1) membership).
+    let mut stamp = vec![0usize; n];
     for lvl in 1..widths.len() {
         let prev_w = widths[lvl - 1];
         for j in 0..widths[lvl] {
@@ -216,11 +218,12 @@ pub fn generate(cfg: &DagGenConfig, seed: u64, index: u32) -> Result<Dag> {
                 let w = widths[pl];
                 let mut pos = d.index(w);
                 let mut tries = 0;
-                while tries < w && parents[child].contains(&(start[pl] + pos)) {
+                while tries < w && stamp[start[pl] + pos] == child + 1 {
                     pos = (pos + 1) % w;
                     tries += 1;
                 }
                 if tries < w {
+                    stamp[start[pl] + pos] = child + 1;
                     parents[child].push(start[pl] + pos);
                 }
             }
