@@ -567,7 +567,8 @@ fn num(x: f64) -> String {
 /// `a -> b [size="…"]`, then `}`. Edges keep their order in `dag.edges`: each edge is written
 /// after its parent's node line (nodes in increasing order), so DAGGEN-ordered edge lists give
 /// exactly DAGGEN's interleaving and any other order still reads back identically.
-/// `parse_dot(&write_dot(d), p) == Ok(d)` for every valid DAG (non-negative finite values).
+/// `parse_dot(&write_dot(d), p) == Ok(d)` for every valid DAG (non-negative finite values); an
+/// inconsistent `Dag` (short attribute vectors, out-of-range edges) is written as is, without panic.
 pub fn write_dot(dag: &Dag) -> String {
     let n = dag.n();
     let mut s = String::with_capacity(64 * (n + dag.edges.len()) + 64);
@@ -589,7 +590,7 @@ pub fn write_dot(dag: &Dag) -> String {
             node(&mut s, written);
             written += 1;
         }
-        let _ = writeln!(s, "  {} -> {} [size=\"{}\"]", a + 1, b + 1, num(bytes));
+        let _ = writeln!(s, "  {} -> {} [size=\"{}\"]", a.saturating_add(1), b.saturating_add(1), num(bytes));
     }
     while written < n {
         node(&mut s, written);
