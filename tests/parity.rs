@@ -17,6 +17,9 @@ use std::sync::Arc;
 
 use mecrl::backend::registry::{self, Access, Elem, KernelId, KERNELS};
 use mecrl::backend::{self, Backend, BackendKind};
+use mecrl::env::dag::batch::{DagBatch, DagParams};
+use mecrl::env::dag::gen::{generate, DagGenConfig};
+use mecrl::env::dag::model::{DagSystem, Prepared, Semantics};
 use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEnv, MecParams};
 use mecrl::rng::{self, Dist, RngFillParams};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
@@ -400,10 +403,119 @@ fn every_kernel_matches_cpu_on_every_backend() {
         for (variant, mode) in [(0u32, 0u32), (0, 1), (1, 0), (1, 1)] {
             levy_cases(&**be, &env, &a0, variant, mode, &mut done);
         }
+        // DAG makespan / exhaustive optimum, both semantics.
+        for sem in [Semantics::Reference, Semantics::Paper] {
+            dag_cases(&**be, sem, &mut done);
+        }
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());
     }
+}
+
+/// `assert_equal`, and bit-exact: the dag kernels only take f32 max and single additions.
+fn assert_bit_exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -> Vec<Option<Vec<u32>>> {
+    let cpu = backend::create(BackendKind::Cpu).unwrap();
+    let want = run(&*cpu, c);
+    let got = run(be, c);
+    let bad = compare(&be.kind().to_string(), c, &want, &got);
+    let entry = registry::spec(c.id).entry;
+    assert!(bad.iter().all(|b| b.is_empty()), "{}: {entry} differs from the CPU reference", be.kind());
+    assert_eq!(want, got, "{}: {entry} is not bit-exact", be.kind());
+    done.insert(c.id);
+    want
+}
+
+/// Generated graphs of 8, 11 and 12 tasks plus a single task (N = 12: padded positions and, for
+/// the single task, empty chunks), P = 24 plans per graph (all local, all offloaded, random),
+/// C = 4 chunks of the exhaustive search, then the reduction (and one with crafted ties).
+fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
+    let sys = DagSystem { semantics: sem, ..Default::default() };
+    let graphs: Vec<Prepared> = [(8usize, 1u32), (11, 2), (12, 3), (1, 4)]
+        .iter()
+        .map(|&(n, k)| {
+            let dag = generate(&DagGenConfig { n, ..Default::default() }, 2024, k).unwrap();
+            Prepared::new(&dag, &sys).unwrap()
+        })
+        .collect();
+    let batch = DagBatch::new(&graphs).unwrap();
+    let (b, n) = (graphs.len(), batch.n_max);
+    let (pp, chunks) = (24usize, 4usize);
+    let plans: Vec<u32> = (0..b * pp * n)
+        .map(|i| match (i / n) % pp {
+            0 => 0,
+            1 => 1,
+            _ => rng::philox4x32_10([i as u32, 7, 1, 3], [11, sem as u32])[0] & 1,
+        })
+        .collect();
+    let p: DagParams = batch.params(sem, pp, chunks);
+    let graph_bufs = vec![
+        batch.n_tasks.clone(),
+        f32v(&batch.cost),
+        batch.par_off.clone(),
+        batch.par_idx.clone(),
+        batch.exit.clone(),
+    ];
+    let mut bufs = graph_bufs.clone();
+    bufs.extend([plans, vec![0; b * pp * n * 4], vec![0; b * pp]]);
+    let out = assert_bit_exact(
+        be,
+        &Case { id: KernelId::DagMakespan, params: bytemuck::bytes_of(&p).to_vec(), threads: (b * pp) as u32, bufs },
+        done,
+    );
+    assert!(out[7].as_ref().unwrap().iter().all(|&x| f32::from_bits(x) > 0.0), "makespans are positive");
+
+    let mut bufs = graph_bufs.clone();
+    bufs.extend([vec![0; b * chunks * n * 4], vec![0; b * chunks * 2]]);
+    let opt =
+        Case { id: KernelId::DagOptimal, params: bytemuck::bytes_of(&p).to_vec(), threads: (b * chunks) as u32, bufs };
+    let partial = assert_bit_exact(be, &opt, done)[6].clone().unwrap();
+    // the single-task graph: chunks 2 and 3 are empty
+    assert_eq!(
+        &partial[(3 * chunks + 2) * 2..],
+        &[f32::INFINITY.to_bits(), u32::MAX, f32::INFINITY.to_bits(), u32::MAX]
+    );
+
+    let reduce = |partial: Vec<u32>, done: &mut BTreeSet<KernelId>| {
+        let c = Case {
+            id: KernelId::DagOptimalReduce,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: b as u32,
+            bufs: vec![partial, vec![0; b * 2]],
+        };
+        assert_bit_exact(be, &c, done)[1].clone().unwrap()
+    };
+    let best = reduce(partial.clone(), done);
+    for (g, gp) in graphs.iter().enumerate() {
+        let (m, _) = gp.optimal(24).unwrap();
+        let got = f32::from_bits(best[2 * g]) as f64;
+        assert!((got - m).abs() <= 1e-6 * m, "{sem:?} graph {g}: optimum {got} vs {m}");
+    }
+    // ties go to the smaller plan index, whatever the chunk order; +inf never wins over a value
+    let inf = f32::INFINITY.to_bits();
+    let x15 = 1.5f32.to_bits();
+    #[rustfmt::skip]
+    let crafted = vec![
+        x15, 9, x15, 3, x15, 7, inf, u32::MAX,
+        inf, u32::MAX, inf, u32::MAX, inf, u32::MAX, inf, u32::MAX,
+        inf, u32::MAX, 2.0f32.to_bits(), 5, 1.0f32.to_bits(), 6, 1.0f32.to_bits(), 2,
+        0.5f32.to_bits(), 4, inf, u32::MAX, inf, 1, 0.5f32.to_bits(), 4,
+    ];
+    let best = reduce(crafted, done);
+    assert_eq!(best, vec![x15, 3, inf, u32::MAX, 1.0f32.to_bits(), 2, 0.5f32.to_bits(), 4]);
+
+    // more than 30 tasks: the kernel answers (+inf, 0xffffffff) and reads nothing out of bounds
+    // (the CPU refuses such input, so this is checked on the backend alone)
+    let mut bufs = opt.bufs.clone();
+    bufs[0][1] = 31;
+    let refs: Vec<_> = bufs.iter().map(|d| be.upload(d).unwrap()).collect();
+    let r: Vec<_> = refs.iter().collect();
+    be.launch(KernelId::DagOptimal, &opt.params, opt.threads, &r).unwrap();
+    be.sync().unwrap();
+    let got = be.download(&refs[6]).unwrap();
+    assert_eq!(&got[2 * chunks..4 * chunks], &[inf, u32::MAX].repeat(chunks)[..], "{}: n > 30", be.kind());
+    assert_eq!(got[..2 * chunks], partial[..2 * chunks], "{}: other graphs are unaffected", be.kind());
+    assert_eq!(got[4 * chunks..], partial[4 * chunks..], "{}: other graphs are unaffected", be.kind());
 }
 
 fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u32, done: &mut BTreeSet<KernelId>) {

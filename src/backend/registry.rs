@@ -3,6 +3,7 @@
 
 use std::mem::offset_of;
 
+use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::mec::{self, MecParams};
 use crate::error::Result;
 use crate::rng::{self, RngFillParams};
@@ -33,6 +34,12 @@ pub enum KernelId {
     LevyGeneration,
     /// Lévy search: best candidate per instance.
     LevyBest,
+    /// `dag`: makespan of given offloading plans, one thread per (graph, plan).
+    DagMakespan,
+    /// `dag`: exhaustive optimum per (graph, chunk of plan indices).
+    DagOptimal,
+    /// `dag`: the best of the chunks per graph.
+    DagOptimalReduce,
 }
 
 /// How a kernel uses a buffer.
@@ -142,6 +149,12 @@ const LEVY_PARAMS: ParamLayout = ParamLayout {
         p_local, phi_t, phi_e, bandwidth, noise_psd),
 };
 
+const DAG_PARAMS: ParamLayout = ParamLayout {
+    name: "DagParams",
+    size: std::mem::size_of::<DagParams>(),
+    fields: fields!(DagParams; b, n_max, e_max, p, semantics, chunks, _pad0, _pad1),
+};
+
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
     let p: MecParams = params(bytes);
     (p.b as u64, p.n as u64, p.m as u64, p.p as u64)
@@ -213,6 +226,27 @@ fn levy_best_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, _, p) = levy_dims(bytes);
     let pop = b * p * n;
     vec![pop, pop, pop, b * p, b * n, b * n, b * n, b]
+}
+
+/// (B, N, E, P, chunks) of a `dag_*` parameter block; chunks is at least 1.
+fn dag_dims(bytes: &[u8]) -> (u64, u64, u64, u64, u64) {
+    let p: DagParams = params(bytes);
+    (p.b as u64, p.n_max as u64, p.e_max as u64, p.p as u64, p.chunks.max(1) as u64)
+}
+
+fn dag_makespan_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, e, p, _) = dag_dims(bytes);
+    vec![b, b * n * 4, b * (n + 1), b * e, b * n, b * p * n, b * p * n * 4, b * p]
+}
+
+fn dag_optimal_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, e, _, c) = dag_dims(bytes);
+    vec![b, b * n * 4, b * (n + 1), b * e, b * n, b * c * n * 4, b * c * 2]
+}
+
+fn dag_optimal_reduce_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, _, _, _, c) = dag_dims(bytes);
+    vec![b * c * 2, b * 2]
 }
 
 /// Every kernel of mecrl.
@@ -394,6 +428,56 @@ pub static KERNELS: &[KernelSpec] = &[
         ],
         cpu: levy::cpu_best,
         sizes: levy_best_sizes,
+    },
+    KernelSpec {
+        id: KernelId::DagMakespan,
+        stem: "dag",
+        entry: "dag_makespan",
+        wgsl: "env/dag.wgsl",
+        cu: "env/dag.cu",
+        params: DAG_PARAMS,
+        bufs: &[
+            b("n_tasks", R, U32),
+            b("cost", R, F32),
+            b("par_off", R, U32),
+            b("par_idx", R, U32),
+            b("exit", R, U32),
+            b("plans", R, U32),
+            b("ft", S, F32),
+            b("makespan", W, F32),
+        ],
+        cpu: dag::cpu_makespan,
+        sizes: dag_makespan_sizes,
+    },
+    KernelSpec {
+        id: KernelId::DagOptimal,
+        stem: "dag",
+        entry: "dag_optimal",
+        wgsl: "env/dag.wgsl",
+        cu: "env/dag.cu",
+        params: DAG_PARAMS,
+        bufs: &[
+            b("n_tasks", R, U32),
+            b("cost", R, F32),
+            b("par_off", R, U32),
+            b("par_idx", R, U32),
+            b("exit", R, U32),
+            b("ft", S, F32),
+            b("partial", W, U32),
+        ],
+        cpu: dag::cpu_optimal,
+        sizes: dag_optimal_sizes,
+    },
+    KernelSpec {
+        id: KernelId::DagOptimalReduce,
+        stem: "dag",
+        entry: "dag_optimal_reduce",
+        wgsl: "env/dag.wgsl",
+        cu: "env/dag.cu",
+        params: DAG_PARAMS,
+        bufs: &[b("partial", R, U32), b("best", W, U32)],
+        cpu: dag::cpu_optimal_reduce,
+        sizes: dag_optimal_reduce_sizes,
     },
 ];
 

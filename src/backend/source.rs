@@ -13,6 +13,7 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("common/index.wgsl", include_str!("../../shaders/common/index.wgsl")),
     ("rng/rng.wgsl", include_str!("../../shaders/rng/rng.wgsl")),
     ("env/mec.wgsl", include_str!("../../shaders/env/mec.wgsl")),
+    ("env/dag.wgsl", include_str!("../../shaders/env/dag.wgsl")),
     ("search/levy.wgsl", include_str!("../../shaders/search/levy.wgsl")),
 ];
 
@@ -23,6 +24,7 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("common/index.cuh", include_str!("../../kernels/common/index.cuh")),
     ("rng/rng.cu", include_str!("../../kernels/rng/rng.cu")),
     ("env/mec.cu", include_str!("../../kernels/env/mec.cu")),
+    ("env/dag.cu", include_str!("../../kernels/env/dag.cu")),
     ("search/levy.cu", include_str!("../../kernels/search/levy.cu")),
 ];
 
