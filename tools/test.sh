@@ -52,6 +52,4 @@ cargo clippy --all-targets --all-features -q -- -D warnings
 say "tests (all features: cpu, wgpu on lavapipe, CUDA host shim, NVRTC)"
 cargo test --all-features -q "$@"
 
-say "devices"
-cargo run --all-features -q --bin mecrl -- devices
 say "all tests passed"
