@@ -192,3 +192,23 @@ fn short_buffers_are_refused_before_launch_on_every_backend() {
         }
     }
 }
+
+#[test]
+fn drivers_that_cut_long_loops_refuse_sizes_beyond_their_budget() {
+    for kind in [BackendKind::Cpu, BackendKind::Wgpu, BackendKind::CudaHost] {
+        let Ok(be) = backend::create(kind) else { continue };
+        let big = MecConfig { n_iotd: 30_000, n_mec: 10, ..MecConfig::default() };
+        match be.max_loop_iterations() {
+            Some(limit) => match MecEnv::new(be.clone(), &big, 1, 1) {
+                Err(Error::Config { field, why, .. }) => {
+                    assert_eq!(field, "mec.n_iotd");
+                    assert!(why.contains(&limit.to_string()), "{why}");
+                }
+                other => panic!("{kind}: expected a Config error, got {:?}", other.map(|_| ())),
+            },
+            None => assert!(kind != BackendKind::Wgpu || !be.describe().contains("llvmpipe")),
+        }
+        // the parity-test size always fits
+        assert!(MecEnv::new(be, &small(), 2, 1).is_ok());
+    }
+}

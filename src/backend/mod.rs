@@ -146,6 +146,11 @@ pub trait Backend: Send + Sync {
     fn sync(&self) -> Result<()>;
     /// Number of host round trips (downloads) so far; tests assert on it.
     fn downloads(&self) -> u64;
+    /// The most loop iterations one invocation may run, where the driver cuts longer loops
+    /// short without an error (Mesa's lavapipe: 65,535); `None` where there is no such limit.
+    fn max_loop_iterations(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Checks a launch against the registry: buffer count, aliasing, parameter size.

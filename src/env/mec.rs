@@ -951,6 +951,21 @@ impl MecEnv {
             .filter(|&w| w < u32::MAX as usize)
             .ok_or_else(|| Error::config("batch", batch, "batch·n_iotd·(n_mec+1) must fit in 32-bit indexing"))?;
         let _ = words;
+        if let Some(limit) = backend.max_loop_iterations() {
+            // The longest per-invocation loops: observe (3 passes over N), the Greedy's nearest-MEC
+            // search (N·M), the power solve (≤ 64 Newton steps per MEC), the objectives (N + M).
+            let work = 3 * n as u64 + (n as u64) * (m as u64) + 64 * m as u64;
+            if work > limit {
+                return Err(Error::config(
+                    "mec.n_iotd",
+                    n,
+                    format!(
+                        "with n_mec = {m} the kernels would loop ~{work} times per invocation, beyond this \
+                         driver's silent limit of {limit} (lavapipe); use the cpu backend or a hardware GPU"
+                    ),
+                ));
+            }
+        }
         let be = &*backend;
         let env = MecEnv {
             params: cfg.params(b, 1, seed),

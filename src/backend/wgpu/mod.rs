@@ -370,6 +370,10 @@ impl Backend for WgpuBackend {
         self.take_uncaptured()
     }
 
+    fn max_loop_iterations(&self) -> Option<u64> {
+        // lavapipe (llvmpipe) stops every loop of an invocation after 65,535 iterations in total.
+        (self.info.device_type == wgpu::DeviceType::Cpu || self.info.name.contains("llvmpipe")).then_some(65_535)
+    }
     fn downloads(&self) -> u64 {
         self.downloads.load(Ordering::Relaxed)
     }
