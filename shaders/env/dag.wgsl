@@ -57,21 +57,7 @@ fn dag_chunk_range(n: u32, c: u32, chunks: u32) -> vec2<u32> {
     return vec2<u32>(lo, hi);
 }
 
-//!entry dag_makespan
-@group(0) @binding(1) var<storage, read> n_tasks: array<u32>;
-@group(0) @binding(2) var<storage, read> cost: array<f32>;
-@group(0) @binding(3) var<storage, read> par_off: array<u32>;
-@group(0) @binding(4) var<storage, read> par_idx: array<u32>;
-@group(0) @binding(5) var<storage, read> exit: array<u32>;
-@group(0) @binding(6) var<storage, read> plans: array<u32>;
-@group(0) @binding(7) var<storage, read_write> ft: array<f32>;
-@group(0) @binding(8) var<storage, read_write> makespan: array<f32>;
-
-// Decision of position k: the plan row starting at `plan`.
-fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
-    return plans[plan + k] != 0u;
-}
-
+//!part dag_eval
 // `makespan` of batch.rs for graph g with n (<= n_max) tasks; ft at fb (4 n_max words).
 // Parent offsets are clamped to E and parent positions to N - 1 (never out of bounds).
 //
@@ -171,6 +157,23 @@ fn dag_eval(g: u32, n: u32, fb: u32, plan: u32) -> f32 {
 }
 
 // One thread per (graph, plan): t = g P + q.
+//!entry dag_makespan
+@group(0) @binding(1) var<storage, read> n_tasks: array<u32>;
+@group(0) @binding(2) var<storage, read> cost: array<f32>;
+@group(0) @binding(3) var<storage, read> par_off: array<u32>;
+@group(0) @binding(4) var<storage, read> par_idx: array<u32>;
+@group(0) @binding(5) var<storage, read> exit: array<u32>;
+@group(0) @binding(6) var<storage, read> plans: array<u32>;
+@group(0) @binding(7) var<storage, read_write> ft: array<f32>;
+@group(0) @binding(8) var<storage, read_write> makespan: array<f32>;
+
+// Decision of position k: the plan row starting at `plan`.
+fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
+    return plans[plan + k] != 0u;
+}
+
+//!use dag_eval
+
 @compute @workgroup_size(64)
 fn dag_makespan(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -203,106 +206,8 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
     return ((plan >> (n - 1u - k)) & 1u) != 0u;
 }
 
-// `makespan` of batch.rs (identical to the copy in the dag_makespan section) for graph g with n (<= n_max) tasks; ft at fb (4 n_max words).
-// Parent offsets are clamped to E and parent positions to N - 1 (never out of bounds).
-//
-// Loop iterations are kept few because llvmpipe (lavapipe) ends every loop of an invocation once
-// 65,535 iterations of all its loops together have run: one fused pass over the parents (each of
-// the three maxima in its own order: bit-identical, max is exact), the four finish times of a
-// position written in its branch instead of a zero fill (only parents j < k are read), the exit
-// maximum taken in the position loop (in order k). A loop cut short sets `dag_cut`.
-fn dag_eval(g: u32, n: u32, fb: u32, plan: u32) -> f32 {
-    let n_max = params.n_max;
-    let e_max = params.e_max;
-    let sem = params.semantics;
-    let cb = g * n_max * 4u;
-    let ob = g * (n_max + 1u);
-    let eb = g * e_max;
-    let xb = g * n_max;
-    var a_ue = 0.0;
-    var a_up = 0.0;
-    var a_mec = 0.0;
-    var a_down = 0.0;
-    var current = 0.0;
-    var t = 0.0;
-    var k = 0u;
-    for (; k < n; k = k + 1u) {
-        let c = cb + 4u * k;
-        let fk = fb + 4u * k;
-        let lo = eb + min(par_off[ob + k], e_max);
-        let hi = eb + min(par_off[ob + k + 1u], e_max);
-        var ready = 0.0; // max over parents of (local finish, download finish)
-        var ready_up = 0.0; // max over parents of (local finish, upload finish)
-        var ready_mec = 0.0; // max over parents of MEC finish
-        var e = lo;
-        for (; e < hi; e = e + 1u) {
-            let j = fb + 4u * min(par_idx[e], n_max - 1u);
-            let lf = ft[j];
-            ready = max(ready, max(lf, ft[j + 3u]));
-            ready_up = max(ready_up, max(lf, ft[j + 1u]));
-            ready_mec = max(ready_mec, ft[j + 2u]);
-        }
-        if (e < hi) {
-            dag_cut = true;
-        }
-        var done = 0.0;
-        if (!dag_bit(plan, n, k)) {
-            let f = pm_keep(max(a_ue, ready) + cost[c]);
-            ft[fk] = f;
-            ft[fk + 1u] = 0.0;
-            ft[fk + 2u] = 0.0;
-            ft[fk + 3u] = 0.0;
-            if (sem == 0u) {
-                a_ue = f;
-            } else {
-                a_ue = max(a_ue, f);
-            }
-            done = f;
-        } else {
-            var up_start = max(a_up, ready);
-            if (sem == 0u) {
-                up_start = max(a_up, ready_up);
-            }
-            let up = pm_keep(up_start + cost[c + 1u]);
-            if (sem != 0u) {
-                a_up = max(a_up, up);
-            } else if (hi > lo) {
-                a_up = up; // entry tasks leave the uplink free (published code)
-            }
-            let mec = pm_keep(max(a_mec, max(up, ready_mec)) + cost[c + 2u]);
-            var down_start = mec;
-            if (sem == 0u) {
-                a_mec = mec;
-            } else {
-                a_mec = max(a_mec, mec);
-                down_start = max(a_down, mec);
-            }
-            let down = pm_keep(down_start + cost[c + 3u]);
-            if (sem != 0u) {
-                a_down = max(a_down, down);
-            }
-            ft[fk] = 0.0;
-            ft[fk + 1u] = up;
-            ft[fk + 2u] = mec;
-            ft[fk + 3u] = down;
-            done = down;
-        }
-        current = max(current, done);
-        if (exit[xb + k] != 0u) {
-            t = max(t, done);
-        }
-    }
-    if (k < n) {
-        dag_cut = true;
-    }
-    if (sem == 0u) {
-        return current;
-    }
-    return t;
-}
+//!use dag_eval
 
-// One thread per (graph, chunk): t = g C + c; the first minimum of the chunk wins. A graph of
-// more than 30 tasks gives (+inf, 0xffffffff), like an empty chunk.
 @compute @workgroup_size(64)
 fn dag_optimal(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_id) lid: vec3<u32>) {

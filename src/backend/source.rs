@@ -35,30 +35,56 @@ fn lookup(files: &[(&str, &'static str)], path: &str) -> Option<&'static str> {
 }
 
 /// The WGSL module for `entry` of stem file `file`, or `None` if the section is missing.
+///
+/// Besides the shared part and the `//!entry` sections, a stem file may hold named parts
+/// (`//!part <name>` up to the next marker) that are not shared by default; a section includes
+/// one with a line `//!use <name>`. This lets several entries share code that reads
+/// bindings only they declare (WGSL cannot pass storage buffers to functions).
 pub fn wgsl_module(file: &str, entry: &str) -> Option<String> {
+    enum At<'a> {
+        Shared,
+        Part(&'a str),
+        Entry(&'a str),
+    }
     let text = lookup(WGSL_FILES, file)?;
     let mut shared = String::new();
+    let mut parts: Vec<(&str, String)> = Vec::new();
     let mut section: Option<String> = None;
-    let mut current: Option<&str> = None;
+    let mut at = At::Shared;
     for line in text.lines() {
-        if let Some(name) = line.trim().strip_prefix("//!entry ") {
-            current = Some(name.trim());
-            if current == Some(entry) {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("//!entry ") {
+            at = At::Entry(name.trim());
+            if name.trim() == entry {
                 section = Some(String::new());
             }
             continue;
         }
-        match current {
-            None => {
+        if let Some(name) = t.strip_prefix("//!part ") {
+            parts.push((name.trim(), String::new()));
+            at = At::Part(name.trim());
+            continue;
+        }
+        match at {
+            At::Shared => {
                 shared.push_str(line);
                 shared.push('\n');
             }
-            Some(c) if c == entry => {
-                let s = section.as_mut().expect("section started");
-                s.push_str(line);
-                s.push('\n');
+            At::Part(_) => {
+                let p = &mut parts.last_mut().expect("part started").1;
+                p.push_str(line);
+                p.push('\n');
             }
-            Some(_) => {}
+            At::Entry(e) if e == entry => {
+                let s = section.as_mut().expect("section started");
+                if let Some(name) = t.strip_prefix("//!use ") {
+                    s.push_str(&parts.iter().find(|(n, _)| *n == name.trim())?.1);
+                } else {
+                    s.push_str(line);
+                    s.push('\n');
+                }
+            }
+            At::Entry(_) => {}
         }
     }
     let mut out = String::new();
