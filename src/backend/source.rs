@@ -43,7 +43,7 @@ fn lookup(files: &[(&str, &'static str)], path: &str) -> Option<&'static str> {
 pub fn wgsl_module(file: &str, entry: &str) -> Option<String> {
     enum At<'a> {
         Shared,
-        Part(&'a str),
+        Part,
         Entry(&'a str),
     }
     let text = lookup(WGSL_FILES, file)?;
@@ -62,7 +62,7 @@ pub fn wgsl_module(file: &str, entry: &str) -> Option<String> {
         }
         if let Some(name) = t.strip_prefix("//!part ") {
             parts.push((name.trim(), String::new()));
-            at = At::Part(name.trim());
+            at = At::Part;
             continue;
         }
         match at {
@@ -70,7 +70,7 @@ pub fn wgsl_module(file: &str, entry: &str) -> Option<String> {
                 shared.push_str(line);
                 shared.push('\n');
             }
-            At::Part(_) => {
+            At::Part => {
                 let p = &mut parts.last_mut().expect("part started").1;
                 p.push_str(line);
                 p.push('\n');
