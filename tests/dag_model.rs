@@ -51,3 +51,32 @@ fn optimal_equals_brute_force_and_bounds_every_method() {
         }
     }
 }
+
+/// The batched optimum kernels on every available backend agree with the f64 search.
+#[test]
+fn optimal_batch_on_every_backend_matches_the_model() {
+    use mecrl::backend::{self, BackendKind};
+    use mecrl::env::dag::batch::optimal_batch;
+    for sem in [Semantics::Reference, Semantics::Paper] {
+        let graphs: Vec<Prepared> = [5usize, 9, 12, 1]
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                let dag = generate(&DagGenConfig { n, ..Default::default() }, 7, k as u32).unwrap();
+                Prepared::new(&dag, &DagSystem { semantics: sem, ..Default::default() }).unwrap()
+            })
+            .collect();
+        for kind in [BackendKind::Cpu, BackendKind::Wgpu, BackendKind::CudaHost, BackendKind::Cuda] {
+            let Ok(be) = backend::create(kind) else { continue };
+            let got = optimal_batch(&*be, &graphs).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            for (g, p) in graphs.iter().enumerate() {
+                let (want, _) = p.optimal(24).unwrap();
+                let (m, idx) = got[g];
+                assert!((m as f64 - want).abs() <= 1e-5 * want, "{kind} {sem:?} graph {g}: {m} vs {want}");
+                let mut s = Scratch::new(p.n());
+                let t = p.makespan_of_index(idx as u64, &mut s);
+                assert!((t - want).abs() <= 1e-5 * want, "{kind} {sem:?} graph {g}: plan {idx} gives {t}");
+            }
+        }
+    }
+}
