@@ -168,6 +168,12 @@ pub struct Prepared {
     pub exit: Vec<bool>,
     /// Scheduling rules.
     pub semantics: Semantics,
+    /// Parent positions of each rank position (all smaller).
+    pos_parents: Vec<Vec<usize>>,
+    /// (T^UE, T^ul, T^s, T^dl) by rank position.
+    pos_cost: Vec<[f64; 4]>,
+    /// Exit flag by rank position.
+    pos_exit: Vec<bool>,
 }
 
 impl Prepared {
@@ -176,8 +182,23 @@ impl Prepared {
         sys.validate()?;
         let costs = costs(dag, sys);
         let order = rank_order(dag, &costs);
-        let exit = dag.children().iter().map(|c| c.is_empty()).collect();
-        Ok(Prepared { order, costs, parents: dag.parents(), exit, semantics: sys.semantics })
+        let exit: Vec<bool> = dag.children().iter().map(|c| c.is_empty()).collect();
+        let parents = dag.parents();
+        let mut pos = vec![0usize; order.len()];
+        for (k, &i) in order.iter().enumerate() {
+            pos[i] = k;
+        }
+        let c = &costs;
+        Ok(Prepared {
+            pos_parents: order.iter().map(|&i| parents[i].iter().map(|&j| pos[j]).collect()).collect(),
+            pos_cost: order.iter().map(|&i| [c.local[i], c.up[i], c.mec[i], c.down[i]]).collect(),
+            pos_exit: order.iter().map(|&i| exit[i]).collect(),
+            order,
+            costs,
+            parents,
+            exit,
+            semantics: sys.semantics,
+        })
     }
 
     /// Number of tasks.
@@ -185,104 +206,28 @@ impl Prepared {
         self.order.len()
     }
 
-    /// Makespan of `plan` (decision per priority position; nonzero = offload), and the reward
-    /// sequence −ΔT_c per step (MDP of issue 4, reference semantics: the running maximum).
+    /// Makespan of `plan` (decision per priority position; nonzero = offload) under the
+    /// semantics' rules (eq. 5–8 or the published code; see [`Self::step`]).
     pub fn makespan(&self, plan: &[u8], scratch: &mut Scratch) -> f64 {
-        match self.semantics {
-            Semantics::Reference => self.makespan_reference(plan, scratch, None),
-            Semantics::Paper => self.makespan_paper(plan, scratch),
+        let mut st = State::default();
+        for (k, &x) in plan.iter().enumerate().take(self.n()) {
+            st = self.step(k, x != 0, st, &mut scratch.ft);
         }
+        st.span
     }
 
-    /// Per-step increments ΔT_c of the running makespan (reference semantics), for rewards.
+    /// Per-step increments ΔT_c of the makespan so far (the reward is −ΔT_c): with `reference`
+    /// the running maximum of all finishes, with `paper` of the exit tasks' finishes.
     pub fn increments(&self, plan: &[u8]) -> Vec<f64> {
-        let mut s = Scratch::new(self.n());
+        let mut ft = vec![[0.0f64; 4]; self.n()];
+        let mut st = State::default();
         let mut d = Vec::with_capacity(self.n());
-        self.makespan_reference(plan, &mut s, Some(&mut d));
+        for (k, &x) in plan.iter().enumerate().take(self.n()) {
+            let next = self.step(k, x != 0, st, &mut ft);
+            d.push(next.span - st.span);
+            st = next;
+        }
         d
-    }
-
-    fn makespan_reference(&self, plan: &[u8], s: &mut Scratch, mut deltas: Option<&mut Vec<f64>>) -> f64 {
-        s.clear();
-        let c = &self.costs;
-        let (mut local_free, mut up_free, mut mec_free) = (0.0f64, 0.0f64, 0.0f64);
-        let mut current = 0.0f64;
-        for (k, &i) in self.order.iter().enumerate() {
-            let par = &self.parents[i];
-            let finish = if plan[k] == 0 {
-                let mut start = local_free;
-                for &j in par {
-                    start = start.max(s.ft_local[j].max(s.ft_down[j]));
-                }
-                s.ft_local[i] = start + c.local[i];
-                local_free = s.ft_local[i];
-                s.ft_local[i]
-            } else {
-                if par.is_empty() {
-                    // the published code does not mark the uplink busy here
-                    s.ft_up[i] = up_free + c.up[i];
-                    s.ft_mec[i] = mec_free.max(s.ft_up[i]) + c.mec[i];
-                } else {
-                    let mut start = up_free;
-                    for &j in par {
-                        start = start.max(s.ft_local[j].max(s.ft_up[j]));
-                    }
-                    s.ft_up[i] = start + c.up[i];
-                    up_free = s.ft_up[i];
-                    let mut ms = mec_free;
-                    for &j in par {
-                        ms = ms.max(s.ft_up[i].max(s.ft_mec[j]));
-                    }
-                    s.ft_mec[i] = ms + c.mec[i];
-                }
-                mec_free = s.ft_mec[i];
-                s.ft_down[i] = s.ft_mec[i] + c.down[i];
-                s.ft_down[i]
-            };
-            let next = finish.max(current);
-            if let Some(d) = deltas.as_deref_mut() {
-                d.push(next - current);
-            }
-            current = next;
-        }
-        current
-    }
-
-    fn makespan_paper(&self, plan: &[u8], s: &mut Scratch) -> f64 {
-        s.clear();
-        let c = &self.costs;
-        // Availabilities: running maxima of the finish times on each resource (eq. 5–7).
-        let (mut m_ue, mut m_up, mut m_mec, mut m_down) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-        for (k, &i) in self.order.iter().enumerate() {
-            let par = &self.parents[i];
-            let mut ready = 0.0f64; // max over parents of (FT^UE, FT^dl)
-            for &j in par {
-                ready = ready.max(s.ft_local[j].max(s.ft_down[j]));
-            }
-            if plan[k] == 0 {
-                s.ft_local[i] = m_ue.max(ready) + c.local[i]; // eq. (7)
-                m_ue = m_ue.max(s.ft_local[i]);
-            } else {
-                s.ft_up[i] = m_up.max(ready) + c.up[i]; // eq. (5)
-                m_up = m_up.max(s.ft_up[i]);
-                let mut pm = s.ft_up[i];
-                for &j in par {
-                    pm = pm.max(s.ft_mec[j]);
-                }
-                s.ft_mec[i] = m_mec.max(pm) + c.mec[i]; // eq. (6)
-                m_mec = m_mec.max(s.ft_mec[i]);
-                s.ft_down[i] = m_down.max(s.ft_mec[i]) + c.down[i];
-                m_down = m_down.max(s.ft_down[i]);
-            }
-        }
-        // eq. (8): exit tasks
-        let mut t = 0.0f64;
-        for (i, &e) in self.exit.iter().enumerate() {
-            if e {
-                t = t.max(s.ft_local[i].max(s.ft_down[i]));
-            }
-        }
-        t
     }
 
     /// Makespan of plan index `idx` (bit n−1−k = decision of position k).
@@ -310,12 +255,11 @@ impl Prepared {
         // Depth-first over the decisions in rank order, 0 before 1, so leaves come in plan-index
         // order (position 0 = most significant bit) and the first minimum is kept. A prefix's
         // state is shared by all its completions: 2^(n+1) task steps instead of n·2^n.
-        let t = Tree::new(self);
         let split = n.min(8);
         let global = AtomicU64::new(f64::INFINITY.to_bits());
         let best = (0..1u64 << split)
             .into_par_iter()
-            .map(|prefix| t.search_subtree(prefix, split, &global))
+            .map(|prefix| self.search_subtree(prefix, split, &global))
             .reduce(|| (f64::INFINITY, u64::MAX), |a, b| if b.0 < a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a });
         Ok(best)
     }
@@ -344,7 +288,7 @@ impl Prepared {
     fn earliest_finish(&self, order: &[usize]) -> (f64, Vec<u8>) {
         let n = self.n();
         let c = &self.costs;
-        let mut s = Scratch::new(n);
+        let mut s = TaskTimes::new(n);
         let (mut local_free, mut up_free, mut mec_free) = (0.0f64, 0.0f64, 0.0f64);
         let mut plan = vec![0u8; n];
         for (k, &i) in order.iter().enumerate() {
@@ -430,19 +374,8 @@ pub fn reward_scale(dag: &Dag, sys: &DagSystem) -> (f64, f64) {
     (max_t, lo / sys.mec_speed)
 }
 
-/// Position-indexed view of a prepared graph for the exhaustive depth-first search.
-struct Tree<'a> {
-    p: &'a Prepared,
-    /// Parent positions of each position.
-    parents: Vec<Vec<usize>>,
-    /// Whether each position holds an exit task.
-    exit: Vec<bool>,
-    /// (T^UE, T^ul, T^s, T^dl) by position.
-    cost: Vec<[f64; 4]>,
-}
-
 /// Resource state after a prefix of decisions.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct State {
     ue: f64,
     up: f64,
@@ -452,34 +385,20 @@ struct State {
     span: f64,
 }
 
-impl<'a> Tree<'a> {
-    fn new(p: &'a Prepared) -> Self {
-        let n = p.n();
-        let mut pos = vec![0usize; n];
-        for (k, &i) in p.order.iter().enumerate() {
-            pos[i] = k;
-        }
-        let c = &p.costs;
-        Tree {
-            parents: p.order.iter().map(|&i| p.parents[i].iter().map(|&j| pos[j]).collect()).collect(),
-            exit: p.order.iter().map(|&i| p.exit[i]).collect(),
-            cost: p.order.iter().map(|&i| [c.local[i], c.up[i], c.mec[i], c.down[i]]).collect(),
-            p,
-        }
-    }
-
-    /// Decide position k (`off`), writing its finish times into `ft[k]`; the same rules as
-    /// [`Prepared::makespan`] (tested against it on every plan).
+impl Prepared {
+    /// Decide rank position k (`off` = offload), writing its (local, upload, MEC, download)
+    /// finish times into `ft[k]` — THE scheduling rules of both semantics (module docs), used by
+    /// [`Self::makespan`], [`Self::increments`] and the exhaustive search.
     fn step(&self, k: usize, off: bool, st: State, ft: &mut [[f64; 4]]) -> State {
-        let c = &self.cost[k];
-        let ps = &self.parents[k];
+        let c = &self.pos_cost[k];
+        let ps = &self.pos_parents[k];
         let mut st = st;
         ft[k] = [0.0; 4];
         let mut ready = 0.0f64;
         for &j in ps {
             ready = ready.max(ft[j][0].max(ft[j][3]));
         }
-        let paper = self.p.semantics == Semantics::Paper;
+        let paper = self.semantics == Semantics::Paper;
         let finish = if !off {
             ft[k][0] = st.ue.max(ready) + c[0];
             st.ue = st.ue.max(ft[k][0]);
@@ -501,7 +420,7 @@ impl<'a> Tree<'a> {
             }
             ft[k][3]
         };
-        if !paper || self.exit[k] {
+        if !paper || self.pos_exit[k] {
             st.span = st.span.max(finish);
         }
         st
@@ -512,9 +431,9 @@ impl<'a> Tree<'a> {
     /// whose span already reaches this subtree's best (found at a smaller index) or exceeds the
     /// best of any subtree cannot hold the first minimum and is skipped.
     fn search_subtree(&self, prefix: u64, split: usize, global: &AtomicU64) -> (f64, u64) {
-        let n = self.p.n();
+        let n = self.n();
         let mut ft = vec![[0.0f64; 4]; n];
-        let mut st = State { ue: 0.0, up: 0.0, mec: 0.0, down: 0.0, span: 0.0 };
+        let mut st = State::default();
         for k in 0..split {
             st = self.step(k, (prefix >> (split - 1 - k)) & 1 != 0, st, &mut ft);
         }
@@ -527,7 +446,7 @@ impl<'a> Tree<'a> {
         if st.span >= best.0 || st.span > f64::from_bits(global.load(Ordering::Relaxed)) {
             return;
         }
-        if k == self.p.n() {
+        if k == self.n() {
             *best = (st.span, idx);
             global.fetch_min(st.span.to_bits(), Ordering::Relaxed); // non-negative f64 bits order like values
             return;
@@ -542,29 +461,28 @@ impl<'a> Tree<'a> {
 /// Reusable finish-time arrays for makespan evaluations.
 #[derive(Clone, Debug)]
 pub struct Scratch {
-    ft_local: Vec<f64>,
-    ft_up: Vec<f64>,
-    ft_mec: Vec<f64>,
-    ft_down: Vec<f64>,
+    ft: Vec<[f64; 4]>,
     plan: Vec<u8>,
 }
 
 impl Scratch {
     /// For graphs of `n` tasks.
     pub fn new(n: usize) -> Self {
-        Scratch {
-            ft_local: vec![0.0; n],
-            ft_up: vec![0.0; n],
-            ft_mec: vec![0.0; n],
-            ft_down: vec![0.0; n],
-            plan: vec![0; n],
-        }
+        Scratch { ft: vec![[0.0; 4]; n], plan: vec![0; n] }
     }
-    fn clear(&mut self) {
-        self.ft_local.fill(0.0);
-        self.ft_up.fill(0.0);
-        self.ft_mec.fill(0.0);
-        self.ft_down.fill(0.0);
+}
+
+/// Finish times by task id for the earliest-finish heuristics.
+struct TaskTimes {
+    ft_local: Vec<f64>,
+    ft_up: Vec<f64>,
+    ft_mec: Vec<f64>,
+    ft_down: Vec<f64>,
+}
+
+impl TaskTimes {
+    fn new(n: usize) -> Self {
+        TaskTimes { ft_local: vec![0.0; n], ft_up: vec![0.0; n], ft_mec: vec![0.0; n], ft_down: vec![0.0; n] }
     }
 }
 
@@ -622,6 +540,46 @@ mod tests {
         // t2 local waits t1's download: 16..20.
         assert_eq!(p.makespan(&[0, 1, 0], &mut s), 20.0);
         assert_eq!(p.increments(&[0, 1, 0]), vec![4.0, 12.0, 4.0]);
+    }
+
+    /// The same chain under eq. (5)–(8): uploads wait for the parents' downloads.
+    #[test]
+    fn chain_by_hand_paper() {
+        let d = dag(&[4.0, 8.0, 4.0], &[2.0, 2.0, 2.0], &[(0, 1), (1, 2)]);
+        let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
+        let mut s = Scratch::new(3);
+        assert_eq!(p.makespan(&[0, 0, 0], &mut s), 16.0);
+        // t0: ul 0..4, mec 4..5, dl 5..7; t1: ul max(4, 7) → 7..15, mec 15..17, dl 17..19;
+        // t2: ul 19..23, mec 23..24, dl 24..26.
+        assert_eq!(p.makespan(&[1, 1, 1], &mut s), 26.0);
+        // t0 local 0..4; t1 ul 4..12, mec 12..14, dl 14..16; t2 local 16..20.
+        assert_eq!(p.makespan(&[0, 1, 0], &mut s), 20.0);
+        assert_eq!(p.increments(&[0, 1, 0]), vec![0.0, 0.0, 20.0]); // only the exit task counts
+    }
+
+    /// Diamond 0 → {1, 2} → 3, sizes 4, 8, 4, 4 (upload = local = size, MEC = size/4,
+    /// download 2); rank order 0, 1, 2, 3.
+    #[test]
+    fn diamond_by_hand_both_semantics() {
+        let d = dag(&[4.0, 8.0, 4.0, 4.0], &[2.0; 4], &[(0, 1), (0, 2), (1, 3), (2, 3)]);
+        let r = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        assert_eq!(r.order, vec![0, 1, 2, 3]);
+        let mut s = Scratch::new(4);
+        // reference, all MEC: t0 ul 0..4 (uplink left free), mec 4..5, dl 5..7; t1 ul 4..12,
+        // mec 12..14, dl 14..16; t2 ul 12..16, mec 16..17, dl 17..19; t3 ul 16..20, mec 20..21,
+        // dl 21..23.
+        assert_eq!(r.makespan(&[1, 1, 1, 1], &mut s), 23.0);
+        // reference, local/MEC/local/MEC: t0 0..4; t1 ul 4..12, mec 12..14, dl 14..16; t2 local
+        // 4..8; t3 ul 12..16, mec 16..17, dl 17..19.
+        assert_eq!(r.makespan(&[0, 1, 0, 1], &mut s), 19.0);
+        assert_eq!(r.increments(&[0, 1, 0, 1]), vec![4.0, 12.0, 0.0, 3.0]);
+        let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
+        // paper, all MEC: t0 ul 0..4, mec 4..5, dl 5..7; t1 ul 7..15, mec 15..17, dl 17..19;
+        // t2 ul 15..19, mec 19..20, dl max(19, 20) 20..22; t3 ul 22..26, mec 26..27, dl 27..29.
+        assert_eq!(p.makespan(&[1, 1, 1, 1], &mut s), 29.0);
+        // paper, local/MEC/local/MEC: t0 0..4; t1 ul 4..12, mec 12..14, dl 14..16; t2 local
+        // 4..8; t3 ul waits t1's download: 16..20, mec 20..21, dl 21..23.
+        assert_eq!(p.makespan(&[0, 1, 0, 1], &mut s), 23.0);
     }
 
     #[test]
