@@ -117,3 +117,20 @@ fn pm_keep(x: f32) -> f32 {
 fn pm_mad(a: f32, b: f32, c: f32) -> f32 {
     return pm_keep(pm_keep(a * b) + c);
 }
+
+// A quiet NaN (through a variable: a constant NaN is not a valid WGSL const-expression).
+fn pm_nan() -> f32 {
+    var bits = 0x7fc00000u;
+    return bitcast<f32>(bits);
+}
+
+// +infinity (through a variable, see pm_nan).
+fn pm_inf() -> f32 {
+    var bits = 0x7f800000u;
+    return bitcast<f32>(bits);
+}
+
+// (s0 + s1) + (s2 + s3): four partial sums by i mod 4, combined as on every backend.
+fn pm_sum4(s: array<f32, 4>) -> f32 {
+    return pm_keep(pm_keep(s[0] + s[1]) + pm_keep(s[2] + s[3]));
+}

@@ -26,18 +26,6 @@ const DAG_MAX_EXHAUSTIVE: u32 = 30u;
 // Set when llvmpipe's loop limit cut a loop short (see dag_eval): the result is then NaN.
 var<private> dag_cut: bool;
 
-// A quiet NaN (through a variable: not a valid WGSL const-expression).
-fn dag_nan() -> f32 {
-    var bits = 0x7fc00000u;
-    return bitcast<f32>(bits);
-}
-
-// +infinity (through a variable: not a valid WGSL const-expression).
-fn dag_inf() -> f32 {
-    var bits = 0x7f800000u;
-    return bitcast<f32>(bits);
-}
-
 // `chunk_range`: plan indices [lo, hi) of chunk c of `chunks` (>= 1) for n <= 30 tasks, without
 // 32-bit overflow for any c < chunks.
 fn dag_chunk_range(n: u32, c: u32, chunks: u32) -> vec2<u32> {
@@ -187,7 +175,7 @@ fn dag_makespan(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     let n = min(n_tasks[g], params.n_max);
     var m = dag_eval(g, n, t * params.n_max * 4u, t * params.n_max);
     if (dag_cut) {
-        m = dag_nan();
+        m = pm_nan();
     }
     makespan[t] = m;
 }
@@ -219,7 +207,7 @@ fn dag_optimal(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     }
     let g = t / chunks;
     let raw = n_tasks[g];
-    var best = dag_inf();
+    var best = pm_inf();
     var best_idx = 0xffffffffu;
     if (raw <= DAG_MAX_EXHAUSTIVE) {
         let n = min(raw, params.n_max);
@@ -234,7 +222,7 @@ fn dag_optimal(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
             }
         }
         if (idx < r.y || dag_cut) {
-            best = dag_nan(); // llvmpipe's loop limit: launch more chunks
+            best = pm_nan(); // llvmpipe's loop limit: launch more chunks
         }
     }
     partial[2u * t] = bitcast<u32>(best);
@@ -255,7 +243,7 @@ fn dag_optimal_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgro
         return;
     }
     let chunks = max(params.chunks, 1u);
-    var m = dag_inf();
+    var m = pm_inf();
     var mi = 0xffffffffu;
     for (var c = 0u; c < chunks; c = c + 1u) {
         let o = 2u * (g * chunks + c);

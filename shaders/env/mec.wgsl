@@ -30,18 +30,6 @@ struct MecParams {
 
 @group(0) @binding(0) var<uniform> params: MecParams;
 
-// A quiet NaN (through a variable: a constant NaN is not a valid WGSL const-expression).
-fn mec_nan() -> f32 {
-    var bits = 0x7fc00000u;
-    return bitcast<f32>(bits);
-}
-
-// +infinity (through a variable, see mec_nan).
-fn mec_inf() -> f32 {
-    var bits = 0x7f800000u;
-    return bitcast<f32>(bits);
-}
-
 fn mec_key() -> vec2<u32> {
     return vec2<u32>(params.key0, params.key1);
 }
@@ -49,24 +37,6 @@ fn mec_key() -> vec2<u32> {
 // Eq. (3): h = beta0 l / max(d2, d2_min).
 fn mec_channel_gain(beta0: f32, fading: f32, d2: f32, d2_min: f32) -> f32 {
     return pm_keep(pm_keep(beta0 * fading) / max(pm_keep(d2), d2_min));
-}
-
-// Eq. (2): r = B log2(1 + p h / (sigma2 B)).
-fn mec_rate(bandwidth: f32, noise_psd: f32, pw: f32, gain: f32) -> f32 {
-    let snr = pm_keep(pm_keep(pw * gain) / pm_keep(noise_psd * bandwidth));
-    return pm_keep(pm_keep(bandwidth * pm_ln1p(snr)) * PM_LOG2_E);
-}
-
-// phi_T T + phi_E E of a local task (eq. 8-10).
-fn mec_local_cost(cycles: f32) -> f32 {
-    let t = pm_keep(cycles / params.f_local);
-    let e = pm_keep(t * params.p_local);
-    return pm_keep(pm_keep(params.phi_t * t) + pm_keep(params.phi_e * e));
-}
-
-// (phi_T + phi_E p) D / r.
-fn mec_tx_cost(d_bits: f32, r: f32, pw: f32, phi_t: f32, phi_e: f32) -> f32 {
-    return pm_keep(pm_keep(pm_keep(phi_t + pm_keep(phi_e * pw)) * d_bits) / r);
 }
 
 // The transmit power minimizing (phi_T + phi_E p) D / r(p) on (0, P_max] (eq. 13, power part).
@@ -90,11 +60,6 @@ fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_
         t = next;
     }
     return min(pm_keep(t / c), p_max);
-}
-
-// (s0 + s1) + (s2 + s3): the four partial sums by i mod 4, combined as on every backend.
-fn mec_sum4(s: array<f32, 4>) -> f32 {
-    return pm_keep(pm_keep(s[0] + s[1]) + pm_keep(s[2] + s[3]));
 }
 
 //!entry mec_reset
@@ -195,7 +160,7 @@ fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     }
     let d = task_d[row];
     let fc = task_f[row];
-    cost[cb] = mec_local_cost(fc);
+    cost[cb] = mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e);
     for (var j = 0u; j < m; j = j + 1u) {
         let g = h[hb + j];
         var q = 0.0;
@@ -282,7 +247,7 @@ fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
     for (var i = 0u; i < n; i = i + 1u) {
         let ai = a[ab + i];
         if (ai > m) {
-            phi[c] = mec_nan();
+            phi[c] = pm_nan();
             return;
         }
         s[i & 3u] = pm_keep(s[i & 3u] + cost[cb + i * w + ai]);
@@ -295,7 +260,7 @@ fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
         let sj = bins[base + j];
         cpu = pm_keep(cpu + pm_keep(sj * sj));
     }
-    phi[c] = mec_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
+    phi[c] = pm_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
 }
 
 //!entry mec_objective_paper
@@ -332,12 +297,12 @@ fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
     for (var i = 0u; i < n; i = i + 1u) {
         let ai = a[ab + i];
         if (ai > m) {
-            phi[c] = mec_nan();
+            phi[c] = pm_nan();
             return;
         }
         let fc = task_f[sb + i];
         if (ai == 0u) {
-            s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc));
+            s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e));
         } else {
             let j = ai - 1u;
             let pi = pw[ab + i];
@@ -352,7 +317,7 @@ fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
     for (var j = 0u; j < m; j = j + 1u) {
         cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
     }
-    phi[c] = mec_sum4(s) + pm_keep(params.phi_t * cpu);
+    phi[c] = pm_sum4(s) + pm_keep(params.phi_t * cpu);
 }
 
 //!entry mec_heuristic
@@ -391,7 +356,7 @@ fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
             let x = iotd_pos[pb + i];
             let y = iotd_pos[pb + n + i];
             var best = 0u;
-            var best_d2 = mec_inf();
+            var best_d2 = pm_inf();
             for (var j = 0u; j < m; j = j + 1u) {
                 let dx = mec_pos[mb + j] - x;
                 let dy = mec_pos[mb + m + j] - y;

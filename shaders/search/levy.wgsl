@@ -43,12 +43,6 @@ struct Cand {
     p: f32,
 }
 
-// +infinity (through a variable: not a valid WGSL const-expression).
-fn levy_inf() -> f32 {
-    var bits = 0x7f800000u;
-    return bitcast<f32>(bits);
-}
-
 fn levy_key() -> vec2<u32> {
     return vec2<u32>(params.key0, params.key1);
 }
@@ -113,29 +107,6 @@ fn levy_candidate(bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, stab: f32) 
     return Cand(a, f, pw);
 }
 
-// Eq. (2).
-fn levy_rate(pw: f32, gain: f32) -> f32 {
-    let snr = pm_keep(pm_keep(pw * gain) / pm_keep(params.noise_psd * params.bandwidth));
-    return pm_keep(pm_keep(params.bandwidth * pm_ln1p(snr)) * PM_LOG2_E);
-}
-
-// phi_T T + phi_E E of a local task.
-fn levy_local_cost(cycles: f32) -> f32 {
-    let t = pm_keep(cycles / params.f_local);
-    let e = pm_keep(t * params.p_local);
-    return pm_keep(pm_keep(params.phi_t * t) + pm_keep(params.phi_e * e));
-}
-
-// (phi_T + phi_E p) D / r of an offloaded task.
-fn levy_tx_cost(d_bits: f32, r: f32, pw: f32) -> f32 {
-    return pm_keep(pm_keep(pm_keep(params.phi_t + pm_keep(params.phi_e * pw)) * d_bits) / r);
-}
-
-// (s0 + s1) + (s2 + s3): the four partial sums by i mod 4, combined as on every backend.
-fn levy_sum4(s: array<f32, 4>) -> f32 {
-    return pm_keep(pm_keep(s[0] + s[1]) + pm_keep(s[2] + s[3]));
-}
-
 //!entry levy_init
 @group(0) @binding(1) var<storage, read> cost: array<f32>;
 @group(0) @binding(2) var<storage, read> sqrt_f: array<f32>;
@@ -192,11 +163,11 @@ fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
             }
             let fc = task_f[sb + i];
             if (ai == 0u) {
-                s[i & 3u] = pm_keep(s[i & 3u] + levy_local_cost(fc));
+                s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e));
             } else {
                 let j = ai - 1u;
-                let r = levy_rate(fp.y, h[hb + i * m + j]);
-                s[i & 3u] = pm_keep(s[i & 3u] + levy_tx_cost(task_d[sb + i], r, fp.y));
+                let r = mec_rate(params.bandwidth, params.noise_psd, fp.y, h[hb + i * m + j]);
+                s[i & 3u] = pm_keep(s[i & 3u] + mec_tx_cost(task_d[sb + i], r, fp.y, params.phi_t, params.phi_e));
                 bins[base + j] = pm_keep(bins[base + j] + fp.x);
                 bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / fp.x));
             }
@@ -217,13 +188,13 @@ fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         for (var j = 0u; j < m; j = j + 1u) {
             cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
         }
-        fit[c] = levy_sum4(s) + pm_keep(params.phi_t * cpu);
+        fit[c] = pm_sum4(s) + pm_keep(params.phi_t * cpu);
     } else {
         for (var j = 0u; j < m; j = j + 1u) {
             let sj = bins[base + j];
             cpu = pm_keep(cpu + pm_keep(sj * sj));
         }
-        fit[c] = levy_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
+        fit[c] = pm_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
     }
 }
 
@@ -295,11 +266,11 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
         if (paper) {
             let fc = task_f[sb + i];
             if (cd.a == 0u) {
-                s[i & 3u] = pm_keep(s[i & 3u] + levy_local_cost(fc));
+                s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e));
             } else {
                 let j = cd.a - 1u;
-                let r = levy_rate(cd.p, h[hb + i * m + j]);
-                s[i & 3u] = pm_keep(s[i & 3u] + levy_tx_cost(task_d[sb + i], r, cd.p));
+                let r = mec_rate(params.bandwidth, params.noise_psd, cd.p, h[hb + i * m + j]);
+                s[i & 3u] = pm_keep(s[i & 3u] + mec_tx_cost(task_d[sb + i], r, cd.p, params.phi_t, params.phi_e));
                 bins[base + j] = pm_keep(bins[base + j] + cd.f);
                 bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / cd.f));
             }
@@ -316,13 +287,13 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
         for (var j = 0u; j < m; j = j + 1u) {
             cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
         }
-        next = levy_sum4(s) + pm_keep(params.phi_t * cpu);
+        next = pm_sum4(s) + pm_keep(params.phi_t * cpu);
     } else {
         for (var j = 0u; j < m; j = j + 1u) {
             let sj = bins[base + j];
             cpu = pm_keep(cpu + pm_keep(sj * sj));
         }
-        next = levy_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
+        next = pm_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
     }
     // Greedy selection, eq. (28): strictly better replaces the parent.
     if (!(next < fit[c])) {
@@ -362,7 +333,7 @@ fn levy_best(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         return;
     }
     var k = 0u;
-    var best = levy_inf();
+    var best = pm_inf();
     for (var q = 0u; q < pp; q = q + 1u) {
         let v = fit[bi * pp + q];
         if (v < best) {

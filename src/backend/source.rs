@@ -11,6 +11,7 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("common/philox.wgsl", include_str!("../../shaders/common/philox.wgsl")),
     ("common/pmath.wgsl", include_str!("../../shaders/common/pmath.wgsl")),
     ("common/index.wgsl", include_str!("../../shaders/common/index.wgsl")),
+    ("common/mec_cost.wgsl", include_str!("../../shaders/common/mec_cost.wgsl")),
     ("rng/rng.wgsl", include_str!("../../shaders/rng/rng.wgsl")),
     ("env/mec.wgsl", include_str!("../../shaders/env/mec.wgsl")),
     ("env/dag.wgsl", include_str!("../../shaders/env/dag.wgsl")),
@@ -28,7 +29,8 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("search/levy.cu", include_str!("../../kernels/search/levy.cu")),
 ];
 
-const WGSL_COMMON: [&str; 3] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl"];
+const WGSL_COMMON: [&str; 4] =
+    ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];
 
 fn lookup(files: &[(&str, &'static str)], path: &str) -> Option<&'static str> {
     files.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
