@@ -29,8 +29,7 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("search/levy.cu", include_str!("../../kernels/search/levy.cu")),
 ];
 
-const WGSL_COMMON: [&str; 4] =
-    ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];
+const WGSL_COMMON: [&str; 4] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];
 
 fn lookup(files: &[(&str, &'static str)], path: &str) -> Option<&'static str> {
     files.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
