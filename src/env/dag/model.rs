@@ -643,8 +643,8 @@ mod tests {
         assert_eq!(&e[18..], &[2.0, 4.0, 4.0, 1.0, 2.0, 0.0, 1.0, -1.0, -1.0]);
     }
 
-    /// Diamond 0 → {1, 2} → 3 (sizes 4, 8, 4, 4; download 2). HEFT weights (T^UE + T^ul + T^s
-    /// + T^dl)/2 = 5.5, 10, 5.5, 5.5 → ranks 21, 15.5, 11, 5.5 → order 0, 1, 2, 3. Earliest
+    /// Diamond 0 → {1, 2} → 3 (sizes 4, 8, 4, 4; download 2). HEFT weights
+    /// (T^UE + T^ul + T^s + T^dl)/2 = 5.5, 10, 5.5, 5.5 → ranks 21, 15.5, 11, 5.5 → order 0, 1, 2, 3. Earliest
     /// finish: t0 local 4 < remote 7; t1 local 12 < remote 16; t2 local 16 > remote 11 (upload
     /// 4..8, MEC 8..9, download 9..11) → MEC; t3 local 16 < remote 19 → local. Account: 16.
     #[test]
