@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod dot;
+pub mod eval;
 pub mod gen;
 pub mod model;
 
