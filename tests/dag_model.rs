@@ -82,3 +82,42 @@ fn optimal_batch_on_every_backend_matches_the_model() {
         }
     }
 }
+
+/// The batched MDP on every available backend: whole episodes (host actions, no state fed from
+/// the CPU) give the CPU's rewards, statuses and makespans.
+#[test]
+fn mdp_episodes_on_every_backend_match_the_cpu() {
+    use mecrl::backend::{self, BackendKind};
+    use mecrl::env::dag::mdp::DagEnv;
+    let dags: Vec<_> = (0..37u32)
+        .map(|k| generate(&DagGenConfig { n: 3 + (k as usize * 7) % 20, ..Default::default() }, 11, k).unwrap())
+        .collect();
+    for sem in [Semantics::Reference, Semantics::Paper] {
+        let sys = DagSystem { semantics: sem, ..Default::default() };
+        let run = |be: std::sync::Arc<dyn backend::Backend>| {
+            let env = DagEnv::new(be, &dags, &sys, 6, true).unwrap();
+            let mut out = vec![];
+            for step in 0..env.n_max() as u32 {
+                let a: Vec<u32> = (0..dags.len() as u32).map(|g| (g * 7 + step * 3) % 5 / 3).collect();
+                env.step(&a).unwrap();
+                out.push((env.rewards().unwrap(), env.status().unwrap()));
+            }
+            (out, env.makespans().unwrap())
+        };
+        let (want, want_span) = run(backend::create(BackendKind::Cpu).unwrap());
+        for kind in [BackendKind::Wgpu, BackendKind::CudaHost, BackendKind::Cuda] {
+            let Ok(be) = backend::create(kind) else { continue };
+            let (got, got_span) = run(be);
+            for (step, ((wr, ws), (gr, gs))) in want.iter().zip(&got).enumerate() {
+                assert_eq!(ws, gs, "{kind} {sem:?} step {step}: statuses");
+                for (g, (a, b)) in wr.iter().zip(gr).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * a.abs().max(b.abs()) + 1e-6,
+                        "{kind} {sem:?} step {step} g{g}: {a} vs {b}"
+                    );
+                }
+            }
+            assert_eq!(want_span, got_span, "{kind} {sem:?}: makespans (max and additions only: bit-exact)");
+        }
+    }
+}
