@@ -631,17 +631,40 @@ mod tests {
     }
 
     #[test]
-    fn fork_and_the_uplink_quirk() {
+    fn two_entry_tasks_and_the_uplink_quirk() {
         // Two entry tasks 0 and 1 (sizes 4), both offloaded: the published code does not mark
-        // the uplink busy for entry tasks, so both uploads run 0..4; MEC 4..5 and 5..6.
+        // the uplink busy for entry tasks, so both uploads run 0..4; MEC 4..5 and 5..6; the
+        // second download 6..8.
         let d = dag(&[4.0, 4.0], &[2.0, 2.0], &[]);
         let p = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
         let mut s = Scratch::new(2);
-        assert_eq!(p.makespan(&[1, 1], &mut s), 8.0); // dl of the second: 6..8
-                                                      // Paper semantics: the uplink is busy: uploads 0..4, 4..8; MEC 4..5, 8..9;
-                                                      // downloads 5..7, 9..11.
+        assert_eq!(p.makespan(&[1, 1], &mut s), 8.0);
+        // Paper: the uplink is busy: uploads 0..4, 4..8; MEC 4..5, 8..9; downloads 5..7, 9..11.
         let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
         assert_eq!(p.makespan(&[1, 1], &mut s), 11.0);
+    }
+
+    /// Fork 0 → {1, 2}, sizes 4 (local 4, upload 4, MEC 1, download 2). w = 4 for all, ranks
+    /// 8, 4, 4: order 0, 2, 1 (the tie goes to the larger id).
+    #[test]
+    fn fork_by_hand_both_semantics() {
+        let d = dag(&[4.0; 3], &[2.0; 3], &[(0, 1), (0, 2)]);
+        let mut s = Scratch::new(3);
+        let r = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        assert_eq!(r.order, vec![0, 2, 1]);
+        // reference, all MEC: t0 ul 0..4 (uplink left free), mec 4..5, dl 5..7; t2 ul waits the
+        // parent's upload: 4..8, mec max(5, 8) 8..9, dl 9..11; t1 ul 8..12, mec 12..13, dl 13..15.
+        assert_eq!(r.makespan(&[1, 1, 1], &mut s), 15.0);
+        assert_eq!(r.increments(&[1, 1, 1]), vec![7.0, 4.0, 4.0]);
+        // local, MEC, local: t0 0..4; t2 ul 4..8, mec 8..9, dl 9..11; t1 local 4..8.
+        assert_eq!(r.makespan(&[0, 1, 0], &mut s), 11.0);
+        let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
+        // paper, all MEC: t0 ul 0..4, mec 4..5, dl 5..7; t2 ul waits the parent's download and
+        // the uplink: max(4, 7) 7..11, mec 11..12, dl max(7, 12) 12..14; t1 ul 11..15, mec
+        // 15..16, dl max(14, 16) 16..18; exits 1 and 2: 18.
+        assert_eq!(p.makespan(&[1, 1, 1], &mut s), 18.0);
+        assert_eq!(p.increments(&[1, 1, 1]), vec![0.0, 14.0, 4.0]);
+        assert_eq!(p.makespan(&[0, 1, 0], &mut s), 11.0);
     }
 
     #[test]
