@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::ops::act::{self, ActParams};
 use crate::ops::categorical::{self, CategoricalParams};
 use crate::ops::dueling;
+use crate::ops::elementwise::{self, AxpbyParams};
 use crate::ops::index::{self, IndexParams};
 use crate::ops::linear::{self, LinearParams};
 use crate::ops::loss::{self, LossParams};
@@ -109,6 +110,14 @@ pub enum KernelId {
     SumsqAcc,
     /// nn: global-norm gradient clipping.
     ClipScale,
+    /// nn: y = a·x1 + b·x2.
+    Axpby,
+    /// nn: dx += a·dy.
+    ScaleAcc,
+    /// nn: mean of a tensor.
+    MeanFwd,
+    /// nn: mean backward.
+    MeanBwd,
 }
 
 /// How a kernel uses a buffer.
@@ -270,6 +279,12 @@ const CATEGORICAL_PARAMS: ParamLayout = ParamLayout {
     name: "CategoricalParams",
     size: std::mem::size_of::<CategoricalParams>(),
     fields: fields!(CategoricalParams; rows, cols, key0, key1, step, _pad0, _pad1, _pad2),
+};
+
+const AXPBY_PARAMS: ParamLayout = ParamLayout {
+    name: "AxpbyParams",
+    size: std::mem::size_of::<AxpbyParams>(),
+    fields: fields!(AxpbyParams; n, a, b, _pad0),
 };
 
 const FILL_PARAMS: ParamLayout = ParamLayout {
@@ -955,6 +970,50 @@ pub static KERNELS: &[KernelSpec] = &[
         bufs: &[b("acc", R, F32), b("g", W, F32)],
         cpu: optim::cpu_clip,
         sizes: optim::sizes_clip,
+    },
+    KernelSpec {
+        id: KernelId::Axpby,
+        stem: "elementwise",
+        entry: "axpby",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("x1", R, F32), b("x2", R, F32), b("y", W, F32)],
+        cpu: elementwise::cpu_axpby,
+        sizes: elementwise::sizes_axpby,
+    },
+    KernelSpec {
+        id: KernelId::ScaleAcc,
+        stem: "elementwise",
+        entry: "scale_acc",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("dy", R, F32), b("dx", W, F32)],
+        cpu: elementwise::cpu_scale_acc,
+        sizes: elementwise::sizes_scale_acc,
+    },
+    KernelSpec {
+        id: KernelId::MeanFwd,
+        stem: "elementwise",
+        entry: "mean_fwd",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("x", R, F32), b("y", W, F32)],
+        cpu: elementwise::cpu_mean_fwd,
+        sizes: elementwise::sizes_mean_fwd,
+    },
+    KernelSpec {
+        id: KernelId::MeanBwd,
+        stem: "elementwise",
+        entry: "mean_bwd",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("dy", R, F32), b("dx", W, F32)],
+        cpu: elementwise::cpu_mean_bwd,
+        sizes: elementwise::sizes_mean_bwd,
     },
 ];
 

@@ -6,4 +6,4 @@ pub mod mlp;
 pub mod optim;
 
 pub use mlp::Mlp;
-pub use optim::{OptimConfig, Optimizer};
+pub use optim::{OptimConfig, Optimizer, Schedule};

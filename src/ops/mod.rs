@@ -10,6 +10,7 @@
 pub mod act;
 pub mod categorical;
 pub mod dueling;
+pub mod elementwise;
 pub mod index;
 pub mod linear;
 pub mod loss;

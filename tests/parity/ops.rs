@@ -126,6 +126,32 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         assert_equal(be, &c, done);
     }
     more_cases(be, done);
+    let n = 333;
+    let ap = mecrl::ops::elementwise::AxpbyParams { n: n as u32, a: 0.3, b: -1.7, ..Default::default() };
+    let c = Case {
+        id: KernelId::Axpby,
+        params: bytes(&ap),
+        threads: n as u32,
+        bufs: vec![f32v(&normals(n, 40, 1.0)), f32v(&normals(n, 41, 1.0)), vec![0; n]],
+    };
+    assert_equal(be, &c, done);
+    let c = Case {
+        id: KernelId::ScaleAcc,
+        params: bytes(&ap),
+        threads: n as u32,
+        bufs: vec![f32v(&normals(n, 42, 1.0)), f32v(&normals(n, 43, 1.0))],
+    };
+    assert_equal(be, &c, done);
+    let c =
+        Case { id: KernelId::MeanFwd, params: bytes(&ap), threads: 1, bufs: vec![f32v(&normals(n, 44, 1.0)), vec![0]] };
+    assert_equal(be, &c, done);
+    let c = Case {
+        id: KernelId::MeanBwd,
+        params: bytes(&ap),
+        threads: n as u32,
+        bufs: vec![f32v(&[2.5]), f32v(&normals(n, 45, 1.0))],
+    };
+    assert_equal(be, &c, done);
     let q = FillParams { n: 100, value: 1.0f32.to_bits(), ..Default::default() };
     let c = Case { id: KernelId::Fill, params: bytes(&q), threads: 100, bufs: vec![vec![7; 130]] };
     let out = assert_equal(be, &c, done)[0].clone().unwrap();
