@@ -1,6 +1,7 @@
 //! Neural-network modules built only from the ops of [`crate::ops`] through the
 //! [`crate::autograd`] tape, and the optimizers.
 
+pub mod checkpoint;
 pub mod init;
 pub mod mlp;
 pub mod optim;

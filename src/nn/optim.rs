@@ -119,6 +119,11 @@ impl Optimizer {
         self.t
     }
 
+    /// Set the step count (a restored checkpoint: Adam's bias corrections continue from it).
+    pub fn set_steps(&mut self, t: u32) {
+        self.t = t;
+    }
+
     /// Multiply the configured learning rate by `s` from the next step on (a schedule).
     pub fn set_lr_scale(&mut self, s: f32) -> Result<()> {
         if !(s.is_finite() && s >= 0.0) {
