@@ -539,3 +539,83 @@ fn offline_dataset_rejects_bad_files() {
         other => panic!("{other:?}"),
     }
 }
+
+fn tmpdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("mecrl-coop-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `mecrl run configs/coop.toml` (cut down) writes a run directory with one row per setting and
+/// method; `mecrl coop log` writes a data set the library reads back; bad input is refused.
+#[test]
+fn cli_run_and_log() {
+    let d = tmpdir("cli");
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/coop.toml")).unwrap();
+    let small = shipped
+        .replace("batch = 10", "batch = 2")
+        .replace("horizon = 100", "horizon = 10")
+        .replace("backend = \"auto\"", "backend = \"cpu\"");
+    assert_ne!(small, shipped);
+    let cfg = d.join("coop.toml");
+    std::fs::write(&cfg, &small).unwrap();
+    let out = d.join("runs");
+    let mecrl = || std::process::Command::new(env!("CARGO_BIN_EXE_mecrl"));
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    for label in ["task_bits_max", "arrival_prob_max", "node_failure_max", "nodes", "ratc", "rda", "random"] {
+        assert!(stdout.contains(label), "table shows {label}:\n{stdout}");
+    }
+    let csv = std::fs::read_to_string(out.join("coop").join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + (4 + 5 + 5 + 5) * 3, "{csv}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("coop").join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["system"], "coop");
+
+    let file = d.join("ratc.bin");
+    let o = mecrl()
+        .args(["coop", "log", "--method", "ratc", "--batch", "2", "--episodes", "2", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ds = OfflineDataset::read(&file).unwrap();
+    assert_eq!((ds.n_nodes, ds.source), (20, Some(Heuristic::Ratc)));
+    assert_eq!(ds.len(), 2 * (10 + 8 - 1) * 2 * 20);
+
+    for (args, must) in [
+        (vec!["coop", "log", "--method", "greedy", "--out", "x.bin"], "greedy"),
+        (vec!["coop", "log", "--method", "rda", "--nodes", "0", "--out", "x.bin"], "coop.n_nodes"),
+    ] {
+        let o = mecrl().args(&args).current_dir(&d).output().unwrap();
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains(must), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    std::fs::write(&cfg, "system = \"coop\"\n[coop]\ndeadline_s = 100.0\n").unwrap();
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(d.join("bad")).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("coop.deadline_s"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// On a driver with a loop budget (lavapipe) a config whose loops would be cut short is refused.
+#[cfg(feature = "wgpu")]
+#[test]
+fn lavapipe_loop_budget_is_checked() {
+    let Ok(be) = backend::create(BackendKind::Wgpu) else {
+        assert!(std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"), "wgpu required");
+        return;
+    };
+    if be.max_loop_iterations().is_none() {
+        return;
+    }
+    let cfg = CoopConfig { n_nodes: 200, ..Default::default() };
+    match CoopEnv::new(be.clone(), &cfg, 1, 1) {
+        Err(Error::Config { field, .. }) => assert_eq!(field, "coop.n_nodes"),
+        other => panic!("{:?}", other.err()),
+    }
+    assert!(CoopEnv::new(be, &CoopConfig { n_nodes: 100, ..Default::default() }, 1, 1).is_ok());
+}

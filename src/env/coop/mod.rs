@@ -508,9 +508,12 @@ impl CoopEnv {
             return Err(Error::config("batch", batch, "the largest state buffer must fit in 32-bit indexing"));
         }
         if let Some(limit) = backend.max_loop_iterations() {
-            // The step's longest loops per instance: the send-queue heads (N·W²), the execution
-            // queues (≤ N·W live tasks, twice) and the arrivals (N); observe: N·W.
-            let work = (n * w * w + 2 * n * w + 4 * n) as u64;
+            // The longest loops of one invocation: the step's send-queue heads (N·W²), execution
+            // queues (≤ N·W live tasks, twice) and arrivals (2 Philox blocks of 10 rounds per node);
+            // the reset's link draws (N²/2 blocks). Observe and policy loop less.
+            let step = n * w * w + 2 * n * w + 25 * n;
+            let reset = 5 * n * n + 35 * n;
+            let work = step.max(reset) as u64;
             if work > limit {
                 return Err(Error::config(
                     "coop.n_nodes",
