@@ -193,8 +193,7 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
     let cur = (t as usize) % w;
     let mut reward = 0.0f32;
     // 1. decisions (validity against the queue lengths at the start of the slot)
-    for i in 0..n {
-        let a = act[i];
+    for (i, &a) in act.iter().enumerate().take(n) {
         if x.arr_u[i] == 0 {
             if a != p.n {
                 x.stats_u[4] += 1;
@@ -689,7 +688,7 @@ pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let [node, link, arr_u, arr_f, pool_u, xq] = ro else { unreachable!("6 inputs") };
     let [obs, mask] = out else { unreachable!("2 outputs") };
     let (node, link, arr_f): (&[f32], &[f32], &[f32]) =
-        (bytemuck::cast_slice(&**node), bytemuck::cast_slice(&**link), bytemuck::cast_slice(&**arr_f));
+        (bytemuck::cast_slice(node), bytemuck::cast_slice(link), bytemuck::cast_slice(arr_f));
     let obs: &mut [f32] = bytemuck::cast_slice_mut(&mut obs[..b * n * od]);
     obs.par_chunks_mut(od).zip(mask[..b * n * (n + 1)].par_chunks_mut(n + 1)).enumerate().for_each(|(t, (o, m))| {
         let (bi, i) = (t / n, t % n);
@@ -719,10 +718,10 @@ pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (ro, out) = bufs.split_at_mut(7);
     let [node, link, arr_u, arr_f, pool_u, pool_f, xq] = ro else { unreachable!("7 inputs") };
     let (node, link, arr_f, pool_f): (&[f32], &[f32], &[f32], &[f32]) = (
-        bytemuck::cast_slice(&**node),
-        bytemuck::cast_slice(&**link),
-        bytemuck::cast_slice(&**arr_f),
-        bytemuck::cast_slice(&**pool_f),
+        bytemuck::cast_slice(node),
+        bytemuck::cast_slice(link),
+        bytemuck::cast_slice(arr_f),
+        bytemuck::cast_slice(pool_f),
     );
     out[0][..b * n].par_iter_mut().enumerate().for_each(|(t, a)| {
         let (bi, i) = (t / n, t % n);
@@ -809,8 +808,8 @@ mod tests {
         // Node 0 has 10 bits in its send queue to node 1; node 1 has 30 cycles queued.
         let mut pool_u = vec![0u32; 4 * 4];
         let mut pool_f = vec![0f32; 4 * 4];
-        pool_u[4 * 1..4 * 1 + 4].copy_from_slice(&[state::SENDING, 1, 1, 0]);
-        pool_f[4 * 1 + 2] = 10.0;
+        pool_u[4..8].copy_from_slice(&[state::SENDING, 1, 1, 0]);
+        pool_f[4 + 2] = 10.0;
         pool_u[4 * 2..4 * 2 + 4].copy_from_slice(&[state::QUEUED, 1, 1, 0]);
         pool_f[4 * 2 + 2] = 30.0;
         let xq = [0, 0, 0, 0, 0, 1, 2, 0, 0, 0];
