@@ -378,6 +378,17 @@ mod tests {
     }
 
     #[test]
+    fn rates_by_hand() {
+        // Eq. (9) over all tasks: (3 + 1) / (4 + 2); per instance 3/4 and 1/2 → mean 0.625, std 0.125.
+        let a = Stats { arrivals: 4, success: 3, dropped: 1, ..Default::default() };
+        let b = Stats { arrivals: 2, success: 1, failed: 1, ..Default::default() };
+        assert_eq!(a.success_rate(), 0.75);
+        let r = CoopResult::from_stats("base", f64::NAN, Heuristic::Rda, &[a, b]);
+        assert_eq!((r.arrivals, r.success_rate, r.drop_rate, r.fail_rate), (6, 4.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0));
+        assert_eq!((r.success_mean, r.success_std), (0.625, 0.125));
+    }
+
+    #[test]
     fn sweep_points_and_rates() {
         let cfg = CoopRunConfig::from_toml(
             "system = \"coop\"\nbatch = 3\nbackend = \"cpu\"\n[coop]\nn_nodes = 5\nhorizon = 20\n\
