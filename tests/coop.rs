@@ -448,6 +448,25 @@ fn host_actions_are_checked() {
     assert!(matches!(bad.validate(), Err(Error::Config { field, .. }) if field == "coop.cores"));
 }
 
+#[test]
+fn bad_kernel_params_are_refused_on_the_cpu() {
+    use mecrl::backend::registry::KernelId;
+    let be = backend::create(BackendKind::Cpu).unwrap();
+    let cfg = CoopConfig { n_nodes: 3, ..Default::default() };
+    let env = CoopEnv::new(be.clone(), &cfg, 1, 1).unwrap();
+    for (w, n_cores) in [(0u32, 7u32), (33, 7), (8, 0), (8, 9)] {
+        let mut p = env.params();
+        p.w = w;
+        p.n_cores = n_cores;
+        let bufs = [&env.node, &env.link, &env.arr_u, &env.arr_f, &env.pool_u, &env.pool_f, &env.xq, &env.act];
+        match be.launch(KernelId::CoopPolicy, bytemuck::bytes_of(&p), 3, &bufs) {
+            Err(Error::Input { field, .. }) => assert_eq!(field, "coop_policy params"),
+            Err(e) => assert!(matches!(e, Error::Shape { .. }), "{e}"),
+            Ok(()) => panic!("w = {w}, n_cores = {n_cores} accepted"),
+        }
+    }
+}
+
 fn small_log(h: Heuristic) -> OfflineDataset {
     let be = backend::create(BackendKind::Cpu).unwrap();
     let cfg = CoopConfig { n_nodes: 4, horizon: 6, ..Default::default() };

@@ -74,6 +74,21 @@ struct CoopParams {
     f32 _pad3;
 };
 
+// Unsigned minimum (no library min in NVRTC-free host builds).
+static __device__ __forceinline__ u32 coop_min(u32 a, u32 b) { return a < b ? a : b; }
+
+// `push`: append pool entry k to the queue at `qj` (length word, then entries), length clamped.
+static __device__ __forceinline__ void coop_push(u32* qj, u32 cap, u32 k) {
+    u32 len = coop_min(qj[0], cap - 1u);
+    qj[1u + len] = k;
+    qj[0] = len + 1u;
+}
+
+// Parameters the kernels can run with (the CPU refuses others with an error).
+static __device__ __forceinline__ bool coop_params_ok(const CoopParams& p) {
+    return p.n >= 1u && p.w >= 1u && p.w <= 32u && p.n_cores >= 1u && p.n_cores <= 8u;
+}
+
 // `step_word`.
 static __device__ __forceinline__ u32 coop_step_word(u32 episode, u32 t) { return (episode << 16) | (t & 0xffffu); }
 
@@ -135,7 +150,7 @@ extern "C" __global__ void coop_reset(const CoopParams p, float* __restrict__ no
                                       float* __restrict__ pool_f, u32* __restrict__ xq, u32* __restrict__ stats_u,
                                       float* __restrict__ stats_f, float* __restrict__ reward) {
     u32 b = global_id();
-    if (b >= p.b) return;
+    if (b >= p.b || !coop_params_ok(p)) return;
     CoopWords iw = coop_words(p);
     float* nd = node + b * iw.node;
     float* lk = link + b * iw.link;
@@ -202,7 +217,7 @@ extern "C" __global__ void coop_step(const CoopParams p, const float* __restrict
                                      float* __restrict__ pool_f, u32* __restrict__ xq, u32* __restrict__ stats_u,
                                      float* __restrict__ stats_f, float* __restrict__ reward) {
     u32 b = global_id();
-    if (b >= p.b) return;
+    if (b >= p.b || !coop_params_ok(p)) return;
     CoopWords iw = coop_words(p);
     u32 n = p.n;
     u32 w = p.w;
@@ -262,18 +277,16 @@ extern "C" __global__ void coop_step(const CoopParams p, const float* __restrict
     for (u32 i = 0u; i < n; ++i) {
         u32 k = i * w + cur;
         if (au[i] != 0u && (pu[4u * k] & 0xffu) == COOP_QUEUED) {
-            u32 len = q[i * xs];
-            q[i * xs + 1u + len] = k;
-            q[i * xs] = len + 1u;
+            coop_push(q + i * xs, n * w, k);
         }
     }
     // 2. execution
     for (u32 j = 0u; j < n; ++j) {
         float budget = nd[3u * j + 1u] * p.dt;
-        u32 len = q[j * xs];
+        u32 len = coop_min(q[j * xs], n * w);
         u32 h = 0u;
         while (h < len && budget > 0.0f) {
-            u32 k = q[j * xs + 1u + h];
+            u32 k = coop_min(q[j * xs + 1u + h], n * w - 1u);
             float rem = pf[4u * k + 2u];
             if (rem <= budget) {
                 budget = budget - rem;
@@ -304,7 +317,7 @@ extern "C" __global__ void coop_step(const CoopParams p, const float* __restrict
         }
         for (u32 q1 = 0u; q1 < w; ++q1) {
             if ((heads & (1u << q1)) == 0u) continue;
-            u32 j = pu[4u * (base + (t + 1u + q1) % w) + 1u];
+            u32 j = coop_min(pu[4u * (base + (t + 1u + q1) % w) + 1u], n - 1u);
             float budget = lk[2u * (i * n + j)] * p.dt;
             for (u32 q2 = q1; q2 < w; ++q2) {
                 if (budget <= 0.0f) break;
@@ -319,9 +332,7 @@ extern "C" __global__ void coop_step(const CoopParams p, const float* __restrict
                     } else {
                         pu[4u * k] = (pu[4u * k] & ~0xffu) | COOP_QUEUED;
                         pf[4u * k + 2u] = pf[4u * k + 1u];
-                        u32 len = q[j * xs];
-                        q[j * xs + 1u + len] = k;
-                        q[j * xs] = len + 1u;
+                        coop_push(q + j * xs, n * w, k);
                     }
                 } else {
                     pf[4u * k + 2u] = rem - budget;
@@ -340,10 +351,10 @@ extern "C" __global__ void coop_step(const CoopParams p, const float* __restrict
         }
     }
     for (u32 j = 0u; j < n; ++j) {
-        u32 len = q[j * xs];
+        u32 len = coop_min(q[j * xs], n * w);
         u32 kept = 0u;
         for (u32 h = 0u; h < len; ++h) {
-            u32 k = q[j * xs + 1u + h];
+            u32 k = coop_min(q[j * xs + 1u + h], n * w - 1u);
             if ((pu[4u * k] & 0xffu) != COOP_QUEUED) continue;
             if (pu[4u * k + 2u] + w - 1u <= t) {
                 coop_resolve(pu, pf, su, sf, k, COOP_DROPPED, t, &rw);
@@ -391,8 +402,8 @@ static __device__ void coop_estimate(const CoopParams& p, u32 i, u32 j, float s,
         }
     }
     float cycles = 0.0f;
-    u32 len = q[j * xs];
-    for (u32 h = 0u; h < len; ++h) cycles = cycles + pf[4u * q[j * xs + 1u + h] + 2u];
+    u32 len = coop_min(q[j * xs], n * w);
+    for (u32 h = 0u; h < len; ++h) cycles = cycles + pf[4u * coop_min(q[j * xs + 1u + h], n * w - 1u) + 2u];
     float f = nd[3u * j + 1u];
     float tc = c / f;
     float tcw = cycles / f;
@@ -424,7 +435,7 @@ extern "C" __global__ void coop_policy(const CoopParams p, const float* __restri
                                        const float* __restrict__ pool_f, const u32* __restrict__ xq,
                                        u32* __restrict__ act) {
     u32 g = global_id();
-    if (g >= p.b * p.n) return;
+    if (g >= p.b * p.n || !coop_params_ok(p)) return;
     u32 b = g / p.n;
     u32 i = g % p.n;
     CoopWords iw = coop_words(p);
@@ -496,7 +507,7 @@ extern "C" __global__ void coop_observe(const CoopParams p, const float* __restr
                                         const u32* __restrict__ xq, float* __restrict__ obs,
                                         u32* __restrict__ mask) {
     u32 g = global_id();
-    if (g >= p.b * p.n) return;
+    if (g >= p.b * p.n || !coop_params_ok(p)) return;
     u32 n = p.n;
     u32 w = p.w;
     u32 b = g / n;

@@ -96,6 +96,11 @@ fn coop_core(k: u32) -> u32 {
     return c;
 }
 
+// Parameters the kernels can run with (the CPU refuses others with an error).
+fn coop_params_ok() -> bool {
+    return params.n >= 1u && params.w >= 1u && params.w <= 32u && params.n_cores >= 1u && params.n_cores <= 8u;
+}
+
 // Per-instance words (`instance_words`): node, link, arr_u, arr_f, pool (u and f), xq.
 fn coop_w_node() -> u32 { return 3u * params.n; }
 fn coop_w_link() -> u32 { return 2u * params.n * params.n; }
@@ -142,7 +147,7 @@ fn coop_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
               @builtin(local_invocation_id) lid: vec3<u32>) {
     let b = global_index(wg, nwg, lid);
     pm_init(nwg);
-    if (b >= params.b) {
+    if (b >= params.b || !coop_params_ok()) {
         return;
     }
     let n = params.n;
@@ -231,7 +236,7 @@ fn coop_resolve(b: u32, k: u32, outcome: u32, t: u32) {
 // Append pool entry k to node j's execution queue (instance b).
 fn coop_push(b: u32, j: u32, k: u32) {
     let xb = b * coop_w_xq() + j * (1u + params.n * params.w);
-    let len = xq[xb];
+    let len = min(xq[xb], params.n * params.w - 1u);
     xq[xb + 1u + len] = k;
     xq[xb] = len + 1u;
 }
@@ -241,7 +246,7 @@ fn coop_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
              @builtin(local_invocation_id) lid: vec3<u32>) {
     let b = global_index(wg, nwg, lid);
     pm_init(nwg);
-    if (b >= params.b) {
+    if (b >= params.b || !coop_params_ok()) {
         return;
     }
     let n = params.n;
@@ -319,13 +324,13 @@ fn coop_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     // 2. execution
     for (var j = 0u; j < n; j = j + 1u) {
         var budget = pm_keep(node[nd + 3u * j + 1u] * params.dt);
-        let len = xq[xb + j * xs];
+        let len = min(xq[xb + j * xs], n * w);
         var h = 0u;
         loop {
             if (h >= len || !(budget > 0.0)) {
                 break;
             }
-            let k = xq[xb + j * xs + 1u + h];
+            let k = min(xq[xb + j * xs + 1u + h], n * w - 1u);
             let rem = pool_f[pb + 4u * k + 2u];
             if (rem <= budget) {
                 budget = pm_keep(budget - rem);
@@ -366,7 +371,7 @@ fn coop_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
             if ((heads & (1u << q1)) == 0u) {
                 continue;
             }
-            let j = pool_u[pb + 4u * (base + (t + 1u + q1) % w) + 1u];
+            let j = min(pool_u[pb + 4u * (base + (t + 1u + q1) % w) + 1u], n - 1u);
             var budget = pm_keep(link[lk + 2u * (i * n + j)] * params.dt);
             for (var q2 = q1; q2 < w; q2 = q2 + 1u) {
                 if (budget <= 0.0) {
@@ -404,10 +409,10 @@ fn coop_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         }
     }
     for (var j = 0u; j < n; j = j + 1u) {
-        let len = xq[xb + j * xs];
+        let len = min(xq[xb + j * xs], n * w);
         var kept = 0u;
         for (var h = 0u; h < len; h = h + 1u) {
-            let k = xq[xb + j * xs + 1u + h];
+            let k = min(xq[xb + j * xs + 1u + h], n * w - 1u);
             if ((pool_u[pb + 4u * k] & 0xffu) != COOP_QUEUED) {
                 continue;
             }
@@ -442,7 +447,7 @@ fn coop_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     pm_init(nwg);
     let n = params.n;
     let w = params.w;
-    if (g >= params.b * n) {
+    if (g >= params.b * n || !coop_params_ok()) {
         return;
     }
     let b = g / n;
@@ -536,9 +541,9 @@ fn coop_estimate(b: u32, i: u32, j: u32, s: f32, c: f32) -> vec2<f32> {
         }
     }
     var cycles = 0.0;
-    let len = xq[xb + j * xs];
+    let len = min(xq[xb + j * xs], n * w);
     for (var h = 0u; h < len; h = h + 1u) {
-        cycles = pm_keep(cycles + pool_f[pb + 4u * xq[xb + j * xs + 1u + h] + 2u]);
+        cycles = pm_keep(cycles + pool_f[pb + 4u * min(xq[xb + j * xs + 1u + h], n * w - 1u) + 2u]);
     }
     let f = node[nd + 3u * j + 1u];
     let tc = pm_keep(c / f);
@@ -570,7 +575,7 @@ fn coop_policy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     let g = global_index(wg, nwg, lid);
     pm_init(nwg);
     let n = params.n;
-    if (g >= params.b * n) {
+    if (g >= params.b * n || !coop_params_ok()) {
         return;
     }
     let b = g / n;

@@ -9,7 +9,7 @@ use mecrl::backend::registry::KernelId;
 use mecrl::backend::{self, Backend, BackendKind};
 use mecrl::env::coop::{CoopConfig, CoopEnv, CoopParams, Heuristic};
 
-use super::{assert_bit_exact, backends_under_test, Case};
+use super::{assert_bit_exact, assert_equal, backends_under_test, Case};
 
 fn configs() -> Vec<(CoopConfig, usize)> {
     let base = CoopConfig {
@@ -120,6 +120,50 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                         &Case { id: KernelId::CoopStep, params: bytes(&p), threads: b as u32, bufs },
                         done,
                     );
+                }
+                if t == 5 {
+                    // Corrupt state (queue lengths, queued indices, targets, arrival slots out of
+                    // range): every backend clamps the same way and stays in bounds.
+                    let mut st = st.clone();
+                    for (k, v) in st[4].iter_mut().enumerate() {
+                        if k % 5 == 0 {
+                            *v = v.wrapping_mul(2_654_435_761).wrapping_add(k as u32);
+                        }
+                    }
+                    for (k, v) in st[2].iter_mut().enumerate() {
+                        match k % 4 {
+                            1 if k % 3 == 0 => *v = 0xdead_beef,
+                            2 if k % 7 == 0 => *v = u32::MAX - 2,
+                            _ => {}
+                        }
+                    }
+                    let act: Vec<u32> = (0..b * n).map(|k| (k % (n + 1)) as u32).collect();
+                    let mut bufs = vec![node.clone(), link.clone(), act.clone()];
+                    bufs.extend(st.iter().cloned());
+                    assert_equal(
+                        be,
+                        &Case { id: KernelId::CoopStep, params: bytes(&p), threads: b as u32, bufs },
+                        done,
+                    );
+                    for v in 0..3u32 {
+                        let mut pv = p;
+                        pv.variant = v;
+                        let bufs = vec![
+                            node.clone(),
+                            link.clone(),
+                            st[0].clone(),
+                            st[1].clone(),
+                            st[2].clone(),
+                            st[3].clone(),
+                            st[4].clone(),
+                            vec![0; b * n],
+                        ];
+                        assert_equal(
+                            be,
+                            &Case { id: KernelId::CoopPolicy, params: bytes(&pv), threads: (b * n) as u32, bufs },
+                            done,
+                        );
+                    }
                 }
                 env.policy(h).unwrap();
                 let act = cpu.download(&env.act).unwrap();

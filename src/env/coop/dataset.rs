@@ -111,7 +111,8 @@ impl OfflineDataset {
     pub fn check(&self, path: &Path) -> Result<()> {
         let r = self.action.len();
         let (od, na) = (self.obs_dim as usize, self.n_actions as usize);
-        if self.n_nodes == 0 || self.obs_dim != 3 * self.n_nodes + 5 || self.n_actions != self.n_nodes + 1 {
+        let n = self.n_nodes as u64;
+        if n == 0 || self.obs_dim as u64 != 3 * n + 5 || self.n_actions as u64 != n + 1 {
             return Err(bad(
                 path,
                 format!("shapes n_nodes {}, obs_dim {}, n_actions {} are inconsistent", self.n_nodes, od, na),

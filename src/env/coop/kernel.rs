@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::{state, CoopParams, FLAG_LINK_FAIL, FLAG_NODE_FAIL, POOL_F, POOL_U, STATS_F, STATS_U};
+use super::{state, CoopParams, FLAG_LINK_FAIL, FLAG_NODE_FAIL, MAX_WINDOW, POOL_F, POOL_U, STATS_F, STATS_U};
 use crate::backend::cpu::need;
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -160,17 +160,17 @@ fn resolve(x: &mut Inst<'_>, k: usize, outcome: u32, t: u32, reward: &mut f32) {
     x.pool_f[k * POOL_F + 2] = 0.0;
     match outcome {
         state::SUCCESS => {
-            x.stats_u[1] += 1;
+            x.stats_u[1] = x.stats_u[1].wrapping_add(1);
             x.stats_f[1] += s;
             *reward += 1.0;
         }
         state::DROPPED => {
-            x.stats_u[2] += 1;
+            x.stats_u[2] = x.stats_u[2].wrapping_add(1);
             x.stats_f[2] += s;
             *reward -= 1.0;
         }
         _ => {
-            x.stats_u[3] += 1;
+            x.stats_u[3] = x.stats_u[3].wrapping_add(1);
             x.stats_f[3] += s;
             *reward -= 1.0;
         }
@@ -196,19 +196,19 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
     for (i, &a) in act.iter().enumerate().take(n) {
         if x.arr_u[i] == 0 {
             if a != p.n {
-                x.stats_u[4] += 1;
+                x.stats_u[4] = x.stats_u[4].wrapping_add(1);
             }
             continue;
         }
         let k = i * w + cur;
         let (s, c, ul, un) = (x.arr_f[4 * i], x.arr_f[4 * i + 1], x.arr_f[4 * i + 2], x.arr_f[4 * i + 3]);
-        x.stats_u[0] += 1;
+        x.stats_u[0] = x.stats_u[0].wrapping_add(1);
         x.stats_f[0] += s;
         x.pool_u[k * POOL_U..k * POOL_U + 4].copy_from_slice(&[state::SENDING, a, t, 0]);
         x.pool_f[k * POOL_F..k * POOL_F + 4].copy_from_slice(&[s, c, s, 0.0]);
         let j = a as usize;
         if a >= p.n || (j != i && x.xq[j * xs] >= p.max_queue) {
-            x.stats_u[4] += 1;
+            x.stats_u[4] = x.stats_u[4].wrapping_add(1);
             resolve(x, k, state::DROPPED, t, &mut reward);
             continue;
         }
@@ -221,30 +221,28 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
         x.pool_f[k * POOL_F + 2] = if local { c } else { s };
         x.pool_f[k * POOL_F + 3] = r_link * r_node;
         if !local {
-            x.stats_u[7] += 1;
+            x.stats_u[7] = x.stats_u[7].wrapping_add(1);
         }
     }
     for i in 0..n {
         let k = i * w + cur;
         if x.arr_u[i] != 0 && x.pool_u[k * POOL_U] & 0xff == state::QUEUED {
-            let len = x.xq[i * xs] as usize;
-            x.xq[i * xs + 1 + len] = k as u32;
-            x.xq[i * xs] = len as u32 + 1;
+            push(x.xq, i * xs, n * w, k);
         }
     }
     // 2. execution, FIFO, F_j·Δ cycles per slot
     for j in 0..n {
         let mut budget = x.node[3 * j + 1] * p.dt;
-        let len = x.xq[j * xs] as usize;
+        let len = (x.xq[j * xs] as usize).min(n * w);
         let mut h = 0;
         while h < len && budget > 0.0 {
-            let k = x.xq[j * xs + 1 + h] as usize;
+            let k = (x.xq[j * xs + 1 + h] as usize).min(n * w - 1);
             let rem = x.pool_f[k * POOL_F + 2];
             if rem <= budget {
                 budget -= rem;
                 let failed = x.pool_u[k * POOL_U] & FLAG_NODE_FAIL != 0;
                 if failed {
-                    x.stats_u[6] += 1;
+                    x.stats_u[6] = x.stats_u[6].wrapping_add(1);
                 }
                 resolve(x, k, if failed { state::FAILED } else { state::SUCCESS }, t, &mut reward);
                 h += 1;
@@ -258,7 +256,7 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
     // order: q = 0 is the oldest (slot t − W + 1), q = W − 1 the newest (slot t).
     for i in 0..n {
         let base = i * w;
-        let idx = |q: usize| base + (t as usize + 1 + q) % w;
+        let idx = |q: usize| base + (t.wrapping_add(1 + q as u32) % p.w) as usize;
         let mut heads = 0u32;
         for q in 0..w {
             let k = idx(q);
@@ -281,7 +279,7 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
             if heads & (1 << q) == 0 {
                 continue;
             }
-            let j = x.pool_u[idx(q) * POOL_U + 1] as usize;
+            let j = (x.pool_u[idx(q) * POOL_U + 1] as usize).min(n - 1);
             let mut budget = x.link[2 * (i * n + j)] * p.dt;
             for q2 in q..w {
                 if budget <= 0.0 {
@@ -295,14 +293,12 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
                 if rem <= budget {
                     budget -= rem;
                     if x.pool_u[k * POOL_U] & FLAG_LINK_FAIL != 0 {
-                        x.stats_u[5] += 1;
+                        x.stats_u[5] = x.stats_u[5].wrapping_add(1);
                         resolve(x, k, state::FAILED, t, &mut reward);
                     } else {
                         x.pool_u[k * POOL_U] = (x.pool_u[k * POOL_U] & !0xff) | state::QUEUED;
                         x.pool_f[k * POOL_F + 2] = x.pool_f[k * POOL_F + 1];
-                        let len = x.xq[j * xs] as usize;
-                        x.xq[j * xs + 1 + len] = k as u32;
-                        x.xq[j * xs] = len as u32 + 1;
+                        push(x.xq, j * xs, n * w, k);
                     }
                 } else {
                     x.pool_f[k * POOL_F + 2] = rem - budget;
@@ -313,23 +309,23 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
     }
     // 4. deadline (eq. 8): the only entry of origin i that can expire now arrived in slot
     // t − W + 1 (pool index (t + 1) mod W); queued ones are removed from their queue below.
-    if t + 1 >= p.w {
+    if t.wrapping_add(1) >= p.w {
         for i in 0..n {
-            let k = i * w + (t as usize + 1) % w;
-            if x.pool_u[k * POOL_U] & 0xff == state::SENDING && x.pool_u[k * POOL_U + 2] + p.w - 1 == t {
+            let k = i * w + (t.wrapping_add(1) % p.w) as usize;
+            if x.pool_u[k * POOL_U] & 0xff == state::SENDING && x.pool_u[k * POOL_U + 2].wrapping_add(p.w - 1) == t {
                 resolve(x, k, state::DROPPED, t, &mut reward);
             }
         }
     }
     for j in 0..n {
-        let len = x.xq[j * xs] as usize;
+        let len = (x.xq[j * xs] as usize).min(n * w);
         let mut kept = 0;
         for h in 0..len {
-            let k = x.xq[j * xs + 1 + h] as usize;
+            let k = (x.xq[j * xs + 1 + h] as usize).min(n * w - 1);
             if x.pool_u[k * POOL_U] & 0xff != state::QUEUED {
                 continue;
             }
-            if x.pool_u[k * POOL_U + 2] + p.w - 1 <= t {
+            if x.pool_u[k * POOL_U + 2].wrapping_add(p.w - 1) <= t {
                 resolve(x, k, state::DROPPED, t, &mut reward);
                 continue;
             }
@@ -339,8 +335,17 @@ pub fn step_instance(p: &CoopParams, b: u32, act: &[u32], x: &mut Inst<'_>) -> f
         x.xq[j * xs] = kept as u32;
     }
     // 5. the arrivals of the next slot
-    arrivals(p, b, t + 1, x.node, x.arr_u, x.arr_f);
+    arrivals(p, b, t.wrapping_add(1), x.node, x.arr_u, x.arr_f);
     reward
+}
+
+/// Append pool entry `k` to the execution queue at `at` (length word, then entries); a corrupt
+/// length is clamped so the write stays inside the queue.
+#[inline(always)]
+fn push(xq: &mut [u32], at: usize, cap: usize, k: usize) {
+    let len = (xq[at] as usize).min(cap - 1);
+    xq[at + 1 + len] = k as u32;
+    xq[at] = len as u32 + 1;
 }
 
 /// Remaining work ahead of a new task sent from `i` to `j`: (bits in the send queue (i, j),
@@ -351,16 +356,16 @@ pub fn backlog(p: &CoopParams, i: usize, j: usize, pool_u: &[u32], pool_f: &[f32
     let mut bits = 0.0f32;
     if i != j {
         for q in 0..w {
-            let k = i * w + (p.slot as usize + 1 + q) % w;
+            let k = i * w + (p.slot.wrapping_add(1 + q as u32) % p.w) as usize;
             if pool_u[k * POOL_U] & 0xff == state::SENDING && pool_u[k * POOL_U + 1] as usize == j {
                 bits += pool_f[k * POOL_F + 2];
             }
         }
     }
     let mut cycles = 0.0f32;
-    let len = xq[j * xs] as usize;
+    let len = (xq[j * xs] as usize).min(n * w);
     for h in 0..len {
-        cycles += pool_f[xq[j * xs + 1 + h] as usize * POOL_F + 2];
+        cycles += pool_f[(xq[j * xs + 1 + h] as usize).min(n * w - 1) * POOL_F + 2];
     }
     (bits, cycles)
 }
@@ -554,6 +559,14 @@ pub fn instance_words(p: &CoopParams) -> [usize; 9] {
 }
 
 fn check(op: &str, p: &CoopParams, names: &[(&str, usize)], bufs: &[&mut [u32]]) -> Result<()> {
+    if p.n == 0 || p.w == 0 || p.w > MAX_WINDOW || p.n_cores == 0 || p.n_cores > 8 {
+        return Err(crate::error::Error::input(
+            format!("{op} params"),
+            0,
+            format!("n = {}, w = {}, n_cores = {}", p.n, p.w, p.n_cores),
+            format!("need n >= 1, 1 <= w <= {MAX_WINDOW}, 1 <= n_cores <= 8"),
+        ));
+    }
     for (k, (name, per)) in names.iter().enumerate() {
         need(op, name, bufs[k].len(), per * p.b as usize)?;
     }

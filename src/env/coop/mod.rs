@@ -228,7 +228,9 @@ impl CoopConfig {
     pub fn params(&self, b: usize, seed: u64) -> CoopParams {
         let key = rng::key_of(seed);
         let mut cores = [0u32; 8];
-        cores[..self.cores.len()].copy_from_slice(&self.cores);
+        for (k, &c) in self.cores.iter().take(8).enumerate() {
+            cores[k] = c;
+        }
         let max_cores = *self.cores.iter().max().unwrap_or(&1) as f64;
         let norm = |v: f64| if v > 0.0 { v as f32 } else { 1.0 };
         CoopParams {
@@ -242,7 +244,7 @@ impl CoopConfig {
             key1: key[1],
             max_queue: self.max_queue,
             variant: 0,
-            n_cores: self.cores.len() as u32,
+            n_cores: self.cores.len().min(8) as u32,
             cores0: cores[0],
             cores1: cores[1],
             cores2: cores[2],
