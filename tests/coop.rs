@@ -313,7 +313,7 @@ fn random_config(k: u32) -> (CoopConfig, usize) {
 #[test]
 fn invariants_hold_on_random_configurations() {
     let be = backend::create(BackendKind::Cpu).unwrap();
-    let mut episodes = 0;
+    let (mut episodes, mut invalid) = (0, 0u64);
     for k in 0..2000u32 {
         let (cfg, b) = random_config(k);
         let mut env = CoopEnv::new(be.clone(), &cfg, b, k as u64).unwrap();
@@ -322,11 +322,18 @@ fn invariants_hold_on_random_configurations() {
         // Per instance: (origin, arrival slot) → outcome.
         let mut outcome: Vec<BTreeMap<(usize, u32), u32>> = vec![BTreeMap::new(); b];
         let mut prev = env.stats().unwrap();
-        let policy = k % 4; // 0..2 heuristics, 3 random valid host actions
+        let policy = k % 5; // 0..2 heuristics, 3 random valid host actions, 4 arbitrary device actions
         while !env.done() {
             let t = env.slot();
             if policy < 3 {
                 env.policy(Heuristic::ALL[policy as usize]).unwrap();
+                env.step_device().unwrap();
+            } else if policy == 4 {
+                // Out of range, masked and "no task" with a task: dropped and counted, never lost.
+                let act: Vec<u32> = (0..b * n)
+                    .map(|q| rng::uniform_index(rng::philox4x32_10([q as u32, t, k, 6], [3, 4])[0], n as u32 + 3))
+                    .collect();
+                be.write(&env.act, &act).unwrap();
                 env.step_device().unwrap();
             } else {
                 env.observe().unwrap();
@@ -390,7 +397,9 @@ fn invariants_hold_on_random_configurations() {
                 let p = &prev[bi];
                 let d = |a: u32, b: u32| a as f32 - b as f32;
                 assert_eq!(reward[bi], d(s.success, p.success) - d(s.dropped, p.dropped) - d(s.failed, p.failed));
-                assert_eq!(s.invalid, 0, "cfg {k}: valid actions only");
+                if policy < 4 {
+                    assert_eq!(s.invalid, 0, "cfg {k}: valid actions only");
+                }
             }
             prev = stats;
         }
@@ -399,8 +408,10 @@ fn invariants_hold_on_random_configurations() {
             assert_eq!(outcome[bi].len() as u32, s.arrivals);
         }
         episodes += 1;
+        invalid += prev.iter().map(|s| s.invalid as u64).sum::<u64>();
     }
     assert_eq!(episodes, 2000);
+    assert!(invalid > 1000, "the arbitrary actions exercised the refusal path ({invalid})");
 }
 
 #[test]
@@ -497,7 +508,12 @@ fn offline_dataset_round_trips_bit_exactly() {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back.obs), bits(&ds.obs));
         assert_eq!(bits(&back.next_obs), bits(&ds.next_obs));
-        assert_eq!((back.action, back.done, back.mask), (ds.action.clone(), ds.done.clone(), ds.mask.clone()));
+        assert_eq!((&back.action, &back.done, &back.mask), (&ds.action, &ds.done, &ds.mask));
+        let rows: Vec<_> = back.iter().collect();
+        assert_eq!(rows.len(), ds.len());
+        let last = back.get(ds.len() - 1).unwrap();
+        assert!(last.done && last.mask[last.action as usize] == 1 && back.get(ds.len()).is_none());
+        assert_eq!(rows[7].obs, &ds.obs[7 * ds.obs_dim as usize..8 * ds.obs_dim as usize]);
         // next_obs of a non-final slot is the obs of the following slot (same instance, node).
         let (od, rows_per_slot) = (ds.obs_dim as usize, 3 * 4);
         assert_eq!(ds.next_obs[..rows_per_slot * od], ds.obs[rows_per_slot * od..2 * rows_per_slot * od]);

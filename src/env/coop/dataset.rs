@@ -85,6 +85,23 @@ pub struct OfflineDataset {
     pub mask: Vec<u32>,
 }
 
+/// One row of an [`OfflineDataset`]: (o_t, a_t, r_t, o_{t+1}, done, mask_t).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transition<'a> {
+    /// o_t.
+    pub obs: &'a [f32],
+    /// a_t.
+    pub action: u32,
+    /// Team reward r_t.
+    pub reward: f32,
+    /// o_{t+1}.
+    pub next_obs: &'a [f32],
+    /// Last slot of its episode.
+    pub done: bool,
+    /// Action mask of o_t.
+    pub mask: &'a [u32],
+}
+
 fn bad(path: &Path, why: impl Into<String>) -> Error {
     Error::Parse { path: path.to_path_buf(), line: 0, why: why.into() }
 }
@@ -103,6 +120,27 @@ impl OfflineDataset {
     /// Whether there are no transitions.
     pub fn is_empty(&self) -> bool {
         self.action.is_empty()
+    }
+
+    /// Transition `k` (None past the end).
+    pub fn get(&self, k: usize) -> Option<Transition<'_>> {
+        if k >= self.len() {
+            return None;
+        }
+        let (od, na) = (self.obs_dim as usize, self.n_actions as usize);
+        Some(Transition {
+            obs: &self.obs[k * od..(k + 1) * od],
+            action: self.action[k],
+            reward: self.reward[k],
+            next_obs: &self.next_obs[k * od..(k + 1) * od],
+            done: self.done[k] != 0,
+            mask: &self.mask[k * na..(k + 1) * na],
+        })
+    }
+
+    /// Every transition in file order.
+    pub fn iter(&self) -> impl Iterator<Item = Transition<'_>> {
+        (0..self.len()).filter_map(|k| self.get(k))
     }
 
     /// Check the shapes and values (every array R rows long, actions < n_actions and allowed
