@@ -11,6 +11,7 @@ pub mod env;
 pub mod error;
 pub mod experiment;
 pub mod math;
+pub mod ops;
 pub mod rng;
 pub mod search;
 

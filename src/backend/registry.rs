@@ -8,6 +8,10 @@ use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::dag::mdp as dag_mdp;
 use crate::env::mec::{self, MecParams};
 use crate::error::Result;
+use crate::ops::act::{self, ActParams};
+use crate::ops::linear::{self, LinearParams};
+use crate::ops::loss::{self, LossParams};
+use crate::ops::optim::{self, FillParams, OptimParams};
 use crate::rng::{self, RngFillParams};
 use crate::search::levy::{self, LevyParams};
 
@@ -54,6 +58,24 @@ pub enum KernelId {
     CoopObserve,
     /// `coop`: the Random / RATC / RDA heuristics.
     CoopPolicy,
+    /// nn: grouped linear forward.
+    LinearFwd,
+    /// nn: grouped linear, gradient of the input.
+    LinearBwdX,
+    /// nn: grouped linear, gradients of the weights and bias.
+    LinearBwdW,
+    /// nn: elementwise activation forward.
+    ActFwd,
+    /// nn: elementwise activation backward.
+    ActBwd,
+    /// nn: mean squared error.
+    MseFwd,
+    /// nn: mean squared error backward.
+    MseBwd,
+    /// nn: fused optimizer step (SGD, Adam, RMSProp).
+    OptimStep,
+    /// Fill a buffer with one word.
+    Fill,
 }
 
 /// How a kernel uses a buffer.
@@ -206,6 +228,35 @@ fn coop_policy_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, iw) = coop_dims(bytes);
     vec![b * iw[0], b * iw[1], b * iw[2], b * iw[3], b * iw[4], b * iw[5], b * iw[6], b * n]
 }
+const LINEAR_PARAMS: ParamLayout = ParamLayout {
+    name: "LinearParams",
+    size: std::mem::size_of::<LinearParams>(),
+    fields: fields!(LinearParams; k, b, i, o, has_bias, _pad0, _pad1, _pad2),
+};
+
+const ACT_PARAMS: ParamLayout = ParamLayout {
+    name: "ActParams",
+    size: std::mem::size_of::<ActParams>(),
+    fields: fields!(ActParams; n, kind, _pad0, _pad1),
+};
+
+const LOSS_PARAMS: ParamLayout = ParamLayout {
+    name: "LossParams",
+    size: std::mem::size_of::<LossParams>(),
+    fields: fields!(LossParams; n, _pad0, _pad1, _pad2),
+};
+
+const OPTIM_PARAMS: ParamLayout = ParamLayout {
+    name: "OptimParams",
+    size: std::mem::size_of::<OptimParams>(),
+    fields: fields!(OptimParams; n, rule, decoupled, _pad0, lr, beta1, beta2, eps, wd, bc1, bc2, _pad1),
+};
+
+const FILL_PARAMS: ParamLayout = ParamLayout {
+    name: "FillParams",
+    size: std::mem::size_of::<FillParams>(),
+    fields: fields!(FillParams; n, value, _pad0, _pad1),
+};
 
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
     let p: MecParams = params(bytes);
@@ -576,6 +627,105 @@ pub static KERNELS: &[KernelSpec] = &[
         ],
         cpu: dag_mdp::cpu_step,
         sizes: dag_step_sizes,
+    },
+    KernelSpec {
+        id: KernelId::LinearFwd,
+        stem: "linear",
+        entry: "linear_fwd",
+        wgsl: "ops/linear.wgsl",
+        cu: "ops/linear.cu",
+        params: LINEAR_PARAMS,
+        bufs: &[b("x", R, F32), b("w", R, F32), b("bias", R, F32), b("y", W, F32)],
+        cpu: linear::cpu_fwd,
+        sizes: linear::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::LinearBwdX,
+        stem: "linear",
+        entry: "linear_bwd_x",
+        wgsl: "ops/linear.wgsl",
+        cu: "ops/linear.cu",
+        params: LINEAR_PARAMS,
+        bufs: &[b("dy", R, F32), b("w", R, F32), b("dx", W, F32)],
+        cpu: linear::cpu_bwd_x,
+        sizes: linear::sizes_bwd_x,
+    },
+    KernelSpec {
+        id: KernelId::LinearBwdW,
+        stem: "linear",
+        entry: "linear_bwd_w",
+        wgsl: "ops/linear.wgsl",
+        cu: "ops/linear.cu",
+        params: LINEAR_PARAMS,
+        bufs: &[b("x", R, F32), b("dy", R, F32), b("dw", W, F32), b("db", W, F32)],
+        cpu: linear::cpu_bwd_w,
+        sizes: linear::sizes_bwd_w,
+    },
+    KernelSpec {
+        id: KernelId::ActFwd,
+        stem: "act",
+        entry: "act_fwd",
+        wgsl: "ops/act.wgsl",
+        cu: "ops/act.cu",
+        params: ACT_PARAMS,
+        bufs: &[b("x", R, F32), b("y", W, F32)],
+        cpu: act::cpu_fwd,
+        sizes: act::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::ActBwd,
+        stem: "act",
+        entry: "act_bwd",
+        wgsl: "ops/act.wgsl",
+        cu: "ops/act.cu",
+        params: ACT_PARAMS,
+        bufs: &[b("y", R, F32), b("dy", R, F32), b("dx", W, F32)],
+        cpu: act::cpu_bwd,
+        sizes: act::sizes_bwd,
+    },
+    KernelSpec {
+        id: KernelId::MseFwd,
+        stem: "loss",
+        entry: "mse_fwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("y", R, F32), b("t", R, F32), b("loss", W, F32)],
+        cpu: loss::cpu_mse_fwd,
+        sizes: loss::sizes_mse_fwd,
+    },
+    KernelSpec {
+        id: KernelId::MseBwd,
+        stem: "loss",
+        entry: "mse_bwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("y", R, F32), b("t", R, F32), b("dl", R, F32), b("dy", W, F32)],
+        cpu: loss::cpu_mse_bwd,
+        sizes: loss::sizes_mse_bwd,
+    },
+    KernelSpec {
+        id: KernelId::OptimStep,
+        stem: "optim",
+        entry: "optim_step",
+        wgsl: "ops/optim.wgsl",
+        cu: "ops/optim.cu",
+        params: OPTIM_PARAMS,
+        bufs: &[b("p", W, F32), b("g", R, F32), b("m", W, F32), b("v", W, F32)],
+        cpu: optim::cpu_step,
+        sizes: optim::sizes_step,
+    },
+    KernelSpec {
+        id: KernelId::Fill,
+        stem: "optim",
+        entry: "fill",
+        wgsl: "ops/optim.wgsl",
+        cu: "ops/optim.cu",
+        params: FILL_PARAMS,
+        bufs: &[b("out", W, U32)],
+        cpu: optim::cpu_fill,
+        sizes: optim::sizes_fill,
     },
     KernelSpec {
         id: KernelId::CoopReset,

@@ -17,6 +17,10 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("env/dag.wgsl", include_str!("../../shaders/env/dag.wgsl")),
     ("env/coop.wgsl", include_str!("../../shaders/env/coop.wgsl")),
     ("search/levy.wgsl", include_str!("../../shaders/search/levy.wgsl")),
+    ("ops/linear.wgsl", include_str!("../../shaders/ops/linear.wgsl")),
+    ("ops/act.wgsl", include_str!("../../shaders/ops/act.wgsl")),
+    ("ops/loss.wgsl", include_str!("../../shaders/ops/loss.wgsl")),
+    ("ops/optim.wgsl", include_str!("../../shaders/ops/optim.wgsl")),
 ];
 
 /// (path under `kernels/`, text)
@@ -29,6 +33,10 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("env/dag.cu", include_str!("../../kernels/env/dag.cu")),
     ("env/coop.cu", include_str!("../../kernels/env/coop.cu")),
     ("search/levy.cu", include_str!("../../kernels/search/levy.cu")),
+    ("ops/linear.cu", include_str!("../../kernels/ops/linear.cu")),
+    ("ops/act.cu", include_str!("../../kernels/ops/act.cu")),
+    ("ops/loss.cu", include_str!("../../kernels/ops/loss.cu")),
+    ("ops/optim.cu", include_str!("../../kernels/ops/optim.cu")),
 ];
 
 const WGSL_COMMON: [&str; 4] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];

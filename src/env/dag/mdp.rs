@@ -184,7 +184,7 @@ impl DagEnv {
             let e = gp.embeddings(p);
             emb[g * n * emb_dim..g * n * emb_dim + e.len()].copy_from_slice(&e);
             let (hi, lo) = reward_scale(d, sys);
-            if scaled && !(hi > lo) {
+            if scaled && (hi.is_nan() || lo.is_nan() || hi <= lo) {
                 return Err(Error::input("dag.reward_scale", g, format!("({hi}, {lo})"), "max must exceed min"));
             }
             scale.extend([hi as f32, lo as f32]);
