@@ -178,9 +178,9 @@ struct CoopLogArgs {
 
 #[derive(clap::Args)]
 struct BenchCoopArgs {
-    /// Backend: auto, cpu, wgpu, cuda.
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    /// Backends to measure, comma-separated (cpu, wgpu, cuda; unavailable ones are skipped).
+    #[arg(long, default_value = "cpu,wgpu,cuda")]
+    backends: String,
     /// B, instances.
     #[arg(long, default_value_t = 1024)]
     batch: usize,
@@ -715,18 +715,18 @@ fn cmd_coop_log(a: &CoopLogArgs) -> anyhow::Result<()> {
 fn cmd_bench_coop(a: &BenchCoopArgs) -> anyhow::Result<()> {
     let cfg = coop_system(&None, Some(a.nodes))?;
     let h = mecrl::env::coop::Heuristic::parse(&a.method)?;
-    let be = pick_backend(&a.backend)?;
-    let rate = mecrl::experiment::coop::bench(&cfg, h, a.batch, a.repeats, be.clone())?;
-    println!(
-        "mecrl bench coop  N={} B={} method={} ({} slots per episode)",
-        a.nodes,
-        a.batch,
-        h.name(),
-        cfg.episode_slots()
-    );
-    println!("{:<44} {:>16}", "measurement", "node-slots/s");
-    println!("{:<44} {:>16.0}", format!("mecrl {} (heuristic + step)", be.kind()), rate);
-    if !a.no_reference {
+    let mut rates = vec![];
+    for name in a.backends.split(',').filter(|x| !x.is_empty()) {
+        match pick_backend(name) {
+            Ok(be) => {
+                rates.push((be.kind().to_string(), mecrl::experiment::coop::bench(&cfg, h, a.batch, a.repeats, be)?))
+            }
+            Err(e) => eprintln!("bench coop: skipping backend {name}: {e}"),
+        }
+    }
+    let py_rate = if a.no_reference {
+        None
+    } else {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let v = root.join(".venv/bin/python");
         let py = if v.exists() { v } else { PathBuf::from("python3") };
@@ -739,9 +739,22 @@ fn cmd_bench_coop(a: &BenchCoopArgs) -> anyhow::Result<()> {
             bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
         let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        let py_rate = j["node_slots_per_s"].as_f64().context("node_slots_per_s")?;
-        println!("{:<44} {:>16.0}", "plain Python (Random, one instance)", py_rate);
-        println!("ratio mecrl / Python: {:.0}x", rate / py_rate);
+        Some(j["node_slots_per_s"].as_f64().context("node_slots_per_s")?)
+    };
+    println!(
+        "mecrl bench coop  N={} B={} method={} ({} slots per episode)",
+        a.nodes,
+        a.batch,
+        h.name(),
+        cfg.episode_slots()
+    );
+    println!("{:<44} {:>16} {:>12}", "measurement", "node-slots/s", "vs Python");
+    for (name, r) in &rates {
+        let ratio = py_rate.map_or(String::from("-"), |p| format!("{:.0}x", r / p));
+        println!("{:<44} {:>16.0} {:>12}", format!("mecrl {name} (heuristic + step)"), r, ratio);
+    }
+    if let Some(p) = py_rate {
+        println!("{:<44} {:>16.0} {:>12}", "plain Python (Random, one instance)", p, "1x");
     }
     Ok(())
 }

@@ -143,11 +143,24 @@ pub fn reset_instance(p: &CoopParams, b: u32, x: &mut Inst<'_>, node: &mut [f32]
 
 /// The arrivals of slot `t` (none from the horizon T on: the drain slots).
 fn arrivals(p: &CoopParams, b: u32, t: u32, node: &[f32], arr_u: &mut [u32], arr_f: &mut [f32]) {
-    for i in 0..p.n as usize {
-        let (a, s, c, ul, un) = draw_arrival(p, b, i as u32, t, node[3 * i]);
-        let a = a && t < p.horizon;
-        arr_u[i] = a as u32;
-        arr_f[4 * i..4 * i + 4].copy_from_slice(&if a { [s, c, ul, un] } else { [0.0; 4] });
+    let n = p.n as usize;
+    let key = [p.key0, p.key1];
+    let sw = step_word(p.episode, t);
+    // 16 nodes per pass: their counters differ in word 0 only (the element), so the Philox
+    // blocks come from the lane-vectorized generator, bit-identical to `draw_arrival`.
+    for base in (0..n).step_by(16) {
+        let c0: [u32; 16] = std::array::from_fn(|l| (base + l) as u32);
+        let (w0, w1, w2) = rng::philox16(c0, b, sw, stream::COOP_ARRIVAL, key);
+        let (v0, v1, _) = rng::philox16(c0, b, sw, stream::COOP_FAIL, key);
+        for l in 0..16.min(n - base) {
+            let i = base + l;
+            let a = rng::uniform(w0[l]) < node[3 * i] && t < p.horizon; // Bernoulli(λ_i) (§III-A)
+            let s = span(p.s_lo, p.s_hi, w1[l]);
+            let c = span(p.delta_lo, p.delta_hi, w2[l]) * s; // c = δ·s (§III-A)
+            arr_u[i] = a as u32;
+            let v = [s, c, rng::uniform(v0[l]), rng::uniform(v1[l])];
+            arr_f[4 * i..4 * i + 4].copy_from_slice(&if a { v } else { [0.0; 4] });
+        }
     }
 }
 
@@ -773,6 +786,31 @@ mod tests {
         assert_eq!(failure_flags(0.85, 0.5, 0.8, 0.9, false), FLAG_LINK_FAIL);
         assert_eq!(failure_flags(0.85, 0.95, 0.8, 0.9, true), FLAG_NODE_FAIL);
         assert_eq!(failure_flags(0.79, 0.89, 0.8, 0.9, false), 0);
+    }
+
+    #[test]
+    fn vectorized_arrivals_equal_the_scalar_draws() {
+        let cfg = CoopConfig { n_nodes: 37, horizon: 5, ..Default::default() };
+        let mut p = cfg.params(2, 9);
+        p.episode = 3;
+        let node: Vec<f32> = (0..37).flat_map(|i| [0.02 * i as f32, 1.0, 0.0]).collect();
+        let (mut au, mut af) = (vec![9u32; 37], vec![9f32; 4 * 37]);
+        let mut seen = [0usize; 2];
+        for t in [0u32, 4, 5] {
+            arrivals(&p, 1, t, &node, &mut au, &mut af);
+            au.iter().for_each(|&a| seen[a.min(1) as usize] += 1);
+            for i in 0..37 {
+                let (a, s, c, ul, un) = draw_arrival(&p, 1, i as u32, t, node[3 * i]);
+                let a = a && t < p.horizon;
+                assert_eq!(au[i], a as u32);
+                let want = if a { [s, c, ul, un] } else { [0.0; 4] };
+                assert_eq!(
+                    af[4 * i..4 * i + 4].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    want.map(f32::to_bits)
+                );
+            }
+        }
+        assert!(seen[0] > 37 && seen[1] > 5, "{seen:?}");
     }
 
     #[test]
