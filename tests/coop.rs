@@ -630,6 +630,24 @@ fn cli_run_and_log() {
         assert!(!o.status.success());
         assert!(String::from_utf8_lossy(&o.stderr).contains(must), "{}", String::from_utf8_lossy(&o.stderr));
     }
+    let o = mecrl()
+        .args([
+            "bench",
+            "coop",
+            "--backends",
+            "cpu",
+            "--batch",
+            "4",
+            "--nodes",
+            "5",
+            "--repeats",
+            "1",
+            "--no-reference",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && stdout.contains("mecrl cpu (heuristic + step)"), "{stdout}");
     std::fs::write(&cfg, "system = \"coop\"\n[coop]\ndeadline_s = 100.0\n").unwrap();
     let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(d.join("bad")).output().unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("coop.deadline_s"));
