@@ -739,7 +739,10 @@ fn cmd_bench_coop(a: &BenchCoopArgs) -> anyhow::Result<()> {
             bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
         let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        Some(j["node_slots_per_s"].as_f64().context("node_slots_per_s")?)
+        Some((
+            j["node_slots_per_s"].as_f64().context("node_slots_per_s")?,
+            j["success_rate"].as_f64().context("success_rate")?,
+        ))
     };
     println!(
         "mecrl bench coop  N={} B={} method={} ({} slots per episode)",
@@ -748,13 +751,13 @@ fn cmd_bench_coop(a: &BenchCoopArgs) -> anyhow::Result<()> {
         h.name(),
         cfg.episode_slots()
     );
-    println!("{:<44} {:>16} {:>12}", "measurement", "node-slots/s", "vs Python");
-    for (name, r) in &rates {
-        let ratio = py_rate.map_or(String::from("-"), |p| format!("{:.0}x", r / p));
-        println!("{:<44} {:>16.0} {:>12}", format!("mecrl {name} (heuristic + step)"), r, ratio);
+    println!("{:<44} {:>16} {:>12} {:>9}", "measurement", "node-slots/s", "vs Python", "success");
+    for (name, (r, sr)) in &rates {
+        let ratio = py_rate.map_or(String::from("-"), |(p, _)| format!("{:.0}x", r / p));
+        println!("{:<44} {:>16.0} {:>12} {:>9.3}", format!("mecrl {name} (heuristic + step)"), r, ratio, sr);
     }
-    if let Some(p) = py_rate {
-        println!("{:<44} {:>16.0} {:>12}", "plain Python (Random, one instance)", p, "1x");
+    if let Some((p, sr)) = py_rate {
+        println!("{:<44} {:>16.0} {:>12} {:>9.3}", "plain Python (Random, one instance)", p, "1x", sr);
     }
     Ok(())
 }

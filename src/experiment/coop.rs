@@ -279,8 +279,15 @@ pub fn write_log(
 
 /// `mecrl bench coop`: node-slots per second of whole episodes (heuristic `h` + step on the
 /// device, no host round trip per slot), the median of `repeats` timed episodes after one
-/// warm-up episode.
-pub fn bench(cfg: &CoopConfig, h: Heuristic, batch: usize, repeats: usize, backend: Arc<dyn Backend>) -> Result<f64> {
+/// warm-up episode; and the success rate (eq. 9) of the last one (a cross-check of the model
+/// against the reference's).
+pub fn bench(
+    cfg: &CoopConfig,
+    h: Heuristic,
+    batch: usize,
+    repeats: usize,
+    backend: Arc<dyn Backend>,
+) -> Result<(f64, f64)> {
     let mut env = CoopEnv::new(backend.clone(), cfg, batch, 1)?;
     let node_slots = (batch * cfg.n_nodes) as f64 * cfg.episode_slots() as f64;
     env.run_episode(0, h)?;
@@ -296,7 +303,8 @@ pub fn bench(cfg: &CoopConfig, h: Heuristic, batch: usize, repeats: usize, backe
         rates.push(node_slots / t.elapsed().as_secs_f64());
     }
     rates.sort_by(f64::total_cmp);
-    Ok(rates[rates.len() / 2])
+    let success = CoopResult::from_stats("base", f64::NAN, h, &env.stats()?).success_rate;
+    Ok((rates[rates.len() / 2], success))
 }
 
 fn report(cfg: &CoopRunConfig, backend: &str, results: &[CoopResult]) -> super::Report {
