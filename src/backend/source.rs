@@ -20,6 +20,9 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("ops/act.wgsl", include_str!("../../shaders/ops/act.wgsl")),
     ("ops/loss.wgsl", include_str!("../../shaders/ops/loss.wgsl")),
     ("ops/optim.wgsl", include_str!("../../shaders/ops/optim.wgsl")),
+    ("ops/rnn.wgsl", include_str!("../../shaders/ops/rnn.wgsl")),
+    ("ops/layer_norm.wgsl", include_str!("../../shaders/ops/layer_norm.wgsl")),
+    ("ops/glue.wgsl", include_str!("../../shaders/ops/glue.wgsl")),
 ];
 
 /// (path under `kernels/`, text)
@@ -35,6 +38,9 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("ops/act.cu", include_str!("../../kernels/ops/act.cu")),
     ("ops/loss.cu", include_str!("../../kernels/ops/loss.cu")),
     ("ops/optim.cu", include_str!("../../kernels/ops/optim.cu")),
+    ("ops/rnn.cu", include_str!("../../kernels/ops/rnn.cu")),
+    ("ops/layer_norm.cu", include_str!("../../kernels/ops/layer_norm.cu")),
+    ("ops/glue.cu", include_str!("../../kernels/ops/glue.cu")),
 ];
 
 const WGSL_COMMON: [&str; 4] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];

@@ -4,6 +4,8 @@
 pub mod init;
 pub mod mlp;
 pub mod optim;
+pub mod rnn;
 
 pub use mlp::Mlp;
 pub use optim::{OptimConfig, Optimizer};
+pub use rnn::{Gru, Lstm, LstmOverHistory};

@@ -8,9 +8,12 @@
 //! `i = 0, 1, …` from `0.0`; accumulation into an existing gradient adds the finished sum once.
 
 pub mod act;
+pub mod glue;
+pub mod layer_norm;
 pub mod linear;
 pub mod loss;
 pub mod optim;
+pub mod rnn;
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
