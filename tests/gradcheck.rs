@@ -88,3 +88,94 @@ fn mse_backward() {
     loss::mse_backward(&y, &t, 1.0, &mut dy);
     assert_close("mse", &dy, &numeric(&y, &[1.0], &|v| vec![loss::mse(v, &t)]));
 }
+
+#[test]
+fn softmax_backward_plain_and_masked() {
+    use mecrl::ops::softmax;
+    let x = values(6, 9);
+    let c = values(6, 10);
+    let mask = [1u32, 0, 1, 1, 0, 1];
+    for m in [None, Some(&mask[..])] {
+        for log in [false, true] {
+            let fwd = |v: &[f64]| {
+                let mut y = vec![0.0; 6];
+                softmax::row_forward(v, m, log, &mut y);
+                // masked log entries are a constant sentinel: leave them out of the projection
+                y.iter().enumerate().map(|(j, &v)| if m.is_some_and(|m| m[j] == 0) { 0.0 } else { v }).collect()
+            };
+            let mut y = vec![0.0; 6];
+            softmax::row_forward(&x, m, log, &mut y);
+            let cm: Vec<f64> =
+                c.iter().enumerate().map(|(j, &v)| if m.is_some_and(|m| m[j] == 0) { 0.0 } else { v }).collect();
+            let mut dx = vec![0.0; 6];
+            softmax::row_backward(&y, &cm, m, log, &mut dx);
+            assert_close(&format!("softmax log={log} masked={}", m.is_some()), &dx, &numeric(&x, &cm, &fwd));
+        }
+    }
+}
+
+#[test]
+fn entropy_and_dueling_backward() {
+    use mecrl::ops::{categorical, dueling, softmax};
+    // entropy as a function of the logits through log-softmax: chain the two backward passes
+    let x = values(5, 11);
+    let logp_of = |v: &[f64]| {
+        let mut y = vec![0.0; 5];
+        softmax::row_forward(v, None, true, &mut y);
+        y
+    };
+    let lp = logp_of(&x);
+    let mut dlogp = vec![0.0; 5];
+    categorical::entropy_row_backward(&lp, 1.0, &mut dlogp);
+    let mut dx = vec![0.0; 5];
+    softmax::row_backward(&lp, &dlogp, None, true, &mut dx);
+    assert_close("entropy", &dx, &numeric(&x, &[1.0], &|v| vec![categorical::entropy_row(&logp_of(v))]));
+    // dueling: d/dV and d/dA
+    let (a, c) = (values(4, 12), values(4, 13));
+    let v = 0.7;
+    let (mut dv, mut da) = (0.0, vec![0.0; 4]);
+    dueling::row_backward(&c, &mut dv, &mut da);
+    let q = |v: f64, a: &[f64]| {
+        let mut q = vec![0.0; 4];
+        dueling::row_forward(v, a, &mut q);
+        q
+    };
+    assert_close("dueling dA", &da, &numeric(&a, &c, &|x| q(v, x)));
+    assert_close("dueling dV", &[dv], &numeric(&[v], &c, &|x| q(x[0], &a)));
+}
+
+#[test]
+fn huber_bce_ce_ppo_backward() {
+    use mecrl::ops::loss;
+    let (y, t) = (values(20, 14).iter().map(|v| 2.0 * v).collect::<Vec<f64>>(), values(20, 15));
+    let mut g = vec![0.0; 20];
+    loss::huber_backward(&y, &t, 1.0, 1.0, &mut g);
+    assert_close("huber", &g, &numeric(&y, &[1.0], &|v| vec![loss::huber(v, &t, 1.0)]));
+    let bits: Vec<f64> = values(20, 16).iter().map(|v| (*v > 0.0) as u8 as f64).collect();
+    let mut g = vec![0.0; 20];
+    loss::bce_backward(&y, &bits, 1.0, &mut g);
+    assert_close("bce", &g, &numeric(&y, &[1.0], &|v| vec![loss::bce(v, &bits)]));
+    let lp = values(12, 17);
+    let labels = [0u32, 2, 1, 3];
+    let mut g = vec![0.0; 12];
+    loss::ce_backward(&labels, 3, 1.0, &mut g);
+    assert_close("ce", &g, &numeric(&lp, &[1.0], &|v| vec![ce4(v, &labels)]));
+    // PPO: log-ratios spread over both sides of the clip range, away from its kinks
+    let old = [0.0; 20];
+    let lp: Vec<f64> = values(20, 18)
+        .iter()
+        .map(|v| 0.5 * v)
+        .filter(|v| (v.exp() - 0.8).abs() > 1e-3 && (v.exp() - 1.2).abs() > 1e-3)
+        .collect();
+    let n = lp.len();
+    let adv = values(n, 19);
+    let mut g = vec![0.0; n];
+    loss::ppo_backward(&lp, &old[..n], &adv, 0.2, 1.0, &mut g);
+    assert_close("ppo", &g, &numeric(&lp, &[1.0], &|v| vec![loss::ppo(v, &old[..n], &adv, 0.2)]));
+}
+
+/// CE over 4 rows of 3 with label 3 out of range in the last row (NaN is not differentiable:
+/// compare on the first three rows).
+fn ce4(v: &[f64], labels: &[u32]) -> f64 {
+    mecrl::ops::loss::ce(&v[..9], &labels[..3], 3) * 3.0 / 4.0
+}

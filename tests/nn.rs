@@ -144,3 +144,197 @@ fn misuse_is_a_typed_error() {
         .to_string()
         .contains("optim.beta1"));
 }
+
+/// The policy and value ops learn on every backend: a masked-softmax policy trained by the PPO
+/// surrogate plus an entropy bonus prefers the best allowed arm and never picks a masked one;
+/// gradients are clipped to a global norm; nothing is downloaded inside a step.
+#[test]
+fn ppo_policy_learns_a_masked_bandit_on_every_backend() {
+    for be in backends() {
+        let kind = be.kind();
+        // 4-armed bandit, 32 identical states; arm 3 pays most but is masked; arm 2 is the best allowed
+        let (b, c) = (32usize, 4usize);
+        let pay = Tensor::from_f32(&be, &[b, c], &[0.1f32, 0.4, 1.0, 5.0].repeat(b)).unwrap();
+        let x = Tensor::from_f32(&be, &[1, b, 2], &vec![1.0; b * 2]).unwrap();
+        let mask =
+            Tensor::from_u32(&be, &[b, c], &(0..b * c).map(|i| (i % c != 3) as u32).collect::<Vec<_>>()).unwrap();
+        let pi = Mlp::new(&be, &[2, 16, c], 1, Act::Tanh, None, 5).unwrap();
+        let mut opt = Optimizer::new(OptimConfig::adam(0.02), &pi.params()).unwrap();
+        let before = be.downloads();
+        for step in 0..100u32 {
+            // roll out without a tape (reward as the advantage: all payoffs are positive)
+            let nt = Tape::no_grad(&be);
+            let y = pi.forward(&nt, &nt.constant(&x)).unwrap();
+            let lp_all = nt.log_softmax(&nt.reshape(&y, &[b, c]).unwrap(), Some(&mask)).unwrap();
+            let actions = nt.sample(&lp_all, 77, step).unwrap();
+            let lp_old = nt.gather(&lp_all, &actions).unwrap().value;
+            let adv = nt.gather(&nt.constant(&pay), &actions).unwrap().value;
+            // one PPO update
+            let tape = Tape::new(&be);
+            let y = pi.forward(&tape, &tape.constant(&x)).unwrap();
+            let lp_all = tape.log_softmax(&tape.reshape(&y, &[b, c]).unwrap(), Some(&mask)).unwrap();
+            let lp = tape.gather(&lp_all, &actions).unwrap();
+            let surrogate = tape.ppo_clip(&lp, &lp_old, &adv, 0.2).unwrap();
+            let entropy = tape.mean(&tape.entropy(&lp_all).unwrap()).unwrap();
+            let loss = tape.add_scaled(&surrogate, 1.0, &entropy, -0.01).unwrap();
+            opt.zero_grad().unwrap();
+            tape.backward(&loss).unwrap();
+            opt.clip_grad_norm(10.0).unwrap();
+            opt.step().unwrap();
+        }
+        assert_eq!(be.downloads(), before, "{kind}: PPO steps download nothing");
+        let nt = Tape::no_grad(&be);
+        let y = pi.forward(&nt, &nt.constant(&x)).unwrap();
+        let p = nt.softmax(&nt.reshape(&y, &[b, c]).unwrap(), Some(&mask)).unwrap().value.to_vec().unwrap();
+        assert_eq!(p[3], 0.0, "{kind}: the masked arm has probability 0");
+        assert!(p[2] > 0.8, "{kind}: the best allowed arm: {:?}", &p[..4]);
+    }
+}
+
+/// A dueling Q head regressed with the Huber loss, and CE / BCE classifiers, on every backend.
+#[test]
+fn dueling_huber_ce_and_bce_heads_learn_on_every_backend() {
+    for be in backends() {
+        let kind = be.kind();
+        // 3 classes of 2-D points: class = argmax of (x, y, −x − y)
+        let pts: Vec<[f32; 2]> = (0..24)
+            .map(|i| {
+                let a = i as f32 * 0.7;
+                [a.cos() * (1.0 + (i % 3) as f32 * 0.3), a.sin() * (1.0 + (i % 3) as f32 * 0.3)]
+            })
+            .collect();
+        let labels: Vec<u32> = pts
+            .iter()
+            .map(|p| {
+                let s = [p[0], p[1], -p[0] - p[1]];
+                (0..3).max_by(|&i, &j| s[i].total_cmp(&s[j])).unwrap() as u32
+            })
+            .collect();
+        let x = Tensor::from_f32(&be, &[1, 24, 2], &pts.concat()).unwrap();
+        let lab = Tensor::from_u32(&be, &[24], &labels).unwrap();
+        let net = Mlp::new(&be, &[2, 16, 3], 1, Act::Tanh, None, 8).unwrap();
+        let mut opt = Optimizer::new(OptimConfig::adam(0.05), &net.params()).unwrap();
+        for _ in 0..150 {
+            let tape = Tape::new(&be);
+            let y = net.forward(&tape, &tape.constant(&x)).unwrap();
+            let lp = tape.log_softmax(&tape.reshape(&y, &[24, 3]).unwrap(), None).unwrap();
+            let loss = tape.cross_entropy(&lp, &lab).unwrap();
+            opt.zero_grad().unwrap();
+            tape.backward(&loss).unwrap();
+            opt.step().unwrap();
+        }
+        let nt = Tape::no_grad(&be);
+        let y = net.forward(&nt, &nt.constant(&x)).unwrap().value.to_vec().unwrap();
+        let right = (0..24)
+            .filter(|&r| (0..3).max_by(|&i, &j| y[r * 3 + i].total_cmp(&y[r * 3 + j])).unwrap() as u32 == labels[r])
+            .count();
+        assert!(right >= 23, "{kind}: CE classifier {right}/24");
+        // BCE: the sign of x0
+        let t =
+            Tensor::from_f32(&be, &[24], &pts.iter().map(|p| (p[0] > 0.0) as u32 as f32).collect::<Vec<_>>()).unwrap();
+        let lin = Mlp::new(&be, &[2, 1], 1, Act::Relu, None, 2).unwrap();
+        let mut opt = Optimizer::new(OptimConfig::adam(0.1), &lin.params()).unwrap();
+        for _ in 0..150 {
+            let tape = Tape::new(&be);
+            let z = lin.forward(&tape, &tape.constant(&x)).unwrap();
+            let loss = tape.bce_with_logits(&z, &t).unwrap();
+            opt.zero_grad().unwrap();
+            tape.backward(&loss).unwrap();
+            opt.step().unwrap();
+        }
+        let nt = Tape::no_grad(&be);
+        let z = lin.forward(&nt, &nt.constant(&x)).unwrap().value.to_vec().unwrap();
+        assert!(pts.iter().zip(&z).filter(|(p, z)| (p[0] > 0.0) == (**z > 0.0)).count() >= 23, "{kind}: BCE");
+        // dueling: Q(s, ·) = V + A − mean A regressed onto fixed targets with Huber
+        let vnet = Mlp::new(&be, &[2, 8, 1], 1, Act::Tanh, None, 3).unwrap();
+        let anet = Mlp::new(&be, &[2, 8, 3], 1, Act::Tanh, None, 4).unwrap();
+        let q_target =
+            Tensor::from_f32(&be, &[24, 3], &pts.iter().flat_map(|p| [p[0], p[1], 2.0]).collect::<Vec<_>>()).unwrap();
+        let mut params = vnet.params();
+        params.extend(anet.params());
+        let mut opt = Optimizer::new(OptimConfig::adam(0.03), &params).unwrap();
+        let mut last = f32::INFINITY;
+        for k in 0..200 {
+            let tape = Tape::new(&be);
+            let xv = tape.constant(&x);
+            let v = vnet.forward(&tape, &xv).unwrap();
+            let a = anet.forward(&tape, &xv).unwrap();
+            let q = tape.dueling(&v, &tape.reshape(&a, &[24, 3]).unwrap()).unwrap();
+            let loss = tape.huber(&q, &q_target, 1.0).unwrap();
+            opt.zero_grad().unwrap();
+            tape.backward(&loss).unwrap();
+            opt.step().unwrap();
+            if k == 199 {
+                last = loss.value.to_vec().unwrap()[0];
+            }
+        }
+        assert!(last < 0.01, "{kind}: dueling + Huber loss {last}");
+    }
+}
+
+/// Checkpoints: a bit-exact round trip of parameters and optimizer state (training resumed from
+/// a checkpoint continues bit for bit), atomic writes, and typed errors naming the tensor.
+#[test]
+fn checkpoints_round_trip_bit_exactly_and_refuse_mismatches() {
+    use mecrl::nn::checkpoint::{load_training, save_training, Checkpoint};
+    let be = backend::create(BackendKind::Cpu).unwrap();
+    let dir = std::env::temp_dir().join(format!("mecrl-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let x = Tensor::from_f32(&be, &[1, 4, 2], &[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]).unwrap();
+    let t = Tensor::from_f32(&be, &[1, 4, 1], &[0.0, 1.0, 1.0, 0.0]).unwrap();
+    let train = |mlp: &Mlp, opt: &mut Optimizer, steps: usize| {
+        for _ in 0..steps {
+            let tape = Tape::new(&be);
+            let y = mlp.forward(&tape, &tape.constant(&x)).unwrap();
+            let loss = tape.mse(&y, &tape.constant(&t)).unwrap();
+            opt.zero_grad().unwrap();
+            tape.backward(&loss).unwrap();
+            opt.step().unwrap();
+        }
+    };
+    let bits =
+        |mlp: &Mlp| mlp.params().iter().flat_map(|p| p.value.to_vec().unwrap()).map(f32::to_bits).collect::<Vec<_>>();
+    let a = Mlp::new(&be, &[2, 8, 1], 1, Act::Tanh, Some(Act::Sigmoid), 3).unwrap().with_prefix("policy");
+    let mut oa = Optimizer::new(OptimConfig::adam(0.05), &a.params()).unwrap();
+    train(&a, &mut oa, 5);
+    let path = dir.join("a.safetensors");
+    let cfg = serde_json::json!({"sizes": [2, 8, 1], "lr": 0.05});
+    save_training(&path, &a.params(), Some(&oa), &cfg).unwrap();
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("partial")));
+    train(&a, &mut oa, 5);
+    // a fresh model with another seed, restored, continues identically
+    let b = Mlp::new(&be, &[2, 8, 1], 1, Act::Tanh, Some(Act::Sigmoid), 99).unwrap().with_prefix("policy");
+    let mut ob = Optimizer::new(OptimConfig::adam(0.05), &b.params()).unwrap();
+    let got_cfg = load_training(&path, &b.params(), Some(&mut ob)).unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&got_cfg).unwrap(), cfg);
+    assert_eq!(ob.steps(), 5);
+    train(&b, &mut ob, 5);
+    assert_eq!(bits(&a), bits(&b), "resumed training is bit-identical");
+    // the file is safetensors: header length, JSON header with dtype/shape/offsets, metadata
+    let raw = std::fs::read(&path).unwrap();
+    let hlen = u64::from_le_bytes(raw[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&raw[8..8 + hlen]).unwrap();
+    assert_eq!(header["policy.layer0.weight"]["dtype"], "F32");
+    assert_eq!(header["policy.layer0.weight"]["shape"], serde_json::json!([1, 2, 8]));
+    assert_eq!(header["__metadata__"]["optimizer_steps"], "5");
+    assert_eq!(hlen % 8, 0);
+    // mismatches name the tensor
+    let c = Mlp::new(&be, &[2, 9, 1], 1, Act::Tanh, None, 1).unwrap().with_prefix("policy");
+    let e = load_training(&path, &c.params(), None).unwrap_err().to_string();
+    assert!(e.contains("policy.layer0.weight") && e.contains("shape"), "{e}");
+    let d = Mlp::new(&be, &[2, 8, 1], 1, Act::Tanh, None, 1).unwrap().with_prefix("value");
+    let e = load_training(&path, &d.params(), None).unwrap_err().to_string();
+    assert!(e.contains("value.layer0.weight") && e.contains("missing"), "{e}");
+    let mut ck = Checkpoint::load(&path).unwrap();
+    ck.tensors.get_mut("policy.layer0.bias").unwrap().dtype = mecrl::tensor::DType::U32;
+    let p2 = dir.join("dtype.safetensors");
+    ck.save(&p2).unwrap();
+    let e = load_training(&p2, &a.params(), None).unwrap_err().to_string();
+    assert!(e.contains("policy.layer0.bias") && e.contains("dtype"), "{e}");
+    // truncated and garbage files are typed errors
+    std::fs::write(dir.join("short.safetensors"), &raw[..raw.len() - 3]).unwrap();
+    assert!(Checkpoint::load(&dir.join("short.safetensors")).unwrap_err().to_string().contains("data_offsets"));
+    std::fs::write(dir.join("junk.safetensors"), b"\xff\xff\xff\xff\xff\xff\xff\x7fjunk").unwrap();
+    assert!(Checkpoint::load(&dir.join("junk.safetensors")).unwrap_err().to_string().contains("header length"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,6 +20,14 @@ struct OptimParams {
     u32 _pad1;
 };
 
+// Mirrors `ClipParams` in src/ops/optim.rs (#[repr(C)], 16 bytes).
+struct ClipParams {
+    u32 n;
+    float max_norm;
+    float eps;
+    u32 _pad0;
+};
+
 // Mirrors `FillParams` in src/ops/optim.rs (#[repr(C)], 16 bytes).
 struct FillParams {
     u32 n;
@@ -63,6 +71,22 @@ extern "C" __global__ void fill(const FillParams q, u32* __restrict__ out) {
     u32 t = global_id();
     if (t >= q.n) return;
     out[t] = q.value;
+}
+
+// One thread: acc += Σ g² (in index order, added once).
+extern "C" __global__ void sumsq_acc(const ClipParams q, const float* __restrict__ g, float* __restrict__ acc) {
+    if (global_id() != 0u) return;
+    float s = 0.0f;
+    for (u32 j = 0; j < q.n; ++j) s = s + g[j] * g[j];
+    acc[0] = acc[0] + s;
+}
+
+// g *= min(1, max_norm / (sqrt(total) + eps)).
+extern "C" __global__ void clip_scale(const ClipParams q, const float* __restrict__ acc, float* __restrict__ g) {
+    u32 t = global_id();
+    if (t >= q.n) return;
+    float f = q.max_norm / (sqrtf(acc[0]) + q.eps);
+    if (f < 1.0f) g[t] = g[t] * f;
 }
 
 #endif

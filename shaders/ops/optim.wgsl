@@ -15,6 +15,13 @@ struct OptimParams {
     _pad1: u32,
 }
 
+struct ClipParams {
+    n: u32,
+    max_norm: f32,
+    eps: f32,
+    _pad0: u32,
+}
+
 struct FillParams {
     n: u32,
     value: u32,
@@ -83,4 +90,45 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     out[t] = params.value;
+}
+
+//!entry sumsq_acc
+@group(0) @binding(0) var<uniform> params: ClipParams;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> acc: array<f32>;
+
+// One thread: acc += Σ g² (in index order, added once).
+@compute @workgroup_size(64)
+fn sumsq_acc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (t != 0u) {
+        return;
+    }
+    var s = 0.0;
+    for (var j = 0u; j < params.n; j = j + 1u) {
+        s = pm_mad(g[j], g[j], s);
+    }
+    acc[0] = pm_keep(acc[0] + s);
+}
+
+//!entry clip_scale
+@group(0) @binding(0) var<uniform> params: ClipParams;
+@group(0) @binding(1) var<storage, read> acc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> g: array<f32>;
+
+// g *= min(1, max_norm / (sqrt(total) + eps)).
+@compute @workgroup_size(64)
+fn clip_scale(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (t >= params.n) {
+        return;
+    }
+    let f = pm_keep(params.max_norm / pm_keep(sqrt(acc[0]) + params.eps));
+    if (f < 1.0) {
+        g[t] = pm_keep(g[t] * f);
+    }
 }

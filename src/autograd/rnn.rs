@@ -66,11 +66,6 @@ impl Tape {
         outs.into_iter().zip(slots).map(|(value, s)| Var { value, slot: Some(s) }).collect()
     }
 
-    /// A view of `x` with another shape of as many elements (no copy; the gradient is shared).
-    pub fn reshape(&self, x: &Var, shape: &[usize]) -> Result<Var> {
-        Ok(Var { value: x.value.reshape(shape)?, slot: x.slot })
-    }
-
     /// y = a + b elementwise (same shape).
     pub fn add(&self, a: &Var, b: &Var) -> Result<Var> {
         if a.shape() != b.shape() {

@@ -23,6 +23,11 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("ops/rnn.wgsl", include_str!("../../shaders/ops/rnn.wgsl")),
     ("ops/layer_norm.wgsl", include_str!("../../shaders/ops/layer_norm.wgsl")),
     ("ops/glue.wgsl", include_str!("../../shaders/ops/glue.wgsl")),
+    ("ops/elementwise.wgsl", include_str!("../../shaders/ops/elementwise.wgsl")),
+    ("ops/dueling.wgsl", include_str!("../../shaders/ops/dueling.wgsl")),
+    ("ops/categorical.wgsl", include_str!("../../shaders/ops/categorical.wgsl")),
+    ("ops/index.wgsl", include_str!("../../shaders/ops/index.wgsl")),
+    ("ops/softmax.wgsl", include_str!("../../shaders/ops/softmax.wgsl")),
 ];
 
 /// (path under `kernels/`, text)
@@ -41,6 +46,11 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("ops/rnn.cu", include_str!("../../kernels/ops/rnn.cu")),
     ("ops/layer_norm.cu", include_str!("../../kernels/ops/layer_norm.cu")),
     ("ops/glue.cu", include_str!("../../kernels/ops/glue.cu")),
+    ("ops/elementwise.cu", include_str!("../../kernels/ops/elementwise.cu")),
+    ("ops/dueling.cu", include_str!("../../kernels/ops/dueling.cu")),
+    ("ops/categorical.cu", include_str!("../../kernels/ops/categorical.cu")),
+    ("ops/index.cu", include_str!("../../kernels/ops/index.cu")),
+    ("ops/softmax.cu", include_str!("../../kernels/ops/softmax.cu")),
 ];
 
 const WGSL_COMMON: [&str; 4] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];

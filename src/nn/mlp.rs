@@ -54,6 +54,15 @@ impl Mlp {
         Ok(Mlp { layers, k, hidden, output })
     }
 
+    /// Prefix every parameter name with `prefix.` (several networks in one checkpoint).
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        for (w, b) in &mut self.layers {
+            w.name = format!("{prefix}.{}", w.name);
+            b.name = format!("{prefix}.{}", b.name);
+        }
+        self
+    }
+
     /// Every parameter (weights and biases, layer by layer).
     pub fn params(&self) -> Vec<Param> {
         self.layers.iter().flat_map(|(w, b)| [w.clone(), b.clone()]).collect()

@@ -1,11 +1,12 @@
 //! Neural-network modules built only from the ops of [`crate::ops`] through the
 //! [`crate::autograd`] tape, and the optimizers.
 
+pub mod checkpoint;
 pub mod init;
 pub mod mlp;
 pub mod optim;
 pub mod rnn;
 
 pub use mlp::Mlp;
-pub use optim::{OptimConfig, Optimizer};
+pub use optim::{OptimConfig, Optimizer, Schedule};
 pub use rnn::{Gru, Lstm, LstmOverHistory};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::autograd::Param;
 use crate::backend::KernelId;
 use crate::error::{Error, Result};
-use crate::ops::optim::{OptimParams, Rule};
+use crate::ops::optim::{ClipParams, OptimParams, Rule};
 use crate::tensor::Tensor;
 
 /// Which rule and its hyper-parameters.
@@ -119,6 +119,11 @@ impl Optimizer {
         self.t
     }
 
+    /// Set the step count (a restored checkpoint: Adam's bias corrections continue from it).
+    pub fn set_steps(&mut self, t: u32) {
+        self.t = t;
+    }
+
     /// Multiply the configured learning rate by `s` from the next step on (a schedule).
     pub fn set_lr_scale(&mut self, s: f32) -> Result<()> {
         if !(s.is_finite() && s >= 0.0) {
@@ -151,6 +156,31 @@ impl Optimizer {
             )?;
         }
         Ok(())
+    }
+
+    /// Scale every gradient by min(1, max_norm / (‖g‖ + 1e-6)), ‖g‖ the global norm over all
+    /// parameters, entirely on the device. Returns the device scalar holding ‖g‖² (read it only
+    /// when logging: a download).
+    pub fn clip_grad_norm(&self, max_norm: f32) -> Result<Tensor> {
+        if !(max_norm.is_finite() && max_norm > 0.0) {
+            return Err(Error::config("optim.max_grad_norm", max_norm, "must be finite and > 0"));
+        }
+        let Some(first) = self.params.first() else {
+            return Err(Error::config("optim.params", 0, "no parameters to clip"));
+        };
+        let acc = Tensor::zeros(first.value.backend(), &[1])?;
+        let be = first.value.backend();
+        for p in &self.params {
+            let q = ClipParams { n: p.grad.numel() as u32, max_norm, eps: 1e-6, ..Default::default() };
+            be.launch(KernelId::SumsqAcc, bytemuck::bytes_of(&q), 1, &[p.grad.buffer(), acc.buffer()])?;
+        }
+        for p in &self.params {
+            let q = ClipParams { n: p.grad.numel() as u32, max_norm, eps: 1e-6, ..Default::default() };
+            if q.n > 0 {
+                be.launch(KernelId::ClipScale, bytemuck::bytes_of(&q), q.n, &[acc.buffer(), p.grad.buffer()])?;
+            }
+        }
+        Ok(acc)
     }
 
     /// Every parameter's gradient to zero.
@@ -189,5 +219,70 @@ impl Optimizer {
                 ..Default::default()
             },
         }
+    }
+}
+
+/// Learning-rate schedules: the factor applied to the configured rate at step t (0-based).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// 1.
+    Constant,
+    /// 1 − (1 − end)·min(t / steps, 1): linear decay to `end` over `steps`.
+    Linear {
+        /// Steps of the decay.
+        steps: u32,
+        /// Final factor.
+        end: f32,
+    },
+    /// end + (1 − end)·(1 + cos(π·min(t / steps, 1)))/2.
+    Cosine {
+        /// Steps of the decay.
+        steps: u32,
+        /// Final factor.
+        end: f32,
+    },
+    /// gamma^⌊t / every⌋.
+    Step {
+        /// Steps between decays.
+        every: u32,
+        /// Factor per decay.
+        gamma: f32,
+    },
+}
+
+impl Schedule {
+    /// The factor at step `t`.
+    pub fn factor(&self, t: u32) -> f32 {
+        match *self {
+            Schedule::Constant => 1.0,
+            Schedule::Linear { steps, end } => {
+                let x = (t as f32 / steps.max(1) as f32).min(1.0);
+                1.0 - (1.0 - end) * x
+            }
+            Schedule::Cosine { steps, end } => {
+                let x = (t as f32 / steps.max(1) as f32).min(1.0);
+                end + (1.0 - end) * 0.5 * (1.0 + (std::f32::consts::PI * x).cos())
+            }
+            Schedule::Step { every, gamma } => gamma.powi((t / every.max(1)) as i32),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_by_hand() {
+        assert_eq!(Schedule::Constant.factor(99), 1.0);
+        let l = Schedule::Linear { steps: 10, end: 0.1 };
+        assert_eq!(l.factor(0), 1.0);
+        assert!((l.factor(20) - 0.1).abs() < 1e-6);
+        assert!((l.factor(5) - 0.55).abs() < 1e-6);
+        let c = Schedule::Cosine { steps: 10, end: 0.0 };
+        assert!((c.factor(5) - 0.5).abs() < 1e-6 && c.factor(10).abs() < 1e-6);
+        let s = Schedule::Step { every: 3, gamma: 0.5 };
+        assert_eq!((s.factor(2), s.factor(3), s.factor(7)), (1.0, 0.5, 0.25));
     }
 }

@@ -8,12 +8,17 @@
 //! `i = 0, 1, …` from `0.0`; accumulation into an existing gradient adds the finished sum once.
 
 pub mod act;
+pub mod categorical;
+pub mod dueling;
+pub mod elementwise;
 pub mod glue;
+pub mod index;
 pub mod layer_norm;
 pub mod linear;
 pub mod loss;
 pub mod optim;
 pub mod rnn;
+pub mod softmax;
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -41,6 +46,18 @@ pub trait Real:
     fn exp(self) -> Self;
     /// √x (IEEE).
     fn sqrt(self) -> Self;
+    /// ln x (x > 0): the portable Cephes polynomial for f32 ([`crate::math::ln`]), std for f64.
+    fn ln(self) -> Self;
+    /// ln(1 + x) (x ≥ 0 here): [`crate::math::ln1p`] for f32, std for f64.
+    fn ln1p(self) -> Self;
+    /// |x|.
+    fn abs(self) -> Self {
+        if self < Self::ZERO {
+            -self
+        } else {
+            self
+        }
+    }
     /// max (x if the comparison fails: NaN propagates from `self`).
     fn max(self, o: Self) -> Self {
         if o > self {
@@ -63,6 +80,12 @@ impl Real for f32 {
     fn sqrt(self) -> Self {
         f32::sqrt(self)
     }
+    fn ln(self) -> Self {
+        crate::math::ln(self)
+    }
+    fn ln1p(self) -> Self {
+        crate::math::ln1p(self)
+    }
 }
 
 impl Real for f64 {
@@ -76,5 +99,11 @@ impl Real for f64 {
     }
     fn sqrt(self) -> Self {
         f64::sqrt(self)
+    }
+    fn ln(self) -> Self {
+        f64::ln(self)
+    }
+    fn ln1p(self) -> Self {
+        f64::ln_1p(self)
     }
 }

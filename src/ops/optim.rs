@@ -138,6 +138,77 @@ pub fn cpu_fill(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
+/// Parameters of `sumsq_acc` / `clip_scale` (global-norm gradient clipping without a round
+/// trip: the squared norms of every gradient tensor are summed into a device scalar, then each
+/// tensor is scaled by min(1, max_norm / (√total + eps))).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ClipParams {
+    /// Elements of this tensor.
+    pub n: u32,
+    /// Largest global norm.
+    pub max_norm: f32,
+    /// ε of the factor's denominator.
+    pub eps: f32,
+    /// Padding.
+    pub _pad0: u32,
+}
+
+/// acc += Σ g² (the sum over this tensor from 0 in order, added once).
+pub fn sumsq(g: &[f32]) -> f32 {
+    let mut s = 0.0f32;
+    for &x in g {
+        s += x * x;
+    }
+    s
+}
+
+/// The clipping factor min(1, max_norm / (√total + eps)).
+pub fn clip_factor(total: f32, max_norm: f32, eps: f32) -> f32 {
+    let f = max_norm / (total.sqrt() + eps);
+    if f < 1.0 {
+        f
+    } else {
+        1.0
+    }
+}
+
+/// `sumsq_acc`: bufs g, acc [1].
+pub fn cpu_sumsq(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let q: ClipParams = decode(params);
+    need("sumsq_acc", "g", bufs[0].len(), q.n as usize)?;
+    need("sumsq_acc", "acc", bufs[1].len(), 1)?;
+    let [g, acc] = bufs else { unreachable!("registry has 2 buffers") };
+    let a = &mut f32s_mut(acc)[0];
+    *a += sumsq(&f32s(g)[..q.n as usize]);
+    Ok(())
+}
+
+/// `clip_scale`: bufs acc [1], g.
+pub fn cpu_clip(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let q: ClipParams = decode(params);
+    need("clip_scale", "acc", bufs[0].len(), 1)?;
+    need("clip_scale", "g", bufs[1].len(), q.n as usize)?;
+    let [acc, g] = bufs else { unreachable!("registry has 2 buffers") };
+    let f = clip_factor(f32s(acc)[0], q.max_norm, q.eps);
+    if f < 1.0 {
+        f32s_mut(g)[..q.n as usize].iter_mut().for_each(|x| *x *= f);
+    }
+    Ok(())
+}
+
+/// Sizes of `sumsq_acc`.
+pub fn sizes_sumsq(bytes: &[u8]) -> Vec<u64> {
+    let q: ClipParams = decode(bytes);
+    vec![q.n as u64, 1]
+}
+
+/// Sizes of `clip_scale`.
+pub fn sizes_clip(bytes: &[u8]) -> Vec<u64> {
+    let q: ClipParams = decode(bytes);
+    vec![1, q.n as u64]
+}
+
 /// Sizes of `optim_step`.
 pub fn sizes_step(bytes: &[u8]) -> Vec<u64> {
     let q: OptimParams = decode(bytes);
