@@ -269,10 +269,10 @@ fn module_gradients_match_finite_differences() {
         let o = lstm.forward(tape, &tape.constant(&x), Some(&state)).unwrap();
         let y = tape.layer_norm(&o.seq, &tape.param(&gain), &tape.param(&bias), 1e-5).unwrap();
         let g = gru.forward(tape, &tape.constant(&x), Some(&[tape.constant(&st[4])])).unwrap();
-        let l1 = tape.mse(&tape.add(&y, &g.seq).unwrap(), &tape.constant(&target)).unwrap();
+        let l1 = tape.mse(&tape.add_scaled(&y, 1.0, &g.seq, 1.0).unwrap(), &tape.constant(&target)).unwrap();
         // the final cell state also carries a gradient
         let l2 = tape.mse(&o.state[1].1, &tape.constant(&st[4])).unwrap();
-        tape.add(&l1, &l2).unwrap()
+        tape.add_scaled(&l1, 1.0, &l2, 1.0).unwrap()
     };
     let tape = Tape::new(&be);
     let loss = loss_on(&tape);
@@ -326,10 +326,13 @@ fn bad_shapes_are_typed_errors() {
     shape_err(tape.lstm_cell(&v(&[2, 15]), &v(&[2, 4])).map(|_| ()).unwrap_err());
     shape_err(tape.lstm_cell(&v(&[3, 16]), &v(&[2, 4])).map(|_| ()).unwrap_err());
     shape_err(tape.gru_cell(&v(&[2, 12]), &v(&[2, 9]), &v(&[2, 4])).unwrap_err());
+    // u32 indices are not values
+    let idx = tape.constant(&Tensor::zeros_u32(&be, &[2, 16]).unwrap());
+    shape_err(tape.lstm_cell(&idx, &v(&[2, 4])).map(|_| ()).unwrap_err());
+    shape_err(tape.history_window(&tape.constant(&Tensor::zeros_u32(&be, &[2, 3, 4]).unwrap()), 2).unwrap_err());
     shape_err(tape.layer_norm(&v(&[2, 5]), &v(&[4]), &v(&[4]), 1e-5).unwrap_err());
     shape_err(tape.layer_norm(&v(&[3, 2, 5]), &v(&[2, 5]), &v(&[2, 5]), 1e-5).unwrap_err());
     assert!(matches!(tape.layer_norm(&v(&[2, 5]), &v(&[5]), &v(&[5]), f32::NAN).unwrap_err(), Error::Config { .. }));
-    shape_err(tape.add(&v(&[2, 3]), &v(&[3, 2])).unwrap_err());
     shape_err(tape.time_step(&v(&[4, 2, 3]), 4).unwrap_err());
     shape_err(tape.time_step(&v(&[4, 2]), 0).unwrap_err());
     shape_err(tape.stack_steps(&[v(&[2, 3]), v(&[3, 2])]).unwrap_err());

@@ -1,4 +1,4 @@
-// Glue between ops (src/ops/glue.rs): a strided block copy (write or accumulate) and y = a + b.
+// Glue between ops (src/ops/glue.rs): a strided block copy (write or accumulate).
 #ifndef MECRL_OPS_GLUE_CU
 #define MECRL_OPS_GLUE_CU
 
@@ -24,14 +24,6 @@ struct CopyParams {
     u32 _pad2;
 };
 
-// Mirrors `AddParams` in src/ops/glue.rs (#[repr(C)], 16 bytes).
-struct AddParams {
-    u32 n;
-    u32 _pad0;
-    u32 _pad1;
-    u32 _pad2;
-};
-
 // t = ((i0 D1 + i1) D2 + i2) n + j: dst[toff + i0 t0 + i1 t1 + i2 t2 + j] (+)= src[soff + ...].
 extern "C" __global__ void glue_copy(const CopyParams p, const float* __restrict__ src, float* __restrict__ dst) {
     u32 t = global_id();
@@ -43,13 +35,6 @@ extern "C" __global__ void glue_copy(const CopyParams p, const float* __restrict
     u64 s = (u64)p.soff + (u64)i0 * p.s0 + (u64)i1 * p.s1 + (u64)i2 * p.s2 + j;
     u64 o = (u64)p.toff + (u64)i0 * p.t0 + (u64)i1 * p.t1 + (u64)i2 * p.t2 + j;
     dst[o] = p.accumulate != 0u ? dst[o] + src[s] : src[s];
-}
-
-extern "C" __global__ void glue_add(const AddParams p, const float* __restrict__ a, const float* __restrict__ b,
-                                    float* __restrict__ y) {
-    u32 t = global_id();
-    if (t >= p.n) return;
-    y[t] = a[t] + b[t];
 }
 
 #endif

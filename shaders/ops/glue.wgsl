@@ -1,4 +1,4 @@
-// Glue between ops (src/ops/glue.rs): a strided block copy (write or accumulate) and y = a + b.
+// Glue between ops (src/ops/glue.rs): a strided block copy (write or accumulate).
 
 //!entry glue_copy
 struct CopyParams {
@@ -47,28 +47,4 @@ fn glue_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     } else {
         dst[o] = src[s];
     }
-}
-
-//!entry glue_add
-struct AddParams {
-    n: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: AddParams;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
-@compute @workgroup_size(64)
-fn glue_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
-    if (t >= params.n) {
-        return;
-    }
-    y[t] = pm_keep(a[t] + b[t]);
 }

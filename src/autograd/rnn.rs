@@ -1,6 +1,7 @@
 //! Recurrent ops on the tape: the fused LSTM and GRU cells, layer normalization, and the glue
-//! that moves sequence data between ops on the device (elementwise add, reshape, a time step of
-//! a sequence, steps stacked into a sequence, the last rows of a history as a sequence).
+//! that moves sequence data between ops on the device (a time step of a sequence, steps stacked
+//! into a sequence, the last rows of a history as a sequence). Sums of pre-activations use
+//! [`Tape::add_scaled`], views [`Tape::reshape`].
 //!
 //! Sequences are time-major: [T, B, F], or [K, T, B, F] for an ensemble of K networks (one
 //! grouped parameter set, as [`crate::nn::Mlp`]); a step is [B, F] or [K, B, F].
@@ -8,10 +9,10 @@
 use super::{Grads, Node, Tape, Var};
 use crate::backend::{Backend, KernelId};
 use crate::error::{Error, Result};
-use crate::ops::glue::{AddParams, CopyParams};
+use crate::ops::glue::CopyParams;
 use crate::ops::layer_norm::LayerNormParams;
 use crate::ops::rnn::CellParams;
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
 use std::sync::Arc;
 
 /// Launch `glue_copy` from `src` into `dst` (nothing when the map is empty).
@@ -40,6 +41,15 @@ fn split_last(s: &[usize]) -> (&[usize], usize) {
 }
 
 impl Tape {
+    /// Every input on this tape's backend and of f32 values.
+    fn f32_inputs(&self, inputs: &[(&Var, &str)]) -> Result<()> {
+        for (v, what) in inputs {
+            self.check_backend(&v.value, what)?;
+            v.value.expect(DType::F32, what)?;
+        }
+        Ok(())
+    }
+
     /// Record an op with several outputs: its backward `f` gets one gradient per output (a
     /// zeroed one for an output that no gradient reached) and runs when any output got one.
     fn record_outputs(
@@ -66,40 +76,10 @@ impl Tape {
         outs.into_iter().zip(slots).map(|(value, s)| Var { value, slot: Some(s) }).collect()
     }
 
-    /// y = a + b elementwise (same shape).
-    pub fn add(&self, a: &Var, b: &Var) -> Result<Var> {
-        if a.shape() != b.shape() {
-            return Err(Error::shape("add", format!("{:?}", a.shape()), format!("{:?}", b.shape())));
-        }
-        for (t, what) in [(&a.value, "add input a"), (&b.value, "add input b")] {
-            self.check_backend(t, what)?;
-        }
-        let n = a.value.numel();
-        let y = a.value.zeros_like()?;
-        if n > 0 {
-            let p = AddParams { n: n as u32, ..Default::default() };
-            self.be.launch(
-                KernelId::GlueAdd,
-                bytemuck::bytes_of(&p),
-                n as u32,
-                &[a.value.buffer(), b.value.buffer(), y.buffer()],
-            )?;
-        }
-        let (be, slots) = (self.be.clone(), [a.slot, b.slot]);
-        // the backward of each side: d += dy, a contiguous accumulating copy
-        let p = CopyParams { d0: 1, d1: 1, d2: 1, n: n as u32, accumulate: 1, ..Default::default() };
-        Ok(self.record(y, &[a, b], move |g, dy| {
-            for s in slots.into_iter().flatten() {
-                launch_copy(&be, &p, dy, &g.acc(&be, s)?)?;
-            }
-            Ok(())
-        }))
-    }
-
     /// A copy of `x` through the map `p` into a new tensor of `shape`; the backward is the
     /// transposed map, accumulating.
     fn strided(&self, x: &Var, shape: &[usize], p: CopyParams) -> Result<Var> {
-        self.check_backend(&x.value, "sequence")?;
+        self.f32_inputs(&[(x, "sequence")])?;
         let y = Tensor::zeros(&self.be, shape)?;
         debug_assert!(p.extents().0 <= x.value.numel() as u64 && p.extents().1 <= y.numel() as u64);
         launch_copy(&self.be, &p, &x.value, &y)?;
@@ -155,7 +135,7 @@ impl Tape {
                     format!("{:?}", v.shape()),
                 ));
             }
-            self.check_backend(&v.value, "stack_steps step")?;
+            self.f32_inputs(&[(v, "stack_steps step")])?;
         }
         let tt = steps.len();
         let mut shape = s.clone();
@@ -229,9 +209,7 @@ impl Tape {
                 format!("z {:?}, c {:?}", z.shape(), c.shape()),
             ));
         }
-        for (t, what) in [(&z.value, "lstm_cell z"), (&c.value, "lstm_cell c")] {
-            self.check_backend(t, what)?;
-        }
+        self.f32_inputs(&[(z, "lstm_cell z"), (c, "lstm_cell c")])?;
         let n = c.value.numel() / h;
         let p = CellParams { n: n as u32, h: h as u32, ..Default::default() };
         let (h_out, c_out) = (c.value.zeros_like()?, c.value.zeros_like()?);
@@ -276,9 +254,7 @@ impl Tape {
                 format!("gx {:?}, gh {:?}, h {:?}", gx.shape(), gh.shape(), h.shape()),
             ));
         }
-        for (t, what) in [(&gx.value, "gru_cell gx"), (&gh.value, "gru_cell gh"), (&h.value, "gru_cell h")] {
-            self.check_backend(t, what)?;
-        }
+        self.f32_inputs(&[(gx, "gru_cell gx"), (gh, "gru_cell gh"), (h, "gru_cell h")])?;
         let n = h.value.numel() / hh;
         let p = CellParams { n: n as u32, h: hh as u32, ..Default::default() };
         let h_out = h.value.zeros_like()?;
@@ -334,11 +310,7 @@ impl Tape {
         if !(eps.is_finite() && eps >= 0.0) {
             return Err(Error::config("layer_norm.eps", eps, "must be finite and >= 0"));
         }
-        for (t, what) in
-            [(&x.value, "layer_norm x"), (&gain.value, "layer_norm gain"), (&bias.value, "layer_norm bias")]
-        {
-            self.check_backend(t, what)?;
-        }
+        self.f32_inputs(&[(x, "layer_norm x"), (gain, "layer_norm gain"), (bias, "layer_norm bias")])?;
         let n = x.value.numel() / d;
         let per_group = n / groups;
         if let Some(limit) = self.be.max_loop_iterations() {

@@ -11,7 +11,7 @@ use crate::ops::act::{self, ActParams};
 use crate::ops::categorical::{self, CategoricalParams};
 use crate::ops::dueling;
 use crate::ops::elementwise::{self, AxpbyParams};
-use crate::ops::glue::{self, AddParams, CopyParams};
+use crate::ops::glue::{self, CopyParams};
 use crate::ops::index::{self, IndexParams};
 use crate::ops::layer_norm::{self, LayerNormParams};
 use crate::ops::linear::{self, LinearParams};
@@ -91,8 +91,6 @@ pub enum KernelId {
     LayerNormBwdW,
     /// nn glue: strided block copy (write or accumulate).
     GlueCopy,
-    /// nn glue: elementwise sum of two tensors.
-    GlueAdd,
     /// nn: row-wise (masked) softmax / log-softmax.
     SoftmaxFwd,
     /// nn: softmax / log-softmax backward.
@@ -330,12 +328,6 @@ const COPY_PARAMS: ParamLayout = ParamLayout {
     name: "CopyParams",
     size: std::mem::size_of::<CopyParams>(),
     fields: fields!(CopyParams; d0, d1, d2, n, s0, s1, s2, soff, t0, t1, t2, toff, accumulate, _pad0, _pad1, _pad2),
-};
-
-const ADD_PARAMS: ParamLayout = ParamLayout {
-    name: "AddParams",
-    size: std::mem::size_of::<AddParams>(),
-    fields: fields!(AddParams; n, _pad0, _pad1, _pad2),
 };
 
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
@@ -909,17 +901,6 @@ pub static KERNELS: &[KernelSpec] = &[
         bufs: &[b("src", R, F32), b("dst", W, F32)],
         cpu: glue::cpu_copy,
         sizes: glue::sizes_copy,
-    },
-    KernelSpec {
-        id: KernelId::GlueAdd,
-        stem: "glue",
-        entry: "glue_add",
-        wgsl: "ops/glue.wgsl",
-        cu: "ops/glue.cu",
-        params: ADD_PARAMS,
-        bufs: &[b("a", R, F32), b("b", R, F32), b("y", W, F32)],
-        cpu: glue::cpu_add,
-        sizes: glue::sizes_add,
     },
     KernelSpec {
         id: KernelId::SoftmaxFwd,

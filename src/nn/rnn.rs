@@ -178,7 +178,7 @@ impl Lstm {
                 let zt = tape.time_step(&zx, step)?;
                 // z = x_t·W_x + b + h·W_h (the zero initial state adds nothing)
                 let z = match &hv {
-                    Some(hp) => tape.add(&zt, &tape.linear(hp, &w_h, None)?)?,
+                    Some(hp) => tape.add_scaled(&zt, 1.0, &tape.linear(hp, &w_h, None)?, 1.0)?,
                     None => zt,
                 };
                 let (hn, cn) = tape.lstm_cell(&z, &cv)?;

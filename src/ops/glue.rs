@@ -1,15 +1,11 @@
-//! Glue between ops, so sequence data never goes through the host:
-//!
-//! - `glue_copy`: a strided block copy. Element (i0, i1, i2, j) of a [D0, D1, D2, n] index
+//! Glue between ops, so sequence data never goes through the host. `glue_copy` is a strided
+//! block copy. Element (i0, i1, i2, j) of a [D0, D1, D2, n] index
 //!   space goes from `src[soff + i0·s0 + i1·s1 + i2·s2 + j]` to
 //!   `dst[toff + i0·t0 + i1·t1 + i2·t2 + j]`, written (`accumulate` = 0) or added (1). It takes a
 //!   time step out of a sequence, writes a step into a sequence, and cuts the last T rows of a
 //!   history into a time-major sequence; its backward is the same copy with the two sides
 //!   swapped, accumulating. The destinations of one launch must be distinct (every use in
 //!   [`crate::autograd`] is a one-to-one map), so the threads never race.
-//! - `glue_add`: y = a + b elementwise; the backward is two accumulating copies.
-
-use rayon::prelude::*;
 
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
@@ -127,30 +123,6 @@ pub fn copy<T: Copy + std::ops::Add<Output = T>>(p: &CopyParams, src: &[T], dst:
     }
 }
 
-/// Parameters of `glue_add`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct AddParams {
-    /// Elements.
-    pub n: u32,
-    /// Padding.
-    pub _pad0: u32,
-    /// Padding.
-    pub _pad1: u32,
-    /// Padding.
-    pub _pad2: u32,
-}
-
-/// y = a + b.
-pub fn add<T: Copy + Send + Sync + std::ops::Add<Output = T>>(a: &[T], b: &[T], y: &mut [T]) {
-    let f = |((y, &a), &b): ((&mut T, &T), &T)| *y = a + b;
-    if y.len() >= 1 << 15 {
-        y.par_iter_mut().zip(a).zip(b).for_each(f);
-    } else {
-        y.iter_mut().zip(a).zip(b).for_each(f);
-    }
-}
-
 /// `glue_copy`: bufs src, dst.
 pub fn cpu_copy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CopyParams = decode(params);
@@ -162,26 +134,10 @@ pub fn cpu_copy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `glue_add`: bufs a, b, y.
-pub fn cpu_add(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let n = decode::<AddParams>(params).n as usize;
-    for (k, name) in ["a", "b", "y"].into_iter().enumerate() {
-        need("glue_add", name, bufs[k].len(), n)?;
-    }
-    let [a, b, y] = bufs else { unreachable!("registry has 3 buffers") };
-    add(&f32s(a)[..n], &f32s(b)[..n], &mut f32s_mut(y)[..n]);
-    Ok(())
-}
-
 /// Sizes of `glue_copy`.
 pub fn sizes_copy(bytes: &[u8]) -> Vec<u64> {
     let (s, t) = decode::<CopyParams>(bytes).extents();
     vec![s, t]
-}
-
-/// Sizes of `glue_add`.
-pub fn sizes_add(bytes: &[u8]) -> Vec<u64> {
-    vec![decode::<AddParams>(bytes).n as u64; 3]
 }
 
 #[cfg(test)]
@@ -205,8 +161,5 @@ mod tests {
             let (s, t) = p.index(e);
             assert_eq!(out[t as usize], h[s as usize]);
         }
-        let mut y = [0.0f64; 3];
-        add(&[1.0, 2.0, 3.0], &[0.5, -2.0, 1.0], &mut y);
-        assert_eq!(y, [1.5, 0.0, 4.0]);
     }
 }

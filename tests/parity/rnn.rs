@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use mecrl::backend::registry::KernelId;
 use mecrl::backend::{Backend, BackendKind};
-use mecrl::ops::glue::{AddParams, CopyParams};
+use mecrl::ops::glue::CopyParams;
 use mecrl::ops::layer_norm::LayerNormParams;
 use mecrl::ops::rnn::CellParams;
 use mecrl::rng;
@@ -147,7 +147,7 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     }
 
     // glue: the last T = 3 of L = 5 rows of K = 2 × B = 7 histories of F = 4 as [K, T, B, F],
-    // written and accumulated; the transposed map back; a plain add
+    // written and accumulated; the transposed map back
     let (k, b, l, t, f) = (2usize, 7usize, 5usize, 3usize, 4usize);
     let win = CopyParams {
         d0: k as u32,
@@ -186,15 +186,6 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         params: bytes(&back),
         threads: back.count() as u32,
         bufs: vec![f32v(&seq), hist],
-    };
-    exact(be, &c, done);
-    let n = 333;
-    let q = AddParams { n: n as u32, ..Default::default() };
-    let c = Case {
-        id: KernelId::GlueAdd,
-        params: bytes(&q),
-        threads: n as u32,
-        bufs: vec![f32v(&normals(n, 23, 0.0, 1.0)), f32v(&normals(n, 24, 0.0, 1.0)), vec![0; n]],
     };
     exact(be, &c, done);
 }
