@@ -54,6 +54,23 @@ fn seq_dims(what: &str, x: &Var, k: usize, f: usize) -> Result<(usize, usize, us
     Ok((t, b, ff, grouped))
 }
 
+/// Refuse sizes whose `linear` loops would exceed the driver's silent loop budget (lavapipe):
+/// the weight gradient of the input projection sums over T·B rows twice (weights and bias), the
+/// input gradient over G·H outputs, the forward over the inputs.
+fn check_loop_budget(be: &Arc<dyn Backend>, what: &str, t: usize, b: usize, gh: usize, input: usize) -> Result<()> {
+    if let Some(limit) = be.max_loop_iterations() {
+        let work = (2 * t * b).max(gh).max(input) as u64;
+        if work > limit {
+            return Err(Error::config(
+                what,
+                format!("T = {t}, B = {b}, {gh} gate units, {input} inputs"),
+                format!("the kernels would loop {work} times per invocation, beyond this driver's silent limit of {limit} (lavapipe)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_sizes(what: &str, input: usize, hidden: usize, layers: usize, k: usize) -> Result<()> {
     if input == 0 || hidden == 0 || layers == 0 || k == 0 {
         return Err(Error::config(
@@ -152,6 +169,7 @@ impl Lstm {
     ) -> Result<(Option<Var>, LstmState)> {
         let (k, h) = (self.k, self.hidden);
         let (t, b, _, grouped) = seq_dims("lstm input", x, k, self.input)?;
+        check_loop_budget(tape.backend(), "lstm", t, b, 4 * h, self.input.max(h))?;
         if let Some(s) = state {
             if s.len() != self.layers.len() {
                 return Err(Error::shape("lstm state", format!("{} layers", self.layers.len()), s.len()));
@@ -267,6 +285,7 @@ impl Gru {
     pub fn forward(&self, tape: &Tape, x: &Var, state: Option<&[Var]>) -> Result<GruOutput> {
         let (k, h) = (self.k, self.hidden);
         let (t, b, _, grouped) = seq_dims("gru input", x, k, self.input)?;
+        check_loop_budget(tape.backend(), "gru", t, b, 3 * h, self.input.max(h))?;
         if let Some(s) = state {
             if s.len() != self.layers.len() {
                 return Err(Error::shape("gru state", format!("{} layers", self.layers.len()), s.len()));
