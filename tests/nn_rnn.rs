@@ -2,7 +2,8 @@
 //! host round trip inside a training step (the backends' download counters); the ensemble
 //! layout (K networks in one parameter set compute what K separate networks compute); the
 //! history encoder reads exactly the last rows; gradients through whole modules against finite
-//! differences; the orthogonal initializer; typed errors for bad shapes.
+//! differences; both modules against the torch equations computed on the host; the orthogonal
+//! initializer; typed errors for bad shapes and for sizes beyond lavapipe's loop budget.
 
 use std::sync::Arc;
 
@@ -377,4 +378,93 @@ fn sizes_beyond_the_loop_budget_are_refused() {
             }
         }
     }
+}
+
+/// x·W + b for one row: x [I], w [I, O] row-major, b [O].
+fn affine(x: &[f64], w: &[f32], b: Option<&[f32]>, o: usize) -> Vec<f64> {
+    (0..o)
+        .map(|j| {
+            x.iter().enumerate().map(|(i, &v)| v * w[i * o + j] as f64).sum::<f64>() + b.map_or(0.0, |b| b[j] as f64)
+        })
+        .collect()
+}
+
+fn sig(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[test]
+fn lstm_and_gru_compute_the_torch_equations() {
+    // a 2-layer LSTM and a 2-layer GRU from random states against the torch equations in f64
+    // on the host (std exp/tanh): every output and final state within 1e-5
+    let be = cpu();
+    let (t, b, i, h) = (4usize, 3usize, 2usize, 5usize);
+    let xs = normals(t * b * i, 40, 1.0);
+    let x = Tensor::from_f32(&be, &[t, b, i], &xs).unwrap();
+    let st: Vec<Vec<f32>> = (0..4).map(|s| normals(b * h, 41 + s, 0.5)).collect();
+    let close = |what: &str, got: &[f32], want: &[f64]| {
+        assert_eq!(got.len(), want.len());
+        for (k, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((*g as f64 - w).abs() < 1e-5, "{what}[{k}]: {g} vs {w}");
+        }
+    };
+    let tape = Tape::no_grad(&be);
+    let c = |v: &Vec<f32>| tape.constant(&Tensor::from_f32(&be, &[b, h], v).unwrap());
+
+    let lstm = Lstm::new(&be, i, h, 2, 1, 51).unwrap();
+    let out = lstm.forward(&tape, &tape.constant(&x), Some(&[(c(&st[0]), c(&st[1])), (c(&st[2]), c(&st[3]))])).unwrap();
+    let mut seq: Vec<Vec<f64>> =
+        (0..t * b).map(|r| xs[r * i..(r + 1) * i].iter().map(|&v| v as f64).collect()).collect();
+    for (l, layer) in lstm.layers.iter().enumerate() {
+        let (wx, wh, bias) =
+            (layer.w_x.value.to_vec().unwrap(), layer.w_h.value.to_vec().unwrap(), layer.bias.value.to_vec().unwrap());
+        let mut hs: Vec<Vec<f64>> =
+            (0..b).map(|r| st[2 * l][r * h..(r + 1) * h].iter().map(|&v| v as f64).collect()).collect();
+        let mut cs: Vec<Vec<f64>> =
+            (0..b).map(|r| st[2 * l + 1][r * h..(r + 1) * h].iter().map(|&v| v as f64).collect()).collect();
+        for s in 0..t {
+            for r in 0..b {
+                let zx = affine(&seq[s * b + r], &wx, Some(&bias), 4 * h);
+                let zh = affine(&hs[r], &wh, None, 4 * h);
+                for j in 0..h {
+                    let z = |q: usize| zx[q * h + j] + zh[q * h + j];
+                    // c' = σ(z_f) c + σ(z_i) tanh(z_g); h' = σ(z_o) tanh(c')
+                    cs[r][j] = sig(z(1)) * cs[r][j] + sig(z(0)) * z(2).tanh();
+                    hs[r][j] = sig(z(3)) * cs[r][j].tanh();
+                }
+                seq[s * b + r] = hs[r].clone();
+            }
+        }
+        let got_c = out.state[l].1.value.to_vec().unwrap();
+        close(&format!("lstm c{l}"), &got_c, &cs.concat());
+        close(&format!("lstm h{l}"), &out.state[l].0.value.to_vec().unwrap(), &hs.concat());
+    }
+    close("lstm outputs", &out.seq.value.to_vec().unwrap(), &seq.concat());
+
+    let gru = Gru::new(&be, i, h, 2, 1, 52).unwrap();
+    let out = gru.forward(&tape, &tape.constant(&x), Some(&[c(&st[0]), c(&st[1])])).unwrap();
+    let mut seq: Vec<Vec<f64>> =
+        (0..t * b).map(|r| xs[r * i..(r + 1) * i].iter().map(|&v| v as f64).collect()).collect();
+    for (l, layer) in gru.layers.iter().enumerate() {
+        let v = |p: &Param| p.value.to_vec().unwrap();
+        let (wx, bx, wh, bh) = (v(&layer.w_x), v(&layer.b_x), v(&layer.w_h), v(&layer.b_h));
+        let mut hs: Vec<Vec<f64>> =
+            (0..b).map(|r| st[l][r * h..(r + 1) * h].iter().map(|&v| v as f64).collect()).collect();
+        for s in 0..t {
+            for r in 0..b {
+                let gx = affine(&seq[s * b + r], &wx, Some(&bx), 3 * h);
+                let gh = affine(&hs[r], &wh, Some(&bh), 3 * h);
+                for j in 0..h {
+                    // r, z = σ(gx + gh); n = tanh(gx_n + r (W_hn h + b_hn)); h' = (1 − z) n + z h
+                    let rr = sig(gx[j] + gh[j]);
+                    let zz = sig(gx[h + j] + gh[h + j]);
+                    let nn = (gx[2 * h + j] + rr * gh[2 * h + j]).tanh();
+                    hs[r][j] = (1.0 - zz) * nn + zz * hs[r][j];
+                }
+                seq[s * b + r] = hs[r].clone();
+            }
+        }
+        close(&format!("gru h{l}"), &out.state[l].value.to_vec().unwrap(), &hs.concat());
+    }
+    close("gru outputs", &out.seq.value.to_vec().unwrap(), &seq.concat());
 }
