@@ -12,6 +12,7 @@ pub mod categorical;
 pub mod dueling;
 pub mod elementwise;
 pub mod glue;
+pub mod half;
 pub mod index;
 pub mod layer_norm;
 pub mod linear;
