@@ -13,11 +13,13 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 
 pub mod config;
+pub mod coop;
 pub mod dag;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
+pub use coop::CoopRunConfig;
 pub use dag::DagRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
@@ -44,7 +46,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 2] = ["mec", "dag"];
+pub const SYSTEMS: [&str; 3] = ["mec", "dag", "coop"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +55,8 @@ pub enum AnyConfig {
     Mec(RunConfig),
     /// MRLCO `dag` (`configs/dag.toml`).
     Dag(DagRunConfig),
+    /// O2O-DRL `coop` (`configs/coop.toml`).
+    Coop(CoopRunConfig),
 }
 
 impl AnyConfig {
@@ -67,6 +71,7 @@ impl AnyConfig {
         match system {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
+            "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
         }
     }
@@ -87,6 +92,7 @@ impl AnyConfig {
         let (b, s, o) = match self {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
             *b = x;
@@ -105,6 +111,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
+            AnyConfig::Coop(c) => c.validate(),
         }
     }
 
@@ -113,6 +120,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dag(_) => "dag",
+            AnyConfig::Coop(_) => "coop",
         }
     }
 
@@ -121,6 +129,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
+            AnyConfig::Coop(c) => &c.name,
         }
     }
 
@@ -129,6 +138,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
+            AnyConfig::Coop(c) => &c.backend,
         }
     }
 
@@ -137,6 +147,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
+            AnyConfig::Coop(c) => &c.out_dir,
         }
     }
 
@@ -145,6 +156,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
+            AnyConfig::Coop(c) => c.seed,
         }
     }
 
@@ -153,6 +165,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dag(c) => c.work_units(),
+            AnyConfig::Coop(c) => c.work_units(),
         }
     }
 
@@ -161,6 +174,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
+            AnyConfig::Coop(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
     }
@@ -170,6 +184,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
+            AnyConfig::Coop(c) => coop::run(c, backend, tick),
         }
     }
 }
