@@ -48,6 +48,11 @@ enum Cmd {
         #[command(subcommand)]
         what: DagCmd,
     },
+    /// The CRB-DRQN `endedge` system: trace-driven simulation.
+    Endedge {
+        #[command(subcommand)]
+        what: EndedgeCmd,
+    },
     /// Throughput benchmarks next to reference implementations run in the same invocation.
     Bench {
         #[command(subcommand)]
@@ -109,6 +114,13 @@ enum DagCmd {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum EndedgeCmd {
+    /// Run arrivals (`slot,device,mbits`) with the `fixed` policy (`slot,device,action`; 0 local,
+    /// k server k−1); writes `slot,device,action,delay_slots,unfinished` per task.
+    Trace(mecrl::env::endedge::trace::TraceArgs),
 }
 
 #[derive(clap::Args)]
@@ -178,6 +190,9 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Cmd::Run { config, backend, seed, out, quiet } => cmd_run(&config, backend, seed, out, quiet),
         Cmd::Devices => cmd_devices(),
+        Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
+            a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
+        }
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal } } => {

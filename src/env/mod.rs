@@ -2,4 +2,5 @@
 //! (batch index outermost) and defines its kernels' CPU references next to its formulas.
 
 pub mod dag;
+pub mod endedge;
 pub mod mec;
