@@ -444,7 +444,7 @@ pub fn heuristic_action(
     let up = wait(pred[1]) + model::slots_for(eta, p.tran_cap, tau);
     for e in 0..p.e {
         let q = model::queued_at(rem, at, t, e);
-        let n = m[e as usize] + (q <= 0.0) as u32; // queues sharing the server once this one joins
+        let n = (m[e as usize] + (q <= 0.0) as u32).max(1); // queues sharing the server once this one joins
         let est = up + model::slots_for(q + eta, p.edge_cap / n as f32, tau);
         if est < best {
             best = est;
@@ -482,7 +482,7 @@ pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 /// every terminal ([`model::admit`] then [`model::slot`]), then its `active` bits.
 pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
-    let names = ["eta", "action", "m", "size", "rem", "arr", "at", "result", "pred", "acc", "active"];
+    let names = ["eta", "action", "m", "size", "rem", "arr", "at", "result", "pred", "acc", "nonempty"];
     check("endedge_step", KernelId::EndedgeStep, params, bufs, &names)?;
     let (b, d, e, w, ew) = p.dims();
     let (ro, rw) = bufs.split_at_mut(3);
@@ -525,7 +525,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 /// the Load history shifted by one row (eq. 15).
 pub fn cpu_load(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
-    check("endedge_load", KernelId::EndedgeLoad, params, bufs, &["active", "m", "load"])?;
+    check("endedge_load", KernelId::EndedgeLoad, params, bufs, &["nonempty", "m", "load"])?;
     let (b, d, e, _, ew) = p.dims();
     let c = p.c as usize;
     let [active, m, load] = bufs else { unreachable!("registry has 3 buffers") };
@@ -799,6 +799,26 @@ impl EndedgeEnv {
             }
         }
         Ok(s)
+    }
+
+    /// The state buffers' words, in the order m, load, size, rem, arr, at, result, pred, acc,
+    /// nonempty (tests and checkpoints).
+    pub fn state_words(&self) -> Result<Vec<Vec<u32>>> {
+        [
+            &self.m,
+            &self.load,
+            &self.size,
+            &self.rem,
+            &self.arr,
+            &self.at,
+            &self.result,
+            &self.pred,
+            &self.acc,
+            &self.active,
+        ]
+        .iter()
+        .map(|b| self.backend.download(b))
+        .collect()
     }
 
     /// One episode of T slots from a reset with generated arrivals and a heuristic; `tick` is
