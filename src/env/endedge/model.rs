@@ -359,3 +359,51 @@ pub fn reward(result: u32, drop_reward: f64) -> Option<f64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_and_predicted_end_follow_eq_3_and_6() {
+        // eq. (6) with ⌈·⌉: 2.0 Mbit at 0.84175 Mbit/slot needs ⌈2.376⌉ = 3 slots
+        let cap = (2.5 * 0.1) / 0.297;
+        assert_eq!(slots_for(2.0f64, cap, 10), 3);
+        assert_eq!(slots_for(1.0f64, 0.5, 10), 2); // exact multiple: no extra slot
+        assert_eq!(slots_for(100.0f64, 1.0, 10), 10); // capped at τ
+                                                      // eq. (5)–(6): idle FIFO at t = 5: T = 5 + 0 + 3 − 1 = 7 (stored + 1)
+        assert_eq!(predict(0, 5, 2.0f64, cap, 10), 8);
+        // busy until slot 8 (stored 9): μ = 9 − 5 = 4, T = 5 + 4 + 3 − 1 = 11
+        assert_eq!(predict(9, 5, 2.0f64, cap, 10), 12);
+        // deadline bound of eq. (3): T ≤ t + τ − 1 = 14
+        assert_eq!(predict(13, 5, 2.0f64, cap, 10), 15);
+    }
+
+    #[test]
+    fn edge_share_is_capacity_over_non_empty_queues_eq_8() {
+        // one terminal, server 0 with Q_0 = 3 (two other terminals' queues): 6/3 = 2 per slot
+        let r = Rates { local: 1.0f64, edge: 6.0, tran: 10.0, tau: 5, paper: false };
+        let (mut size, mut rem, mut arr) = (vec![0.0; 6], vec![0.0; 6], vec![0; 6]);
+        let (mut at, mut result, mut pred, mut acc) = (vec![0; 6], vec![0; 6], vec![0; 2], vec![0; 4]);
+        let mut tm = Terminal {
+            size: &mut size,
+            rem: &mut rem,
+            arr: &mut arr,
+            at: &mut at,
+            result: &mut result,
+            pred: &mut pred,
+            acc: &mut acc,
+        };
+        let mut f = Flow::default();
+        admit(&mut tm, 0, 5.0, 1, &r);
+        slot(&mut tm, 0, &[0], &r, &mut f); // sent in slot 0 (10 per slot)
+        assert_eq!(tm.at[0], KIND_EDGE);
+        slot(&mut tm, 1, &[3], &r, &mut f);
+        assert_eq!(tm.rem[0], 3.0);
+        slot(&mut tm, 2, &[3], &r, &mut f);
+        assert_eq!(tm.rem[0], 1.0);
+        slot(&mut tm, 3, &[1], &r, &mut f); // alone: 6 per slot
+        assert_eq!(tm.result[0], RES_DONE | 4); // eq. (13): 3 − 0 + 1
+        assert_eq!((f.computed, f.dropped), (5.0, 0.0));
+    }
+}
