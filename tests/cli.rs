@@ -106,6 +106,51 @@ fn bad_inputs_fail_with_named_field_and_no_run_directory() {
 }
 
 #[test]
+fn run_dispatches_on_the_system_key() {
+    let d = tmpdir("systems");
+    // the shipped dag config, cut down: its grids with fewer and smaller graphs
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/dag.toml")).unwrap();
+    let small = shipped.replace("graphs = 100", "graphs = 2").replace("n = [10, 15, 25, 35, 45, 50]", "n = [6, 30]");
+    assert_ne!(small, shipped);
+    let p = d.join("dag.toml");
+    std::fs::write(&p, small).unwrap();
+    let out = d.join("runs");
+    let o = mecrl().arg("run").arg(&p).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    for label in ["topology n=20", "tasks_test n=40", "rate_test n=20 11.5 Mbps", "n/a"] {
+        assert!(stdout.contains(label), "table shows {label}:\n{stdout}");
+    }
+    let run = out.join("dag");
+    let csv = std::fs::read_to_string(run.join("datasets.csv")).unwrap();
+    // 25 topology sets + 2 + 3 task-number sets + 7 + 3 rates
+    assert_eq!(csv.lines().count(), 1 + 25 + 2 + 3 + 7 + 3, "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.starts_with("topology,") && l.contains(",test,")).count(), 3);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["system"], "dag");
+    assert_eq!(manifest["config"]["dag"]["semantics"], "reference");
+    assert_eq!(manifest["summary"]["rate_test"].as_array().unwrap().len(), 3);
+
+    for (tag, text, must) in [
+        ("system", "system = \"quantum\"\n", vec!["system", "quantum"]),
+        ("systype", "system = 3\n", vec!["system", "string"]),
+        ("dagfield", "system = \"dag\"\n[dag]\nrate_up_mbps = -1.0\n", vec!["dag.rate_up_mbps", "-1"]),
+    ] {
+        let p = d.join(format!("{tag}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let out = d.join(format!("runs-{tag}"));
+        let o = mecrl().arg("run").arg(&p).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{tag}: must fail");
+        for s in must {
+            assert!(err.contains(s), "{tag}: stderr should contain {s:?}:\n{err}");
+        }
+        assert!(entries(&out).is_empty(), "{tag}: no run directory");
+    }
+}
+
+#[test]
 fn devices_lists_every_backend() {
     let o = mecrl().arg("devices").output().unwrap();
     let s = String::from_utf8_lossy(&o.stdout);

@@ -19,7 +19,7 @@ use mecrl::backend::registry::{self, Access, Elem, KernelId, KERNELS};
 use mecrl::backend::{self, Backend, BackendKind};
 use mecrl::env::dag::batch::{DagBatch, DagParams};
 use mecrl::env::dag::gen::{generate, DagGenConfig};
-use mecrl::env::dag::model::{DagSystem, Prepared, Semantics};
+use mecrl::env::dag::model::{reward_scale, DagSystem, Prepared, Semantics};
 use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEnv, MecParams};
 use mecrl::rng::{self, Dist, RngFillParams};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
@@ -409,6 +409,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         // DAG makespan / exhaustive optimum, both semantics.
         for sem in [Semantics::Reference, Semantics::Paper] {
             dag_cases(&**be, sem, &mut done);
+            dag_mdp_cases(&**be, sem, &mut done);
         }
         endedge::cases(&**be, &mut done);
 
@@ -520,6 +521,77 @@ fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
     assert_eq!(&got[2 * chunks..4 * chunks], &[inf, u32::MAX].repeat(chunks)[..], "{}: n > 30", be.kind());
     assert_eq!(got[..2 * chunks], partial[..2 * chunks], "{}: other graphs are unaffected", be.kind());
     assert_eq!(got[4 * chunks..], partial[4 * chunks..], "{}: other graphs are unaffected", be.kind());
+}
+
+/// The batched MDP: reset from garbage, then every step of an episode (graphs of 8, 11, 12 and
+/// 1 tasks: graphs finish at different steps), each step fed the CPU's state; random actions,
+/// one bad action (graph 2 at step 3: flagged, then sticky), unscaled and scaled rewards.
+fn dag_mdp_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
+    let sys = DagSystem { semantics: sem, ..Default::default() };
+    let dags: Vec<_> = [(8usize, 1u32), (11, 2), (12, 3), (1, 4)]
+        .iter()
+        .map(|&(n, k)| generate(&DagGenConfig { n, ..Default::default() }, 99, k).unwrap())
+        .collect();
+    let graphs: Vec<Prepared> = dags.iter().map(|d| Prepared::new(d, &sys).unwrap()).collect();
+    let batch = DagBatch::new(&graphs).unwrap();
+    let (b, n) = (graphs.len(), batch.n_max);
+    let scale: Vec<f32> = dags
+        .iter()
+        .flat_map(|d| {
+            let (hi, lo) = reward_scale(d, &sys);
+            [hi as f32, lo as f32]
+        })
+        .collect();
+    for scaled in [0u32, 1] {
+        let mut p: DagParams = batch.params(sem, 1, 1);
+        p.scaled = scaled;
+        let params = bytemuck::bytes_of(&p).to_vec();
+        let garbage = |len: usize| (0..len as u32).map(|i| i.wrapping_mul(2654435761)).collect::<Vec<u32>>();
+        let reset = Case {
+            id: KernelId::DagReset,
+            params: params.clone(),
+            threads: b as u32,
+            bufs: vec![batch.n_tasks.clone(), garbage(2 * b), garbage(8 * b), garbage(b * n)],
+        };
+        let out = assert_bit_exact(be, &reset, done);
+        let (mut ft, mut state, mut ctl, mut plan) =
+            (garbage(b * n * 4), out[2].clone().unwrap(), out[1].clone().unwrap(), out[3].clone().unwrap());
+        for step in 0..=n {
+            let action: Vec<u32> = (0..b)
+                .map(|g| {
+                    if g == 2 && step == 3 {
+                        5
+                    } else {
+                        rng::philox4x32_10([g as u32, step as u32, scaled, 9], [3, sem as u32])[0] & 1
+                    }
+                })
+                .collect();
+            let bufs = vec![
+                batch.n_tasks.clone(),
+                f32v(&batch.cost),
+                batch.par_off.clone(),
+                batch.par_idx.clone(),
+                batch.exit.clone(),
+                f32v(&scale),
+                action,
+                ft,
+                state,
+                ctl,
+                plan,
+                vec![0; b],
+            ];
+            let c = Case { id: KernelId::DagStep, params: params.clone(), threads: b as u32, bufs };
+            let out = assert_equal(be, &c, done);
+            let [f, s, k, pl, r] = [7, 8, 9, 10, 11].map(|i| out[i].clone().unwrap());
+            if step == 3 {
+                assert!(f32::from_bits(r[2]).is_nan() && k[5] == 2, "bad action flagged");
+            }
+            if step == n {
+                assert_eq!(k.chunks(2).map(|c| c[1]).collect::<Vec<_>>(), vec![1, 1, 2, 1], "statuses at the end");
+            }
+            (ft, state, ctl, plan) = (f, s, k, pl);
+        }
+    }
 }
 
 fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u32, done: &mut BTreeSet<KernelId>) {

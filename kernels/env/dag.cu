@@ -14,7 +14,7 @@ struct DagParams {
     u32 p;
     u32 semantics;
     u32 chunks;
-    u32 _pad0;
+    u32 scaled;
     u32 _pad1;
 };
 
@@ -47,68 +47,78 @@ static __device__ __forceinline__ DagGraph dag_graph(const DagParams& p, u32 g, 
     return r;
 }
 
+// Resource availabilities and running spans after a prefix of decisions (batch.rs `F32State`).
+struct DagState {
+    float a_ue, a_up, a_mec, a_down, current, t;
+};
+
+// `position` of batch.rs: decide rank position k (`off` = offload), writing its four finish times
+// at ft[4k ..]. Parent offsets are clamped to E and parent positions to N - 1. Same structure as
+// dag_position in shaders/env/dag.wgsl: one fused pass over the parents (each maximum in its own
+// order; max is exact, so the result is bit-identical), the four finish times written in the
+// branch instead of a zero fill (only parents j < k are read).
+static __device__ __forceinline__ void dag_position(const DagGraph& g, u32 sem, u32 k, bool off, float* ft,
+                                                    DagState& s) {
+    u32 last = g.n_max - 1u;
+    const float* c = g.cost + 4u * k;
+    float* fk = ft + 4u * k;
+    u32 lo = g.par_off[k];
+    u32 hi = g.par_off[k + 1u];
+    lo = lo < g.e_max ? lo : g.e_max;
+    hi = hi < g.e_max ? hi : g.e_max;
+    float ready = 0.0f;      // max over parents of (local finish, download finish)
+    float ready_up = 0.0f;   // max over parents of (local finish, upload finish)
+    float ready_mec = 0.0f;  // max over parents of MEC finish
+    for (u32 e = lo; e < hi; ++e) {
+        u32 j = g.par_idx[e];
+        const float* fj = ft + 4u * (j < last ? j : last);
+        float lf = fj[0];
+        ready = fmaxf(ready, fmaxf(lf, fj[3]));
+        ready_up = fmaxf(ready_up, fmaxf(lf, fj[1]));
+        ready_mec = fmaxf(ready_mec, fj[2]);
+    }
+    float done;
+    if (!off) {
+        float f = fmaxf(s.a_ue, ready) + c[0];
+        fk[0] = f;
+        fk[1] = 0.0f;
+        fk[2] = 0.0f;
+        fk[3] = 0.0f;
+        s.a_ue = sem == 0u ? f : fmaxf(s.a_ue, f);
+        done = f;
+    } else {
+        float up_start = sem == 0u ? fmaxf(s.a_up, ready_up) : fmaxf(s.a_up, ready);
+        float up = up_start + c[1];
+        if (sem != 0u) {
+            s.a_up = fmaxf(s.a_up, up);
+        } else if (hi > lo) {
+            s.a_up = up;  // entry tasks leave the uplink free (published code)
+        }
+        float mec = fmaxf(s.a_mec, fmaxf(up, ready_mec)) + c[2];
+        s.a_mec = sem == 0u ? mec : fmaxf(s.a_mec, mec);
+        float down_start = sem == 0u ? mec : fmaxf(s.a_down, mec);
+        float down = down_start + c[3];
+        if (sem != 0u) s.a_down = fmaxf(s.a_down, down);
+        fk[0] = 0.0f;
+        fk[1] = up;
+        fk[2] = mec;
+        fk[3] = down;
+        done = down;
+    }
+    s.current = fmaxf(s.current, done);
+    if (g.exit[k] != 0u) s.t = fmaxf(s.t, done);
+}
+
 // `makespan` of batch.rs. The decision of position k is plan[k] != 0 when `plan` is given, else
-// bit n-1-k of `idx` (n <= 30). Parent offsets are clamped to E and parent positions to N - 1.
-// Same structure as dag_eval in shaders/env/dag.wgsl: one fused pass over the parents (each
-// maximum in its own order; max is exact, so the result is bit-identical), the four finish times
-// of a position written in its branch instead of a zero fill (only parents j < k are read), the
-// exit maximum taken in the position loop.
+// bit n-1-k of `idx` (n <= 30).
 static __device__ float dag_eval(const DagGraph& g, u32 sem, const u32* plan, u32 idx, float* ft) {
     u32 n = g.n;
-    float a_ue = 0.0f, a_up = 0.0f, a_mec = 0.0f, a_down = 0.0f;
-    float current = 0.0f, t = 0.0f;
-    u32 last = g.n_max - 1u;
+    DagState s = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (u32 k = 0; k < n; ++k) {
-        const float* c = g.cost + 4u * k;
-        float* fk = ft + 4u * k;
-        u32 lo = g.par_off[k];
-        u32 hi = g.par_off[k + 1u];
-        lo = lo < g.e_max ? lo : g.e_max;
-        hi = hi < g.e_max ? hi : g.e_max;
-        float ready = 0.0f;      // max over parents of (local finish, download finish)
-        float ready_up = 0.0f;   // max over parents of (local finish, upload finish)
-        float ready_mec = 0.0f;  // max over parents of MEC finish
-        for (u32 e = lo; e < hi; ++e) {
-            u32 j = g.par_idx[e];
-            const float* fj = ft + 4u * (j < last ? j : last);
-            float lf = fj[0];
-            ready = fmaxf(ready, fmaxf(lf, fj[3]));
-            ready_up = fmaxf(ready_up, fmaxf(lf, fj[1]));
-            ready_mec = fmaxf(ready_mec, fj[2]);
-        }
         bool off = plan ? plan[k] != 0u : ((idx >> (n - 1u - k)) & 1u) != 0u;
-        float done;
-        if (!off) {
-            float f = fmaxf(a_ue, ready) + c[0];
-            fk[0] = f;
-            fk[1] = 0.0f;
-            fk[2] = 0.0f;
-            fk[3] = 0.0f;
-            a_ue = sem == 0u ? f : fmaxf(a_ue, f);
-            done = f;
-        } else {
-            float up_start = sem == 0u ? fmaxf(a_up, ready_up) : fmaxf(a_up, ready);
-            float up = up_start + c[1];
-            if (sem != 0u) {
-                a_up = fmaxf(a_up, up);
-            } else if (hi > lo) {
-                a_up = up;  // entry tasks leave the uplink free (published code)
-            }
-            float mec = fmaxf(a_mec, fmaxf(up, ready_mec)) + c[2];
-            a_mec = sem == 0u ? mec : fmaxf(a_mec, mec);
-            float down_start = sem == 0u ? mec : fmaxf(a_down, mec);
-            float down = down_start + c[3];
-            if (sem != 0u) a_down = fmaxf(a_down, down);
-            fk[0] = 0.0f;
-            fk[1] = up;
-            fk[2] = mec;
-            fk[3] = down;
-            done = down;
-        }
-        current = fmaxf(current, done);
-        if (g.exit[k] != 0u) t = fmaxf(t, done);
+        dag_position(g, sem, k, off, ft, s);
     }
-    return sem == 0u ? current : t;
+    return sem == 0u ? s.current : s.t;
 }
 
 // `chunk_range`: plan indices [lo, hi) of chunk c of `chunks` (>= 1) for n <= 30 tasks.
@@ -182,6 +192,62 @@ extern "C" __global__ void dag_optimal_reduce(const DagParams p, const u32* __re
     }
     best[2u * g] = __float_as_uint(m);
     best[2u * g + 1u] = mi;
+}
+
+// One thread per graph (mdp.rs `cpu_reset`): position 0, running (done for an empty graph), zero
+// state, every decision undecided (0xffffffff).
+extern "C" __global__ void dag_reset(const DagParams p, const u32* __restrict__ n_tasks, u32* __restrict__ ctl,
+                                     float* __restrict__ state, u32* __restrict__ plan) {
+    u32 g = global_id();
+    if (g >= p.b) return;
+    ctl[2u * g] = 0u;
+    ctl[2u * g + 1u] = n_tasks[g] == 0u ? 1u : 0u;
+    for (u32 i = 0; i < 8u; ++i) state[8u * (u64)g + i] = 0.0f;
+    for (u32 k = 0; k < p.n_max; ++k) plan[(u64)g * p.n_max + k] = 0xffffffffu;
+}
+
+// One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (eq. 11),
+// min-max scaled when p.scaled. Status 0 running, 1 done, 2 bad action.
+extern "C" __global__ void dag_step(const DagParams p, const u32* __restrict__ n_tasks,
+                                    const float* __restrict__ cost, const u32* __restrict__ par_off,
+                                    const u32* __restrict__ par_idx, const u32* __restrict__ exit,
+                                    const float* __restrict__ scale, const u32* __restrict__ action,
+                                    float* __restrict__ ft, float* __restrict__ state, u32* __restrict__ ctl,
+                                    u32* __restrict__ plan, float* __restrict__ reward) {
+    u32 g = global_id();
+    if (g >= p.b) return;
+    if (ctl[2u * g + 1u] != 0u) {
+        reward[g] = 0.0f;
+        return;
+    }
+    u32 a = action[g];
+    if (a > 1u) {
+        ctl[2u * g + 1u] = 2u;
+        reward[g] = f32_nan();
+        return;
+    }
+    DagGraph gr = dag_graph(p, g, n_tasks, cost, par_off, par_idx, exit);
+    u32 k = ctl[2u * g];
+    if (k >= gr.n) {
+        ctl[2u * g + 1u] = 1u;  // unreachable through reset/step; a hand-made ctl must not index past N
+        reward[g] = 0.0f;
+        return;
+    }
+    float* sr = state + 8u * (u64)g;
+    DagState s = {sr[0], sr[1], sr[2], sr[3], sr[4], sr[5]};
+    float before = p.semantics == 0u ? s.current : s.t;
+    dag_position(gr, p.semantics, k, a == 1u, ft + (u64)g * p.n_max * 4u, s);
+    float delta = (p.semantics == 0u ? s.current : s.t) - before;
+    reward[g] = p.scaled != 0u ? -((delta - scale[2u * g + 1u]) / (scale[2u * g] - scale[2u * g + 1u])) : -delta;
+    sr[0] = s.a_ue;
+    sr[1] = s.a_up;
+    sr[2] = s.a_mec;
+    sr[3] = s.a_down;
+    sr[4] = s.current;
+    sr[5] = s.t;
+    plan[(u64)g * p.n_max + k] = a;
+    ctl[2u * g] = k + 1u;
+    if (k + 1u >= gr.n) ctl[2u * g + 1u] = 1u;
 }
 
 #endif

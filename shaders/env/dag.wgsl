@@ -14,7 +14,7 @@ struct DagParams {
     p: u32,
     semantics: u32,
     chunks: u32,
-    _pad0: u32,
+    scaled: u32,
     _pad1: u32,
 }
 
@@ -45,103 +45,110 @@ fn dag_chunk_range(n: u32, c: u32, chunks: u32) -> vec2<u32> {
     return vec2<u32>(lo, hi);
 }
 
-//!part dag_eval
-// `makespan` of batch.rs for graph g with n (<= n_max) tasks; ft at fb (4 n_max words).
-// Parent offsets are clamped to E and parent positions to N - 1 (never out of bounds).
-//
-// Loop iterations are kept few because llvmpipe (lavapipe) ends every loop of an invocation once
-// 65,535 iterations of all its loops together have run: one fused pass over the parents (each of
-// the three maxima in its own order: bit-identical, max is exact), the four finish times of a
-// position written in its branch instead of a zero fill (only parents j < k are read), the exit
-// maximum taken in the position loop (in order k). A loop cut short sets `dag_cut`.
-fn dag_eval(g: u32, n: u32, fb: u32, plan: u32) -> f32 {
+//!part dag_position
+// Resource availabilities and running spans after a prefix of decisions (batch.rs `F32State`).
+struct DagState {
+    a_ue: f32,
+    a_up: f32,
+    a_mec: f32,
+    a_down: f32,
+    current: f32,
+    t: f32,
+}
+
+// `position` of batch.rs: decide rank position k of graph g (`off` = offload), writing its four
+// finish times at ft[fb + 4k ..]. Parent offsets are clamped to E and parent positions to N - 1
+// (never out of bounds). One fused pass over the parents (each of the three maxima in its own
+// order: bit-identical, max is exact): llvmpipe (lavapipe) ends every loop of an invocation once
+// 65,535 iterations of all its loops together have run, so loops are kept few; a loop cut short
+// sets `dag_cut`. Every addition is fenced with pm_keep.
+fn dag_position(g: u32, k: u32, fb: u32, off: bool, s0: DagState) -> DagState {
     let n_max = params.n_max;
     let e_max = params.e_max;
     let sem = params.semantics;
-    let cb = g * n_max * 4u;
-    let ob = g * (n_max + 1u);
-    let eb = g * e_max;
-    let xb = g * n_max;
-    var a_ue = 0.0;
-    var a_up = 0.0;
-    var a_mec = 0.0;
-    var a_down = 0.0;
-    var current = 0.0;
-    var t = 0.0;
+    let c = g * n_max * 4u + 4u * k;
+    let fk = fb + 4u * k;
+    let lo = g * e_max + min(par_off[g * (n_max + 1u) + k], e_max);
+    let hi = g * e_max + min(par_off[g * (n_max + 1u) + k + 1u], e_max);
+    var s = s0;
+    var ready = 0.0; // max over parents of (local finish, download finish)
+    var ready_up = 0.0; // max over parents of (local finish, upload finish)
+    var ready_mec = 0.0; // max over parents of MEC finish
+    var e = lo;
+    for (; e < hi; e = e + 1u) {
+        let j = fb + 4u * min(par_idx[e], n_max - 1u);
+        let lf = ft[j];
+        ready = max(ready, max(lf, ft[j + 3u]));
+        ready_up = max(ready_up, max(lf, ft[j + 1u]));
+        ready_mec = max(ready_mec, ft[j + 2u]);
+    }
+    if (e < hi) {
+        dag_cut = true;
+    }
+    var done = 0.0;
+    if (!off) {
+        let f = pm_keep(max(s.a_ue, ready) + cost[c]);
+        ft[fk] = f;
+        ft[fk + 1u] = 0.0;
+        ft[fk + 2u] = 0.0;
+        ft[fk + 3u] = 0.0;
+        if (sem == 0u) {
+            s.a_ue = f;
+        } else {
+            s.a_ue = max(s.a_ue, f);
+        }
+        done = f;
+    } else {
+        var up_start = max(s.a_up, ready);
+        if (sem == 0u) {
+            up_start = max(s.a_up, ready_up);
+        }
+        let up = pm_keep(up_start + cost[c + 1u]);
+        if (sem != 0u) {
+            s.a_up = max(s.a_up, up);
+        } else if (hi > lo) {
+            s.a_up = up; // entry tasks leave the uplink free (published code)
+        }
+        let mec = pm_keep(max(s.a_mec, max(up, ready_mec)) + cost[c + 2u]);
+        var down_start = mec;
+        if (sem == 0u) {
+            s.a_mec = mec;
+        } else {
+            s.a_mec = max(s.a_mec, mec);
+            down_start = max(s.a_down, mec);
+        }
+        let down = pm_keep(down_start + cost[c + 3u]);
+        if (sem != 0u) {
+            s.a_down = max(s.a_down, down);
+        }
+        ft[fk] = 0.0;
+        ft[fk + 1u] = up;
+        ft[fk + 2u] = mec;
+        ft[fk + 3u] = down;
+        done = down;
+    }
+    s.current = max(s.current, done);
+    if (exit[g * n_max + k] != 0u) {
+        s.t = max(s.t, done);
+    }
+    return s;
+}
+
+//!part dag_eval
+// `makespan` of batch.rs for graph g with n (<= n_max) tasks; ft at fb (4 n_max words).
+fn dag_eval(g: u32, n: u32, fb: u32, plan: u32) -> f32 {
+    var s = DagState(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     var k = 0u;
     for (; k < n; k = k + 1u) {
-        let c = cb + 4u * k;
-        let fk = fb + 4u * k;
-        let lo = eb + min(par_off[ob + k], e_max);
-        let hi = eb + min(par_off[ob + k + 1u], e_max);
-        var ready = 0.0; // max over parents of (local finish, download finish)
-        var ready_up = 0.0; // max over parents of (local finish, upload finish)
-        var ready_mec = 0.0; // max over parents of MEC finish
-        var e = lo;
-        for (; e < hi; e = e + 1u) {
-            let j = fb + 4u * min(par_idx[e], n_max - 1u);
-            let lf = ft[j];
-            ready = max(ready, max(lf, ft[j + 3u]));
-            ready_up = max(ready_up, max(lf, ft[j + 1u]));
-            ready_mec = max(ready_mec, ft[j + 2u]);
-        }
-        if (e < hi) {
-            dag_cut = true;
-        }
-        var done = 0.0;
-        if (!dag_bit(plan, n, k)) {
-            let f = pm_keep(max(a_ue, ready) + cost[c]);
-            ft[fk] = f;
-            ft[fk + 1u] = 0.0;
-            ft[fk + 2u] = 0.0;
-            ft[fk + 3u] = 0.0;
-            if (sem == 0u) {
-                a_ue = f;
-            } else {
-                a_ue = max(a_ue, f);
-            }
-            done = f;
-        } else {
-            var up_start = max(a_up, ready);
-            if (sem == 0u) {
-                up_start = max(a_up, ready_up);
-            }
-            let up = pm_keep(up_start + cost[c + 1u]);
-            if (sem != 0u) {
-                a_up = max(a_up, up);
-            } else if (hi > lo) {
-                a_up = up; // entry tasks leave the uplink free (published code)
-            }
-            let mec = pm_keep(max(a_mec, max(up, ready_mec)) + cost[c + 2u]);
-            var down_start = mec;
-            if (sem == 0u) {
-                a_mec = mec;
-            } else {
-                a_mec = max(a_mec, mec);
-                down_start = max(a_down, mec);
-            }
-            let down = pm_keep(down_start + cost[c + 3u]);
-            if (sem != 0u) {
-                a_down = max(a_down, down);
-            }
-            ft[fk] = 0.0;
-            ft[fk + 1u] = up;
-            ft[fk + 2u] = mec;
-            ft[fk + 3u] = down;
-            done = down;
-        }
-        current = max(current, done);
-        if (exit[xb + k] != 0u) {
-            t = max(t, done);
-        }
+        s = dag_position(g, k, fb, dag_bit(plan, n, k), s);
     }
     if (k < n) {
         dag_cut = true;
     }
-    if (sem == 0u) {
-        return current;
+    if (params.semantics == 0u) {
+        return s.current;
     }
-    return t;
+    return s.t;
 }
 
 // One thread per (graph, plan): t = g P + q.
@@ -160,6 +167,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
     return plans[plan + k] != 0u;
 }
 
+//!use dag_position
 //!use dag_eval
 
 @compute @workgroup_size(64)
@@ -194,6 +202,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
     return ((plan >> (n - 1u - k)) & 1u) != 0u;
 }
 
+//!use dag_position
 //!use dag_eval
 
 @compute @workgroup_size(64)
@@ -256,4 +265,106 @@ fn dag_optimal_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgro
     }
     best[2u * g] = bitcast<u32>(m);
     best[2u * g + 1u] = mi;
+}
+
+//!entry dag_reset
+@group(0) @binding(1) var<storage, read> n_tasks: array<u32>;
+@group(0) @binding(2) var<storage, read_write> ctl: array<u32>;
+@group(0) @binding(3) var<storage, read_write> state: array<f32>;
+@group(0) @binding(4) var<storage, read_write> plan: array<u32>;
+
+// One thread per graph (mdp.rs `cpu_reset`): position 0, running (done for an empty graph), zero
+// state, every decision undecided (0xffffffff).
+@compute @workgroup_size(64)
+fn dag_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+    let g = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (g >= params.b) {
+        return;
+    }
+    ctl[2u * g] = 0u;
+    ctl[2u * g + 1u] = select(0u, 1u, n_tasks[g] == 0u);
+    for (var i = 0u; i < 8u; i = i + 1u) {
+        state[8u * g + i] = 0.0;
+    }
+    let n = params.n_max;
+    for (var k = 0u; k < n; k = k + 1u) {
+        plan[g * n + k] = 0xffffffffu;
+    }
+}
+
+//!entry dag_step
+@group(0) @binding(1) var<storage, read> n_tasks: array<u32>;
+@group(0) @binding(2) var<storage, read> cost: array<f32>;
+@group(0) @binding(3) var<storage, read> par_off: array<u32>;
+@group(0) @binding(4) var<storage, read> par_idx: array<u32>;
+@group(0) @binding(5) var<storage, read> exit: array<u32>;
+@group(0) @binding(6) var<storage, read> scale: array<f32>;
+@group(0) @binding(7) var<storage, read> action: array<u32>;
+@group(0) @binding(8) var<storage, read_write> ft: array<f32>;
+@group(0) @binding(9) var<storage, read_write> state: array<f32>;
+@group(0) @binding(10) var<storage, read_write> ctl: array<u32>;
+@group(0) @binding(11) var<storage, read_write> plan: array<u32>;
+@group(0) @binding(12) var<storage, read_write> reward: array<f32>;
+
+//!use dag_position
+
+// One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (eq. 11),
+// min-max scaled when params.scaled. Status 0 running, 1 done, 2 bad action.
+@compute @workgroup_size(64)
+fn dag_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_id) lid: vec3<u32>) {
+    let g = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (g >= params.b) {
+        return;
+    }
+    if (ctl[2u * g + 1u] != 0u) {
+        reward[g] = 0.0;
+        return;
+    }
+    let a = action[g];
+    if (a > 1u) {
+        ctl[2u * g + 1u] = 2u;
+        reward[g] = pm_nan();
+        return;
+    }
+    let k = ctl[2u * g];
+    let n = min(n_tasks[g], params.n_max);
+    if (k >= n) {
+        ctl[2u * g + 1u] = 1u; // unreachable through reset/step; a hand-made ctl must not index past N
+        reward[g] = 0.0;
+        return;
+    }
+    let sb = 8u * g;
+    let s0 = DagState(state[sb], state[sb + 1u], state[sb + 2u], state[sb + 3u], state[sb + 4u], state[sb + 5u]);
+    var before = s0.current;
+    if (params.semantics != 0u) {
+        before = s0.t;
+    }
+    let s = dag_position(g, k, g * params.n_max * 4u, a == 1u, s0);
+    var after = s.current;
+    if (params.semantics != 0u) {
+        after = s.t;
+    }
+    let delta = pm_keep(after - before);
+    var r = -delta;
+    if (params.scaled != 0u) {
+        let hi = scale[2u * g];
+        let lo = scale[2u * g + 1u];
+        r = -(pm_keep(delta - lo) / pm_keep(hi - lo));
+    }
+    reward[g] = r;
+    state[sb] = s.a_ue;
+    state[sb + 1u] = s.a_up;
+    state[sb + 2u] = s.a_mec;
+    state[sb + 3u] = s.a_down;
+    state[sb + 4u] = s.current;
+    state[sb + 5u] = s.t;
+    plan[g * params.n_max + k] = a;
+    ctl[2u * g] = k + 1u;
+    if (k + 1u >= n) {
+        ctl[2u * g + 1u] = 1u;
+    }
 }

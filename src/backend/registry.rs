@@ -4,6 +4,7 @@
 use std::mem::offset_of;
 
 use crate::env::dag::batch::{self as dag, DagParams};
+use crate::env::dag::mdp as dag_mdp;
 use crate::env::endedge::{self, EndedgeParams};
 use crate::env::mec::{self, MecParams};
 use crate::error::Result;
@@ -41,6 +42,10 @@ pub enum KernelId {
     DagOptimal,
     /// `dag`: the best of the chunks per graph.
     DagOptimalReduce,
+    /// `dag` MDP: every graph back to position 0.
+    DagReset,
+    /// `dag` MDP: one decision per graph, reward −ΔT_c.
+    DagStep,
     /// `endedge`: Bernoulli arrivals and sizes of a slot.
     EndedgeArrive,
     /// `endedge`: the Local / Random / Greedy baselines.
@@ -163,7 +168,7 @@ const LEVY_PARAMS: ParamLayout = ParamLayout {
 const DAG_PARAMS: ParamLayout = ParamLayout {
     name: "DagParams",
     size: std::mem::size_of::<DagParams>(),
-    fields: fields!(DagParams; b, n_max, e_max, p, semantics, chunks, _pad0, _pad1),
+    fields: fields!(DagParams; b, n_max, e_max, p, semantics, chunks, scaled, _pad1),
 };
 
 const ENDEDGE_PARAMS: ParamLayout = ParamLayout {
@@ -281,6 +286,17 @@ fn dag_makespan_sizes(bytes: &[u8]) -> Vec<u64> {
 fn dag_optimal_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, e, _, c) = dag_dims(bytes);
     vec![b, b * n * 4, b * (n + 1), b * e, b * n, b * c * n * 4, b * c * 2]
+}
+
+fn dag_reset_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, _, _, _) = dag_dims(bytes);
+    vec![b, 2 * b, dag_mdp::STATE_WORDS as u64 * b, b * n]
+}
+
+fn dag_step_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, e, _, _) = dag_dims(bytes);
+    let s = dag_mdp::STATE_WORDS as u64;
+    vec![b, b * n * 4, b * (n + 1), b * e, b * n, 2 * b, b, b * n * 4, s * b, 2 * b, b * n, b]
 }
 
 fn dag_optimal_reduce_sizes(bytes: &[u8]) -> Vec<u64> {
@@ -517,6 +533,41 @@ pub static KERNELS: &[KernelSpec] = &[
         bufs: &[b("partial", R, U32), b("best", W, U32)],
         cpu: dag::cpu_optimal_reduce,
         sizes: dag_optimal_reduce_sizes,
+    },
+    KernelSpec {
+        id: KernelId::DagReset,
+        stem: "dag",
+        entry: "dag_reset",
+        wgsl: "env/dag.wgsl",
+        cu: "env/dag.cu",
+        params: DAG_PARAMS,
+        bufs: &[b("n_tasks", R, U32), b("ctl", W, U32), b("state", W, F32), b("plan", W, U32)],
+        cpu: dag_mdp::cpu_reset,
+        sizes: dag_reset_sizes,
+    },
+    KernelSpec {
+        id: KernelId::DagStep,
+        stem: "dag",
+        entry: "dag_step",
+        wgsl: "env/dag.wgsl",
+        cu: "env/dag.cu",
+        params: DAG_PARAMS,
+        bufs: &[
+            b("n_tasks", R, U32),
+            b("cost", R, F32),
+            b("par_off", R, U32),
+            b("par_idx", R, U32),
+            b("exit", R, U32),
+            b("scale", R, F32),
+            b("action", R, U32),
+            b("ft", W, F32),
+            b("state", W, F32),
+            b("ctl", W, U32),
+            b("plan", W, U32),
+            b("reward", W, F32),
+        ],
+        cpu: dag_mdp::cpu_step,
+        sizes: dag_step_sizes,
     },
     KernelSpec {
         id: KernelId::EndedgeArrive,

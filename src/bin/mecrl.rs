@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use mecrl::backend::{self, Backend, BackendChoice, KernelId};
 use mecrl::env::mec::{MecConfig, MecEnv};
-use mecrl::experiment::{rundir::RunDir, runner, RunConfig};
+use mecrl::experiment::{rundir::RunDir, AnyConfig};
 use mecrl::rng;
 use mecrl::search::levy::{self, LevyConfig, LevyMode};
 
@@ -80,6 +80,10 @@ enum DagCmd {
         /// Skip the exhaustive optimum (empty column).
         #[arg(long)]
         no_optimal: bool,
+        /// HEFT-based: `own-schedule` (its schedule in HEFT order, the paper) or
+        /// `rank-order-plan` (its decisions run in rank order like any plan).
+        #[arg(long, default_value = "own-schedule")]
+        heft: String,
     },
     /// Generate DAGGEN-style graphs as DOT files `random.<n>.<k>.gv` (k = 0..count).
     Generate {
@@ -195,8 +199,8 @@ fn main() -> ExitCode {
         }
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
-        Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal } } => {
-            cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal)
+        Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal, heft } } => {
+            cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal, &heft)
         }
         Cmd::Dag {
             what: DagCmd::Generate { n, fat, density, regularity, jump, ccr_min, ccr_max, count, seed, out },
@@ -242,46 +246,35 @@ fn cmd_run(
     out: Option<PathBuf>,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let mut cfg = RunConfig::load(path)?;
-    if let Some(b) = backend {
-        cfg.backend = b;
-    }
-    if let Some(s) = seed {
-        cfg.seed = s;
-    }
-    if let Some(o) = out {
-        cfg.out_dir = o;
-    }
-    cfg.validate()?;
-    let be = pick_backend(&cfg.backend)?;
-    let units = runner::work_units(&cfg);
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(units) };
+    let mut cfg = AnyConfig::load(path)?;
+    cfg.override_with(backend, seed, out)?;
+    let be = pick_backend(cfg.backend())?;
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.work_units()) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let t0 = Instant::now();
-    let report = runner::run_mec(&cfg, be.clone(), &mut |k| bar.inc(k))?;
+    let report = cfg.run(be, &mut |k| bar.inc(k))?;
     bar.finish_and_clear();
     let total_s = t0.elapsed().as_secs_f64();
-    print!("{}", report.table());
+    print!("{}", report.table);
 
-    let dir = RunDir::create(&cfg.out_dir, &cfg.name)?;
-    dir.write("results.csv", report.csv(cfg.batch).as_bytes())?;
+    let dir = RunDir::create(cfg.out_dir(), cfg.name())?;
+    for (name, contents) in &report.files {
+        dir.write(name, contents)?;
+    }
     let manifest = serde_json::json!({
         "mecrl_version": mecrl::VERSION,
         "command": std::env::args().collect::<Vec<_>>(),
         "config_file": path,
-        "config": cfg,
-        "seed": cfg.seed,
-        "backend": cfg.backend,
+        "system": cfg.system(),
+        "config": cfg.to_json(),
+        "seed": cfg.seed(),
+        "backend": cfg.backend(),
         "backend_device": report.backend,
         "wall_s": total_s,
-        "summary": report.methods.iter().map(|r| {
-            let m = r.means();
-            serde_json::json!({"method": r.method.name(), "objective": m.objective, "mean_time": m.mean_time,
-                "mean_energy": m.mean_energy, "wall_s": r.wall_s})
-        }).collect::<Vec<_>>(),
+        "summary": report.summary,
     });
     dir.write("manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     let p = dir.commit()?;
@@ -417,14 +410,21 @@ fn cmd_dag_baselines(
     rate: f64,
     out: Option<PathBuf>,
     no_optimal: bool,
+    heft: &str,
 ) -> anyhow::Result<()> {
+    use mecrl::env::dag::eval::{self, DagMethod};
     use mecrl::env::dag::{dot, model};
     let semantics = match semantics {
         "reference" => model::Semantics::Reference,
         "paper" => model::Semantics::Paper,
         other => return Err(mecrl::Error::config("--semantics", other, "expected reference or paper").into()),
     };
-    let sys = model::DagSystem { rate_up_mbps: rate, rate_down_mbps: rate, semantics, ..Default::default() };
+    let heft = match heft {
+        "own-schedule" => model::HeftMode::OwnSchedule,
+        "rank-order-plan" => model::HeftMode::RankOrderPlan,
+        other => return Err(mecrl::Error::config("--heft", other, "expected own-schedule or rank-order-plan").into()),
+    };
+    let sys = model::DagSystem { rate_up_mbps: rate, rate_down_mbps: rate, semantics, heft, ..Default::default() };
     sys.validate().map_err(|e| match e {
         mecrl::Error::Config { value, why, .. } => mecrl::Error::config("--rate", value, why),
         e => e,
@@ -438,29 +438,28 @@ fn cmd_dag_baselines(
     if files.is_empty() {
         bail!("{}: no .gv or .dot files", dir.display());
     }
+    let mut methods = DagMethod::ALL.to_vec();
+    if no_optimal {
+        methods.pop();
+    }
     let mut csv = String::from("file,greedy,heft,all_local,all_mec,optimal\n");
     let mut sums = [0.0f64; 5];
-    let mut n_opt = 0usize;
+    let mut counts = [0usize; 5];
     let bar = ProgressBar::new(files.len() as u64);
     for f in &files {
         let dag = dot::read_dot(f)?;
-        let p = model::Prepared::new(&dag, &sys)?;
-        let mut s = model::Scratch::new(dag.n());
-        let greedy = p.greedy().0;
-        let heft = p.heft(&dag).0;
-        let local = p.makespan(&vec![0; dag.n()], &mut s);
-        let mec = p.makespan(&vec![1; dag.n()], &mut s);
-        let opt = if no_optimal { None } else { Some(p.optimal(sys.max_optimal_tasks)?.0) };
-        for (k, v) in [greedy, heft, local, mec].into_iter().enumerate() {
-            sums[k] += v;
-        }
-        if let Some(o) = opt {
-            sums[4] += o;
-            n_opt += 1;
-        }
+        let vals = eval::evaluate_all(&dag, &sys, &methods)?;
         let name = f.file_name().and_then(|x| x.to_str()).unwrap_or("?");
-        let o = opt.map(|o| format!("{o:.9}")).unwrap_or_default();
-        csv.push_str(&format!("{name},{greedy:.9},{heft:.9},{local:.9},{mec:.9},{o}\n"));
+        csv.push_str(name);
+        for k in 0..5 {
+            csv.push(',');
+            if let Some(Some(v)) = vals.get(k) {
+                sums[k] += v;
+                counts[k] += 1;
+                csv.push_str(&format!("{v:.9}"));
+            }
+        }
+        csv.push('\n');
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -469,13 +468,18 @@ fn cmd_dag_baselines(
     let tmp = out.with_extension("csv.partial");
     std::fs::write(&tmp, csv).map_err(|e| mecrl::Error::io(&tmp, e))?;
     std::fs::rename(&tmp, &out).map_err(|e| mecrl::Error::io(&out, e))?;
-    let k = files.len() as f64;
     println!("{} graphs ({semantics:?} semantics, {rate} Mbps); mean makespan (s):", files.len());
-    for (name, v) in ["greedy", "heft", "all_local", "all_mec"].iter().zip(sums) {
-        println!("  {name:<10} {:.6}", v / k);
-    }
-    if n_opt > 0 {
-        println!("  {:<10} {:.6}", "optimal", sums[4] / n_opt as f64);
+    for (k, m) in methods.iter().enumerate() {
+        match counts[k] {
+            0 => println!("  {:<10} n/a (every graph has more than {} tasks)", m.name(), sys.max_optimal_tasks),
+            c if c < files.len() => println!(
+                "  {:<10} {:.6} (over the {c} graphs of at most {} tasks)",
+                m.name(),
+                sums[k] / c as f64,
+                sys.max_optimal_tasks
+            ),
+            c => println!("  {:<10} {:.6}", m.name(), sums[k] / c as f64),
+        }
     }
     println!("csv: {}", out.display());
     Ok(())

@@ -49,6 +49,8 @@ fn default_methods() -> Vec<Method> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
+    /// The system: `"mec"` (the key may be omitted).
+    pub system: String,
     /// Name of the run (run directory prefix).
     pub name: String,
     /// Master seed (environment and search keys derive from it).
@@ -72,6 +74,7 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
+            system: "mec".into(),
             name: "mec".into(),
             seed: 1,
             backend: "auto".into(),
@@ -88,10 +91,7 @@ impl Default for RunConfig {
 impl RunConfig {
     /// Parse and validate TOML text (`path` is used in error messages).
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
-        let cfg: RunConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(0);
-            Error::Parse { path: path.to_path_buf(), line, why: e.message().to_string() }
-        })?;
+        let cfg: RunConfig = super::parse_toml(text, path)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -104,6 +104,9 @@ impl RunConfig {
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
+        if self.system != "mec" {
+            return Err(Error::config("system", &self.system, "this config type is the `mec` system's"));
+        }
         self.backend.parse::<BackendChoice>()?;
         if self.batch == 0 {
             return Err(Error::config("batch", self.batch, "must be >= 1"));

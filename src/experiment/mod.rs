@@ -1,9 +1,175 @@
-//! Experiments: TOML configs, the runner that evaluates methods on a batch of instances, and the
-//! run directory (results CSV + JSON manifest) it writes.
+//! Experiments: TOML configs, the runners that evaluate methods on a batch of instances, and the
+//! run directory (results CSV + JSON manifest) they write.
+//!
+//! A config names its system with the top-level key `system` (`"mec"` when absent);
+//! [`AnyConfig`] reads the key and hands the file to that system's config type.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
 
 pub mod config;
+pub mod dag;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
+pub use dag::DagRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
+
+/// What a system's run produced: the table printed to the terminal, the files of the run
+/// directory (name, contents) and a JSON summary for the manifest.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Human-readable results table.
+    pub table: String,
+    /// Files written into the run directory.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Summary recorded in `manifest.json`.
+    pub summary: serde_json::Value,
+    /// The backend that ran it, described.
+    pub backend: String,
+}
+
+/// Parse TOML into `T`; a syntax or type error names the file and line.
+pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(0);
+        Error::Parse { path: path.to_path_buf(), line, why: e.message().to_string() }
+    })
+}
+
+/// The systems `mecrl run` knows.
+pub const SYSTEMS: [&str; 2] = ["mec", "dag"];
+
+/// A run config of any system.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyConfig {
+    /// DIRS `mec` (`configs/mec.toml`).
+    Mec(RunConfig),
+    /// MRLCO `dag` (`configs/dag.toml`).
+    Dag(DagRunConfig),
+}
+
+impl AnyConfig {
+    /// Parse and validate TOML text; the system comes from the `system` key (`mec` if absent).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
+        let table: toml::Table = parse_toml(text, path)?;
+        let system = match table.get("system") {
+            None => "mec",
+            Some(toml::Value::String(s)) => s.as_str(),
+            Some(v) => return Err(Error::config("system", v, "must be a string")),
+        };
+        match system {
+            "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
+            "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
+            other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
+        }
+    }
+
+    /// Read, parse and validate a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Apply command-line overrides, then validate again.
+    pub fn override_with(
+        &mut self,
+        backend: Option<String>,
+        seed: Option<u64>,
+        out_dir: Option<PathBuf>,
+    ) -> Result<()> {
+        let (b, s, o) = match self {
+            AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+        };
+        if let Some(x) = backend {
+            *b = x;
+        }
+        if let Some(x) = seed {
+            *s = x;
+        }
+        if let Some(x) = out_dir {
+            *o = x;
+        }
+        self.validate()
+    }
+
+    /// Check every field.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            AnyConfig::Mec(c) => c.validate(),
+            AnyConfig::Dag(c) => c.validate(),
+        }
+    }
+
+    /// The system's name.
+    pub fn system(&self) -> &'static str {
+        match self {
+            AnyConfig::Mec(_) => "mec",
+            AnyConfig::Dag(_) => "dag",
+        }
+    }
+
+    /// Run name (the run directory's prefix).
+    pub fn name(&self) -> &str {
+        match self {
+            AnyConfig::Mec(c) => &c.name,
+            AnyConfig::Dag(c) => &c.name,
+        }
+    }
+
+    /// The backend choice (`auto`, `cpu`, `wgpu`, `cuda`).
+    pub fn backend(&self) -> &str {
+        match self {
+            AnyConfig::Mec(c) => &c.backend,
+            AnyConfig::Dag(c) => &c.backend,
+        }
+    }
+
+    /// Where run directories are created.
+    pub fn out_dir(&self) -> &Path {
+        match self {
+            AnyConfig::Mec(c) => &c.out_dir,
+            AnyConfig::Dag(c) => &c.out_dir,
+        }
+    }
+
+    /// The master seed.
+    pub fn seed(&self) -> u64 {
+        match self {
+            AnyConfig::Mec(c) => c.seed,
+            AnyConfig::Dag(c) => c.seed,
+        }
+    }
+
+    /// Units of progress of the run (for a progress bar).
+    pub fn work_units(&self) -> u64 {
+        match self {
+            AnyConfig::Mec(c) => runner::work_units(c),
+            AnyConfig::Dag(c) => c.work_units(),
+        }
+    }
+
+    /// The config as JSON (for the manifest).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            AnyConfig::Mec(c) => serde_json::to_value(c),
+            AnyConfig::Dag(c) => serde_json::to_value(c),
+        }
+        .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Run every method of the config on `backend`. `tick` advances a progress bar.
+    pub fn run(&self, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<Report> {
+        match self {
+            AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
+            AnyConfig::Dag(c) => dag::run(c, backend, tick),
+        }
+    }
+}

@@ -34,9 +34,12 @@ impl RunDir {
         Ok(RunDir { tmp, dest, committed: false })
     }
 
-    /// Write a file into the run directory.
+    /// Write a file into the run directory (`file` may name subdirectories: `a/b.csv`).
     pub fn write(&self, file: &str, contents: &[u8]) -> Result<()> {
         let p = self.tmp.join(file);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(self.dest.join(file), e))?;
+        }
         std::fs::write(&p, contents).map_err(|e| Error::io(self.dest.join(file), e))
     }
 

@@ -120,6 +120,25 @@ pub fn run_mec(cfg: &RunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
 }
 
 impl RunReport {
+    /// As a [`super::Report`]: the table, `results.csv` and the per-method means.
+    pub fn report(&self, batch: usize) -> super::Report {
+        let summary = self
+            .methods
+            .iter()
+            .map(|r| {
+                let m = r.means();
+                serde_json::json!({"method": r.method.name(), "objective": m.objective, "mean_time": m.mean_time,
+                    "mean_energy": m.mean_energy, "wall_s": r.wall_s})
+            })
+            .collect::<Vec<_>>();
+        super::Report {
+            table: self.table(),
+            files: vec![("results.csv".into(), self.csv(batch).into_bytes())],
+            summary: serde_json::Value::Array(summary),
+            backend: self.backend.clone(),
+        }
+    }
+
     /// The results table as text.
     pub fn table(&self) -> String {
         let mut s = format!(

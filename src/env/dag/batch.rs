@@ -32,8 +32,8 @@ pub struct DagParams {
     pub semantics: u32,
     /// Threads per graph (`dag_optimal`): plan indices are split into this many chunks.
     pub chunks: u32,
-    /// Padding.
-    pub _pad0: u32,
+    /// `dag_step`: 1 = the reward is min-max scaled per graph (the published score), 0 = −ΔT_c.
+    pub scaled: u32,
     /// Padding.
     pub _pad1: u32,
 }
@@ -115,85 +115,112 @@ impl DagBatch {
             p: p as u32,
             semantics: semantics as u32,
             chunks: chunks as u32,
-            _pad0: 0,
+            scaled: 0,
             _pad1: 0,
         }
     }
 }
 
 /// The graph `g`'s slices.
-struct Graph<'a> {
-    n: usize,
-    cost: &'a [f32],
-    par_off: &'a [u32],
-    par_idx: &'a [u32],
-    exit: &'a [u32],
+pub(crate) struct Graph<'a> {
+    pub(crate) n: usize,
+    pub(crate) cost: &'a [f32],
+    pub(crate) par_off: &'a [u32],
+    pub(crate) par_idx: &'a [u32],
+    pub(crate) exit: &'a [u32],
+}
+
+/// Resource availabilities and running spans after a prefix of decisions (f32; `state` rows of
+/// the MDP kernels: `[a_ue, a_up, a_mec, a_down, current, t_exit, 0, 0]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct F32State {
+    /// UE, uplink, MEC and downlink availability (M^UE, M^ul, M^s, M^dl).
+    pub avail: [f32; 4],
+    /// Running maximum of every finish (the `reference` makespan).
+    pub current: f32,
+    /// Running maximum of the exit tasks' finishes (the `paper` makespan, eq. 8).
+    pub t_exit: f32,
+}
+
+impl F32State {
+    /// The makespan so far under `semantics` (0 reference, 1 paper).
+    #[inline]
+    pub fn span(&self, semantics: u32) -> f32 {
+        if semantics == 0 {
+            self.current
+        } else {
+            self.t_exit
+        }
+    }
+}
+
+/// Decide rank position k (`off` = offload) in f32, writing its four finish times to
+/// `ft[4k..4k+4]` — the rules of [`super::model::Prepared`]'s `step` (eq. 5–8 or the published
+/// code), operation for operation as the WGSL and CUDA `dag_position`.
+#[inline]
+pub(crate) fn position(g: &Graph<'_>, semantics: u32, k: usize, off: bool, ft: &mut [f32], st: &mut F32State) {
+    let c = &g.cost[4 * k..4 * k + 4];
+    let ps = &g.par_idx[g.par_off[k] as usize..g.par_off[k + 1] as usize];
+    let [a_ue, a_up, a_mec, a_down] = &mut st.avail;
+    let mut ready = 0.0f32; // max over parents of (local finish, download finish)
+    for &j in ps {
+        let j = j as usize;
+        ready = ready.max(ft[4 * j].max(ft[4 * j + 3]));
+    }
+    let done = if !off {
+        ft[4 * k] = a_ue.max(ready) + c[0];
+        ft[4 * k + 1..4 * k + 4].fill(0.0);
+        *a_ue = if semantics == 0 { ft[4 * k] } else { a_ue.max(ft[4 * k]) };
+        ft[4 * k]
+    } else {
+        let up_start = if semantics == 0 {
+            let mut s = *a_up;
+            for &j in ps {
+                let j = j as usize;
+                s = s.max(ft[4 * j].max(ft[4 * j + 1]));
+            }
+            s
+        } else {
+            a_up.max(ready)
+        };
+        ft[4 * k] = 0.0;
+        ft[4 * k + 1] = up_start + c[1];
+        if semantics != 0 {
+            *a_up = a_up.max(ft[4 * k + 1]);
+        } else if !ps.is_empty() {
+            *a_up = ft[4 * k + 1]; // entry tasks leave the uplink free (published code)
+        }
+        let mut m = ft[4 * k + 1];
+        for &j in ps {
+            m = m.max(ft[4 * j as usize + 2]);
+        }
+        ft[4 * k + 2] = a_mec.max(m) + c[2];
+        *a_mec = if semantics == 0 { ft[4 * k + 2] } else { a_mec.max(ft[4 * k + 2]) };
+        let down_start = if semantics == 0 { ft[4 * k + 2] } else { a_down.max(ft[4 * k + 2]) };
+        ft[4 * k + 3] = down_start + c[3];
+        if semantics != 0 {
+            *a_down = a_down.max(ft[4 * k + 3]);
+        }
+        ft[4 * k + 3]
+    };
+    st.current = st.current.max(done);
+    if g.exit[k] != 0 {
+        st.t_exit = st.t_exit.max(done);
+    }
 }
 
 /// Makespan of one plan (`bit(k)` = decision of position k) in f32; `ft` has 4·N entries
 /// (local, upload, MEC, download finish per position).
 #[inline]
 fn makespan(g: &Graph<'_>, semantics: u32, bit: impl Fn(usize) -> bool, ft: &mut [f32]) -> f32 {
-    let n = g.n;
-    ft[..4 * n].fill(0.0);
-    let (mut a_ue, mut a_up, mut a_mec, mut a_down) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    let mut current = 0.0f32;
-    for k in 0..n {
-        let c = &g.cost[4 * k..4 * k + 4];
-        let ps = &g.par_idx[g.par_off[k] as usize..g.par_off[k + 1] as usize];
-        let mut ready = 0.0f32; // max over parents of (local finish, download finish)
-        for &j in ps {
-            let j = j as usize;
-            ready = ready.max(ft[4 * j].max(ft[4 * j + 3]));
-        }
-        if !bit(k) {
-            ft[4 * k] = a_ue.max(ready) + c[0];
-            a_ue = if semantics == 0 { ft[4 * k] } else { a_ue.max(ft[4 * k]) };
-            current = current.max(ft[4 * k]);
-        } else {
-            let up_start = if semantics == 0 {
-                let mut s = a_up;
-                for &j in ps {
-                    let j = j as usize;
-                    s = s.max(ft[4 * j].max(ft[4 * j + 1]));
-                }
-                s
-            } else {
-                a_up.max(ready)
-            };
-            ft[4 * k + 1] = up_start + c[1];
-            if semantics != 0 {
-                a_up = a_up.max(ft[4 * k + 1]);
-            } else if !ps.is_empty() {
-                a_up = ft[4 * k + 1]; // entry tasks leave the uplink free (published code)
-            }
-            let mut m = ft[4 * k + 1];
-            for &j in ps {
-                m = m.max(ft[4 * j as usize + 2]);
-            }
-            ft[4 * k + 2] = a_mec.max(m) + c[2];
-            a_mec = if semantics == 0 { ft[4 * k + 2] } else { a_mec.max(ft[4 * k + 2]) };
-            let down_start = if semantics == 0 { ft[4 * k + 2] } else { a_down.max(ft[4 * k + 2]) };
-            ft[4 * k + 3] = down_start + c[3];
-            if semantics != 0 {
-                a_down = a_down.max(ft[4 * k + 3]);
-            }
-            current = current.max(ft[4 * k + 3]);
-        }
+    let mut st = F32State::default();
+    for k in 0..g.n {
+        position(g, semantics, k, bit(k), ft, &mut st);
     }
-    if semantics == 0 {
-        return current;
-    }
-    let mut t = 0.0f32;
-    for k in 0..n {
-        if g.exit[k] != 0 {
-            t = t.max(ft[4 * k].max(ft[4 * k + 3]));
-        }
-    }
-    t
+    st.span(semantics)
 }
 
-fn graph<'a>(p: &DagParams, g: usize, bufs: &'a [&'a [u32]]) -> Graph<'a> {
+pub(crate) fn graph<'a>(p: &DagParams, g: usize, bufs: &'a [&'a [u32]]) -> Graph<'a> {
     let (n_max, e_max) = (p.n_max as usize, p.e_max as usize);
     Graph {
         n: (bufs[0][g] as usize).min(n_max),
@@ -204,7 +231,7 @@ fn graph<'a>(p: &DagParams, g: usize, bufs: &'a [&'a [u32]]) -> Graph<'a> {
     }
 }
 
-fn check_graph_bufs(op: &str, p: &DagParams, bufs: &[&mut [u32]]) -> Result<()> {
+pub(crate) fn check_graph_bufs(op: &str, p: &DagParams, bufs: &[&mut [u32]]) -> Result<()> {
     let (b, n, e) = (p.b as usize, p.n_max as usize, p.e_max as usize);
     for (k, (name, want)) in
         [("n_tasks", b), ("cost", b * n * 4), ("par_off", b * (n + 1)), ("par_idx", b * e), ("exit", b * n)]

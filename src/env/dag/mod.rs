@@ -6,7 +6,9 @@
 
 pub mod batch;
 pub mod dot;
+pub mod eval;
 pub mod gen;
+pub mod mdp;
 pub mod model;
 
 /// A task graph. Tasks are numbered 0..n (DOT files number them from 1).

@@ -59,6 +59,22 @@ pub struct DagSystem {
     pub semantics: Semantics,
     /// Largest n the exhaustive optimum accepts.
     pub max_optimal_tasks: usize,
+    /// What the HEFT-based baseline reports.
+    pub heft: HeftMode,
+}
+
+/// What the HEFT-based baseline reports (seed 001 §5: "prioritizes tasks based on HEFT and then
+/// schedules each task with earliest estimated finish time").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HeftMode {
+    /// The finish time of its own schedule (tasks in HEFT order), as the paper describes. The
+    /// order differs from the rank order every plan of the MDP follows, so on some graphs it is
+    /// below Optimal (the best plan in rank order).
+    #[default]
+    OwnSchedule,
+    /// Its decisions run by the system in rank order like any plan (then Optimal ≤ HEFT).
+    RankOrderPlan,
 }
 
 impl Default for DagSystem {
@@ -70,6 +86,7 @@ impl Default for DagSystem {
             rate_down_mbps: 7.0,
             semantics: Semantics::Reference,
             max_optimal_tasks: 24,
+            heft: HeftMode::OwnSchedule,
         }
     }
 }
@@ -500,6 +517,7 @@ mod tests {
             rate_down_mbps: 8.0 / (1024.0 * 1024.0),
             semantics,
             max_optimal_tasks: 24,
+            heft: HeftMode::OwnSchedule,
         }
     }
 

@@ -1,0 +1,415 @@
+//! The MDP of MRLCO (seed 001 §4.1; SPEC `dag`), batched: B graphs (padded) are rolled out
+//! together, one decision per graph per step, in rank order. The state is the task embeddings in
+//! rank order plus the decisions so far; the action is 0 (local) or 1 (offload) for the task at
+//! the current position; the reward is −(T_c(A_1:i) − T_c(A_1:i−1)) (eq. 11), optionally
+//! min-max scaled per graph as the published code scores it: −(ΔT − min)/(max − min)
+//! ([`super::model::reward_scale`]).
+//!
+//! Kernels (CPU here, WGSL and CUDA in `dag.wgsl` / `dag.cu`), one thread per graph:
+//! - `dag_reset`: bufs n_tasks, ctl [B, 2] u32 (position, status), state [B, 8] f32
+//!   ([`F32State`]: a_ue, a_up, a_mec, a_down, current, t_exit, 0, 0), plan [B, N] u32
+//!   (decisions so far; [`UNDECIDED`] where none yet).
+//! - `dag_step`: bufs n_tasks, cost, par_off, par_idx, exit (the [`DagBatch`] layout), scale
+//!   [B, 2] f32 (max, min), action [B] u32, ft [B, N, 4] f32 (finish times, kept between
+//!   steps), state, ctl, plan, reward [B] f32.
+//!
+//! Status: [`RUNNING`], [`DONE`] (every task decided; further steps give reward 0 and change
+//! nothing) or [`BAD_ACTION`] (an action other than 0 or 1 arrived through a device buffer:
+//! reward NaN, state unchanged, sticky until reset). [`DagEnv::step`] refuses such actions with a
+//! typed error before they reach a kernel.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::batch::{check_graph_bufs, graph, position, DagBatch, DagParams, F32State};
+use super::model::{reward_scale, DagSystem, Prepared};
+use super::Dag;
+use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::registry::params as decode;
+use crate::backend::{Backend, Buffer, KernelId};
+use crate::error::{Error, Result};
+
+/// Status: the graph has undecided tasks.
+pub const RUNNING: u32 = 0;
+/// Status: every task is decided.
+pub const DONE: u32 = 1;
+/// Status: an invalid action arrived (device actions only).
+pub const BAD_ACTION: u32 = 2;
+/// `plan` entry of a position not decided yet.
+pub const UNDECIDED: u32 = u32::MAX;
+/// f32 words per `state` row.
+pub const STATE_WORDS: usize = 8;
+
+/// `dag_reset`.
+pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: DagParams = decode(params);
+    let (b, n) = (p.b as usize, p.n_max as usize);
+    for (k, (name, want)) in
+        [("n_tasks", b), ("ctl", 2 * b), ("state", STATE_WORDS * b), ("plan", b * n)].into_iter().enumerate()
+    {
+        need("dag_reset", name, bufs[k].len(), want)?;
+    }
+    let [n_tasks, ctl, state, plan] = bufs else { unreachable!("registry has 4 buffers") };
+    for g in 0..b {
+        ctl[2 * g] = 0;
+        ctl[2 * g + 1] = if n_tasks[g] == 0 { DONE } else { RUNNING };
+        state[STATE_WORDS * g..STATE_WORDS * (g + 1)].fill(0);
+        plan[g * n..(g + 1) * n].fill(UNDECIDED);
+    }
+    Ok(())
+}
+
+/// `dag_step`.
+pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: DagParams = decode(params);
+    check_graph_bufs("dag_step", &p, bufs)?;
+    let (b, n_max) = (p.b as usize, p.n_max as usize);
+    for (k, (name, want)) in [
+        ("scale", 2 * b),
+        ("action", b),
+        ("ft", b * n_max * 4),
+        ("state", STATE_WORDS * b),
+        ("ctl", 2 * b),
+        ("plan", b * n_max),
+        ("reward", b),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        need("dag_step", name, bufs[5 + k].len(), want)?;
+    }
+    let (head, tail) = bufs.split_at_mut(7);
+    let ro: Vec<&[u32]> = head.iter().map(|x| &**x).collect();
+    let [ft, state, ctl, plan, reward] = tail else { unreachable!("registry has 12 buffers") };
+    let scale = f32s(ro[5]);
+    f32s_mut(ft)[..b * n_max * 4]
+        .par_chunks_mut(4 * n_max)
+        .zip(f32s_mut(state)[..STATE_WORDS * b].par_chunks_mut(STATE_WORDS))
+        .zip(ctl[..2 * b].par_chunks_mut(2))
+        .zip(plan[..b * n_max].par_chunks_mut(n_max))
+        .zip(f32s_mut(reward)[..b].par_iter_mut())
+        .enumerate()
+        .for_each(|(g, ((((ft, state), ctl), plan), reward))| {
+            let gr = graph(&p, g, &ro);
+            if ctl[1] != RUNNING {
+                *reward = 0.0;
+                return;
+            }
+            let a = ro[6][g];
+            if a > 1 {
+                ctl[1] = BAD_ACTION;
+                *reward = f32::NAN;
+                return;
+            }
+            let k = ctl[0] as usize;
+            if k >= gr.n {
+                // unreachable through reset/step; a hand-made ctl must not index past N
+                ctl[1] = DONE;
+                *reward = 0.0;
+                return;
+            }
+            let mut st =
+                F32State { avail: [state[0], state[1], state[2], state[3]], current: state[4], t_exit: state[5] };
+            let before = st.span(p.semantics);
+            position(&gr, p.semantics, k, a == 1, ft, &mut st);
+            let delta = st.span(p.semantics) - before; // ΔT_c (eq. 11)
+            *reward = if p.scaled != 0 {
+                let (hi, lo) = (scale[2 * g], scale[2 * g + 1]);
+                -((delta - lo) / (hi - lo))
+            } else {
+                -delta
+            };
+            state[..6].copy_from_slice(&[st.avail[0], st.avail[1], st.avail[2], st.avail[3], st.current, st.t_exit]);
+            plan[k] = a;
+            ctl[0] = k as u32 + 1;
+            if k + 1 >= gr.n {
+                ctl[1] = DONE;
+            }
+        });
+    Ok(())
+}
+
+/// B graphs as one batched environment on a backend; every buffer stays on the device.
+pub struct DagEnv {
+    backend: Arc<dyn Backend>,
+    params: DagParams,
+    batch: DagBatch,
+    /// [B] task counts.
+    pub n_tasks: Buffer,
+    /// [B, N, 4] costs by rank position.
+    pub cost: Buffer,
+    /// [B, N+1] parent offsets.
+    pub par_off: Buffer,
+    /// [B, E] parent positions.
+    pub par_idx: Buffer,
+    /// [B, N] exit flags.
+    pub exit: Buffer,
+    /// [B, 2] reward scale (max, min) per graph.
+    pub scale: Buffer,
+    /// [B] the actions of the last [`Self::step`].
+    pub action: Buffer,
+    /// [B, N, 4] finish times.
+    pub ft: Buffer,
+    /// [B, 8] availabilities and spans.
+    pub state: Buffer,
+    /// [B, 2] (position, status).
+    pub ctl: Buffer,
+    /// [B, N] decisions so far.
+    pub plan: Buffer,
+    /// [B] the last step's rewards.
+    pub reward: Buffer,
+    /// [B, N, 5 + 2p] task embeddings in rank order ([`Prepared::embeddings`]; rows past a
+    /// graph's n are zero).
+    pub embeddings: Buffer,
+    emb_dim: usize,
+}
+
+impl DagEnv {
+    /// `dags` under `sys`, embeddings with `p` parent and child slots, rewards scaled when
+    /// `scaled`. Starts reset.
+    pub fn new(backend: Arc<dyn Backend>, dags: &[Dag], sys: &DagSystem, p: usize, scaled: bool) -> Result<Self> {
+        let graphs: Vec<Prepared> = dags.iter().map(|d| Prepared::new(d, sys)).collect::<Result<_>>()?;
+        let batch = DagBatch::new(&graphs)?;
+        let (b, n) = (graphs.len(), batch.n_max);
+        if b > u32::MAX as usize / 2 {
+            return Err(Error::config("dag.graphs", b, "too many graphs for one launch"));
+        }
+        let mut params = batch.params(sys.semantics, 1, 1);
+        params.scaled = scaled as u32;
+        let emb_dim = 5 + 2 * p;
+        let mut emb = vec![0.0f32; b * n * emb_dim];
+        let mut scale = Vec::with_capacity(2 * b);
+        for (g, (gp, d)) in graphs.iter().zip(dags).enumerate() {
+            let e = gp.embeddings(p);
+            emb[g * n * emb_dim..g * n * emb_dim + e.len()].copy_from_slice(&e);
+            let (hi, lo) = reward_scale(d, sys);
+            if scaled && (hi.is_nan() || lo.is_nan() || hi <= lo) {
+                return Err(Error::input("dag.reward_scale", g, format!("({hi}, {lo})"), "max must exceed min"));
+            }
+            scale.extend([hi as f32, lo as f32]);
+        }
+        let be = &*backend;
+        let f = |v: &[f32]| crate::backend::upload_f32(be, v);
+        let env = DagEnv {
+            n_tasks: be.upload(&batch.n_tasks)?,
+            cost: f(&batch.cost)?,
+            par_off: be.upload(&batch.par_off)?,
+            par_idx: be.upload(&batch.par_idx)?,
+            exit: be.upload(&batch.exit)?,
+            scale: f(&scale)?,
+            action: be.alloc(b)?,
+            ft: be.alloc(b * n * 4)?,
+            state: be.alloc(b * STATE_WORDS)?,
+            ctl: be.alloc(2 * b)?,
+            plan: be.alloc(b * n)?,
+            reward: be.alloc(b)?,
+            embeddings: f(&emb)?,
+            emb_dim,
+            params,
+            batch,
+            backend,
+        };
+        env.reset()?;
+        Ok(env)
+    }
+
+    /// B, graphs.
+    pub fn batch(&self) -> usize {
+        self.batch.n_tasks.len()
+    }
+
+    /// N, the padded task count (the episode length of the largest graph).
+    pub fn n_max(&self) -> usize {
+        self.batch.n_max
+    }
+
+    /// Task counts.
+    pub fn n_tasks(&self) -> &[u32] {
+        &self.batch.n_tasks
+    }
+
+    /// Embedding width 5 + 2p.
+    pub fn emb_dim(&self) -> usize {
+        self.emb_dim
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Every graph back to position 0.
+    pub fn reset(&self) -> Result<()> {
+        self.backend.launch(
+            KernelId::DagReset,
+            bytemuck::bytes_of(&self.params),
+            self.batch() as u32,
+            &[&self.n_tasks, &self.ctl, &self.state, &self.plan],
+        )
+    }
+
+    /// One decision per graph from the host: each 0 (local) or 1 (offload).
+    pub fn step(&self, actions: &[u32]) -> Result<()> {
+        if actions.len() != self.batch() {
+            return Err(Error::shape("DagEnv::step actions", self.batch(), actions.len()));
+        }
+        if let Some(i) = actions.iter().position(|&a| a > 1) {
+            return Err(Error::input("action", i, actions[i], "must be 0 (local) or 1 (offload)"));
+        }
+        self.backend.write(&self.action, actions)?;
+        self.step_dev(&self.action)
+    }
+
+    /// One decision per graph from a device buffer of B actions (e.g. a policy's samples).
+    pub fn step_dev(&self, action: &Buffer) -> Result<()> {
+        self.backend.launch(
+            KernelId::DagStep,
+            bytemuck::bytes_of(&self.params),
+            self.batch() as u32,
+            &[
+                &self.n_tasks,
+                &self.cost,
+                &self.par_off,
+                &self.par_idx,
+                &self.exit,
+                &self.scale,
+                action,
+                &self.ft,
+                &self.state,
+                &self.ctl,
+                &self.plan,
+                &self.reward,
+            ],
+        )
+    }
+
+    /// The last step's rewards (downloads).
+    pub fn rewards(&self) -> Result<Vec<f32>> {
+        crate::backend::download_f32(&*self.backend, &self.reward)
+    }
+
+    /// (position, status) per graph (downloads).
+    pub fn status(&self) -> Result<Vec<(u32, u32)>> {
+        Ok(self.backend.download(&self.ctl)?.chunks(2).map(|c| (c[0], c[1])).collect())
+    }
+
+    /// The makespan so far per graph (downloads): the final T_c once done.
+    pub fn makespans(&self) -> Result<Vec<f32>> {
+        let s = crate::backend::download_f32(&*self.backend, &self.state)?;
+        let k = if self.params.semantics == 0 { 4 } else { 5 };
+        Ok(s.chunks(STATE_WORDS).map(|r| r[k]).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::gen::{generate, DagGenConfig};
+    use super::super::model::Semantics;
+    use super::*;
+    use crate::backend::{create, BackendKind};
+
+    fn dags() -> Vec<Dag> {
+        [7usize, 12, 3, 1]
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| generate(&DagGenConfig { n, ..Default::default() }, 5, k as u32).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn episode_rewards_are_the_model_increments() {
+        let cpu = create(BackendKind::Cpu).unwrap();
+        for sem in [Semantics::Reference, Semantics::Paper] {
+            let sys = DagSystem { semantics: sem, ..Default::default() };
+            let ds = dags();
+            for scaled in [false, true] {
+                let env = DagEnv::new(cpu.clone(), &ds, &sys, 6, scaled).unwrap();
+                let b = ds.len();
+                let plans: Vec<Vec<u8>> =
+                    (0..b).map(|g| (0..ds[g].n()).map(|k| ((g + k) % 3 == 0) as u8).collect()).collect();
+                let mut got = vec![vec![]; b];
+                for step in 0..env.n_max() + 1 {
+                    let a: Vec<u32> = (0..b).map(|g| plans[g].get(step).copied().unwrap_or(0) as u32).collect();
+                    let before = env.status().unwrap();
+                    env.step(&a).unwrap();
+                    let r = env.rewards().unwrap();
+                    for g in 0..b {
+                        if before[g].1 == RUNNING {
+                            got[g].push(r[g] as f64);
+                        } else {
+                            assert_eq!(r[g], 0.0, "a done graph's step gives reward 0");
+                        }
+                    }
+                }
+                let st = env.status().unwrap();
+                let spans = env.makespans().unwrap();
+                for g in 0..b {
+                    let p = Prepared::new(&ds[g], &sys).unwrap();
+                    let inc = p.increments(&plans[g]);
+                    let (hi, lo) = reward_scale(&ds[g], &sys);
+                    assert_eq!(st[g], (ds[g].n() as u32, DONE));
+                    for (k, (&r, &d)) in got[g].iter().zip(&inc).enumerate() {
+                        let want = if scaled { -(d - lo) / (hi - lo) } else { -d };
+                        assert!(
+                            (r - want).abs() <= 1e-5 * want.abs().max(1e-3),
+                            "{sem:?} g{g} step {k}: {r} vs {want}"
+                        );
+                    }
+                    let mut s = super::super::model::Scratch::new(p.n());
+                    let m = p.makespan(&plans[g], &mut s);
+                    assert!((spans[g] as f64 - m).abs() <= 1e-5 * m, "{sem:?} g{g}: {} vs {m}", spans[g]);
+                }
+                let plan = env.backend().download(&env.plan).unwrap();
+                for g in 0..b {
+                    let row: Vec<u8> =
+                        plan[g * env.n_max()..g * env.n_max() + ds[g].n()].iter().map(|&x| x as u8).collect();
+                    assert_eq!(row, plans[g]);
+                    assert!(plan[g * env.n_max() + ds[g].n()..(g + 1) * env.n_max()].iter().all(|&x| x == UNDECIDED));
+                }
+                // reset starts over
+                env.reset().unwrap();
+                assert!(env.status().unwrap().iter().all(|&s| s == (0, RUNNING)));
+                assert!(env.makespans().unwrap().iter().all(|&m| m == 0.0));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_actions_are_refused_or_flagged() {
+        let cpu = create(BackendKind::Cpu).unwrap();
+        let ds = dags();
+        let env = DagEnv::new(cpu.clone(), &ds, &DagSystem::default(), 6, false).unwrap();
+        let e = env.step(&[0, 1, 2, 0]).unwrap_err().to_string();
+        assert!(e.contains("action") && e.contains('2'), "{e}");
+        assert!(env.step(&[0, 1]).is_err(), "wrong length");
+        assert!(env.status().unwrap().iter().all(|&s| s == (0, RUNNING)), "nothing ran");
+        // through a device buffer: flagged, sticky, the others go on
+        let a = cpu.upload(&[0, 7, 1, 1]).unwrap();
+        env.step_dev(&a).unwrap();
+        let r = env.rewards().unwrap();
+        assert!(r[1].is_nan() && r[0] < 0.0 && r[2] < 0.0);
+        let st = env.status().unwrap();
+        assert_eq!(st[1], (0, BAD_ACTION));
+        assert_eq!(st[3], (1, DONE), "a single task is done after one step");
+        env.step(&[0, 0, 0, 0]).unwrap();
+        assert_eq!(env.status().unwrap()[1], (0, BAD_ACTION));
+        assert_eq!(env.rewards().unwrap()[1], 0.0);
+    }
+
+    #[test]
+    fn embeddings_are_the_prepared_ones_padded() {
+        let cpu = create(BackendKind::Cpu).unwrap();
+        let ds = dags();
+        let sys = DagSystem::default();
+        let env = DagEnv::new(cpu.clone(), &ds, &sys, 12, true).unwrap();
+        let emb = crate::backend::download_f32(&*cpu, &env.embeddings).unwrap();
+        let (n, f) = (env.n_max(), env.emb_dim());
+        assert_eq!(f, 29);
+        for (g, d) in ds.iter().enumerate() {
+            let want = Prepared::new(d, &sys).unwrap().embeddings(12);
+            assert_eq!(&emb[g * n * f..g * n * f + want.len()], &want[..]);
+            assert!(emb[g * n * f + want.len()..(g + 1) * n * f].iter().all(|&x| x == 0.0));
+        }
+    }
+}
