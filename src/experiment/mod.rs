@@ -14,11 +14,13 @@ use crate::error::{Error, Result};
 
 pub mod config;
 pub mod dag;
+pub mod endedge;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
 pub use dag::DagRunConfig;
+pub use endedge::EndedgeRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
 /// What a system's run produced: the table printed to the terminal, the files of the run
@@ -44,7 +46,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 2] = ["mec", "dag"];
+pub const SYSTEMS: [&str; 3] = ["mec", "dag", "endedge"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +55,8 @@ pub enum AnyConfig {
     Mec(RunConfig),
     /// MRLCO `dag` (`configs/dag.toml`).
     Dag(DagRunConfig),
+    /// CRB-DRQN `endedge` (`configs/endedge.toml`).
+    Endedge(EndedgeRunConfig),
 }
 
 impl AnyConfig {
@@ -67,6 +71,7 @@ impl AnyConfig {
         match system {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
+            "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
         }
     }
@@ -87,6 +92,7 @@ impl AnyConfig {
         let (b, s, o) = match self {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
             *b = x;
@@ -105,6 +111,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
+            AnyConfig::Endedge(c) => c.validate(),
         }
     }
 
@@ -113,6 +120,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dag(_) => "dag",
+            AnyConfig::Endedge(_) => "endedge",
         }
     }
 
@@ -121,6 +129,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
+            AnyConfig::Endedge(c) => &c.name,
         }
     }
 
@@ -129,6 +138,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
+            AnyConfig::Endedge(c) => &c.backend,
         }
     }
 
@@ -137,6 +147,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
+            AnyConfig::Endedge(c) => &c.out_dir,
         }
     }
 
@@ -145,6 +156,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
+            AnyConfig::Endedge(c) => c.seed,
         }
     }
 
@@ -153,6 +165,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dag(c) => c.work_units(),
+            AnyConfig::Endedge(c) => c.work_units(),
         }
     }
 
@@ -161,6 +174,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
+            AnyConfig::Endedge(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
     }
@@ -170,6 +184,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
+            AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
         }
     }
 }
