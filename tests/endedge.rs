@@ -192,6 +192,45 @@ fn conservation_and_once_only_on_random_configurations() {
     }
 }
 
+/// The mask-based fast path [`model::slot`] is bit-identical to the plain loops of
+/// [`model::slot_scalar`] (which the WGSL and CUDA kernels mirror), in f32 as the kernels run it.
+#[test]
+fn fast_slot_is_bit_identical_to_the_scalar_rules() {
+    for c in 0..1000u32 {
+        let mut g = Draw(c, 7);
+        let (d, e, tau) = (g.int(1, 5) as usize, g.int(1, 40) as usize, g.int(1, 31));
+        let r = Rates {
+            local: (0.2 + 2.0 * g.u()) as f32,
+            edge: (0.5 + 6.0 * g.u()) as f32,
+            tran: (0.2 + 3.0 * g.u()) as f32,
+            tau,
+            paper: c % 2 == 1,
+        };
+        let p = 0.2 + 0.8 * g.u();
+        let (mut fast, mut scalar) = (HostSim::new(d, e, r), HostSim::new(d, e, r));
+        scalar.scalar = true;
+        for t in 0..60 {
+            let mut eta = vec![0.0f32; d];
+            let mut act = vec![0; d];
+            for i in 0..d {
+                if g.u() < p {
+                    eta[i] = (0.1 + 5.0 * g.u()) as f32;
+                    act[i] = g.int(0, e as u32);
+                }
+            }
+            fast.step(t, &eta, &act);
+            scalar.step(t, &eta, &act);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast.rem), bits(&scalar.rem), "config {c} slot {t}");
+            assert_eq!(
+                (&fast.at, &fast.result, &fast.acc, &fast.m),
+                (&scalar.at, &scalar.result, &scalar.acc, &scalar.m)
+            );
+        }
+        assert!(scalar.acc.iter().step_by(4).sum::<u32>() > 0);
+    }
+}
+
 /// The batched f32 environment (CPU backend) and the f64 trace simulator give the same task
 /// outcomes on one instance of the reference system with Random actions.
 #[test]

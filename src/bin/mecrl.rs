@@ -150,6 +150,9 @@ enum BenchCmd {
     /// `dag`: the exhaustive optimum of n-task DAGs (every plan, and branch-and-bound) next to
     /// a plain-Python scheduler.
     Dag(BenchDagArgs),
+    /// `endedge`: device-slots per second (D = 50, E = 5 and D = 10,000, E = 50) next to a
+    /// plain-Python implementation of the same slot.
+    Endedge(mecrl::env::endedge::bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -199,6 +202,7 @@ fn main() -> ExitCode {
         }
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
+        Cmd::Bench { what: BenchCmd::Endedge(a) } => a.run().map(|t| print!("{t}")).map_err(Into::into),
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal, heft } } => {
             cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal, &heft)
         }

@@ -11,6 +11,7 @@
 //! [B,D,W] u32, `pred` [B,D,2] u32, `acc` [B,D,4] u32, `active` [B,D,⌈E/32⌉] u32,
 //! `obs` [B,D,3+E] f32 (eq. 16 without Load), `mask` [B,D,1+E] u32.
 
+pub mod bench;
 pub mod model;
 pub mod trace;
 
@@ -494,6 +495,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
         return Err(Error::input("action", i, action[i], format!("must be in 0..={e}")));
     }
     let r = p.rates();
+    let s = (p.t + 1) % p.w;
     let [size, rem, arr, at, result, pred, acc, active] = rw else { unreachable!("registry has 11 buffers") };
     let n = b * d;
     (
@@ -515,7 +517,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
                 model::admit(&mut tm, p.t, eta[i], action[i], &r);
             }
             let bi = i / d;
-            model::slot(&mut tm, p.t, &m[bi * e..(bi + 1) * e], &r, &mut Flow::default());
+            model::slot(&mut tm, p.t, s, &m[bi * e..(bi + 1) * e], &r, &mut Flow::default());
             model::mark_active(tm.at, active);
         });
     Ok(())
@@ -531,16 +533,17 @@ pub fn cpu_load(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let [active, m, load] = bufs else { unreachable!("registry has 3 buffers") };
     m[..b * e].par_chunks_mut(e).zip(load[..b * c * e].par_chunks_mut(c * e)).enumerate().for_each(
         |(bi, (m, load))| {
-            m.fill(0);
+            // every bit of every word, branch-free (the compiler vectorizes the 32 lanes)
+            let mut cnt = vec![0u32; ew * 32];
             for a in active[bi * d * ew..(bi + 1) * d * ew].chunks_exact(ew) {
-                for (k, &word) in a.iter().enumerate() {
-                    let mut x = word;
-                    while x != 0 {
-                        m[k * 32 + x.trailing_zeros() as usize] += 1;
-                        x &= x - 1;
+                for (k, &x) in a.iter().enumerate() {
+                    let c: &mut [u32; 32] = (&mut cnt[k * 32..k * 32 + 32]).try_into().expect("32 lanes");
+                    for (j, cj) in c.iter_mut().enumerate() {
+                        *cj += (x >> j) & 1;
                     }
                 }
             }
+            m.copy_from_slice(&cnt[..e]);
             load.copy_within(e.., 0);
             load[(c - 1) * e..].copy_from_slice(m);
         },

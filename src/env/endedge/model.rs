@@ -260,12 +260,13 @@ pub fn admit<F: Real>(tm: &mut Terminal<'_, F>, t: u32, eta: F, action: u32, r: 
     }
 }
 
-/// One slot of one terminal, after [`admit`]: (1) local FIFO, (2) every edge queue of this
-/// terminal with share `edge / m[e]`, where `m[e]` = Q_e of the previous slot's end (eq. 7–8),
-/// (3) transmit FIFO; a transmitted task joins its edge queue with its arrival slot and is served
-/// from the next slot. The order matches the published simulator, and the three phases only
-/// touch this terminal, so terminals are independent within a slot.
-pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, m: &[u32], r: &Rates<F>, flow: &mut Flow<F>) {
+/// One slot of one terminal, after [`admit`], written as plain loops over the ring — the form
+/// the WGSL and CUDA kernels mirror: (1) local FIFO, (2) every edge queue of this terminal with
+/// share `edge / m[e]`, where `m[e]` = Q_e of the previous slot's end (eq. 7–8), (3) transmit
+/// FIFO; a transmitted task joins its edge queue with its arrival slot and is served from the
+/// next slot. The order matches the published simulator, and the three phases only touch this
+/// terminal, so terminals are independent within a slot. [`slot`] is the same rule set.
+pub fn slot_scalar<F: Real>(tm: &mut Terminal<'_, F>, t: u32, m: &[u32], r: &Rates<F>, flow: &mut Flow<F>) {
     let w = r.w();
     // (1) local computation (eq. 5–6, 12)
     let cur = started(tm, w, |a| kind(a) == KIND_LOCAL);
@@ -321,6 +322,115 @@ pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, m: &[u32], r: &Rates<F>, 
         } else {
             tm.at[k] = KIND_EDGE | (server(tm.at[k]) << 2);
             tm.rem[k] = tm.size[k];
+        }
+    }
+}
+
+/// The ring indices of `mask`'s entries in arrival order: bit i of the result is ring index
+/// (s + i) mod w, s = (t + 1) mod W the index of the oldest possible entry.
+#[inline(always)]
+fn by_age(mask: u32, s: u32, w: u32) -> u32 {
+    let m = mask as u64;
+    (((m >> s) | (m << (w - s))) & ((1u64 << w) - 1)) as u32
+}
+
+/// Ring index of age-order bit i.
+#[inline(always)]
+fn ring_of(i: u32, s: u32, w: u32) -> usize {
+    let k = s + i;
+    (if k >= w { k - w } else { k }) as usize
+}
+
+/// The started entry of a FIFO, or the next one popped (dropping stale tasks): the reference
+/// pop rule of [`slot_scalar`] on the FIFO's entry mask.
+#[inline(always)]
+fn head<F: Real>(
+    tm: &mut Terminal<'_, F>,
+    t: u32,
+    r: &Rates<F>,
+    s: u32,
+    mask: u32,
+    computes: bool,
+    flow: &mut Flow<F>,
+) -> Option<usize> {
+    let w = r.w();
+    let mut aged = by_age(mask, s, w);
+    while aged != 0 {
+        let k = ring_of(aged.trailing_zeros(), s, w);
+        aged &= aged - 1;
+        if tm.at[k] & STARTED != 0 {
+            return Some(k);
+        }
+        if t - tm.arr[k] < r.tau {
+            tm.at[k] |= STARTED;
+            return Some(k);
+        }
+        flow.dropped = flow.dropped + if computes { tm.rem[k] } else { tm.size[k] };
+        resolve(tm, k, RES_DROP | r.tau);
+    }
+    None
+}
+
+/// [`slot_scalar`] on bit masks of the ring (one pass over the entries, then only the live
+/// ones): the CPU kernels' path. Bit-identical to [`slot_scalar`] (tests/endedge.rs); `s` =
+/// (t + 1) mod W.
+#[inline(always)]
+pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, s: u32, m: &[u32], r: &Rates<F>, flow: &mut Flow<F>) {
+    let w = r.w();
+    let (mut local, mut tran, mut edge) = (0u32, 0u32, 0u32);
+    for k in 0..w as usize {
+        let kd = kind(tm.at[k]);
+        local |= ((kd == KIND_LOCAL) as u32) << k;
+        tran |= ((kd == KIND_TRAN) as u32) << k;
+        edge |= ((kd == KIND_EDGE) as u32) << k;
+    }
+    if local != 0 {
+        // a started task is the oldest of its FIFO, so `head` finds it first
+        if let Some(k) = head(tm, t, r, s, local, true, flow) {
+            serve(tm, t, r, Some(k), r.local, true, flow, |_| true);
+        }
+    }
+    if edge != 0 {
+        let mut heads = [0usize; 32];
+        let mut servers = [0u32; 32];
+        let mut n = 0;
+        let mut aged = by_age(edge, s, w);
+        while aged != 0 {
+            let k = ring_of(aged.trailing_zeros(), s, w);
+            aged &= aged - 1;
+            let a = tm.at[k];
+            let e = server(a);
+            if servers[..n].contains(&e) {
+                continue;
+            }
+            if a & STARTED == 0 {
+                if t - tm.arr[k] >= r.tau {
+                    flow.dropped = flow.dropped + tm.rem[k];
+                    resolve(tm, k, RES_DROP | r.tau);
+                    continue;
+                }
+                tm.at[k] |= STARTED;
+            }
+            heads[n] = k;
+            servers[n] = e;
+            n += 1;
+        }
+        for j in 0..n {
+            let share = r.edge / F::from_u32(m[servers[j] as usize].max(1));
+            serve(tm, t, r, Some(heads[j]), share, true, flow, |_| true);
+        }
+    }
+    if tran != 0 {
+        if let Some(k) = head(tm, t, r, s, tran, false, flow) {
+            if serve(tm, t, r, Some(k), r.tran, false, flow, |_| true).is_some() {
+                if r.paper && t - tm.arr[k] + 1 >= r.tau {
+                    flow.dropped = flow.dropped + tm.size[k];
+                    resolve(tm, k, RES_DROP | r.tau);
+                } else {
+                    tm.at[k] = KIND_EDGE | (server(tm.at[k]) << 2);
+                    tm.rem[k] = tm.size[k];
+                }
+            }
         }
     }
 }
@@ -396,13 +506,13 @@ mod tests {
         };
         let mut f = Flow::default();
         admit(&mut tm, 0, 5.0, 1, &r);
-        slot(&mut tm, 0, &[0], &r, &mut f); // sent in slot 0 (10 per slot)
+        slot_scalar(&mut tm, 0, &[0], &r, &mut f); // sent in slot 0 (10 per slot)
         assert_eq!(tm.at[0], KIND_EDGE);
-        slot(&mut tm, 1, &[3], &r, &mut f);
+        slot(&mut tm, 1, 2 % 6, &[3], &r, &mut f);
         assert_eq!(tm.rem[0], 3.0);
-        slot(&mut tm, 2, &[3], &r, &mut f);
+        slot_scalar(&mut tm, 2, &[3], &r, &mut f);
         assert_eq!(tm.rem[0], 1.0);
-        slot(&mut tm, 3, &[1], &r, &mut f); // alone: 6 per slot
+        slot(&mut tm, 3, 4 % 6, &[1], &r, &mut f); // alone: 6 per slot
         assert_eq!(tm.result[0], RES_DONE | 4); // eq. (13): 3 − 0 + 1
         assert_eq!((f.computed, f.dropped), (5.0, 0.0));
     }

@@ -40,6 +40,8 @@ pub struct HostSim<F> {
     pub acc: Vec<u32>,
     /// Q_e at the end of the last slot [E].
     pub m: Vec<u32>,
+    /// Run [`model::slot_scalar`] instead of [`model::slot`] (tests compare the two).
+    pub scalar: bool,
     active: Vec<u32>,
 }
 
@@ -59,6 +61,7 @@ impl<F: Real> HostSim<F> {
             pred: vec![0; devices * 2],
             acc: vec![0; devices * 4],
             m: vec![0; servers],
+            scalar: false,
             active: vec![0; servers.div_ceil(32)],
         }
     }
@@ -84,7 +87,11 @@ impl<F: Real> HostSim<F> {
                 model::admit(&mut tm, t, eta[d], action[d], &self.rates);
             }
             let mut f = Flow::default();
-            model::slot(&mut tm, t, &self.m, &self.rates, &mut f);
+            if self.scalar {
+                model::slot_scalar(&mut tm, t, &self.m, &self.rates, &mut f);
+            } else {
+                model::slot(&mut tm, t, (t + 1) % self.rates.w(), &self.m, &self.rates, &mut f);
+            }
             total.computed = total.computed + f.computed;
             total.dropped = total.dropped + f.dropped;
             model::mark_active(tm.at, &mut self.active);
