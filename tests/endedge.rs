@@ -168,15 +168,15 @@ fn conservation_and_once_only_on_random_configurations() {
                 (bits_in - (computed + q + dropped)).abs() <= 1e-9 * bits_in.max(1.0),
                 "config {c} slot {t}: in {bits_in} != computed {computed} + queued {q} + dropped {dropped}"
             );
-            for k in 0..d * w {
+            for (k, seen_k) in seen.iter_mut().enumerate() {
                 let res = sim.result[k];
-                if let Some(prev) = seen[k] {
+                if let Some(prev) = *seen_k {
                     assert_eq!(res, prev, "config {c}: a result changed");
                 } else if res != 0 {
                     assert_eq!(sim.at[k], model::AT_NONE, "config {c}: resolved task still queued");
                     let delay = res & RES_DELAY;
                     assert!(delay >= 1 && delay <= tau, "config {c}: delay {delay} outside 1..=τ");
-                    seen[k] = Some(res);
+                    *seen_k = Some(res);
                 }
             }
         }

@@ -419,6 +419,7 @@ pub fn cpu_arrive(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 
 /// The heuristic action of one terminal (docs/endedge.md "Heuristics"). `pred` = [T^comp+1,
 /// T^tran+1]; `rem`/`at` its ring; `m` the servers' Q_e of the previous slot.
+#[allow(clippy::too_many_arguments)] // the kernel's per-terminal slices, as in the WGSL/CUDA entry
 #[inline(always)]
 pub fn heuristic_action(
     p: &EndedgeParams,

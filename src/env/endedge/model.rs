@@ -178,42 +178,46 @@ pub fn predict<F: Real>(prev: u32, t: u32, eta: F, cap: F, tau: u32) -> u32 {
     (prev.max(t) + slots_for(eta, cap, tau)).min(t + tau)
 }
 
-/// Serve the FIFO whose entries satisfy `is_key` for one slot, with `cap` Mbit (the reference
-/// pop rule): if no entry is started, pop in arrival order, dropping (delay τ) every task
-/// already older than τ slots, and start the first other one; then serve the started task:
-/// finished when nothing remains (delay t − arrival + 1, eq. 12), dropped when its deadline slot
-/// ends (delay τ, eq. 19). Returns the entry that finished, if any.
+/// The reference pop rule for the FIFO whose entries satisfy `is_key`, when no entry of it is
+/// started: pop in arrival order, dropping (delay τ) every task already older than τ slots, and
+/// start the first other one.
 #[inline(always)]
-fn serve<F: Real>(
+fn pop<F: Real>(
     tm: &mut Terminal<'_, F>,
     t: u32,
     r: &Rates<F>,
-    mut cur: Option<usize>,
-    cap: F,
     computes: bool,
     flow: &mut Flow<F>,
     is_key: impl Fn(u32) -> bool,
 ) -> Option<usize> {
     let w = r.w();
-    if cur.is_none() {
-        for i in 0..w {
-            let k = ring_index(t, w, i);
-            if tm.at[k] != AT_NONE && is_key(tm.at[k]) {
-                if t - tm.arr[k] < r.tau {
-                    tm.at[k] |= STARTED;
-                    cur = Some(k);
-                    break;
-                }
-                if computes {
-                    flow.dropped = flow.dropped + tm.rem[k];
-                } else {
-                    flow.dropped = flow.dropped + tm.size[k];
-                }
-                resolve(tm, k, RES_DROP | r.tau);
+    for i in 0..w {
+        let k = ring_index(t, w, i);
+        if tm.at[k] != AT_NONE && is_key(tm.at[k]) {
+            if t - tm.arr[k] < r.tau {
+                tm.at[k] |= STARTED;
+                return Some(k);
             }
+            flow.dropped = flow.dropped + if computes { tm.rem[k] } else { tm.size[k] };
+            resolve(tm, k, RES_DROP | r.tau);
         }
     }
-    let k = cur?;
+    None
+}
+
+/// Serve the started entry k for one slot with `cap` Mbit: finished when nothing remains
+/// (delay t − arrival + 1, eq. 12–13; a transmission is only reported, the caller moves it),
+/// dropped when its deadline slot ends (delay τ, eq. 19). Returns whether it finished.
+#[inline(always)]
+fn serve<F: Real>(
+    tm: &mut Terminal<'_, F>,
+    t: u32,
+    r: &Rates<F>,
+    k: usize,
+    cap: F,
+    computes: bool,
+    flow: &mut Flow<F>,
+) -> bool {
     let before = tm.rem[k];
     tm.rem[k] = before - cap;
     let age = t - tm.arr[k] + 1;
@@ -222,7 +226,7 @@ fn serve<F: Real>(
             flow.computed = flow.computed + before;
             resolve(tm, k, RES_DONE | age);
         }
-        return Some(k);
+        return true;
     }
     if computes {
         flow.computed = flow.computed + cap;
@@ -231,7 +235,7 @@ fn serve<F: Real>(
         flow.dropped = flow.dropped + if computes { tm.rem[k] } else { tm.size[k] };
         resolve(tm, k, RES_DROP | r.tau);
     }
-    None
+    false
 }
 
 /// The started entry of the FIFO `is_key`, if any.
@@ -269,8 +273,10 @@ pub fn admit<F: Real>(tm: &mut Terminal<'_, F>, t: u32, eta: F, action: u32, r: 
 pub fn slot_scalar<F: Real>(tm: &mut Terminal<'_, F>, t: u32, m: &[u32], r: &Rates<F>, flow: &mut Flow<F>) {
     let w = r.w();
     // (1) local computation (eq. 5–6, 12)
-    let cur = started(tm, w, |a| kind(a) == KIND_LOCAL);
-    serve(tm, t, r, cur, r.local, true, flow, |a| kind(a) == KIND_LOCAL);
+    let is_local = |a| kind(a) == KIND_LOCAL;
+    if let Some(k) = started(tm, w, is_local).or_else(|| pop(tm, t, r, true, flow, is_local)) {
+        serve(tm, t, r, k, r.local, true, flow);
+    }
 
     // (2) edge queues (eq. 7–11, 13): first the head of every queue, oldest first (a head that
     // is not started pops, skipping stale tasks), then serve the heads.
@@ -308,14 +314,14 @@ pub fn slot_scalar<F: Real>(tm: &mut Terminal<'_, F>, t: u32, m: &[u32], r: &Rat
         let e = server(tm.at[k]) as usize;
         // m[e] ≥ 1: this queue was non-empty at the end of the previous slot
         let share = r.edge / F::from_u32(m[e].max(1));
-        serve(tm, t, r, Some(k), share, true, flow, |_| true);
+        serve(tm, t, r, k, share, true, flow);
     }
 
     // (3) transmission (eq. 2–3)
-    let cur = started(tm, w, |a| kind(a) == KIND_TRAN);
-    let age_ok = |tm: &Terminal<'_, F>, k: usize| t - tm.arr[k] + 1 < r.tau;
-    if let Some(k) = serve(tm, t, r, cur, r.tran, false, flow, |a| kind(a) == KIND_TRAN) {
-        if r.paper && !age_ok(tm, k) {
+    let is_tran = |a| kind(a) == KIND_TRAN;
+    let cur = started(tm, w, is_tran).or_else(|| pop(tm, t, r, false, flow, is_tran));
+    if let Some(k) = cur.filter(|&k| serve(tm, t, r, k, r.tran, false, flow)) {
+        if r.paper && t - tm.arr[k] + 1 >= r.tau {
             // transmitted in its deadline slot: no slot is left to compute it
             flow.dropped = flow.dropped + tm.size[k];
             resolve(tm, k, RES_DROP | r.tau);
@@ -387,7 +393,7 @@ pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, s: u32, m: &[u32], r: &Ra
     if local != 0 {
         // a started task is the oldest of its FIFO, so `head` finds it first
         if let Some(k) = head(tm, t, r, s, local, true, flow) {
-            serve(tm, t, r, Some(k), r.local, true, flow, |_| true);
+            serve(tm, t, r, k, r.local, true, flow);
         }
     }
     if edge != 0 {
@@ -417,12 +423,12 @@ pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, s: u32, m: &[u32], r: &Ra
         }
         for j in 0..n {
             let share = r.edge / F::from_u32(m[servers[j] as usize].max(1));
-            serve(tm, t, r, Some(heads[j]), share, true, flow, |_| true);
+            serve(tm, t, r, heads[j], share, true, flow);
         }
     }
     if tran != 0 {
         if let Some(k) = head(tm, t, r, s, tran, false, flow) {
-            if serve(tm, t, r, Some(k), r.tran, false, flow, |_| true).is_some() {
+            if serve(tm, t, r, k, r.tran, false, flow) {
                 if r.paper && t - tm.arr[k] + 1 >= r.tau {
                     flow.dropped = flow.dropped + tm.size[k];
                     resolve(tm, k, RES_DROP | r.tau);
@@ -508,11 +514,11 @@ mod tests {
         admit(&mut tm, 0, 5.0, 1, &r);
         slot_scalar(&mut tm, 0, &[0], &r, &mut f); // sent in slot 0 (10 per slot)
         assert_eq!(tm.at[0], KIND_EDGE);
-        slot(&mut tm, 1, 2 % 6, &[3], &r, &mut f);
+        slot(&mut tm, 1, 2, &[3], &r, &mut f); // s = (t + 1) mod W
         assert_eq!(tm.rem[0], 3.0);
         slot_scalar(&mut tm, 2, &[3], &r, &mut f);
         assert_eq!(tm.rem[0], 1.0);
-        slot(&mut tm, 3, 4 % 6, &[1], &r, &mut f); // alone: 6 per slot
+        slot(&mut tm, 3, 4, &[1], &r, &mut f); // alone: 6 per slot
         assert_eq!(tm.result[0], RES_DONE | 4); // eq. (13): 3 − 0 + 1
         assert_eq!((f.computed, f.dropped), (5.0, 0.0));
     }
