@@ -481,6 +481,20 @@ pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (b, d, e, w, _) = p.dims();
     let (ro, out) = bufs.split_at_mut(5);
     let (eta, pred, rem, at, m) = (f32s(ro[0]), &*ro[1], f32s(ro[2]), &*ro[3], &*ro[4]);
+    if p.policy == 1 {
+        // Random: 16 terminals per Philox call (vectorized, bit-identical to `heuristic_action`)
+        out[0][..b * d].par_chunks_mut(d).enumerate().for_each(|(bi, row)| {
+            let eta = &eta[bi * d..(bi + 1) * d];
+            for (c, (acts, etas)) in row.chunks_mut(16).zip(eta.chunks(16)).enumerate() {
+                let ctr: [u32; 16] = std::array::from_fn(|l| (16 * c + l) as u32);
+                let (x0, _, _) = rng::philox16(ctr, bi as u32, p.t, stream::ENDEDGE_POLICY, [p.key0, p.key1]);
+                for ((a, &x), &h) in acts.iter_mut().zip(&x0).zip(etas) {
+                    *a = if h > 0.0 { rng::uniform_index(x, p.e + 1) } else { 0 };
+                }
+            }
+        });
+        return Ok(());
+    }
     out[0][..b * d].par_iter_mut().with_min_len(256).enumerate().for_each(|(i, a)| {
         let bi = i / d;
         *a = heuristic_action(
@@ -873,5 +887,28 @@ mod tests {
             assert_eq!(eta, want, "slot {t}");
             assert_eq!(eta.iter().any(|&x| x != 0), t < 15, "slot {t}");
         }
+    }
+
+    /// The 16-lane Random policy equals the scalar `heuristic_action`.
+    #[test]
+    fn vectorized_random_policy_equals_the_scalar_rule() {
+        let cfg = EndedgeConfig { devices: 37, servers: 6, ..EndedgeConfig::default() };
+        let (b, d, w) = (3usize, 37usize, 13usize);
+        let p = EndedgeParams::new(&cfg, b, 9, 4, Heuristic::Random);
+        let eta: Vec<u32> = (0..b * d).map(|i| if i % 3 == 0 { 0 } else { 2.5f32.to_bits() }).collect();
+        let (pred, rem, at, m) =
+            (vec![0u32; b * d * 2], vec![0u32; b * d * w], vec![0u32; b * d * w], vec![0u32; b * 6]);
+        let mut act = vec![99u32; b * d];
+        let mut bufs = [eta.clone(), pred, rem, at, m];
+        let [e0, e1, e2, e3, e4] = &mut bufs;
+        cpu_policy(bytemuck::bytes_of(&p), &mut [e0, e1, e2, e3, e4, &mut act]).unwrap();
+        let want: Vec<u32> = (0..b * d)
+            .map(|i| {
+                let x = f32::from_bits(eta[i]);
+                heuristic_action(&p, (i / d) as u32, (i % d) as u32, x, &[0, 0], &[0.0; 13], &[0; 13], &[0; 6])
+            })
+            .collect();
+        assert_eq!(act, want);
+        assert!(want.iter().any(|&a| a > 1) && want.iter().step_by(3).all(|&a| a == 0));
     }
 }
