@@ -367,6 +367,37 @@ fn reference_semantics_reproduces_the_published_simulator() {
     }
 }
 
+/// State (16) by hand: η, μ^comp and μ^tran (eq. 2, 5) from the predicted end slots (eq. 3, 6),
+/// q_{d,e}(t−1), the mask, and Load(t) (eq. 15), reference rates (local 0.8418, radio 1.4 Mbit).
+#[test]
+fn observation_follows_eq_16() {
+    let cfg = EndedgeConfig { devices: 2, servers: 5, load_history: 3, ..EndedgeConfig::reference() };
+    let cpu = backend::create(BackendKind::Cpu).unwrap();
+    let mut env = EndedgeEnv::new(&cfg, 1, 1, cpu).unwrap();
+    env.reset().unwrap();
+    // t0: terminal 0 computes 2.0 Mbit locally (⌈2.376⌉ = 3 slots: T^comp = 2); terminal 1
+    // sends 2.8 Mbit to server 1 (2 slots: T^tran = 1)
+    env.set_arrivals(&[2.0, 2.8]).unwrap();
+    env.set_actions(&[0, 2]).unwrap();
+    env.step().unwrap();
+    // t1: a 1.0 Mbit task at terminal 0
+    env.set_arrivals(&[1.0, 0.0]).unwrap();
+    let (obs, mask, _) = env.observe().unwrap();
+    let row = |d: usize| obs[d * 8..(d + 1) * 8].to_vec();
+    assert_eq!(row(0), vec![1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]); // μ^comp = 2 − 1 + 1
+    assert_eq!(row(1), vec![0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]); // μ^tran = 1 − 1 + 1
+    assert_eq!(mask, vec![1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+    env.set_actions(&[0, 0]).unwrap();
+    env.step().unwrap();
+    // t2: terminal 1's task was sent in t1 and waits on server 1 (q = 2.8); Q_1 = 1 since t1
+    env.set_arrivals(&[0.0, 0.0]).unwrap();
+    let (obs, mask, load) = env.observe().unwrap();
+    assert_eq!(obs[8 + 3 + 1], 2.8);
+    assert_eq!(obs[1], 3.0); // T^comp of the t1 task = max(2 + 1, 1) + ⌈1.188⌉ − 1 = 4: μ = 4 − 2 + 1
+    assert!(mask.iter().step_by(6).all(|&x| x == 1) && mask.iter().filter(|&&x| x == 1).count() == 2);
+    assert_eq!(load, vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+}
+
 #[test]
 fn reward_follows_eq_18_19() {
     assert_eq!(model::reward(RES_DONE | 4, -30.0), Some(-4.0));
