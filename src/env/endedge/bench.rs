@@ -60,7 +60,7 @@ impl BenchArgs {
             "case", "batch", "mecrl (M dev-slot/s)", "python (M dev-slot/s)", "ratio"
         ));
         for (d, e, batch, py_slots) in
-            [(50usize, 5usize, self.batch_small, 110usize), (10_000, 50, self.batch_large, self.python_slots_large)]
+            [(50usize, 5usize, self.batch_small, 1100usize), (10_000, 50, self.batch_large, self.python_slots_large)]
         {
             let cfg = EndedgeConfig {
                 devices: d,

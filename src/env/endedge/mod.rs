@@ -520,10 +520,12 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (b, d, e, w, ew) = p.dims();
     let (ro, rw) = bufs.split_at_mut(3);
     let (eta, action, m) = (f32s(ro[0]), &*ro[1], &*ro[2]);
-    if let Some(i) = eta[..b * d].iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
-        return Err(Error::input("eta", i, eta[i], "task size must be finite and >= 0"));
-    }
-    if let Some(i) = (0..b * d).find(|&i| eta[i] > 0.0 && action[i] > e as u32) {
+    // refuse bad input before any state changes (one parallel pass)
+    let bad = |i: usize| !(eta[i].is_finite() && eta[i] >= 0.0) || (eta[i] > 0.0 && action[i] > e as u32);
+    if let Some(i) = (0..b * d).into_par_iter().with_min_len(4096).find_first(|&i| bad(i)) {
+        if !(eta[i].is_finite() && eta[i] >= 0.0) {
+            return Err(Error::input("eta", i, eta[i], "task size must be finite and >= 0"));
+        }
         return Err(Error::input("action", i, action[i], format!("must be in 0..={e}")));
     }
     let r = p.rates();
@@ -886,6 +888,39 @@ mod tests {
             let want: Vec<u32> = (0..3 * 37).map(|i| arrival(&p, i / 37, i % 37).to_bits()).collect();
             assert_eq!(eta, want, "slot {t}");
             assert_eq!(eta.iter().any(|&x| x != 0), t < 15, "slot {t}");
+        }
+    }
+
+    /// A NaN size or an action past E is an `Error::Input` naming the buffer and index, and
+    /// nothing is changed; the env's host API refuses both before any launch.
+    #[test]
+    fn step_refuses_bad_input_without_touching_state() {
+        let cfg = EndedgeConfig { devices: 5, servers: 2, ..EndedgeConfig::reference() };
+        let cpu = crate::backend::create(crate::BackendKind::Cpu).unwrap();
+        let mut env = EndedgeEnv::new(&cfg, 2, 1, cpu.clone()).unwrap();
+        env.reset().unwrap();
+        assert!(matches!(env.set_actions(&[0, 1, 2, 3, 0, 0, 0, 0, 0, 0]), Err(Error::Input { index: 3, .. })));
+        assert!(matches!(env.set_arrivals(&[0.0; 9]), Err(Error::Shape { .. })));
+        let mut eta = vec![1.0f32; 10];
+        eta[7] = f32::NAN;
+        assert!(matches!(env.set_arrivals(&eta), Err(Error::Input { index: 7, .. })));
+        // the kernel itself, given bad buffers directly
+        let before = env.state_words().unwrap();
+        let p = env.params(Heuristic::Local);
+        for (eta, act, field, index) in [(f32::NAN, 0u32, "eta", 4usize), (2.0, 3, "action", 4)] {
+            let mut e: Vec<u32> = vec![1.0f32.to_bits(); 10];
+            e[4] = eta.to_bits();
+            let mut a = vec![0u32; 10];
+            a[4] = act;
+            let mut st = before.clone();
+            let [m, _, size, rem, arr, at, result, pred, acc, ne] = &mut st[..] else { unreachable!() };
+            let err =
+                cpu_step(bytemuck::bytes_of(&p), &mut [&mut e, &mut a, m, size, rem, arr, at, result, pred, acc, ne]);
+            match err {
+                Err(Error::Input { field: f, index: i, .. }) => assert_eq!((f.as_str(), i), (field, index)),
+                other => panic!("expected an input error, got {other:?}"),
+            }
+            assert_eq!(st, before);
         }
     }
 
