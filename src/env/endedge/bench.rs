@@ -38,6 +38,17 @@ pub struct BenchArgs {
     pub python: Option<PathBuf>,
 }
 
+/// CPU seconds (user + system) this process has used, from /proc/self/stat (Linux; None
+/// elsewhere): the timed loops report device-slots per core-second next to wall-clock rates, a
+/// figure that the other processes of a shared machine disturb much less.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -56,8 +67,8 @@ impl BenchArgs {
         }
         out.push_str(&format!("mecrl bench endedge on {}\n", be.describe()));
         out.push_str(&format!(
-            "{:<22} {:>8} {:>16} {:>16} {:>9}\n",
-            "case", "batch", "mecrl (M dev-slot/s)", "python (M dev-slot/s)", "ratio"
+            "{:<16} {:>6} {:>20} {:>18} {:>21} {:>7}\n",
+            "case", "batch", "mecrl (M dev-slot/s)", "per core-s (M)", "python (M dev-slot/s)", "ratio"
         ));
         for (d, e, batch, py_slots) in
             [(50usize, 5usize, self.batch_small, 1100usize), (10_000, 50, self.batch_large, self.python_slots_large)]
@@ -72,6 +83,7 @@ impl BenchArgs {
             let mut env = EndedgeEnv::new(&cfg, batch, 1, be.clone())?;
             env.run_episode(Heuristic::Random, &mut |_| {})?; // warm-up: pipelines, steady queues
             let mut times = vec![];
+            let cpu0 = cpu_seconds();
             for _ in 0..self.repeats {
                 be.sync()?;
                 let t0 = Instant::now();
@@ -83,13 +95,19 @@ impl BenchArgs {
                 be.sync()?;
                 times.push(t0.elapsed().as_secs_f64());
             }
-            let rate = (batch * d * self.slots) as f64 / median(times);
+            let work = (batch * d * self.slots) as f64;
+            let per_core = match (cpu0, cpu_seconds()) {
+                (Some(a), Some(b)) if b > a => format!("{:.2}", work * self.repeats as f64 / (b - a) / 1e6),
+                _ => "-".into(),
+            };
+            let rate = work / median(times);
             let py = if self.no_reference { None } else { Some(self.python_rate(d, e, py_slots)?) };
             let (p, r) = match py {
                 Some(p) => (format!("{:.3}", p / 1e6), format!("{:.0}×", rate / p)),
                 None => ("-".into(), "-".into()),
             };
-            out.push_str(&format!("{:<22} {batch:>8} {:>20.2} {p:>21} {r:>9}\n", format!("D={d}, E={e}"), rate / 1e6));
+            let case = format!("D={d}, E={e}");
+            out.push_str(&format!("{case:<16} {batch:>6} {:>20.2} {per_core:>18} {p:>21} {r:>7}\n", rate / 1e6));
         }
         Ok(out)
     }
