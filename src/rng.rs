@@ -48,6 +48,8 @@ pub mod stream {
     pub const LEVY_STEP_A: u32 = 7;
     /// Lévy search: steps for f and p (paper mode).
     pub const LEVY_STEP_FP: u32 = 8;
+    /// nn: categorical sampling of actions (`categorical_sample`).
+    pub const NN_CATEGORICAL: u32 = 9;
     /// `endedge`: Bernoulli arrival and task size per terminal per slot.
     pub const ENDEDGE_ARRIVAL: u32 = 20;
     /// `endedge`: the Random baseline's action per terminal per slot.

@@ -26,6 +26,8 @@ use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
 #[path = "parity/endedge.rs"]
 mod endedge;
+#[path = "parity/ops.rs"]
+mod ops;
 
 fn backends_under_test() -> Vec<Arc<dyn Backend>> {
     let mut out = vec![];
@@ -411,6 +413,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
             dag_cases(&**be, sem, &mut done);
             dag_mdp_cases(&**be, sem, &mut done);
         }
+        ops::ops_cases(&**be, &mut done);
         endedge::cases(&**be, &mut done);
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();

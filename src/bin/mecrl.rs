@@ -141,6 +141,12 @@ struct BenchDagArgs {
     /// Skip the Python reference.
     #[arg(long)]
     no_reference: bool,
+    /// Plans per graph of the batched makespan measurement.
+    #[arg(long, default_value_t = 65_536)]
+    plans: usize,
+    /// Backends to measure, comma-separated (cpu, wgpu, cuda; unavailable ones are skipped).
+    #[arg(long, default_value = "cpu,wgpu,cuda")]
+    backends: String,
 }
 
 #[derive(Subcommand)]
@@ -509,74 +515,131 @@ fn cmd_bench_dag(a: &BenchDagArgs) -> anyhow::Result<()> {
     if a.n > 24 {
         bail!("--n {}: the exhaustive optimum takes at most 24 tasks", a.n);
     }
+    let mut backends: Vec<Arc<dyn Backend>> = vec![];
+    for name in a.backends.split(',').filter(|x| !x.is_empty()) {
+        match pick_backend(name) {
+            Ok(b) => backends.push(b),
+            Err(e) => eprintln!("bench dag: skipping backend {name}: {e}"),
+        }
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join(".venv/bin/python");
+    let py = if venv.exists() { venv } else { PathBuf::from("python3") };
+    let python = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
+        let out = std::process::Command::new(&py)
+            .arg(root.join("tools/bench_dag_python.py"))
+            .args(args)
+            .output()
+            .with_context(|| format!("starting {}", py.display()))?;
+        if !out.status.success() {
+            bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
     let tmp = std::env::temp_dir().join(format!("mecrl-bench-dag-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).map_err(|e| mecrl::Error::io(&tmp, e))?;
-    let (mut t_bb, mut t_all, mut t_py) = (vec![], vec![], vec![]);
+    let nb = backends.len();
+    let (mut t_bb, mut t_all, mut t_py) = (vec![], vec![vec![]; nb], vec![]);
+    let (mut r_mk, mut r_np) = (vec![vec![]; nb], vec![]);
+    let plans = a.plans;
     for g in 0..a.graphs {
         let dag = gen::generate(&cfg, 0, g)?;
         let p = model::Prepared::new(&dag, &sys)?;
         // branch and bound (the CLI's Optimal)
         let mut ts = vec![];
-        let mut best = 0.0;
         for _ in 0..5 {
             let t = Instant::now();
-            best = p.optimal(24)?.0;
+            std::hint::black_box(p.optimal(24)?);
             ts.push(t.elapsed().as_secs_f64());
         }
         t_bb.push(median(ts));
-        // every plan evaluated: the batched kernel's CPU reference, one graph, 64 chunks
+        // every plan evaluated by the batched kernels, per backend
+        for (k, be) in backends.iter().enumerate() {
+            let mut ts = vec![];
+            for _ in 0..3 {
+                let t = Instant::now();
+                std::hint::black_box(batch::optimal_batch(&**be, std::slice::from_ref(&p))?);
+                ts.push(t.elapsed().as_secs_f64());
+            }
+            t_all[k].push(median(ts));
+        }
+        // batched makespan of `plans` plans (index q·2654435761 mod 2^n), per backend
         let b = batch::DagBatch::new(std::slice::from_ref(&p))?;
-        let params = b.params(model::Semantics::Reference, 1, 64);
-        let mut bufs: Vec<Vec<u32>> = vec![
-            b.n_tasks.clone(),
-            b.cost.iter().map(|x| x.to_bits()).collect(),
-            b.par_off.clone(),
-            b.par_idx.clone(),
-            b.exit.clone(),
-            vec![0; 64 * b.n_max * 4],
-            vec![0; 64 * 2],
-        ];
-        let t = Instant::now();
-        let mut r: Vec<&mut [u32]> = bufs.iter_mut().map(|v| v.as_mut_slice()).collect();
-        batch::cpu_optimal(bytemuck::bytes_of(&params), &mut r)?;
-        t_all.push(t.elapsed().as_secs_f64());
+        let n = b.n_max;
+        let idx = |q: usize| (q as u64 * 2_654_435_761) % (1u64 << n);
+        let plan_words: Vec<u32> =
+            (0..plans).flat_map(|q| (0..n).map(move |k| ((idx(q) >> (n - 1 - k)) & 1) as u32)).collect();
+        let params = b.params(model::Semantics::Reference, plans, 1);
+        let mut sums = vec![];
+        for (k, be) in backends.iter().enumerate() {
+            let cost: Vec<u32> = b.cost.iter().map(|x| x.to_bits()).collect();
+            let bufs = [&b.n_tasks[..], &cost, &b.par_off, &b.par_idx, &b.exit, &plan_words]
+                .iter()
+                .map(|v| be.upload(v))
+                .collect::<mecrl::Result<Vec<_>>>()?;
+            let (ft, out) = (be.alloc(plans * n * 4)?, be.alloc(plans)?);
+            let mut refs: Vec<&mecrl::Buffer> = bufs.iter().collect();
+            refs.extend([&ft, &out]);
+            let mut ts = vec![];
+            for _ in 0..5 {
+                let t = Instant::now();
+                be.launch(KernelId::DagMakespan, bytemuck::bytes_of(&params), plans as u32, &refs)?;
+                be.sync()?;
+                ts.push(t.elapsed().as_secs_f64());
+            }
+            r_mk[k].push((plans * n) as f64 / median(ts));
+            let m = backend::download_f32(&**be, &out)?;
+            sums.push((be.kind().to_string(), m.iter().map(|&x| x as f64).sum::<f64>()));
+        }
         if !a.no_reference {
             let f = tmp.join(format!("g{g}.gv"));
             dot::write_dot_file(&dag, &f)?;
-            let v = root.join(".venv/bin/python");
-            let py = if v.exists() { v } else { PathBuf::from("python3") };
-            let out = std::process::Command::new(&py)
-                .arg(root.join("tools/bench_dag_python.py"))
-                .arg(&f)
-                .args(["--plans", &a.python_plans.to_string()])
-                .output()
-                .with_context(|| format!("starting {}", py.display()))?;
-            if !out.status.success() {
-                bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            let j = python(&[f.to_str().unwrap_or_default(), "--plans", &a.python_plans.to_string()])?;
+            t_py.push((1u64 << a.n) as f64 / j["plans_per_s"].as_f64().context("plans_per_s")?);
+            let j = python(&[f.to_str().unwrap_or_default(), "--numpy-plans", &plans.to_string()])?;
+            r_np.push(j["np_plan_tasks_per_s"].as_f64().context("np_plan_tasks_per_s")?);
+            let want = j["np_sum"].as_f64().context("np_sum")?;
+            for (kind, got) in &sums {
+                if (got - want).abs() > 1e-5 * want.abs() {
+                    bail!("graph {g}: {kind} makespans sum to {got}, numpy to {want}");
+                }
             }
-            let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-            let rate = j["plans_per_s"].as_f64().context("plans_per_s")?;
-            t_py.push((1u64 << a.n) as f64 / rate);
         }
-        let _ = best;
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    let (bb, all) = (median(t_bb), median(t_all));
+    let bb = median(t_bb);
     println!("mecrl bench dag  n={} graphs={}  (reference semantics, 7 Mbps; medians over graphs)", a.n, a.graphs);
-    println!("{:<52} {:>12}", "measurement", "median (s)");
-    println!("{:<52} {:>12.5}", "Optimal, branch and bound (mecrl cpu, f64)", bb);
-    println!(
-        "{:<52} {:>12.5}   ({:.1} M plans/s, {:.0} M plan-tasks/s)",
-        "Optimal, every plan (batched kernel, cpu, f32)",
-        all,
-        (1u64 << a.n) as f64 / all / 1e6,
-        (1u64 << a.n) as f64 * a.n as f64 / all / 1e6
-    );
+    println!("{:<60} {:>12}", "exhaustive Optimal, one graph (2^n plans)", "median (s)");
+    println!("{:<60} {:>12.5}", "mecrl cpu, branch and bound (f64; the CLI's Optimal)", bb);
+    for (k, be) in backends.iter().enumerate() {
+        let t = median(t_all[k].clone());
+        let rate = (1u64 << a.n) as f64 * a.n as f64 / t / 1e6;
+        println!(
+            "{:<60} {:>12.5}   ({rate:.0} M plan-tasks/s)",
+            format!("mecrl {}, every plan (f32 kernel)", be.kind()),
+            t
+        );
+    }
     if !t_py.is_empty() {
         let py = median(t_py);
-        println!("{:<52} {:>12.3}", "Optimal, plain Python (extrapolated to 2^n plans)", py);
-        println!("ratio Python / mecrl: {:.0}x (branch and bound), {:.0}x (every plan)", py / bb, py / all);
+        println!("{:<60} {:>12.3}", "plain Python, every plan (extrapolated to 2^n)", py);
+        println!("ratio Python / mecrl branch and bound: {:.0}x", py / bb);
+    }
+    println!("\n{:<60} {:>12}", format!("batched makespan, {plans} plans of one graph"), "M plan-tasks/s");
+    for (k, be) in backends.iter().enumerate() {
+        println!(
+            "{:<60} {:>12.1}",
+            format!("mecrl {} (dag_makespan kernel)", be.kind()),
+            median(r_mk[k].clone()) / 1e6
+        );
+    }
+    if !r_np.is_empty() {
+        let np = median(r_np);
+        println!("{:<60} {:>12.1}", "numpy, vectorized over the plans (f64)", np / 1e6);
+        for (k, be) in backends.iter().enumerate() {
+            println!("ratio mecrl {} / numpy: {:.1}x", be.kind(), median(r_mk[k].clone()) / np);
+        }
+        println!("(every backend's makespans summed match numpy's to 1e-5)");
     }
     Ok(())
 }

@@ -209,15 +209,91 @@ pub(crate) fn position(g: &Graph<'_>, semantics: u32, k: usize, off: bool, ft: &
     }
 }
 
-/// Makespan of one plan (`bit(k)` = decision of position k) in f32; `ft` has 4·N entries
-/// (local, upload, MEC, download finish per position).
-#[inline]
+/// Makespan of one plan (`bit(k)` = decision of position k) in f32, position by position;
+/// `ft` has 4·N entries (local, upload, MEC, download finish per position). The kernels use
+/// [`makespan_lanes`]; this is what the tests hold it to.
+#[cfg(test)]
 fn makespan(g: &Graph<'_>, semantics: u32, bit: impl Fn(usize) -> bool, ft: &mut [f32]) -> f32 {
     let mut st = F32State::default();
     for k in 0..g.n {
         position(g, semantics, k, bit(k), ft, &mut st);
     }
     st.span(semantics)
+}
+
+/// Plans evaluated together by [`makespan_lanes`] (one AVX-512 register of f32).
+pub const LANES: usize = 16;
+
+/// Lane finish times of one position: (local, upload, MEC, download) × [`LANES`].
+type LaneFt = [[f32; LANES]; 4];
+
+/// [`makespan`] of [`LANES`] plans at once (`off[k][l]` = decision of position k in plan l):
+/// both branches computed on every lane and selected, so the loops vectorize. Every lane takes
+/// exactly the scalar path's maxima and additions (bit-identical to [`position`]).
+fn makespan_lanes(g: &Graph<'_>, semantics: u32, off: &[[bool; LANES]], ft: &mut [LaneFt]) -> [f32; LANES] {
+    const Z: [f32; LANES] = [0.0; LANES];
+    let (mut a_ue, mut a_up, mut a_mec, mut a_down, mut current, mut t_exit) = (Z, Z, Z, Z, Z, Z);
+    let sem0 = semantics == 0;
+    for k in 0..g.n {
+        let c = &g.cost[4 * k..4 * k + 4];
+        let ps = &g.par_idx[g.par_off[k] as usize..g.par_off[k + 1] as usize];
+        let (mut ready, mut ready_up, mut ready_mec) = (Z, Z, Z);
+        for &j in ps {
+            let fj = &ft[j as usize];
+            for l in 0..LANES {
+                ready[l] = ready[l].max(fj[0][l].max(fj[3][l]));
+                ready_up[l] = ready_up[l].max(fj[0][l].max(fj[1][l]));
+                ready_mec[l] = ready_mec[l].max(fj[2][l]);
+            }
+        }
+        let (offk, exit, entry) = (&off[k], g.exit[k] != 0, ps.is_empty());
+        let mut out: LaneFt = [Z; 4];
+        for l in 0..LANES {
+            let f_loc = a_ue[l].max(ready[l]) + c[0];
+            let up_start = if sem0 { a_up[l].max(ready_up[l]) } else { a_up[l].max(ready[l]) };
+            let f_up = up_start + c[1];
+            let f_mec = a_mec[l].max(f_up.max(ready_mec[l])) + c[2];
+            let f_dl = if sem0 { f_mec } else { a_down[l].max(f_mec) } + c[3];
+            let o = offk[l];
+            a_ue[l] = if o {
+                a_ue[l]
+            } else if sem0 {
+                f_loc
+            } else {
+                a_ue[l].max(f_loc)
+            };
+            a_up[l] = if !o || (sem0 && entry) {
+                a_up[l]
+            } else if sem0 {
+                f_up
+            } else {
+                a_up[l].max(f_up)
+            };
+            a_mec[l] = if !o {
+                a_mec[l]
+            } else if sem0 {
+                f_mec
+            } else {
+                a_mec[l].max(f_mec)
+            };
+            a_down[l] = if o && !sem0 { a_down[l].max(f_dl) } else { a_down[l] };
+            out[0][l] = if o { 0.0 } else { f_loc };
+            out[1][l] = if o { f_up } else { 0.0 };
+            out[2][l] = if o { f_mec } else { 0.0 };
+            out[3][l] = if o { f_dl } else { 0.0 };
+            let done = if o { f_dl } else { f_loc };
+            current[l] = current[l].max(done);
+            if exit {
+                t_exit[l] = t_exit[l].max(done);
+            }
+        }
+        ft[k] = out;
+    }
+    if sem0 {
+        current
+    } else {
+        t_exit
+    }
 }
 
 pub(crate) fn graph<'a>(p: &DagParams, g: usize, bufs: &'a [&'a [u32]]) -> Graph<'a> {
@@ -253,14 +329,25 @@ pub fn cpu_makespan(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     need("dag_makespan", "makespan", bufs[7].len(), b * pp)?;
     let (head, tail) = bufs.split_at_mut(7);
     let ro: Vec<&[u32]> = head.iter().map(|x| &**x).collect();
-    f32s_mut(tail[0])[..b * pp].par_iter_mut().enumerate().for_each_init(
-        || vec![0.0f32; 4 * n],
-        |ft, (t, out)| {
-            let g = graph(&p, t / pp, &ro);
-            let plan = &ro[5][t * n..(t + 1) * n];
-            *out = makespan(&g, p.semantics, |k| plan[k] != 0, ft);
-        },
-    );
+    // work item: LANES consecutive plans of one graph (the last block of a graph may be short)
+    let out = f32s_mut(tail[0]);
+    out[..b * pp].par_chunks_mut(pp).enumerate().for_each(|(gi, row)| {
+        let g = graph(&p, gi, &ro);
+        row.par_chunks_mut(LANES).enumerate().for_each_init(
+            || (vec![[[0.0f32; LANES]; 4]; n], vec![[false; LANES]; n]),
+            |(ft, off), (blk, dst)| {
+                let q0 = gi * pp + blk * LANES;
+                for (l, _) in dst.iter().enumerate() {
+                    let plan = &ro[5][(q0 + l) * n..(q0 + l + 1) * n];
+                    for k in 0..g.n {
+                        off[k][l] = plan[k] != 0;
+                    }
+                }
+                let m = makespan_lanes(&g, p.semantics, off, ft);
+                dst.copy_from_slice(&m[..dst.len()]);
+            },
+        );
+    });
     Ok(())
 }
 
@@ -286,16 +373,29 @@ pub fn cpu_optimal(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (head, tail) = bufs.split_at_mut(6);
     let ro: Vec<&[u32]> = head.iter().map(|x| &**x).collect();
     tail[0][..b * chunks * 2].par_chunks_mut(2).enumerate().for_each_init(
-        || vec![0.0f32; 4 * n_max],
-        |ft, (t, out)| {
+        || (vec![[[0.0f32; LANES]; 4]; n_max], vec![[false; LANES]; n_max]),
+        |(ft, off), (t, out)| {
             let g = graph(&p, t / chunks, &ro);
             let (lo, hi) = chunk_range(g.n, (t % chunks) as u32, chunks as u32);
             let mut best = (f32::INFINITY, u32::MAX);
-            for idx in lo..hi {
-                let m = makespan(&g, p.semantics, |k| (idx >> (g.n - 1 - k)) & 1 != 0, ft);
-                if m < best.0 {
-                    best = (m, idx as u32);
+            // LANES consecutive plan indices at a time; lanes past `hi` repeat `hi − 1` and are
+            // not compared. Lanes are compared in index order: the first minimum wins.
+            let mut idx = lo;
+            while idx < hi {
+                let live = ((hi - idx) as usize).min(LANES);
+                for (k, row) in off.iter_mut().enumerate().take(g.n) {
+                    for (l, o) in row.iter_mut().enumerate() {
+                        let i = idx + l.min(live - 1) as u64;
+                        *o = (i >> (g.n - 1 - k)) & 1 != 0;
+                    }
                 }
+                let m = makespan_lanes(&g, p.semantics, off, ft);
+                for (l, &v) in m.iter().enumerate().take(live) {
+                    if v < best.0 {
+                        best = (v, (idx + l as u64) as u32);
+                    }
+                }
+                idx += live as u64;
             }
             out[0] = best.0.to_bits();
             out[1] = best.1;
@@ -469,6 +569,42 @@ mod tests {
                 let mut s = Scratch::new(gp.n());
                 let got = gp.makespan_of_index(best[2 * g + 1] as u64, &mut s);
                 assert!((got - m).abs() <= 1e-6 * m, "{sem:?} graph {g}: plan {} vs {idx}", best[2 * g + 1]);
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_are_bit_identical_to_the_position_rule() {
+        for sem in [Semantics::Reference, Semantics::Paper] {
+            let gs = graphs(sem);
+            let batch = DagBatch::new(&gs).unwrap();
+            let p = batch.params(sem, 1, 1);
+            let cost: Vec<u32> = batch.cost.iter().map(|x| x.to_bits()).collect();
+            let bufs: Vec<&[u32]> = vec![&batch.n_tasks, &cost, &batch.par_off, &batch.par_idx, &batch.exit];
+            for gi in 0..gs.len() {
+                let g = graph(&p, gi, &bufs);
+                let n = batch.n_max;
+                let mut ft = vec![[[0.0f32; LANES]; 4]; n];
+                let mut scalar_ft = vec![0.0f32; 4 * n];
+                for round in 0..8u32 {
+                    let off: Vec<[bool; LANES]> = (0..n)
+                        .map(|k| {
+                            std::array::from_fn(|l| {
+                                crate::rng::philox4x32_10([k as u32, l as u32, round, gi as u32], [1, 2])[0] & 1 == 1
+                            })
+                        })
+                        .collect();
+                    let m = makespan_lanes(&g, sem as u32, &off, &mut ft);
+                    for l in 0..LANES {
+                        let want = makespan(&g, sem as u32, |k| off[k][l], &mut scalar_ft);
+                        assert_eq!(m[l].to_bits(), want.to_bits(), "{sem:?} graph {gi} lane {l}");
+                        for k in 0..g.n {
+                            for r in 0..4 {
+                                assert_eq!(ft[k][r][l].to_bits(), scalar_ft[4 * k + r].to_bits());
+                            }
+                        }
+                    }
+                }
             }
         }
     }

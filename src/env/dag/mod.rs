@@ -1,8 +1,11 @@
 //! `dag` — the MRLCO system (seed 001, §3; SPEC section `dag`): one UE and one MEC server run a
 //! DAG application whose tasks are scheduled one at a time in rank order.
 //!
-//! Work in progress (issue 4): the task graph, the DOT reader/writer, the generator and the
-//! latency model on the CPU. Kernels for the batched backends follow.
+//! - [`dot`]: DAGGEN DOT reader and writer; [`gen`]: the DAGGEN-style generator;
+//! - [`model`]: the latency model of eq. (4)–(8) in both semantics, rank order (10), the
+//!   baselines' scheduling rules and the exhaustive optimum (branch and bound);
+//! - [`eval`]: what a baseline reports; [`batch`]: many padded graphs as kernel buffers, the
+//!   batched makespan and exhaustive-optimum kernels; [`mdp`]: the batched MDP (`DagEnv`).
 
 pub mod batch;
 pub mod dot;

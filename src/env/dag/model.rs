@@ -124,15 +124,26 @@ pub struct Costs {
     pub down: Vec<f64>,
 }
 
+/// A DOT size (bytes) as the model reads it: the published parser keeps `int(eval(size))`, so
+/// `reference` truncates toward zero; `paper` keeps the value.
+#[inline]
+pub fn bytes(x: f64, semantics: Semantics) -> f64 {
+    match semantics {
+        Semantics::Reference => x.trunc(),
+        Semantics::Paper => x,
+    }
+}
+
 /// Eq. (4) in the reference units: bytes over bytes/s.
 pub fn costs(dag: &Dag, sys: &DagSystem) -> Costs {
     let up_rate = sys.rate_up_mbps * (1024.0 * 1024.0 / 8.0);
     let down_rate = sys.rate_down_mbps * (1024.0 * 1024.0 / 8.0);
+    let b = |x: &f64| bytes(*x, sys.semantics);
     Costs {
-        local: dag.size.iter().map(|s| s / sys.ue_speed).collect(),
-        up: dag.size.iter().map(|s| s / up_rate).collect(),
-        mec: dag.size.iter().map(|s| s / sys.mec_speed).collect(),
-        down: dag.expect_size.iter().map(|s| s / down_rate).collect(),
+        local: dag.size.iter().map(|s| b(s) / sys.ue_speed).collect(),
+        up: dag.size.iter().map(|s| b(s) / up_rate).collect(),
+        mec: dag.size.iter().map(|s| b(s) / sys.mec_speed).collect(),
+        down: dag.expect_size.iter().map(|s| b(s) / down_rate).collect(),
     }
 }
 
@@ -191,6 +202,9 @@ pub struct Prepared {
     pos_cost: Vec<[f64; 4]>,
     /// Exit flag by rank position.
     pos_exit: Vec<bool>,
+    /// Parents as the embeddings list them: under `reference` only edges whose (truncated) size
+    /// exceeds 0.1 (the published encoder reads the dependency matrix), else every parent.
+    emb_parents: Vec<Vec<usize>>,
 }
 
 impl Prepared {
@@ -205,8 +219,15 @@ impl Prepared {
         for (k, &i) in order.iter().enumerate() {
             pos[i] = k;
         }
+        let mut emb_parents = vec![Vec::new(); dag.n()];
+        for &(a, b, w) in &dag.edges {
+            if sys.semantics == Semantics::Paper || bytes(w, sys.semantics) > 0.1 {
+                emb_parents[b].push(a);
+            }
+        }
         let c = &costs;
         Ok(Prepared {
+            emb_parents,
             pos_parents: order.iter().map(|&i| parents[i].iter().map(|&j| pos[j]).collect()).collect(),
             pos_cost: order.iter().map(|&i| [c.local[i], c.up[i], c.mec[i], c.down[i]]).collect(),
             pos_exit: order.iter().map(|&i| exit[i]).collect(),
@@ -352,12 +373,13 @@ impl Prepared {
     /// The task embeddings of the MDP in rank order (the published encoding): per task
     /// `[id, T^UE, T^ul, T^s, T^dl, p parent ids, p child ids]`, where the parents are the
     /// first `p` parents with a smaller id and the children the first `p` children with a larger
-    /// id (ascending), padded with −1. Row-major [n, 5 + 2p].
+    /// id (ascending), padded with −1. Row-major [n, 5 + 2p]. Under `reference` an edge of size
+    /// 0 (after truncation) is not listed, as the published encoder reads sizes > 0.1 only.
     pub fn embeddings(&self, p: usize) -> Vec<f32> {
         let n = self.n();
         let c = &self.costs;
         let mut children = vec![Vec::new(); n];
-        for (i, ps) in self.parents.iter().enumerate() {
+        for (i, ps) in self.emb_parents.iter().enumerate() {
             for &j in ps {
                 children[j].push(i);
             }
@@ -365,10 +387,12 @@ impl Prepared {
         let mut out = Vec::with_capacity(n * (5 + 2 * p));
         for &i in &self.order {
             out.extend([i as f32, c.local[i] as f32, c.up[i] as f32, c.mec[i] as f32, c.down[i] as f32]);
-            let mut ps: Vec<usize> = self.parents[i].iter().copied().filter(|&j| j < i).collect();
+            let mut ps: Vec<usize> = self.emb_parents[i].iter().copied().filter(|&j| j < i).collect();
             ps.sort_unstable();
+            ps.dedup();
             let mut cs: Vec<usize> = children[i].iter().copied().filter(|&j| j > i).collect();
             cs.sort_unstable();
+            cs.dedup();
             for list in [ps, cs] {
                 for k in 0..p {
                     out.push(list.get(k).map(|&j| j as f32).unwrap_or(-1.0));
@@ -383,7 +407,13 @@ impl Prepared {
 /// max = the largest of (upload, download, local time) of the largest data size of the graph
 /// and min = the MEC time of the smallest, over task sizes and edge sizes (entries > 0.01).
 pub fn reward_scale(dag: &Dag, sys: &DagSystem) -> (f64, f64) {
-    let sizes = dag.size.iter().copied().chain(dag.edges.iter().map(|e| e.2)).filter(|&x| x > 0.01);
+    let sizes = dag
+        .size
+        .iter()
+        .copied()
+        .chain(dag.edges.iter().map(|e| e.2))
+        .map(|x| bytes(x, sys.semantics))
+        .filter(|&x| x > 0.01);
     let (lo, hi) = sizes.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
     let up = sys.rate_up_mbps * (1024.0 * 1024.0 / 8.0);
     let down = sys.rate_down_mbps * (1024.0 * 1024.0 / 8.0);
@@ -601,17 +631,40 @@ mod tests {
     }
 
     #[test]
-    fn fork_and_the_uplink_quirk() {
+    fn two_entry_tasks_and_the_uplink_quirk() {
         // Two entry tasks 0 and 1 (sizes 4), both offloaded: the published code does not mark
-        // the uplink busy for entry tasks, so both uploads run 0..4; MEC 4..5 and 5..6.
+        // the uplink busy for entry tasks, so both uploads run 0..4; MEC 4..5 and 5..6; the
+        // second download 6..8.
         let d = dag(&[4.0, 4.0], &[2.0, 2.0], &[]);
         let p = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
         let mut s = Scratch::new(2);
-        assert_eq!(p.makespan(&[1, 1], &mut s), 8.0); // dl of the second: 6..8
-                                                      // Paper semantics: the uplink is busy: uploads 0..4, 4..8; MEC 4..5, 8..9;
-                                                      // downloads 5..7, 9..11.
+        assert_eq!(p.makespan(&[1, 1], &mut s), 8.0);
+        // Paper: the uplink is busy: uploads 0..4, 4..8; MEC 4..5, 8..9; downloads 5..7, 9..11.
         let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
         assert_eq!(p.makespan(&[1, 1], &mut s), 11.0);
+    }
+
+    /// Fork 0 → {1, 2}, sizes 4 (local 4, upload 4, MEC 1, download 2). w = 4 for all, ranks
+    /// 8, 4, 4: order 0, 2, 1 (the tie goes to the larger id).
+    #[test]
+    fn fork_by_hand_both_semantics() {
+        let d = dag(&[4.0; 3], &[2.0; 3], &[(0, 1), (0, 2)]);
+        let mut s = Scratch::new(3);
+        let r = Prepared::new(&d, &sys(Semantics::Reference)).unwrap();
+        assert_eq!(r.order, vec![0, 2, 1]);
+        // reference, all MEC: t0 ul 0..4 (uplink left free), mec 4..5, dl 5..7; t2 ul waits the
+        // parent's upload: 4..8, mec max(5, 8) 8..9, dl 9..11; t1 ul 8..12, mec 12..13, dl 13..15.
+        assert_eq!(r.makespan(&[1, 1, 1], &mut s), 15.0);
+        assert_eq!(r.increments(&[1, 1, 1]), vec![7.0, 4.0, 4.0]);
+        // local, MEC, local: t0 0..4; t2 ul 4..8, mec 8..9, dl 9..11; t1 local 4..8.
+        assert_eq!(r.makespan(&[0, 1, 0], &mut s), 11.0);
+        let p = Prepared::new(&d, &sys(Semantics::Paper)).unwrap();
+        // paper, all MEC: t0 ul 0..4, mec 4..5, dl 5..7; t2 ul waits the parent's download and
+        // the uplink: max(4, 7) 7..11, mec 11..12, dl max(7, 12) 12..14; t1 ul 11..15, mec
+        // 15..16, dl max(14, 16) 16..18; exits 1 and 2: 18.
+        assert_eq!(p.makespan(&[1, 1, 1], &mut s), 18.0);
+        assert_eq!(p.increments(&[1, 1, 1]), vec![0.0, 14.0, 4.0]);
+        assert_eq!(p.makespan(&[0, 1, 0], &mut s), 11.0);
     }
 
     #[test]
@@ -648,6 +701,39 @@ mod tests {
             let (g, plan) = p.greedy();
             assert!(best <= p.makespan(&plan, &mut s) && best.is_finite() && g.is_finite());
         }
+    }
+
+    #[test]
+    fn reference_reads_sizes_as_the_published_parser() {
+        // int(eval(size)): 1000.9 B is 1000 B under `reference`, kept under `paper`
+        let d = Dag {
+            size: vec![1000.9, 2000.0],
+            expect_size: vec![10.99, 20.0],
+            alpha: vec![0.0; 2],
+            edges: vec![(0, 1, 0.9)],
+        };
+        let base = DagSystem::default();
+        let r = costs(&d, &DagSystem { semantics: Semantics::Reference, ..base.clone() });
+        let p = costs(&d, &DagSystem { semantics: Semantics::Paper, ..base.clone() });
+        let rate = 7.0 * 1024.0 * 1024.0 / 8.0;
+        assert_eq!(r.local[0], 1000.0 / 1048576.0);
+        assert_eq!(r.down[0], 10.0 / rate);
+        assert_eq!(p.local[0], 1000.9 / 1048576.0);
+        assert_eq!(p.down[0], 10.99 / rate);
+        // the edge of 0.9 B is 0 B: not in the embeddings' parent/child lists, nor in the reward
+        // scale's minimum (sizes > 0.01); it still orders the schedule
+        let pr = Prepared::new(&d, &DagSystem { semantics: Semantics::Reference, ..base.clone() }).unwrap();
+        assert_eq!(pr.parents[1], vec![0]);
+        let e = pr.embeddings(1);
+        assert_eq!((e[5], e[6]), (-1.0, -1.0), "task 0: no parent, child 1 not listed");
+        assert_eq!((e[12], e[13]), (-1.0, -1.0), "task 1: parent 0 not listed");
+        let pp = Prepared::new(&d, &DagSystem { semantics: Semantics::Paper, ..base.clone() }).unwrap();
+        let e = pp.embeddings(1);
+        assert_eq!((e[6], e[12]), (1.0, 0.0));
+        let (_, lo) = reward_scale(&d, &DagSystem { semantics: Semantics::Reference, ..base.clone() });
+        assert_eq!(lo, 1000.0 / (10.0 * 1048576.0));
+        let (_, lo) = reward_scale(&d, &DagSystem { semantics: Semantics::Paper, ..base });
+        assert_eq!(lo, 0.9 / (10.0 * 1048576.0));
     }
 
     #[test]
