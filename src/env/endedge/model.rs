@@ -397,8 +397,9 @@ pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, s: u32, m: &[u32], r: &Ra
         }
     }
     if edge != 0 {
-        let mut heads = [0usize; 32];
-        let mut servers = [0u32; 32];
+        // small element types: zeroing these runs for every terminal with an edge task
+        let mut heads = [0u8; 32];
+        let mut servers = [0u16; 32];
         let mut n = 0;
         let mut aged = by_age(edge, s, w);
         while aged != 0 {
@@ -406,7 +407,7 @@ pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, s: u32, m: &[u32], r: &Ra
             aged &= aged - 1;
             let a = tm.at[k];
             let e = server(a);
-            if servers[..n].contains(&e) {
+            if servers[..n].contains(&(e as u16)) {
                 continue;
             }
             if a & STARTED == 0 {
@@ -417,13 +418,13 @@ pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, s: u32, m: &[u32], r: &Ra
                 }
                 tm.at[k] |= STARTED;
             }
-            heads[n] = k;
-            servers[n] = e;
+            heads[n] = k as u8;
+            servers[n] = e as u16; // E ≤ 4096 (config)
             n += 1;
         }
         for j in 0..n {
             let share = r.edge / F::from_u32(m[servers[j] as usize].max(1));
-            serve(tm, t, r, heads[j], share, true, flow);
+            serve(tm, t, r, heads[j] as usize, share, true, flow);
         }
     }
     if tran != 0 {
@@ -445,6 +446,20 @@ pub fn slot<F: Real>(tm: &mut Terminal<'_, F>, t: u32, s: u32, m: &[u32], r: &Ra
 /// or in service (the terminal's contribution to Q_e, eq. 7).
 #[inline(always)]
 pub fn mark_active(at: &[u32], active: &mut [u32]) {
+    if active.len() <= 2 {
+        // E ≤ 64: one register, no fill (the common case, and a hot loop)
+        let mut bits = 0u64;
+        for &a in at {
+            if kind(a) == KIND_EDGE {
+                bits |= 1u64 << (server(a) & 63);
+            }
+        }
+        active[0] = bits as u32;
+        if let Some(w1) = active.get_mut(1) {
+            *w1 = (bits >> 32) as u32;
+        }
+        return;
+    }
     active.fill(0);
     for &a in at {
         if kind(a) == KIND_EDGE {
