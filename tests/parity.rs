@@ -24,6 +24,8 @@ use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEn
 use mecrl::rng::{self, Dist, RngFillParams};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
+#[path = "parity/coop.rs"]
+mod coop;
 #[path = "parity/endedge.rs"]
 mod endedge;
 #[path = "parity/ops.rs"]
@@ -413,6 +415,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
             dag_cases(&**be, sem, &mut done);
             dag_mdp_cases(&**be, sem, &mut done);
         }
+        coop::cases(&**be, &mut done);
         ops::ops_cases(&**be, &mut done);
         endedge::cases(&**be, &mut done);
 

@@ -3,6 +3,7 @@
 
 use std::mem::offset_of;
 
+use crate::env::coop::{kernel as coop, CoopParams};
 use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::dag::mdp as dag_mdp;
 use crate::env::endedge::{self, EndedgeParams};
@@ -12,6 +13,7 @@ use crate::ops::act::{self, ActParams};
 use crate::ops::categorical::{self, CategoricalParams};
 use crate::ops::dueling;
 use crate::ops::elementwise::{self, AxpbyParams};
+use crate::ops::half::{self, HalfParams};
 use crate::ops::index::{self, IndexParams};
 use crate::ops::linear::{self, LinearParams};
 use crate::ops::loss::{self, LossParams};
@@ -55,6 +57,14 @@ pub enum KernelId {
     DagReset,
     /// `dag` MDP: one decision per graph, reward −ΔT_c.
     DagStep,
+    /// `coop`: node and link parameters, empty queues, the first arrivals.
+    CoopReset,
+    /// `coop`: one slot (decisions, execution, transmission, deadlines, arrivals).
+    CoopStep,
+    /// `coop`: observations and action masks.
+    CoopObserve,
+    /// `coop`: the Random / RATC / RDA heuristics.
+    CoopPolicy,
     /// nn: grouped linear forward.
     LinearFwd,
     /// nn: grouped linear, gradient of the input.
@@ -119,6 +129,10 @@ pub enum KernelId {
     MeanFwd,
     /// nn: mean backward.
     MeanBwd,
+    /// f32 → packed f16/bf16 storage.
+    HalfPack,
+    /// packed f16/bf16 → f32.
+    HalfUnpack,
     /// `endedge`: Bernoulli arrivals and sizes of a slot.
     EndedgeArrive,
     /// `endedge`: the Local / Random / Greedy baselines.
@@ -244,6 +258,43 @@ const DAG_PARAMS: ParamLayout = ParamLayout {
     fields: fields!(DagParams; b, n_max, e_max, p, semantics, chunks, scaled, _pad1),
 };
 
+const COOP_PARAMS: ParamLayout = ParamLayout {
+    name: "CoopParams",
+    size: std::mem::size_of::<CoopParams>(),
+    fields: fields!(CoopParams; b, n, w, horizon, slot, episode, key0, key1, max_queue, variant, n_cores,
+        cores0, cores1, cores2, cores3, cores4, cores5, cores6, cores7, _pad0, dt, deadline, lambda_lo,
+        lambda_hi, s_lo, s_hi, delta_lo, delta_hi, core_hz, alpha_lo, alpha_hi, beta_lo, beta_hi, r_lo, r_hi,
+        lambda_norm, alpha_norm, f_norm, r_norm, s_norm, c_norm, _pad1, _pad2, _pad3),
+};
+
+/// B and the per-instance words of the `coop` state buffers (`coop::instance_words`).
+fn coop_dims(bytes: &[u8]) -> (u64, u64, [u64; 9]) {
+    let p: CoopParams = params(bytes);
+    (p.b as u64, p.n as u64, coop::instance_words(&p).map(|w| w as u64))
+}
+
+fn coop_reset_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, _, iw) = coop_dims(bytes);
+    iw.iter().map(|w| b * w).chain([b]).collect()
+}
+
+fn coop_step_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, iw) = coop_dims(bytes);
+    let mut v = vec![b * iw[0], b * iw[1], b * n];
+    v.extend(iw[2..].iter().map(|w| b * w));
+    v.push(b);
+    v
+}
+
+fn coop_observe_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, iw) = coop_dims(bytes);
+    vec![b * iw[0], b * iw[1], b * iw[2], b * iw[3], b * iw[4], b * iw[6], b * n * (3 * n + 5), b * n * (n + 1)]
+}
+
+fn coop_policy_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, iw) = coop_dims(bytes);
+    vec![b * iw[0], b * iw[1], b * iw[2], b * iw[3], b * iw[4], b * iw[5], b * iw[6], b * n]
+}
 const LINEAR_PARAMS: ParamLayout = ParamLayout {
     name: "LinearParams",
     size: std::mem::size_of::<LinearParams>(),
@@ -296,6 +347,12 @@ const AXPBY_PARAMS: ParamLayout = ParamLayout {
     name: "AxpbyParams",
     size: std::mem::size_of::<AxpbyParams>(),
     fields: fields!(AxpbyParams; n, a, b, _pad0),
+};
+
+const HALF_PARAMS: ParamLayout = ParamLayout {
+    name: "HalfParams",
+    size: std::mem::size_of::<HalfParams>(),
+    fields: fields!(HalfParams; n, format, _pad0, _pad1),
 };
 
 const FILL_PARAMS: ParamLayout = ParamLayout {
@@ -1053,6 +1110,113 @@ pub static KERNELS: &[KernelSpec] = &[
         bufs: &[b("dy", R, F32), b("dx", W, F32)],
         cpu: elementwise::cpu_mean_bwd,
         sizes: elementwise::sizes_mean_bwd,
+    },
+    KernelSpec {
+        id: KernelId::HalfPack,
+        stem: "half",
+        entry: "half_pack",
+        wgsl: "ops/half.wgsl",
+        cu: "ops/half.cu",
+        params: HALF_PARAMS,
+        bufs: &[b("x", R, F32), b("h", W, U32)],
+        cpu: half::cpu_pack,
+        sizes: half::sizes_pack,
+    },
+    KernelSpec {
+        id: KernelId::HalfUnpack,
+        stem: "half",
+        entry: "half_unpack",
+        wgsl: "ops/half.wgsl",
+        cu: "ops/half.cu",
+        params: HALF_PARAMS,
+        bufs: &[b("h", R, U32), b("x", W, F32)],
+        cpu: half::cpu_unpack,
+        sizes: half::sizes_unpack,
+    },
+    KernelSpec {
+        id: KernelId::CoopReset,
+        stem: "coop",
+        entry: "coop_reset",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", W, F32),
+            b("link", W, F32),
+            b("arr_u", W, U32),
+            b("arr_f", W, F32),
+            b("pool_u", W, U32),
+            b("pool_f", W, F32),
+            b("xq", W, U32),
+            b("stats_u", W, U32),
+            b("stats_f", W, F32),
+            b("reward", W, F32),
+        ],
+        cpu: coop::cpu_reset,
+        sizes: coop_reset_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CoopStep,
+        stem: "coop",
+        entry: "coop_step",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", R, F32),
+            b("link", R, F32),
+            b("act", R, U32),
+            b("arr_u", W, U32),
+            b("arr_f", W, F32),
+            b("pool_u", W, U32),
+            b("pool_f", W, F32),
+            b("xq", W, U32),
+            b("stats_u", W, U32),
+            b("stats_f", W, F32),
+            b("reward", W, F32),
+        ],
+        cpu: coop::cpu_step,
+        sizes: coop_step_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CoopObserve,
+        stem: "coop",
+        entry: "coop_observe",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", R, F32),
+            b("link", R, F32),
+            b("arr_u", R, U32),
+            b("arr_f", R, F32),
+            b("pool_u", R, U32),
+            b("xq", R, U32),
+            b("obs", W, F32),
+            b("mask", W, U32),
+        ],
+        cpu: coop::cpu_observe,
+        sizes: coop_observe_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CoopPolicy,
+        stem: "coop",
+        entry: "coop_policy",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", R, F32),
+            b("link", R, F32),
+            b("arr_u", R, U32),
+            b("arr_f", R, F32),
+            b("pool_u", R, U32),
+            b("pool_f", R, F32),
+            b("xq", R, U32),
+            b("act", W, U32),
+        ],
+        cpu: coop::cpu_policy,
+        sizes: coop_policy_sizes,
     },
     KernelSpec {
         id: KernelId::EndedgeArrive,

@@ -10,6 +10,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use mecrl::backend::{self, Backend, BackendChoice, KernelId};
+
+#[path = "mecrl_cli/nn_bench.rs"]
+mod nn_bench;
 use mecrl::env::mec::{MecConfig, MecEnv};
 use mecrl::experiment::{rundir::RunDir, AnyConfig};
 use mecrl::rng;
@@ -47,6 +50,11 @@ enum Cmd {
     Dag {
         #[command(subcommand)]
         what: DagCmd,
+    },
+    /// The O2O-DRL `coop` system: heuristic task logs as offline data sets.
+    Coop {
+        #[command(subcommand)]
+        what: CoopCmd,
     },
     /// The CRB-DRQN `endedge` system: trace-driven simulation.
     Endedge {
@@ -150,7 +158,65 @@ struct BenchDagArgs {
 }
 
 #[derive(Subcommand)]
+enum CoopCmd {
+    /// Run a heuristic and write its task log as an offline data set (docs/coop.md).
+    Log(CoopLogArgs),
+}
+
+#[derive(clap::Args)]
+struct CoopLogArgs {
+    /// random, ratc or rda.
+    #[arg(long)]
+    method: String,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    /// A `coop` run config whose [coop] section sets the system (default: the defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override N.
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Instances per episode.
+    #[arg(long, default_value_t = 10)]
+    batch: usize,
+    /// Episodes.
+    #[arg(long, default_value_t = 1)]
+    episodes: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Backend: auto, cpu, wgpu, cuda.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+#[derive(clap::Args)]
+struct BenchCoopArgs {
+    /// Backends to measure, comma-separated (cpu, wgpu, cuda; unavailable ones are skipped).
+    #[arg(long, default_value = "cpu,wgpu,cuda")]
+    backends: String,
+    /// B, instances.
+    #[arg(long, default_value_t = 1024)]
+    batch: usize,
+    /// N, nodes.
+    #[arg(long, default_value_t = 20)]
+    nodes: usize,
+    /// Heuristic acting in the timed episodes (the Python reference uses Random).
+    #[arg(long, default_value = "random")]
+    method: String,
+    /// Timed episodes (median reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Skip the Python reference.
+    #[arg(long)]
+    no_reference: bool,
+}
+
+#[derive(Subcommand)]
 enum BenchCmd {
+    /// `coop`: node-slots per second (heuristic + step, whole episodes) next to plain Python.
+    Coop(BenchCoopArgs),
     /// `mec`: IoTD-objective evaluations per second and the Lévy search time.
     Mec(BenchMecArgs),
     /// `dag`: the exhaustive optimum of n-task DAGs (every plan, and branch-and-bound) next to
@@ -159,6 +225,24 @@ enum BenchCmd {
     /// `endedge`: device-slots per second (D = 50, E = 5 and D = 10,000, E = 50) next to a
     /// plain-Python implementation of the same slot.
     Endedge(mecrl::env::endedge::bench::BenchArgs),
+    /// `nn`: training steps of small MLP ensembles next to JAX (XLA, CPU) in the same run.
+    Nn(BenchNnArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchNnArgs {
+    /// Backend: auto, cpu, wgpu, cuda.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Steps per timed block.
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    /// Timed blocks (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Python with JAX for the reference (default: .venv/bin/python, else python3).
+    #[arg(long)]
+    python: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -208,6 +292,9 @@ fn main() -> ExitCode {
         }
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
+        Cmd::Bench { what: BenchCmd::Nn(a) } => cmd_bench_nn(&a),
+        Cmd::Bench { what: BenchCmd::Coop(a) } => cmd_bench_coop(&a),
+        Cmd::Coop { what: CoopCmd::Log(a) } => cmd_coop_log(&a),
         Cmd::Bench { what: BenchCmd::Endedge(a) } => a.run().map(|t| print!("{t}")).map_err(Into::into),
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal, heft } } => {
             cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal, &heft)
@@ -289,6 +376,26 @@ fn cmd_run(
     dir.write("manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     let p = dir.commit()?;
     println!("run directory: {}", p.display());
+    Ok(())
+}
+
+fn cmd_bench_nn(a: &BenchNnArgs) -> anyhow::Result<()> {
+    let be = pick_backend(&a.backend)?;
+    let jax = nn_bench::jax_reference(a.python.clone(), a.steps, a.reps)?;
+    println!("mecrl bench nn  (forward + backward + Adam per step; medians of {} blocks of {} steps)", a.reps, a.steps);
+    println!("{:<48} {:>14} {:>14} {:>8}", "case", "mecrl (ms)", "JAX-CPU (ms)", "ratio");
+    for (k, c) in nn_bench::CASES.iter().enumerate() {
+        let t = nn_bench::time_mlp(&be, c, a.steps, a.reps)?;
+        let j = jax.as_ref().and_then(|j| j["cases"][k]["seconds_per_step"].as_f64());
+        let (js, ratio) = match j {
+            Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t)),
+            None => ("-".into(), "-".into()),
+        };
+        println!("{:<48} {:>14.3} {:>14} {:>8}", c.name, t * 1e3, js, ratio);
+    }
+    if let Some(j) = &jax {
+        println!("JAX {} on {}", j["jax_version"].as_str().unwrap_or("?"), j["device"].as_str().unwrap_or("?"));
+    }
     Ok(())
 }
 
@@ -640,6 +747,78 @@ fn cmd_bench_dag(a: &BenchDagArgs) -> anyhow::Result<()> {
             println!("ratio mecrl {} / numpy: {:.1}x", be.kind(), median(r_mk[k].clone()) / np);
         }
         println!("(every backend's makespans summed match numpy's to 1e-5)");
+    }
+    Ok(())
+}
+
+fn coop_system(config: &Option<PathBuf>, nodes: Option<usize>) -> anyhow::Result<mecrl::env::coop::CoopConfig> {
+    let mut c = match config {
+        Some(p) => match AnyConfig::load(p)? {
+            AnyConfig::Coop(r) => r.coop,
+            other => bail!("{}: a `coop` config is needed, this one is `{}`", p.display(), other.system()),
+        },
+        None => Default::default(),
+    };
+    c.n_nodes = nodes.unwrap_or(c.n_nodes);
+    c.validate()?;
+    Ok(c)
+}
+
+fn cmd_coop_log(a: &CoopLogArgs) -> anyhow::Result<()> {
+    let cfg = coop_system(&a.config, a.nodes)?;
+    let h = mecrl::env::coop::Heuristic::parse(&a.method)?;
+    let be = pick_backend(&a.backend)?;
+    let (rows, sr) = mecrl::experiment::coop::write_log(&cfg, h, a.batch, a.episodes, a.seed, be, &a.out)?;
+    println!("{}: {rows} transitions of {} ({} nodes), success rate {sr:.4}", a.out.display(), h.name(), cfg.n_nodes);
+    Ok(())
+}
+
+fn cmd_bench_coop(a: &BenchCoopArgs) -> anyhow::Result<()> {
+    let cfg = coop_system(&None, Some(a.nodes))?;
+    let h = mecrl::env::coop::Heuristic::parse(&a.method)?;
+    let mut rates = vec![];
+    for name in a.backends.split(',').filter(|x| !x.is_empty()) {
+        match pick_backend(name) {
+            Ok(be) => {
+                rates.push((be.kind().to_string(), mecrl::experiment::coop::bench(&cfg, h, a.batch, a.repeats, be)?))
+            }
+            Err(e) => eprintln!("bench coop: skipping backend {name}: {e}"),
+        }
+    }
+    let py_rate = if a.no_reference {
+        None
+    } else {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let v = root.join(".venv/bin/python");
+        let py = if v.exists() { v } else { PathBuf::from("python3") };
+        let out = std::process::Command::new(&py)
+            .arg(root.join("tools/bench_coop_python.py"))
+            .args(["--nodes", &a.nodes.to_string()])
+            .output()
+            .with_context(|| format!("starting {}", py.display()))?;
+        if !out.status.success() {
+            bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Some((
+            j["node_slots_per_s"].as_f64().context("node_slots_per_s")?,
+            j["success_rate"].as_f64().context("success_rate")?,
+        ))
+    };
+    println!(
+        "mecrl bench coop  N={} B={} method={} ({} slots per episode)",
+        a.nodes,
+        a.batch,
+        h.name(),
+        cfg.episode_slots()
+    );
+    println!("{:<44} {:>16} {:>12} {:>9}", "measurement", "node-slots/s", "vs Python", "success");
+    for (name, (r, sr)) in &rates {
+        let ratio = py_rate.map_or(String::from("-"), |(p, _)| format!("{:.0}x", r / p));
+        println!("{:<44} {:>16.0} {:>12} {:>9.3}", format!("mecrl {name} (heuristic + step)"), r, ratio, sr);
+    }
+    if let Some((p, sr)) = py_rate {
+        println!("{:<44} {:>16.0} {:>12} {:>9.3}", "plain Python (Random, one instance)", p, "1x", sr);
     }
     Ok(())
 }

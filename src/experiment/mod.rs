@@ -13,12 +13,14 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 
 pub mod config;
+pub mod coop;
 pub mod dag;
 pub mod endedge;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
+pub use coop::CoopRunConfig;
 pub use dag::DagRunConfig;
 pub use endedge::EndedgeRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
@@ -46,7 +48,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 3] = ["mec", "dag", "endedge"];
+pub const SYSTEMS: [&str; 4] = ["mec", "dag", "coop", "endedge"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,6 +57,8 @@ pub enum AnyConfig {
     Mec(RunConfig),
     /// MRLCO `dag` (`configs/dag.toml`).
     Dag(DagRunConfig),
+    /// O2O-DRL `coop` (`configs/coop.toml`).
+    Coop(CoopRunConfig),
     /// CRB-DRQN `endedge` (`configs/endedge.toml`).
     Endedge(EndedgeRunConfig),
 }
@@ -71,6 +75,7 @@ impl AnyConfig {
         match system {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
+            "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
             "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
         }
@@ -92,6 +97,7 @@ impl AnyConfig {
         let (b, s, o) = match self {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
@@ -111,6 +117,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
+            AnyConfig::Coop(c) => c.validate(),
             AnyConfig::Endedge(c) => c.validate(),
         }
     }
@@ -120,6 +127,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dag(_) => "dag",
+            AnyConfig::Coop(_) => "coop",
             AnyConfig::Endedge(_) => "endedge",
         }
     }
@@ -129,6 +137,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
+            AnyConfig::Coop(c) => &c.name,
             AnyConfig::Endedge(c) => &c.name,
         }
     }
@@ -138,6 +147,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
+            AnyConfig::Coop(c) => &c.backend,
             AnyConfig::Endedge(c) => &c.backend,
         }
     }
@@ -147,6 +157,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
+            AnyConfig::Coop(c) => &c.out_dir,
             AnyConfig::Endedge(c) => &c.out_dir,
         }
     }
@@ -156,6 +167,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
+            AnyConfig::Coop(c) => c.seed,
             AnyConfig::Endedge(c) => c.seed,
         }
     }
@@ -165,6 +177,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dag(c) => c.work_units(),
+            AnyConfig::Coop(c) => c.work_units(),
             AnyConfig::Endedge(c) => c.work_units(),
         }
     }
@@ -174,6 +187,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
+            AnyConfig::Coop(c) => serde_json::to_value(c),
             AnyConfig::Endedge(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
@@ -184,6 +198,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
+            AnyConfig::Coop(c) => coop::run(c, backend, tick),
             AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
         }
     }
