@@ -30,6 +30,8 @@ mod coop;
 mod endedge;
 #[path = "parity/ops.rs"]
 mod ops;
+#[path = "parity/rnn.rs"]
+mod rnn;
 
 fn backends_under_test() -> Vec<Arc<dyn Backend>> {
     let mut out = vec![];
@@ -417,6 +419,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         }
         coop::cases(&**be, &mut done);
         ops::ops_cases(&**be, &mut done);
+        rnn::rnn_cases(&**be, &mut done);
         endedge::cases(&**be, &mut done);
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();

@@ -13,11 +13,14 @@ use crate::ops::act::{self, ActParams};
 use crate::ops::categorical::{self, CategoricalParams};
 use crate::ops::dueling;
 use crate::ops::elementwise::{self, AxpbyParams};
+use crate::ops::glue::{self, CopyParams};
 use crate::ops::half::{self, HalfParams};
 use crate::ops::index::{self, IndexParams};
+use crate::ops::layer_norm::{self, LayerNormParams};
 use crate::ops::linear::{self, LinearParams};
 use crate::ops::loss::{self, LossParams};
 use crate::ops::optim::{self, ClipParams, FillParams, OptimParams};
+use crate::ops::rnn::{self, CellParams};
 use crate::ops::softmax::{self, SoftmaxParams};
 use crate::rng::{self, RngFillParams};
 use crate::search::levy::{self, LevyParams};
@@ -83,6 +86,22 @@ pub enum KernelId {
     OptimStep,
     /// Fill a buffer with one word.
     Fill,
+    /// nn: LSTM cell forward (fused gates i, f, g, o).
+    LstmCellFwd,
+    /// nn: LSTM cell backward.
+    LstmCellBwd,
+    /// nn: GRU cell forward (gates r, z, n).
+    GruCellFwd,
+    /// nn: GRU cell backward.
+    GruCellBwd,
+    /// nn: layer normalization forward.
+    LayerNormFwd,
+    /// nn: layer normalization, gradient of the input.
+    LayerNormBwdX,
+    /// nn: layer normalization, gradients of the gain and bias.
+    LayerNormBwdW,
+    /// nn glue: strided block copy (write or accumulate).
+    GlueCopy,
     /// nn: row-wise (masked) softmax / log-softmax.
     SoftmaxFwd,
     /// nn: softmax / log-softmax backward.
@@ -359,6 +378,24 @@ const FILL_PARAMS: ParamLayout = ParamLayout {
     name: "FillParams",
     size: std::mem::size_of::<FillParams>(),
     fields: fields!(FillParams; n, value, _pad0, _pad1),
+};
+
+const CELL_PARAMS: ParamLayout = ParamLayout {
+    name: "CellParams",
+    size: std::mem::size_of::<CellParams>(),
+    fields: fields!(CellParams; n, h, _pad0, _pad1),
+};
+
+const LAYER_NORM_PARAMS: ParamLayout = ParamLayout {
+    name: "LayerNormParams",
+    size: std::mem::size_of::<LayerNormParams>(),
+    fields: fields!(LayerNormParams; n, d, per_group, eps),
+};
+
+const COPY_PARAMS: ParamLayout = ParamLayout {
+    name: "CopyParams",
+    size: std::mem::size_of::<CopyParams>(),
+    fields: fields!(CopyParams; d0, d1, d2, n, s0, s1, s2, soff, t0, t1, t2, toff, accumulate, _pad0, _pad1, _pad2),
 };
 
 const ENDEDGE_PARAMS: ParamLayout = ParamLayout {
@@ -857,6 +894,109 @@ pub static KERNELS: &[KernelSpec] = &[
         bufs: &[b("out", W, U32)],
         cpu: optim::cpu_fill,
         sizes: optim::sizes_fill,
+    },
+    KernelSpec {
+        id: KernelId::LstmCellFwd,
+        stem: "rnn",
+        entry: "lstm_cell_fwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[b("z", R, F32), b("c", R, F32), b("h_out", W, F32), b("c_out", W, F32), b("act", W, F32)],
+        cpu: rnn::cpu_lstm_fwd,
+        sizes: rnn::sizes_lstm_fwd,
+    },
+    KernelSpec {
+        id: KernelId::LstmCellBwd,
+        stem: "rnn",
+        entry: "lstm_cell_bwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[
+            b("act", R, F32),
+            b("c", R, F32),
+            b("dh", R, F32),
+            b("dc_out", R, F32),
+            b("dz", W, F32),
+            b("dc", W, F32),
+        ],
+        cpu: rnn::cpu_lstm_bwd,
+        sizes: rnn::sizes_lstm_bwd,
+    },
+    KernelSpec {
+        id: KernelId::GruCellFwd,
+        stem: "rnn",
+        entry: "gru_cell_fwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[b("gx", R, F32), b("gh", R, F32), b("h", R, F32), b("h_out", W, F32), b("act", W, F32)],
+        cpu: rnn::cpu_gru_fwd,
+        sizes: rnn::sizes_gru_fwd,
+    },
+    KernelSpec {
+        id: KernelId::GruCellBwd,
+        stem: "rnn",
+        entry: "gru_cell_bwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[
+            b("act", R, F32),
+            b("gh", R, F32),
+            b("h", R, F32),
+            b("dh_out", R, F32),
+            b("dgx", W, F32),
+            b("dgh", W, F32),
+            b("dh", W, F32),
+        ],
+        cpu: rnn::cpu_gru_bwd,
+        sizes: rnn::sizes_gru_bwd,
+    },
+    KernelSpec {
+        id: KernelId::LayerNormFwd,
+        stem: "layer_norm",
+        entry: "layer_norm_fwd",
+        wgsl: "ops/layer_norm.wgsl",
+        cu: "ops/layer_norm.cu",
+        params: LAYER_NORM_PARAMS,
+        bufs: &[b("x", R, F32), b("gain", R, F32), b("bias", R, F32), b("y", W, F32), b("stats", W, F32)],
+        cpu: layer_norm::cpu_fwd,
+        sizes: layer_norm::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::LayerNormBwdX,
+        stem: "layer_norm",
+        entry: "layer_norm_bwd_x",
+        wgsl: "ops/layer_norm.wgsl",
+        cu: "ops/layer_norm.cu",
+        params: LAYER_NORM_PARAMS,
+        bufs: &[b("x", R, F32), b("gain", R, F32), b("stats", R, F32), b("dy", R, F32), b("dx", W, F32)],
+        cpu: layer_norm::cpu_bwd_x,
+        sizes: layer_norm::sizes_bwd_x,
+    },
+    KernelSpec {
+        id: KernelId::LayerNormBwdW,
+        stem: "layer_norm",
+        entry: "layer_norm_bwd_w",
+        wgsl: "ops/layer_norm.wgsl",
+        cu: "ops/layer_norm.cu",
+        params: LAYER_NORM_PARAMS,
+        bufs: &[b("x", R, F32), b("stats", R, F32), b("dy", R, F32), b("dgain", W, F32), b("dbias", W, F32)],
+        cpu: layer_norm::cpu_bwd_w,
+        sizes: layer_norm::sizes_bwd_w,
+    },
+    KernelSpec {
+        id: KernelId::GlueCopy,
+        stem: "glue",
+        entry: "glue_copy",
+        wgsl: "ops/glue.wgsl",
+        cu: "ops/glue.cu",
+        params: COPY_PARAMS,
+        bufs: &[b("src", R, F32), b("dst", W, F32)],
+        cpu: glue::cpu_copy,
+        sizes: glue::sizes_copy,
     },
     KernelSpec {
         id: KernelId::SoftmaxFwd,
