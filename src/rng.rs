@@ -60,6 +60,10 @@ pub mod stream {
     pub const COOP_FAIL: u32 = 35;
     /// `coop`: the Random / RATC / RDA heuristics' random choices.
     pub const COOP_POLICY: u32 = 36;
+    /// `endedge`: Bernoulli arrival and task size per terminal per slot.
+    pub const ENDEDGE_ARRIVAL: u32 = 20;
+    /// `endedge`: the Random baseline's action per terminal per slot.
+    pub const ENDEDGE_POLICY: u32 = 21;
 }
 
 /// One Philox4x32 round.

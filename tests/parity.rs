@@ -26,6 +26,8 @@ use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
 #[path = "parity/coop.rs"]
 mod coop;
+#[path = "parity/endedge.rs"]
+mod endedge;
 #[path = "parity/ops.rs"]
 mod ops;
 #[path = "parity/rnn.rs"]
@@ -418,6 +420,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         coop::cases(&**be, &mut done);
         ops::ops_cases(&**be, &mut done);
         rnn::rnn_cases(&**be, &mut done);
+        endedge::cases(&**be, &mut done);
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());

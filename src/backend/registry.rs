@@ -6,6 +6,7 @@ use std::mem::offset_of;
 use crate::env::coop::{kernel as coop, CoopParams};
 use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::dag::mdp as dag_mdp;
+use crate::env::endedge::{self, EndedgeParams};
 use crate::env::mec::{self, MecParams};
 use crate::error::Result;
 use crate::ops::act::{self, ActParams};
@@ -151,6 +152,16 @@ pub enum KernelId {
     HalfPack,
     /// packed f16/bf16 → f32.
     HalfUnpack,
+    /// `endedge`: Bernoulli arrivals and sizes of a slot.
+    EndedgeArrive,
+    /// `endedge`: the Local / Random / Greedy baselines.
+    EndedgePolicy,
+    /// `endedge`: one slot of every terminal's queues (eq. 2–13).
+    EndedgeStep,
+    /// `endedge`: Q_e and the Load history (eq. 7, 15).
+    EndedgeLoad,
+    /// `endedge`: the state (16) and the action mask.
+    EndedgeObserve,
 }
 
 /// How a kernel uses a buffer.
@@ -386,6 +397,34 @@ const COPY_PARAMS: ParamLayout = ParamLayout {
     size: std::mem::size_of::<CopyParams>(),
     fields: fields!(CopyParams; d0, d1, d2, n, s0, s1, s2, soff, t0, t1, t2, toff, accumulate, _pad0, _pad1, _pad2),
 };
+
+const ENDEDGE_PARAMS: ParamLayout = ParamLayout {
+    name: "EndedgeParams",
+    size: std::mem::size_of::<EndedgeParams>(),
+    fields: fields!(EndedgeParams; b, d, e, w, tau, c, ew, t, key0, key1, semantics, policy, size_levels,
+        arrive_until, _pad0, _pad1, local_cap, edge_cap, tran_cap, p_arrive, size_min, size_step, drop_reward,
+        _pad2),
+};
+
+fn endedge_arrive_sizes(bytes: &[u8]) -> Vec<u64> {
+    endedge::sizes(KernelId::EndedgeArrive, bytes)
+}
+
+fn endedge_policy_sizes(bytes: &[u8]) -> Vec<u64> {
+    endedge::sizes(KernelId::EndedgePolicy, bytes)
+}
+
+fn endedge_step_sizes(bytes: &[u8]) -> Vec<u64> {
+    endedge::sizes(KernelId::EndedgeStep, bytes)
+}
+
+fn endedge_load_sizes(bytes: &[u8]) -> Vec<u64> {
+    endedge::sizes(KernelId::EndedgeLoad, bytes)
+}
+
+fn endedge_observe_sizes(bytes: &[u8]) -> Vec<u64> {
+    endedge::sizes(KernelId::EndedgeObserve, bytes)
+}
 
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
     let p: MecParams = params(bytes);
@@ -1318,6 +1357,87 @@ pub static KERNELS: &[KernelSpec] = &[
         ],
         cpu: coop::cpu_policy,
         sizes: coop_policy_sizes,
+    },
+    KernelSpec {
+        id: KernelId::EndedgeArrive,
+        stem: "endedge",
+        entry: "endedge_arrive",
+        wgsl: "env/endedge.wgsl",
+        cu: "env/endedge.cu",
+        params: ENDEDGE_PARAMS,
+        bufs: &[b("eta", W, F32)],
+        cpu: endedge::cpu_arrive,
+        sizes: endedge_arrive_sizes,
+    },
+    KernelSpec {
+        id: KernelId::EndedgePolicy,
+        stem: "endedge",
+        entry: "endedge_policy",
+        wgsl: "env/endedge.wgsl",
+        cu: "env/endedge.cu",
+        params: ENDEDGE_PARAMS,
+        bufs: &[
+            b("eta", R, F32),
+            b("pred", R, U32),
+            b("rem", R, F32),
+            b("at", R, U32),
+            b("m", R, U32),
+            b("action", W, U32),
+        ],
+        cpu: endedge::cpu_policy,
+        sizes: endedge_policy_sizes,
+    },
+    KernelSpec {
+        id: KernelId::EndedgeStep,
+        stem: "endedge",
+        entry: "endedge_step",
+        wgsl: "env/endedge.wgsl",
+        cu: "env/endedge.cu",
+        params: ENDEDGE_PARAMS,
+        bufs: &[
+            b("eta", R, F32),
+            b("action", R, U32),
+            b("m", R, U32),
+            b("size", W, F32),
+            b("rem", W, F32),
+            b("arr", W, U32),
+            b("at", W, U32),
+            b("result", W, U32),
+            b("pred", W, U32),
+            b("acc", W, U32),
+            b("nonempty", W, U32),
+        ],
+        cpu: endedge::cpu_step,
+        sizes: endedge_step_sizes,
+    },
+    KernelSpec {
+        id: KernelId::EndedgeLoad,
+        stem: "endedge",
+        entry: "endedge_load",
+        wgsl: "env/endedge.wgsl",
+        cu: "env/endedge.cu",
+        params: ENDEDGE_PARAMS,
+        bufs: &[b("nonempty", R, U32), b("m", W, U32), b("load", W, U32)],
+        cpu: endedge::cpu_load,
+        sizes: endedge_load_sizes,
+    },
+    KernelSpec {
+        id: KernelId::EndedgeObserve,
+        stem: "endedge",
+        entry: "endedge_observe",
+        wgsl: "env/endedge.wgsl",
+        cu: "env/endedge.cu",
+        params: ENDEDGE_PARAMS,
+        bufs: &[
+            b("eta", R, F32),
+            b("pred", R, U32),
+            b("rem", R, F32),
+            b("at", R, U32),
+            b("obs", W, F32),
+            b("mask", W, U32),
+        ],
+        cpu: endedge::cpu_observe,
+        sizes: endedge_observe_sizes,
     },
 ];
 

@@ -56,6 +56,11 @@ enum Cmd {
         #[command(subcommand)]
         what: CoopCmd,
     },
+    /// The CRB-DRQN `endedge` system: trace-driven simulation.
+    Endedge {
+        #[command(subcommand)]
+        what: EndedgeCmd,
+    },
     /// Throughput benchmarks next to reference implementations run in the same invocation.
     Bench {
         #[command(subcommand)]
@@ -121,6 +126,13 @@ enum DagCmd {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum EndedgeCmd {
+    /// Run arrivals (`slot,device,mbits`) with the `fixed` policy (`slot,device,action`; 0 local,
+    /// k server k−1); writes `slot,device,action,delay_slots,unfinished` per task.
+    Trace(mecrl::env::endedge::trace::TraceArgs),
 }
 
 #[derive(clap::Args)]
@@ -210,6 +222,9 @@ enum BenchCmd {
     /// `dag`: the exhaustive optimum of n-task DAGs (every plan, and branch-and-bound) next to
     /// a plain-Python scheduler.
     Dag(BenchDagArgs),
+    /// `endedge`: device-slots per second (D = 50, E = 5 and D = 10,000, E = 50) next to a
+    /// plain-Python implementation of the same slot.
+    Endedge(mecrl::env::endedge::bench::BenchArgs),
     /// `nn`: training steps of small MLP ensembles next to JAX (XLA, CPU) in the same run.
     Nn(BenchNnArgs),
 }
@@ -272,11 +287,15 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Cmd::Run { config, backend, seed, out, quiet } => cmd_run(&config, backend, seed, out, quiet),
         Cmd::Devices => cmd_devices(),
+        Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
+            a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
+        }
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
         Cmd::Bench { what: BenchCmd::Nn(a) } => cmd_bench_nn(&a),
         Cmd::Bench { what: BenchCmd::Coop(a) } => cmd_bench_coop(&a),
         Cmd::Coop { what: CoopCmd::Log(a) } => cmd_coop_log(&a),
+        Cmd::Bench { what: BenchCmd::Endedge(a) } => a.run().map(|t| print!("{t}")).map_err(Into::into),
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal, heft } } => {
             cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal, &heft)
         }

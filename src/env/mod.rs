@@ -3,4 +3,5 @@
 
 pub mod coop;
 pub mod dag;
+pub mod endedge;
 pub mod mec;

@@ -15,12 +15,14 @@ use crate::error::{Error, Result};
 pub mod config;
 pub mod coop;
 pub mod dag;
+pub mod endedge;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
 pub use coop::CoopRunConfig;
 pub use dag::DagRunConfig;
+pub use endedge::EndedgeRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
 /// What a system's run produced: the table printed to the terminal, the files of the run
@@ -46,7 +48,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 3] = ["mec", "dag", "coop"];
+pub const SYSTEMS: [&str; 4] = ["mec", "dag", "coop", "endedge"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +59,8 @@ pub enum AnyConfig {
     Dag(DagRunConfig),
     /// O2O-DRL `coop` (`configs/coop.toml`).
     Coop(CoopRunConfig),
+    /// CRB-DRQN `endedge` (`configs/endedge.toml`).
+    Endedge(EndedgeRunConfig),
 }
 
 impl AnyConfig {
@@ -72,6 +76,7 @@ impl AnyConfig {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
             "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
+            "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
         }
     }
@@ -93,6 +98,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
             *b = x;
@@ -112,6 +118,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
             AnyConfig::Coop(c) => c.validate(),
+            AnyConfig::Endedge(c) => c.validate(),
         }
     }
 
@@ -121,6 +128,7 @@ impl AnyConfig {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dag(_) => "dag",
             AnyConfig::Coop(_) => "coop",
+            AnyConfig::Endedge(_) => "endedge",
         }
     }
 
@@ -130,6 +138,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
             AnyConfig::Coop(c) => &c.name,
+            AnyConfig::Endedge(c) => &c.name,
         }
     }
 
@@ -139,6 +148,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
             AnyConfig::Coop(c) => &c.backend,
+            AnyConfig::Endedge(c) => &c.backend,
         }
     }
 
@@ -148,6 +158,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
             AnyConfig::Coop(c) => &c.out_dir,
+            AnyConfig::Endedge(c) => &c.out_dir,
         }
     }
 
@@ -157,6 +168,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
             AnyConfig::Coop(c) => c.seed,
+            AnyConfig::Endedge(c) => c.seed,
         }
     }
 
@@ -166,6 +178,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dag(c) => c.work_units(),
             AnyConfig::Coop(c) => c.work_units(),
+            AnyConfig::Endedge(c) => c.work_units(),
         }
     }
 
@@ -175,6 +188,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
             AnyConfig::Coop(c) => serde_json::to_value(c),
+            AnyConfig::Endedge(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
     }
@@ -185,6 +199,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
             AnyConfig::Coop(c) => coop::run(c, backend, tick),
+            AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
         }
     }
 }
