@@ -24,6 +24,9 @@ use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEn
 use mecrl::rng::{self, Dist, RngFillParams};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
+#[path = "parity/crowd.rs"]
+mod crowd;
+
 fn backends_under_test() -> Vec<Arc<dyn Backend>> {
     let mut out = vec![];
     if std::env::var("MECRL_PARITY_SELF").as_deref() == Ok("1") {
@@ -408,6 +411,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
             dag_cases(&**be, sem, &mut done);
             dag_mdp_cases(&**be, sem, &mut done);
         }
+        crowd::crowd_cases(&**be, &mut done);
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());

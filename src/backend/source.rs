@@ -15,6 +15,7 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("rng/rng.wgsl", include_str!("../../shaders/rng/rng.wgsl")),
     ("env/mec.wgsl", include_str!("../../shaders/env/mec.wgsl")),
     ("env/dag.wgsl", include_str!("../../shaders/env/dag.wgsl")),
+    ("env/crowd.wgsl", include_str!("../../shaders/env/crowd.wgsl")),
     ("search/levy.wgsl", include_str!("../../shaders/search/levy.wgsl")),
 ];
 
@@ -26,6 +27,7 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("rng/rng.cu", include_str!("../../kernels/rng/rng.cu")),
     ("env/mec.cu", include_str!("../../kernels/env/mec.cu")),
     ("env/dag.cu", include_str!("../../kernels/env/dag.cu")),
+    ("env/crowd.cu", include_str!("../../kernels/env/crowd.cu")),
     ("search/levy.cu", include_str!("../../kernels/search/levy.cu")),
 ];
 

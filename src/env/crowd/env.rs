@@ -47,6 +47,10 @@ pub struct CrowdEnv {
     pub counts: Buffer,
 }
 
+fn self_servers(p: &CrowdParams) -> u64 {
+    p.s as u64
+}
+
 impl CrowdEnv {
     /// `batch` instances of `cfg`, Philox `seed`; starts reset.
     pub fn new(backend: Arc<dyn Backend>, cfg: &CrowdConfig, batch: usize, seed: u64) -> Result<Self> {
@@ -61,9 +65,10 @@ impl CrowdEnv {
             return Err(Error::config("batch", batch, "batch·users·(3 + 3A) must fit in 32-bit indexing"));
         }
         if let Some(limit) = backend.max_loop_iterations() {
-            // crowd_finish loops over N agents, U units and L links; edge and cloud load sums
-            // scan every agent; one Poisson draw loops at most ~30 times.
-            let work = (n + u + l) as u64 + 64;
+            // crowd_finish loops over N agents (each decoding its cell in up to S steps), U units
+            // and L links; edge and cloud load sums scan every agent the same way.
+            let s = self_servers(&params);
+            let work = n as u64 * (s + 2) + (u + l) as u64 + 64;
             if work > limit {
                 return Err(Error::config(
                     "crowd.cluster_sizes",
