@@ -40,6 +40,9 @@ enum Cmd {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// `crowd` only: evaluate this task case of §VI-A (I, II or III).
+        #[arg(long)]
+        case: Option<String>,
     },
     /// List the backends and whether each starts here (and why not).
     Devices,
@@ -186,7 +189,7 @@ struct BenchMecArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Cmd::Run { config, backend, seed, out, quiet } => cmd_run(&config, backend, seed, out, quiet),
+        Cmd::Run { config, backend, seed, out, quiet, case } => cmd_run(&config, backend, seed, out, quiet, case),
         Cmd::Devices => cmd_devices(),
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
@@ -236,9 +239,10 @@ fn cmd_run(
     seed: Option<u64>,
     out: Option<PathBuf>,
     quiet: bool,
+    case: Option<String>,
 ) -> anyhow::Result<()> {
     let mut cfg = AnyConfig::load(path)?;
-    cfg.override_with(backend, seed, out)?;
+    cfg.override_with(backend, seed, out, case)?;
     let be = pick_backend(cfg.backend())?;
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.work_units()) };
     bar.set_style(

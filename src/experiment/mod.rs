@@ -13,11 +13,13 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 
 pub mod config;
+pub mod crowd;
 pub mod dag;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
+pub use crowd::CrowdRunConfig;
 pub use dag::DagRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
@@ -44,7 +46,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 2] = ["mec", "dag"];
+pub const SYSTEMS: [&str; 3] = ["mec", "dag", "crowd"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +55,8 @@ pub enum AnyConfig {
     Mec(RunConfig),
     /// MRLCO `dag` (`configs/dag.toml`).
     Dag(DagRunConfig),
+    /// Mixed-MAPPO `crowd` (`configs/crowd.toml`).
+    Crowd(CrowdRunConfig),
 }
 
 impl AnyConfig {
@@ -67,6 +71,7 @@ impl AnyConfig {
         match system {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
+            "crowd" => Ok(AnyConfig::Crowd(CrowdRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
         }
     }
@@ -77,16 +82,25 @@ impl AnyConfig {
         Self::from_toml(&text, path)
     }
 
-    /// Apply command-line overrides, then validate again.
+    /// Apply command-line overrides, then validate again. `case` (`--case`) is the `crowd`
+    /// system's only; any other system answers it with an error.
     pub fn override_with(
         &mut self,
         backend: Option<String>,
         seed: Option<u64>,
         out_dir: Option<PathBuf>,
+        case: Option<String>,
     ) -> Result<()> {
+        if let Some(c) = case {
+            match self {
+                AnyConfig::Crowd(cfg) => cfg.cases = vec![crate::env::crowd::Case::parse("--case", &c)?.name().into()],
+                other => return Err(Error::config("--case", c, format!("the {} system has no cases", other.system()))),
+            }
+        }
         let (b, s, o) = match self {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Crowd(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
             *b = x;
@@ -105,6 +119,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
+            AnyConfig::Crowd(c) => c.validate(),
         }
     }
 
@@ -113,6 +128,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dag(_) => "dag",
+            AnyConfig::Crowd(_) => "crowd",
         }
     }
 
@@ -121,6 +137,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
+            AnyConfig::Crowd(c) => &c.name,
         }
     }
 
@@ -129,6 +146,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
+            AnyConfig::Crowd(c) => &c.backend,
         }
     }
 
@@ -137,6 +155,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
+            AnyConfig::Crowd(c) => &c.out_dir,
         }
     }
 
@@ -145,6 +164,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
+            AnyConfig::Crowd(c) => c.seed,
         }
     }
 
@@ -153,6 +173,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dag(c) => c.work_units(),
+            AnyConfig::Crowd(c) => c.work_units(),
         }
     }
 
@@ -161,6 +182,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
+            AnyConfig::Crowd(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
     }
@@ -170,6 +192,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
+            AnyConfig::Crowd(c) => crowd::run(c, backend, tick),
         }
     }
 }
