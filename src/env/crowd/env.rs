@@ -147,10 +147,16 @@ impl CrowdEnv {
         Ok(())
     }
 
+    /// Arrivals and MD capacities of the slot (no observations: for actions that need none).
+    pub fn arrivals(&self) -> Result<()> {
+        let (b, n, ..) = dims(&self.params);
+        self.launch(KernelId::CrowdTasks, b * n, &[&self.ctl, &self.task, &self.cap])
+    }
+
     /// Arrivals and MD capacities of the slot, then the observations.
     pub fn begin_slot(&self) -> Result<()> {
         let (b, n, ..) = dims(&self.params);
-        self.launch(KernelId::CrowdTasks, b * n, &[&self.ctl, &self.task, &self.cap])?;
+        self.arrivals()?;
         self.launch(KernelId::CrowdObserve, b * n, &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, &self.obs])
     }
 
