@@ -675,7 +675,10 @@ fn cmd_bench_crowd(a: &BenchCrowdArgs) -> anyhow::Result<()> {
     let sizes = [("paper size", paper, a.batch_paper), ("10,000 users", large, a.batch_large)];
     let tmp = std::env::temp_dir().join(format!("mecrl-bench-crowd-{}.json", std::process::id()));
     println!("mecrl bench crowd  case {}  ({} slots x 3 repetitions, median; agent-slots/s)", case.name(), a.slots);
-    println!("{:<16} {:>7} {:>7} {:<34} {:>14} {:>16}", "size", "users", "batch", "implementation", "M agent-slots/s", "+obs+DPP policy");
+    println!(
+        "{:<16} {:>7} {:>7} {:<34} {:>14} {:>16}",
+        "size", "users", "batch", "implementation", "M agent-slots/s", "+obs+DPP policy"
+    );
     for (label, cfg, batch) in sizes {
         let mut py_rate = None;
         for be in &backends {

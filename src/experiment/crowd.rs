@@ -215,7 +215,17 @@ pub fn run(cfg: &CrowdRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut
     let _ = writeln!(
         table,
         "{:<5} {:<7} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12} {:>27}",
-        "case", "policy", "AD", "ANLR", "LR md", "LR edge", "LR cloud", "E2E", "E2D", "reward", "tasks local/md/edge/cloud"
+        "case",
+        "policy",
+        "AD",
+        "ANLR",
+        "LR md",
+        "LR edge",
+        "LR cloud",
+        "E2E",
+        "E2D",
+        "reward",
+        "tasks local/md/edge/cloud"
     );
     let mut csv = String::from(
         "case,policy,unit_delay_s_per_mb,anlr,load_md,load_edge,load_cloud,e2e,e2d,backbone,reward,cost_per_bundle,\
@@ -297,7 +307,8 @@ mod tests {
         for case in ["I", "II", "III"] {
             let get = |p: &str| rows.iter().find(|r| r["case"] == case && r["policy"] == p).unwrap();
             assert!(get("random")["share"].as_array().unwrap().iter().all(|x| x.as_f64().unwrap() > 0.0));
-            let (d, r) = (get("dpp")["cost_per_bundle"].as_f64().unwrap(), get("random")["cost_per_bundle"].as_f64().unwrap());
+            let (d, r) =
+                (get("dpp")["cost_per_bundle"].as_f64().unwrap(), get("random")["cost_per_bundle"].as_f64().unwrap());
             assert!(d < r, "case {case}: dpp {d} vs random {r}");
         }
         assert_eq!(r.files.len(), 4);

@@ -159,7 +159,14 @@ pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check(
         "crowd_observe",
         bufs,
-        &[("cell_off", p.s as usize + 1), ("task", b * n * 3), ("cap", b * n), ("q", b * u), ("v", b * l), ("obs", b * n * w)],
+        &[
+            ("cell_off", p.s as usize + 1),
+            ("task", b * n * 3),
+            ("cap", b * n),
+            ("q", b * u),
+            ("v", b * l),
+            ("obs", b * n * w),
+        ],
     )?;
     let (head, tail) = bufs.split_at_mut(5);
     let (cell_off, task, cap, q, v) = (&*head[0], &*head[1], f32s(head[2]), f32s(head[3]), f32s(head[4]));

@@ -157,7 +157,11 @@ impl CrowdEnv {
     pub fn begin_slot(&self) -> Result<()> {
         let (b, n, ..) = dims(&self.params);
         self.arrivals()?;
-        self.launch(KernelId::CrowdObserve, b * n, &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, &self.obs])
+        self.launch(
+            KernelId::CrowdObserve,
+            b * n,
+            &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, &self.obs],
+        )
     }
 
     /// The heuristic `policy` decides every agent's action from its observation (fills

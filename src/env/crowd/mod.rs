@@ -292,7 +292,11 @@ impl CrowdConfig {
             return Err(Error::config("crowd.cluster_sizes", n, format!("at most {MAX_USERS} MDs in all")));
         }
         if self.md_candidates > MAX_CANDIDATES {
-            return Err(Error::config("crowd.md_candidates", self.md_candidates, format!("must be <= {MAX_CANDIDATES}")));
+            return Err(Error::config(
+                "crowd.md_candidates",
+                self.md_candidates,
+                format!("must be <= {MAX_CANDIDATES}"),
+            ));
         }
         if self.horizon_slots == 0 || self.horizon_slots > u32::MAX as usize / 2 {
             return Err(Error::config("crowd.horizon_slots", self.horizon_slots, "must be in 1..=2^31-1"));
@@ -331,7 +335,8 @@ impl CrowdConfig {
         ] {
             f32_non_negative(f, v)?;
         }
-        for (f, v) in [("crowd.lambda1", self.lambda1), ("crowd.lambda2", self.lambda2), ("crowd.lambda3", self.lambda3)]
+        for (f, v) in
+            [("crowd.lambda1", self.lambda1), ("crowd.lambda2", self.lambda2), ("crowd.lambda3", self.lambda3)]
         {
             // Poisson means of a whole arrival event (K·λ) must stay far inside f32 and u32.
             if v > 1e4 {
