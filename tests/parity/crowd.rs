@@ -19,6 +19,46 @@ fn out(v: &[Option<Vec<u32>>], k: usize) -> Vec<u32> {
 }
 
 pub(super) fn crowd_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+    kernel_cases(be, done);
+    whole_episodes(be);
+}
+
+/// Whole episodes driven by the device's own policy kernel: the same counts every slot (so the
+/// same decisions), metrics and queues within the float tolerance.
+fn whole_episodes(be: &dyn Backend) {
+    let cfgs = [CrowdConfig::default().with_case(TaskCase::II), CrowdConfig::default().with_case(TaskCase::I)];
+    for cfg in cfgs {
+        let cpu = backend::create(BackendKind::Cpu).unwrap();
+        let dev = backend::create(be.kind()).unwrap();
+        let mut a = CrowdEnv::new(cpu, &cfg, 2, 5).unwrap();
+        let mut d = CrowdEnv::new(dev, &cfg, 2, 5).unwrap();
+        for t in 0..40 {
+            let policy = Policy::ALL[(t / 5) % 3];
+            a.step_policy(policy).unwrap();
+            d.step_policy(policy).unwrap();
+            assert_eq!(a.counts().unwrap(), d.counts().unwrap(), "{}: slot {t} counts", be.kind());
+            assert_eq!(
+                a.backend().download(&a.action).unwrap(),
+                d.backend().download(&d.action).unwrap(),
+                "{}: slot {t} actions",
+                be.kind()
+            );
+            for (x, y) in [(&a.slot, &d.slot), (&a.q, &d.q), (&a.v, &d.v), (&a.est, &d.est)] {
+                let (x, y) = (a.f32s(x).unwrap(), d.f32s(y).unwrap());
+                let scale = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                for (k, (p, q)) in x.iter().zip(&y).enumerate() {
+                    assert!(
+                        p == q || (p - q).abs() <= 1e-5 * p.abs().max(q.abs()) + 1e-6 * scale,
+                        "{}: slot {t} element {k}: {p} vs {q}",
+                        be.kind()
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let one_cell = CrowdConfig {
         n_servers: 1,
         clusters_per_cell: 1,
