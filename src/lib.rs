@@ -6,13 +6,17 @@
 //! flight search) and the baselines, on every [`backend`].
 #![warn(missing_docs)]
 
+pub mod autograd;
 pub mod backend;
 pub mod env;
 pub mod error;
 pub mod experiment;
 pub mod math;
+pub mod nn;
+pub mod ops;
 pub mod rng;
 pub mod search;
+pub mod tensor;
 
 pub use backend::{Backend, BackendChoice, BackendKind, Buffer};
 pub use error::{Error, Result};

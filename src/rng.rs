@@ -48,6 +48,8 @@ pub mod stream {
     pub const LEVY_STEP_A: u32 = 7;
     /// Lévy search: steps for f and p (paper mode).
     pub const LEVY_STEP_FP: u32 = 8;
+    /// nn: categorical sampling of actions (`categorical_sample`).
+    pub const NN_CATEGORICAL: u32 = 9;
 }
 
 /// One Philox4x32 round.

@@ -8,6 +8,15 @@ use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::dag::mdp as dag_mdp;
 use crate::env::mec::{self, MecParams};
 use crate::error::Result;
+use crate::ops::act::{self, ActParams};
+use crate::ops::categorical::{self, CategoricalParams};
+use crate::ops::dueling;
+use crate::ops::elementwise::{self, AxpbyParams};
+use crate::ops::index::{self, IndexParams};
+use crate::ops::linear::{self, LinearParams};
+use crate::ops::loss::{self, LossParams};
+use crate::ops::optim::{self, ClipParams, FillParams, OptimParams};
+use crate::ops::softmax::{self, SoftmaxParams};
 use crate::rng::{self, RngFillParams};
 use crate::search::levy::{self, LevyParams};
 
@@ -60,6 +69,70 @@ pub enum KernelId {
     CrowdOutcome,
     /// `crowd`: reward (13), metrics, accounting, queue updates (2), (4).
     CrowdFinish,
+    /// nn: grouped linear forward.
+    LinearFwd,
+    /// nn: grouped linear, gradient of the input.
+    LinearBwdX,
+    /// nn: grouped linear, gradients of the weights and bias.
+    LinearBwdW,
+    /// nn: elementwise activation forward.
+    ActFwd,
+    /// nn: elementwise activation backward.
+    ActBwd,
+    /// nn: mean squared error.
+    MseFwd,
+    /// nn: mean squared error backward.
+    MseBwd,
+    /// nn: fused optimizer step (SGD, Adam, RMSProp).
+    OptimStep,
+    /// Fill a buffer with one word.
+    Fill,
+    /// nn: row-wise (masked) softmax / log-softmax.
+    SoftmaxFwd,
+    /// nn: softmax / log-softmax backward.
+    SoftmaxBwd,
+    /// nn: y[r] = x[r, idx[r]].
+    Gather,
+    /// nn: x[r, idx[r]] += y[r].
+    ScatterAdd,
+    /// nn: masked categorical sampling through Philox.
+    CategoricalSample,
+    /// nn: entropy of categorical rows.
+    EntropyFwd,
+    /// nn: entropy backward.
+    EntropyBwd,
+    /// nn: dueling combine V + A − mean A.
+    DuelingFwd,
+    /// nn: dueling combine backward.
+    DuelingBwd,
+    /// nn: Huber loss.
+    HuberFwd,
+    /// nn: Huber loss backward.
+    HuberBwd,
+    /// nn: binary cross-entropy with logits.
+    BceFwd,
+    /// nn: binary cross-entropy backward.
+    BceBwd,
+    /// nn: categorical cross-entropy from log-probabilities.
+    CeFwd,
+    /// nn: categorical cross-entropy backward.
+    CeBwd,
+    /// nn: PPO clipped surrogate.
+    PpoFwd,
+    /// nn: PPO clipped surrogate backward.
+    PpoBwd,
+    /// nn: squared gradient norm into a device scalar.
+    SumsqAcc,
+    /// nn: global-norm gradient clipping.
+    ClipScale,
+    /// nn: y = a·x1 + b·x2.
+    Axpby,
+    /// nn: dx += a·dy.
+    ScaleAcc,
+    /// nn: mean of a tensor.
+    MeanFwd,
+    /// nn: mean backward.
+    MeanBwd,
 }
 
 /// How a kernel uses a buffer.
@@ -226,6 +299,65 @@ fn crowd_finish_sizes(bytes: &[u8]) -> Vec<u64> {
     let (m, k) = (crowd::metric::WIDTH as u64, crowd::count::WIDTH as u64);
     vec![c, b * n * 3, b * n, b * n, b * n * 2, b * (u + l), b * u, b * l, b, b * m, b * k]
 }
+const LINEAR_PARAMS: ParamLayout = ParamLayout {
+    name: "LinearParams",
+    size: std::mem::size_of::<LinearParams>(),
+    fields: fields!(LinearParams; k, b, i, o, has_bias, _pad0, _pad1, _pad2),
+};
+
+const ACT_PARAMS: ParamLayout = ParamLayout {
+    name: "ActParams",
+    size: std::mem::size_of::<ActParams>(),
+    fields: fields!(ActParams; n, kind, _pad0, _pad1),
+};
+
+const LOSS_PARAMS: ParamLayout = ParamLayout {
+    name: "LossParams",
+    size: std::mem::size_of::<LossParams>(),
+    fields: fields!(LossParams; n, cols, a, _pad0),
+};
+
+const OPTIM_PARAMS: ParamLayout = ParamLayout {
+    name: "OptimParams",
+    size: std::mem::size_of::<OptimParams>(),
+    fields: fields!(OptimParams; n, rule, decoupled, _pad0, lr, beta1, beta2, eps, wd, bc1, bc2, _pad1),
+};
+
+const CLIP_PARAMS: ParamLayout = ParamLayout {
+    name: "ClipParams",
+    size: std::mem::size_of::<ClipParams>(),
+    fields: fields!(ClipParams; n, max_norm, eps, _pad0),
+};
+
+const SOFTMAX_PARAMS: ParamLayout = ParamLayout {
+    name: "SoftmaxParams",
+    size: std::mem::size_of::<SoftmaxParams>(),
+    fields: fields!(SoftmaxParams; rows, cols, log, masked),
+};
+
+const INDEX_PARAMS: ParamLayout = ParamLayout {
+    name: "IndexParams",
+    size: std::mem::size_of::<IndexParams>(),
+    fields: fields!(IndexParams; rows, cols, _pad0, _pad1),
+};
+
+const CATEGORICAL_PARAMS: ParamLayout = ParamLayout {
+    name: "CategoricalParams",
+    size: std::mem::size_of::<CategoricalParams>(),
+    fields: fields!(CategoricalParams; rows, cols, key0, key1, step, _pad0, _pad1, _pad2),
+};
+
+const AXPBY_PARAMS: ParamLayout = ParamLayout {
+    name: "AxpbyParams",
+    size: std::mem::size_of::<AxpbyParams>(),
+    fields: fields!(AxpbyParams; n, a, b, _pad0),
+};
+
+const FILL_PARAMS: ParamLayout = ParamLayout {
+    name: "FillParams",
+    size: std::mem::size_of::<FillParams>(),
+    fields: fields!(FillParams; n, value, _pad0, _pad1),
+};
 
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
     let p: MecParams = params(bytes);
@@ -700,6 +832,358 @@ pub static KERNELS: &[KernelSpec] = &[
         ],
         cpu: crowd_cpu::cpu_finish,
         sizes: crowd_finish_sizes,
+    },
+    KernelSpec {
+        id: KernelId::LinearFwd,
+        stem: "linear",
+        entry: "linear_fwd",
+        wgsl: "ops/linear.wgsl",
+        cu: "ops/linear.cu",
+        params: LINEAR_PARAMS,
+        bufs: &[b("x", R, F32), b("w", R, F32), b("bias", R, F32), b("y", W, F32)],
+        cpu: linear::cpu_fwd,
+        sizes: linear::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::LinearBwdX,
+        stem: "linear",
+        entry: "linear_bwd_x",
+        wgsl: "ops/linear.wgsl",
+        cu: "ops/linear.cu",
+        params: LINEAR_PARAMS,
+        bufs: &[b("dy", R, F32), b("w", R, F32), b("dx", W, F32)],
+        cpu: linear::cpu_bwd_x,
+        sizes: linear::sizes_bwd_x,
+    },
+    KernelSpec {
+        id: KernelId::LinearBwdW,
+        stem: "linear",
+        entry: "linear_bwd_w",
+        wgsl: "ops/linear.wgsl",
+        cu: "ops/linear.cu",
+        params: LINEAR_PARAMS,
+        bufs: &[b("x", R, F32), b("dy", R, F32), b("dw", W, F32), b("db", W, F32)],
+        cpu: linear::cpu_bwd_w,
+        sizes: linear::sizes_bwd_w,
+    },
+    KernelSpec {
+        id: KernelId::ActFwd,
+        stem: "act",
+        entry: "act_fwd",
+        wgsl: "ops/act.wgsl",
+        cu: "ops/act.cu",
+        params: ACT_PARAMS,
+        bufs: &[b("x", R, F32), b("y", W, F32)],
+        cpu: act::cpu_fwd,
+        sizes: act::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::ActBwd,
+        stem: "act",
+        entry: "act_bwd",
+        wgsl: "ops/act.wgsl",
+        cu: "ops/act.cu",
+        params: ACT_PARAMS,
+        bufs: &[b("y", R, F32), b("dy", R, F32), b("dx", W, F32)],
+        cpu: act::cpu_bwd,
+        sizes: act::sizes_bwd,
+    },
+    KernelSpec {
+        id: KernelId::MseFwd,
+        stem: "loss",
+        entry: "mse_fwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("y", R, F32), b("t", R, F32), b("loss", W, F32)],
+        cpu: loss::cpu_mse_fwd,
+        sizes: loss::sizes_pair_fwd,
+    },
+    KernelSpec {
+        id: KernelId::MseBwd,
+        stem: "loss",
+        entry: "mse_bwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("y", R, F32), b("t", R, F32), b("dl", R, F32), b("dy", W, F32)],
+        cpu: loss::cpu_mse_bwd,
+        sizes: loss::sizes_pair_bwd,
+    },
+    KernelSpec {
+        id: KernelId::OptimStep,
+        stem: "optim",
+        entry: "optim_step",
+        wgsl: "ops/optim.wgsl",
+        cu: "ops/optim.cu",
+        params: OPTIM_PARAMS,
+        bufs: &[b("p", W, F32), b("g", R, F32), b("m", W, F32), b("v", W, F32)],
+        cpu: optim::cpu_step,
+        sizes: optim::sizes_step,
+    },
+    KernelSpec {
+        id: KernelId::Fill,
+        stem: "optim",
+        entry: "fill",
+        wgsl: "ops/optim.wgsl",
+        cu: "ops/optim.cu",
+        params: FILL_PARAMS,
+        bufs: &[b("out", W, U32)],
+        cpu: optim::cpu_fill,
+        sizes: optim::sizes_fill,
+    },
+    KernelSpec {
+        id: KernelId::SoftmaxFwd,
+        stem: "softmax",
+        entry: "softmax_fwd",
+        wgsl: "ops/softmax.wgsl",
+        cu: "ops/softmax.cu",
+        params: SOFTMAX_PARAMS,
+        bufs: &[b("x", R, F32), b("mask", R, U32), b("y", W, F32)],
+        cpu: softmax::cpu_fwd,
+        sizes: softmax::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::SoftmaxBwd,
+        stem: "softmax",
+        entry: "softmax_bwd",
+        wgsl: "ops/softmax.wgsl",
+        cu: "ops/softmax.cu",
+        params: SOFTMAX_PARAMS,
+        bufs: &[b("y", R, F32), b("dy", R, F32), b("mask", R, U32), b("dx", W, F32)],
+        cpu: softmax::cpu_bwd,
+        sizes: softmax::sizes_bwd,
+    },
+    KernelSpec {
+        id: KernelId::Gather,
+        stem: "index",
+        entry: "gather",
+        wgsl: "ops/index.wgsl",
+        cu: "ops/index.cu",
+        params: INDEX_PARAMS,
+        bufs: &[b("x", R, F32), b("idx", R, U32), b("y", W, F32)],
+        cpu: index::cpu_gather,
+        sizes: index::sizes_gather,
+    },
+    KernelSpec {
+        id: KernelId::ScatterAdd,
+        stem: "index",
+        entry: "scatter_add",
+        wgsl: "ops/index.wgsl",
+        cu: "ops/index.cu",
+        params: INDEX_PARAMS,
+        bufs: &[b("y", R, F32), b("idx", R, U32), b("x", W, F32)],
+        cpu: index::cpu_scatter_add,
+        sizes: index::sizes_scatter,
+    },
+    KernelSpec {
+        id: KernelId::CategoricalSample,
+        stem: "categorical",
+        entry: "categorical_sample",
+        wgsl: "ops/categorical.wgsl",
+        cu: "ops/categorical.cu",
+        params: CATEGORICAL_PARAMS,
+        bufs: &[b("logp", R, F32), b("action", W, U32)],
+        cpu: categorical::cpu_sample,
+        sizes: categorical::sizes_rows,
+    },
+    KernelSpec {
+        id: KernelId::EntropyFwd,
+        stem: "categorical",
+        entry: "entropy_fwd",
+        wgsl: "ops/categorical.wgsl",
+        cu: "ops/categorical.cu",
+        params: CATEGORICAL_PARAMS,
+        bufs: &[b("logp", R, F32), b("h", W, F32)],
+        cpu: categorical::cpu_entropy_fwd,
+        sizes: categorical::sizes_rows,
+    },
+    KernelSpec {
+        id: KernelId::EntropyBwd,
+        stem: "categorical",
+        entry: "entropy_bwd",
+        wgsl: "ops/categorical.wgsl",
+        cu: "ops/categorical.cu",
+        params: CATEGORICAL_PARAMS,
+        bufs: &[b("logp", R, F32), b("dh", R, F32), b("dlogp", W, F32)],
+        cpu: categorical::cpu_entropy_bwd,
+        sizes: categorical::sizes_entropy_bwd,
+    },
+    KernelSpec {
+        id: KernelId::DuelingFwd,
+        stem: "dueling",
+        entry: "dueling_fwd",
+        wgsl: "ops/dueling.wgsl",
+        cu: "ops/dueling.cu",
+        params: INDEX_PARAMS,
+        bufs: &[b("v", R, F32), b("a", R, F32), b("q", W, F32)],
+        cpu: dueling::cpu_fwd,
+        sizes: dueling::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::DuelingBwd,
+        stem: "dueling",
+        entry: "dueling_bwd",
+        wgsl: "ops/dueling.wgsl",
+        cu: "ops/dueling.cu",
+        params: INDEX_PARAMS,
+        bufs: &[b("dq", R, F32), b("dv", W, F32), b("da", W, F32)],
+        cpu: dueling::cpu_bwd,
+        sizes: dueling::sizes_bwd,
+    },
+    KernelSpec {
+        id: KernelId::HuberFwd,
+        stem: "loss",
+        entry: "huber_fwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("y", R, F32), b("t", R, F32), b("loss", W, F32)],
+        cpu: loss::cpu_huber_fwd,
+        sizes: loss::sizes_pair_fwd,
+    },
+    KernelSpec {
+        id: KernelId::HuberBwd,
+        stem: "loss",
+        entry: "huber_bwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("y", R, F32), b("t", R, F32), b("dl", R, F32), b("dy", W, F32)],
+        cpu: loss::cpu_huber_bwd,
+        sizes: loss::sizes_pair_bwd,
+    },
+    KernelSpec {
+        id: KernelId::BceFwd,
+        stem: "loss",
+        entry: "bce_fwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("z", R, F32), b("t", R, F32), b("loss", W, F32)],
+        cpu: loss::cpu_bce_fwd,
+        sizes: loss::sizes_pair_fwd,
+    },
+    KernelSpec {
+        id: KernelId::BceBwd,
+        stem: "loss",
+        entry: "bce_bwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("z", R, F32), b("t", R, F32), b("dl", R, F32), b("dz", W, F32)],
+        cpu: loss::cpu_bce_bwd,
+        sizes: loss::sizes_pair_bwd,
+    },
+    KernelSpec {
+        id: KernelId::CeFwd,
+        stem: "loss",
+        entry: "ce_fwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("logp", R, F32), b("labels", R, U32), b("loss", W, F32)],
+        cpu: loss::cpu_ce_fwd,
+        sizes: loss::sizes_ce_fwd,
+    },
+    KernelSpec {
+        id: KernelId::CeBwd,
+        stem: "loss",
+        entry: "ce_bwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("labels", R, U32), b("dl", R, F32), b("dlogp", W, F32)],
+        cpu: loss::cpu_ce_bwd,
+        sizes: loss::sizes_ce_bwd,
+    },
+    KernelSpec {
+        id: KernelId::PpoFwd,
+        stem: "loss",
+        entry: "ppo_fwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("logp", R, F32), b("logp_old", R, F32), b("adv", R, F32), b("loss", W, F32)],
+        cpu: loss::cpu_ppo_fwd,
+        sizes: loss::sizes_ppo_fwd,
+    },
+    KernelSpec {
+        id: KernelId::PpoBwd,
+        stem: "loss",
+        entry: "ppo_bwd",
+        wgsl: "ops/loss.wgsl",
+        cu: "ops/loss.cu",
+        params: LOSS_PARAMS,
+        bufs: &[b("logp", R, F32), b("logp_old", R, F32), b("adv", R, F32), b("dl", R, F32), b("dlogp", W, F32)],
+        cpu: loss::cpu_ppo_bwd,
+        sizes: loss::sizes_ppo_bwd,
+    },
+    KernelSpec {
+        id: KernelId::SumsqAcc,
+        stem: "optim",
+        entry: "sumsq_acc",
+        wgsl: "ops/optim.wgsl",
+        cu: "ops/optim.cu",
+        params: CLIP_PARAMS,
+        bufs: &[b("g", R, F32), b("acc", W, F32)],
+        cpu: optim::cpu_sumsq,
+        sizes: optim::sizes_sumsq,
+    },
+    KernelSpec {
+        id: KernelId::ClipScale,
+        stem: "optim",
+        entry: "clip_scale",
+        wgsl: "ops/optim.wgsl",
+        cu: "ops/optim.cu",
+        params: CLIP_PARAMS,
+        bufs: &[b("acc", R, F32), b("g", W, F32)],
+        cpu: optim::cpu_clip,
+        sizes: optim::sizes_clip,
+    },
+    KernelSpec {
+        id: KernelId::Axpby,
+        stem: "elementwise",
+        entry: "axpby",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("x1", R, F32), b("x2", R, F32), b("y", W, F32)],
+        cpu: elementwise::cpu_axpby,
+        sizes: elementwise::sizes_axpby,
+    },
+    KernelSpec {
+        id: KernelId::ScaleAcc,
+        stem: "elementwise",
+        entry: "scale_acc",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("dy", R, F32), b("dx", W, F32)],
+        cpu: elementwise::cpu_scale_acc,
+        sizes: elementwise::sizes_scale_acc,
+    },
+    KernelSpec {
+        id: KernelId::MeanFwd,
+        stem: "elementwise",
+        entry: "mean_fwd",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("x", R, F32), b("y", W, F32)],
+        cpu: elementwise::cpu_mean_fwd,
+        sizes: elementwise::sizes_mean_fwd,
+    },
+    KernelSpec {
+        id: KernelId::MeanBwd,
+        stem: "elementwise",
+        entry: "mean_bwd",
+        wgsl: "ops/elementwise.wgsl",
+        cu: "ops/elementwise.cu",
+        params: AXPBY_PARAMS,
+        bufs: &[b("dy", R, F32), b("dx", W, F32)],
+        cpu: elementwise::cpu_mean_bwd,
+        sizes: elementwise::sizes_mean_bwd,
     },
 ];
 

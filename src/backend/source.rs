@@ -17,6 +17,15 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("env/dag.wgsl", include_str!("../../shaders/env/dag.wgsl")),
     ("env/crowd.wgsl", include_str!("../../shaders/env/crowd.wgsl")),
     ("search/levy.wgsl", include_str!("../../shaders/search/levy.wgsl")),
+    ("ops/linear.wgsl", include_str!("../../shaders/ops/linear.wgsl")),
+    ("ops/act.wgsl", include_str!("../../shaders/ops/act.wgsl")),
+    ("ops/loss.wgsl", include_str!("../../shaders/ops/loss.wgsl")),
+    ("ops/optim.wgsl", include_str!("../../shaders/ops/optim.wgsl")),
+    ("ops/elementwise.wgsl", include_str!("../../shaders/ops/elementwise.wgsl")),
+    ("ops/dueling.wgsl", include_str!("../../shaders/ops/dueling.wgsl")),
+    ("ops/categorical.wgsl", include_str!("../../shaders/ops/categorical.wgsl")),
+    ("ops/index.wgsl", include_str!("../../shaders/ops/index.wgsl")),
+    ("ops/softmax.wgsl", include_str!("../../shaders/ops/softmax.wgsl")),
 ];
 
 /// (path under `kernels/`, text)
@@ -29,6 +38,15 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("env/dag.cu", include_str!("../../kernels/env/dag.cu")),
     ("env/crowd.cu", include_str!("../../kernels/env/crowd.cu")),
     ("search/levy.cu", include_str!("../../kernels/search/levy.cu")),
+    ("ops/linear.cu", include_str!("../../kernels/ops/linear.cu")),
+    ("ops/act.cu", include_str!("../../kernels/ops/act.cu")),
+    ("ops/loss.cu", include_str!("../../kernels/ops/loss.cu")),
+    ("ops/optim.cu", include_str!("../../kernels/ops/optim.cu")),
+    ("ops/elementwise.cu", include_str!("../../kernels/ops/elementwise.cu")),
+    ("ops/dueling.cu", include_str!("../../kernels/ops/dueling.cu")),
+    ("ops/categorical.cu", include_str!("../../kernels/ops/categorical.cu")),
+    ("ops/index.cu", include_str!("../../kernels/ops/index.cu")),
+    ("ops/softmax.cu", include_str!("../../kernels/ops/softmax.cu")),
 ];
 
 const WGSL_COMMON: [&str; 4] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];

@@ -1,0 +1,228 @@
+//! Tape ops of policies and value heads: (masked) softmax / log-softmax, gather, entropy,
+//! categorical sampling, dueling combine, linear combinations and means.
+
+use super::{Tape, Var};
+use crate::backend::KernelId;
+use crate::error::{Error, Result};
+use crate::ops::categorical::CategoricalParams;
+use crate::ops::elementwise::AxpbyParams;
+use crate::ops::index::IndexParams;
+use crate::ops::softmax::SoftmaxParams;
+use crate::rng;
+use crate::tensor::{DType, Tensor};
+
+/// (rows, cols) of a tensor seen as rows over its last dimension.
+fn rows_cols(t: &Tensor, op: &str) -> Result<(usize, usize)> {
+    match t.shape().last() {
+        Some(&c) if c > 0 => Ok((t.numel() / c, c)),
+        _ => Err(Error::shape(op, "a non-empty last dimension", format!("{:?}", t.shape()))),
+    }
+}
+
+impl Tape {
+    fn softmax_impl(&self, x: &Var, mask: Option<&Tensor>, log: bool) -> Result<Var> {
+        let op = if log { "log_softmax" } else { "softmax" };
+        x.value.expect(DType::F32, op)?;
+        let (r, c) = rows_cols(&x.value, op)?;
+        if let Some(m) = mask {
+            m.expect(DType::U32, "softmax mask")?;
+            if m.shape() != x.shape() {
+                return Err(Error::shape("softmax mask", format!("{:?}", x.shape()), format!("{:?}", m.shape())));
+            }
+        }
+        let p = SoftmaxParams { rows: r as u32, cols: c as u32, log: log as u32, masked: mask.is_some() as u32 };
+        let m = match mask {
+            Some(m) => m.clone(),
+            None => self.dummy()?,
+        };
+        let y = x.value.zeros_like()?;
+        self.be.launch(
+            KernelId::SoftmaxFwd,
+            bytemuck::bytes_of(&p),
+            r as u32,
+            &[x.value.buffer(), m.buffer(), y.buffer()],
+        )?;
+        let (yv, be, xs) = (y.clone(), self.be.clone(), x.slot);
+        Ok(self.record(y, &[x], move |g, dy| {
+            if let Some(s) = xs {
+                let dx = g.acc(&be, s)?;
+                be.launch(
+                    KernelId::SoftmaxBwd,
+                    bytemuck::bytes_of(&p),
+                    r as u32,
+                    &[yv.buffer(), dy.buffer(), m.buffer(), dx.buffer()],
+                )?;
+            }
+            Ok(())
+        }))
+    }
+
+    /// Softmax over the last dimension; `mask` (u32, same shape, nonzero = allowed) gives the
+    /// disallowed entries probability 0.
+    pub fn softmax(&self, x: &Var, mask: Option<&Tensor>) -> Result<Var> {
+        self.softmax_impl(x, mask, false)
+    }
+
+    /// Log-softmax over the last dimension (masked entries: [`crate::ops::softmax::MASKED_LOGP`]).
+    pub fn log_softmax(&self, x: &Var, mask: Option<&Tensor>) -> Result<Var> {
+        self.softmax_impl(x, mask, true)
+    }
+
+    /// y[r] = x[r, idx[r]] over the rows of the last dimension (idx: u32 [R]); an index out of
+    /// range gives NaN.
+    pub fn gather(&self, x: &Var, idx: &Tensor) -> Result<Var> {
+        let (r, c) = rows_cols(&x.value, "gather")?;
+        idx.expect(DType::U32, "gather index")?;
+        if idx.numel() != r {
+            return Err(Error::shape("gather index", r, idx.numel()));
+        }
+        let p = IndexParams { rows: r as u32, cols: c as u32, ..Default::default() };
+        let y = Tensor::zeros(&self.be, &[r])?;
+        self.be.launch(
+            KernelId::Gather,
+            bytemuck::bytes_of(&p),
+            r as u32,
+            &[x.value.buffer(), idx.buffer(), y.buffer()],
+        )?;
+        let (idx, be, xs) = (idx.clone(), self.be.clone(), x.slot);
+        Ok(self.record(y, &[x], move |g, dy| {
+            if let Some(s) = xs {
+                let dx = g.acc(&be, s)?;
+                be.launch(
+                    KernelId::ScatterAdd,
+                    bytemuck::bytes_of(&p),
+                    r as u32,
+                    &[dy.buffer(), idx.buffer(), dx.buffer()],
+                )?;
+            }
+            Ok(())
+        }))
+    }
+
+    /// Entropy of each row of log-probabilities: [R].
+    pub fn entropy(&self, logp: &Var) -> Result<Var> {
+        let (r, c) = rows_cols(&logp.value, "entropy")?;
+        let p = CategoricalParams { rows: r as u32, cols: c as u32, ..Default::default() };
+        let h = Tensor::zeros(&self.be, &[r])?;
+        self.be.launch(KernelId::EntropyFwd, bytemuck::bytes_of(&p), r as u32, &[logp.value.buffer(), h.buffer()])?;
+        let (lv, be, ls) = (logp.value.clone(), self.be.clone(), logp.slot);
+        Ok(self.record(h, &[logp], move |g, dh| {
+            if let Some(s) = ls {
+                let dl = g.acc(&be, s)?;
+                be.launch(
+                    KernelId::EntropyBwd,
+                    bytemuck::bytes_of(&p),
+                    r as u32,
+                    &[lv.buffer(), dh.buffer(), dl.buffer()],
+                )?;
+            }
+            Ok(())
+        }))
+    }
+
+    /// One action per row of log-probabilities, drawn through Philox under (`seed`, `step`):
+    /// a u32 [R] tensor (`u32::MAX` for a row with nothing allowed). Not differentiable.
+    pub fn sample(&self, logp: &Var, seed: u64, step: u32) -> Result<Tensor> {
+        let (r, c) = rows_cols(&logp.value, "sample")?;
+        let key = rng::key_of(seed);
+        let p = CategoricalParams {
+            rows: r as u32,
+            cols: c as u32,
+            key0: key[0],
+            key1: key[1],
+            step,
+            ..Default::default()
+        };
+        let a = Tensor::zeros_u32(&self.be, &[r])?;
+        self.be.launch(
+            KernelId::CategoricalSample,
+            bytemuck::bytes_of(&p),
+            r as u32,
+            &[logp.value.buffer(), a.buffer()],
+        )?;
+        Ok(a)
+    }
+
+    /// Dueling combine: Q = V + A − mean(A) with V [R] (or [R, 1]) and A [R, C].
+    pub fn dueling(&self, v: &Var, a: &Var) -> Result<Var> {
+        let (r, c) = rows_cols(&a.value, "dueling")?;
+        if v.value.numel() != r {
+            return Err(Error::shape("dueling value", r, v.value.numel()));
+        }
+        let p = IndexParams { rows: r as u32, cols: c as u32, ..Default::default() };
+        let q = a.value.zeros_like()?;
+        self.be.launch(
+            KernelId::DuelingFwd,
+            bytemuck::bytes_of(&p),
+            r as u32,
+            &[v.value.buffer(), a.value.buffer(), q.buffer()],
+        )?;
+        let (be, vs, as_) = (self.be.clone(), v.slot, a.slot);
+        let (vv, av) = (v.value.clone(), a.value.clone());
+        Ok(self.record(q, &[v, a], move |g, dq| {
+            let dv = match vs {
+                Some(s) => g.acc(&be, s)?,
+                None => vv.zeros_like()?,
+            };
+            let da = match as_ {
+                Some(s) => g.acc(&be, s)?,
+                None => av.zeros_like()?,
+            };
+            be.launch(KernelId::DuelingBwd, bytemuck::bytes_of(&p), r as u32, &[dq.buffer(), dv.buffer(), da.buffer()])
+        }))
+    }
+
+    /// a·x1 + b·x2 (same number of elements; the shape of x1).
+    pub fn add_scaled(&self, x1: &Var, a: f32, x2: &Var, b: f32) -> Result<Var> {
+        let n = x1.value.numel();
+        if x2.value.numel() != n {
+            return Err(Error::shape("add_scaled", format!("{:?}", x1.shape()), format!("{:?}", x2.shape())));
+        }
+        let y = x1.value.zeros_like()?;
+        let p = AxpbyParams { n: n as u32, a, b, ..Default::default() };
+        if n > 0 {
+            self.be.launch(
+                KernelId::Axpby,
+                bytemuck::bytes_of(&p),
+                n as u32,
+                &[x1.value.buffer(), x2.value.buffer(), y.buffer()],
+            )?;
+        }
+        let (be, s1, s2) = (self.be.clone(), x1.slot, x2.slot);
+        Ok(self.record(y, &[x1, x2], move |g, dy| {
+            for (s, w) in [(s1, a), (s2, b)] {
+                if let (Some(s), true) = (s, n > 0) {
+                    let dx = g.acc(&be, s)?;
+                    let q = AxpbyParams { n: n as u32, a: w, ..Default::default() };
+                    be.launch(KernelId::ScaleAcc, bytemuck::bytes_of(&q), n as u32, &[dy.buffer(), dx.buffer()])?;
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    /// The same value seen with another shape of as many elements (shares the value and the
+    /// gradient).
+    pub fn reshape(&self, v: &Var, shape: &[usize]) -> Result<Var> {
+        Ok(Var { value: v.value.reshape(shape)?, slot: v.slot })
+    }
+
+    /// The mean of every element: [1].
+    pub fn mean(&self, x: &Var) -> Result<Var> {
+        let n = x.value.numel();
+        if n == 0 {
+            return Err(Error::shape("mean", "a non-empty tensor", format!("{:?}", x.shape())));
+        }
+        let p = AxpbyParams { n: n as u32, ..Default::default() };
+        let y = Tensor::zeros(&self.be, &[1])?;
+        self.be.launch(KernelId::MeanFwd, bytemuck::bytes_of(&p), 1, &[x.value.buffer(), y.buffer()])?;
+        let (be, xs) = (self.be.clone(), x.slot);
+        Ok(self.record(y, &[x], move |g, dy| {
+            if let Some(s) = xs {
+                let dx = g.acc(&be, s)?;
+                be.launch(KernelId::MeanBwd, bytemuck::bytes_of(&p), n as u32, &[dy.buffer(), dx.buffer()])?;
+            }
+            Ok(())
+        }))
+    }
+}

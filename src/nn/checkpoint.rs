@@ -1,0 +1,236 @@
+//! Checkpoints in the safetensors format: an 8-byte little-endian header length, a JSON header
+//! `{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {key: string}}`
+//! padded with spaces to a multiple of 8 bytes, then the raw little-endian data. Readable by the
+//! `safetensors` Python package. Written atomically (a temporary sibling, then a rename: no
+//! partial file is ever left under the final name); validated on load (every expected tensor
+//! present with its dtype and shape — a mismatch is a typed error naming the tensor).
+//!
+//! [`save_training`] / [`load_training`] store a model's parameters, an optimizer's moments
+//! (`<name>.opt_m`, `<name>.opt_v`) and step count, and a JSON config under `__metadata__.config`.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::autograd::Param;
+use crate::error::{Error, Result};
+use crate::nn::Optimizer;
+use crate::tensor::{DType, Tensor};
+
+/// A tensor read from a checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stored {
+    /// Element type.
+    pub dtype: DType,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The 32-bit words (f32 bits or u32 values).
+    pub words: Vec<u32>,
+}
+
+/// A checkpoint file's contents.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checkpoint {
+    /// Tensors by name.
+    pub tensors: BTreeMap<String, Stored>,
+    /// `__metadata__` (string to string, as the format requires).
+    pub metadata: BTreeMap<String, String>,
+}
+
+fn dtype_name(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "F32",
+        DType::U32 => "U32",
+    }
+}
+
+fn bad(path: &Path, why: impl Into<String>) -> Error {
+    Error::Parse { path: path.to_path_buf(), line: 0, why: why.into() }
+}
+
+impl Checkpoint {
+    /// Write to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut header = serde_json::Map::new();
+        let mut offset = 0usize;
+        for (name, t) in &self.tensors {
+            if name == "__metadata__" {
+                return Err(Error::config("checkpoint tensor name", name, "is reserved"));
+            }
+            let n: usize = t.shape.iter().product();
+            if n != t.words.len() {
+                return Err(Error::shape(format!("checkpoint tensor `{name}`"), n, t.words.len()));
+            }
+            header.insert(
+                name.clone(),
+                serde_json::json!({"dtype": dtype_name(t.dtype), "shape": t.shape, "data_offsets": [offset, offset + 4 * n]}),
+            );
+            offset += 4 * n;
+        }
+        if !self.metadata.is_empty() {
+            header.insert("__metadata__".into(), serde_json::to_value(&self.metadata).unwrap_or_default());
+        }
+        let mut h = serde_json::to_vec(&serde_json::Value::Object(header)).map_err(|e| bad(path, e.to_string()))?;
+        while h.len() % 8 != 0 {
+            h.push(b' ');
+        }
+        let tmp = tmp_path(path);
+        let write = || -> std::io::Result<()> {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            f.write_all(&(h.len() as u64).to_le_bytes())?;
+            f.write_all(&h)?;
+            for t in self.tensors.values() {
+                for w in &t.words {
+                    f.write_all(&w.to_le_bytes())?;
+                }
+            }
+            f.into_inner().map_err(|e| e.into_error())?.sync_all()
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(path, e));
+        }
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
+    }
+
+    /// Read and check the structure of `path` (header, dtypes, offsets).
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        if bytes.len() < 8 {
+            return Err(bad(path, format!("{} bytes: too short for a safetensors header", bytes.len())));
+        }
+        let hlen = u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default());
+        if hlen > (bytes.len() - 8) as u64 {
+            return Err(bad(path, format!("header length {hlen} exceeds the file ({} bytes)", bytes.len())));
+        }
+        let (hbytes, data) = bytes[8..].split_at(hlen as usize);
+        let header: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(hbytes).map_err(|e| bad(path, format!("header: {e}")))?;
+        let mut out = Checkpoint::default();
+        let mut spans = vec![];
+        for (name, v) in header {
+            if name == "__metadata__" {
+                let m: BTreeMap<String, String> =
+                    serde_json::from_value(v).map_err(|e| bad(path, format!("__metadata__: {e}")))?;
+                out.metadata = m;
+                continue;
+            }
+            let dtype = match v.get("dtype").and_then(|d| d.as_str()) {
+                Some("F32") => DType::F32,
+                Some("U32") => DType::U32,
+                other => return Err(bad(path, format!("tensor `{name}`: dtype {other:?} (mecrl reads F32 and U32)"))),
+            };
+            let shape: Vec<usize> = v
+                .get("shape")
+                .and_then(|s| serde_json::from_value(s.clone()).ok())
+                .ok_or_else(|| bad(path, format!("tensor `{name}`: missing or bad shape")))?;
+            let offs: [usize; 2] = v
+                .get("data_offsets")
+                .and_then(|s| serde_json::from_value(s.clone()).ok())
+                .ok_or_else(|| bad(path, format!("tensor `{name}`: missing or bad data_offsets")))?;
+            let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if offs[0] > offs[1] || offs[1] > data.len() || n.and_then(|n| n.checked_mul(4)) != Some(offs[1] - offs[0])
+            {
+                return Err(bad(
+                    path,
+                    format!(
+                        "tensor `{name}`: data_offsets {offs:?} do not fit shape {shape:?} in {} data bytes",
+                        data.len()
+                    ),
+                ));
+            }
+            spans.push((offs[0], offs[1], name.clone()));
+            let words =
+                data[offs[0]..offs[1]].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            out.tensors.insert(name, Stored { dtype, shape, words });
+        }
+        spans.sort();
+        for w in spans.windows(2) {
+            if w[1].0 < w[0].1 {
+                return Err(bad(path, format!("tensors `{}` and `{}` overlap", w[0].2, w[1].2)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Add a device tensor (a download).
+    pub fn insert(&mut self, name: &str, t: &Tensor) -> Result<()> {
+        let words = t.backend().download(t.buffer())?;
+        self.tensors.insert(
+            name.to_string(),
+            Stored { dtype: t.dtype(), shape: t.shape().to_vec(), words: words[..t.numel()].to_vec() },
+        );
+        Ok(())
+    }
+
+    /// Copy the stored tensor `name` into `t` (an upload), refusing a missing tensor or a dtype
+    /// or shape mismatch with an error naming the tensor.
+    pub fn restore(&self, path: &Path, name: &str, t: &Tensor) -> Result<()> {
+        let s = self.tensors.get(name).ok_or_else(|| bad(path, format!("tensor `{name}` is missing")))?;
+        if s.dtype != t.dtype() {
+            return Err(bad(path, format!("tensor `{name}`: dtype {:?}, expected {:?}", s.dtype, t.dtype())));
+        }
+        if s.shape != t.shape() {
+            return Err(bad(path, format!("tensor `{name}`: shape {:?}, expected {:?}", s.shape, t.shape())));
+        }
+        if !s.words.is_empty() {
+            t.backend().write(t.buffer(), &s.words)?;
+        }
+        Ok(())
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint");
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// Save parameters, the optimizer's state (when given) and `config` (any serializable value).
+pub fn save_training(
+    path: &Path,
+    params: &[Param],
+    opt: Option<&Optimizer>,
+    config: &impl serde::Serialize,
+) -> Result<()> {
+    let mut c = Checkpoint::default();
+    for p in params {
+        c.insert(&p.name, &p.value)?;
+    }
+    if let Some(o) = opt {
+        for (k, p) in params.iter().enumerate() {
+            let (m, v) = o
+                .state(k)
+                .ok_or_else(|| Error::config("checkpoint.optimizer", k, "has no state for this parameter"))?;
+            c.insert(&format!("{}.opt_m", p.name), m)?;
+            c.insert(&format!("{}.opt_v", p.name), v)?;
+        }
+        c.metadata.insert("optimizer_steps".into(), o.steps().to_string());
+    }
+    let cfg = serde_json::to_string(config).map_err(|e| Error::config("checkpoint.config", "?", e.to_string()))?;
+    c.metadata.insert("config".into(), cfg);
+    c.metadata.insert("mecrl_version".into(), crate::VERSION.into());
+    c.save(path)
+}
+
+/// Restore what [`save_training`] wrote into `params` (and `opt`); returns the config JSON.
+pub fn load_training(path: &Path, params: &[Param], opt: Option<&mut Optimizer>) -> Result<String> {
+    let c = Checkpoint::load(path)?;
+    for p in params {
+        c.restore(path, &p.name, &p.value)?;
+    }
+    if let Some(o) = opt {
+        for (k, p) in params.iter().enumerate() {
+            let (m, v) = o
+                .state(k)
+                .ok_or_else(|| Error::config("checkpoint.optimizer", k, "has no state for this parameter"))?;
+            c.restore(path, &format!("{}.opt_m", p.name), m)?;
+            c.restore(path, &format!("{}.opt_v", p.name), v)?;
+        }
+        let steps = c.metadata.get("optimizer_steps").and_then(|s| s.parse().ok());
+        o.set_steps(steps.ok_or_else(|| bad(path, "__metadata__.optimizer_steps missing or not a number"))?);
+    }
+    Ok(c.metadata.get("config").cloned().unwrap_or_default())
+}

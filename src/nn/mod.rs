@@ -1,0 +1,10 @@
+//! Neural-network modules built only from the ops of [`crate::ops`] through the
+//! [`crate::autograd`] tape, and the optimizers.
+
+pub mod checkpoint;
+pub mod init;
+pub mod mlp;
+pub mod optim;
+
+pub use mlp::Mlp;
+pub use optim::{OptimConfig, Optimizer, Schedule};

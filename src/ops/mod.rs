@@ -1,0 +1,106 @@
+//! Neural-network ops: each stem holds its `#[repr(C)]` params, the math generic over
+//! [`Real`] (f32 for the kernels, f64 for the finite-difference gradient checks), the CPU kernel
+//! functions of the registry, and the backward beside the forward. WGSL in `shaders/ops/`, CUDA
+//! in `kernels/ops/`. The autograd layer ([`crate::autograd`]) launches them.
+//!
+//! Summation orders are part of each op's definition (every backend sums in the same order, so
+//! lavapipe and the host shim reproduce the CPU bit for bit): a dot product over `i` runs
+//! `i = 0, 1, …` from `0.0`; accumulation into an existing gradient adds the finished sum once.
+
+pub mod act;
+pub mod categorical;
+pub mod dueling;
+pub mod elementwise;
+pub mod index;
+pub mod linear;
+pub mod loss;
+pub mod optim;
+pub mod softmax;
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// The scalar of the generic op math: f32 (kernels) or f64 (gradient checks).
+pub trait Real:
+    Copy
+    + Send
+    + Sync
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + std::fmt::Debug
+    + 'static
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// From an f64 constant.
+    fn c(x: f64) -> Self;
+    /// e^x: the portable Cephes polynomial for f32 ([`crate::math::exp`]), std for f64.
+    fn exp(self) -> Self;
+    /// √x (IEEE).
+    fn sqrt(self) -> Self;
+    /// ln x (x > 0): the portable Cephes polynomial for f32 ([`crate::math::ln`]), std for f64.
+    fn ln(self) -> Self;
+    /// ln(1 + x) (x ≥ 0 here): [`crate::math::ln1p`] for f32, std for f64.
+    fn ln1p(self) -> Self;
+    /// |x|.
+    fn abs(self) -> Self {
+        if self < Self::ZERO {
+            -self
+        } else {
+            self
+        }
+    }
+    /// max (x if the comparison fails: NaN propagates from `self`).
+    fn max(self, o: Self) -> Self {
+        if o > self {
+            o
+        } else {
+            self
+        }
+    }
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn c(x: f64) -> Self {
+        x as f32
+    }
+    fn exp(self) -> Self {
+        crate::math::exp(self)
+    }
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    fn ln(self) -> Self {
+        crate::math::ln(self)
+    }
+    fn ln1p(self) -> Self {
+        crate::math::ln1p(self)
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn c(x: f64) -> Self {
+        x
+    }
+    fn exp(self) -> Self {
+        f64::exp(self)
+    }
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    fn ln(self) -> Self {
+        f64::ln(self)
+    }
+    fn ln1p(self) -> Self {
+        f64::ln_1p(self)
+    }
+}

@@ -1,0 +1,261 @@
+//! Fused optimizer steps (one thread per parameter element) and `fill` (gradients to zero, the
+//! loss seed to one).
+//!
+//! - SGD (torch semantics): m = μ·m + g; p −= lr·m (μ = `beta1`; μ = 0 is plain SGD, m unused).
+//! - Adam: m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
+//!   p −= lr·(m / bc1) / (√(v / bc2) + ε) with bc = 1 − β^t computed on the host per step.
+//! - RMSProp (torch, not centered, no momentum): v = α·v + (1 − α)·g²; p −= lr·g / (√v + ε)
+//!   (α = `beta2`).
+//!
+//! Weight decay `wd`: L2 (g += wd·p before the update) or, with `decoupled` = 1, AdamW's
+//! p −= lr·wd·p before the update.
+
+use rayon::prelude::*;
+
+use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::registry::params as decode;
+use crate::error::{Error, Result};
+
+/// Which update rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Rule {
+    /// SGD with momentum `beta1`.
+    Sgd = 0,
+    /// Adam.
+    Adam = 1,
+    /// RMSProp with decay `beta2`.
+    RmsProp = 2,
+}
+
+/// Parameters of `optim_step`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct OptimParams {
+    /// Elements.
+    pub n: u32,
+    /// [`Rule`] as u32.
+    pub rule: u32,
+    /// 1: decoupled weight decay (AdamW); 0: L2 added to the gradient.
+    pub decoupled: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Learning rate.
+    pub lr: f32,
+    /// β1 (Adam), momentum μ (SGD).
+    pub beta1: f32,
+    /// β2 (Adam), α (RMSProp).
+    pub beta2: f32,
+    /// ε.
+    pub eps: f32,
+    /// Weight decay.
+    pub wd: f32,
+    /// 1 − β1^t (Adam).
+    pub bc1: f32,
+    /// 1 − β2^t (Adam).
+    pub bc2: f32,
+    /// Padding.
+    pub _pad1: u32,
+}
+
+/// One element's update: returns (p, m, v).
+#[inline]
+pub fn step(q: &OptimParams, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
+    let mut p = p;
+    let mut g = g;
+    if q.wd != 0.0 {
+        if q.decoupled != 0 {
+            p -= q.lr * q.wd * p;
+        } else {
+            g += q.wd * p;
+        }
+    }
+    match q.rule {
+        0 => {
+            if q.beta1 != 0.0 {
+                let m = q.beta1 * m + g;
+                (p - q.lr * m, m, v)
+            } else {
+                (p - q.lr * g, m, v)
+            }
+        }
+        1 => {
+            let m = q.beta1 * m + (1.0 - q.beta1) * g;
+            let v = q.beta2 * v + (1.0 - q.beta2) * (g * g);
+            let mhat = m / q.bc1;
+            let vhat = v / q.bc2;
+            (p - q.lr * mhat / (vhat.sqrt() + q.eps), m, v)
+        }
+        _ => {
+            let v = q.beta2 * v + (1.0 - q.beta2) * (g * g);
+            (p - q.lr * g / (v.sqrt() + q.eps), m, v)
+        }
+    }
+}
+
+/// `optim_step`: bufs p, g, m, v.
+pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let q: OptimParams = decode(params);
+    if q.rule > 2 {
+        return Err(Error::config("optim.rule", q.rule, "expected 0 (sgd), 1 (adam) or 2 (rmsprop)"));
+    }
+    let n = q.n as usize;
+    for (k, name) in ["p", "g", "m", "v"].into_iter().enumerate() {
+        need("optim_step", name, bufs[k].len(), n)?;
+    }
+    let [p, g, m, v] = bufs else { unreachable!("registry has 4 buffers") };
+    let (p, g, m, v) = (&mut f32s_mut(p)[..n], &f32s(g)[..n], &mut f32s_mut(m)[..n], &mut f32s_mut(v)[..n]);
+    let f = |(((p, &g), m), v): (((&mut f32, &f32), &mut f32), &mut f32)| {
+        (*p, *m, *v) = step(&q, *p, g, *m, *v);
+    };
+    if n >= 1 << 15 {
+        p.par_iter_mut().zip(g.par_iter()).zip(m.par_iter_mut()).zip(v.par_iter_mut()).for_each(f);
+    } else {
+        p.iter_mut().zip(g.iter()).zip(m.iter_mut()).zip(v.iter_mut()).for_each(f);
+    }
+    Ok(())
+}
+
+/// Parameters of `fill`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct FillParams {
+    /// Elements.
+    pub n: u32,
+    /// The word written (f32 bits for a float).
+    pub value: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+}
+
+/// `fill`: bufs out.
+pub fn cpu_fill(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let q: FillParams = decode(params);
+    need("fill", "out", bufs[0].len(), q.n as usize)?;
+    bufs[0][..q.n as usize].fill(q.value);
+    Ok(())
+}
+
+/// Parameters of `sumsq_acc` / `clip_scale` (global-norm gradient clipping without a round
+/// trip: the squared norms of every gradient tensor are summed into a device scalar, then each
+/// tensor is scaled by min(1, max_norm / (√total + eps))).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ClipParams {
+    /// Elements of this tensor.
+    pub n: u32,
+    /// Largest global norm.
+    pub max_norm: f32,
+    /// ε of the factor's denominator.
+    pub eps: f32,
+    /// Padding.
+    pub _pad0: u32,
+}
+
+/// acc += Σ g² (the sum over this tensor from 0 in order, added once).
+pub fn sumsq(g: &[f32]) -> f32 {
+    let mut s = 0.0f32;
+    for &x in g {
+        s += x * x;
+    }
+    s
+}
+
+/// The clipping factor min(1, max_norm / (√total + eps)).
+pub fn clip_factor(total: f32, max_norm: f32, eps: f32) -> f32 {
+    let f = max_norm / (total.sqrt() + eps);
+    if f < 1.0 {
+        f
+    } else {
+        1.0
+    }
+}
+
+/// `sumsq_acc`: bufs g, acc [1].
+pub fn cpu_sumsq(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let q: ClipParams = decode(params);
+    need("sumsq_acc", "g", bufs[0].len(), q.n as usize)?;
+    need("sumsq_acc", "acc", bufs[1].len(), 1)?;
+    let [g, acc] = bufs else { unreachable!("registry has 2 buffers") };
+    let a = &mut f32s_mut(acc)[0];
+    *a += sumsq(&f32s(g)[..q.n as usize]);
+    Ok(())
+}
+
+/// `clip_scale`: bufs acc [1], g.
+pub fn cpu_clip(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let q: ClipParams = decode(params);
+    need("clip_scale", "acc", bufs[0].len(), 1)?;
+    need("clip_scale", "g", bufs[1].len(), q.n as usize)?;
+    let [acc, g] = bufs else { unreachable!("registry has 2 buffers") };
+    let f = clip_factor(f32s(acc)[0], q.max_norm, q.eps);
+    if f < 1.0 {
+        f32s_mut(g)[..q.n as usize].iter_mut().for_each(|x| *x *= f);
+    }
+    Ok(())
+}
+
+/// Sizes of `sumsq_acc`.
+pub fn sizes_sumsq(bytes: &[u8]) -> Vec<u64> {
+    let q: ClipParams = decode(bytes);
+    vec![q.n as u64, 1]
+}
+
+/// Sizes of `clip_scale`.
+pub fn sizes_clip(bytes: &[u8]) -> Vec<u64> {
+    let q: ClipParams = decode(bytes);
+    vec![1, q.n as u64]
+}
+
+/// Sizes of `optim_step`.
+pub fn sizes_step(bytes: &[u8]) -> Vec<u64> {
+    let q: OptimParams = decode(bytes);
+    vec![q.n as u64; 4]
+}
+
+/// Sizes of `fill`.
+pub fn sizes_fill(bytes: &[u8]) -> Vec<u64> {
+    let q: FillParams = decode(bytes);
+    vec![q.n as u64]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(rule: Rule) -> OptimParams {
+        OptimParams {
+            n: 1,
+            rule: rule as u32,
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            bc1: 0.1,
+            bc2: 0.001,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn first_steps_by_hand() {
+        // Adam, t = 1: m = 0.1 g, v = 0.001 g²; m̂ = g, v̂ = g²: p −= lr·g/(|g| + ε) ≈ lr·sign(g)
+        let (p, m, v) = step(&q(Rule::Adam), 1.0, 2.0, 0.0, 0.0);
+        assert!((m - 0.2).abs() < 1e-6 && (v - 0.004).abs() < 1e-6 * 0.004 * 100.0, "{m} {v}");
+        assert!((p - 0.9).abs() < 1e-6, "{p}");
+        // SGD with momentum 0.9 from m = 1: m = 0.9 + 2 = 2.9; p = 1 − 0.29
+        let (p, m, _) = step(&q(Rule::Sgd), 1.0, 2.0, 1.0, 0.0);
+        assert!((m - 2.9).abs() < 1e-6 && (p - 0.71).abs() < 1e-6);
+        // RMSProp α = 0.999 from v = 0: v = 0.004; p = 1 − 0.1·2/(√0.004 + ε)
+        let (p, _, v) = step(&q(Rule::RmsProp), 1.0, 2.0, 0.0, 0.0);
+        assert!((v - 0.004).abs() < 1e-6, "{v}");
+        assert!((p - (1.0 - 0.2 / (v.sqrt() + 1e-8))).abs() < 1e-6, "{p}");
+        // L2: g' = g + wd·p; decoupled: p·(1 − lr·wd) first
+        let l2 = OptimParams { wd: 0.5, beta1: 0.0, ..q(Rule::Sgd) };
+        assert!((step(&l2, 1.0, 2.0, 0.0, 0.0).0 - (1.0 - 0.1 * 2.5)).abs() < 1e-7);
+        let dec = OptimParams { decoupled: 1, ..l2 };
+        assert!((step(&dec, 1.0, 2.0, 0.0, 0.0).0 - (0.95 - 0.2)).abs() < 1e-7);
+    }
+}

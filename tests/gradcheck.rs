@@ -1,0 +1,181 @@
+//! Finite-difference gradient checks in f64 on the CPU for every op's backward: the op math is
+//! generic over f32/f64 (`src/ops`), so the same code the kernels run is differentiated here.
+//! Central differences with h = 1e-6; relative error below 1e-6.
+
+use mecrl::ops::act::{self, Act};
+use mecrl::ops::linear::{self, LinearParams};
+use mecrl::ops::loss;
+use mecrl::rng;
+
+fn values(n: usize, tag: u32) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let w = rng::philox4x32_10([i as u32, tag, 0, 0x6C], [1, 2]);
+            rng::normal2(w[0], w[1]).0 as f64
+        })
+        .collect()
+}
+
+/// ∂L/∂v by central differences, L = Σ_j c_j·f(v)_j (a fixed random projection of the output).
+fn numeric(v: &[f64], c: &[f64], f: &dyn Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
+    let h = 1e-6;
+    (0..v.len())
+        .map(|i| {
+            let (mut a, mut b) = (v.to_vec(), v.to_vec());
+            a[i] += h;
+            b[i] -= h;
+            let (fa, fb) = (f(&a), f(&b));
+            fa.iter().zip(&fb).zip(c).map(|((x, y), c)| c * (x - y)).sum::<f64>() / (2.0 * h)
+        })
+        .collect()
+}
+
+fn assert_close(what: &str, got: &[f64], want: &[f64]) {
+    let scale = want.iter().fold(0.0f64, |a, &x| a.max(x.abs())).max(1e-3);
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let rel = (g - w).abs() / scale;
+        assert!(rel < 1e-6, "{what}[{i}]: analytic {g} vs numeric {w} (relative {rel:e})");
+    }
+}
+
+#[test]
+fn linear_backward() {
+    for has_bias in [1, 0] {
+        let p = LinearParams { k: 2, b: 3, i: 4, o: 5, has_bias, ..Default::default() };
+        let (k, b, i, o) = p.dims();
+        let (x, w, bias, c) = (values(k * b * i, 1), values(k * i * o, 2), values(k * o, 3), values(k * b * o, 4));
+        let fwd = |x: &[f64], w: &[f64], bias: &[f64]| {
+            let mut y = vec![0.0; k * b * o];
+            linear::forward(&p, x, w, bias, &mut y);
+            y
+        };
+        let mut dx = vec![0.0; k * b * i];
+        linear::backward_x(&p, &c, &w, &mut dx);
+        assert_close("dx", &dx, &numeric(&x, &c, &|v| fwd(v, &w, &bias)));
+        let (mut dw, mut db) = (vec![0.0; k * i * o], vec![0.0; k * o]);
+        linear::backward_w(&p, &x, &c, &mut dw, &mut db);
+        assert_close("dw", &dw, &numeric(&w, &c, &|v| fwd(&x, v, &bias)));
+        if has_bias == 1 {
+            assert_close("db", &db, &numeric(&bias, &c, &|v| fwd(&x, &w, v)));
+        } else {
+            assert!(db.iter().all(|&d| d == 0.0));
+        }
+    }
+}
+
+#[test]
+fn activation_backward() {
+    // away from ReLU's kink at 0 (its derivative there is defined as 0)
+    let x: Vec<f64> = values(40, 5).iter().map(|&v| if v.abs() < 1e-3 { 0.5 } else { 2.0 * v }).collect();
+    let c = values(40, 6);
+    for a in [Act::Relu, Act::Tanh, Act::Sigmoid] {
+        let fwd = |v: &[f64]| {
+            let mut y = vec![0.0; v.len()];
+            act::forward(a, v, &mut y);
+            y
+        };
+        let y = fwd(&x);
+        let mut dx = vec![0.0; x.len()];
+        act::backward(a, &y, &c, &mut dx);
+        assert_close(&format!("{a:?}"), &dx, &numeric(&x, &c, &fwd));
+    }
+}
+
+#[test]
+fn mse_backward() {
+    let (y, t) = (values(30, 7), values(30, 8));
+    let mut dy = vec![0.0; 30];
+    loss::mse_backward(&y, &t, 1.0, &mut dy);
+    assert_close("mse", &dy, &numeric(&y, &[1.0], &|v| vec![loss::mse(v, &t)]));
+}
+
+#[test]
+fn softmax_backward_plain_and_masked() {
+    use mecrl::ops::softmax;
+    let x = values(6, 9);
+    let c = values(6, 10);
+    let mask = [1u32, 0, 1, 1, 0, 1];
+    for m in [None, Some(&mask[..])] {
+        for log in [false, true] {
+            let fwd = |v: &[f64]| {
+                let mut y = vec![0.0; 6];
+                softmax::row_forward(v, m, log, &mut y);
+                // masked log entries are a constant sentinel: leave them out of the projection
+                y.iter().enumerate().map(|(j, &v)| if m.is_some_and(|m| m[j] == 0) { 0.0 } else { v }).collect()
+            };
+            let mut y = vec![0.0; 6];
+            softmax::row_forward(&x, m, log, &mut y);
+            let cm: Vec<f64> =
+                c.iter().enumerate().map(|(j, &v)| if m.is_some_and(|m| m[j] == 0) { 0.0 } else { v }).collect();
+            let mut dx = vec![0.0; 6];
+            softmax::row_backward(&y, &cm, m, log, &mut dx);
+            assert_close(&format!("softmax log={log} masked={}", m.is_some()), &dx, &numeric(&x, &cm, &fwd));
+        }
+    }
+}
+
+#[test]
+fn entropy_and_dueling_backward() {
+    use mecrl::ops::{categorical, dueling, softmax};
+    // entropy as a function of the logits through log-softmax: chain the two backward passes
+    let x = values(5, 11);
+    let logp_of = |v: &[f64]| {
+        let mut y = vec![0.0; 5];
+        softmax::row_forward(v, None, true, &mut y);
+        y
+    };
+    let lp = logp_of(&x);
+    let mut dlogp = vec![0.0; 5];
+    categorical::entropy_row_backward(&lp, 1.0, &mut dlogp);
+    let mut dx = vec![0.0; 5];
+    softmax::row_backward(&lp, &dlogp, None, true, &mut dx);
+    assert_close("entropy", &dx, &numeric(&x, &[1.0], &|v| vec![categorical::entropy_row(&logp_of(v))]));
+    // dueling: d/dV and d/dA
+    let (a, c) = (values(4, 12), values(4, 13));
+    let v = 0.7;
+    let (mut dv, mut da) = (0.0, vec![0.0; 4]);
+    dueling::row_backward(&c, &mut dv, &mut da);
+    let q = |v: f64, a: &[f64]| {
+        let mut q = vec![0.0; 4];
+        dueling::row_forward(v, a, &mut q);
+        q
+    };
+    assert_close("dueling dA", &da, &numeric(&a, &c, &|x| q(v, x)));
+    assert_close("dueling dV", &[dv], &numeric(&[v], &c, &|x| q(x[0], &a)));
+}
+
+#[test]
+fn huber_bce_ce_ppo_backward() {
+    use mecrl::ops::loss;
+    let (y, t) = (values(20, 14).iter().map(|v| 2.0 * v).collect::<Vec<f64>>(), values(20, 15));
+    let mut g = vec![0.0; 20];
+    loss::huber_backward(&y, &t, 1.0, 1.0, &mut g);
+    assert_close("huber", &g, &numeric(&y, &[1.0], &|v| vec![loss::huber(v, &t, 1.0)]));
+    let bits: Vec<f64> = values(20, 16).iter().map(|v| (*v > 0.0) as u8 as f64).collect();
+    let mut g = vec![0.0; 20];
+    loss::bce_backward(&y, &bits, 1.0, &mut g);
+    assert_close("bce", &g, &numeric(&y, &[1.0], &|v| vec![loss::bce(v, &bits)]));
+    let lp = values(12, 17);
+    let labels = [0u32, 2, 1, 3];
+    let mut g = vec![0.0; 12];
+    loss::ce_backward(&labels, 3, 1.0, &mut g);
+    assert_close("ce", &g, &numeric(&lp, &[1.0], &|v| vec![ce4(v, &labels)]));
+    // PPO: log-ratios spread over both sides of the clip range, away from its kinks
+    let old = [0.0; 20];
+    let lp: Vec<f64> = values(20, 18)
+        .iter()
+        .map(|v| 0.5 * v)
+        .filter(|v| (v.exp() - 0.8).abs() > 1e-3 && (v.exp() - 1.2).abs() > 1e-3)
+        .collect();
+    let n = lp.len();
+    let adv = values(n, 19);
+    let mut g = vec![0.0; n];
+    loss::ppo_backward(&lp, &old[..n], &adv, 0.2, 1.0, &mut g);
+    assert_close("ppo", &g, &numeric(&lp, &[1.0], &|v| vec![loss::ppo(v, &old[..n], &adv, 0.2)]));
+}
+
+/// CE over 4 rows of 3 with label 3 out of range in the last row (NaN is not differentiable:
+/// compare on the first three rows).
+fn ce4(v: &[f64], labels: &[u32]) -> f64 {
+    mecrl::ops::loss::ce(&v[..9], &labels[..3], 3) * 3.0 / 4.0
+}
