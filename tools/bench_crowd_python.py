@@ -7,7 +7,8 @@ every agent, and one slot's tasks and MD capacities. The straightforward impleme
 researcher would write, with Python lists and the `random` module:
 
 - default: runs `--slots` slots of the whole step — arrivals (gap countdown, Poisson K, s, o by
-  inversion / the sum rule), MD capacities, per-unit and per-link loads, outcomes (6)-(7) with
+  inversion below mean 30, a rounded normal above — a speed reference, not a bit-exact one — and
+  the sum rule), MD capacities, per-unit and per-link loads, outcomes (6)-(7) with
   shared capacity (1), reward (13), queue updates (2) and (4) — and prints
   {"slots", "seconds", "agent_slots_per_s"};
 - `--check`: evaluates the given slot's tasks and capacities (no draws) and prints the rewards

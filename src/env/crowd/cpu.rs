@@ -541,7 +541,11 @@ mod tests {
             for (x, (t, f)) in want.iter().enumerate() {
                 assert_eq!(&task[3 * x..3 * x + 3], t);
                 assert_eq!(cap[x], f.to_bits());
+                // §III-C: F_m(t) = f_md · U[0.2, 1]
+                assert!((0.4e9..=2e9).contains(f), "{f}");
             }
+            let caps: std::collections::BTreeSet<u32> = cap.iter().copied().collect();
+            assert!(caps.len() > b * n / 2, "capacities are redrawn per MD and slot");
         }
         assert!(ctl.iter().all(|&c| (1..=20).contains(&c)));
     }
