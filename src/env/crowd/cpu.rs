@@ -461,35 +461,37 @@ fn finish_instance(
     let (mut drift, mut in_bits, mut served_bits) = (0.0f32, 0.0f32, 0.0f32);
     let mut link_rate = [0.0f32; 3];
     let wired_end = n + s * (s - 1) / 2;
-    for l in 0..l_n {
-        let c = model::link_capacity(p, l);
-        let x = load[(u_n + l) as usize];
-        let vl = v[l as usize];
-        drift += (vl / p.rate_unit) * ((x - c) / p.rate_unit);
-        let (next, served) = model::backlog_update(vl, x * p.dt, c * p.dt); // (2) floored at 0
-        v[l as usize] = next;
-        in_bits += x * p.dt;
-        served_bits += served;
-        let kind = if l < n {
-            0
-        } else if l < wired_end {
-            1
-        } else {
-            2
-        };
-        link_rate[kind] += next / (c * p.dt);
+    // in ascending l, one segment per link kind (no per-link branch; the same operations)
+    for (kind, (lo, hi, c)) in
+        [(0, n, p.c_wireless), (n, wired_end, p.c_wired), (wired_end, l_n, p.c_backbone)].into_iter().enumerate()
+    {
+        let (xs, vs) = (&load[(u_n + lo) as usize..(u_n + hi) as usize], &mut v[lo as usize..hi as usize]);
+        let mut rate = 0.0f32;
+        for (&x, vl) in xs.iter().zip(vs.iter_mut()) {
+            drift += (*vl / p.rate_unit) * ((x - c) / p.rate_unit);
+            let (next, served) = model::backlog_update(*vl, x * p.dt, c * p.dt); // (2) floored at 0
+            *vl = next;
+            in_bits += x * p.dt;
+            served_bits += served;
+            rate += next / (c * p.dt);
+        }
+        link_rate[kind] = rate;
     }
-    // units: (4)
+    // units: (4), in ascending u: MDs (F_m(t)), edge servers, the cloud
     let (mut in_cycles, mut served_cycles) = (0.0f32, 0.0f32);
     let mut unit_rate = [0.0f32; 3];
-    for un in 0..u_n {
-        let f = model::unit_capacity(p, cap, un);
-        let a = load[un as usize];
-        let (next, served) = model::backlog_update(q[un as usize], a, f * p.dt);
-        q[un as usize] = next;
-        in_cycles += a;
-        served_cycles += served;
-        unit_rate[(model::unit_kind(p, un) - 1) as usize] += next / (f * p.dt);
+    for (kind, (lo, hi)) in [(0, n), (n, n + s), (n + s, u_n)].into_iter().enumerate() {
+        let mut rate = 0.0f32;
+        for un in lo..hi {
+            let f = model::unit_capacity(p, cap, un);
+            let a = load[un as usize];
+            let (next, served) = model::backlog_update(q[un as usize], a, f * p.dt);
+            q[un as usize] = next;
+            in_cycles += a;
+            served_cycles += served;
+            rate += next / (f * p.dt);
+        }
+        unit_rate[kind] = rate;
     }
     let r = -(p.v_penalty * sum_cost + drift); // (13), as a reward to maximize
     *reward = if bad { f32::NAN } else { r };
