@@ -238,3 +238,23 @@ fn config_errors_name_the_field() {
     assert_eq!(topo.cluster_sizes.len(), 6);
     assert!(topo.cluster_sizes.iter().all(|&z| (5..=10).contains(&z)));
 }
+
+#[test]
+fn lavapipe_loop_budget_is_refused_with_a_typed_error() {
+    // Where the driver cuts long loops silently (lavapipe), an instance whose kernels would loop
+    // past the budget is refused before anything runs; the paper's size is accepted.
+    let be = match create(BackendKind::Wgpu) {
+        Ok(be) => be,
+        Err(e) => {
+            assert!(std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"), "wgpu is required here: {e}");
+            return;
+        }
+    };
+    let Some(limit) = be.max_loop_iterations() else { return };
+    let big = CrowdConfig { cluster_sizes: Some(vec![2000; 6]), ..CrowdConfig::default() };
+    match CrowdEnv::new(be.clone(), &big, 1, 1) {
+        Err(e) => assert!(e.to_string().contains("crowd.cluster_sizes") && e.to_string().contains(&limit.to_string())),
+        Ok(_) => panic!("12,000 users must exceed a {limit}-iteration budget"),
+    }
+    assert!(CrowdEnv::new(be, &CrowdConfig::default(), 1, 1).is_ok());
+}
