@@ -179,3 +179,27 @@ fn huber_bce_ce_ppo_backward() {
 fn ce4(v: &[f64], labels: &[u32]) -> f64 {
     mecrl::ops::loss::ce(&v[..9], &labels[..3], 3) * 3.0 / 4.0
 }
+
+/// The f16/bf16 conversions against the `half` crate (round to nearest even) on every finite
+/// value class: a sweep of f32 bit patterns.
+#[test]
+fn half_conversions_match_the_half_crate() {
+    use mecrl::ops::half::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16};
+    let mut bits = 0u32;
+    for _ in 0..2_000_000 {
+        bits = bits.wrapping_add(2_147_483_647u32.wrapping_mul(3).wrapping_add(12_345)) ^ (bits >> 7);
+        let x = f32::from_bits(bits);
+        if x.is_nan() {
+            continue;
+        }
+        assert_eq!(f32_to_f16(x), half::f16::from_f32(x).to_bits(), "f16 of {x:e} ({bits:#x})");
+        assert_eq!(f32_to_bf16(x), half::bf16::from_f32(x).to_bits(), "bf16 of {x:e} ({bits:#x})");
+    }
+    for h in 0..=u16::MAX {
+        let a = f16_to_f32(h);
+        let b = half::f16::from_bits(h).to_f32();
+        assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "f16 {h:#x}");
+        let (a, b) = (bf16_to_f32(h), half::bf16::from_bits(h).to_f32());
+        assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "bf16 {h:#x}");
+    }
+}

@@ -338,3 +338,34 @@ fn checkpoints_round_trip_bit_exactly_and_refuse_mismatches() {
     assert!(Checkpoint::load(&dir.join("junk.safetensors")).unwrap_err().to_string().contains("header length"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 16-bit storage on every backend: half the bytes, values within the format's rounding, and the
+/// same bits everywhere.
+#[test]
+fn half_storage_round_trips_on_every_backend() {
+    use mecrl::ops::half::{HalfFormat, HalfTensor};
+    let vals: Vec<f32> = (0..1001).map(|i| ((i as f32) * 0.37).sin() * 50.0).collect();
+    let mut reference: Option<Vec<Vec<u32>>> = None;
+    let mut got_all = vec![];
+    for be in backends() {
+        let t = Tensor::from_f32(&be, &[7, 143], &vals).unwrap();
+        let mut got = vec![];
+        for (format, rel) in [(HalfFormat::F16, 1.0 / 2048.0), (HalfFormat::Bf16, 1.0 / 256.0)] {
+            let h = HalfTensor::from_tensor(&t, format).unwrap();
+            assert_eq!(h.bytes(), 4 * 501, "two values per word");
+            let back = h.to_tensor().unwrap();
+            assert_eq!(back.shape(), &[7, 143]);
+            let v = back.to_vec().unwrap();
+            for (a, b) in vals.iter().zip(&v) {
+                assert!((a - b).abs() <= rel * a.abs() + 1e-6, "{} {format:?}: {a} → {b}", be.kind());
+            }
+            got.push(v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        }
+        match &reference {
+            None => reference = Some(got.clone()),
+            Some(r) => assert_eq!(r, &got, "{}: the same bits as the CPU", be.kind()),
+        }
+        got_all.push(got);
+    }
+    assert!(!got_all.is_empty());
+}

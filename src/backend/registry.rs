@@ -12,6 +12,7 @@ use crate::ops::act::{self, ActParams};
 use crate::ops::categorical::{self, CategoricalParams};
 use crate::ops::dueling;
 use crate::ops::elementwise::{self, AxpbyParams};
+use crate::ops::half::{self, HalfParams};
 use crate::ops::index::{self, IndexParams};
 use crate::ops::linear::{self, LinearParams};
 use crate::ops::loss::{self, LossParams};
@@ -133,6 +134,10 @@ pub enum KernelId {
     MeanFwd,
     /// nn: mean backward.
     MeanBwd,
+    /// f32 → packed f16/bf16 storage.
+    HalfPack,
+    /// packed f16/bf16 → f32.
+    HalfUnpack,
 }
 
 /// How a kernel uses a buffer.
@@ -351,6 +356,12 @@ const AXPBY_PARAMS: ParamLayout = ParamLayout {
     name: "AxpbyParams",
     size: std::mem::size_of::<AxpbyParams>(),
     fields: fields!(AxpbyParams; n, a, b, _pad0),
+};
+
+const HALF_PARAMS: ParamLayout = ParamLayout {
+    name: "HalfParams",
+    size: std::mem::size_of::<HalfParams>(),
+    fields: fields!(HalfParams; n, format, _pad0, _pad1),
 };
 
 const FILL_PARAMS: ParamLayout = ParamLayout {
@@ -1184,6 +1195,28 @@ pub static KERNELS: &[KernelSpec] = &[
         bufs: &[b("dy", R, F32), b("dx", W, F32)],
         cpu: elementwise::cpu_mean_bwd,
         sizes: elementwise::sizes_mean_bwd,
+    },
+    KernelSpec {
+        id: KernelId::HalfPack,
+        stem: "half",
+        entry: "half_pack",
+        wgsl: "ops/half.wgsl",
+        cu: "ops/half.cu",
+        params: HALF_PARAMS,
+        bufs: &[b("x", R, F32), b("h", W, U32)],
+        cpu: half::cpu_pack,
+        sizes: half::sizes_pack,
+    },
+    KernelSpec {
+        id: KernelId::HalfUnpack,
+        stem: "half",
+        entry: "half_unpack",
+        wgsl: "ops/half.wgsl",
+        cu: "ops/half.cu",
+        params: HALF_PARAMS,
+        bufs: &[b("h", R, U32), b("x", W, F32)],
+        cpu: half::cpu_unpack,
+        sizes: half::sizes_unpack,
     },
 ];
 

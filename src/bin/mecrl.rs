@@ -10,6 +10,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use mecrl::backend::{self, Backend, BackendChoice, KernelId};
+
+#[path = "mecrl_cli/nn_bench.rs"]
+mod nn_bench;
 use mecrl::env::mec::{MecConfig, MecEnv};
 use mecrl::experiment::{rundir::RunDir, AnyConfig};
 use mecrl::rng;
@@ -149,6 +152,8 @@ enum BenchCmd {
     Dag(BenchDagArgs),
     /// `crowd`: agent-slots per second of the batched step next to a plain-Python step.
     Crowd(BenchCrowdArgs),
+    /// `nn`: training steps of small MLP ensembles next to JAX (XLA, CPU) in the same run.
+    Nn(BenchNnArgs),
 }
 
 #[derive(clap::Args)]
@@ -174,6 +179,22 @@ struct BenchCrowdArgs {
     /// Backends to measure, comma-separated (cpu, wgpu, cuda; unavailable ones are skipped).
     #[arg(long, default_value = "cpu,wgpu,cuda")]
     backends: String,
+}
+
+#[derive(clap::Args)]
+struct BenchNnArgs {
+    /// Backend: auto, cpu, wgpu, cuda.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Steps per timed block.
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    /// Timed blocks (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Python with JAX for the reference (default: .venv/bin/python, else python3).
+    #[arg(long)]
+    python: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -221,6 +242,7 @@ fn main() -> ExitCode {
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
         Cmd::Bench { what: BenchCmd::Crowd(a) } => cmd_bench_crowd(&a),
+        Cmd::Bench { what: BenchCmd::Nn(a) } => cmd_bench_nn(&a),
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal, heft } } => {
             cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal, &heft)
         }
@@ -302,6 +324,26 @@ fn cmd_run(
     dir.write("manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     let p = dir.commit()?;
     println!("run directory: {}", p.display());
+    Ok(())
+}
+
+fn cmd_bench_nn(a: &BenchNnArgs) -> anyhow::Result<()> {
+    let be = pick_backend(&a.backend)?;
+    let jax = nn_bench::jax_reference(a.python.clone(), a.steps, a.reps)?;
+    println!("mecrl bench nn  (forward + backward + Adam per step; medians of {} blocks of {} steps)", a.reps, a.steps);
+    println!("{:<48} {:>14} {:>14} {:>8}", "case", "mecrl (ms)", "JAX-CPU (ms)", "ratio");
+    for (k, c) in nn_bench::CASES.iter().enumerate() {
+        let t = nn_bench::time_mlp(&be, c, a.steps, a.reps)?;
+        let j = jax.as_ref().and_then(|j| j["cases"][k]["seconds_per_step"].as_f64());
+        let (js, ratio) = match j {
+            Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t)),
+            None => ("-".into(), "-".into()),
+        };
+        println!("{:<48} {:>14.3} {:>14} {:>8}", c.name, t * 1e3, js, ratio);
+    }
+    if let Some(j) = &jax {
+        println!("JAX {} on {}", j["jax_version"].as_str().unwrap_or("?"), j["device"].as_str().unwrap_or("?"));
+    }
     Ok(())
 }
 

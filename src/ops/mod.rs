@@ -11,6 +11,7 @@ pub mod act;
 pub mod categorical;
 pub mod dueling;
 pub mod elementwise;
+pub mod half;
 pub mod index;
 pub mod linear;
 pub mod loss;

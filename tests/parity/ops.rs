@@ -152,6 +152,16 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         bufs: vec![f32v(&[2.5]), f32v(&normals(n, 45, 1.0))],
     };
     assert_equal(be, &c, done);
+    // 16-bit storage: odd n, values across the f16 range, subnormals, overflow, ties, NaN, ±0
+    let mut hv = normals(301, 46, 100.0);
+    hv[..8].copy_from_slice(&[0.0, -0.0, 70000.0, 1e-6, 3e-8, f32::NAN, 1.0 + 2f32.powi(-11), f32::INFINITY]);
+    for format in [0u32, 1] {
+        let hp = mecrl::ops::half::HalfParams { n: 301, format, ..Default::default() };
+        let c = Case { id: KernelId::HalfPack, params: bytes(&hp), threads: 151, bufs: vec![f32v(&hv), vec![0; 151]] };
+        let packed = assert_equal(be, &c, done)[1].clone().unwrap();
+        let c = Case { id: KernelId::HalfUnpack, params: bytes(&hp), threads: 301, bufs: vec![packed, vec![0; 301]] };
+        assert_equal(be, &c, done);
+    }
     let q = FillParams { n: 100, value: 1.0f32.to_bits(), ..Default::default() };
     let c = Case { id: KernelId::Fill, params: bytes(&q), threads: 100, bufs: vec![vec![7; 130]] };
     let out = assert_equal(be, &c, done)[0].clone().unwrap();
