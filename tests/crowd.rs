@@ -258,3 +258,33 @@ fn lavapipe_loop_budget_is_refused_with_a_typed_error() {
     }
     assert!(CrowdEnv::new(be, &CrowdConfig::default(), 1, 1).is_ok());
 }
+
+#[test]
+fn hand_worked_observation_in_one_cell() {
+    use mecrl::backend::KernelId;
+    let be = cpu();
+    let env = CrowdEnv::new(be.clone(), &one_cell(), 1, 3).unwrap();
+    be.write(&env.q, bytemuck::cast_slice(&[1e9f32, 0.0, 0.0, 5e9, 0.0])).unwrap();
+    be.write(&env.v, bytemuck::cast_slice(&[5e6f32, 0.0, 0.0, 2e6])).unwrap();
+    be.write(&env.cap, bytemuck::cast_slice(&[2e9f32, 1e9, 1e9])).unwrap();
+    be.write(&env.task, &[1, 2, 1, 0, 0, 0, 0, 0, 0]).unwrap();
+    be.launch(
+        KernelId::CrowdObserve,
+        bytemuck::bytes_of(env.params()),
+        3,
+        &[&env.cell_off, &env.task, &env.cap, &env.q, &env.v, &env.obs],
+    )
+    .unwrap();
+    let obs = env.f32s(&env.obs).unwrap();
+    let w = env.topology().obs_dim();
+    assert_eq!(w, 3 + 3 * 5);
+    // user 0: task (1, 2, 1); per target (P̂ (5), D (14), c̄ in Mbps):
+    // local (1 + 2)/2 = 1.5; MD 1 and MD 2: 2/1 = 2, D = 5 Mbit / 10 Mbps = 0.5 (own wireless) + 0;
+    // edge: (5 + 2)/25 = 0.28, D = 0.5; cloud: 2/200 = 0.01, D = 0.5 + 2/100 = 0.52
+    let want = [1.0, 2.0, 1.0, 1.5, 0.0, 0.0, 2.0, 0.5, 10.0, 2.0, 0.5, 10.0, 0.28, 0.5, 10.0, 0.01, 0.52, 10.0];
+    for (k, (&g, &x)) in obs[..w].iter().zip(&want).enumerate() {
+        assert!(close(g, x), "obs[{k}] = {g}, want {x}");
+    }
+    // user 1 (no task): zeros for the task, its estimates with s = 0 (local: 0 / 1 GHz = 0)
+    assert_eq!(&obs[w..w + 4], &[0.0, 0.0, 0.0, 0.0]);
+}

@@ -80,7 +80,10 @@ pub fn jax_reference(python: Option<PathBuf>, steps: usize, reps: usize) -> anyh
     });
     let probe = std::process::Command::new(&py).args(["-c", "import jax"]).output();
     if !probe.map(|o| o.status.success()).unwrap_or(false) {
-        eprintln!("bench nn: JAX is not importable by {} (`pip install jax`, or --python PATH): no reference", py.display());
+        eprintln!(
+            "bench nn: JAX is not importable by {} (`pip install jax`, or --python PATH): no reference",
+            py.display()
+        );
         return Ok(None);
     }
     let out = std::process::Command::new(&py)
