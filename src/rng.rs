@@ -50,6 +50,16 @@ pub mod stream {
     pub const LEVY_STEP_FP: u32 = 8;
     /// nn: categorical sampling of actions (`categorical_sample`).
     pub const NN_CATEGORICAL: u32 = 9;
+    /// `coop`: node parameters λ_i, F_i, α_i at reset.
+    pub const COOP_NODE: u32 = 32;
+    /// `coop`: link parameters r_ij, β_ij at reset.
+    pub const COOP_LINK: u32 = 33;
+    /// `coop`: Bernoulli arrival, size and intensity of a slot's task.
+    pub const COOP_ARRIVAL: u32 = 34;
+    /// `coop`: the two failure uniforms of a task (link, node), drawn once at its arrival.
+    pub const COOP_FAIL: u32 = 35;
+    /// `coop`: the Random / RATC / RDA heuristics' random choices.
+    pub const COOP_POLICY: u32 = 36;
 }
 
 /// One Philox4x32 round.

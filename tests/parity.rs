@@ -26,8 +26,12 @@ use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
 #[path = "parity/crowd.rs"]
 mod crowd;
+#[path = "parity/coop.rs"]
+mod coop;
 #[path = "parity/ops.rs"]
 mod ops;
+#[path = "parity/rnn.rs"]
+mod rnn;
 
 fn backends_under_test() -> Vec<Arc<dyn Backend>> {
     let mut out = vec![];
@@ -414,7 +418,9 @@ fn every_kernel_matches_cpu_on_every_backend() {
             dag_mdp_cases(&**be, sem, &mut done);
         }
         crowd::crowd_cases(&**be, &mut done);
+        coop::cases(&**be, &mut done);
         ops::ops_cases(&**be, &mut done);
+        rnn::rnn_cases(&**be, &mut done);
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());

@@ -10,6 +10,7 @@
 
 mod losses;
 mod policy;
+mod rnn;
 
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 use std::mem::offset_of;
 
 use crate::env::crowd::{self, cpu as crowd_cpu, CrowdParams};
+use crate::env::coop::{kernel as coop, CoopParams};
 use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::dag::mdp as dag_mdp;
 use crate::env::mec::{self, MecParams};
@@ -12,11 +13,14 @@ use crate::ops::act::{self, ActParams};
 use crate::ops::categorical::{self, CategoricalParams};
 use crate::ops::dueling;
 use crate::ops::elementwise::{self, AxpbyParams};
+use crate::ops::glue::{self, CopyParams};
 use crate::ops::half::{self, HalfParams};
 use crate::ops::index::{self, IndexParams};
+use crate::ops::layer_norm::{self, LayerNormParams};
 use crate::ops::linear::{self, LinearParams};
 use crate::ops::loss::{self, LossParams};
 use crate::ops::optim::{self, ClipParams, FillParams, OptimParams};
+use crate::ops::rnn::{self, CellParams};
 use crate::ops::softmax::{self, SoftmaxParams};
 use crate::rng::{self, RngFillParams};
 use crate::search::levy::{self, LevyParams};
@@ -70,6 +74,14 @@ pub enum KernelId {
     CrowdOutcome,
     /// `crowd`: reward (13), metrics, accounting, queue updates (2), (4).
     CrowdFinish,
+    /// `coop`: node and link parameters, empty queues, the first arrivals.
+    CoopReset,
+    /// `coop`: one slot (decisions, execution, transmission, deadlines, arrivals).
+    CoopStep,
+    /// `coop`: observations and action masks.
+    CoopObserve,
+    /// `coop`: the Random / RATC / RDA heuristics.
+    CoopPolicy,
     /// nn: grouped linear forward.
     LinearFwd,
     /// nn: grouped linear, gradient of the input.
@@ -88,6 +100,22 @@ pub enum KernelId {
     OptimStep,
     /// Fill a buffer with one word.
     Fill,
+    /// nn: LSTM cell forward (fused gates i, f, g, o).
+    LstmCellFwd,
+    /// nn: LSTM cell backward.
+    LstmCellBwd,
+    /// nn: GRU cell forward (gates r, z, n).
+    GruCellFwd,
+    /// nn: GRU cell backward.
+    GruCellBwd,
+    /// nn: layer normalization forward.
+    LayerNormFwd,
+    /// nn: layer normalization, gradient of the input.
+    LayerNormBwdX,
+    /// nn: layer normalization, gradients of the gain and bias.
+    LayerNormBwdW,
+    /// nn glue: strided block copy (write or accumulate).
+    GlueCopy,
     /// nn: row-wise (masked) softmax / log-softmax.
     SoftmaxFwd,
     /// nn: softmax / log-softmax backward.
@@ -304,6 +332,44 @@ fn crowd_finish_sizes(bytes: &[u8]) -> Vec<u64> {
     let (m, k) = (crowd::metric::WIDTH as u64, crowd::count::WIDTH as u64);
     vec![c, b * n * 3, b * n, b * n, b * n * 2, b * (u + l), b * u, b * l, b, b * m, b * k]
 }
+
+const COOP_PARAMS: ParamLayout = ParamLayout {
+    name: "CoopParams",
+    size: std::mem::size_of::<CoopParams>(),
+    fields: fields!(CoopParams; b, n, w, horizon, slot, episode, key0, key1, max_queue, variant, n_cores,
+        cores0, cores1, cores2, cores3, cores4, cores5, cores6, cores7, _pad0, dt, deadline, lambda_lo,
+        lambda_hi, s_lo, s_hi, delta_lo, delta_hi, core_hz, alpha_lo, alpha_hi, beta_lo, beta_hi, r_lo, r_hi,
+        lambda_norm, alpha_norm, f_norm, r_norm, s_norm, c_norm, _pad1, _pad2, _pad3),
+};
+
+/// B and the per-instance words of the `coop` state buffers (`coop::instance_words`).
+fn coop_dims(bytes: &[u8]) -> (u64, u64, [u64; 9]) {
+    let p: CoopParams = params(bytes);
+    (p.b as u64, p.n as u64, coop::instance_words(&p).map(|w| w as u64))
+}
+
+fn coop_reset_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, _, iw) = coop_dims(bytes);
+    iw.iter().map(|w| b * w).chain([b]).collect()
+}
+
+fn coop_step_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, iw) = coop_dims(bytes);
+    let mut v = vec![b * iw[0], b * iw[1], b * n];
+    v.extend(iw[2..].iter().map(|w| b * w));
+    v.push(b);
+    v
+}
+
+fn coop_observe_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, iw) = coop_dims(bytes);
+    vec![b * iw[0], b * iw[1], b * iw[2], b * iw[3], b * iw[4], b * iw[6], b * n * (3 * n + 5), b * n * (n + 1)]
+}
+
+fn coop_policy_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, iw) = coop_dims(bytes);
+    vec![b * iw[0], b * iw[1], b * iw[2], b * iw[3], b * iw[4], b * iw[5], b * iw[6], b * n]
+}
 const LINEAR_PARAMS: ParamLayout = ParamLayout {
     name: "LinearParams",
     size: std::mem::size_of::<LinearParams>(),
@@ -368,6 +434,24 @@ const FILL_PARAMS: ParamLayout = ParamLayout {
     name: "FillParams",
     size: std::mem::size_of::<FillParams>(),
     fields: fields!(FillParams; n, value, _pad0, _pad1),
+};
+
+const CELL_PARAMS: ParamLayout = ParamLayout {
+    name: "CellParams",
+    size: std::mem::size_of::<CellParams>(),
+    fields: fields!(CellParams; n, h, _pad0, _pad1),
+};
+
+const LAYER_NORM_PARAMS: ParamLayout = ParamLayout {
+    name: "LayerNormParams",
+    size: std::mem::size_of::<LayerNormParams>(),
+    fields: fields!(LayerNormParams; n, d, per_group, eps),
+};
+
+const COPY_PARAMS: ParamLayout = ParamLayout {
+    name: "CopyParams",
+    size: std::mem::size_of::<CopyParams>(),
+    fields: fields!(CopyParams; d0, d1, d2, n, s0, s1, s2, soff, t0, t1, t2, toff, accumulate, _pad0, _pad1, _pad2),
 };
 
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
@@ -944,6 +1028,109 @@ pub static KERNELS: &[KernelSpec] = &[
         sizes: optim::sizes_fill,
     },
     KernelSpec {
+        id: KernelId::LstmCellFwd,
+        stem: "rnn",
+        entry: "lstm_cell_fwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[b("z", R, F32), b("c", R, F32), b("h_out", W, F32), b("c_out", W, F32), b("act", W, F32)],
+        cpu: rnn::cpu_lstm_fwd,
+        sizes: rnn::sizes_lstm_fwd,
+    },
+    KernelSpec {
+        id: KernelId::LstmCellBwd,
+        stem: "rnn",
+        entry: "lstm_cell_bwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[
+            b("act", R, F32),
+            b("c", R, F32),
+            b("dh", R, F32),
+            b("dc_out", R, F32),
+            b("dz", W, F32),
+            b("dc", W, F32),
+        ],
+        cpu: rnn::cpu_lstm_bwd,
+        sizes: rnn::sizes_lstm_bwd,
+    },
+    KernelSpec {
+        id: KernelId::GruCellFwd,
+        stem: "rnn",
+        entry: "gru_cell_fwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[b("gx", R, F32), b("gh", R, F32), b("h", R, F32), b("h_out", W, F32), b("act", W, F32)],
+        cpu: rnn::cpu_gru_fwd,
+        sizes: rnn::sizes_gru_fwd,
+    },
+    KernelSpec {
+        id: KernelId::GruCellBwd,
+        stem: "rnn",
+        entry: "gru_cell_bwd",
+        wgsl: "ops/rnn.wgsl",
+        cu: "ops/rnn.cu",
+        params: CELL_PARAMS,
+        bufs: &[
+            b("act", R, F32),
+            b("gh", R, F32),
+            b("h", R, F32),
+            b("dh_out", R, F32),
+            b("dgx", W, F32),
+            b("dgh", W, F32),
+            b("dh", W, F32),
+        ],
+        cpu: rnn::cpu_gru_bwd,
+        sizes: rnn::sizes_gru_bwd,
+    },
+    KernelSpec {
+        id: KernelId::LayerNormFwd,
+        stem: "layer_norm",
+        entry: "layer_norm_fwd",
+        wgsl: "ops/layer_norm.wgsl",
+        cu: "ops/layer_norm.cu",
+        params: LAYER_NORM_PARAMS,
+        bufs: &[b("x", R, F32), b("gain", R, F32), b("bias", R, F32), b("y", W, F32), b("stats", W, F32)],
+        cpu: layer_norm::cpu_fwd,
+        sizes: layer_norm::sizes_fwd,
+    },
+    KernelSpec {
+        id: KernelId::LayerNormBwdX,
+        stem: "layer_norm",
+        entry: "layer_norm_bwd_x",
+        wgsl: "ops/layer_norm.wgsl",
+        cu: "ops/layer_norm.cu",
+        params: LAYER_NORM_PARAMS,
+        bufs: &[b("x", R, F32), b("gain", R, F32), b("stats", R, F32), b("dy", R, F32), b("dx", W, F32)],
+        cpu: layer_norm::cpu_bwd_x,
+        sizes: layer_norm::sizes_bwd_x,
+    },
+    KernelSpec {
+        id: KernelId::LayerNormBwdW,
+        stem: "layer_norm",
+        entry: "layer_norm_bwd_w",
+        wgsl: "ops/layer_norm.wgsl",
+        cu: "ops/layer_norm.cu",
+        params: LAYER_NORM_PARAMS,
+        bufs: &[b("x", R, F32), b("stats", R, F32), b("dy", R, F32), b("dgain", W, F32), b("dbias", W, F32)],
+        cpu: layer_norm::cpu_bwd_w,
+        sizes: layer_norm::sizes_bwd_w,
+    },
+    KernelSpec {
+        id: KernelId::GlueCopy,
+        stem: "glue",
+        entry: "glue_copy",
+        wgsl: "ops/glue.wgsl",
+        cu: "ops/glue.cu",
+        params: COPY_PARAMS,
+        bufs: &[b("src", R, F32), b("dst", W, F32)],
+        cpu: glue::cpu_copy,
+        sizes: glue::sizes_copy,
+    },
+    KernelSpec {
         id: KernelId::SoftmaxFwd,
         stem: "softmax",
         entry: "softmax_fwd",
@@ -1217,6 +1404,91 @@ pub static KERNELS: &[KernelSpec] = &[
         bufs: &[b("h", R, U32), b("x", W, F32)],
         cpu: half::cpu_unpack,
         sizes: half::sizes_unpack,
+    },
+    KernelSpec {
+        id: KernelId::CoopReset,
+        stem: "coop",
+        entry: "coop_reset",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", W, F32),
+            b("link", W, F32),
+            b("arr_u", W, U32),
+            b("arr_f", W, F32),
+            b("pool_u", W, U32),
+            b("pool_f", W, F32),
+            b("xq", W, U32),
+            b("stats_u", W, U32),
+            b("stats_f", W, F32),
+            b("reward", W, F32),
+        ],
+        cpu: coop::cpu_reset,
+        sizes: coop_reset_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CoopStep,
+        stem: "coop",
+        entry: "coop_step",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", R, F32),
+            b("link", R, F32),
+            b("act", R, U32),
+            b("arr_u", W, U32),
+            b("arr_f", W, F32),
+            b("pool_u", W, U32),
+            b("pool_f", W, F32),
+            b("xq", W, U32),
+            b("stats_u", W, U32),
+            b("stats_f", W, F32),
+            b("reward", W, F32),
+        ],
+        cpu: coop::cpu_step,
+        sizes: coop_step_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CoopObserve,
+        stem: "coop",
+        entry: "coop_observe",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", R, F32),
+            b("link", R, F32),
+            b("arr_u", R, U32),
+            b("arr_f", R, F32),
+            b("pool_u", R, U32),
+            b("xq", R, U32),
+            b("obs", W, F32),
+            b("mask", W, U32),
+        ],
+        cpu: coop::cpu_observe,
+        sizes: coop_observe_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CoopPolicy,
+        stem: "coop",
+        entry: "coop_policy",
+        wgsl: "env/coop.wgsl",
+        cu: "env/coop.cu",
+        params: COOP_PARAMS,
+        bufs: &[
+            b("node", R, F32),
+            b("link", R, F32),
+            b("arr_u", R, U32),
+            b("arr_f", R, F32),
+            b("pool_u", R, U32),
+            b("pool_f", R, F32),
+            b("xq", R, U32),
+            b("act", W, U32),
+        ],
+        cpu: coop::cpu_policy,
+        sizes: coop_policy_sizes,
     },
 ];
 

@@ -54,6 +54,11 @@ enum Cmd {
         #[command(subcommand)]
         what: DagCmd,
     },
+    /// The O2O-DRL `coop` system: heuristic task logs as offline data sets.
+    Coop {
+        #[command(subcommand)]
+        what: CoopCmd,
+    },
     /// Throughput benchmarks next to reference implementations run in the same invocation.
     Bench {
         #[command(subcommand)]
@@ -144,7 +149,65 @@ struct BenchDagArgs {
 }
 
 #[derive(Subcommand)]
+enum CoopCmd {
+    /// Run a heuristic and write its task log as an offline data set (docs/coop.md).
+    Log(CoopLogArgs),
+}
+
+#[derive(clap::Args)]
+struct CoopLogArgs {
+    /// random, ratc or rda.
+    #[arg(long)]
+    method: String,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    /// A `coop` run config whose [coop] section sets the system (default: the defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override N.
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Instances per episode.
+    #[arg(long, default_value_t = 10)]
+    batch: usize,
+    /// Episodes.
+    #[arg(long, default_value_t = 1)]
+    episodes: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Backend: auto, cpu, wgpu, cuda.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+#[derive(clap::Args)]
+struct BenchCoopArgs {
+    /// Backends to measure, comma-separated (cpu, wgpu, cuda; unavailable ones are skipped).
+    #[arg(long, default_value = "cpu,wgpu,cuda")]
+    backends: String,
+    /// B, instances.
+    #[arg(long, default_value_t = 1024)]
+    batch: usize,
+    /// N, nodes.
+    #[arg(long, default_value_t = 20)]
+    nodes: usize,
+    /// Heuristic acting in the timed episodes (the Python reference uses Random).
+    #[arg(long, default_value = "random")]
+    method: String,
+    /// Timed episodes (median reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Skip the Python reference.
+    #[arg(long)]
+    no_reference: bool,
+}
+
+#[derive(Subcommand)]
 enum BenchCmd {
+    /// `coop`: node-slots per second (heuristic + step, whole episodes) next to plain Python.
+    Coop(BenchCoopArgs),
     /// `mec`: IoTD-objective evaluations per second and the Lévy search time.
     Mec(BenchMecArgs),
     /// `dag`: the exhaustive optimum of n-task DAGs (every plan, and branch-and-bound) next to
@@ -243,6 +306,8 @@ fn main() -> ExitCode {
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
         Cmd::Bench { what: BenchCmd::Crowd(a) } => cmd_bench_crowd(&a),
         Cmd::Bench { what: BenchCmd::Nn(a) } => cmd_bench_nn(&a),
+        Cmd::Bench { what: BenchCmd::Coop(a) } => cmd_bench_coop(&a),
+        Cmd::Coop { what: CoopCmd::Log(a) } => cmd_coop_log(&a),
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal, heft } } => {
             cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal, &heft)
         }
@@ -828,5 +893,77 @@ fn cmd_bench_crowd(a: &BenchCrowdArgs) -> anyhow::Result<()> {
         }
     }
     println!("(the Python step reproduces one mecrl slot's rewards and queue sums to 1e-3 before it is timed)");
+    Ok(())
+}
+
+fn coop_system(config: &Option<PathBuf>, nodes: Option<usize>) -> anyhow::Result<mecrl::env::coop::CoopConfig> {
+    let mut c = match config {
+        Some(p) => match AnyConfig::load(p)? {
+            AnyConfig::Coop(r) => r.coop,
+            other => bail!("{}: a `coop` config is needed, this one is `{}`", p.display(), other.system()),
+        },
+        None => Default::default(),
+    };
+    c.n_nodes = nodes.unwrap_or(c.n_nodes);
+    c.validate()?;
+    Ok(c)
+}
+
+fn cmd_coop_log(a: &CoopLogArgs) -> anyhow::Result<()> {
+    let cfg = coop_system(&a.config, a.nodes)?;
+    let h = mecrl::env::coop::Heuristic::parse(&a.method)?;
+    let be = pick_backend(&a.backend)?;
+    let (rows, sr) = mecrl::experiment::coop::write_log(&cfg, h, a.batch, a.episodes, a.seed, be, &a.out)?;
+    println!("{}: {rows} transitions of {} ({} nodes), success rate {sr:.4}", a.out.display(), h.name(), cfg.n_nodes);
+    Ok(())
+}
+
+fn cmd_bench_coop(a: &BenchCoopArgs) -> anyhow::Result<()> {
+    let cfg = coop_system(&None, Some(a.nodes))?;
+    let h = mecrl::env::coop::Heuristic::parse(&a.method)?;
+    let mut rates = vec![];
+    for name in a.backends.split(',').filter(|x| !x.is_empty()) {
+        match pick_backend(name) {
+            Ok(be) => {
+                rates.push((be.kind().to_string(), mecrl::experiment::coop::bench(&cfg, h, a.batch, a.repeats, be)?))
+            }
+            Err(e) => eprintln!("bench coop: skipping backend {name}: {e}"),
+        }
+    }
+    let py_rate = if a.no_reference {
+        None
+    } else {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let v = root.join(".venv/bin/python");
+        let py = if v.exists() { v } else { PathBuf::from("python3") };
+        let out = std::process::Command::new(&py)
+            .arg(root.join("tools/bench_coop_python.py"))
+            .args(["--nodes", &a.nodes.to_string()])
+            .output()
+            .with_context(|| format!("starting {}", py.display()))?;
+        if !out.status.success() {
+            bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Some((
+            j["node_slots_per_s"].as_f64().context("node_slots_per_s")?,
+            j["success_rate"].as_f64().context("success_rate")?,
+        ))
+    };
+    println!(
+        "mecrl bench coop  N={} B={} method={} ({} slots per episode)",
+        a.nodes,
+        a.batch,
+        h.name(),
+        cfg.episode_slots()
+    );
+    println!("{:<44} {:>16} {:>12} {:>9}", "measurement", "node-slots/s", "vs Python", "success");
+    for (name, (r, sr)) in &rates {
+        let ratio = py_rate.map_or(String::from("-"), |(p, _)| format!("{:.0}x", r / p));
+        println!("{:<44} {:>16.0} {:>12} {:>9.3}", format!("mecrl {name} (heuristic + step)"), r, ratio, sr);
+    }
+    if let Some((p, sr)) = py_rate {
+        println!("{:<44} {:>16.0} {:>12} {:>9.3}", "plain Python (Random, one instance)", p, "1x", sr);
+    }
     Ok(())
 }

@@ -2,5 +2,6 @@
 //! (batch index outermost) and defines its kernels' CPU references next to its formulas.
 
 pub mod crowd;
+pub mod coop;
 pub mod dag;
 pub mod mec;

@@ -14,12 +14,14 @@ use crate::error::{Error, Result};
 
 pub mod config;
 pub mod crowd;
+pub mod coop;
 pub mod dag;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
 pub use crowd::CrowdRunConfig;
+pub use coop::CoopRunConfig;
 pub use dag::DagRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
@@ -46,7 +48,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 3] = ["mec", "dag", "crowd"];
+pub const SYSTEMS: [&str; 4] = ["mec", "dag", "crowd", "coop"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +59,8 @@ pub enum AnyConfig {
     Dag(DagRunConfig),
     /// Mixed-MAPPO `crowd` (`configs/crowd.toml`).
     Crowd(CrowdRunConfig),
+    /// O2O-DRL `coop` (`configs/coop.toml`).
+    Coop(CoopRunConfig),
 }
 
 impl AnyConfig {
@@ -72,6 +76,7 @@ impl AnyConfig {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
             "crowd" => Ok(AnyConfig::Crowd(CrowdRunConfig::from_toml(text, path)?)),
+            "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
         }
     }
@@ -101,6 +106,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Crowd(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
             *b = x;
@@ -120,6 +126,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
             AnyConfig::Crowd(c) => c.validate(),
+            AnyConfig::Coop(c) => c.validate(),
         }
     }
 
@@ -129,6 +136,7 @@ impl AnyConfig {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dag(_) => "dag",
             AnyConfig::Crowd(_) => "crowd",
+            AnyConfig::Coop(_) => "coop",
         }
     }
 
@@ -138,6 +146,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
             AnyConfig::Crowd(c) => &c.name,
+            AnyConfig::Coop(c) => &c.name,
         }
     }
 
@@ -147,6 +156,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
             AnyConfig::Crowd(c) => &c.backend,
+            AnyConfig::Coop(c) => &c.backend,
         }
     }
 
@@ -156,6 +166,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
             AnyConfig::Crowd(c) => &c.out_dir,
+            AnyConfig::Coop(c) => &c.out_dir,
         }
     }
 
@@ -165,6 +176,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
             AnyConfig::Crowd(c) => c.seed,
+            AnyConfig::Coop(c) => c.seed,
         }
     }
 
@@ -174,6 +186,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dag(c) => c.work_units(),
             AnyConfig::Crowd(c) => c.work_units(),
+            AnyConfig::Coop(c) => c.work_units(),
         }
     }
 
@@ -183,6 +196,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
             AnyConfig::Crowd(c) => serde_json::to_value(c),
+            AnyConfig::Coop(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
     }
@@ -193,6 +207,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
             AnyConfig::Crowd(c) => crowd::run(c, backend, tick),
+            AnyConfig::Coop(c) => coop::run(c, backend, tick),
         }
     }
 }

@@ -5,6 +5,8 @@ pub mod checkpoint;
 pub mod init;
 pub mod mlp;
 pub mod optim;
+pub mod rnn;
 
 pub use mlp::Mlp;
 pub use optim::{OptimConfig, Optimizer, Schedule};
+pub use rnn::{Gru, Lstm, LstmOverHistory};

@@ -11,11 +11,14 @@ pub mod act;
 pub mod categorical;
 pub mod dueling;
 pub mod elementwise;
+pub mod glue;
 pub mod half;
 pub mod index;
+pub mod layer_norm;
 pub mod linear;
 pub mod loss;
 pub mod optim;
+pub mod rnn;
 pub mod softmax;
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
