@@ -24,10 +24,10 @@ use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEn
 use mecrl::rng::{self, Dist, RngFillParams};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
-#[path = "parity/crowd.rs"]
-mod crowd;
 #[path = "parity/coop.rs"]
 mod coop;
+#[path = "parity/crowd.rs"]
+mod crowd;
 #[path = "parity/ops.rs"]
 mod ops;
 #[path = "parity/rnn.rs"]

@@ -3,8 +3,8 @@
 
 use std::mem::offset_of;
 
-use crate::env::crowd::{self, cpu as crowd_cpu, CrowdParams};
 use crate::env::coop::{kernel as coop, CoopParams};
+use crate::env::crowd::{self, cpu as crowd_cpu, CrowdParams};
 use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::dag::mdp as dag_mdp;
 use crate::env::mec::{self, MecParams};

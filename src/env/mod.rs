@@ -1,7 +1,7 @@
 //! Environments, one file per system. Each keeps its state as struct-of-arrays device buffers
 //! (batch index outermost) and defines its kernels' CPU references next to its formulas.
 
-pub mod crowd;
 pub mod coop;
+pub mod crowd;
 pub mod dag;
 pub mod mec;

@@ -13,15 +13,15 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 
 pub mod config;
-pub mod crowd;
 pub mod coop;
+pub mod crowd;
 pub mod dag;
 pub mod rundir;
 pub mod runner;
 
 pub use config::{Method, RunConfig};
-pub use crowd::CrowdRunConfig;
 pub use coop::CoopRunConfig;
+pub use crowd::CrowdRunConfig;
 pub use dag::DagRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 

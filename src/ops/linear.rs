@@ -243,13 +243,23 @@ pub fn forward_f32(p: &LinearParams, x: &[f32], w: &[f32], bias: &[f32], y: &mut
         let r0 = blk * rows_per;
         let m = yb.len() / o.max(1);
         let xg = &x[(g * b + r0) * i..];
-        fast::gemm(m, o, i, |r, kk| xg[r * i + kk], &w[g * i * o..(g + 1) * i * o], o, yb, o, |_, j, _, acc| {
-            if p.has_bias != 0 {
-                acc + bias[g * o + j]
-            } else {
-                acc
-            }
-        });
+        fast::gemm(
+            m,
+            o,
+            i,
+            |r, kk| xg[r * i + kk],
+            &w[g * i * o..(g + 1) * i * o],
+            o,
+            yb,
+            o,
+            |_, j, _, acc| {
+                if p.has_bias != 0 {
+                    acc + bias[g * o + j]
+                } else {
+                    acc
+                }
+            },
+        );
     };
     if o == 0 || b == 0 {
         return;
@@ -283,9 +293,20 @@ pub fn backward_x_f32(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
         let r0 = blk * rows_per;
         let m = xb.len() / i;
         let dyg = &dy[(g * b + r0) * o..];
-        fast::gemm(m, i, o, |r, kk| dyg[r * o + kk], &wt[g * o * i..(g + 1) * o * i], i, xb, i, |_, _, old, acc| old + acc);
+        fast::gemm(
+            m,
+            i,
+            o,
+            |r, kk| dyg[r * o + kk],
+            &wt[g * o * i..(g + 1) * o * i],
+            i,
+            xb,
+            i,
+            |_, _, old, acc| old + acc,
+        );
     };
-    let chunks: Vec<&mut [f32]> = dx[..k * b * i].chunks_mut(b * i).flat_map(|xg| xg.chunks_mut(rows_per * i)).collect();
+    let chunks: Vec<&mut [f32]> =
+        dx[..k * b * i].chunks_mut(b * i).flat_map(|xg| xg.chunks_mut(rows_per * i)).collect();
     if k * b * i * o >= PAR_WORK {
         chunks.into_par_iter().enumerate().for_each(run);
     } else {
@@ -304,9 +325,20 @@ pub fn backward_w_f32(p: &LinearParams, x: &[f32], dy: &[f32], dw: &mut [f32], d
             let r0 = blk * rows_per;
             let m = wb.len() / o;
             let xg = &x[g * b * i..(g + 1) * b * i];
-            fast::gemm(m, o, b, |r, kk| xg[kk * i + r0 + r], &dy[g * b * o..(g + 1) * b * o], o, wb, o, |_, _, old, acc| old + acc);
+            fast::gemm(
+                m,
+                o,
+                b,
+                |r, kk| xg[kk * i + r0 + r],
+                &dy[g * b * o..(g + 1) * b * o],
+                o,
+                wb,
+                o,
+                |_, _, old, acc| old + acc,
+            );
         };
-        let chunks: Vec<&mut [f32]> = dw[..k * i * o].chunks_mut(i * o).flat_map(|wg| wg.chunks_mut(rows_per * o)).collect();
+        let chunks: Vec<&mut [f32]> =
+            dw[..k * i * o].chunks_mut(i * o).flat_map(|wg| wg.chunks_mut(rows_per * o)).collect();
         if k * b * i * o >= PAR_WORK {
             chunks.into_par_iter().enumerate().for_each(run);
         } else {
@@ -412,7 +444,11 @@ mod tests {
             let (mut y1, mut y2) = (vec![0.0f32; k * b * o], vec![0.0f32; k * b * o]);
             forward(&p, &x, &w, &bias, &mut y1);
             forward_f32(&p, &x, &w, &bias, &mut y2);
-            assert_eq!(y1.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), y2.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "forward {k} {b} {i} {o}");
+            assert_eq!(
+                y1.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                y2.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "forward {k} {b} {i} {o}"
+            );
             let (mut d1, mut d2) = (v(k * b * i, 5), v(k * b * i, 5));
             backward_x(&p, &dy, &w, &mut d1);
             backward_x_f32(&p, &dy, &w, &mut d2);
