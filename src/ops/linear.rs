@@ -156,8 +156,10 @@ pub fn backward_w<T: Real>(p: &LinearParams, x: &[T], dy: &[T], dw: &mut [T], db
 
 /// The f32 CPU path: a register-blocked product (4 rows × 16 columns of accumulators kept in
 /// registers across the whole sum) that adds the same terms in the same order as the generic
-/// functions above (each output's sum runs over k = 0, 1, … from 0.0), so it is bit-identical
-/// to them (tested) while running at vector speed.
+/// functions above (each output's sum runs over k = 0, 1, … from 0.0), each step a fused
+/// multiply-add: twice the throughput of separate multiplies and adds, one rounding per term
+/// instead of two, so it agrees with the GPU kernels (which never fuse) to within the parity
+/// tolerance rather than bit for bit (tested against the generic functions).
 mod fast {
     const MR: usize = 4;
     const NR: usize = 16;
@@ -170,7 +172,7 @@ mod fast {
             let bv = b(k);
             for r in 0..MR {
                 for j in 0..NR {
-                    acc[r][j] += av[r] * bv[j];
+                    acc[r][j] = av[r].mul_add(bv[j], acc[r][j]);
                 }
             }
         }
@@ -425,7 +427,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_f32_fast_path_is_bit_identical_to_the_generic_functions() {
+    fn the_f32_fast_path_matches_the_generic_functions() {
         let v = |n: usize, t: u32| -> Vec<f32> {
             (0..n)
                 .map(|j| {
@@ -444,20 +446,20 @@ mod tests {
             let (mut y1, mut y2) = (vec![0.0f32; k * b * o], vec![0.0f32; k * b * o]);
             forward(&p, &x, &w, &bias, &mut y1);
             forward_f32(&p, &x, &w, &bias, &mut y2);
-            assert_eq!(
-                y1.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                y2.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                "forward {k} {b} {i} {o}"
-            );
+            let close = |a: &[f32], b: &[f32]| {
+                let scale = a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+                a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * x.abs().max(y.abs()) + 1e-6 * scale)
+            };
+            assert!(close(&y1, &y2), "forward {k} {b} {i} {o}");
             let (mut d1, mut d2) = (v(k * b * i, 5), v(k * b * i, 5));
             backward_x(&p, &dy, &w, &mut d1);
             backward_x_f32(&p, &dy, &w, &mut d2);
-            assert!(d1.iter().zip(&d2).all(|(a, b)| a.to_bits() == b.to_bits()), "dx {k} {b} {i} {o}");
+            assert!(close(&d1, &d2), "dx {k} {b} {i} {o}");
             let (mut w1, mut w2, mut b1, mut b2) = (v(k * i * o, 6), v(k * i * o, 6), v(k * o, 7), v(k * o, 7));
             backward_w(&p, &x, &dy, &mut w1, &mut b1);
             backward_w_f32(&p, &x, &dy, &mut w2, &mut b2);
-            assert!(w1.iter().zip(&w2).all(|(a, b)| a.to_bits() == b.to_bits()), "dw {k} {b} {i} {o}");
-            assert!(b1.iter().zip(&b2).all(|(a, b)| a.to_bits() == b.to_bits()), "db {k} {b} {i} {o}");
+            assert!(close(&w1, &w2), "dw {k} {b} {i} {o}");
+            assert_eq!(b1, b2, "db {k} {b} {i} {o}: the bias sum is not fused");
         }
     }
 
