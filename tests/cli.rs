@@ -208,3 +208,30 @@ fn dag_baselines_malformed_file_names_file_and_line_and_writes_nothing() {
     let o = mecrl().args(["dag", "baselines", "--rate=-1", "--dot"]).arg(&d).output().unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--rate"));
 }
+
+#[test]
+fn crowd_run_with_case_writes_table3_and_series_and_case_is_crowd_only() {
+    let d = tmpdir("crowd");
+    let cfg = d.join("crowd.toml");
+    std::fs::write(&cfg, "system = \"crowd\"\nname = \"cr\"\nbatch = 2\n[crowd]\nhorizon_slots = 30\n").unwrap();
+    let out = d.join("runs");
+    let o = mecrl().arg("run").arg(&cfg).args(["--case", "II", "--quiet", "--out"]).arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    let run = out.join("cr");
+    let csv = std::fs::read_to_string(run.join("table3.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3, "header + one row per policy of case II");
+    assert!(csv.lines().skip(1).all(|l| l.starts_with("II,")), "{csv}");
+    assert!(run.join("series_case_II.csv").exists() && !run.join("series_case_I.csv").exists());
+    // a bad case, and --case on a system without cases: typed errors, no run directory
+    let bad =
+        mecrl().arg("run").arg(&cfg).args(["--case", "IV", "--quiet", "--out"]).arg(d.join("r2")).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("--case") && err.contains("IV"), "{err}");
+    let mec = write_config(&d, "");
+    let bad =
+        mecrl().arg("run").arg(&mec).args(["--case", "II", "--quiet", "--out"]).arg(d.join("r3")).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("--case") && err.contains("mec system has no cases"), "{err}");
+    assert!(!d.join("r2").exists() && !d.join("r3").exists());
+}

@@ -26,6 +26,8 @@ use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
 #[path = "parity/coop.rs"]
 mod coop;
+#[path = "parity/crowd.rs"]
+mod crowd;
 #[path = "parity/endedge.rs"]
 mod endedge;
 #[path = "parity/ops.rs"]
@@ -417,6 +419,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
             dag_cases(&**be, sem, &mut done);
             dag_mdp_cases(&**be, sem, &mut done);
         }
+        crowd::crowd_cases(&**be, &mut done);
         coop::cases(&**be, &mut done);
         ops::ops_cases(&**be, &mut done);
         rnn::rnn_cases(&**be, &mut done);

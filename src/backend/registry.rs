@@ -4,6 +4,7 @@
 use std::mem::offset_of;
 
 use crate::env::coop::{kernel as coop, CoopParams};
+use crate::env::crowd::{self, cpu as crowd_cpu, CrowdParams};
 use crate::env::dag::batch::{self as dag, DagParams};
 use crate::env::dag::mdp as dag_mdp;
 use crate::env::endedge::{self, EndedgeParams};
@@ -60,6 +61,20 @@ pub enum KernelId {
     DagReset,
     /// `dag` MDP: one decision per graph, reward −ΔT_c.
     DagStep,
+    /// `crowd`: empty queues, first arrival countdowns, zero counts.
+    CrowdReset,
+    /// `crowd`: arrivals (Poisson λ1, λ2, λ3) and MD capacities of a slot.
+    CrowdTasks,
+    /// `crowd`: partial observations (own task, P̂ (5), D (14), bottlenecks).
+    CrowdObserve,
+    /// `crowd`: drift-plus-penalty / Greedy / Random actions and their f′ (22).
+    CrowdPolicy,
+    /// `crowd`: per-unit demand and per-link requested rate (A_u, H_l).
+    CrowdLoad,
+    /// `crowd`: E (6) and cost (7) per agent with shared link capacity (1).
+    CrowdOutcome,
+    /// `crowd`: reward (13), metrics, accounting, queue updates (2), (4).
+    CrowdFinish,
     /// `coop`: node and link parameters, empty queues, the first arrivals.
     CoopReset,
     /// `coop`: one slot (decisions, execution, transmission, deadlines, arrivals).
@@ -276,6 +291,58 @@ const DAG_PARAMS: ParamLayout = ParamLayout {
     size: std::mem::size_of::<DagParams>(),
     fields: fields!(DagParams; b, n_max, e_max, p, semantics, chunks, scaled, _pad1),
 };
+
+const CROWD_PARAMS: ParamLayout = ParamLayout {
+    name: "CrowdParams",
+    size: std::mem::size_of::<CrowdParams>(),
+    fields: fields!(CrowdParams; b, n, s, k, r, step, key0, key1, policy, gap_lo, gap_hi, _pad0, lambda1,
+        lambda2, lambda3, f_md, idle_lo, idle_hi, f_edge, f_cloud, c_wireless, c_wired, c_backbone, dt, alpha,
+        beta, v_penalty, fee_local, fee_md, fee_edge, fee_cloud, rate_unit, cycles_unit, bits_per_mb, lv0, lv1,
+        lv2, lv3, _pad1, _pad2),
+};
+
+/// (B, N, U, L, obs width, S + 1) of a `crowd_*` parameter block.
+fn crowd_dims(bytes: &[u8]) -> (u64, u64, u64, u64, u64, u64) {
+    let p: CrowdParams = params(bytes);
+    let (b, n, u, l, _, w) = crowd_cpu::dims(&p);
+    (b as u64, n as u64, u as u64, l as u64, w as u64, p.s as u64 + 1)
+}
+
+fn crowd_reset_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, u, l, _, _) = crowd_dims(bytes);
+    vec![b * n, b * u, b * l, b * crowd::count::WIDTH as u64]
+}
+
+fn crowd_tasks_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, ..) = crowd_dims(bytes);
+    vec![b * n, b * n * 3, b * n]
+}
+
+fn crowd_observe_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, u, l, w, c) = crowd_dims(bytes);
+    vec![c, b * n * 3, b * n, b * u, b * l, b * n * w]
+}
+
+fn crowd_policy_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, _, _, w, _) = crowd_dims(bytes);
+    vec![b * n * w, b * n, b * n]
+}
+
+fn crowd_load_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, u, l, _, c) = crowd_dims(bytes);
+    vec![c, b * n * 3, b * n, b * (u + l)]
+}
+
+fn crowd_outcome_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, u, l, _, c) = crowd_dims(bytes);
+    vec![c, b * n * 3, b * n, b * u, b * n, b * (u + l), b * n * 2]
+}
+
+fn crowd_finish_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, u, l, _, c) = crowd_dims(bytes);
+    let (m, k) = (crowd::metric::WIDTH as u64, crowd::count::WIDTH as u64);
+    vec![c, b * n * 3, b * n, b * n, b * n * 2, b * (u + l), b * u, b * l, b, b * m, b * k]
+}
 
 const COOP_PARAMS: ParamLayout = ParamLayout {
     name: "CoopParams",
@@ -795,6 +862,110 @@ pub static KERNELS: &[KernelSpec] = &[
         ],
         cpu: dag_mdp::cpu_step,
         sizes: dag_step_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CrowdReset,
+        stem: "crowd",
+        entry: "crowd_reset",
+        wgsl: "env/crowd.wgsl",
+        cu: "env/crowd.cu",
+        params: CROWD_PARAMS,
+        bufs: &[b("ctl", W, U32), b("q", W, F32), b("v", W, F32), b("counts", W, U32)],
+        cpu: crowd_cpu::cpu_reset,
+        sizes: crowd_reset_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CrowdTasks,
+        stem: "crowd",
+        entry: "crowd_tasks",
+        wgsl: "env/crowd.wgsl",
+        cu: "env/crowd.cu",
+        params: CROWD_PARAMS,
+        bufs: &[b("ctl", W, U32), b("task", W, U32), b("cap", W, F32)],
+        cpu: crowd_cpu::cpu_tasks,
+        sizes: crowd_tasks_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CrowdObserve,
+        stem: "crowd",
+        entry: "crowd_observe",
+        wgsl: "env/crowd.wgsl",
+        cu: "env/crowd.cu",
+        params: CROWD_PARAMS,
+        bufs: &[
+            b("cell_off", R, U32),
+            b("task", R, U32),
+            b("cap", R, F32),
+            b("q", R, F32),
+            b("v", R, F32),
+            b("obs", W, F32),
+        ],
+        cpu: crowd_cpu::cpu_observe,
+        sizes: crowd_observe_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CrowdPolicy,
+        stem: "crowd",
+        entry: "crowd_policy",
+        wgsl: "env/crowd.wgsl",
+        cu: "env/crowd.cu",
+        params: CROWD_PARAMS,
+        bufs: &[b("obs", R, F32), b("action", W, U32), b("est", W, F32)],
+        cpu: crowd_cpu::cpu_policy,
+        sizes: crowd_policy_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CrowdLoad,
+        stem: "crowd",
+        entry: "crowd_load",
+        wgsl: "env/crowd.wgsl",
+        cu: "env/crowd.cu",
+        params: CROWD_PARAMS,
+        bufs: &[b("cell_off", R, U32), b("task", R, U32), b("action", R, U32), b("load", W, F32)],
+        cpu: crowd_cpu::cpu_load,
+        sizes: crowd_load_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CrowdOutcome,
+        stem: "crowd",
+        entry: "crowd_outcome",
+        wgsl: "env/crowd.wgsl",
+        cu: "env/crowd.cu",
+        params: CROWD_PARAMS,
+        bufs: &[
+            b("cell_off", R, U32),
+            b("task", R, U32),
+            b("cap", R, F32),
+            b("q", R, F32),
+            b("action", R, U32),
+            b("load", R, F32),
+            b("out", W, F32),
+        ],
+        cpu: crowd_cpu::cpu_outcome,
+        sizes: crowd_outcome_sizes,
+    },
+    KernelSpec {
+        id: KernelId::CrowdFinish,
+        stem: "crowd",
+        entry: "crowd_finish",
+        wgsl: "env/crowd.wgsl",
+        cu: "env/crowd.cu",
+        params: CROWD_PARAMS,
+        bufs: &[
+            b("cell_off", R, U32),
+            b("task", R, U32),
+            b("cap", R, F32),
+            b("action", R, U32),
+            b("out", R, F32),
+            b("load", R, F32),
+            b("q", W, F32),
+            b("v", W, F32),
+            b("reward", W, F32),
+            b("slot", W, F32),
+            b("counts", W, U32),
+        ],
+        cpu: crowd_cpu::cpu_finish,
+        sizes: crowd_finish_sizes,
     },
     KernelSpec {
         id: KernelId::LinearFwd,

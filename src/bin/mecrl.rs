@@ -43,6 +43,9 @@ enum Cmd {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// `crowd` only: evaluate this task case of §VI-A (I, II or III).
+        #[arg(long)]
+        case: Option<String>,
     },
     /// List the backends and whether each starts here (and why not).
     Devices,
@@ -225,8 +228,35 @@ enum BenchCmd {
     /// `endedge`: device-slots per second (D = 50, E = 5 and D = 10,000, E = 50) next to a
     /// plain-Python implementation of the same slot.
     Endedge(mecrl::env::endedge::bench::BenchArgs),
+    /// `crowd`: agent-slots per second of the batched step next to a plain-Python step.
+    Crowd(BenchCrowdArgs),
     /// `nn`: training steps of small MLP ensembles next to JAX (XLA, CPU) in the same run.
     Nn(BenchNnArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchCrowdArgs {
+    /// Task case (I, II, III).
+    #[arg(long, default_value = "III")]
+    case: String,
+    /// Instances at the paper's size (6 clusters of 5–10 MDs).
+    #[arg(long, default_value_t = 256)]
+    batch_paper: usize,
+    /// Instances of 10,000 users.
+    #[arg(long, default_value_t = 4)]
+    batch_large: usize,
+    /// Timed slots per repetition (3 repetitions, median reported).
+    #[arg(long, default_value_t = 100)]
+    slots: usize,
+    /// Slots the Python reference runs.
+    #[arg(long, default_value_t = 3)]
+    python_slots: usize,
+    /// Skip the Python reference.
+    #[arg(long)]
+    no_reference: bool,
+    /// Backends to measure, comma-separated (cpu, wgpu, cuda; unavailable ones are skipped).
+    #[arg(long, default_value = "cpu,wgpu,cuda")]
+    backends: String,
 }
 
 #[derive(clap::Args)]
@@ -285,13 +315,14 @@ struct BenchMecArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Cmd::Run { config, backend, seed, out, quiet } => cmd_run(&config, backend, seed, out, quiet),
+        Cmd::Run { config, backend, seed, out, quiet, case } => cmd_run(&config, backend, seed, out, quiet, case),
         Cmd::Devices => cmd_devices(),
         Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
             a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
         }
         Cmd::Bench { what: BenchCmd::Mec(a) } => cmd_bench_mec(&a),
         Cmd::Bench { what: BenchCmd::Dag(a) } => cmd_bench_dag(&a),
+        Cmd::Bench { what: BenchCmd::Crowd(a) } => cmd_bench_crowd(&a),
         Cmd::Bench { what: BenchCmd::Nn(a) } => cmd_bench_nn(&a),
         Cmd::Bench { what: BenchCmd::Coop(a) } => cmd_bench_coop(&a),
         Cmd::Coop { what: CoopCmd::Log(a) } => cmd_coop_log(&a),
@@ -342,9 +373,10 @@ fn cmd_run(
     seed: Option<u64>,
     out: Option<PathBuf>,
     quiet: bool,
+    case: Option<String>,
 ) -> anyhow::Result<()> {
     let mut cfg = AnyConfig::load(path)?;
-    cfg.override_with(backend, seed, out)?;
+    cfg.override_with(backend, seed, out, case)?;
     let be = pick_backend(cfg.backend())?;
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.work_units()) };
     bar.set_style(
@@ -748,6 +780,138 @@ fn cmd_bench_dag(a: &BenchDagArgs) -> anyhow::Result<()> {
         }
         println!("(every backend's makespans summed match numpy's to 1e-5)");
     }
+    Ok(())
+}
+
+fn cmd_bench_crowd(a: &BenchCrowdArgs) -> anyhow::Result<()> {
+    use mecrl::env::crowd::{Case, CrowdConfig, CrowdEnv, Policy};
+    let case = Case::parse("--case", &a.case)?;
+    let mut backends: Vec<Arc<dyn Backend>> = vec![];
+    for name in a.backends.split(',').filter(|x| !x.is_empty()) {
+        match pick_backend(name) {
+            Ok(b) => backends.push(b),
+            Err(e) => eprintln!("bench crowd: skipping backend {name}: {e}"),
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join(".venv/bin/python");
+    let py = if venv.exists() { venv } else { PathBuf::from("python3") };
+    let paper = CrowdConfig::default().with_case(case);
+    let large = CrowdConfig { cluster_sizes: Some(vec![1667, 1667, 1667, 1667, 1666, 1666]), ..paper.clone() };
+    let sizes = [("paper size", paper, a.batch_paper), ("10,000 users", large, a.batch_large)];
+    let tmp = std::env::temp_dir().join(format!("mecrl-bench-crowd-{}.json", std::process::id()));
+    println!("mecrl bench crowd  case {}  ({} slots x 3 repetitions, median; agent-slots/s)", case.name(), a.slots);
+    println!(
+        "{:<16} {:>7} {:>7} {:<34} {:>14} {:>16}",
+        "size", "users", "batch", "implementation", "M agent-slots/s", "+obs+DPP policy"
+    );
+    for (label, cfg, batch) in sizes {
+        let mut py_rate = None;
+        for be in &backends {
+            let mut env = match CrowdEnv::new(be.clone(), &cfg, batch, 7) {
+                Ok(e) => e,
+                Err(e) => {
+                    println!("{label:<16} {:>7} {batch:>7} {:<34} skipped: {e}", "", format!("mecrl {}", be.kind()));
+                    continue;
+                }
+            };
+            let (b, n, m) = (env.batch(), env.agents(), env.n_actions() as u32);
+            // fixed actions over every kind of target and level, as a policy's output would be
+            let actions: Vec<u32> = (0..b * n).map(|x| (x as u32).wrapping_mul(2_654_435_761) % m).collect();
+            env.act(&actions)?;
+            for _ in 0..20 {
+                env.arrivals()?;
+                env.end_slot()?;
+            }
+            be.sync()?;
+            let mut step = vec![];
+            let mut full = vec![];
+            for _ in 0..3 {
+                let t = Instant::now();
+                for _ in 0..a.slots {
+                    env.arrivals()?;
+                    env.end_slot()?;
+                }
+                be.sync()?;
+                step.push((a.slots * b * n) as f64 / t.elapsed().as_secs_f64());
+            }
+            // the env step plus observations and the drift-plus-penalty kernel
+            let mut envp = CrowdEnv::new(be.clone(), &cfg, batch, 7)?;
+            for _ in 0..3 {
+                let t = Instant::now();
+                for _ in 0..a.slots.div_ceil(4) {
+                    envp.step_policy(Policy::Dpp)?;
+                }
+                be.sync()?;
+                full.push((a.slots.div_ceil(4) * b * n) as f64 / t.elapsed().as_secs_f64());
+            }
+            println!(
+                "{label:<16} {n:>7} {b:>7} {:<34} {:>14.2} {:>16.2}",
+                format!("mecrl {}", be.kind()),
+                median(step) / 1e6,
+                median(full) / 1e6
+            );
+            if a.no_reference || py_rate.is_some() {
+                continue;
+            }
+            // the plain-Python step from this state, and a cross-check of one slot's values
+            let p = *env.params();
+            let dl = |buf: &mecrl::Buffer| be.download(buf);
+            let f = |buf: &mecrl::Buffer| backend::download_f32(&**be, buf);
+            let (ctl, q, v) = (dl(&env.ctl)?, f(&env.q)?, f(&env.v)?);
+            env.arrivals()?;
+            env.end_slot()?;
+            let state = serde_json::json!({
+                "params": {
+                    "b": p.b, "n": p.n, "s": p.s, "k": p.k, "r": p.r,
+                    "levels": cfg.rate_levels, "gap_lo": p.gap_lo, "gap_hi": p.gap_hi,
+                    "lambda1": p.lambda1, "lambda2": p.lambda2, "lambda3": p.lambda3,
+                    "f_md": p.f_md, "idle_lo": p.idle_lo, "idle_hi": p.idle_hi, "f_edge": p.f_edge,
+                    "f_cloud": p.f_cloud, "c_wireless": p.c_wireless, "c_wired": p.c_wired,
+                    "c_backbone": p.c_backbone, "dt": p.dt, "alpha": p.alpha, "beta": p.beta,
+                    "v_penalty": p.v_penalty, "fee_local": p.fee_local, "fee_md": p.fee_md,
+                    "fee_edge": p.fee_edge, "fee_cloud": p.fee_cloud, "rate_unit": p.rate_unit,
+                    "cycles_unit": p.cycles_unit, "bits_per_mb": p.bits_per_mb,
+                },
+                "cell_off": env.topology().cell_off, "ctl": ctl, "q": q, "v": v, "action": actions,
+                "task": dl(&env.task)?, "cap": f(&env.cap)?,
+            });
+            std::fs::write(&tmp, serde_json::to_vec(&state)?).map_err(|e| mecrl::Error::io(&tmp, e))?;
+            let python = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
+                let out = std::process::Command::new(&py)
+                    .arg(root.join("tools/bench_crowd_python.py"))
+                    .arg(&tmp)
+                    .args(args)
+                    .output()
+                    .with_context(|| format!("starting {}", py.display()))?;
+                if !out.status.success() {
+                    bail!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+                }
+                Ok(serde_json::from_slice(&out.stdout)?)
+            };
+            let chk = python(&["--check"])?;
+            let reward = f(&env.reward)?;
+            let (q1, v1) = (f(&env.q)?, f(&env.v)?);
+            let (u, l) = (q1.len() / b, v1.len() / b);
+            for g in 0..b {
+                let close = |x: f64, y: f64| (x - y).abs() <= 1e-3 * x.abs().max(y.abs()).max(1.0);
+                let qs: f64 = q1[g * u..(g + 1) * u].iter().map(|&x| x as f64).sum();
+                let vs: f64 = v1[g * l..(g + 1) * l].iter().map(|&x| x as f64).sum();
+                let (pr, pq, pv) = (chk["reward"][g].as_f64(), chk["q_sum"][g].as_f64(), chk["v_sum"][g].as_f64());
+                let (Some(pr), Some(pq), Some(pv)) = (pr, pq, pv) else { bail!("python check: bad output {chk}") };
+                if !(close(reward[g] as f64, pr) && close(qs, pq) && close(vs, pv)) {
+                    bail!("instance {g}: mecrl reward/q/v {} {qs} {vs} vs python {pr} {pq} {pv}", reward[g]);
+                }
+            }
+            let j = python(&["--slots", &a.python_slots.to_string()])?;
+            py_rate = Some(j["agent_slots_per_s"].as_f64().context("agent_slots_per_s")?);
+        }
+        let _ = std::fs::remove_file(&tmp);
+        if let Some(r) = py_rate {
+            println!("{label:<16} {:>7} {:>7} {:<34} {:>14.3}", "", "", "plain Python (same step)", r / 1e6);
+        }
+    }
+    println!("(the Python step reproduces one mecrl slot's rewards and queue sums to 1e-3 before it is timed)");
     Ok(())
 }
 

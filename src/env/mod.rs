@@ -2,6 +2,7 @@
 //! (batch index outermost) and defines its kernels' CPU references next to its formulas.
 
 pub mod coop;
+pub mod crowd;
 pub mod dag;
 pub mod endedge;
 pub mod mec;

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 
 pub mod config;
 pub mod coop;
+pub mod crowd;
 pub mod dag;
 pub mod endedge;
 pub mod rundir;
@@ -21,6 +22,7 @@ pub mod runner;
 
 pub use config::{Method, RunConfig};
 pub use coop::CoopRunConfig;
+pub use crowd::CrowdRunConfig;
 pub use dag::DagRunConfig;
 pub use endedge::EndedgeRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
@@ -48,7 +50,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 4] = ["mec", "dag", "coop", "endedge"];
+pub const SYSTEMS: [&str; 5] = ["mec", "dag", "crowd", "coop", "endedge"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +59,8 @@ pub enum AnyConfig {
     Mec(RunConfig),
     /// MRLCO `dag` (`configs/dag.toml`).
     Dag(DagRunConfig),
+    /// Mixed-MAPPO `crowd` (`configs/crowd.toml`).
+    Crowd(CrowdRunConfig),
     /// O2O-DRL `coop` (`configs/coop.toml`).
     Coop(CoopRunConfig),
     /// CRB-DRQN `endedge` (`configs/endedge.toml`).
@@ -75,6 +79,7 @@ impl AnyConfig {
         match system {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
+            "crowd" => Ok(AnyConfig::Crowd(CrowdRunConfig::from_toml(text, path)?)),
             "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
             "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
@@ -87,16 +92,25 @@ impl AnyConfig {
         Self::from_toml(&text, path)
     }
 
-    /// Apply command-line overrides, then validate again.
+    /// Apply command-line overrides, then validate again. `case` (`--case`) is the `crowd`
+    /// system's only; any other system answers it with an error.
     pub fn override_with(
         &mut self,
         backend: Option<String>,
         seed: Option<u64>,
         out_dir: Option<PathBuf>,
+        case: Option<String>,
     ) -> Result<()> {
+        if let Some(c) = case {
+            match self {
+                AnyConfig::Crowd(cfg) => cfg.cases = vec![crate::env::crowd::Case::parse("--case", &c)?.name().into()],
+                other => return Err(Error::config("--case", c, format!("the {} system has no cases", other.system()))),
+            }
+        }
         let (b, s, o) = match self {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Crowd(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
@@ -117,6 +131,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
+            AnyConfig::Crowd(c) => c.validate(),
             AnyConfig::Coop(c) => c.validate(),
             AnyConfig::Endedge(c) => c.validate(),
         }
@@ -127,6 +142,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dag(_) => "dag",
+            AnyConfig::Crowd(_) => "crowd",
             AnyConfig::Coop(_) => "coop",
             AnyConfig::Endedge(_) => "endedge",
         }
@@ -137,6 +153,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
+            AnyConfig::Crowd(c) => &c.name,
             AnyConfig::Coop(c) => &c.name,
             AnyConfig::Endedge(c) => &c.name,
         }
@@ -147,6 +164,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
+            AnyConfig::Crowd(c) => &c.backend,
             AnyConfig::Coop(c) => &c.backend,
             AnyConfig::Endedge(c) => &c.backend,
         }
@@ -157,6 +175,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
+            AnyConfig::Crowd(c) => &c.out_dir,
             AnyConfig::Coop(c) => &c.out_dir,
             AnyConfig::Endedge(c) => &c.out_dir,
         }
@@ -167,6 +186,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
+            AnyConfig::Crowd(c) => c.seed,
             AnyConfig::Coop(c) => c.seed,
             AnyConfig::Endedge(c) => c.seed,
         }
@@ -177,6 +197,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dag(c) => c.work_units(),
+            AnyConfig::Crowd(c) => c.work_units(),
             AnyConfig::Coop(c) => c.work_units(),
             AnyConfig::Endedge(c) => c.work_units(),
         }
@@ -187,6 +208,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
+            AnyConfig::Crowd(c) => serde_json::to_value(c),
             AnyConfig::Coop(c) => serde_json::to_value(c),
             AnyConfig::Endedge(c) => serde_json::to_value(c),
         }
@@ -198,6 +220,7 @@ impl AnyConfig {
         match self {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
+            AnyConfig::Crowd(c) => crowd::run(c, backend, tick),
             AnyConfig::Coop(c) => coop::run(c, backend, tick),
             AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
         }
