@@ -84,7 +84,7 @@ pub fn forward<T: Real>(p: &LinearParams, x: &[T], w: &[T], bias: &[T], y: &mut 
 
 /// Multiply-adds below which the CPU functions stay on the calling thread (rayon's fork costs
 /// more than the work).
-const PAR_WORK: usize = 1 << 16;
+const PAR_WORK: usize = 1 << 22;
 
 /// dx += dy·wᵀ for every group.
 pub fn backward_x<T: Real>(p: &LinearParams, dy: &[T], w: &[T], dx: &mut [T]) {
