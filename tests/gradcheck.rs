@@ -5,37 +5,12 @@
 use mecrl::ops::act::{self, Act};
 use mecrl::ops::linear::{self, LinearParams};
 use mecrl::ops::loss;
-use mecrl::rng;
+
+mod common;
+use common::{assert_close, numeric};
 
 fn values(n: usize, tag: u32) -> Vec<f64> {
-    (0..n)
-        .map(|i| {
-            let w = rng::philox4x32_10([i as u32, tag, 0, 0x6C], [1, 2]);
-            rng::normal2(w[0], w[1]).0 as f64
-        })
-        .collect()
-}
-
-/// ∂L/∂v by central differences, L = Σ_j c_j·f(v)_j (a fixed random projection of the output).
-fn numeric(v: &[f64], c: &[f64], f: &dyn Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
-    let h = 1e-6;
-    (0..v.len())
-        .map(|i| {
-            let (mut a, mut b) = (v.to_vec(), v.to_vec());
-            a[i] += h;
-            b[i] -= h;
-            let (fa, fb) = (f(&a), f(&b));
-            fa.iter().zip(&fb).zip(c).map(|((x, y), c)| c * (x - y)).sum::<f64>() / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    let scale = want.iter().fold(0.0f64, |a, &x| a.max(x.abs())).max(1e-3);
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let rel = (g - w).abs() / scale;
-        assert!(rel < 1e-6, "{what}[{i}]: analytic {g} vs numeric {w} (relative {rel:e})");
-    }
+    common::values(n, tag, 0x6C, [1, 2])
 }
 
 #[test]

@@ -2,27 +2,14 @@
 //! networks in one parameter set, gradient accumulation, no-grad tapes, and no host round trip
 //! inside a training step (the backends' download counters).
 
-use std::sync::Arc;
-
 use mecrl::autograd::{Param, Tape};
-use mecrl::backend::{self, Backend, BackendKind};
+use mecrl::backend::{self, BackendKind};
 use mecrl::nn::{Mlp, OptimConfig, Optimizer};
 use mecrl::ops::act::Act;
 use mecrl::tensor::Tensor;
 
-fn backends() -> Vec<Arc<dyn Backend>> {
-    let mut out = vec![backend::create(BackendKind::Cpu).unwrap()];
-    for (kind, var) in [(BackendKind::Wgpu, "MECRL_REQUIRE_WGPU"), (BackendKind::CudaHost, "MECRL_REQUIRE_CUDA_HOST")] {
-        match backend::create(kind) {
-            Ok(b) => out.push(b),
-            Err(e) => assert!(std::env::var(var).as_deref() != Ok("1"), "{kind} required: {e}"),
-        }
-    }
-    if let Ok(b) = backend::create(BackendKind::Cuda) {
-        out.push(b);
-    }
-    out
-}
+mod common;
+use common::backends;
 
 #[test]
 fn mlp_learns_xor_on_every_backend_without_round_trips() {

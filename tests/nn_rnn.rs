@@ -16,19 +16,8 @@ use mecrl::rng;
 use mecrl::tensor::Tensor;
 use mecrl::Error;
 
-fn backends() -> Vec<Arc<dyn Backend>> {
-    let mut out = vec![backend::create(BackendKind::Cpu).unwrap()];
-    for (kind, var) in [(BackendKind::Wgpu, "MECRL_REQUIRE_WGPU"), (BackendKind::CudaHost, "MECRL_REQUIRE_CUDA_HOST")] {
-        match backend::create(kind) {
-            Ok(b) => out.push(b),
-            Err(e) => assert!(std::env::var(var).as_deref() != Ok("1"), "{kind} required: {e}"),
-        }
-    }
-    if let Ok(b) = backend::create(BackendKind::Cuda) {
-        out.push(b);
-    }
-    out
-}
+mod common;
+use common::backends;
 
 fn cpu() -> Arc<dyn Backend> {
     backend::create(BackendKind::Cpu).unwrap()
