@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::BackendChoice;
 use crate::env::mec::MecConfig;
 use crate::error::{Error, Result};
 use crate::search::levy::LevyConfig;
@@ -104,10 +103,7 @@ impl RunConfig {
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
-        if self.system != "mec" {
-            return Err(Error::config("system", &self.system, "this config type is the `mec` system's"));
-        }
-        self.backend.parse::<BackendChoice>()?;
+        super::check_common("mec", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 {
             return Err(Error::config("batch", self.batch, "must be >= 1"));
         }
@@ -116,9 +112,6 @@ impl RunConfig {
         }
         if self.methods.is_empty() {
             return Err(Error::config("methods", "[]", "list at least one method"));
-        }
-        if self.name.is_empty() || self.name.contains(['/', '\\']) {
-            return Err(Error::config("name", &self.name, "must be a non-empty file name"));
         }
         self.mec.validate()?;
         self.levy.validate()?;

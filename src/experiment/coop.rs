@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, BackendChoice};
+use crate::backend::Backend;
 use crate::env::coop::{CoopConfig, CoopEnv, Heuristic, Stats};
 use crate::error::{Error, Result};
 use crate::rng;
@@ -174,13 +174,7 @@ impl CoopRunConfig {
 
     /// Check every field, and every swept setting.
     pub fn validate(&self) -> Result<()> {
-        if self.system != "coop" {
-            return Err(Error::config("system", &self.system, "this config type is the `coop` system's"));
-        }
-        if self.name.is_empty() || self.name.contains(['/', '\\']) {
-            return Err(Error::config("name", &self.name, "must be a non-empty file name"));
-        }
-        self.backend.parse::<BackendChoice>()?;
+        super::check_common("coop", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 {
             return Err(Error::config("batch", self.batch, "must be >= 1"));
         }

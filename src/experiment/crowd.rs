@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, BackendChoice};
+use crate::backend::Backend;
 use crate::env::crowd::{count, metric, Case, CrowdConfig, CrowdEnv, Policy};
 use crate::error::{Error, Result};
 
@@ -96,13 +96,7 @@ impl CrowdRunConfig {
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
-        if self.system != "crowd" {
-            return Err(Error::config("system", &self.system, "this config type is the `crowd` system's"));
-        }
-        if self.name.is_empty() || self.name.contains(['/', '\\']) {
-            return Err(Error::config("name", &self.name, "must be a non-empty file name"));
-        }
-        self.backend.parse::<BackendChoice>()?;
+        super::check_common("crowd", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 || self.batch > 1 << 16 {
             return Err(Error::config("batch", self.batch, "must be in 1..=65536"));
         }

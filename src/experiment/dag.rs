@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, BackendChoice, BackendKind};
+use crate::backend::{Backend, BackendKind};
 use crate::env::dag::eval::{evaluate, DagMethod};
 use crate::env::dag::gen::{self, DagGenConfig};
 use crate::env::dag::model::{DagSystem, Prepared, Scratch};
@@ -164,13 +164,7 @@ impl DagRunConfig {
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
-        if self.system != "dag" {
-            return Err(Error::config("system", &self.system, "this config type is the `dag` system's"));
-        }
-        if self.name.is_empty() || self.name.contains(['/', '\\']) {
-            return Err(Error::config("name", &self.name, "must be a non-empty file name"));
-        }
-        self.backend.parse::<BackendChoice>()?;
+        super::check_common("dag", &self.system, &self.name, &self.backend)?;
         if self.methods.is_empty() {
             return Err(Error::config("methods", "[]", "list at least one method"));
         }

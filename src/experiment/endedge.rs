@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, BackendChoice};
+use crate::backend::Backend;
 use crate::env::endedge::{EndedgeConfig, EndedgeEnv, Heuristic, Stats};
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
@@ -89,13 +89,7 @@ impl EndedgeRunConfig {
 
     /// Check every field (and every sweep point's system).
     pub fn validate(&self) -> Result<()> {
-        if self.system != "endedge" {
-            return Err(Error::config("system", &self.system, "this config type is the `endedge` system's"));
-        }
-        if self.name.is_empty() || self.name.contains(['/', '\\']) {
-            return Err(Error::config("name", &self.name, "must be a non-empty file name"));
-        }
-        self.backend.parse::<BackendChoice>()?;
+        super::check_common("endedge", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 || self.batch > 1 << 20 {
             return Err(Error::config("batch", self.batch, "must be in 1..=1048576"));
         }

@@ -49,6 +49,19 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
     })
 }
 
+/// The checks every system's run config shares: its `system` key, a run name usable as a
+/// directory name, a known backend choice.
+pub fn check_common(expected: &str, system: &str, name: &str, backend: &str) -> Result<()> {
+    if system != expected {
+        return Err(Error::config("system", system, format!("this config type is the `{expected}` system's")));
+    }
+    if name.is_empty() || name.contains(['/', '\\']) {
+        return Err(Error::config("name", name, "must be a non-empty file name"));
+    }
+    backend.parse::<crate::backend::BackendChoice>()?;
+    Ok(())
+}
+
 /// The systems `mecrl run` knows.
 pub const SYSTEMS: [&str; 5] = ["mec", "dag", "crowd", "coop", "endedge"];
 
