@@ -404,3 +404,41 @@ fn reward_follows_eq_18_19() {
     assert_eq!(model::reward(RES_DROP | 10, -30.0), Some(-30.0));
     assert_eq!(model::reward(0, -30.0), None);
 }
+
+/// `mecrl run configs/endedge.toml` (cut down) prints the paper's metrics per sweep point and
+/// method and writes a run directory; a bad field is refused with its name and no directory.
+#[test]
+fn cli_run_of_the_shipped_config() {
+    let d = std::env::temp_dir().join(format!("mecrl-endedge-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/endedge.toml")).unwrap();
+    let small = shipped
+        .replace("batch = 16", "batch = 2")
+        .replace("slots = 110", "slots = 30")
+        .replace("backend = \"auto\"", "backend = \"cpu\"");
+    assert_ne!(small, shipped);
+    let cfg = d.join("endedge.toml");
+    std::fs::write(&cfg, &small).unwrap();
+    let out = d.join("runs");
+    let mecrl = || std::process::Command::new(env!("CARGO_BIN_EXE_mecrl"));
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    for label in ["devices=5", "devices=35", "arrival_rate_mbps=3", "local", "random", "greedy"] {
+        assert!(stdout.contains(label), "table shows {label}:\n{stdout}");
+    }
+    let run = out.join("endedge");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["system"], "endedge");
+    assert!(std::fs::read_dir(&run).unwrap().count() >= 2, "results and manifest");
+    let bad = small.replace("deadline_slots = 12", "deadline_slots = 0");
+    std::fs::write(&cfg, bad).unwrap();
+    let out2 = d.join("runs-bad");
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out2).arg("--quiet").output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("deadline"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out2.exists() || std::fs::read_dir(&out2).unwrap().count() == 0, "no run directory");
+    let _ = std::fs::remove_dir_all(&d);
+}
