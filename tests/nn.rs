@@ -233,20 +233,15 @@ fn dueling_huber_ce_and_bce_heads_learn_on_every_backend() {
         let z = lin.forward(&nt, &nt.constant(&x)).unwrap().value.to_vec().unwrap();
         assert!(pts.iter().zip(&z).filter(|(p, z)| (p[0] > 0.0) == (**z > 0.0)).count() >= 23, "{kind}: BCE");
         // dueling: Q(s, ·) = V + A − mean A regressed onto fixed targets with Huber
-        let vnet = Mlp::new(&be, &[2, 8, 1], 1, Act::Tanh, None, 3).unwrap();
-        let anet = Mlp::new(&be, &[2, 8, 3], 1, Act::Tanh, None, 4).unwrap();
+        let head = mecrl::nn::DuelingHead::new(&be, 2, &[8], 3, 1, Act::Tanh, 3).unwrap();
         let q_target =
             Tensor::from_f32(&be, &[24, 3], &pts.iter().flat_map(|p| [p[0], p[1], 2.0]).collect::<Vec<_>>()).unwrap();
-        let mut params = vnet.params();
-        params.extend(anet.params());
-        let mut opt = Optimizer::new(OptimConfig::adam(0.03), &params).unwrap();
+        let mut opt = Optimizer::new(OptimConfig::adam(0.03), &head.params()).unwrap();
         let mut last = f32::INFINITY;
         for k in 0..200 {
             let tape = Tape::new(&be);
-            let xv = tape.constant(&x);
-            let v = vnet.forward(&tape, &xv).unwrap();
-            let a = anet.forward(&tape, &xv).unwrap();
-            let q = tape.dueling(&v, &tape.reshape(&a, &[24, 3]).unwrap()).unwrap();
+            let q = head.forward(&tape, &tape.constant(&x)).unwrap();
+            assert_eq!(q.shape(), &[24, 3]);
             let loss = tape.huber(&q, &q_target, 1.0).unwrap();
             opt.zero_grad().unwrap();
             tape.backward(&loss).unwrap();

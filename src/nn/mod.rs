@@ -2,11 +2,13 @@
 //! [`crate::autograd`] tape, and the optimizers.
 
 pub mod checkpoint;
+pub mod heads;
 pub mod init;
 pub mod mlp;
 pub mod optim;
 pub mod rnn;
 
+pub use heads::DuelingHead;
 pub use mlp::Mlp;
 pub use optim::{OptimConfig, Optimizer, Schedule};
 pub use rnn::{Gru, Lstm, LstmOverHistory};
