@@ -49,6 +49,54 @@ def step(params, m, v, t_step, x, t):
     return params, m, v
 
 
+def lstm_case(steps, reps):
+    """(c): a 2-layer LSTM(256), T = 20, batch 20, input 256; forward + backward of the mean
+    squared output (torch gate order i, f, g, o; one bias per layer)."""
+    T, B, F, H = 20, 20, 256, 256
+    key = jax.random.PRNGKey(1)
+    params = []
+    for i in (F, H):
+        key, k1, k2 = jax.random.split(key, 3)
+        a = (6.0 / (i + H)) ** 0.5
+        params.append((jax.random.uniform(k1, (i, 4 * H), minval=-a, maxval=a),
+                       jax.random.uniform(k2, (H, 4 * H), minval=-a, maxval=a), jnp.zeros(4 * H)))
+    x = jax.random.uniform(key, (T, B, F), minval=-1, maxval=1)
+
+    def layer(p, xs):
+        wx, wh, b = p
+        zx = jnp.einsum("tbi,ig->tbg", xs, wx) + b
+
+        def cell(carry, z):
+            h, c = carry
+            z = z + h @ wh
+            i, f, g, o = jnp.split(z, 4, axis=-1)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            return (h, c), h
+
+        zero = jnp.zeros((B, H))
+        _, hs = jax.lax.scan(cell, (zero, zero), zx)
+        return hs
+
+    def loss(params):
+        h = x
+        for p in params:
+            h = layer(p, h)
+        return jnp.mean(h ** 2)
+
+    g = jax.jit(jax.grad(loss))
+    times = []
+    for r in range(reps + 1):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            out = g(params)
+        jax.block_until_ready(out)
+        if r > 0:
+            times.append((time.perf_counter() - t0) / steps)
+    times.sort()
+    return {"name": "(c)", "seconds_per_step": times[len(times) // 2]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=50)
@@ -74,7 +122,8 @@ def main():
                 times.append((time.perf_counter() - t0) / a.steps)
         times.sort()
         out.append({"name": name, "seconds_per_step": times[len(times) // 2]})
-    print(json.dumps({"cases": out, "jax_version": jax.__version__, "device": str(jax.devices()[0])}))
+    lstm = lstm_case(max(a.steps // 10, 2), a.reps)
+    print(json.dumps({"cases": out, "lstm": lstm, "jax_version": jax.__version__, "device": str(jax.devices()[0])}))
 
 
 if __name__ == "__main__":

@@ -425,6 +425,14 @@ fn cmd_bench_nn(a: &BenchNnArgs) -> anyhow::Result<()> {
         };
         println!("{:<48} {:>14.3} {:>14} {:>8}", c.name, t * 1e3, js, ratio);
     }
+    let steps_c = (a.steps / 10).max(2);
+    let t = nn_bench::time_lstm(&be, steps_c, a.reps)?;
+    let j = jax.as_ref().and_then(|j| j["lstm"]["seconds_per_step"].as_f64());
+    let (js, ratio) = match j {
+        Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t)),
+        None => ("-".into(), "-".into()),
+    };
+    println!("{:<48} {:>14.3} {:>14} {:>8}", "(c) LSTM 2x256, T=20, batch 20 (fwd+bwd)", t * 1e3, js, ratio);
     if let Some(j) = &jax {
         println!("JAX {} on {}", j["jax_version"].as_str().unwrap_or("?"), j["device"].as_str().unwrap_or("?"));
     }

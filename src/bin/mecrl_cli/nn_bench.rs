@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use mecrl::autograd::Tape;
 use mecrl::backend::Backend;
-use mecrl::nn::{Mlp, OptimConfig, Optimizer};
+use mecrl::nn::{Lstm, Mlp, OptimConfig, Optimizer};
 use mecrl::ops::act::Act;
 use mecrl::tensor::Tensor;
 
@@ -58,6 +58,36 @@ pub fn time_mlp(be: &Arc<dyn Backend>, c: &MlpCase, steps: usize, reps: usize) -
         let t0 = Instant::now();
         for _ in 0..steps {
             step()?;
+        }
+        be.sync()?;
+        if r > 0 {
+            times.push(t0.elapsed().as_secs_f64() / steps as f64);
+        }
+    }
+    Ok(median(times))
+}
+
+/// Case (c): a 2-layer LSTM(256) over T = 20 steps of a batch of 20 (input 256), forward and
+/// backward of the mean squared output (no optimizer step); median seconds per pass.
+pub fn time_lstm(be: &Arc<dyn Backend>, steps: usize, reps: usize) -> anyhow::Result<f64> {
+    let (t, b, f, h) = (20usize, 20usize, 256usize, 256usize);
+    let xs: Vec<f32> = (0..t * b * f).map(|j| ((j * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
+    let x = Tensor::from_f32(be, &[t, b, f], &xs)?;
+    let target = Tensor::zeros(be, &[t, b, h])?;
+    let lstm = Lstm::new(be, f, h, 2, 1, 1)?;
+    let params = lstm.params();
+    let pass = || -> mecrl::Result<()> {
+        let tape = Tape::new(be);
+        let out = lstm.forward(&tape, &tape.constant(&x), None)?;
+        let loss = tape.mse(&out.seq, &tape.constant(&target))?;
+        params.iter().try_for_each(|p| p.zero_grad())?;
+        tape.backward(&loss)
+    };
+    let mut times = vec![];
+    for r in 0..=reps {
+        let t0 = Instant::now();
+        for _ in 0..steps {
+            pass()?;
         }
         be.sync()?;
         if r > 0 {
