@@ -409,9 +409,7 @@ fn reward_follows_eq_18_19() {
 /// method and writes a run directory; a bad field is refused with its name and no directory.
 #[test]
 fn cli_run_of_the_shipped_config() {
-    let d = std::env::temp_dir().join(format!("mecrl-endedge-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = tmp("run-config");
     let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/endedge.toml")).unwrap();
     let small = shipped
         .replace("batch = 16", "batch = 2")
