@@ -328,7 +328,6 @@ fn half_storage_round_trips_on_every_backend() {
     use mecrl::ops::half::{HalfFormat, HalfTensor};
     let vals: Vec<f32> = (0..1001).map(|i| ((i as f32) * 0.37).sin() * 50.0).collect();
     let mut reference: Option<Vec<Vec<u32>>> = None;
-    let mut got_all = vec![];
     for be in backends() {
         let t = Tensor::from_f32(&be, &[7, 143], &vals).unwrap();
         let mut got = vec![];
@@ -347,7 +346,5 @@ fn half_storage_round_trips_on_every_backend() {
             None => reference = Some(got.clone()),
             Some(r) => assert_eq!(r, &got, "{}: the same bits as the CPU", be.kind()),
         }
-        got_all.push(got);
     }
-    assert!(!got_all.is_empty());
 }

@@ -68,8 +68,8 @@ impl Var {
 
 type BackwardFn = Box<dyn Fn(&Grads) -> Result<()>>;
 
+/// A recorded op: the closure that launches its backward kernels.
 struct Node {
-    out: usize,
     backward: BackwardFn,
 }
 
@@ -187,7 +187,6 @@ impl Tape {
         }
         let s = self.slot(out.shape(), None);
         self.nodes.borrow_mut().push(Node {
-            out: s,
             backward: Box::new(move |g: &Grads| match g.get(s) {
                 Some(dy) => f(g, &dy),
                 None => Ok(()),
@@ -355,7 +354,6 @@ impl Tape {
         seed.fill(1.0)?;
         let nodes = std::mem::take(&mut *self.nodes.borrow_mut());
         for n in nodes.iter().rev() {
-            debug_assert!(n.out < self.grads.slots.borrow().len());
             (n.backward)(&self.grads)?;
         }
         Ok(())

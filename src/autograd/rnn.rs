@@ -64,7 +64,6 @@ impl Tape {
         let slots: Vec<usize> = outs.iter().map(|t| self.slot(t.shape(), None)).collect();
         let (ss, be) = (slots.clone(), self.be.clone());
         self.nodes.borrow_mut().push(Node {
-            out: slots[0],
             backward: Box::new(move |g: &Grads| {
                 if ss.iter().all(|&s| g.get(s).is_none()) {
                     return Ok(());

@@ -85,6 +85,14 @@ pub(crate) fn f32s_mut(w: &mut [u32]) -> &mut [f32] {
     bytemuck::cast_slice_mut(w)
 }
 
+/// [`need`] for the first buffers of a launch, in order: `want` lists (name, minimum words).
+pub(crate) fn need_all(op: &str, bufs: &[&mut [u32]], want: &[(&str, usize)]) -> Result<()> {
+    for (k, &(name, w)) in want.iter().enumerate() {
+        need(op, name, bufs[k].len(), w)?;
+    }
+    Ok(())
+}
+
 /// A CPU kernel called directly (not through a backend) checks its buffer lengths with this.
 pub(crate) fn need(op: &str, buf: &str, have: usize, want: usize) -> Result<()> {
     if have < want {

@@ -14,7 +14,7 @@
 
 use super::softmax::MASKED_BELOW;
 use super::Real;
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
 use crate::rng;
@@ -112,9 +112,7 @@ pub fn cpu_entropy_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_entropy_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CategoricalParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
-    for (k, (name, want)) in [("logp", r * c), ("dh", r), ("dlogp", r * c)].into_iter().enumerate() {
-        need("entropy_bwd", name, bufs[k].len(), want)?;
-    }
+    need_all("entropy_bwd", bufs, &[("logp", r * c), ("dh", r), ("dlogp", r * c)])?;
     let [logp, dh, dlogp] = bufs else { unreachable!("registry has 3 buffers") };
     let (logp, dh) = (f32s(logp), f32s(dh));
     for (row, d) in f32s_mut(dlogp)[..r * c].chunks_mut(c.max(1)).enumerate() {

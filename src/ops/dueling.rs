@@ -2,7 +2,7 @@
 //! (Σ_k A[r, k] in order) / C. Backward: dV[r] += Σ_j dQ[r, j]; dA[r, j] += dQ[r, j] − (Σ_k dQ[r, k]) / C.
 
 use super::Real;
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
 
@@ -37,9 +37,7 @@ pub fn row_backward<T: Real>(dq: &[T], dv: &mut T, da: &mut [T]) {
 pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DuelingParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
-    for (k, (name, want)) in [("v", r), ("a", r * c), ("q", r * c)].into_iter().enumerate() {
-        need("dueling_fwd", name, bufs[k].len(), want)?;
-    }
+    need_all("dueling_fwd", bufs, &[("v", r), ("a", r * c), ("q", r * c)])?;
     let [v, a, q] = bufs else { unreachable!("registry has 3 buffers") };
     let (v, a) = (f32s(v), f32s(a));
     for (row, qr) in f32s_mut(q)[..r * c].chunks_mut(c.max(1)).enumerate() {
@@ -52,9 +50,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DuelingParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
-    for (k, (name, want)) in [("dq", r * c), ("dv", r), ("da", r * c)].into_iter().enumerate() {
-        need("dueling_bwd", name, bufs[k].len(), want)?;
-    }
+    need_all("dueling_bwd", bufs, &[("dq", r * c), ("dv", r), ("da", r * c)])?;
     let [dq, dv, da] = bufs else { unreachable!("registry has 3 buffers") };
     let (dq, dv) = (f32s(dq), f32s_mut(dv));
     for (row, dar) in f32s_mut(da)[..r * c].chunks_mut(c.max(1)).enumerate() {

@@ -3,7 +3,7 @@
 //! Q-value of the taken action). An index ≥ C gives NaN (gather) or is skipped (scatter): the
 //! host API refuses such input earlier; device-made indices are flagged, never out of bounds.
 
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
 
@@ -45,9 +45,7 @@ pub fn scatter_add(p: &IndexParams, y: &[f32], idx: &[u32], x: &mut [f32]) {
 pub fn cpu_gather(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: IndexParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
-    for (k, (name, want)) in [("x", r * c), ("idx", r), ("y", r)].into_iter().enumerate() {
-        need("gather", name, bufs[k].len(), want)?;
-    }
+    need_all("gather", bufs, &[("x", r * c), ("idx", r), ("y", r)])?;
     let [x, idx, y] = bufs else { unreachable!("registry has 3 buffers") };
     gather(&p, f32s(x), idx, f32s_mut(y));
     Ok(())
@@ -57,9 +55,7 @@ pub fn cpu_gather(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_scatter_add(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: IndexParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
-    for (k, (name, want)) in [("y", r), ("idx", r), ("x", r * c)].into_iter().enumerate() {
-        need("scatter_add", name, bufs[k].len(), want)?;
-    }
+    need_all("scatter_add", bufs, &[("y", r), ("idx", r), ("x", r * c)])?;
     let [y, idx, x] = bufs else { unreachable!("registry has 3 buffers") };
     scatter_add(&p, f32s(y), idx, f32s_mut(x));
     Ok(())

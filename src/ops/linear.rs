@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::Real;
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
 
@@ -65,20 +65,15 @@ fn fwd_row<T: Real>(x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], acc: &mut
     }
 }
 
-/// The forward of every group (generic; `bias` empty when absent).
+/// The forward of every group (generic; `bias` empty when absent): the reference the f32 fast
+/// path is tested against and the function the f64 gradient checks differentiate.
 pub fn forward<T: Real>(p: &LinearParams, x: &[T], w: &[T], bias: &[T], y: &mut [T]) {
-    let (k, b, i, o) = p.dims();
-    let work = k * b * i * o;
-    let run = |(r, yr): (usize, &mut [T])| {
+    let (_, b, i, o) = p.dims();
+    let mut acc = vec![T::ZERO; o];
+    for (r, yr) in y[..p.k as usize * b * o].chunks_mut(o.max(1)).enumerate() {
         let g = r / b;
-        let mut acc = vec![T::ZERO; o];
         let bv = (p.has_bias != 0).then(|| &bias[g * o..(g + 1) * o]);
         fwd_row(&x[r * i..(r + 1) * i], &w[g * i * o..(g + 1) * i * o], bv, yr, &mut acc);
-    };
-    if work >= PAR_WORK {
-        y[..k * b * o].par_chunks_mut(o.max(1)).enumerate().for_each(run);
-    } else {
-        y[..k * b * o].chunks_mut(o.max(1)).enumerate().for_each(run);
     }
 }
 
@@ -86,42 +81,25 @@ pub fn forward<T: Real>(p: &LinearParams, x: &[T], w: &[T], bias: &[T], y: &mut 
 /// more than the work).
 const PAR_WORK: usize = 1 << 22;
 
-/// dx += dy·wᵀ for every group.
+/// dx += dy·wᵀ for every group (generic reference).
 pub fn backward_x<T: Real>(p: &LinearParams, dy: &[T], w: &[T], dx: &mut [T]) {
-    let (k, b, i, o) = p.dims();
-    // wt[k, o, i]: the transposed weights, so the sum over o runs along contiguous i lanes.
-    let mut wt = vec![T::ZERO; k * i * o];
-    for g in 0..k {
-        for ii in 0..i {
-            for oo in 0..o {
-                wt[(g * o + oo) * i + ii] = w[(g * i + ii) * o + oo];
-            }
-        }
-    }
-    let run = |(r, dxr): (usize, &mut [T])| {
+    let (_, b, i, o) = p.dims();
+    for (r, dxr) in dx[..p.k as usize * b * i].chunks_mut(i.max(1)).enumerate() {
         let g = r / b;
-        let mut acc = vec![T::ZERO; i];
-        for (oo, &d) in dy[r * o..(r + 1) * o].iter().enumerate() {
-            let wr = &wt[(g * o + oo) * i..(g * o + oo + 1) * i];
-            for (a, &wv) in acc.iter_mut().zip(wr) {
-                *a = *a + d * wv;
+        for (ii, x) in dxr.iter_mut().enumerate() {
+            let mut acc = T::ZERO;
+            for (oo, &d) in dy[r * o..(r + 1) * o].iter().enumerate() {
+                acc = acc + d * w[(g * i + ii) * o + oo];
             }
+            *x = *x + acc;
         }
-        for (x, a) in dxr.iter_mut().zip(acc) {
-            *x = *x + a;
-        }
-    };
-    if k * b * i * o >= PAR_WORK {
-        dx[..k * b * i].par_chunks_mut(i.max(1)).enumerate().for_each(run);
-    } else {
-        dx[..k * b * i].chunks_mut(i.max(1)).enumerate().for_each(run);
     }
 }
 
-/// dw += xᵀ·dy and db += Σ_b dy for every group.
+/// dw += xᵀ·dy and db += Σ_b dy for every group (generic reference).
 pub fn backward_w<T: Real>(p: &LinearParams, x: &[T], dy: &[T], dw: &mut [T], db: &mut [T]) {
     let (k, b, i, o) = p.dims();
-    let run = |(r, dwr): (usize, &mut [T])| {
+    for (r, dwr) in dw[..k * i * o].chunks_mut(o.max(1)).enumerate() {
         let (g, ii) = (r / i, r % i);
         let mut acc = vec![T::ZERO; o];
         for bb in 0..b {
@@ -133,23 +111,25 @@ pub fn backward_w<T: Real>(p: &LinearParams, x: &[T], dy: &[T], dw: &mut [T], db
         for (w, a) in dwr.iter_mut().zip(acc) {
             *w = *w + a;
         }
-    };
-    if k * b * i * o >= PAR_WORK {
-        dw[..k * i * o].par_chunks_mut(o.max(1)).enumerate().for_each(run);
-    } else {
-        dw[..k * i * o].chunks_mut(o.max(1)).enumerate().for_each(run);
     }
-    if p.has_bias != 0 {
-        for g in 0..k {
-            let mut acc = vec![T::ZERO; o];
-            for bb in 0..b {
-                for (a, &d) in acc.iter_mut().zip(&dy[(g * b + bb) * o..(g * b + bb + 1) * o]) {
-                    *a = *a + d;
-                }
+    bias_backward(p, dy, db);
+}
+
+/// db += Σ_b dy (when the layer has a bias).
+fn bias_backward<T: Real>(p: &LinearParams, dy: &[T], db: &mut [T]) {
+    if p.has_bias == 0 {
+        return;
+    }
+    let (k, b, _, o) = p.dims();
+    for g in 0..k {
+        let mut acc = vec![T::ZERO; o];
+        for bb in 0..b {
+            for (a, &d) in acc.iter_mut().zip(&dy[(g * b + bb) * o..(g * b + bb + 1) * o]) {
+                *a = *a + d;
             }
-            for (d, a) in db[g * o..(g + 1) * o].iter_mut().zip(acc) {
-                *d = *d + a;
-            }
+        }
+        for (d, a) in db[g * o..(g + 1) * o].iter_mut().zip(acc) {
+            *d = *d + a;
         }
     }
 }
@@ -347,10 +327,7 @@ pub fn backward_w_f32(p: &LinearParams, x: &[f32], dy: &[f32], dw: &mut [f32], d
             chunks.into_iter().enumerate().for_each(run);
         }
     }
-    if p.has_bias != 0 {
-        let q = LinearParams { i: 0, ..*p };
-        backward_w(&q, x, dy, &mut [], db);
-    }
+    bias_backward(p, dy, db);
 }
 
 fn bias_words(p: &LinearParams) -> usize {
@@ -365,11 +342,7 @@ fn bias_words(p: &LinearParams) -> usize {
 pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LinearParams = decode(params);
     let (k, b, i, o) = p.dims();
-    for (n, (name, want)) in
-        [("x", k * b * i), ("w", k * i * o), ("bias", bias_words(&p)), ("y", k * b * o)].into_iter().enumerate()
-    {
-        need("linear_fwd", name, bufs[n].len(), want)?;
-    }
+    need_all("linear_fwd", bufs, &[("x", k * b * i), ("w", k * i * o), ("bias", bias_words(&p)), ("y", k * b * o)])?;
     let [x, w, bias, y] = bufs else { unreachable!("registry has 4 buffers") };
     forward_f32(&p, f32s(x), f32s(w), f32s(bias), f32s_mut(y));
     Ok(())
@@ -379,9 +352,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_x(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LinearParams = decode(params);
     let (k, b, i, o) = p.dims();
-    for (n, (name, want)) in [("dy", k * b * o), ("w", k * i * o), ("dx", k * b * i)].into_iter().enumerate() {
-        need("linear_bwd_x", name, bufs[n].len(), want)?;
-    }
+    need_all("linear_bwd_x", bufs, &[("dy", k * b * o), ("w", k * i * o), ("dx", k * b * i)])?;
     let [dy, w, dx] = bufs else { unreachable!("registry has 3 buffers") };
     backward_x_f32(&p, f32s(dy), f32s(w), f32s_mut(dx));
     Ok(())
@@ -391,11 +362,7 @@ pub fn cpu_bwd_x(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_w(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LinearParams = decode(params);
     let (k, b, i, o) = p.dims();
-    for (n, (name, want)) in
-        [("x", k * b * i), ("dy", k * b * o), ("dw", k * i * o), ("db", bias_words(&p))].into_iter().enumerate()
-    {
-        need("linear_bwd_w", name, bufs[n].len(), want)?;
-    }
+    need_all("linear_bwd_w", bufs, &[("x", k * b * i), ("dy", k * b * o), ("dw", k * i * o), ("db", bias_words(&p))])?;
     let [x, dy, dw, db] = bufs else { unreachable!("registry has 4 buffers") };
     backward_w_f32(&p, f32s(x), f32s(dy), f32s_mut(dw), f32s_mut(db));
     Ok(())

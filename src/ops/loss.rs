@@ -13,7 +13,7 @@
 
 use super::act::{self, Act};
 use super::Real;
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
 
@@ -154,22 +154,11 @@ pub fn ppo_backward<T: Real>(logp: &[T], old: &[T], adv: &[T], eps: T, dl: T, dl
     }
 }
 
-macro_rules! checked {
-    ($op:literal, $bufs:ident, $($name:literal => $want:expr),*) => {{
-        let mut k = 0;
-        $(
-            need($op, $name, $bufs[k].len(), $want)?;
-            k += 1;
-        )*
-        let _ = k;
-    }};
-}
-
 /// `mse_fwd`: bufs y, t, loss.
 pub fn cpu_mse_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("mse_fwd", bufs, "y" => n, "t" => n, "loss" => 1);
+    need_all("mse_fwd", bufs, &[("y", n), ("t", n), ("loss", 1)])?;
     let [y, t, loss] = bufs else { unreachable!("registry has 3 buffers") };
     f32s_mut(loss)[0] = mse(&f32s(y)[..n], &f32s(t)[..n]);
     Ok(())
@@ -179,7 +168,7 @@ pub fn cpu_mse_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_mse_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("mse_bwd", bufs, "y" => n, "t" => n, "dl" => 1, "dy" => n);
+    need_all("mse_bwd", bufs, &[("y", n), ("t", n), ("dl", 1), ("dy", n)])?;
     let [y, t, dl, dy] = bufs else { unreachable!("registry has 4 buffers") };
     mse_backward(&f32s(y)[..n], &f32s(t)[..n], f32s(dl)[0], &mut f32s_mut(dy)[..n]);
     Ok(())
@@ -189,7 +178,7 @@ pub fn cpu_mse_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_huber_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("huber_fwd", bufs, "y" => n, "t" => n, "loss" => 1);
+    need_all("huber_fwd", bufs, &[("y", n), ("t", n), ("loss", 1)])?;
     let [y, t, loss] = bufs else { unreachable!("registry has 3 buffers") };
     f32s_mut(loss)[0] = huber(&f32s(y)[..n], &f32s(t)[..n], p.a);
     Ok(())
@@ -199,7 +188,7 @@ pub fn cpu_huber_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_huber_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("huber_bwd", bufs, "y" => n, "t" => n, "dl" => 1, "dy" => n);
+    need_all("huber_bwd", bufs, &[("y", n), ("t", n), ("dl", 1), ("dy", n)])?;
     let [y, t, dl, dy] = bufs else { unreachable!("registry has 4 buffers") };
     huber_backward(&f32s(y)[..n], &f32s(t)[..n], p.a, f32s(dl)[0], &mut f32s_mut(dy)[..n]);
     Ok(())
@@ -209,7 +198,7 @@ pub fn cpu_huber_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bce_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("bce_fwd", bufs, "z" => n, "t" => n, "loss" => 1);
+    need_all("bce_fwd", bufs, &[("z", n), ("t", n), ("loss", 1)])?;
     let [z, t, loss] = bufs else { unreachable!("registry has 3 buffers") };
     f32s_mut(loss)[0] = bce(&f32s(z)[..n], &f32s(t)[..n]);
     Ok(())
@@ -219,7 +208,7 @@ pub fn cpu_bce_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bce_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("bce_bwd", bufs, "z" => n, "t" => n, "dl" => 1, "dz" => n);
+    need_all("bce_bwd", bufs, &[("z", n), ("t", n), ("dl", 1), ("dz", n)])?;
     let [z, t, dl, dz] = bufs else { unreachable!("registry has 4 buffers") };
     bce_backward(&f32s(z)[..n], &f32s(t)[..n], f32s(dl)[0], &mut f32s_mut(dz)[..n]);
     Ok(())
@@ -229,7 +218,7 @@ pub fn cpu_bce_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_ce_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let (n, c) = (p.n as usize, p.cols as usize);
-    checked!("ce_fwd", bufs, "logp" => n * c, "labels" => n, "loss" => 1);
+    need_all("ce_fwd", bufs, &[("logp", n * c), ("labels", n), ("loss", 1)])?;
     let [logp, target, loss] = bufs else { unreachable!("registry has 3 buffers") };
     f32s_mut(loss)[0] = ce(&f32s(logp)[..n * c], &target[..n], c);
     Ok(())
@@ -239,7 +228,7 @@ pub fn cpu_ce_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_ce_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let (n, c) = (p.n as usize, p.cols as usize);
-    checked!("ce_bwd", bufs, "labels" => n, "dl" => 1, "dlogp" => n * c);
+    need_all("ce_bwd", bufs, &[("labels", n), ("dl", 1), ("dlogp", n * c)])?;
     let [target, dl, dlogp] = bufs else { unreachable!("registry has 3 buffers") };
     ce_backward(&target[..n], c, f32s(dl)[0], &mut f32s_mut(dlogp)[..n * c]);
     Ok(())
@@ -249,7 +238,7 @@ pub fn cpu_ce_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_ppo_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("ppo_fwd", bufs, "logp" => n, "logp_old" => n, "adv" => n, "loss" => 1);
+    need_all("ppo_fwd", bufs, &[("logp", n), ("logp_old", n), ("adv", n), ("loss", 1)])?;
     let [logp, old, adv, loss] = bufs else { unreachable!("registry has 4 buffers") };
     f32s_mut(loss)[0] = ppo(&f32s(logp)[..n], &f32s(old)[..n], &f32s(adv)[..n], p.a);
     Ok(())
@@ -259,7 +248,7 @@ pub fn cpu_ppo_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_ppo_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
-    checked!("ppo_bwd", bufs, "logp" => n, "logp_old" => n, "adv" => n, "dl" => 1, "dlogp" => n);
+    need_all("ppo_bwd", bufs, &[("logp", n), ("logp_old", n), ("adv", n), ("dl", 1), ("dlogp", n)])?;
     let [logp, old, adv, dl, dlogp] = bufs else { unreachable!("registry has 5 buffers") };
     ppo_backward(&f32s(logp)[..n], &f32s(old)[..n], &f32s(adv)[..n], p.a, f32s(dl)[0], &mut f32s_mut(dlogp)[..n]);
     Ok(())

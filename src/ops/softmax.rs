@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::Real;
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
 
@@ -110,9 +110,7 @@ fn mask_words(p: &SoftmaxParams) -> usize {
 pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: SoftmaxParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
-    for (k, (name, want)) in [("x", r * c), ("mask", mask_words(&p)), ("y", r * c)].into_iter().enumerate() {
-        need("softmax_fwd", name, bufs[k].len(), want)?;
-    }
+    need_all("softmax_fwd", bufs, &[("x", r * c), ("mask", mask_words(&p)), ("y", r * c)])?;
     let [x, mask, y] = bufs else { unreachable!("registry has 3 buffers") };
     let (x, mask) = (f32s(x), &**mask);
     f32s_mut(y)[..r * c].par_chunks_mut(c.max(1)).enumerate().for_each(|(row, yr)| {
@@ -125,11 +123,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: SoftmaxParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
-    for (k, (name, want)) in
-        [("y", r * c), ("dy", r * c), ("mask", mask_words(&p)), ("dx", r * c)].into_iter().enumerate()
-    {
-        need("softmax_bwd", name, bufs[k].len(), want)?;
-    }
+    need_all("softmax_bwd", bufs, &[("y", r * c), ("dy", r * c), ("mask", mask_words(&p)), ("dx", r * c)])?;
     let [y, dy, mask, dx] = bufs else { unreachable!("registry has 4 buffers") };
     let (y, dy, mask) = (f32s(y), f32s(dy), &**mask);
     f32s_mut(dx)[..r * c].par_chunks_mut(c.max(1)).enumerate().for_each(|(row, dxr)| {

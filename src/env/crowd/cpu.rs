@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::model::{self, Target, CLOUD, EDGE, LOCAL, MD};
 use super::{count, metric, CrowdParams, Policy, CROWD_DATA, CROWD_DEMAND, CROWD_RANDOM, CROWD_RESET};
 use super::{CROWD_SLOT, CROWD_TASKS};
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
 use crate::rng;
@@ -19,18 +19,11 @@ pub fn dims(p: &CrowdParams) -> (usize, usize, usize, usize, usize, usize) {
     (b, n, n + s + 1, n + s * s.saturating_sub(1) / 2 + s, a, 3 + 3 * a)
 }
 
-fn check(op: &str, bufs: &[&mut [u32]], want: &[(&str, usize)]) -> Result<()> {
-    for (k, (name, w)) in want.iter().enumerate() {
-        need(op, name, bufs[k].len(), *w)?;
-    }
-    Ok(())
-}
-
 /// `crowd_reset`: first arrival countdown in 1..=gap_hi, empty queues, zero counts.
 pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, u, l, _, _) = dims(&p);
-    check("crowd_reset", bufs, &[("ctl", b * n), ("q", b * u), ("v", b * l), ("counts", b * count::WIDTH)])?;
+    need_all("crowd_reset", bufs, &[("ctl", b * n), ("q", b * u), ("v", b * l), ("counts", b * count::WIDTH)])?;
     let [ctl, q, v, counts] = bufs else { unreachable!("registry has 4 buffers") };
     let key = [p.key0, p.key1];
     ctl[..b * n].par_chunks_mut(n.max(1)).enumerate().for_each(|(g, row)| {
@@ -80,7 +73,7 @@ fn user_tasks_from(p: &CrowdParams, g: u32, i: u32, ctl: &mut u32, w0: u32, w1: 
 pub fn cpu_tasks(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, ..) = dims(&p);
-    check("crowd_tasks", bufs, &[("ctl", b * n), ("task", b * n * 3), ("cap", b * n)])?;
+    need_all("crowd_tasks", bufs, &[("ctl", b * n), ("task", b * n * 3), ("cap", b * n)])?;
     let [ctl, task, cap] = bufs else { unreachable!("registry has 3 buffers") };
     let n1 = n.max(1);
     let key = [p.key0, p.key1];
@@ -156,7 +149,7 @@ pub fn observe_user(
 pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, u, l, _, w) = dims(&p);
-    check(
+    need_all(
         "crowd_observe",
         bufs,
         &[
@@ -235,7 +228,7 @@ pub fn policy_user(p: &CrowdParams, g: u32, i: u32, row: &[f32]) -> (u32, f32) {
 pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, _, _, _, w) = dims(&p);
-    check("crowd_policy", bufs, &[("obs", b * n * w), ("action", b * n), ("est", b * n)])?;
+    need_all("crowd_policy", bufs, &[("obs", b * n * w), ("action", b * n), ("est", b * n)])?;
     let [obs, action, est] = bufs else { unreachable!("registry has 3 buffers") };
     let obs = f32s(obs);
     let n1 = n.max(1);
@@ -267,7 +260,7 @@ pub fn decode_action(p: &CrowdParams, cell_off: &[u32], i: u32, a: u32) -> Optio
 pub fn cpu_load(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, u, l, ..) = dims(&p);
-    check(
+    need_all(
         "crowd_load",
         bufs,
         &[("cell_off", p.s as usize + 1), ("task", b * n * 3), ("action", b * n), ("load", b * (u + l))],
@@ -325,7 +318,7 @@ pub fn outcome_user(
 pub fn cpu_outcome(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, u, l, ..) = dims(&p);
-    check(
+    need_all(
         "crowd_outcome",
         bufs,
         &[
@@ -366,7 +359,7 @@ pub fn cpu_outcome(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_finish(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, u, l, ..) = dims(&p);
-    check(
+    need_all(
         "crowd_finish",
         bufs,
         &[

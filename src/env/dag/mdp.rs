@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use super::batch::{check_graph_bufs, graph, position, DagBatch, DagParams, F32State};
 use super::model::{reward_scale, DagSystem, Prepared};
 use super::Dag;
-use crate::backend::cpu::{f32s, f32s_mut, need};
+use crate::backend::cpu::{f32s, f32s_mut, need, need_all};
 use crate::backend::registry::params as decode;
 use crate::backend::{Backend, Buffer, KernelId};
 use crate::error::{Error, Result};
@@ -45,11 +45,7 @@ pub const STATE_WORDS: usize = 8;
 pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DagParams = decode(params);
     let (b, n) = (p.b as usize, p.n_max as usize);
-    for (k, (name, want)) in
-        [("n_tasks", b), ("ctl", 2 * b), ("state", STATE_WORDS * b), ("plan", b * n)].into_iter().enumerate()
-    {
-        need("dag_reset", name, bufs[k].len(), want)?;
-    }
+    need_all("dag_reset", bufs, &[("n_tasks", b), ("ctl", 2 * b), ("state", STATE_WORDS * b), ("plan", b * n)])?;
     let [n_tasks, ctl, state, plan] = bufs else { unreachable!("registry has 4 buffers") };
     for g in 0..b {
         ctl[2 * g] = 0;
