@@ -46,6 +46,18 @@ impl Tensor {
         Ok(Tensor { buf: Arc::new(be.alloc(n.max(1))?), shape: shape.to_vec(), dtype: DType::F32, be: be.clone() })
     }
 
+    /// An f32 tensor for an op's output that its forward kernel writes entirely: the contents
+    /// before that launch are unspecified ([`Backend::alloc_uninit`]).
+    pub fn output(be: &Arc<dyn Backend>, shape: &[usize]) -> Result<Self> {
+        let n = numel_of(shape)?;
+        Ok(Tensor {
+            buf: Arc::new(be.alloc_uninit(n.max(1))?),
+            shape: shape.to_vec(),
+            dtype: DType::F32,
+            be: be.clone(),
+        })
+    }
+
     /// u32 zeros.
     pub fn zeros_u32(be: &Arc<dyn Backend>, shape: &[usize]) -> Result<Self> {
         Ok(Tensor { dtype: DType::U32, ..Self::zeros(be, shape)? })

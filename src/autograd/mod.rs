@@ -236,7 +236,7 @@ impl Tape {
             ..Default::default()
         };
         let out_shape: Vec<usize> = if grouped { vec![k, b, o] } else { vec![b, o] };
-        let y = Tensor::zeros(&self.be, &out_shape)?;
+        let y = Tensor::output(&self.be, &out_shape)?;
         let bias_t = match bias {
             Some(v) => v.value.clone(),
             None => self.dummy()?,
@@ -289,7 +289,7 @@ impl Tape {
         self.check_backend(&x.value, "activation input")?;
         let n = x.value.numel();
         let p = ActParams { n: n as u32, kind: act as u32, ..Default::default() };
-        let y = x.value.zeros_like()?;
+        let y = Tensor::output(&self.be, x.shape())?;
         if n > 0 {
             self.be.launch(KernelId::ActFwd, bytemuck::bytes_of(&p), n as u32, &[x.value.buffer(), y.buffer()])?;
         }

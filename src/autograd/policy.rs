@@ -178,7 +178,7 @@ impl Tape {
         if x2.value.numel() != n {
             return Err(Error::shape("add_scaled", format!("{:?}", x1.shape()), format!("{:?}", x2.shape())));
         }
-        let y = x1.value.zeros_like()?;
+        let y = Tensor::output(&self.be, x1.shape())?;
         let p = AxpbyParams { n: n as u32, a, b, ..Default::default() };
         if n > 0 {
             self.be.launch(

@@ -211,8 +211,8 @@ impl Tape {
         self.f32_inputs(&[(z, "lstm_cell z"), (c, "lstm_cell c")])?;
         let n = c.value.numel() / h;
         let p = CellParams { n: n as u32, h: h as u32, ..Default::default() };
-        let (h_out, c_out) = (c.value.zeros_like()?, c.value.zeros_like()?);
-        let act = Tensor::zeros(&self.be, &[n, 5 * h])?;
+        let (h_out, c_out) = (Tensor::output(&self.be, c.shape())?, Tensor::output(&self.be, c.shape())?);
+        let act = Tensor::output(&self.be, &[n, 5 * h])?;
         if n > 0 {
             self.be.launch(
                 KernelId::LstmCellFwd,

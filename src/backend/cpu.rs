@@ -1,22 +1,70 @@
 //! The CPU backend: buffers are host vectors, a launch calls the kernel's CPU reference, which
 //! parallelizes over the batch with rayon.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{check_launch, registry, Backend, BackendKind, Buffer, BufferInner, HostWords, KernelId};
+use super::{check_launch, registry, Backend, BackendKind, Buffer, BufferInner, HostMem, HostWords, KernelId};
 use crate::error::{Error, Result};
 
 /// rayon on the host.
 #[derive(Default)]
 pub struct CpuBackend {
     downloads: AtomicU64,
+    pool: Arc<HostPool>,
 }
 
 impl CpuBackend {
     /// A CPU backend on rayon's global pool.
     pub fn new() -> Self {
         Self::default()
+    }
+    /// Words held for reuse by dropped buffers (at most [`POOL_WORDS`]).
+    pub fn pooled_words(&self) -> usize {
+        self.pool.held()
+    }
+}
+
+/// The most words the pool keeps (256 MiB): past it a dropped buffer's memory is freed.
+pub const POOL_WORDS: usize = 1 << 26;
+
+/// Vectors of dropped buffers, by length, for the next buffer of the same length (the shapes of
+/// a training step repeat every step).
+#[derive(Default)]
+pub(crate) struct HostPool {
+    free: Mutex<Free>,
+}
+
+#[derive(Default)]
+struct Free {
+    by_len: HashMap<usize, Vec<Vec<u32>>>,
+    held: usize,
+}
+
+impl HostPool {
+    fn free(&self) -> MutexGuard<'_, Free> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn take(&self, words: usize) -> Option<Vec<u32>> {
+        let mut g = self.free();
+        let v = g.by_len.get_mut(&words)?.pop()?;
+        g.held -= words;
+        Some(v)
+    }
+    pub(crate) fn put(&self, v: Vec<u32>) {
+        let words = v.len();
+        if words == 0 {
+            return;
+        }
+        let mut g = self.free();
+        if g.held + words <= POOL_WORDS {
+            g.held += words;
+            g.by_len.entry(words).or_default().push(v);
+        }
+    }
+    fn held(&self) -> usize {
+        self.free().held
     }
 }
 
@@ -29,7 +77,7 @@ pub(crate) fn host(buf: &Buffer, backend: &str) -> Result<HostWords> {
 }
 
 pub(crate) fn lock(h: &HostWords) -> MutexGuard<'_, Vec<u32>> {
-    h.lock().unwrap_or_else(|e| e.into_inner())
+    h.words.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Backend for CpuBackend {
@@ -40,10 +88,28 @@ impl Backend for CpuBackend {
         format!("cpu: rayon, {} threads", rayon::current_num_threads())
     }
     fn alloc(&self, words: usize) -> Result<Buffer> {
-        Ok(Buffer::new(words, BufferInner::Host(Arc::new(Mutex::new(vec![0u32; words])))))
+        let v = match self.pool.take(words) {
+            Some(mut v) => {
+                v.fill(0);
+                v
+            }
+            None => vec![0u32; words],
+        };
+        Ok(Buffer::new(words, BufferInner::Host(HostMem::pooled(v, &self.pool))))
+    }
+    fn alloc_uninit(&self, words: usize) -> Result<Buffer> {
+        let v = self.pool.take(words).unwrap_or_else(|| vec![0u32; words]);
+        Ok(Buffer::new(words, BufferInner::Host(HostMem::pooled(v, &self.pool))))
     }
     fn upload(&self, data: &[u32]) -> Result<Buffer> {
-        Ok(Buffer::new(data.len(), BufferInner::Host(Arc::new(Mutex::new(data.to_vec())))))
+        let v = match self.pool.take(data.len()) {
+            Some(mut v) => {
+                v.copy_from_slice(data);
+                v
+            }
+            None => data.to_vec(),
+        };
+        Ok(Buffer::new(data.len(), BufferInner::Host(HostMem::pooled(v, &self.pool))))
     }
     fn write(&self, buf: &Buffer, data: &[u32]) -> Result<()> {
         if data.len() > buf.words() {
@@ -99,4 +165,27 @@ pub(crate) fn need(op: &str, buf: &str, have: usize, want: usize) -> Result<()> 
         return Err(Error::shape(format!("{op} buffer `{buf}`"), format!(">= {want} words"), have));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_buffers_are_reused_and_alloc_still_zeroes() {
+        let be = CpuBackend::new();
+        let a = be.upload(&[7; 1000]).expect("upload");
+        drop(a);
+        assert_eq!(be.pooled_words(), 1000);
+        // the recycled vector comes back zeroed from alloc
+        let b = be.alloc(1000).expect("alloc");
+        assert_eq!(be.pooled_words(), 0);
+        assert!(be.download(&b).expect("download").iter().all(|&w| w == 0));
+        drop(b);
+        // and with the new contents from upload; another length is a fresh vector
+        let c = be.upload(&[3; 1000]).expect("upload");
+        assert_eq!(be.download(&c).expect("download"), vec![3; 1000]);
+        let d = be.alloc(10).expect("alloc");
+        assert_eq!(be.download(&d).expect("download"), vec![0; 10]);
+    }
 }

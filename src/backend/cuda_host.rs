@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::cpu::{host, lock};
 use super::registry::{self, Access, Elem, KernelSpec, KERNELS};
-use super::{check_launch, grid_for, source, Backend, BackendKind, Buffer, BufferInner, KernelId, WORKGROUP};
+use super::{check_launch, grid_for, source, Backend, BackendKind, Buffer, BufferInner, HostMem, KernelId, WORKGROUP};
 use crate::error::{Error, Result};
 
 /// The shim header (kernel side).
@@ -308,10 +308,10 @@ impl Backend for CudaHostBackend {
         format!("cuda-host: .cu kernels as host C++ ({})", self.lib.path.display())
     }
     fn alloc(&self, words: usize) -> Result<Buffer> {
-        Ok(Buffer::new(words, BufferInner::Host(Arc::new(Mutex::new(vec![0u32; words])))))
+        Ok(Buffer::new(words, BufferInner::Host(HostMem::new(vec![0u32; words]))))
     }
     fn upload(&self, data: &[u32]) -> Result<Buffer> {
-        Ok(Buffer::new(data.len(), BufferInner::Host(Arc::new(Mutex::new(data.to_vec())))))
+        Ok(Buffer::new(data.len(), BufferInner::Host(HostMem::new(data.to_vec()))))
     }
     fn write(&self, buf: &Buffer, data: &[u32]) -> Result<()> {
         if data.len() > buf.words() {

@@ -83,7 +83,35 @@ impl fmt::Display for BackendChoice {
 }
 
 /// Host-side storage (cpu and cuda-host backends).
-pub(crate) type HostWords = Arc<Mutex<Vec<u32>>>;
+pub(crate) type HostWords = Arc<HostMem>;
+
+/// The words of a host buffer; a pooled one gives its vector back to its pool when dropped, so
+/// a training loop that allocates the same shapes every step reuses memory instead of paying
+/// the kernel's page faults (and, for large vectors, mmap/munmap) each time.
+pub(crate) struct HostMem {
+    pub(crate) words: Mutex<Vec<u32>>,
+    pool: Option<Arc<cpu::HostPool>>,
+}
+
+impl HostMem {
+    /// Unpooled storage.
+    #[cfg_attr(not(feature = "cuda-host"), allow(dead_code))]
+    pub(crate) fn new(words: Vec<u32>) -> HostWords {
+        Arc::new(HostMem { words: Mutex::new(words), pool: None })
+    }
+    /// Storage that returns to `pool` when dropped.
+    pub(crate) fn pooled(words: Vec<u32>, pool: &Arc<cpu::HostPool>) -> HostWords {
+        Arc::new(HostMem { words: Mutex::new(words), pool: Some(pool.clone()) })
+    }
+}
+
+impl Drop for HostMem {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.put(std::mem::take(self.words.get_mut().unwrap_or_else(|e| e.into_inner())));
+        }
+    }
+}
 
 /// A device buffer of 32-bit words (f32 values are stored as their bits).
 pub struct Buffer {
@@ -133,6 +161,12 @@ pub trait Backend: Send + Sync {
     fn describe(&self) -> String;
     /// A zeroed buffer of `words` 32-bit words.
     fn alloc(&self, words: usize) -> Result<Buffer>;
+    /// A buffer for a kernel that writes every word before anything reads it: its contents
+    /// are unspecified (the CPU hands back a recycled buffer without zeroing it; the default
+    /// zeroes).
+    fn alloc_uninit(&self, words: usize) -> Result<Buffer> {
+        self.alloc(words)
+    }
     /// A buffer holding `data`.
     fn upload(&self, data: &[u32]) -> Result<Buffer>;
     /// Overwrite the start of `buf` with `data`.

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::Real;
+use super::{Real, PAR_ELEMS, PAR_MIN_LEN};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::{Error, Result};
@@ -99,24 +99,37 @@ pub fn derivative<T: Real>(act: Act, y: T) -> T {
     }
 }
 
-const PAR: usize = 1 << 15;
-
 /// y = f(x).
 pub fn forward<T: Real>(act: Act, x: &[T], y: &mut [T]) {
-    if y.len() >= PAR {
-        y.par_iter_mut().zip(x).for_each(|(y, &x)| *y = apply(act, x));
-    } else {
-        y.iter_mut().zip(x).for_each(|(y, &x)| *y = apply(act, x));
+    // one loop per activation, so each is compiled (and vectorized) without the match inside
+    fn run<T: Real>(x: &[T], y: &mut [T], f: impl Fn(T) -> T + Sync) {
+        if y.len() >= PAR_ELEMS {
+            y.par_iter_mut().with_min_len(PAR_MIN_LEN).zip(x).for_each(|(y, &x)| *y = f(x));
+        } else {
+            y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+        }
+    }
+    match act {
+        Act::Relu => run(x, y, |v| apply(Act::Relu, v)),
+        Act::Tanh => run(x, y, |v| apply(Act::Tanh, v)),
+        Act::Sigmoid => run(x, y, |v| apply(Act::Sigmoid, v)),
     }
 }
 
 /// dx += dy·f'(y).
 pub fn backward<T: Real>(act: Act, y: &[T], dy: &[T], dx: &mut [T]) {
-    let f = |(dx, (&y, &dy)): (&mut T, (&T, &T))| *dx = *dx + dy * derivative(act, y);
-    if dx.len() >= PAR {
-        dx.par_iter_mut().zip(y.par_iter().zip(dy)).for_each(f);
-    } else {
-        dx.iter_mut().zip(y.iter().zip(dy)).for_each(f);
+    fn run<T: Real>(y: &[T], dy: &[T], dx: &mut [T], d: impl Fn(T) -> T + Sync) {
+        let f = |(dx, (&y, &dy)): (&mut T, (&T, &T))| *dx = *dx + dy * d(y);
+        if dx.len() >= PAR_ELEMS {
+            dx.par_iter_mut().with_min_len(PAR_MIN_LEN).zip(y.par_iter().zip(dy)).for_each(f);
+        } else {
+            dx.iter_mut().zip(y.iter().zip(dy)).for_each(f);
+        }
+    }
+    match act {
+        Act::Relu => run(y, dy, dx, |v| derivative(Act::Relu, v)),
+        Act::Tanh => run(y, dy, dx, |v| derivative(Act::Tanh, v)),
+        Act::Sigmoid => run(y, dy, dx, |v| derivative(Act::Sigmoid, v)),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::{PAR_ELEMS, PAR_MIN_LEN};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -31,7 +32,12 @@ pub fn cpu_axpby(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     }
     let [x1, x2, y] = bufs else { unreachable!("registry has 3 buffers") };
     let (x1, x2) = (f32s(x1), f32s(x2));
-    f32s_mut(y)[..n].par_iter_mut().with_min_len(1 << 14).enumerate().for_each(|(i, y)| *y = p.a * x1[i] + p.b * x2[i]);
+    let y = &mut f32s_mut(y)[..n];
+    if n >= PAR_ELEMS {
+        y.par_iter_mut().with_min_len(PAR_MIN_LEN).enumerate().for_each(|(i, y)| *y = p.a * x1[i] + p.b * x2[i]);
+    } else {
+        y.iter_mut().zip(&x1[..n]).zip(&x2[..n]).for_each(|((y, &a), &b)| *y = p.a * a + p.b * b);
+    }
     Ok(())
 }
 
@@ -43,7 +49,12 @@ pub fn cpu_scale_acc(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     need("scale_acc", "dx", bufs[1].len(), n)?;
     let [dy, dx] = bufs else { unreachable!("registry has 2 buffers") };
     let dy = f32s(dy);
-    f32s_mut(dx)[..n].par_iter_mut().with_min_len(1 << 14).enumerate().for_each(|(i, x)| *x += p.a * dy[i]);
+    let dx = &mut f32s_mut(dx)[..n];
+    if n >= PAR_ELEMS {
+        dx.par_iter_mut().with_min_len(PAR_MIN_LEN).enumerate().for_each(|(i, x)| *x += p.a * dy[i]);
+    } else {
+        dx.iter_mut().zip(&dy[..n]).for_each(|(x, &d)| *x += p.a * d);
+    }
     Ok(())
 }
 

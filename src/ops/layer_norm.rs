@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use super::Real;
+use super::{par_rows, Real, PAR_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -78,8 +78,13 @@ pub fn forward<T: Real>(p: &LayerNormParams, x: &[T], gain: &[T], bias: &[T], y:
             yr[j] = ((xr[j] - mean) * rho) * gain[g * d + j] + bias[g * d + j];
         }
     };
-    if n * d >= 1 << 15 {
-        y[..n * d].par_chunks_mut(d).zip(stats[..2 * n].par_chunks_mut(2)).enumerate().for_each(run);
+    if n * d >= PAR_ELEMS {
+        y[..n * d]
+            .par_chunks_mut(d)
+            .zip(stats[..2 * n].par_chunks_mut(2))
+            .with_min_len(par_rows(d))
+            .enumerate()
+            .for_each(run);
     } else {
         y[..n * d].chunks_mut(d).zip(stats[..2 * n].chunks_mut(2)).enumerate().for_each(run);
     }
@@ -108,8 +113,8 @@ pub fn backward_x<T: Real>(p: &LayerNormParams, x: &[T], gain: &[T], stats: &[T]
             dxr[j] = dxr[j] + rho * ((dyr[j] * g[j] - a) - xh * b);
         }
     };
-    if n * d >= 1 << 15 {
-        dx[..n * d].par_chunks_mut(d).enumerate().for_each(run);
+    if n * d >= PAR_ELEMS {
+        dx[..n * d].par_chunks_mut(d).with_min_len(par_rows(d)).enumerate().for_each(run);
     } else {
         dx[..n * d].chunks_mut(d).enumerate().for_each(run);
     }

@@ -9,11 +9,10 @@
 //!   thread of i = 0 owns db).
 //!
 //! Backward kernels accumulate (`+=` the finished sum), so gradients of a tensor used twice add.
-//! The CPU functions vectorize over the contiguous index (o for the forward and dw, i for dx
-//! through a transposed copy of w) without changing any sum's order.
+//! The f32 CPU functions run on [`gemm`] (register-blocked fused multiply-adds, the same sum
+//! order); the generic functions are the sequential references they are tested against.
 
-use rayon::prelude::*;
-
+use super::gemm::{self, Epilogue, Gemm, Strided};
 use super::Real;
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
@@ -77,10 +76,6 @@ pub fn forward<T: Real>(p: &LinearParams, x: &[T], w: &[T], bias: &[T], y: &mut 
     }
 }
 
-/// Multiply-adds below which the CPU functions stay on the calling thread (rayon's fork costs
-/// more than the work).
-const PAR_WORK: usize = 1 << 22;
-
 /// dx += dy·wᵀ for every group (generic reference).
 pub fn backward_x<T: Real>(p: &LinearParams, dy: &[T], w: &[T], dx: &mut [T]) {
     let (_, b, i, o) = p.dims();
@@ -134,198 +129,154 @@ fn bias_backward<T: Real>(p: &LinearParams, dy: &[T], db: &mut [T]) {
     }
 }
 
-/// The f32 CPU path: a register-blocked product (4 rows × 16 columns of accumulators kept in
-/// registers across the whole sum) that adds the same terms in the same order as the generic
-/// functions above (each output's sum runs over k = 0, 1, … from 0.0), each step a fused
-/// multiply-add: twice the throughput of separate multiplies and adds, one rounding per term
-/// instead of two, so it agrees with the GPU kernels (which never fuse) to within the parity
-/// tolerance rather than bit for bit (tested against the generic functions).
-mod fast {
-    const MR: usize = 4;
-    const NR: usize = 16;
-
-    /// MR × NR accumulators over k: acc[r][j] = Σ_k a[k][r]·b(k)[j], k ascending from 0.0.
-    #[inline(always)]
-    fn micro<'b>(ap: &[[f32; MR]], b: impl Fn(usize) -> &'b [f32; NR]) -> [[f32; NR]; MR] {
-        let mut acc = [[0.0f32; NR]; MR];
-        for (k, av) in ap.iter().enumerate() {
-            let bv = b(k);
-            for r in 0..MR {
-                for j in 0..NR {
-                    acc[r][j] = av[r].mul_add(bv[j], acc[r][j]);
-                }
-            }
-        }
-        acc
-    }
-
-    /// out[r·ldc + j] = comb(r, j, out, Σ_k a(r, k)·b[k·ldb + j]) for r < m, j < n. A is packed
-    /// per block of MR rows (rows past m repeat the last one and are not written); the last
-    /// partial block of columns is packed once, zero-padded.
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn gemm(
-        m: usize,
-        n: usize,
-        kk: usize,
-        a: impl Fn(usize, usize) -> f32,
-        b: &[f32],
-        ldb: usize,
-        out: &mut [f32],
-        ldc: usize,
-        comb: impl Fn(usize, usize, f32, f32) -> f32,
-    ) {
-        let (full, tail) = (n / NR, n % NR);
-        let btail: Vec<[f32; NR]> = if tail > 0 {
-            (0..kk)
-                .map(|k| {
-                    let mut t = [0.0f32; NR];
-                    t[..tail].copy_from_slice(&b[k * ldb + full * NR..k * ldb + full * NR + tail]);
-                    t
-                })
-                .collect()
-        } else {
-            vec![]
-        };
-        let mut ap = vec![[0.0f32; MR]; kk];
-        for r0 in (0..m).step_by(MR) {
-            let rows = (m - r0).min(MR);
-            for (k, row) in ap.iter_mut().enumerate() {
-                for (r, v) in row.iter_mut().enumerate() {
-                    *v = a(r0 + r.min(rows - 1), k);
-                }
-            }
-            let mut store = |j0: usize, cols: usize, acc: [[f32; NR]; MR]| {
-                for (r, row) in acc.iter().enumerate().take(rows) {
-                    for (j, &v) in row.iter().enumerate().take(cols) {
-                        let o = &mut out[(r0 + r) * ldc + j0 + j];
-                        *o = comb(r0 + r, j0 + j, *o, v);
-                    }
-                }
-            };
-            for jb in 0..full {
-                let acc = micro(&ap, |k| b[k * ldb + jb * NR..k * ldb + jb * NR + NR].try_into().expect("NR columns"));
-                store(jb * NR, NR, acc);
-            }
-            if tail > 0 {
-                let acc = micro(&ap, |k| &btail[k]);
-                store(full * NR, tail, acc);
-            }
-        }
-    }
-}
-
-/// f32 forward through [`fast::gemm`], parallel over groups × row blocks when large.
+/// f32 forward through [`gemm`] (one product per group; the bias added to the finished sum).
 pub fn forward_f32(p: &LinearParams, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     let (k, b, i, o) = p.dims();
-    let rows_per = 64usize;
-    let run = |(t, yb): (usize, &mut [f32])| {
-        let per_group = b.div_ceil(rows_per);
-        let (g, blk) = (t / per_group.max(1), t % per_group.max(1));
-        let r0 = blk * rows_per;
-        let m = yb.len() / o.max(1);
-        let xg = &x[(g * b + r0) * i..];
-        fast::gemm(
-            m,
-            o,
-            i,
-            |r, kk| xg[r * i + kk],
-            &w[g * i * o..(g + 1) * i * o],
-            o,
-            yb,
-            o,
-            |_, j, _, acc| {
-                if p.has_bias != 0 {
-                    acc + bias[g * o + j]
-                } else {
-                    acc
-                }
-            },
-        );
-    };
     if o == 0 || b == 0 {
         return;
     }
-    let chunks: Vec<&mut [f32]> = y[..k * b * o].chunks_mut(b * o).flat_map(|yg| yg.chunks_mut(rows_per * o)).collect();
-    if k * b * i * o >= PAR_WORK {
-        chunks.into_par_iter().enumerate().for_each(run);
-    } else {
-        chunks.into_iter().enumerate().for_each(run);
+    let jobs: Vec<Gemm<'_>> = (0..k)
+        .map(|g| Gemm {
+            m: b,
+            n: o,
+            kk: i,
+            a: Strided { data: &x[g * b * i..(g + 1) * b * i], rs: i, ks: 1 },
+            b: &w[g * i * o..(g + 1) * i * o],
+            ldb: o,
+            ldc: o,
+            epi: Epilogue::Set((p.has_bias != 0).then(|| &bias[g * o..(g + 1) * o])),
+        })
+        .collect();
+    gemm::run(&jobs, y[..k * b * o].chunks_mut(b * o).collect());
+}
+
+thread_local! {
+    /// The transposed weights of `backward_x_f32`, reused across calls.
+    static WT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// t [c, r] = s [r, c]ᵀ in 8 × 8 blocks, in registers with AVX (a row-by-row copy writes a new
+/// cache line per element when r is large: the LSTM's 256 × 1024 recurrent weights took longer
+/// to transpose than to multiply).
+fn transpose(s: &[f32], r: usize, c: usize, t: &mut [f32]) {
+    assert!(s.len() >= r * c && t.len() >= r * c, "transpose: slices too short");
+    let (r8, c8) = (r / 8 * 8, c / 8 * 8);
+    #[cfg(target_arch = "x86_64")]
+    let simd = std::arch::is_x86_feature_detected!("avx");
+    #[cfg(not(target_arch = "x86_64"))]
+    let simd = false;
+    for r0 in (0..r8).step_by(8) {
+        for c0 in (0..c8).step_by(8) {
+            #[cfg(target_arch = "x86_64")]
+            if simd {
+                // SAFETY: AVX detected; the 8 × 8 block lies inside s and t (asserted above).
+                unsafe { transpose8_avx(s.as_ptr().add(r0 * c + c0), c, t.as_mut_ptr().add(c0 * r + r0), r) };
+                continue;
+            }
+            for rr in r0..r0 + 8 {
+                for cc in c0..c0 + 8 {
+                    t[cc * r + rr] = s[rr * c + cc];
+                }
+            }
+        }
+    }
+    let _ = simd;
+    // the edges: rows past r8 (all columns) and columns past c8 (rows below r8)
+    for rr in 0..r {
+        let from = if rr < r8 { c8 } else { 0 };
+        for cc in from..c {
+            t[cc * r + rr] = s[rr * c + cc];
+        }
     }
 }
 
-/// f32 dx += dy·wᵀ through [`fast::gemm`] on the transposed weights.
+/// One 8 × 8 block: rows of `s` (stride ls) to columns of `t` (stride lt).
+///
+/// # Safety
+/// AVX present; 8 rows of 8 floats readable at s and writable at t with those strides.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose8_avx(s: *const f32, ls: usize, t: *mut f32, lt: usize) {
+    use std::arch::x86_64::*;
+    unsafe {
+        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(s.add(i * ls)));
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        let out = [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ];
+        for (i, v) in out.into_iter().enumerate() {
+            _mm256_storeu_ps(t.add(i * lt), v);
+        }
+    }
+}
+
+/// f32 dx += dy·wᵀ through [`gemm`] on the transposed weights.
 pub fn backward_x_f32(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
     let (k, b, i, o) = p.dims();
     if i == 0 || b == 0 {
         return;
     }
-    let mut wt = vec![0.0f32; k * i * o];
-    for g in 0..k {
-        for ii in 0..i {
-            for oo in 0..o {
-                wt[(g * o + oo) * i + ii] = w[(g * i + ii) * o + oo];
-            }
+    WT.with_borrow_mut(|wt| {
+        wt.clear();
+        wt.resize(k * i * o, 0.0);
+        for g in 0..k {
+            transpose(&w[g * i * o..(g + 1) * i * o], i, o, &mut wt[g * o * i..(g + 1) * o * i]);
         }
-    }
-    let rows_per = 64usize;
-    let per_group = b.div_ceil(rows_per);
-    let run = |(t, xb): (usize, &mut [f32])| {
-        let (g, blk) = (t / per_group, t % per_group);
-        let r0 = blk * rows_per;
-        let m = xb.len() / i;
-        let dyg = &dy[(g * b + r0) * o..];
-        fast::gemm(
-            m,
-            i,
-            o,
-            |r, kk| dyg[r * o + kk],
-            &wt[g * o * i..(g + 1) * o * i],
-            i,
-            xb,
-            i,
-            |_, _, old, acc| old + acc,
-        );
-    };
-    let chunks: Vec<&mut [f32]> =
-        dx[..k * b * i].chunks_mut(b * i).flat_map(|xg| xg.chunks_mut(rows_per * i)).collect();
-    if k * b * i * o >= PAR_WORK {
-        chunks.into_par_iter().enumerate().for_each(run);
-    } else {
-        chunks.into_iter().enumerate().for_each(run);
-    }
+        let jobs: Vec<Gemm<'_>> = (0..k)
+            .map(|g| Gemm {
+                m: b,
+                n: i,
+                kk: o,
+                a: Strided { data: &dy[g * b * o..(g + 1) * b * o], rs: o, ks: 1 },
+                b: &wt[g * o * i..(g + 1) * o * i],
+                ldb: i,
+                ldc: i,
+                epi: Epilogue::Add,
+            })
+            .collect();
+        gemm::run(&jobs, dx[..k * b * i].chunks_mut(b * i).collect());
+    });
 }
 
-/// f32 dw += xᵀ·dy through [`fast::gemm`] (db as the generic function).
+/// f32 dw += xᵀ·dy through [`gemm`] (A = x read transposed), then db as the generic function.
 pub fn backward_w_f32(p: &LinearParams, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32]) {
     let (k, b, i, o) = p.dims();
     if i > 0 && o > 0 {
-        let rows_per = 16usize;
-        let per_group = i.div_ceil(rows_per);
-        let run = |(t, wb): (usize, &mut [f32])| {
-            let (g, blk) = (t / per_group, t % per_group);
-            let r0 = blk * rows_per;
-            let m = wb.len() / o;
-            let xg = &x[g * b * i..(g + 1) * b * i];
-            fast::gemm(
-                m,
-                o,
-                b,
-                |r, kk| xg[kk * i + r0 + r],
-                &dy[g * b * o..(g + 1) * b * o],
-                o,
-                wb,
-                o,
-                |_, _, old, acc| old + acc,
-            );
-        };
-        let chunks: Vec<&mut [f32]> =
-            dw[..k * i * o].chunks_mut(i * o).flat_map(|wg| wg.chunks_mut(rows_per * o)).collect();
-        if k * b * i * o >= PAR_WORK {
-            chunks.into_par_iter().enumerate().for_each(run);
-        } else {
-            chunks.into_iter().enumerate().for_each(run);
-        }
+        let jobs: Vec<Gemm<'_>> = (0..k)
+            .map(|g| Gemm {
+                m: i,
+                n: o,
+                kk: b,
+                a: Strided { data: &x[g * b * i..(g + 1) * b * i], rs: 1, ks: i },
+                b: &dy[g * b * o..(g + 1) * b * o],
+                ldb: o,
+                ldc: o,
+                epi: Epilogue::Add,
+            })
+            .collect();
+        gemm::run(&jobs, dw[..k * i * o].chunks_mut(i * o).collect());
     }
     bias_backward(p, dy, db);
 }
@@ -427,6 +378,20 @@ mod tests {
             backward_w_f32(&p, &x, &dy, &mut w2, &mut b2);
             assert!(close(&w1, &w2), "dw {k} {b} {i} {o}");
             assert_eq!(b1, b2, "db {k} {b} {i} {o}: the bias sum is not fused");
+        }
+    }
+
+    #[test]
+    fn transpose_matches_the_definition_at_every_edge() {
+        for &(r, c) in &[(1, 1), (8, 8), (9, 17), (16, 3), (30, 80), (256, 1024)] {
+            let s: Vec<f32> = (0..r * c).map(|v| v as f32).collect();
+            let mut t = vec![-1.0f32; r * c];
+            transpose(&s, r, c, &mut t);
+            for rr in 0..r {
+                for cc in 0..c {
+                    assert_eq!(t[cc * r + rr], s[rr * c + cc], "{r}x{c} at ({rr}, {cc})");
+                }
+            }
         }
     }
 

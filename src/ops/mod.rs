@@ -11,6 +11,7 @@ pub mod act;
 pub mod categorical;
 pub mod dueling;
 pub mod elementwise;
+pub mod gemm;
 pub mod glue;
 pub mod half;
 pub mod index;
@@ -22,6 +23,17 @@ pub mod rnn;
 pub mod softmax;
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// Elements below which a CPU elementwise or row-wise function stays on the calling thread:
+/// such passes are memory-bound and take microseconds, less than waking rayon's workers.
+pub(crate) const PAR_ELEMS: usize = 1 << 18;
+/// The fewest elements per rayon task of those functions.
+pub(crate) const PAR_MIN_LEN: usize = 1 << 15;
+
+/// Rows per rayon task for a row-wise function over rows of `cols` elements.
+pub(crate) fn par_rows(cols: usize) -> usize {
+    (PAR_MIN_LEN / cols.max(1)).max(1)
+}
 
 /// The scalar of the generic op math: f32 (kernels) or f64 (gradient checks).
 pub trait Real:

@@ -12,6 +12,7 @@
 
 use rayon::prelude::*;
 
+use super::{PAR_ELEMS, PAR_MIN_LEN};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::{Error, Result};
@@ -59,7 +60,7 @@ pub struct OptimParams {
 }
 
 /// One element's update: returns (p, m, v).
-#[inline]
+#[inline(always)]
 pub fn step(q: &OptimParams, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
     let mut p = p;
     let mut g = g;
@@ -105,13 +106,27 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     }
     let [p, g, m, v] = bufs else { unreachable!("registry has 4 buffers") };
     let (p, g, m, v) = (&mut f32s_mut(p)[..n], &f32s(g)[..n], &mut f32s_mut(m)[..n], &mut f32s_mut(v)[..n]);
-    let f = |(((p, &g), m), v): (((&mut f32, &f32), &mut f32), &mut f32)| {
-        (*p, *m, *v) = step(&q, *p, g, *m, *v);
+    // one loop per rule (the rule a constant inside it), so each is vectorized
+    let mut run = |rule: u32| {
+        let q = OptimParams { rule, ..q };
+        let f = |(((p, &g), m), v): (((&mut f32, &f32), &mut f32), &mut f32)| {
+            (*p, *m, *v) = step(&q, *p, g, *m, *v);
+        };
+        if n >= PAR_ELEMS {
+            p.par_iter_mut()
+                .with_min_len(PAR_MIN_LEN)
+                .zip(g.par_iter())
+                .zip(m.par_iter_mut())
+                .zip(v.par_iter_mut())
+                .for_each(f);
+        } else {
+            p.iter_mut().zip(g.iter()).zip(m.iter_mut()).zip(v.iter_mut()).for_each(f);
+        }
     };
-    if n >= 1 << 15 {
-        p.par_iter_mut().zip(g.par_iter()).zip(m.par_iter_mut()).zip(v.par_iter_mut()).for_each(f);
-    } else {
-        p.iter_mut().zip(g.iter()).zip(m.iter_mut()).zip(v.iter_mut()).for_each(f);
+    match q.rule {
+        0 => run(0),
+        1 => run(1),
+        _ => run(2),
     }
     Ok(())
 }

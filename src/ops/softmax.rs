@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::Real;
+use super::{par_rows, Real, PAR_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -113,9 +113,14 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     need_all("softmax_fwd", bufs, &[("x", r * c), ("mask", mask_words(&p)), ("y", r * c)])?;
     let [x, mask, y] = bufs else { unreachable!("registry has 3 buffers") };
     let (x, mask) = (f32s(x), &**mask);
-    f32s_mut(y)[..r * c].par_chunks_mut(c.max(1)).enumerate().for_each(|(row, yr)| {
-        row_forward(&x[row * c..(row + 1) * c], rows(&p, mask, row), p.log != 0, yr);
-    });
+    let f =
+        |(row, yr): (usize, &mut [f32])| row_forward(&x[row * c..(row + 1) * c], rows(&p, mask, row), p.log != 0, yr);
+    let y = &mut f32s_mut(y)[..r * c];
+    if r * c >= PAR_ELEMS {
+        y.par_chunks_mut(c.max(1)).with_min_len(par_rows(c)).enumerate().for_each(f);
+    } else {
+        y.chunks_mut(c.max(1)).enumerate().for_each(f);
+    }
     Ok(())
 }
 
@@ -126,10 +131,16 @@ pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     need_all("softmax_bwd", bufs, &[("y", r * c), ("dy", r * c), ("mask", mask_words(&p)), ("dx", r * c)])?;
     let [y, dy, mask, dx] = bufs else { unreachable!("registry has 4 buffers") };
     let (y, dy, mask) = (f32s(y), f32s(dy), &**mask);
-    f32s_mut(dx)[..r * c].par_chunks_mut(c.max(1)).enumerate().for_each(|(row, dxr)| {
+    let f = |(row, dxr): (usize, &mut [f32])| {
         let s = row * c..(row + 1) * c;
         row_backward(&y[s.clone()], &dy[s], rows(&p, mask, row), p.log != 0, dxr);
-    });
+    };
+    let dx = &mut f32s_mut(dx)[..r * c];
+    if r * c >= PAR_ELEMS {
+        dx.par_chunks_mut(c.max(1)).with_min_len(par_rows(c)).enumerate().for_each(f);
+    } else {
+        dx.chunks_mut(c.max(1)).enumerate().for_each(f);
+    }
     Ok(())
 }
 
