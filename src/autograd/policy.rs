@@ -99,6 +99,33 @@ impl Tape {
         }))
     }
 
+    /// One-hot rows of u32 indices (any shape S, R elements): f32 [S.., `classes`] (the
+    /// scatter-add of ones into zeros). An index ≥ `classes` gives a zero row. Not
+    /// differentiable (a constant).
+    pub fn one_hot(&self, idx: &Tensor, classes: usize) -> Result<Tensor> {
+        idx.expect(DType::U32, "one_hot index")?;
+        self.check_backend(idx, "one_hot index")?;
+        if classes == 0 {
+            return Err(Error::config("one_hot.classes", 0, "at least one class"));
+        }
+        let r = idx.numel();
+        let mut shape = idx.shape().to_vec();
+        shape.push(classes);
+        let y = Tensor::zeros(&self.be, &shape)?;
+        if r > 0 {
+            let ones = Tensor::zeros(&self.be, &[r])?;
+            ones.fill(1.0)?;
+            let p = IndexParams { rows: r as u32, cols: classes as u32, ..Default::default() };
+            self.be.launch(
+                KernelId::ScatterAdd,
+                bytemuck::bytes_of(&p),
+                r as u32,
+                &[ones.buffer(), idx.buffer(), y.buffer()],
+            )?;
+        }
+        Ok(y)
+    }
+
     /// Entropy of each row of log-probabilities: [R].
     pub fn entropy(&self, logp: &Var) -> Result<Var> {
         let (r, c) = rows_cols(&logp.value, "entropy")?;

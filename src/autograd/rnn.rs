@@ -25,7 +25,7 @@ fn launch_copy(be: &Arc<dyn Backend>, p: &CopyParams, src: &Tensor, dst: &Tensor
 
 /// The gradient buffer of an input to accumulate into: its slot's, or a zeroed scratch the
 /// result of which is dropped (a kernel that writes several gradients, one not needed).
-fn grad_or_scratch(g: &Grads, be: &Arc<dyn Backend>, slot: Option<usize>, like: &Tensor) -> Result<Tensor> {
+pub(super) fn grad_or_scratch(g: &Grads, be: &Arc<dyn Backend>, slot: Option<usize>, like: &Tensor) -> Result<Tensor> {
     match slot {
         Some(s) => g.acc(be, s),
         None => like.zeros_like(),
@@ -42,7 +42,7 @@ fn split_last(s: &[usize]) -> (&[usize], usize) {
 
 impl Tape {
     /// Every input on this tape's backend and of f32 values.
-    fn f32_inputs(&self, inputs: &[(&Var, &str)]) -> Result<()> {
+    pub(super) fn f32_inputs(&self, inputs: &[(&Var, &str)]) -> Result<()> {
         for (v, what) in inputs {
             self.check_backend(&v.value, what)?;
             v.value.expect(DType::F32, what)?;
@@ -52,7 +52,7 @@ impl Tape {
 
     /// Record an op with several outputs: its backward `f` gets one gradient per output (a
     /// zeroed one for an output that no gradient reached) and runs when any output got one.
-    fn record_outputs(
+    pub(super) fn record_outputs(
         &self,
         outs: Vec<Tensor>,
         inputs: &[&Var],
