@@ -170,6 +170,23 @@ impl Tape {
         Ok(a)
     }
 
+    /// The most likely allowed action per row of log-probabilities (the first of equals;
+    /// masked and NaN entries skipped): a u32 [R] tensor (`u32::MAX` for a row with nothing
+    /// allowed). Not differentiable.
+    pub fn argmax(&self, logp: &Var) -> Result<Tensor> {
+        let (r, c) = rows_cols(&logp.value, "argmax")?;
+        logp.value.expect(DType::F32, "argmax")?;
+        let p = CategoricalParams { rows: r as u32, cols: c as u32, ..Default::default() };
+        let a = Tensor::zeros_u32(&self.be, &[r])?;
+        self.be.launch(
+            KernelId::CategoricalArgmax,
+            bytemuck::bytes_of(&p),
+            r as u32,
+            &[logp.value.buffer(), a.buffer()],
+        )?;
+        Ok(a)
+    }
+
     /// Dueling combine: Q = V + A − mean(A) with V [R] (or [R, 1]) and A [R, C].
     pub fn dueling(&self, v: &Var, a: &Var) -> Result<Var> {
         let (r, c) = rows_cols(&a.value, "dueling")?;

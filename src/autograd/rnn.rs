@@ -165,6 +165,50 @@ impl Tape {
         }))
     }
 
+    /// u32 steps [K, B] (or [B]) stacked into [K, T, B] (or [T, B]): the actions of a decoded
+    /// sequence. The copy's write path moves 32-bit words without arithmetic, so indices
+    /// pass unchanged. Not differentiable.
+    pub fn stack_indices(&self, steps: &[Tensor]) -> Result<Tensor> {
+        let Some(first) = steps.first() else {
+            return Err(Error::shape("stack_indices", "at least one step", 0));
+        };
+        let s = first.shape().to_vec();
+        let (k, b) = match s.len() {
+            1 => (1, s[0]),
+            2 => (s[0], s[1]),
+            _ => return Err(Error::shape("stack_indices", "steps [B] or [K, B]", format!("{s:?}"))),
+        };
+        for (i, v) in steps.iter().enumerate() {
+            if v.shape() != s.as_slice() {
+                return Err(Error::shape(
+                    format!("stack_indices step {i}"),
+                    format!("{s:?}"),
+                    format!("{:?}", v.shape()),
+                ));
+            }
+            self.check_backend(v, "stack_indices step")?;
+            v.expect(DType::U32, "stack_indices step")?;
+        }
+        let tt = steps.len();
+        let mut shape = s.clone();
+        shape.insert(if s.len() == 2 { 1 } else { 0 }, tt);
+        let y = Tensor::zeros_u32(&self.be, &shape)?;
+        for (t, v) in steps.iter().enumerate() {
+            let p = CopyParams {
+                d0: k as u32,
+                d1: 1,
+                d2: 1,
+                n: b as u32,
+                s0: b as u32,
+                t0: (tt * b) as u32,
+                toff: (t * b) as u32,
+                ..Default::default()
+            };
+            launch_copy(&self.be, &p, v, &y)?;
+        }
+        Ok(y)
+    }
+
     /// The last `t` rows of every history as a time-major sequence: [K, B, L, F] →
     /// [K, T, B, F], or [B, L, F] → [T, B, F] (1 ≤ T ≤ L; row L − T is step 0).
     pub fn history_window(&self, history: &Var, t: usize) -> Result<Var> {

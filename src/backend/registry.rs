@@ -128,6 +128,8 @@ pub enum KernelId {
     ScatterAdd,
     /// nn: masked categorical sampling through Philox.
     CategoricalSample,
+    /// nn: the most likely allowed action per row (greedy decoding).
+    CategoricalArgmax,
     /// nn: entropy of categorical rows.
     EntropyFwd,
     /// nn: entropy backward.
@@ -1340,6 +1342,17 @@ pub static KERNELS: &[KernelSpec] = &[
         params: CATEGORICAL_PARAMS,
         bufs: &[b("logp", R, F32), b("action", W, U32)],
         cpu: categorical::cpu_sample,
+        sizes: categorical::sizes_rows,
+    },
+    KernelSpec {
+        id: KernelId::CategoricalArgmax,
+        stem: "categorical",
+        entry: "categorical_argmax",
+        wgsl: "ops/categorical.wgsl",
+        cu: "ops/categorical.cu",
+        params: CATEGORICAL_PARAMS,
+        bufs: &[b("logp", R, F32), b("action", W, U32)],
+        cpu: categorical::cpu_argmax,
         sizes: categorical::sizes_rows,
     },
     KernelSpec {
