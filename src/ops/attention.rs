@@ -25,6 +25,8 @@
 //! (per (k, b, t)), `attention_bwd_values` (per (k, t, b, h)), `attention_bwd_score` (per
 //! (k, b)), `attention_bwd_qk` (per (k, b, a)), `attention_bwd_v` (per (k, a)).
 
+use rayon::prelude::*;
+
 use super::act::{apply, Act};
 use super::Real;
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
@@ -81,23 +83,38 @@ impl AttentionParams {
     }
 }
 
+/// Elements of work below which the functions stay on the calling thread.
+const PAR_WORK: usize = 1 << 14;
+
+/// `f(row index, row)` over the rows of `out` (rows of `len`), in parallel when `work` is large;
+/// each row is computed by the same code either way (the same bits).
+fn rows<T: Real>(out: &mut [T], len: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    if len == 0 {
+        return;
+    }
+    if work >= PAR_WORK {
+        out.par_chunks_mut(len).enumerate().for_each(|(r, row)| f(r, row));
+    } else {
+        out.chunks_mut(len).enumerate().for_each(|(r, row)| f(r, row));
+    }
+}
+
 /// Scores s [K, B, T] from q [K, B, A], keys [K, T, B, A] and v [K, A].
 pub fn score<T: Real>(p: &AttentionParams, q: &[T], keys: &[T], v: &[T], s: &mut [T]) {
     let (k, b, t, a, _) = p.dims();
-    for kk in 0..k {
-        for bb in 0..b {
-            let qr = &q[(kk * b + bb) * a..(kk * b + bb + 1) * a];
-            for tt in 0..t {
-                let kr = &keys[((kk * t + tt) * b + bb) * a..((kk * t + tt) * b + bb + 1) * a];
-                let mut acc = T::ZERO;
-                for j in 0..a {
-                    // eq. 15: score(d, e_t) = vᵀ tanh(W1 d + W2 e_t)
-                    acc = acc + v[kk * a + j] * apply(Act::Tanh, qr[j] + kr[j]);
-                }
-                s[(kk * b + bb) * t + tt] = acc;
+    rows(&mut s[..k * b * t], t, k * b * t * a, |kb, sr| {
+        let (kk, bb) = (kb / b, kb % b);
+        let qr = &q[kb * a..(kb + 1) * a];
+        for (tt, s) in sr.iter_mut().enumerate() {
+            let kr = &keys[((kk * t + tt) * b + bb) * a..((kk * t + tt) * b + bb + 1) * a];
+            let mut acc = T::ZERO;
+            for j in 0..a {
+                // eq. 15: score(d, e_t) = vᵀ tanh(W1 d + W2 e_t)
+                acc = acc + v[kk * a + j] * apply(Act::Tanh, qr[j] + kr[j]);
             }
+            *s = acc;
         }
-    }
+    });
 }
 
 /// The masked softmax of one row of scores (T steps of sequence (k, b)) into α.
@@ -127,29 +144,25 @@ pub fn weights_row<T: Real>(p: &AttentionParams, mask: &[u32], kk: usize, bb: us
 /// Weights α [K, B, T] from the scores.
 pub fn weights<T: Real>(p: &AttentionParams, s: &[T], mask: &[u32], w: &mut [T]) {
     let (k, b, t, _, _) = p.dims();
-    for kk in 0..k {
-        for bb in 0..b {
-            let r = (kk * b + bb) * t..(kk * b + bb + 1) * t;
-            weights_row(p, mask, kk, bb, &s[r.clone()], &mut w[r]);
-        }
-    }
+    rows(&mut w[..k * b * t], t, 3 * k * b * t, |kb, wr| {
+        weights_row(p, mask, kb / b, kb % b, &s[kb * t..(kb + 1) * t], wr);
+    });
 }
 
 /// Context c [K, B, H] = Σ_t α_t·e_t.
 pub fn context<T: Real>(p: &AttentionParams, w: &[T], e: &[T], c: &mut [T]) {
     let (k, b, t, _, h) = p.dims();
-    for kk in 0..k {
-        for bb in 0..b {
-            for hh in 0..h {
-                let mut acc = T::ZERO;
-                for tt in 0..t {
-                    // eq. 14: c = Σ_t α_t e_t
-                    acc = acc + w[(kk * b + bb) * t + tt] * e[((kk * t + tt) * b + bb) * h + hh];
-                }
-                c[(kk * b + bb) * h + hh] = acc;
+    rows(&mut c[..k * b * h], h, k * b * t * h, |kb, cr| {
+        let (kk, bb) = (kb / b, kb % b);
+        for (hh, c) in cr.iter_mut().enumerate() {
+            let mut acc = T::ZERO;
+            for tt in 0..t {
+                // eq. 14: c = Σ_t α_t e_t
+                acc = acc + w[kb * t + tt] * e[((kk * t + tt) * b + bb) * h + hh];
             }
+            *c = acc;
         }
-    }
+    });
 }
 
 /// The whole forward: (α [K, B, T], c [K, B, H]).
@@ -167,51 +180,47 @@ pub fn forward<T: Real>(p: &AttentionParams, q: &[T], keys: &[T], v: &[T], e: &[
 /// g [K, B, T] = dα + Σ_h dc_h·e_{t,h} (the gradient reaching α).
 pub fn backward_gw<T: Real>(p: &AttentionParams, e: &[T], dc: &[T], dw: &[T], g: &mut [T]) {
     let (k, b, t, _, h) = p.dims();
-    for kk in 0..k {
-        for bb in 0..b {
-            for tt in 0..t {
-                let mut acc = T::ZERO;
-                for hh in 0..h {
-                    acc = acc + dc[(kk * b + bb) * h + hh] * e[((kk * t + tt) * b + bb) * h + hh];
-                }
-                let i = (kk * b + bb) * t + tt;
-                g[i] = dw[i] + acc;
+    rows(&mut g[..k * b * t], t, k * b * t * h, |kb, gr| {
+        let (kk, bb) = (kb / b, kb % b);
+        for (tt, g) in gr.iter_mut().enumerate() {
+            let mut acc = T::ZERO;
+            for hh in 0..h {
+                acc = acc + dc[kb * h + hh] * e[((kk * t + tt) * b + bb) * h + hh];
             }
+            *g = dw[kb * t + tt] + acc;
         }
-    }
+    });
 }
 
 /// de [K, T, B, H] += α_t·dc_h.
 pub fn backward_values<T: Real>(p: &AttentionParams, w: &[T], dc: &[T], de: &mut [T]) {
     let (k, b, t, _, h) = p.dims();
-    for kk in 0..k {
-        for tt in 0..t {
-            for bb in 0..b {
-                for hh in 0..h {
-                    let i = ((kk * t + tt) * b + bb) * h + hh;
-                    de[i] = de[i] + w[(kk * b + bb) * t + tt] * dc[(kk * b + bb) * h + hh];
-                }
-            }
+    rows(&mut de[..k * t * b * h], h, k * t * b * h, |ktb, dr| {
+        let (kk, tt, bb) = (ktb / (t * b), (ktb / b) % t, ktb % b);
+        let kb = kk * b + bb;
+        for (hh, d) in dr.iter_mut().enumerate() {
+            *d = *d + w[kb * t + tt] * dc[kb * h + hh];
         }
-    }
+    });
 }
 
 /// ds [K, B, T] = α_t·(g_t − Σ_u α_u·g_u) (written, not accumulated: a scratch).
 pub fn backward_score<T: Real>(p: &AttentionParams, w: &[T], g: &[T], ds: &mut [T]) {
     let (k, b, t, _, _) = p.dims();
-    for r in 0..k * b {
+    rows(&mut ds[..k * b * t], t, 2 * k * b * t, |r, dr| {
         let (wr, gr) = (&w[r * t..(r + 1) * t], &g[r * t..(r + 1) * t]);
         let mut dot = T::ZERO;
         for tt in 0..t {
             dot = dot + wr[tt] * gr[tt];
         }
         for tt in 0..t {
-            ds[r * t + tt] = wr[tt] * (gr[tt] - dot);
+            dr[tt] = wr[tt] * (gr[tt] - dot);
         }
-    }
+    });
 }
 
-/// dq [K, B, A] += Σ_t δ and dkeys [K, T, B, A] += δ, δ = (ds_t·v_a)·(1 − u²).
+/// dq [K, B, A] += Σ_t δ_t and dkeys [K, T, B, A] += δ_t, δ_t = (ds_t·v_a)·(1 − u²) with
+/// u = tanh(q_a + key_{t,a}) (δ is computed once into a scratch, then summed over t in order).
 #[allow(clippy::too_many_arguments)]
 pub fn backward_qk<T: Real>(
     p: &AttentionParams,
@@ -223,39 +232,47 @@ pub fn backward_qk<T: Real>(
     dkeys: &mut [T],
 ) {
     let (k, b, t, a, _) = p.dims();
-    for kk in 0..k {
-        for bb in 0..b {
-            for j in 0..a {
-                let qi = (kk * b + bb) * a + j;
-                let mut acc = T::ZERO;
-                for tt in 0..t {
-                    let ki = ((kk * t + tt) * b + bb) * a + j;
-                    let u = apply(Act::Tanh, q[qi] + keys[ki]);
-                    let d = (ds[(kk * b + bb) * t + tt] * v[kk * a + j]) * (T::ONE - u * u);
-                    dkeys[ki] = dkeys[ki] + d;
-                    acc = acc + d;
-                }
-                dq[qi] = dq[qi] + acc;
-            }
+    let n = k * t * b * a;
+    let mut delta = vec![T::ZERO; n];
+    rows(&mut delta, a, n, |ktb, dr| {
+        let (kk, tt, bb) = (ktb / (t * b), (ktb / b) % t, ktb % b);
+        let kb = kk * b + bb;
+        for (j, d) in dr.iter_mut().enumerate() {
+            let u = apply(Act::Tanh, q[kb * a + j] + keys[ktb * a + j]);
+            *d = (ds[kb * t + tt] * v[kk * a + j]) * (T::ONE - u * u);
         }
-    }
+    });
+    rows(&mut dkeys[..n], a, n, |r, dr| {
+        for (d, &x) in dr.iter_mut().zip(&delta[r * a..(r + 1) * a]) {
+            *d = *d + x;
+        }
+    });
+    rows(&mut dq[..k * b * a], a, n, |kb, dr| {
+        let (kk, bb) = (kb / b, kb % b);
+        for (j, d) in dr.iter_mut().enumerate() {
+            let mut acc = T::ZERO;
+            for tt in 0..t {
+                acc = acc + delta[((kk * t + tt) * b + bb) * a + j];
+            }
+            *d = *d + acc;
+        }
+    });
 }
 
 /// dv [K, A] += Σ_b Σ_t ds_t·tanh(q_a + key_{t,a}).
 pub fn backward_v<T: Real>(p: &AttentionParams, q: &[T], keys: &[T], ds: &[T], dv: &mut [T]) {
     let (k, b, t, a, _) = p.dims();
-    for kk in 0..k {
-        for j in 0..a {
-            let mut acc = T::ZERO;
-            for bb in 0..b {
-                for tt in 0..t {
-                    let u = apply(Act::Tanh, q[(kk * b + bb) * a + j] + keys[((kk * t + tt) * b + bb) * a + j]);
-                    acc = acc + ds[(kk * b + bb) * t + tt] * u;
-                }
+    rows(&mut dv[..k * a], 1, k * b * t * a, |i, d| {
+        let (kk, j) = (i / a, i % a);
+        let mut acc = T::ZERO;
+        for bb in 0..b {
+            for tt in 0..t {
+                let u = apply(Act::Tanh, q[(kk * b + bb) * a + j] + keys[((kk * t + tt) * b + bb) * a + j]);
+                acc = acc + ds[(kk * b + bb) * t + tt] * u;
             }
-            dv[kk * a + j] = dv[kk * a + j] + acc;
         }
-    }
+        d[0] = d[0] + acc;
+    });
 }
 
 /// Gradients of every input, accumulated into (dq, dkeys, dv, de), from dα and dc.

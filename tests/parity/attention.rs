@@ -14,8 +14,9 @@ use super::rnn::{bytes, exact, normals, out};
 use super::{f32v, Case};
 
 pub fn attention_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
-    // K = 2, B = 5, T = 7, A = 70 (more than a workgroup), H = 13
-    let (k, b, t, a, h) = (2usize, 5usize, 7usize, 70usize, 13usize);
+    // K = 2, B = 5, T = 7, A = 260 (more than a workgroup), H = 240: K·B·T·A and K·B·T·H above
+    // the CPU functions' parallel threshold
+    let (k, b, t, a, h) = (2usize, 5usize, 7usize, 260usize, 240usize);
     let q = f32v(&normals(k * b * a, 31, 0.0, 1.0));
     let keys = f32v(&normals(k * t * b * a, 32, 0.0, 1.0));
     let v = f32v(&normals(k * a, 33, 0.0, 0.5));
