@@ -257,3 +257,41 @@ fn bad_shapes_and_configs_are_typed_errors() {
     assert!(net.forward(&tape, &v(&[4, 3, 2]), &Tensor::zeros(&be, &[4, 3]).unwrap(), None).is_err());
     assert!(net.forward(&tape, &v(&[4, 3, 2]), &acts, None).is_ok());
 }
+
+#[test]
+fn an_ensemble_computes_what_its_members_compute() {
+    // K = 2 networks in one parameter set, each with its own inputs, actions and mask [K, T, B],
+    // against each member alone (K = 1, mask [T, B]): bit-identical logits and values; every
+    // parameter has its own checkpoint name
+    let be = cpu();
+    let (k, t, b, f) = (2usize, 4usize, 3usize, 3usize);
+    let cfg = Seq2SeqConfig { features: f, k, ..small(9) };
+    let net = Seq2Seq::new(&be, cfg.clone()).unwrap();
+    let names: std::collections::BTreeSet<_> = net.params().iter().map(|p| p.name.clone()).collect();
+    assert_eq!(names.len(), net.params().len(), "{names:?}");
+    let xs = normals(k * t * b * f, 30, 1.0);
+    let acts: Vec<u32> = (0..k * t * b).map(|i| (i * 7 % 3 == 0) as u32).collect();
+    let mask: Vec<u32> = (0..k * t * b).map(|i| (i % 5 != 3) as u32).collect();
+    let tape = Tape::no_grad(&be);
+    let x = Tensor::from_f32(&be, &[k, t, b, f], &xs).unwrap();
+    let a = Tensor::from_u32(&be, &[k, t, b], &acts).unwrap();
+    let m = Tensor::from_u32(&be, &[k, t, b], &mask).unwrap();
+    let out = net.forward(&tape, &tape.constant(&x), &a, Some(&m)).unwrap();
+    let (logits, values) = (out.logits.value.to_vec().unwrap(), out.values.value.to_vec().unwrap());
+    for g in 0..k {
+        let single = Seq2Seq::new(&be, Seq2SeqConfig { k: 1, ..cfg.clone() }).unwrap();
+        for (ps, pk) in single.params().iter().zip(net.params()) {
+            let v = pk.value.to_vec().unwrap();
+            let n = v.len() / k;
+            ps.value.write(&v[g * n..(g + 1) * n]).unwrap();
+        }
+        let n = t * b;
+        let xg = Tensor::from_f32(&be, &[t, b, f], &xs[g * n * f..(g + 1) * n * f]).unwrap();
+        let ag = Tensor::from_u32(&be, &[t, b], &acts[g * n..(g + 1) * n]).unwrap();
+        let mg = Tensor::from_u32(&be, &[t, b], &mask[g * n..(g + 1) * n]).unwrap();
+        let o = single.forward(&tape, &tape.constant(&xg), &ag, Some(&mg)).unwrap();
+        assert_eq!(o.logits.shape(), &[t, b, 2]);
+        assert_eq!(o.logits.value.to_vec().unwrap(), &logits[g * n * 2..(g + 1) * n * 2], "member {g} logits");
+        assert_eq!(o.values.value.to_vec().unwrap(), &values[g * n..(g + 1) * n], "member {g} values");
+    }
+}

@@ -25,6 +25,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::init;
 use super::rnn::Lstm;
 use crate::autograd::{Param, Tape, Var};
@@ -38,8 +40,9 @@ fn tag(sub: u32) -> u32 {
     0x53 << 24 | sub
 }
 
-/// Sizes and seed of a [`Seq2Seq`].
-#[derive(Clone, Debug, PartialEq)]
+/// Sizes and seed of a [`Seq2Seq`] (a TOML table in experiment configs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Seq2SeqConfig {
     /// Features F of a task embedding (index, normalized costs, parent and child indices).
     pub features: usize,
