@@ -259,6 +259,20 @@ fn bad_shapes_and_configs_are_typed_errors() {
 }
 
 #[test]
+fn attention_beyond_the_loop_budget_is_a_typed_error_where_the_driver_has_one() {
+    // B·T = 70,000 steps summed by one invocation of the v gradient: beyond lavapipe's 65,535
+    for be in backends() {
+        let tape = Tape::new(&be);
+        let v = |s: &[usize]| tape.constant(&Tensor::zeros(&be, s).unwrap());
+        let r = tape.attention(&v(&[7000, 1]), &v(&[10, 7000, 1]), &v(&[1]), &v(&[10, 7000, 1]), None);
+        match be.max_loop_iterations() {
+            Some(_) => assert!(matches!(r, Err(Error::Config { .. })), "{}", be.kind()),
+            None => assert!(r.is_ok(), "{}", be.kind()),
+        }
+    }
+}
+
+#[test]
 fn an_ensemble_computes_what_its_members_compute() {
     // K = 2 networks in one parameter set, each with its own inputs, actions and mask [K, T, B],
     // against each member alone (K = 1, mask [T, B]): bit-identical logits and values; every
