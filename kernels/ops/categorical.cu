@@ -41,6 +41,25 @@ extern "C" __global__ void categorical_sample(const CategoricalParams p, const f
     action[r] = last;
 }
 
+// The first allowed j of the largest logp_j; u32::MAX when nothing is allowed.
+extern "C" __global__ void categorical_argmax(const CategoricalParams p, const float* __restrict__ logp,
+                                              u32* __restrict__ action) {
+    u32 r = global_id();
+    if (r >= p.rows) return;
+    u64 base = (u64)r * p.cols;
+    u32 best = 0xffffffffu;
+    float m = 0.0f;
+    for (u32 j = 0; j < p.cols; ++j) {
+        float l = logp[base + j];
+        if (!(l > MASKED_BELOW)) continue;
+        if (best == 0xffffffffu || l > m) {
+            m = l;
+            best = j;
+        }
+    }
+    action[r] = best;
+}
+
 extern "C" __global__ void entropy_fwd(const CategoricalParams p, const float* __restrict__ logp,
                                        float* __restrict__ h) {
     u32 r = global_id();

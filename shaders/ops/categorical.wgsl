@@ -48,6 +48,35 @@ fn categorical_sample(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgro
     action[r] = last;
 }
 
+//!entry categorical_argmax
+@group(0) @binding(1) var<storage, read> logp: array<f32>;
+@group(0) @binding(2) var<storage, read_write> action: array<u32>;
+
+// The first allowed j of the largest logp_j; u32::MAX when nothing is allowed.
+@compute @workgroup_size(64)
+fn categorical_argmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_id) lid: vec3<u32>) {
+    let r = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (r >= params.rows) {
+        return;
+    }
+    let base = r * params.cols;
+    var best = 0xffffffffu;
+    var m = 0.0;
+    for (var j = 0u; j < params.cols; j = j + 1u) {
+        let l = logp[base + j];
+        if (!(l > MASKED_BELOW)) {
+            continue;
+        }
+        if (best == 0xffffffffu || l > m) {
+            m = l;
+            best = j;
+        }
+    }
+    action[r] = best;
+}
+
 //!entry entropy_fwd
 @group(0) @binding(1) var<storage, read> logp: array<f32>;
 @group(0) @binding(2) var<storage, read_write> h: array<f32>;

@@ -8,6 +8,7 @@
 //! nothing (rollouts pay only the forward kernels). Nothing here downloads: a training step
 //! stays on the device, and the host reads only what it asks for.
 
+mod attention;
 mod losses;
 mod policy;
 mod rnn;

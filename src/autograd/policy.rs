@@ -99,6 +99,33 @@ impl Tape {
         }))
     }
 
+    /// One-hot rows of u32 indices (any shape S, R elements): f32 [S.., `classes`] (the
+    /// scatter-add of ones into zeros). An index ≥ `classes` gives a zero row. Not
+    /// differentiable (a constant).
+    pub fn one_hot(&self, idx: &Tensor, classes: usize) -> Result<Tensor> {
+        idx.expect(DType::U32, "one_hot index")?;
+        self.check_backend(idx, "one_hot index")?;
+        if classes == 0 {
+            return Err(Error::config("one_hot.classes", 0, "at least one class"));
+        }
+        let r = idx.numel();
+        let mut shape = idx.shape().to_vec();
+        shape.push(classes);
+        let y = Tensor::zeros(&self.be, &shape)?;
+        if r > 0 {
+            let ones = Tensor::zeros(&self.be, &[r])?;
+            ones.fill(1.0)?;
+            let p = IndexParams { rows: r as u32, cols: classes as u32, ..Default::default() };
+            self.be.launch(
+                KernelId::ScatterAdd,
+                bytemuck::bytes_of(&p),
+                r as u32,
+                &[ones.buffer(), idx.buffer(), y.buffer()],
+            )?;
+        }
+        Ok(y)
+    }
+
     /// Entropy of each row of log-probabilities: [R].
     pub fn entropy(&self, logp: &Var) -> Result<Var> {
         let (r, c) = rows_cols(&logp.value, "entropy")?;
@@ -136,6 +163,23 @@ impl Tape {
         let a = Tensor::zeros_u32(&self.be, &[r])?;
         self.be.launch(
             KernelId::CategoricalSample,
+            bytemuck::bytes_of(&p),
+            r as u32,
+            &[logp.value.buffer(), a.buffer()],
+        )?;
+        Ok(a)
+    }
+
+    /// The most likely allowed action per row of log-probabilities (the first of equals;
+    /// masked and NaN entries skipped): a u32 [R] tensor (`u32::MAX` for a row with nothing
+    /// allowed). Not differentiable.
+    pub fn argmax(&self, logp: &Var) -> Result<Tensor> {
+        let (r, c) = rows_cols(&logp.value, "argmax")?;
+        logp.value.expect(DType::F32, "argmax")?;
+        let p = CategoricalParams { rows: r as u32, cols: c as u32, ..Default::default() };
+        let a = Tensor::zeros_u32(&self.be, &[r])?;
+        self.be.launch(
+            KernelId::CategoricalArgmax,
             bytemuck::bytes_of(&p),
             r as u32,
             &[logp.value.buffer(), a.buffer()],

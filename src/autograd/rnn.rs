@@ -25,7 +25,7 @@ fn launch_copy(be: &Arc<dyn Backend>, p: &CopyParams, src: &Tensor, dst: &Tensor
 
 /// The gradient buffer of an input to accumulate into: its slot's, or a zeroed scratch the
 /// result of which is dropped (a kernel that writes several gradients, one not needed).
-fn grad_or_scratch(g: &Grads, be: &Arc<dyn Backend>, slot: Option<usize>, like: &Tensor) -> Result<Tensor> {
+pub(super) fn grad_or_scratch(g: &Grads, be: &Arc<dyn Backend>, slot: Option<usize>, like: &Tensor) -> Result<Tensor> {
     match slot {
         Some(s) => g.acc(be, s),
         None => like.zeros_like(),
@@ -42,7 +42,7 @@ fn split_last(s: &[usize]) -> (&[usize], usize) {
 
 impl Tape {
     /// Every input on this tape's backend and of f32 values.
-    fn f32_inputs(&self, inputs: &[(&Var, &str)]) -> Result<()> {
+    pub(super) fn f32_inputs(&self, inputs: &[(&Var, &str)]) -> Result<()> {
         for (v, what) in inputs {
             self.check_backend(&v.value, what)?;
             v.value.expect(DType::F32, what)?;
@@ -52,7 +52,7 @@ impl Tape {
 
     /// Record an op with several outputs: its backward `f` gets one gradient per output (a
     /// zeroed one for an output that no gradient reached) and runs when any output got one.
-    fn record_outputs(
+    pub(super) fn record_outputs(
         &self,
         outs: Vec<Tensor>,
         inputs: &[&Var],
@@ -163,6 +163,50 @@ impl Tape {
             }
             Ok(())
         }))
+    }
+
+    /// u32 steps [K, B] (or [B]) stacked into [K, T, B] (or [T, B]): the actions of a decoded
+    /// sequence. The copy's write path moves 32-bit words without arithmetic, so indices
+    /// pass unchanged. Not differentiable.
+    pub fn stack_indices(&self, steps: &[Tensor]) -> Result<Tensor> {
+        let Some(first) = steps.first() else {
+            return Err(Error::shape("stack_indices", "at least one step", 0));
+        };
+        let s = first.shape().to_vec();
+        let (k, b) = match s.len() {
+            1 => (1, s[0]),
+            2 => (s[0], s[1]),
+            _ => return Err(Error::shape("stack_indices", "steps [B] or [K, B]", format!("{s:?}"))),
+        };
+        for (i, v) in steps.iter().enumerate() {
+            if v.shape() != s.as_slice() {
+                return Err(Error::shape(
+                    format!("stack_indices step {i}"),
+                    format!("{s:?}"),
+                    format!("{:?}", v.shape()),
+                ));
+            }
+            self.check_backend(v, "stack_indices step")?;
+            v.expect(DType::U32, "stack_indices step")?;
+        }
+        let tt = steps.len();
+        let mut shape = s.clone();
+        shape.insert(if s.len() == 2 { 1 } else { 0 }, tt);
+        let y = Tensor::zeros_u32(&self.be, &shape)?;
+        for (t, v) in steps.iter().enumerate() {
+            let p = CopyParams {
+                d0: k as u32,
+                d1: 1,
+                d2: 1,
+                n: b as u32,
+                s0: b as u32,
+                t0: (tt * b) as u32,
+                toff: (t * b) as u32,
+                ..Default::default()
+            };
+            launch_copy(&self.be, &p, v, &y)?;
+        }
+        Ok(y)
     }
 
     /// The last `t` rows of every history as a time-major sequence: [K, B, L, F] →

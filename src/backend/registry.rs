@@ -11,6 +11,7 @@ use crate::env::endedge::{self, EndedgeParams};
 use crate::env::mec::{self, MecParams};
 use crate::error::Result;
 use crate::ops::act::{self, ActParams};
+use crate::ops::attention::{self, AttentionParams};
 use crate::ops::categorical::{self, CategoricalParams};
 use crate::ops::dueling;
 use crate::ops::elementwise::{self, AxpbyParams};
@@ -127,6 +128,8 @@ pub enum KernelId {
     ScatterAdd,
     /// nn: masked categorical sampling through Philox.
     CategoricalSample,
+    /// nn: the most likely allowed action per row (greedy decoding).
+    CategoricalArgmax,
     /// nn: entropy of categorical rows.
     EntropyFwd,
     /// nn: entropy backward.
@@ -177,6 +180,22 @@ pub enum KernelId {
     EndedgeLoad,
     /// `endedge`: the state (16) and the action mask.
     EndedgeObserve,
+    /// nn: additive attention scores vᵀ tanh(q + key_t).
+    AttentionScore,
+    /// nn: attention weights (masked softmax over the encoder steps).
+    AttentionWeights,
+    /// nn: attention context Σ_t α_t e_t.
+    AttentionContext,
+    /// nn: attention backward, the gradient reaching the weights.
+    AttentionBwdGw,
+    /// nn: attention backward, the gradient of the values.
+    AttentionBwdValues,
+    /// nn: attention backward through the softmax.
+    AttentionBwdScore,
+    /// nn: attention backward, the gradients of the query and the keys.
+    AttentionBwdQk,
+    /// nn: attention backward, the gradient of v.
+    AttentionBwdV,
 }
 
 /// How a kernel uses a buffer.
@@ -415,6 +434,12 @@ const SOFTMAX_PARAMS: ParamLayout = ParamLayout {
     name: "SoftmaxParams",
     size: std::mem::size_of::<SoftmaxParams>(),
     fields: fields!(SoftmaxParams; rows, cols, log, masked),
+};
+
+const ATTENTION_PARAMS: ParamLayout = ParamLayout {
+    name: "AttentionParams",
+    size: std::mem::size_of::<AttentionParams>(),
+    fields: fields!(AttentionParams; k, b, t, a, h, masked, _pad0, _pad1),
 };
 
 const INDEX_PARAMS: ParamLayout = ParamLayout {
@@ -1192,6 +1217,101 @@ pub static KERNELS: &[KernelSpec] = &[
         sizes: softmax::sizes_bwd,
     },
     KernelSpec {
+        id: KernelId::AttentionScore,
+        stem: "attention",
+        entry: "attention_score",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[b("q", R, F32), b("keys", R, F32), b("v", R, F32), b("s", W, F32)],
+        cpu: attention::cpu_score,
+        sizes: attention::sizes_score,
+    },
+    KernelSpec {
+        id: KernelId::AttentionWeights,
+        stem: "attention",
+        entry: "attention_weights",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[b("s", R, F32), b("mask", R, U32), b("w", W, F32)],
+        cpu: attention::cpu_weights,
+        sizes: attention::sizes_weights,
+    },
+    KernelSpec {
+        id: KernelId::AttentionContext,
+        stem: "attention",
+        entry: "attention_context",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[b("w", R, F32), b("values", R, F32), b("ctx", W, F32)],
+        cpu: attention::cpu_context,
+        sizes: attention::sizes_context,
+    },
+    KernelSpec {
+        id: KernelId::AttentionBwdGw,
+        stem: "attention",
+        entry: "attention_bwd_gw",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[b("values", R, F32), b("dctx", R, F32), b("dw", R, F32), b("gw", W, F32)],
+        cpu: attention::cpu_bwd_gw,
+        sizes: attention::sizes_bwd_gw,
+    },
+    KernelSpec {
+        id: KernelId::AttentionBwdValues,
+        stem: "attention",
+        entry: "attention_bwd_values",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[b("w", R, F32), b("dctx", R, F32), b("dvalues", W, F32)],
+        cpu: attention::cpu_bwd_values,
+        sizes: attention::sizes_bwd_values,
+    },
+    KernelSpec {
+        id: KernelId::AttentionBwdScore,
+        stem: "attention",
+        entry: "attention_bwd_score",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[b("w", R, F32), b("gw", R, F32), b("ds", W, F32)],
+        cpu: attention::cpu_bwd_score,
+        sizes: attention::sizes_bwd_score,
+    },
+    KernelSpec {
+        id: KernelId::AttentionBwdQk,
+        stem: "attention",
+        entry: "attention_bwd_qk",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[
+            b("q", R, F32),
+            b("keys", R, F32),
+            b("v", R, F32),
+            b("ds", R, F32),
+            b("dq", W, F32),
+            b("dkeys", W, F32),
+        ],
+        cpu: attention::cpu_bwd_qk,
+        sizes: attention::sizes_bwd_qk,
+    },
+    KernelSpec {
+        id: KernelId::AttentionBwdV,
+        stem: "attention",
+        entry: "attention_bwd_v",
+        wgsl: "ops/attention.wgsl",
+        cu: "ops/attention.cu",
+        params: ATTENTION_PARAMS,
+        bufs: &[b("q", R, F32), b("keys", R, F32), b("ds", R, F32), b("dv", W, F32)],
+        cpu: attention::cpu_bwd_v,
+        sizes: attention::sizes_bwd_v,
+    },
+    KernelSpec {
         id: KernelId::Gather,
         stem: "index",
         entry: "gather",
@@ -1222,6 +1342,17 @@ pub static KERNELS: &[KernelSpec] = &[
         params: CATEGORICAL_PARAMS,
         bufs: &[b("logp", R, F32), b("action", W, U32)],
         cpu: categorical::cpu_sample,
+        sizes: categorical::sizes_rows,
+    },
+    KernelSpec {
+        id: KernelId::CategoricalArgmax,
+        stem: "categorical",
+        entry: "categorical_argmax",
+        wgsl: "ops/categorical.wgsl",
+        cu: "ops/categorical.cu",
+        params: CATEGORICAL_PARAMS,
+        bufs: &[b("logp", R, F32), b("action", W, U32)],
+        cpu: categorical::cpu_argmax,
         sizes: categorical::sizes_rows,
     },
     KernelSpec {

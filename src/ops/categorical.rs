@@ -7,6 +7,8 @@
 //!   leaves the total below u; a row with nothing allowed gives `u32::MAX`. Entries at or below
 //!   [`MASKED_BELOW`] are masked, and so are NaN entries (the log-softmax of a row with nothing
 //!   allowed is NaN).
+//! - `categorical_argmax`: per row the first allowed j of the largest logp_j (greedy decoding);
+//!   `u32::MAX` for a row with nothing allowed.
 //! - entropy H_r = −Σ_allowed p_j·logp_j with p = exp(logp); backward
 //!   dlogp_j += dH_r·(−p_j·(logp_j + 1)) for allowed j.
 //!
@@ -60,6 +62,22 @@ pub fn sample_row(p: &CategoricalParams, r: u32, logp: &[f32]) -> u32 {
     last
 }
 
+/// The most likely allowed action of one row (the first of equals), `u32::MAX` if none.
+pub fn argmax_row(logp: &[f32]) -> u32 {
+    let mut best = u32::MAX;
+    let mut m = 0.0f32;
+    for (j, &l) in logp.iter().enumerate() {
+        if l.is_nan() || l <= MASKED_BELOW {
+            continue; // masked, or NaN
+        }
+        if best == u32::MAX || l > m {
+            m = l;
+            best = j as u32;
+        }
+    }
+    best
+}
+
 /// Entropy of one row.
 pub fn entropy_row<T: Real>(logp: &[T]) -> T {
     let mut h = T::ZERO;
@@ -90,6 +108,19 @@ pub fn cpu_sample(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let logp = f32s(logp);
     for (row, a) in action[..r].iter_mut().enumerate() {
         *a = sample_row(&p, row as u32, &logp[row * c..(row + 1) * c]);
+    }
+    Ok(())
+}
+
+/// `categorical_argmax`: bufs logp, action.
+pub fn cpu_argmax(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: CategoricalParams = decode(params);
+    let (r, c) = (p.rows as usize, p.cols as usize);
+    need_all("categorical_argmax", bufs, &[("logp", r * c), ("action", r)])?;
+    let [logp, action] = bufs else { unreachable!("registry has 2 buffers") };
+    let logp = f32s(logp);
+    for (row, a) in action[..r].iter_mut().enumerate() {
+        *a = argmax_row(&logp[row * c..(row + 1) * c]);
     }
     Ok(())
 }
@@ -158,5 +189,9 @@ mod tests {
         assert!((counts[1] as f64 / 20_000.0 - 0.25).abs() < 0.02, "{counts:?}");
         // nothing allowed
         assert_eq!(sample_row(&p, 0, &[super::super::softmax::MASKED_LOGP; 3]), u32::MAX);
+        // argmax: the first of the largest allowed entries; NaN and masked entries skipped
+        assert_eq!(argmax_row(&[-2.0, -0.5, -0.5, -1.0]), 1);
+        assert_eq!(argmax_row(&[f32::NAN, -3.0, super::super::softmax::MASKED_LOGP]), 1);
+        assert_eq!(argmax_row(&[super::super::softmax::MASKED_LOGP; 2]), u32::MAX);
     }
 }

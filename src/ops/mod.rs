@@ -8,6 +8,7 @@
 //! `i = 0, 1, …` from `0.0`; accumulation into an existing gradient adds the finished sum once.
 
 pub mod act;
+pub mod attention;
 pub mod categorical;
 pub mod dueling;
 pub mod elementwise;

@@ -217,6 +217,10 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let a = assert_equal(be, &cs, done)[1].clone().unwrap();
     assert_eq!((a[0], a[5]), (3, u32::MAX), "the only allowed action; nothing allowed");
     assert!(a.iter().enumerate().all(|(row, &j)| row == 5 || mask[row * c + j as usize] != 0), "never a masked action");
+    let cg = Case { id: KernelId::CategoricalArgmax, ..cs };
+    let g = assert_equal(be, &cg, done)[1].clone().unwrap();
+    assert_eq!((g[0], g[5]), (3, u32::MAX), "argmax: the only allowed action; nothing allowed");
+    assert!(g.iter().enumerate().all(|(row, &j)| row == 5 || mask[row * c + j as usize] != 0), "argmax: never masked");
     let ce = Case {
         id: KernelId::EntropyFwd,
         params: bytes(&p),

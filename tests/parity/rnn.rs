@@ -15,7 +15,7 @@ use mecrl::rng;
 use super::{assert_equal, f32v, run, Case};
 
 /// Normal(mean, scale) values from Philox (stream 78).
-fn normals(n: usize, tag: u32, mean: f32, scale: f32) -> Vec<f32> {
+pub fn normals(n: usize, tag: u32, mean: f32, scale: f32) -> Vec<f32> {
     (0..n)
         .map(|i| {
             let w = rng::philox4x32_10([i as u32, tag, 0, 78], [7, 8]);
@@ -24,13 +24,13 @@ fn normals(n: usize, tag: u32, mean: f32, scale: f32) -> Vec<f32> {
         .collect()
 }
 
-fn bytes<T: bytemuck::Pod>(p: &T) -> Vec<u8> {
+pub fn bytes<T: bytemuck::Pod>(p: &T) -> Vec<u8> {
     bytemuck::bytes_of(p).to_vec()
 }
 
 /// `assert_equal`, and bit-exact where the driver runs on the CPU (lavapipe) and on the host shim:
 /// every backend evaluates the same operations in the same order. Returns the CPU's outputs.
-fn exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -> Vec<Option<Vec<u32>>> {
+pub fn exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -> Vec<Option<Vec<u32>>> {
     let want = assert_equal(be, c, done);
     if be.kind() == BackendKind::CudaHost || (be.kind() == BackendKind::Wgpu && be.max_loop_iterations().is_some()) {
         assert_eq!(run(be, c), want, "{}: {:?} is not bit-exact", be.kind(), c.id);
@@ -39,7 +39,7 @@ fn exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -> Vec<Optio
 }
 
 /// The output buffer `k` of a case run on the CPU.
-fn out(r: &[Option<Vec<u32>>], k: usize) -> Vec<u32> {
+pub fn out(r: &[Option<Vec<u32>>], k: usize) -> Vec<u32> {
     r[k].clone().expect("a written buffer")
 }
 
