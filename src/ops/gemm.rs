@@ -263,14 +263,34 @@ mod avx512 {
                 // SAFETY: forwarded.
                 unsafe {
                     if cols > 16 {
-                        tile::<2>(j, out, rb, rows, cb, cols);
+                        tile_rows::<2>(j, out, rb, rows, cb, cols);
                     } else {
-                        tile::<1>(j, out, rb, rows, cb, cols);
+                        tile_rows::<1>(j, out, rb, rows, cb, cols);
                     }
                 }
                 rb += MR;
             }
             cb += NR;
+        }
+    }
+
+    /// [`tile`] with the row count as a constant, so the accumulators of every tile shape stay
+    /// in registers.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tile_rows<const V: usize>(j: &Gemm<'_>, out: *mut f32, rb: usize, rows: usize, cb: usize, cols: usize) {
+        // SAFETY: forwarded.
+        unsafe {
+            match rows {
+                8 => tile::<V, 8>(j, out, rb, cb, cols),
+                7 => tile::<V, 7>(j, out, rb, cb, cols),
+                6 => tile::<V, 6>(j, out, rb, cb, cols),
+                5 => tile::<V, 5>(j, out, rb, cb, cols),
+                4 => tile::<V, 4>(j, out, rb, cb, cols),
+                3 => tile::<V, 3>(j, out, rb, cb, cols),
+                2 => tile::<V, 2>(j, out, rb, cb, cols),
+                _ => tile::<V, 1>(j, out, rb, cb, cols),
+            }
         }
     }
 
@@ -281,18 +301,17 @@ mod avx512 {
         ((1u32 << lanes) - 1) as __mmask16
     }
 
-    /// One MR × 16·V tile (`rows` ≤ MR valid rows, `cols` ≤ 16·V valid columns).
+    /// One R × 16·V tile (`cols` ≤ 16·V valid columns).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn tile<const V: usize>(j: &Gemm<'_>, out: *mut f32, rb: usize, rows: usize, cb: usize, cols: usize) {
+    unsafe fn tile<const V: usize, const R: usize>(j: &Gemm<'_>, out: *mut f32, rb: usize, cb: usize, cols: usize) {
         let masks: [__mmask16; V] = std::array::from_fn(|v| mask(cols, v));
         let a = j.a;
-        // rows past `rows` repeat the last valid row (computed, not written)
-        let arow: [*const f32; MR] = std::array::from_fn(|r| {
-            // SAFETY: (rb + min(r, rows − 1)) is a row of A (checked by Gemm::check).
-            unsafe { a.data.as_ptr().add((rb + r.min(rows - 1)) * a.rs) }
+        let arow: [*const f32; R] = std::array::from_fn(|r| {
+            // SAFETY: row rb + r of A exists (checked by Gemm::check).
+            unsafe { a.data.as_ptr().add((rb + r) * a.rs) }
         });
-        let mut acc = [[_mm512_setzero_ps(); V]; MR];
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
         let mut bp = unsafe { j.b.as_ptr().add(cb) };
         for k in 0..j.kk {
             let bv: [__m512; V] = std::array::from_fn(|v| {
@@ -300,7 +319,7 @@ mod avx512 {
                 unsafe { _mm512_maskz_loadu_ps(masks[v], bp.add(16 * v)) }
             });
             let ko = k * a.ks;
-            for r in 0..MR {
+            for r in 0..R {
                 // SAFETY: A(row r, k) is inside A (checked).
                 let av = _mm512_set1_ps(unsafe { *arow[r].add(ko) });
                 for v in 0..V {
@@ -309,7 +328,7 @@ mod avx512 {
             }
             bp = bp.wrapping_add(j.ldb);
         }
-        for (r, row) in acc.iter().enumerate().take(rows) {
+        for (r, row) in acc.iter().enumerate() {
             // SAFETY: row rb + r, columns cb.. (masked) lie in this task's block of the output.
             let op = unsafe { out.add((rb + r) * j.ldc + cb) };
             for v in 0..V {

@@ -232,12 +232,22 @@ unsafe fn transpose8_avx(s: *const f32, ls: usize, t: *mut f32, lt: usize) {
     }
 }
 
-/// f32 dx += dy·wᵀ through [`gemm`] on the transposed weights.
+/// f32 dx += dy·wᵀ through [`gemm`], on a transposed copy of w or, for few rows, of dy.
 pub fn backward_x_f32(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    let (k, b, i, o) = p.dims();
+    let (_, b, i, o) = p.dims();
     if i == 0 || b == 0 {
         return;
     }
+    if b * (o + 2 * i) < i * o / 2 {
+        backward_x_few_rows(p, dy, w, dx)
+    } else {
+        backward_x_wt(p, dy, w, dx)
+    }
+}
+
+/// dx += dy·wᵀ through a transposed copy of w.
+fn backward_x_wt(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    let (k, b, i, o) = p.dims();
     WT.with_borrow_mut(|wt| {
         wt.clear();
         wt.resize(k * i * o, 0.0);
@@ -257,6 +267,42 @@ pub fn backward_x_f32(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
             })
             .collect();
         gemm::run(&jobs, dx[..k * b * i].chunks_mut(b * i).collect());
+    });
+}
+
+/// dx += dy·wᵀ for few rows (an LSTM step: B = 20 against 256 × 1024 weights), where
+/// transposing dy and the result costs less than transposing w: dxᵀ = w·dyᵀ, each sum the same
+/// fused chain over o as [`backward_x_f32`]'s (a·b = b·a exactly), so the bits are the same.
+fn backward_x_few_rows(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    let (k, b, i, o) = p.dims();
+    WT.with_borrow_mut(|dyt| {
+        dyt.clear();
+        dyt.resize(k * (o * b + i * b), 0.0);
+        let (dyt, prod) = dyt.split_at_mut(k * o * b);
+        for g in 0..k {
+            transpose(&dy[g * b * o..(g + 1) * b * o], b, o, &mut dyt[g * o * b..(g + 1) * o * b]);
+        }
+        let jobs: Vec<Gemm<'_>> = (0..k)
+            .map(|g| Gemm {
+                m: i,
+                n: b,
+                kk: o,
+                a: Strided { data: &w[g * i * o..(g + 1) * i * o], rs: o, ks: 1 },
+                b: &dyt[g * o * b..(g + 1) * o * b],
+                ldb: b,
+                ldc: b,
+                epi: Epilogue::Set(None),
+            })
+            .collect();
+        gemm::run(&jobs, prod.chunks_mut(i * b).collect());
+        for g in 0..k {
+            let (pg, dxg) = (&prod[g * i * b..(g + 1) * i * b], &mut dx[g * b * i..(g + 1) * b * i]);
+            for (r, row) in dxg.chunks_mut(i).enumerate() {
+                for (ii, d) in row.iter_mut().enumerate() {
+                    *d += pg[ii * b + r];
+                }
+            }
+        }
     });
 }
 
@@ -355,9 +401,14 @@ mod tests {
                 .collect()
         };
         // tails in every dimension, more than one row block, large enough to run in parallel
-        for &(k, b, i, o, has_bias) in
-            &[(1, 1, 1, 1, 1), (2, 70, 13, 9, 1), (3, 5, 17, 33, 0), (2, 130, 40, 16, 1), (1, 300, 64, 80, 1)]
-        {
+        for &(k, b, i, o, has_bias) in &[
+            (1, 1, 1, 1, 1),
+            (2, 70, 13, 9, 1),
+            (3, 5, 17, 33, 0),
+            (2, 130, 40, 16, 1),
+            (1, 300, 64, 80, 1),
+            (2, 3, 40, 100, 1),
+        ] {
             let p = LinearParams { k, b, i, o, has_bias, ..Default::default() };
             let (k, b, i, o) = p.dims();
             let (x, w, bias, dy) = (v(k * b * i, 1), v(k * i * o, 2), v(k * o, 3), v(k * b * o, 4));
@@ -373,6 +424,12 @@ mod tests {
             backward_x(&p, &dy, &w, &mut d1);
             backward_x_f32(&p, &dy, &w, &mut d2);
             assert!(close(&d1, &d2), "dx {k} {b} {i} {o}");
+            // both routes of the f32 dx give the same bits
+            let mut d3 = v(k * b * i, 5);
+            let mut d4 = v(k * b * i, 5);
+            backward_x_wt(&p, &dy, &w, &mut d3);
+            backward_x_few_rows(&p, &dy, &w, &mut d4);
+            assert_eq!(d3, d4, "dx routes {k} {b} {i} {o}");
             let (mut w1, mut w2, mut b1, mut b2) = (v(k * i * o, 6), v(k * i * o, 6), v(k * o, 7), v(k * o, 7));
             backward_w(&p, &x, &dy, &mut w1, &mut b1);
             backward_w_f32(&p, &x, &dy, &mut w2, &mut b2);
