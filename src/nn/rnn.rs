@@ -40,7 +40,7 @@ fn recurrent_weights(seed: u64, family: u32, l: usize, k: usize, h: usize, gates
 }
 
 /// A sequence's dimensions: (K, T, B, F, grouped).
-fn seq_dims(what: &str, x: &Var, k: usize, f: usize) -> Result<(usize, usize, usize, bool)> {
+pub(crate) fn seq_dims(what: &str, x: &Var, k: usize, f: usize) -> Result<(usize, usize, usize, bool)> {
     let s = x.shape();
     let (kk, t, b, ff, grouped) = match s.len() {
         3 => (1, s[0], s[1], s[2], false),

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::init;
-use super::rnn::Lstm;
+use super::rnn::{seq_dims, Lstm};
 use crate::autograd::{Param, Tape, Var};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -316,16 +316,7 @@ impl Seq2Seq {
     /// The task embeddings, the encoder's outputs and keys, and the decoder's initial state.
     fn encode(&self, tape: &Tape, pv: &Bound, x: &Var, mask: Option<&Tensor>) -> Result<(Encoded, DecState)> {
         let (k, f, h) = (self.cfg.k, self.cfg.features, self.cfg.hidden);
-        let s = x.shape();
-        let (kk, t, b, ff, grouped) = match s.len() {
-            3 => (1, s[0], s[1], s[2], false),
-            4 => (s[0], s[1], s[2], s[3], true),
-            _ => (0, 0, 0, 0, false),
-        };
-        if kk != k || ff != f || t == 0 || b == 0 {
-            let want = if k == 1 { format!("[T, B, {f}] or [1, T, B, {f}]") } else { format!("[{k}, T, B, {f}]") };
-            return Err(Error::shape("seq2seq input", format!("task embeddings {want}, T, B >= 1"), format!("{s:?}")));
-        }
+        let (t, b, _, grouped) = seq_dims("seq2seq input (task embeddings)", x, k, f)?;
         let eps = self.cfg.ln_eps;
         // u = tanh(LN(W_emb·t + b_emb)) for all T·B tasks at once
         let z = tape.linear(&tape.reshape(x, &[k, t * b, f])?, &pv.emb_w, Some(&pv.emb_b))?;
