@@ -71,8 +71,13 @@ impl Gemm<'_> {
 }
 
 /// Multiply-adds below which a product stays on the calling thread (a rayon fork and the
-/// wake-up of the other workers cost more than they save).
-pub const PAR_MIN: usize = 1 << 17;
+/// wake-up of the other workers cost more than they save); `MECRL_GEMM_PAR_MIN` overrides it.
+pub const PAR_MIN: usize = 1 << 22;
+
+fn par_min() -> usize {
+    static MIN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MIN.get_or_init(|| std::env::var("MECRL_GEMM_PAR_MIN").ok().and_then(|v| v.parse().ok()).unwrap_or(PAR_MIN))
+}
 
 /// Raw output pointer shared by the tasks of one product, each writing its own tiles.
 #[derive(Clone, Copy)]
@@ -92,7 +97,7 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
     let ptrs: Vec<OutPtr> = outs.into_iter().map(|o| OutPtr(o.as_mut_ptr())).collect();
     let kernel = Kernel::detect();
     let threads = rayon::current_num_threads();
-    if work < PAR_MIN || threads < 2 {
+    if work < par_min() || threads < 2 {
         for (j, p) in jobs.iter().zip(&ptrs) {
             // SAFETY: the whole output of job j, checked above.
             unsafe { kernel.block(j, p.0, 0, j.m, 0, j.n) };

@@ -12,7 +12,11 @@
 
 use rayon::prelude::*;
 
-use super::{PAR_ELEMS, PAR_MIN_LEN};
+use super::PAR_MIN_LEN;
+
+/// Elements from which a step is split across threads: lower than the memory-bound passes'
+/// threshold, an Adam element costs two divisions and a square root.
+const PAR_STEP: usize = 1 << 15;
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::{Error, Result};
@@ -112,7 +116,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
         let f = |(((p, &g), m), v): (((&mut f32, &f32), &mut f32), &mut f32)| {
             (*p, *m, *v) = step(&q, *p, g, *m, *v);
         };
-        if n >= PAR_ELEMS {
+        if n >= PAR_STEP {
             p.par_iter_mut()
                 .with_min_len(PAR_MIN_LEN)
                 .zip(g.par_iter())
