@@ -83,8 +83,9 @@ impl AttentionParams {
     }
 }
 
-/// Elements of work below which the functions stay on the calling thread.
-const PAR_WORK: usize = 1 << 14;
+/// Elements of work below which the functions stay on the calling thread (the row-wise passes'
+/// threshold, [`super::PAR_ELEMS`]).
+const PAR_WORK: usize = super::PAR_ELEMS;
 
 /// `f(row index, row)` over the rows of `out` (rows of `len`), in parallel when `work` is large;
 /// each row is computed by the same code either way (the same bits).
@@ -93,7 +94,10 @@ fn rows<T: Real>(out: &mut [T], len: usize, work: usize, f: impl Fn(usize, &mut 
         return;
     }
     if work >= PAR_WORK {
-        out.par_chunks_mut(len).enumerate().for_each(|(r, row)| f(r, row));
+        // tasks of at least PAR_MIN_LEN elements of work
+        let per_row = (work / (out.len() / len).max(1)).max(1);
+        let min_rows = (super::PAR_MIN_LEN / per_row).max(1);
+        out.par_chunks_mut(len).with_min_len(min_rows).enumerate().for_each(|(r, row)| f(r, row));
     } else {
         out.chunks_mut(len).enumerate().for_each(|(r, row)| f(r, row));
     }
