@@ -24,6 +24,8 @@ use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEn
 use mecrl::rng::{self, Dist, RngFillParams};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
+#[path = "parity/algo.rs"]
+mod algo;
 #[path = "parity/coop.rs"]
 mod coop;
 #[path = "parity/crowd.rs"]
@@ -424,6 +426,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         ops::ops_cases(&**be, &mut done);
         rnn::rnn_cases(&**be, &mut done);
         endedge::cases(&**be, &mut done);
+        algo::cases(&**be, &mut done);
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());
