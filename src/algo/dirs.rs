@@ -276,8 +276,9 @@ pub struct DirsConfig {
     pub seed: u64,
     /// Environment instances stepped together in online training (the paper: 1).
     pub train_envs: usize,
-    /// Steps per episode: IoTD and MEC positions are redrawn every `episode_steps` steps (the
-    /// paper does not say how long a layout lasts; fading is redrawn every step).
+    /// Steps per episode: IoTD and MEC positions are redrawn every `episode_steps` online steps;
+    /// 0 (default) keeps one layout per instance for the whole run, as the paper's single
+    /// scenario (§VI-A); the fading is redrawn every step either way.
     pub episode_steps: usize,
     /// Demonstrations generated for imitation (§VI-B: 256), one per fresh instance.
     pub demonstrations: usize,
@@ -328,7 +329,7 @@ impl Default for DirsConfig {
         DirsConfig {
             seed: 1,
             train_envs: 1,
-            episode_steps: 100,
+            episode_steps: 0,
             demonstrations: 256,
             t_d: 1000,
             t_drl: 3000,
@@ -357,7 +358,6 @@ impl DirsConfig {
     pub fn validate(&self) -> Result<()> {
         for (f, v) in [
             ("dirs.train_envs", self.train_envs),
-            ("dirs.episode_steps", self.episode_steps),
             ("dirs.minibatch", self.minibatch),
             ("dirs.train_every", self.train_every),
         ] {
@@ -407,18 +407,29 @@ mod tag {
     pub const NET: u64 = 2;
     pub const REPLAY: u64 = 3;
     pub const LEVY: u64 = 4;
-    pub const DEMO_ENV: u64 = 5;
     pub const DEMO_LEVY: u64 = 6;
 }
 
-/// A demonstration set: B fresh instances and the labels of the small-β search.
+/// A demonstration set (Alg. 2 line 1): states and the labels of the small-β search, held in a
+/// replay ring of their own (slot order = generation order) so that it can be gathered in the
+/// ensemble layout for the accuracy of Table II.
 pub struct Demonstrations {
-    /// The instances (their observations are the states).
-    pub env: MecEnv,
-    /// a* [B, N] on the device.
-    pub labels: Buffer,
-    /// Objective of each label (the search's best fitness).
+    /// States and labels (all flagged as demonstrations).
+    pub set: Replay,
+    /// Objective Σ Φ of each label (the search's best fitness), in generation order.
     pub objective: Vec<f32>,
+}
+
+impl Demonstrations {
+    /// Number of demonstrations.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
 }
 
 /// What one online step reports (read only when asked: downloads).
@@ -553,32 +564,54 @@ impl Dirs {
         (rng::derive_seed(rng::derive_seed(self.cfg.seed, tag::LEVY), call >> 16), (call & 0xffff) as u32)
     }
 
-    /// Alg. 2 line 1: `count` fresh instances (positions, tasks and fading from `seed`) labelled
-    /// by the small-β Lévy search started from `demo_init`.
-    pub fn demonstrations(&mut self, count: usize, seed: u64) -> Result<Demonstrations> {
+    /// Alg. 2 line 1: `count` demonstrations from consecutive channel states of `env` (its B
+    /// instances, ⌈count/B⌉ steps; the environment advances), each labelled by the small-β Lévy
+    /// search (β = `demo_beta`) started from `demo_init`. With `keep` they also enter the replay
+    /// memory (Alg. 1 line 4).
+    pub fn demonstrations(&mut self, env: &mut MecEnv, count: usize, keep: bool) -> Result<Demonstrations> {
+        self.check_env(env)?;
         if count == 0 {
             return Err(Error::config("dirs.demonstrations", 0, "must be >= 1"));
         }
-        let env = MecEnv::new(self.be.clone(), &self.mec, count, rng::derive_seed(seed, tag::DEMO_ENV))?;
-        let a0 = env.heuristic_dev(Heuristic::from(self.cfg.demo_init))?;
-        let cfg = LevyConfig { beta: self.cfg.demo_beta, ..self.cfg.levy.clone() };
-        let r = levy::search(&env, &cfg, &a0, rng::derive_seed(seed, tag::DEMO_LEVY), 0, false, &mut |_| {})?;
-        Ok(Demonstrations { env, labels: r.best_a, objective: r.best_fit })
-    }
-
-    /// Keep demonstrations in the replay memory (Alg. 1 line 4).
-    pub fn push_demonstrations(&mut self, d: &Demonstrations) -> Result<()> {
-        self.check_env(&d.env)?;
-        self.replay.push(&d.env.obs, &d.labels, d.env.batch(), true)
+        let b = env.batch();
+        let steps = count.div_ceil(b);
+        let cfg = ReplayConfig { capacity: steps * b, ..self.cfg.replay() };
+        let mut set = Replay::new(self.be.clone(), cfg, self.mec.n_iotd, self.mec.n_mec, 0)?;
+        let lc = LevyConfig { beta: self.cfg.demo_beta, ..self.cfg.levy.clone() };
+        let mut objective = Vec::with_capacity(steps * b);
+        for s in 0..steps {
+            let a0 = env.heuristic_dev(Heuristic::from(self.cfg.demo_init))?;
+            let seed = rng::derive_seed(rng::derive_seed(self.cfg.seed, tag::DEMO_LEVY), s as u64 >> 16);
+            let r = levy::search(env, &lc, &a0, seed, (s & 0xffff) as u32, false, &mut |_| {})?;
+            set.push(&env.obs, &r.best_a, b, true)?;
+            if keep {
+                self.replay.push(&env.obs, &r.best_a, b, true)?;
+            }
+            objective.extend(r.best_fit);
+            env.step()?;
+        }
+        Ok(Demonstrations { set, objective })
     }
 
     /// Fraction of IoTD decisions where the vote equals the demonstration label (Table II).
     pub fn accuracy(&self, d: &Demonstrations) -> Result<f64> {
-        let a = self.be.download(&self.decide(&d.env)?)?;
-        let want = self.be.download(&d.labels)?;
-        let n = a.len().min(want.len());
+        let rows = d.len();
+        let idx: Vec<u32> = (0..rows as u32).collect();
+        let (x, labels, _) = d.set.gather(&self.be.upload(&idx)?, rows)?;
+        let a = self.be.download(&vote(&self.be, &self.logits(&x)?, rows)?)?;
+        let want = self.be.download(&labels)?;
+        let n = rows * self.mec.n_iotd;
         let hits = a[..n].iter().zip(&want[..n]).filter(|(x, y)| x == y).count();
         Ok(hits as f64 / n as f64)
+    }
+
+    /// An environment with the training instances' layouts (the same seed and B) at channel
+    /// step `step` onwards (use steps far from those of training for held-out states).
+    pub fn scenario(&self, step: u32) -> Result<MecEnv> {
+        let mut env =
+            MecEnv::new(self.be.clone(), &self.mec, self.cfg.train_envs, rng::derive_seed(self.cfg.seed, tag::ENV))?;
+        env.seek(step)?;
+        Ok(env)
     }
 
     /// One training iteration (Alg. 2 line 3–4 / Alg. 3 lines 4–8): a prioritized minibatch,
@@ -642,8 +675,11 @@ impl Dirs {
     /// Alg. 2: demonstrations into the replay, then T_D training iterations. Returns the
     /// demonstrations (for the accuracy of Table II). `on_iter` after each iteration.
     pub fn pretrain(&mut self, on_iter: &mut dyn FnMut(usize)) -> Result<Demonstrations> {
-        let d = self.demonstrations(self.cfg.demonstrations, self.cfg.seed)?;
-        self.push_demonstrations(&d)?;
+        let placeholder = self.scenario(0)?;
+        let mut env = std::mem::replace(&mut self.env, placeholder);
+        let d = self.demonstrations(&mut env, self.cfg.demonstrations, true);
+        self.env = env;
+        let d = d?;
         for it in 0..self.cfg.t_d {
             self.train_step()?;
             on_iter(it);
@@ -685,7 +721,7 @@ impl Dirs {
             self.train_step()?;
         }
         self.t += 1;
-        if self.t.is_multiple_of(self.cfg.episode_steps) {
+        if self.cfg.episode_steps > 0 && self.t.is_multiple_of(self.cfg.episode_steps) {
             self.episode += 1;
             self.env.reset(self.episode)?;
         } else {
