@@ -186,6 +186,10 @@ fn dirs_is_the_same_on_every_backend_and_steps_download_nothing() {
         }
         d.train_step().unwrap();
         assert_eq!(be.downloads(), before, "{}: online and training steps download nothing", be.kind());
+        // 12 online steps wrapped the 8 free slots: the 24 demonstrations are all still there.
+        let flags = be.download(&d.replay.demo).unwrap();
+        assert_eq!(d.replay.protected(), 24);
+        assert!(flags[..24].iter().all(|&f| f == 1) && flags[24..].iter().all(|&f| f == 0), "{flags:?}");
         let loss = d.last_loss().unwrap().unwrap();
         let params: Vec<f32> = d.agents.params().iter().flat_map(|p| p.value.to_vec().unwrap()).collect();
         runs.push((be.kind(), labels, loss, params));

@@ -25,7 +25,7 @@ struct ReplayParams {
     float tau;
     float eps_a;
     float eps_d;
-    u32 _pad0;
+    u32 floor;
     u32 _pad1;
 };
 
@@ -44,7 +44,7 @@ extern "C" __global__ void replay_push(const ReplayParams p, const float* __rest
     if (t >= p.rows * w) return;
     u32 r = t / w;
     u32 e = t % w;
-    u32 s = (p.head + r) % p.cap;
+    u32 s = p.floor + (p.head + r) % (p.cap - p.floor);
     obs[(u64)s * w + e] = obs_in[t];
     if (e < p.n) label[(u64)s * p.n + e] = label_in[(u64)r * p.n + e];
     if (e == 0u) {

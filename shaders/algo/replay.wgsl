@@ -16,7 +16,7 @@ struct ReplayParams {
     tau: f32,
     eps_a: f32,
     eps_d: f32,
-    _pad0: u32,
+    floor: u32,
     _pad1: u32,
 }
 
@@ -51,7 +51,7 @@ fn replay_push(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     }
     let r = t / w;
     let e = t % w;
-    let s = (params.head + r) % params.cap;
+    let s = params.floor + (params.head + r) % (params.cap - params.floor);
     obs[s * w + e] = obs_in[t];
     if (e < params.n) {
         label[s * params.n + e] = label_in[r * params.n + e];

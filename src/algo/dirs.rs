@@ -33,7 +33,7 @@ use crate::ops::act::{self, Act};
 use crate::ops::elementwise::AxpbyParams;
 use crate::ops::Real;
 use crate::rng;
-use crate::search::levy::{self, LevyConfig, LevyInit};
+use crate::search::levy::{self, LevyConfig};
 use crate::tensor::Tensor;
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ pub struct DirsConfig {
     /// β of the Lévy search that generates demonstrations (SPEC: small, 1.1).
     pub demo_beta: f64,
     /// Initial decisions of the demonstration search.
-    pub demo_init: LevyInit,
+    pub demo_init: DemoInit,
     /// The online refinement search (Alg. 4; its β is the paper's 1.5; `init` is unused: the
     /// population starts from the voted action).
     pub levy: LevyConfig,
@@ -322,6 +322,10 @@ pub struct DirsConfig {
     /// Pre-train on demonstrations and keep them in the replay (false: the ablation "without
     /// imitation").
     pub use_imitation: bool,
+    /// Keep the demonstrations in the replay memory for the whole run (Alg. 1 line 4, as in
+    /// DQfD, whose ε_D / ε_A and λ2 the paper adopts): agent data then cycles through the other
+    /// `replay_capacity − demonstrations` slots. False: the ring overwrites them too.
+    pub keep_demonstrations: bool,
 }
 
 impl Default for DirsConfig {
@@ -345,10 +349,11 @@ impl Default for DirsConfig {
             lr: 1e-3,
             hidden: vec![80, 60],
             demo_beta: 1.1,
-            demo_init: LevyInit::Local,
+            demo_init: DemoInit::Best,
             levy: LevyConfig::default(),
             use_levy: true,
             use_imitation: true,
+            keep_demonstrations: true,
         }
     }
 }
@@ -382,6 +387,13 @@ impl DirsConfig {
         if !(self.demo_beta > 0.0 && self.demo_beta < 2.0) {
             return Err(Error::config("dirs.demo_beta", self.demo_beta, "must be in (0, 2)"));
         }
+        if self.use_imitation && self.keep_demonstrations && self.replay_capacity <= self.demonstrations {
+            return Err(Error::config(
+                "dirs.replay_capacity",
+                self.replay_capacity,
+                format!("must exceed dirs.demonstrations = {} when they are kept", self.demonstrations),
+            ));
+        }
         self.levy.validate()?;
         self.replay().validate()
     }
@@ -395,6 +407,47 @@ impl DirsConfig {
             initial_delta: self.initial_delta as f32,
         }
     }
+}
+
+/// Where the demonstration search starts (every candidate of an instance starts there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoInit {
+    /// Per instance, the better of the Local and Greedy baselines (default: Local wins with few
+    /// MECs, Greedy with many).
+    #[default]
+    Best,
+    /// All local.
+    Local,
+    /// The Greedy baseline.
+    Greedy,
+    /// The Random baseline.
+    Random,
+}
+
+/// The start decisions [B, N] of the demonstration search on the current state of `env`.
+fn demo_start(env: &MecEnv, init: DemoInit) -> Result<Buffer> {
+    let h = match init {
+        DemoInit::Local => Heuristic::Local,
+        DemoInit::Greedy => Heuristic::Greedy,
+        DemoInit::Random => Heuristic::Random,
+        DemoInit::Best => {
+            // Outside any training step: the per-instance choice is made on the host.
+            let be = env.backend();
+            let n = env.config().n_iotd;
+            let greedy = env.heuristic(Heuristic::Greedy)?;
+            let phi_g = env.objective_exact(&greedy, 1)?;
+            let phi_l = env.objective_exact(&vec![0; greedy.len()], 1)?;
+            let mut a0 = greedy;
+            for (b, row) in a0.chunks_mut(n).enumerate() {
+                if phi_g[b].is_nan() || phi_g[b] >= phi_l[b] {
+                    row.fill(0);
+                }
+            }
+            return be.upload(&a0);
+        }
+    };
+    env.heuristic_dev(h)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,7 +486,7 @@ impl Demonstrations {
 }
 
 /// What one online step reports (read only when asked: downloads).
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct StepMetrics {
     /// Online step t.
     pub step: usize,
@@ -580,7 +633,7 @@ impl Dirs {
         let lc = LevyConfig { beta: self.cfg.demo_beta, ..self.cfg.levy.clone() };
         let mut objective = Vec::with_capacity(steps * b);
         for s in 0..steps {
-            let a0 = env.heuristic_dev(Heuristic::from(self.cfg.demo_init))?;
+            let a0 = demo_start(env, self.cfg.demo_init)?;
             let seed = rng::derive_seed(rng::derive_seed(self.cfg.seed, tag::DEMO_LEVY), s as u64 >> 16);
             let r = levy::search(env, &lc, &a0, seed, (s & 0xffff) as u32, false, &mut |_| {})?;
             set.push(&env.obs, &r.best_a, b, true)?;
@@ -680,6 +733,9 @@ impl Dirs {
         let d = self.demonstrations(&mut env, self.cfg.demonstrations, true);
         self.env = env;
         let d = d?;
+        if self.cfg.keep_demonstrations {
+            self.replay.protect()?;
+        }
         for it in 0..self.cfg.t_d {
             self.train_step()?;
             on_iter(it);

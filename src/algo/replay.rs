@@ -60,8 +60,8 @@ pub struct ReplayParams {
     pub eps_a: f32,
     /// ε_D, added to |Δδ| of demonstrations.
     pub eps_d: f32,
-    /// Layout padding.
-    pub _pad0: u32,
+    /// Slots [0, floor) are kept (demonstrations); `replay_push` writes the ring [floor, cap).
+    pub floor: u32,
     /// Layout padding.
     pub _pad1: u32,
 }
@@ -121,8 +121,9 @@ pub fn cpu_push(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     )?;
     let [obs_in, label_in, obs, label, demo, delta, maxd] = bufs else { unreachable!("registry has 7 buffers") };
     let md = f32s(maxd)[0];
+    let (floor, ring) = (p.floor as usize, (cap - (p.floor as usize).min(cap)).max(1));
     for r in 0..rows {
-        let s = (p.head as usize + r) % cap.max(1);
+        let s = floor + (p.head as usize + r) % ring;
         obs[s * w..(s + 1) * w].copy_from_slice(&obs_in[r * w..(r + 1) * w]);
         label[s * n..(s + 1) * n].copy_from_slice(&label_in[r * n..(r + 1) * n]);
         demo[s] = p.demo;
@@ -295,6 +296,7 @@ pub struct Replay {
     pub maxd: Buffer,
     head: usize,
     size: usize,
+    floor: usize,
     calls: u32,
 }
 
@@ -336,6 +338,7 @@ impl Replay {
             m,
             head: 0,
             size: 0,
+            floor: 0,
             calls: 0,
         })
     }
@@ -369,8 +372,30 @@ impl Replay {
             tau: self.cfg.tau,
             eps_a: self.cfg.eps_agent,
             eps_d: self.cfg.eps_demo,
+            floor: self.floor as u32,
             ..Default::default()
         }
+    }
+
+    /// Keep what is stored now (the demonstrations) for good: later pushes overwrite only the
+    /// slots after it. An error if no slot would be left for new transitions.
+    pub fn protect(&mut self) -> Result<()> {
+        let cap = self.cfg.capacity;
+        if self.size >= cap {
+            return Err(Error::config(
+                "dirs.replay_capacity",
+                cap,
+                format!("must exceed the {} kept demonstrations", self.size),
+            ));
+        }
+        self.floor = self.size;
+        self.head = 0;
+        Ok(())
+    }
+
+    /// Slots kept for good (see [`Replay::protect`]).
+    pub fn protected(&self) -> usize {
+        self.floor
     }
 
     /// Append `rows` transitions: obs [rows, M, N] and labels [rows, N] on the device, all with
@@ -394,7 +419,7 @@ impl Replay {
             &[obs, label, &self.obs, &self.label, &self.demo, &self.delta, &self.maxd],
         )?;
         let cap = self.cfg.capacity;
-        self.head = (self.head + rows) % cap;
+        self.head = (self.head + rows) % (cap - self.floor);
         self.size = (self.size + rows).min(cap);
         Ok(())
     }
@@ -536,6 +561,29 @@ mod tests {
             assert_eq!(idx[k as usize], sample_one(&q, k, &demo, &delta));
             assert!(idx[k as usize] < 6);
         }
+    }
+
+    /// With 3 kept slots of 6, pushes cycle through slots 3, 4, 5 only.
+    #[test]
+    fn push_never_overwrites_kept_slots() {
+        let (n, m, cap) = (1usize, 1usize, 6usize);
+        let mut obs = vec![0u32; cap];
+        let mut label = vec![0u32; cap];
+        let (mut demo, mut delta, mut maxd) = (vec![1u32, 1, 1, 0, 0, 0], vec![0u32; cap], vec![0u32]);
+        for (k, head) in [(10u32, 0u32), (20, 2)] {
+            // two rows each: slots 3, 4 then 5, 3
+            let q = ReplayParams { cap: 6, size: 6, n: 1, m: 1, rows: 2, head, floor: 3, ..Default::default() };
+            let mut oi = vec![k, k + 1];
+            let mut li = vec![k, k + 1];
+            cpu_push(
+                bytemuck::bytes_of(&q),
+                &mut [&mut oi, &mut li, &mut obs, &mut label, &mut demo, &mut delta, &mut maxd],
+            )
+            .unwrap();
+        }
+        assert_eq!(label, vec![0, 0, 0, 21, 11, 20]);
+        assert_eq!(demo, vec![1, 1, 1, 0, 0, 0]);
+        let _ = (n, m);
     }
 
     #[test]

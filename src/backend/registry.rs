@@ -309,7 +309,7 @@ const REPLAY_PARAMS: ParamLayout = ParamLayout {
     name: "ReplayParams",
     size: std::mem::size_of::<ReplayParams>(),
     fields: fields!(ReplayParams; cap, size, n, m, rows, head, demo, k, key0, key1, step, tau, eps_a, eps_d,
-        _pad0, _pad1),
+        floor, _pad1),
 };
 
 const DIRS_PARAMS: ParamLayout = ParamLayout {

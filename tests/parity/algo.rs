@@ -36,27 +36,30 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         key1: 4,
         ..Default::default()
     };
-    // Push 4 rows into a ring of 7 starting at slot 5 (wraps to 0, 1).
+    // Push 4 rows into a ring of 7 starting at slot 5 (wraps to 0, 1), then with 2 kept slots
+    // (ring 2..7, relative head 4: slots 6, 2, 3, 4).
     let (cap, rows) = (7usize, 4usize);
-    let p = ReplayParams { cap: cap as u32, size: 5, rows: rows as u32, head: 5, demo: 1, ..base };
-    assert_equal(
-        be,
-        &Case {
-            id: KernelId::ReplayPush,
-            params: bytemuck::bytes_of(&p).to_vec(),
-            threads: (rows * m * n) as u32,
-            bufs: vec![
-                f32v(&unif(rows * m * n, 1, -2.0, 2.0)),
-                below(rows * n, 2, 4),
-                f32v(&unif(cap * m * n, 3, -1.0, 1.0)),
-                below(cap * n, 4, 4),
-                below(cap, 5, 2),
-                f32v(&unif(cap, 6, 0.0, 1.0)),
-                f32v(&[1.7]),
-            ],
-        },
-        done,
-    );
+    for (head, floor) in [(5u32, 0u32), (4, 2)] {
+        let p = ReplayParams { cap: cap as u32, size: 5, rows: rows as u32, head, floor, demo: 1, ..base };
+        assert_equal(
+            be,
+            &Case {
+                id: KernelId::ReplayPush,
+                params: bytemuck::bytes_of(&p).to_vec(),
+                threads: (rows * m * n) as u32,
+                bufs: vec![
+                    f32v(&unif(rows * m * n, 1, -2.0, 2.0)),
+                    below(rows * n, 2, 4),
+                    f32v(&unif(cap * m * n, 3, -1.0, 1.0)),
+                    below(cap * n, 4, 4),
+                    below(cap, 5, 2),
+                    f32v(&unif(cap, 6, 0.0, 1.0)),
+                    f32v(&[1.7]),
+                ],
+            },
+            done,
+        );
+    }
     // Sample 100 of 37 filled slots (of 40), with τ = 0.6 and τ = 0 (uniform).
     for tau in [0.6f32, 0.0] {
         let cap = 40usize;
