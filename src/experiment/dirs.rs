@@ -325,7 +325,7 @@ pub fn reproduce_points(quick: bool, seed: u64) -> Vec<Point> {
 }
 
 /// Run (or resume) `mecrl reproduce dirs` into `dir`: each finished experiment is kept as
-/// `points/<id>.json` and skipped when the command runs again; then the tables (`table2.csv`,
+/// `points/<id>[_quick]_s<seed>.json` and skipped when the command runs again; then the tables (`table2.csv`,
 /// `table3.csv`, `fig8.csv`, `fig9.csv`, `fig10.csv`) and `summary.md` are written. Returns the
 /// summary (markdown).
 pub fn reproduce(
@@ -340,7 +340,8 @@ pub fn reproduce(
     std::fs::create_dir_all(&pdir).map_err(|e| Error::io(&pdir, e))?;
     let mut done: Vec<(&'static str, String, DirsRunConfig, Outcome)> = vec![];
     for (fig, id, cfg, evaluate) in points {
-        let path = pdir.join(format!("{id}.json"));
+        // The mode and seed are part of the name: a directory never mixes experiments.
+        let path = pdir.join(format!("{id}{}_s{seed}.json", if quick { "_quick" } else { "" }));
         let units = if evaluate { cfg.work_units() } else { cfg.work_units() - cfg.eval_steps as u64 };
         let cached = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Outcome>(&t).ok());
         let o = match cached {
