@@ -498,6 +498,12 @@ pub struct StepMetrics {
     pub reward: f64,
     /// The last training loss (17) (NaN before the first).
     pub loss: f64,
+    /// Mean over instances and IoTDs of the completion time T_i of the voted action (s, Fig. 6a).
+    #[serde(default)]
+    pub mean_time: f64,
+    /// Mean over instances and IoTDs of the energy E_i of the voted action (J, Fig. 6b).
+    #[serde(default)]
+    pub mean_energy: f64,
 }
 
 /// DIRS: the agents, their optimizer, the replay memory and the training environment.
@@ -769,7 +775,17 @@ impl Dirs {
             };
             let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
             let reward = pe.iter().map(|&x| 1.0 / x as f64).sum::<f64>() / pe.len() as f64;
-            Some(StepMetrics { step: self.t, voted: mean(&pe), refined: mean(&ps), reward, loss: f64::NAN })
+            let sum = self.env.summarize_exact(&self.be.download(&a_e)?)?;
+            let k = sum.len() as f64;
+            Some(StepMetrics {
+                step: self.t,
+                voted: mean(&pe),
+                refined: mean(&ps),
+                reward,
+                loss: f64::NAN,
+                mean_time: sum.iter().map(|x| x.mean_time).sum::<f64>() / k,
+                mean_energy: sum.iter().map(|x| x.mean_energy).sum::<f64>() / k,
+            })
         } else {
             None
         };

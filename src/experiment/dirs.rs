@@ -203,9 +203,12 @@ pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
     let (o, d) = train_and_evaluate(cfg, backend.clone(), true, tick)?;
     let algo = cfg.algo();
     let (imitation, t_pre, t_train, acc, fresh) = (o.imitation, o.pretrain_s, o.train_s, o.held_out, o.fresh);
-    let mut csv_train = String::from("step,voted_objective,refined_objective,reward,loss\n");
+    let mut csv_train = String::from("step,voted_objective,refined_objective,reward,loss,mean_time_s,mean_energy_j\n");
     for s in &o.log {
-        csv_train.push_str(&format!("{},{:.6},{:.6},{:.8},{:.6}\n", s.step, s.voted, s.refined, s.reward, s.loss));
+        csv_train.push_str(&format!(
+            "{},{:.6},{:.6},{:.8},{:.6},{:.6},{:.6}\n",
+            s.step, s.voted, s.refined, s.reward, s.loss, s.mean_time, s.mean_energy
+        ));
     }
     let (n, m) = (cfg.mec.n_iotd, cfg.mec.n_mec);
     let mut table = format!("DIRS  N = {n} IoTDs, M = {m} MECs, {}\n", backend.describe());
@@ -335,7 +338,18 @@ pub fn reproduce(
     backend: Arc<dyn Backend>,
     tick: &mut dyn FnMut(u64),
 ) -> Result<String> {
-    let points = reproduce_points(quick, seed);
+    reproduce_with(reproduce_points(quick, seed), quick, seed, dir, backend, tick)
+}
+
+/// [`reproduce`] over the given experiments.
+fn reproduce_with(
+    points: Vec<Point>,
+    quick: bool,
+    seed: u64,
+    dir: &std::path::Path,
+    backend: Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<String> {
     let pdir = dir.join("points");
     std::fs::create_dir_all(&pdir).map_err(|e| Error::io(&pdir, e))?;
     let mut done: Vec<(&'static str, String, DirsRunConfig, Outcome)> = vec![];
@@ -401,12 +415,15 @@ pub fn reproduce(
         write(&format!("{fig}.csv"), &csv)?;
     }
     // Fig. 8: reward curves of the ablations.
-    let mut f8 = String::from("variant,step,reward,voted_objective,refined_objective,loss\n");
+    let mut f8 = String::from("variant,step,reward,voted_objective,refined_objective,loss,mean_time_s,mean_energy_j\n");
     md.push_str("\n## Fig. 8: mean reward of the voted action per fifth of T_DRL\n| variant | 1st | 2nd | 3rd | 4th | 5th | held-out Σ Φ |\n|---|---|---|---|---|---|---|\n");
     for (_, id, c, o) in done.iter().filter(|p| p.0 == "fig8") {
         let name = id.trim_start_matches("fig8_");
         for s in &o.log {
-            f8.push_str(&format!("{name},{},{:.8},{:.6},{:.6},{:.6}\n", s.step, s.reward, s.voted, s.refined, s.loss));
+            f8.push_str(&format!(
+                "{name},{},{:.8},{:.6},{:.6},{:.6},{:.6},{:.6}\n",
+                s.step, s.reward, s.voted, s.refined, s.loss, s.mean_time, s.mean_energy
+            ));
         }
         let fifth = (c.dirs.t_drl / 5).max(1);
         let bins: Vec<String> = (0..5)
@@ -463,6 +480,46 @@ mod tests {
             }
         }
         assert!(reproduce_work_units(true, 1) < reproduce_work_units(false, 1));
+    }
+
+    /// A second run in the same directory reuses every finished experiment (no training: all
+    /// progress arrives at once per experiment) and writes the same tables.
+    #[test]
+    fn reproduce_resumes_from_finished_experiments() {
+        let be = crate::backend::create(crate::backend::BackendKind::Cpu).unwrap();
+        let mut c = DirsRunConfig { backend: "cpu".into(), eval_steps: 2, inference_batch: 0, ..Default::default() };
+        c.mec.n_iotd = 6;
+        c.dirs.demonstrations = 8;
+        c.dirs.t_d = 3;
+        c.dirs.t_drl = 6;
+        c.dirs.minibatch = 4;
+        c.dirs.levy = crate::search::levy::LevyConfig { population: 4, generations: 3, ..Default::default() };
+        let points = || -> Vec<Point> {
+            vec![
+                (
+                    "table2",
+                    "table2_d8_L1".into(),
+                    DirsRunConfig { dirs: DirsConfig { t_drl: 0, ..c.dirs.clone() }, ..c.clone() },
+                    false,
+                ),
+                ("fig9", "fig9_n6".into(), c.clone(), true),
+            ]
+        };
+        let dir = std::env::temp_dir().join(format!("mecrl-reproduce-resume-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut ticks = vec![];
+        let first = reproduce_with(points(), true, 3, &dir, be.clone(), &mut |k| ticks.push(k)).unwrap();
+        assert!(ticks.iter().all(|&k| k == 1), "fresh experiments advance one unit at a time");
+        let total: u64 = ticks.iter().sum();
+        let table2 = std::fs::read_to_string(dir.join("table2.csv")).unwrap();
+        assert_eq!(table2.lines().count(), 2);
+        let mut again = vec![];
+        let second = reproduce_with(points(), true, 3, &dir, be, &mut |k| again.push(k)).unwrap();
+        assert_eq!(again.len(), 2, "one jump per reused experiment: {again:?}");
+        assert_eq!(again.iter().sum::<u64>(), total);
+        assert_eq!(first, second);
+        assert_eq!(std::fs::read_to_string(dir.join("table2.csv")).unwrap(), table2);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
