@@ -50,6 +50,8 @@ pub mod stream {
     pub const LEVY_STEP_FP: u32 = 8;
     /// nn: categorical sampling of actions (`categorical_sample`).
     pub const NN_CATEGORICAL: u32 = 9;
+    /// Prioritized replay: the uniform of each minibatch draw (`replay_sample`).
+    pub const REPLAY_SAMPLE: u32 = 10;
     /// `coop`: node parameters λ_i, F_i, α_i at reset.
     pub const COOP_NODE: u32 = 32;
     /// `coop`: link parameters r_ij, β_ij at reset.

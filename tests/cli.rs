@@ -235,3 +235,46 @@ fn crowd_run_with_case_writes_table3_and_series_and_case_is_crowd_only() {
     assert!(!bad.status.success() && err.contains("--case") && err.contains("mec system has no cases"), "{err}");
     assert!(!d.join("r2").exists() && !d.join("r3").exists());
 }
+
+/// `mecrl run` of a small DIRS config: the comparison table, the CSVs and the trained agents.
+#[test]
+fn run_dirs_trains_and_compares_with_the_baselines() {
+    let d = tmpdir("dirs");
+    let cfg = d.join("dirs.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+system = "dirs"
+name = "d"
+backend = "cpu"
+eval_steps = 3
+inference_batch = 16
+log_every = 5
+[mec]
+n_iotd = 8
+[dirs]
+demonstrations = 16
+t_d = 5
+t_drl = 12
+minibatch = 8
+[dirs.levy]
+population = 4
+generations = 5
+"#,
+    )
+    .unwrap();
+    let out = d.join("runs");
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    for m in ["dirs", "greedy", "random", "local", "imitation", "per instance"] {
+        assert!(stdout.contains(m), "the table mentions {m}:\n{stdout}");
+    }
+    let run = out.join("d");
+    let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 4, "header + two sets × four methods");
+    let train = std::fs::read_to_string(run.join("training.csv")).unwrap();
+    assert_eq!(train.lines().count(), 1 + 12 / 5 + 1, "steps 0, 5, 10");
+    assert!(std::fs::metadata(run.join("agents.safetensors")).unwrap().len() > 0);
+    let _ = std::fs::remove_dir_all(&d);
+}

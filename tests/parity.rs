@@ -24,6 +24,8 @@ use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEn
 use mecrl::rng::{self, Dist, RngFillParams};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
+#[path = "parity/algo.rs"]
+mod algo;
 #[path = "parity/attention.rs"]
 mod attention;
 #[path = "parity/coop.rs"]
@@ -427,6 +429,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         rnn::rnn_cases(&**be, &mut done);
         attention::attention_cases(&**be, &mut done);
         endedge::cases(&**be, &mut done);
+        algo::cases(&**be, &mut done);
 
         let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());

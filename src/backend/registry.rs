@@ -3,6 +3,9 @@
 
 use std::mem::offset_of;
 
+use crate::algo::dirs::{self, DirsParams};
+use crate::algo::replay::{self, ReplayParams};
+
 use crate::env::coop::{kernel as coop, CoopParams};
 use crate::env::crowd::{self, cpu as crowd_cpu, CrowdParams};
 use crate::env::dag::batch::{self as dag, DagParams};
@@ -196,6 +199,22 @@ pub enum KernelId {
     AttentionBwdQk,
     /// nn: attention backward, the gradient of v.
     AttentionBwdV,
+    /// Prioritized replay: write transitions into the ring.
+    ReplayPush,
+    /// Prioritized replay: draw a minibatch by eq. (16).
+    ReplaySample,
+    /// Prioritized replay: new |Δδ| of the sampled slots.
+    ReplayUpdate,
+    /// Prioritized replay: gather slots into the ensemble layout [M, K, N].
+    ReplayGather,
+    /// DIRS: the maximum vote of the agents (§V-C (5)).
+    DirsVote,
+    /// DIRS: per-transition loss summed over agents and IoTDs.
+    DirsLossRows,
+    /// DIRS: loss (17), its weights and the new |Δδ|.
+    DirsLossTotal,
+    /// DIRS: gradient of loss (17) with respect to the logits.
+    DirsLossGrad,
 }
 
 /// How a kernel uses a buffer.
@@ -303,6 +322,19 @@ const LEVY_PARAMS: ParamLayout = ParamLayout {
     fields: fields!(LevyParams; b, n, m, p, key0, key1, call, generation, gmax, variant, mode,
         _pad0, sigma_u, inv_beta, th, eta_a, eta_f, eta_p, f_min, p_min, f_max, p_max, f_local,
         p_local, phi_t, phi_e, bandwidth, noise_psd),
+};
+
+const REPLAY_PARAMS: ParamLayout = ParamLayout {
+    name: "ReplayParams",
+    size: std::mem::size_of::<ReplayParams>(),
+    fields: fields!(ReplayParams; cap, size, n, m, rows, head, demo, k, key0, key1, step, tau, eps_a, eps_d,
+        floor, _pad1),
+};
+
+const DIRS_PARAMS: ParamLayout = ParamLayout {
+    name: "DirsParams",
+    size: std::mem::size_of::<DirsParams>(),
+    fields: fields!(DirsParams; m, rows, n, _pad0, lambda2, _pad1, _pad2, _pad3),
 };
 
 const DAG_PARAMS: ParamLayout = ParamLayout {
@@ -1740,6 +1772,110 @@ pub static KERNELS: &[KernelSpec] = &[
         ],
         cpu: endedge::cpu_observe,
         sizes: endedge_observe_sizes,
+    },
+    KernelSpec {
+        id: KernelId::ReplayPush,
+        stem: "replay",
+        entry: "replay_push",
+        wgsl: "algo/replay.wgsl",
+        cu: "algo/replay.cu",
+        params: REPLAY_PARAMS,
+        bufs: &[
+            b("obs_in", R, F32),
+            b("label_in", R, U32),
+            b("obs", W, F32),
+            b("label", W, U32),
+            b("demo", W, U32),
+            b("delta", W, F32),
+            b("maxd", R, F32),
+        ],
+        cpu: replay::cpu_push,
+        sizes: replay::sizes_push,
+    },
+    KernelSpec {
+        id: KernelId::ReplaySample,
+        stem: "replay",
+        entry: "replay_sample",
+        wgsl: "algo/replay.wgsl",
+        cu: "algo/replay.cu",
+        params: REPLAY_PARAMS,
+        bufs: &[b("demo", R, U32), b("delta", R, F32), b("idx", W, U32)],
+        cpu: replay::cpu_sample,
+        sizes: replay::sizes_sample,
+    },
+    KernelSpec {
+        id: KernelId::ReplayUpdate,
+        stem: "replay",
+        entry: "replay_update",
+        wgsl: "algo/replay.wgsl",
+        cu: "algo/replay.cu",
+        params: REPLAY_PARAMS,
+        bufs: &[b("idx", R, U32), b("v", R, F32), b("delta", W, F32), b("maxd", W, F32)],
+        cpu: replay::cpu_update,
+        sizes: replay::sizes_update,
+    },
+    KernelSpec {
+        id: KernelId::ReplayGather,
+        stem: "replay",
+        entry: "replay_gather",
+        wgsl: "algo/replay.wgsl",
+        cu: "algo/replay.cu",
+        params: REPLAY_PARAMS,
+        bufs: &[
+            b("idx", R, U32),
+            b("obs", R, F32),
+            b("label", R, U32),
+            b("demo", R, U32),
+            b("x", W, F32),
+            b("label_out", W, U32),
+            b("demo_out", W, U32),
+        ],
+        cpu: replay::cpu_gather,
+        sizes: replay::sizes_gather,
+    },
+    KernelSpec {
+        id: KernelId::DirsVote,
+        stem: "dirs",
+        entry: "dirs_vote",
+        wgsl: "algo/dirs.wgsl",
+        cu: "algo/dirs.cu",
+        params: DIRS_PARAMS,
+        bufs: &[b("z", R, F32), b("a", W, U32)],
+        cpu: dirs::cpu_vote,
+        sizes: dirs::sizes_vote,
+    },
+    KernelSpec {
+        id: KernelId::DirsLossRows,
+        stem: "dirs",
+        entry: "dirs_loss_rows",
+        wgsl: "algo/dirs.wgsl",
+        cu: "algo/dirs.cu",
+        params: DIRS_PARAMS,
+        bufs: &[b("z", R, F32), b("label", R, U32), b("ls", W, F32)],
+        cpu: dirs::cpu_loss_rows,
+        sizes: dirs::sizes_loss_rows,
+    },
+    KernelSpec {
+        id: KernelId::DirsLossTotal,
+        stem: "dirs",
+        entry: "dirs_loss_total",
+        wgsl: "algo/dirs.wgsl",
+        cu: "algo/dirs.cu",
+        params: DIRS_PARAMS,
+        bufs: &[b("demo", R, U32), b("ls", R, F32), b("c", W, F32), b("v", W, F32), b("loss", W, F32)],
+        cpu: dirs::cpu_loss_total,
+        sizes: dirs::sizes_loss_total,
+    },
+    KernelSpec {
+        id: KernelId::DirsLossGrad,
+        stem: "dirs",
+        entry: "dirs_loss_grad",
+        wgsl: "algo/dirs.wgsl",
+        cu: "algo/dirs.cu",
+        params: DIRS_PARAMS,
+        bufs: &[b("z", R, F32), b("label", R, U32), b("c", R, F32), b("g", W, F32)],
+        cpu: dirs::cpu_loss_grad,
+        sizes: dirs::sizes_loss_grad,
     },
 ];
 

@@ -33,6 +33,8 @@ pub static WGSL_FILES: &[(&str, &str)] = &[
     ("ops/categorical.wgsl", include_str!("../../shaders/ops/categorical.wgsl")),
     ("ops/index.wgsl", include_str!("../../shaders/ops/index.wgsl")),
     ("ops/softmax.wgsl", include_str!("../../shaders/ops/softmax.wgsl")),
+    ("algo/replay.wgsl", include_str!("../../shaders/algo/replay.wgsl")),
+    ("algo/dirs.wgsl", include_str!("../../shaders/algo/dirs.wgsl")),
 ];
 
 /// (path under `kernels/`, text)
@@ -61,6 +63,8 @@ pub static CUDA_FILES: &[(&str, &str)] = &[
     ("ops/categorical.cu", include_str!("../../kernels/ops/categorical.cu")),
     ("ops/index.cu", include_str!("../../kernels/ops/index.cu")),
     ("ops/softmax.cu", include_str!("../../kernels/ops/softmax.cu")),
+    ("algo/replay.cu", include_str!("../../kernels/algo/replay.cu")),
+    ("algo/dirs.cu", include_str!("../../kernels/algo/dirs.cu")),
 ];
 
 const WGSL_COMMON: [&str; 4] = ["common/philox.wgsl", "common/pmath.wgsl", "common/index.wgsl", "common/mec_cost.wgsl"];

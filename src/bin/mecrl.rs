@@ -47,6 +47,11 @@ enum Cmd {
         #[arg(long)]
         case: Option<String>,
     },
+    /// Run a paper's experiments and write its tables (resumable: rerun to continue).
+    Reproduce {
+        #[command(subcommand)]
+        what: ReproduceCmd,
+    },
     /// List the backends and whether each starts here (and why not).
     Devices,
     /// The MRLCO `dag` system: baselines over DOT files.
@@ -68,6 +73,28 @@ enum Cmd {
     Bench {
         #[command(subcommand)]
         what: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReproduceCmd {
+    /// DIRS (seed 000): Table II, Table III (DIRS row), Fig. 8 (ablations), Fig. 9, Fig. 10.
+    Dirs {
+        /// Fewer points and shorter training (about a minute on a 2-core CPU).
+        #[arg(long)]
+        quick: bool,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (finished experiments there are reused).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// auto, cpu, wgpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -316,6 +343,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Run { config, backend, seed, out, quiet, case } => cmd_run(&config, backend, seed, out, quiet, case),
+        Cmd::Reproduce { what: ReproduceCmd::Dirs { quick, seed, out, backend, quiet } } => {
+            cmd_reproduce_dirs(quick, seed, out, &backend, quiet)
+        }
         Cmd::Devices => cmd_devices(),
         Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
             a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
@@ -408,6 +438,25 @@ fn cmd_run(
     dir.write("manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     let p = dir.commit()?;
     println!("run directory: {}", p.display());
+    Ok(())
+}
+
+fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &str, quiet: bool) -> anyhow::Result<()> {
+    use mecrl::experiment::dirs;
+    let be = pick_backend(backend)?;
+    let dir =
+        out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-dirs-quick" } else { "runs/reproduce-dirs" }));
+    let total = dirs::reproduce_work_units(quick, seed);
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let t0 = Instant::now();
+    let md = dirs::reproduce(quick, seed, &dir, be, &mut |k| bar.inc(k))?;
+    bar.finish_and_clear();
+    print!("{md}");
+    println!("\nwall time {:.1} s; tables in {}", t0.elapsed().as_secs_f64(), dir.display());
     Ok(())
 }
 

@@ -1047,6 +1047,13 @@ impl MecEnv {
         self.step
     }
 
+    /// Jump to step `step` of the current episode: the fading of that step (later steps of the
+    /// same layouts, e.g. held-out channel states far from those used in training).
+    pub fn seek(&mut self, step: u32) -> Result<()> {
+        self.step = step;
+        self.draw_channel()
+    }
+
     fn draw_channel(&mut self) -> Result<()> {
         let (b, n) = (self.batch(), self.cfg.n_iotd);
         let mut p = self.params;

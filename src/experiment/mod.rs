@@ -16,6 +16,7 @@ pub mod config;
 pub mod coop;
 pub mod crowd;
 pub mod dag;
+pub mod dirs;
 pub mod endedge;
 pub mod rundir;
 pub mod runner;
@@ -24,6 +25,7 @@ pub use config::{Method, RunConfig};
 pub use coop::CoopRunConfig;
 pub use crowd::CrowdRunConfig;
 pub use dag::DagRunConfig;
+pub use dirs::DirsRunConfig;
 pub use endedge::EndedgeRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
@@ -63,13 +65,15 @@ pub fn check_common(expected: &str, system: &str, name: &str, backend: &str) -> 
 }
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 5] = ["mec", "dag", "crowd", "coop", "endedge"];
+pub const SYSTEMS: [&str; 6] = ["mec", "dirs", "dag", "crowd", "coop", "endedge"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnyConfig {
     /// DIRS `mec` (`configs/mec.toml`).
     Mec(RunConfig),
+    /// DIRS training and evaluation on `mec` (`configs/dirs.toml`).
+    Dirs(DirsRunConfig),
     /// MRLCO `dag` (`configs/dag.toml`).
     Dag(DagRunConfig),
     /// Mixed-MAPPO `crowd` (`configs/crowd.toml`).
@@ -91,6 +95,7 @@ impl AnyConfig {
         };
         match system {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
+            "dirs" => Ok(AnyConfig::Dirs(DirsRunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
             "crowd" => Ok(AnyConfig::Crowd(CrowdRunConfig::from_toml(text, path)?)),
             "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
@@ -122,6 +127,7 @@ impl AnyConfig {
         }
         let (b, s, o) = match self {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Dirs(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Crowd(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
@@ -143,6 +149,7 @@ impl AnyConfig {
     pub fn validate(&self) -> Result<()> {
         match self {
             AnyConfig::Mec(c) => c.validate(),
+            AnyConfig::Dirs(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
             AnyConfig::Crowd(c) => c.validate(),
             AnyConfig::Coop(c) => c.validate(),
@@ -154,6 +161,7 @@ impl AnyConfig {
     pub fn system(&self) -> &'static str {
         match self {
             AnyConfig::Mec(_) => "mec",
+            AnyConfig::Dirs(_) => "dirs",
             AnyConfig::Dag(_) => "dag",
             AnyConfig::Crowd(_) => "crowd",
             AnyConfig::Coop(_) => "coop",
@@ -165,6 +173,7 @@ impl AnyConfig {
     pub fn name(&self) -> &str {
         match self {
             AnyConfig::Mec(c) => &c.name,
+            AnyConfig::Dirs(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
             AnyConfig::Crowd(c) => &c.name,
             AnyConfig::Coop(c) => &c.name,
@@ -176,6 +185,7 @@ impl AnyConfig {
     pub fn backend(&self) -> &str {
         match self {
             AnyConfig::Mec(c) => &c.backend,
+            AnyConfig::Dirs(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
             AnyConfig::Crowd(c) => &c.backend,
             AnyConfig::Coop(c) => &c.backend,
@@ -187,6 +197,7 @@ impl AnyConfig {
     pub fn out_dir(&self) -> &Path {
         match self {
             AnyConfig::Mec(c) => &c.out_dir,
+            AnyConfig::Dirs(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
             AnyConfig::Crowd(c) => &c.out_dir,
             AnyConfig::Coop(c) => &c.out_dir,
@@ -198,6 +209,7 @@ impl AnyConfig {
     pub fn seed(&self) -> u64 {
         match self {
             AnyConfig::Mec(c) => c.seed,
+            AnyConfig::Dirs(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
             AnyConfig::Crowd(c) => c.seed,
             AnyConfig::Coop(c) => c.seed,
@@ -209,6 +221,7 @@ impl AnyConfig {
     pub fn work_units(&self) -> u64 {
         match self {
             AnyConfig::Mec(c) => runner::work_units(c),
+            AnyConfig::Dirs(c) => c.work_units(),
             AnyConfig::Dag(c) => c.work_units(),
             AnyConfig::Crowd(c) => c.work_units(),
             AnyConfig::Coop(c) => c.work_units(),
@@ -220,6 +233,7 @@ impl AnyConfig {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             AnyConfig::Mec(c) => serde_json::to_value(c),
+            AnyConfig::Dirs(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
             AnyConfig::Crowd(c) => serde_json::to_value(c),
             AnyConfig::Coop(c) => serde_json::to_value(c),
@@ -232,6 +246,7 @@ impl AnyConfig {
     pub fn run(&self, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<Report> {
         match self {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
+            AnyConfig::Dirs(c) => dirs::run(c, backend, tick),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
             AnyConfig::Crowd(c) => crowd::run(c, backend, tick),
             AnyConfig::Coop(c) => coop::run(c, backend, tick),

@@ -1,0 +1,897 @@
+//! DIRS (seed 000 §V, Algorithms 1–4; SPEC `mec`): M agents (one per MEC, agent j an MLP on its
+//! own column h_j; all M in one grouped parameter set), the maximum vote, Lévy flight refinement
+//! of the voted action, demonstrations from a small-β Lévy search, imitation pre-training with
+//! loss (15), online training every φ steps with loss (17) on a prioritized replay memory (16),
+//! Adam. Environment, replay, networks and search stay on the device; the host reads metrics.
+//!
+//! Kernels (stem `dirs`; `kernels/algo/dirs.cu`, `shaders/algo/dirs.wgsl`), with the agents'
+//! logits z [M, R, N] (R rows = instances or minibatch transitions):
+//! - `dirs_vote` (§V-C (5)): a_i = 1 + argmax_j z_ij (first maximum) if max_j σ(z_ij) ≥ 0.5,
+//!   i.e. max_j z_ij ≥ 0, else 0 (local). The logit test is the exact form of σ ≥ 0.5.
+//! - `dirs_loss_rows`: ℓ_k = Σ_j Σ_i BCE(z_jki, [a*_ki = j]) (agent j's target is 1 where the
+//!   label sends IoTD i to MEC j; a local label is all zeros).
+//! - `dirs_loss_total` (one thread): K_D demonstrations and S agent rows in the minibatch;
+//!   c_k = 1/K_D (demonstration) or λ2/S (agent); loss = Σ_k c_k ℓ_k, i.e. Σ_j [L_D + λ2 L_A]
+//!   of eq. (15)/(17)/(18) for every agent j; |Δδ_k| = ℓ_k / M (the loss averaged over agents, eq. 16).
+//! - `dirs_loss_grad`: ∂loss/∂z_jki = c_k (σ(z_jki) − t_jki).
+//!
+//! The λ1‖θ‖² term of (15) enters as its gradient 2λ1θ added to every parameter's gradient.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::replay::{Replay, ReplayConfig, Transposer};
+use crate::autograd::Tape;
+use crate::backend::cpu::{f32s, f32s_mut, need_all};
+use crate::backend::{registry::params as decode, Backend, Buffer, KernelId};
+use crate::env::mec::{Heuristic, MecConfig, MecEnv};
+use crate::error::{Error, Result};
+use crate::nn::{Mlp, OptimConfig, Optimizer};
+use crate::ops::act::{self, Act};
+use crate::ops::elementwise::AxpbyParams;
+use crate::ops::Real;
+use crate::rng;
+use crate::search::levy::{self, LevyConfig};
+use crate::tensor::Tensor;
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+// ---------------------------------------------------------------------------------------------
+
+/// Parameter block of the `dirs_*` kernels (mirrored in the `.cu` and `.wgsl`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct DirsParams {
+    /// M, agents.
+    pub m: u32,
+    /// R, rows (instances or minibatch transitions).
+    pub rows: u32,
+    /// N, IoTDs.
+    pub n: u32,
+    /// Layout padding.
+    pub _pad0: u32,
+    /// λ2 of eq. (17).
+    pub lambda2: f32,
+    /// Layout padding.
+    pub _pad1: u32,
+    /// Layout padding.
+    pub _pad2: u32,
+    /// Layout padding.
+    pub _pad3: u32,
+}
+
+/// §V-C (5), the maximum vote of one IoTD from its M logits (stride `stride` apart).
+#[inline]
+pub fn vote_one(z: &[f32], m: usize, stride: usize, at: usize) -> u32 {
+    let mut best = 0u32;
+    let mut bz = f32::NEG_INFINITY;
+    for j in 0..m {
+        let v = z[j * stride + at];
+        if v > bz {
+            bz = v;
+            best = j as u32 + 1;
+        }
+    }
+    // σ(z) ≥ 0.5 ⟺ z ≥ 0; NaN never wins (an all-NaN IoTD stays local).
+    if bz >= 0.0 {
+        best
+    } else {
+        0
+    }
+}
+
+/// BCE with logits of one element (the same expression as `ops::loss::bce`).
+#[inline]
+fn bce_term(z: f32, t: f32) -> f32 {
+    let pos = if z > 0.0 { z } else { 0.0 };
+    (pos - z * t) + Real::ln1p(Real::exp(-z.abs()))
+}
+
+/// `dirs_vote`: bufs z [M, R, N], a [R, N].
+pub fn cpu_vote(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: DirsParams = decode(params);
+    let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);
+    need_all("dirs_vote", bufs, &[("z", m * r * n), ("a", r * n)])?;
+    let [z, a] = bufs else { unreachable!("registry has 2 buffers") };
+    let z = f32s(z);
+    a[..r * n].par_chunks_mut(n.max(1)).enumerate().for_each(|(row, out)| {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = vote_one(z, m, r * n, row * n + i);
+        }
+    });
+    Ok(())
+}
+
+/// `dirs_loss_rows`: bufs z [M, R, N], label [R, N], ls [R].
+pub fn cpu_loss_rows(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: DirsParams = decode(params);
+    let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);
+    need_all("dirs_loss_rows", bufs, &[("z", m * r * n), ("label", r * n), ("ls", r)])?;
+    let [z, label, ls] = bufs else { unreachable!("registry has 3 buffers") };
+    let (z, label) = (f32s(z), &label[..]);
+    f32s_mut(ls)[..r].par_iter_mut().enumerate().for_each(|(k, out)| {
+        let mut s = 0.0f32;
+        for j in 0..m {
+            for i in 0..n {
+                let t = if label[k * n + i] == j as u32 + 1 { 1.0 } else { 0.0 };
+                s += bce_term(z[(j * r + k) * n + i], t);
+            }
+        }
+        *out = s;
+    });
+    Ok(())
+}
+
+/// Weights c_k of loss (17) and the loss; `demo` flags, `ls` row losses (one thread).
+pub fn loss_total(lambda2: f32, m: usize, demo: &[u32], ls: &[f32], c: &mut [f32], v: &mut [f32]) -> f32 {
+    let r = ls.len();
+    let mut nd = 0u32;
+    for &d in demo {
+        nd += (d != 0) as u32;
+    }
+    let na = r as u32 - nd;
+    let cd = if nd > 0 { 1.0 / nd as f32 } else { 0.0 };
+    let ca = if na > 0 { lambda2 / na as f32 } else { 0.0 };
+    let mut loss = 0.0f32;
+    for k in 0..r {
+        c[k] = if demo[k] != 0 { cd } else { ca };
+        loss += c[k] * ls[k];
+        v[k] = ls[k] / m as f32;
+    }
+    loss
+}
+
+/// `dirs_loss_total`: bufs demo [R], ls [R], c [R], v [R], loss [1].
+pub fn cpu_loss_total(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: DirsParams = decode(params);
+    let r = p.rows as usize;
+    need_all("dirs_loss_total", bufs, &[("demo", r), ("ls", r), ("c", r), ("v", r), ("loss", 1)])?;
+    let [demo, ls, c, v, loss] = bufs else { unreachable!("registry has 5 buffers") };
+    let l =
+        loss_total(p.lambda2, p.m as usize, &demo[..r], &f32s(ls)[..r], &mut f32s_mut(c)[..r], &mut f32s_mut(v)[..r]);
+    f32s_mut(loss)[0] = l;
+    Ok(())
+}
+
+/// `dirs_loss_grad`: bufs z [M, R, N], label [R, N], c [R], g [M, R, N] (written, not accumulated).
+pub fn cpu_loss_grad(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: DirsParams = decode(params);
+    let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);
+    need_all("dirs_loss_grad", bufs, &[("z", m * r * n), ("label", r * n), ("c", r), ("g", m * r * n)])?;
+    let [z, label, c, g] = bufs else { unreachable!("registry has 4 buffers") };
+    let (z, label, c) = (f32s(z), &label[..], f32s(c));
+    f32s_mut(g)[..m * r * n].par_chunks_mut(n.max(1)).enumerate().for_each(|(jk, out)| {
+        let (j, k) = (jk / r, jk % r);
+        for (i, o) in out.iter_mut().enumerate() {
+            let t = if label[k * n + i] == j as u32 + 1 { 1.0 } else { 0.0 };
+            *o = c[k] * (act::apply(Act::Sigmoid, z[jk * n + i]) - t);
+        }
+    });
+    Ok(())
+}
+
+fn dims(bytes: &[u8]) -> (u64, u64, u64) {
+    let p: DirsParams = decode(bytes);
+    (p.m as u64, p.rows as u64, p.n as u64)
+}
+
+/// Sizes of `dirs_vote`.
+pub fn sizes_vote(bytes: &[u8]) -> Vec<u64> {
+    let (m, r, n) = dims(bytes);
+    vec![m * r * n, r * n]
+}
+
+/// Sizes of `dirs_loss_rows`.
+pub fn sizes_loss_rows(bytes: &[u8]) -> Vec<u64> {
+    let (m, r, n) = dims(bytes);
+    vec![m * r * n, r * n, r]
+}
+
+/// Sizes of `dirs_loss_total`.
+pub fn sizes_loss_total(bytes: &[u8]) -> Vec<u64> {
+    let (_, r, _) = dims(bytes);
+    vec![r, r, r, r, 1]
+}
+
+/// Sizes of `dirs_loss_grad`.
+pub fn sizes_loss_grad(bytes: &[u8]) -> Vec<u64> {
+    let (m, r, n) = dims(bytes);
+    vec![m * r * n, r * n, r, m * r * n]
+}
+
+/// The maximum vote on the device: logits z [M, R, N] → decisions [R, N] u32.
+pub fn vote(be: &Arc<dyn Backend>, z: &Tensor, rows: usize) -> Result<Buffer> {
+    let s = z.shape();
+    if s.len() != 3 || s[1] != rows {
+        return Err(Error::shape("dirs vote logits", format!("[M, {rows}, N]"), format!("{s:?}")));
+    }
+    let (m, n) = (s[0], s[2]);
+    let a = be.alloc(rows * n)?;
+    let p = DirsParams { m: m as u32, rows: rows as u32, n: n as u32, ..Default::default() };
+    be.launch(KernelId::DirsVote, bytemuck::bytes_of(&p), (rows * n) as u32, &[z.buffer(), &a])?;
+    Ok(a)
+}
+
+/// Alg. 4 from `a0` [B, N] on every instance of `env` (every candidate starts there; greedy
+/// selection (28) keeps a candidate only when strictly better, so the result is never worse
+/// than `a0`). Returns (a* [B, N], its objective [B]) on the device: no download (unlike
+/// [`levy::search`], which reads the best fitness back).
+pub fn refine(env: &MecEnv, a0: &Buffer, cfg: &LevyConfig, seed: u64, call: u32) -> Result<(Buffer, Buffer)> {
+    cfg.validate()?;
+    let ep = env.params();
+    let (b, n, m, pp) = (ep.b as usize, ep.n as usize, ep.m as usize, cfg.population);
+    if a0.words() < b * n {
+        return Err(Error::shape("dirs refine a0", b * n, a0.words()));
+    }
+    if call > 0xffff {
+        return Err(Error::config("levy call", call, "at most 65535 searches per seed"));
+    }
+    let mut lp = cfg.params(&ep, seed, call);
+    let be = &**env.backend();
+    let pop_a = be.alloc(b * pp * n)?;
+    let pop_f = be.alloc(b * pp * n)?;
+    let pop_p = be.alloc(b * pp * n)?;
+    let fit = be.alloc(b * pp)?;
+    let bins = be.alloc(b * pp * (2 * m + 1))?;
+    let threads = (b * pp) as u32;
+    be.launch(
+        KernelId::LevyInit,
+        bytemuck::bytes_of(&lp),
+        threads,
+        &[&env.cost, &env.sqrt_f, &env.h, &env.task_d, &env.task_f, a0, &pop_a, &pop_f, &pop_p, &fit, &bins],
+    )?;
+    for g in 0..cfg.generations {
+        lp.generation = g as u32;
+        be.launch(
+            KernelId::LevyGeneration,
+            bytemuck::bytes_of(&lp),
+            threads,
+            &[&env.cost, &env.sqrt_f, &env.h, &env.hn, &env.task_d, &env.task_f, &pop_a, &pop_f, &pop_p, &fit, &bins],
+        )?;
+    }
+    let best_a = be.alloc(b * n)?;
+    let best_f = be.alloc(b * n)?;
+    let best_p = be.alloc(b * n)?;
+    let best_fit = be.alloc(b)?;
+    be.launch(
+        KernelId::LevyBest,
+        bytemuck::bytes_of(&lp),
+        b as u32,
+        &[&pop_a, &pop_f, &pop_p, &fit, &best_a, &best_f, &best_p, &best_fit],
+    )?;
+    Ok((best_a, best_fit))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------------------------
+
+/// DIRS settings. Defaults: seed 000 §VI-A and SPEC `mec`; the rest are ours (docs/dirs.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DirsConfig {
+    /// Master seed (environment, networks, replay and searches derive theirs from it).
+    pub seed: u64,
+    /// Environment instances stepped together in online training (the paper: 1).
+    pub train_envs: usize,
+    /// Steps per episode: IoTD and MEC positions are redrawn every `episode_steps` online steps;
+    /// 0 (default) keeps one layout per instance for the whole run, as the paper's single
+    /// scenario (§VI-A); the fading is redrawn every step either way.
+    pub episode_steps: usize,
+    /// Demonstrations generated for imitation (§VI-B: 256), one per fresh instance.
+    pub demonstrations: usize,
+    /// T_D, imitation pre-training iterations (Alg. 2).
+    pub t_d: usize,
+    /// T_DRL, online steps (Alg. 1).
+    pub t_drl: usize,
+    /// Replay memory capacity (transitions).
+    pub replay_capacity: usize,
+    /// Minibatch size K.
+    pub minibatch: usize,
+    /// φ, one training iteration every φ online steps (Alg. 1 line 11).
+    pub train_every: usize,
+    /// λ1, weight of ‖θ‖² in loss (15) (0 gives L_D of Table II).
+    pub lambda1: f64,
+    /// λ2, weight of the agent-data loss in (17).
+    pub lambda2: f64,
+    /// ε_A, priority floor of agent data (16).
+    pub eps_agent: f64,
+    /// ε_D, priority floor of demonstrations (16).
+    pub eps_demo: f64,
+    /// τ, priority exponent (16).
+    pub tau: f64,
+    /// |Δδ| of transitions before their first training (new ones then enter with the largest
+    /// |Δδ| seen, so every transition is drawn soon after it arrives).
+    pub initial_delta: f64,
+    /// Adam learning rate (not given in the paper).
+    pub lr: f64,
+    /// Hidden layer widths (§VI-A: 80, 60); the input and output widths are N.
+    pub hidden: Vec<usize>,
+    /// β of the Lévy search that generates demonstrations (SPEC: small, 1.1).
+    pub demo_beta: f64,
+    /// Initial decisions of the demonstration search.
+    pub demo_init: DemoInit,
+    /// The online refinement search (Alg. 4; its β is the paper's 1.5; `init` is unused: the
+    /// population starts from the voted action).
+    pub levy: LevyConfig,
+    /// Refine the voted action by the Lévy search (false: the ablation "without Lévy", which
+    /// stores the voted action itself).
+    pub use_levy: bool,
+    /// Pre-train on demonstrations and keep them in the replay (false: the ablation "without
+    /// imitation").
+    pub use_imitation: bool,
+    /// Keep the demonstrations in the replay memory for the whole run (Alg. 1 line 4, as in
+    /// DQfD, whose ε_D / ε_A and λ2 the paper adopts): agent data then cycles through the other
+    /// `replay_capacity − demonstrations` slots. False: the ring overwrites them too.
+    pub keep_demonstrations: bool,
+}
+
+impl Default for DirsConfig {
+    fn default() -> Self {
+        DirsConfig {
+            seed: 1,
+            train_envs: 1,
+            episode_steps: 0,
+            demonstrations: 256,
+            t_d: 1000,
+            t_drl: 3000,
+            replay_capacity: 1024,
+            minibatch: 256,
+            train_every: 10,
+            lambda1: 1e-4,
+            lambda2: 0.5,
+            eps_agent: 0.08,
+            eps_demo: 0.02,
+            tau: 0.6,
+            initial_delta: 1.0,
+            lr: 1e-3,
+            hidden: vec![80, 60],
+            demo_beta: 1.1,
+            demo_init: DemoInit::Best,
+            levy: LevyConfig::default(),
+            use_levy: true,
+            use_imitation: true,
+            keep_demonstrations: true,
+        }
+    }
+}
+
+impl DirsConfig {
+    /// Check every field; errors name the field (prefixed `dirs.`) and the value.
+    pub fn validate(&self) -> Result<()> {
+        for (f, v) in [
+            ("dirs.train_envs", self.train_envs),
+            ("dirs.minibatch", self.minibatch),
+            ("dirs.train_every", self.train_every),
+        ] {
+            if v == 0 {
+                return Err(Error::config(f, v, "must be >= 1"));
+            }
+        }
+        if self.use_imitation && self.demonstrations == 0 {
+            return Err(Error::config("dirs.demonstrations", 0, "must be >= 1 when use_imitation is on"));
+        }
+        for (f, v) in [("dirs.lambda1", self.lambda1), ("dirs.lambda2", self.lambda2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::config(f, v, "must be a finite number >= 0"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::config("dirs.lr", self.lr, "must be finite and > 0"));
+        }
+        if let Some(h) = self.hidden.iter().find(|&&h| h == 0) {
+            return Err(Error::config("dirs.hidden", h, "every hidden width must be >= 1"));
+        }
+        if !(self.demo_beta > 0.0 && self.demo_beta < 2.0) {
+            return Err(Error::config("dirs.demo_beta", self.demo_beta, "must be in (0, 2)"));
+        }
+        if self.use_imitation && self.keep_demonstrations && self.replay_capacity <= self.demonstrations {
+            return Err(Error::config(
+                "dirs.replay_capacity",
+                self.replay_capacity,
+                format!("must exceed dirs.demonstrations = {} when they are kept", self.demonstrations),
+            ));
+        }
+        self.levy.validate()?;
+        self.replay().validate()
+    }
+
+    fn replay(&self) -> ReplayConfig {
+        ReplayConfig {
+            capacity: self.replay_capacity,
+            tau: self.tau as f32,
+            eps_agent: self.eps_agent as f32,
+            eps_demo: self.eps_demo as f32,
+            initial_delta: self.initial_delta as f32,
+        }
+    }
+}
+
+/// Where the demonstration search starts (every candidate of an instance starts there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoInit {
+    /// Per instance, the better of the Local and Greedy baselines (default: Local wins with few
+    /// MECs, Greedy with many).
+    #[default]
+    Best,
+    /// All local.
+    Local,
+    /// The Greedy baseline.
+    Greedy,
+    /// The Random baseline.
+    Random,
+}
+
+/// The start decisions [B, N] of the demonstration search on the current state of `env`.
+fn demo_start(env: &MecEnv, init: DemoInit) -> Result<Buffer> {
+    let h = match init {
+        DemoInit::Local => Heuristic::Local,
+        DemoInit::Greedy => Heuristic::Greedy,
+        DemoInit::Random => Heuristic::Random,
+        DemoInit::Best => {
+            // Outside any training step: the per-instance choice is made on the host.
+            let be = env.backend();
+            let n = env.config().n_iotd;
+            let greedy = env.heuristic(Heuristic::Greedy)?;
+            let phi_g = env.objective_exact(&greedy, 1)?;
+            let phi_l = env.objective_exact(&vec![0; greedy.len()], 1)?;
+            let mut a0 = greedy;
+            for (b, row) in a0.chunks_mut(n).enumerate() {
+                if phi_g[b].is_nan() || phi_g[b] >= phi_l[b] {
+                    row.fill(0);
+                }
+            }
+            return be.upload(&a0);
+        }
+    };
+    env.heuristic_dev(h)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The algorithm
+// ---------------------------------------------------------------------------------------------
+
+/// Seeds derived from the master seed (tags).
+mod tag {
+    pub const ENV: u64 = 1;
+    pub const NET: u64 = 2;
+    pub const REPLAY: u64 = 3;
+    pub const LEVY: u64 = 4;
+    pub const DEMO_LEVY: u64 = 6;
+}
+
+/// A demonstration set (Alg. 2 line 1): states and the labels of the small-β search, held in a
+/// replay ring of their own (slot order = generation order) so that it can be gathered in the
+/// ensemble layout for the accuracy of Table II.
+pub struct Demonstrations {
+    /// States and labels (all flagged as demonstrations).
+    pub set: Replay,
+    /// Objective Σ Φ of each label (the search's best fitness), in generation order.
+    pub objective: Vec<f32>,
+}
+
+impl Demonstrations {
+    /// Number of demonstrations.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+/// What one online step reports (read only when asked: downloads).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct StepMetrics {
+    /// Online step t.
+    pub step: usize,
+    /// Mean over instances of Σ Φ of the voted action a_e.
+    pub voted: f64,
+    /// Mean over instances of Σ Φ of the stored action a* (refined, or a_e without Lévy).
+    pub refined: f64,
+    /// Mean reward 1/Σ Φ of the voted action (the paper's reward, Fig. 8).
+    pub reward: f64,
+    /// The last training loss (17) (NaN before the first).
+    pub loss: f64,
+    /// Mean over instances and IoTDs of the completion time T_i of the voted action (s, Fig. 6a).
+    #[serde(default)]
+    pub mean_time: f64,
+    /// Mean over instances and IoTDs of the energy E_i of the voted action (J, Fig. 6b).
+    #[serde(default)]
+    pub mean_energy: f64,
+}
+
+/// DIRS: the agents, their optimizer, the replay memory and the training environment.
+pub struct Dirs {
+    be: Arc<dyn Backend>,
+    cfg: DirsConfig,
+    mec: MecConfig,
+    /// The M agents (one grouped MLP [N, hidden…, N], K = M; linear output = logits).
+    pub agents: Mlp,
+    opt: Optimizer,
+    /// The prioritized replay memory.
+    pub replay: Replay,
+    /// The training environment (B = `train_envs`).
+    pub env: MecEnv,
+    transposer: Transposer,
+    levy_calls: u64,
+    /// Online steps taken.
+    pub t: usize,
+    episode: u32,
+    /// Training iterations taken (imitation and online).
+    pub iterations: usize,
+    last_loss: Option<Tensor>,
+}
+
+impl Dirs {
+    /// Agents, optimizer, empty replay and the training environment for `mec` on `be`.
+    pub fn new(be: Arc<dyn Backend>, mec: &MecConfig, cfg: &DirsConfig) -> Result<Self> {
+        cfg.validate()?;
+        mec.validate()?;
+        let (n, m) = (mec.n_iotd, mec.n_mec);
+        let mut sizes = vec![n];
+        sizes.extend(&cfg.hidden);
+        sizes.push(n);
+        let agents = Mlp::new(&be, &sizes, m, Act::Relu, None, rng::derive_seed(cfg.seed, tag::NET))?;
+        let opt = Optimizer::new(OptimConfig::adam(cfg.lr as f32), &agents.params())?;
+        let replay = Replay::new(be.clone(), cfg.replay(), n, m, rng::derive_seed(cfg.seed, tag::REPLAY))?;
+        let env = MecEnv::new(be.clone(), mec, cfg.train_envs, rng::derive_seed(cfg.seed, tag::ENV))?;
+        let transposer = Transposer::new(be.clone(), cfg.train_envs, n, m)?;
+        Ok(Dirs {
+            be,
+            cfg: cfg.clone(),
+            mec: mec.clone(),
+            agents,
+            opt,
+            replay,
+            env,
+            transposer,
+            levy_calls: 0,
+            t: 0,
+            episode: 0,
+            iterations: 0,
+            last_loss: None,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DirsConfig {
+        &self.cfg
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.be
+    }
+
+    /// The agents' logits [M, B, N] for observations already in the ensemble layout (no tape).
+    pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        let tape = Tape::no_grad(&self.be);
+        Ok(self.agents.forward(&tape, &tape.constant(x))?.value)
+    }
+
+    /// Decentralized decisions for every instance of `env` (§V-A, Alg. 1 lines 6–10): agent j
+    /// sees only its column h_j; the vote combines the agents' outputs. Returns a [B, N] on the
+    /// device; the allocation (13) is the environment's closed form (`objective_exact_dev`).
+    pub fn decide(&self, env: &MecEnv) -> Result<Buffer> {
+        self.check_env(env)?;
+        let b = env.batch();
+        let (n, m) = (self.mec.n_iotd, self.mec.n_mec);
+        let x = Tensor::zeros(&self.be, &[m, b, n])?;
+        if b == self.cfg.train_envs {
+            self.transposer.run(&env.obs, x.buffer())?;
+        } else {
+            Transposer::new(self.be.clone(), b, n, m)?.run(&env.obs, x.buffer())?;
+        }
+        vote(&self.be, &self.logits(&x)?, b)
+    }
+
+    fn check_env(&self, env: &MecEnv) -> Result<()> {
+        let c = env.config();
+        if c.n_iotd != self.mec.n_iotd || c.n_mec != self.mec.n_mec {
+            return Err(Error::shape(
+                "dirs env",
+                format!("N = {}, M = {}", self.mec.n_iotd, self.mec.n_mec),
+                format!("N = {}, M = {}", c.n_iotd, c.n_mec),
+            ));
+        }
+        if env.backend().kind() != self.be.kind() {
+            return Err(Error::device(
+                self.be.kind().to_string(),
+                format!("the env lives on {}", env.backend().kind()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Objective Σ Φ per instance of DIRS's decisions on `env` (a download: a metric).
+    pub fn evaluate(&self, env: &MecEnv) -> Result<Vec<f32>> {
+        let a = self.decide(env)?;
+        crate::backend::download_f32(&*self.be, &env.objective_exact_dev(&a, 1)?)
+    }
+
+    /// The seed and call number of the next refinement search (65,536 calls per derived seed:
+    /// the call occupies 16 bits of the Philox counter).
+    fn next_search(&mut self) -> (u64, u32) {
+        let call = self.levy_calls;
+        self.levy_calls += 1;
+        (rng::derive_seed(rng::derive_seed(self.cfg.seed, tag::LEVY), call >> 16), (call & 0xffff) as u32)
+    }
+
+    /// Alg. 2 line 1: `count` demonstrations from consecutive channel states of `env` (its B
+    /// instances, ⌈count/B⌉ steps; the environment advances), each labelled by the small-β Lévy
+    /// search (β = `demo_beta`) started from `demo_init`. With `keep` they also enter the replay
+    /// memory (Alg. 1 line 4).
+    pub fn demonstrations(&mut self, env: &mut MecEnv, count: usize, keep: bool) -> Result<Demonstrations> {
+        self.check_env(env)?;
+        if count == 0 {
+            return Err(Error::config("dirs.demonstrations", 0, "must be >= 1"));
+        }
+        let b = env.batch();
+        let steps = count.div_ceil(b);
+        let cfg = ReplayConfig { capacity: steps * b, ..self.cfg.replay() };
+        let mut set = Replay::new(self.be.clone(), cfg, self.mec.n_iotd, self.mec.n_mec, 0)?;
+        let lc = LevyConfig { beta: self.cfg.demo_beta, ..self.cfg.levy.clone() };
+        let mut objective = Vec::with_capacity(steps * b);
+        for s in 0..steps {
+            let a0 = demo_start(env, self.cfg.demo_init)?;
+            let seed = rng::derive_seed(rng::derive_seed(self.cfg.seed, tag::DEMO_LEVY), s as u64 >> 16);
+            let r = levy::search(env, &lc, &a0, seed, (s & 0xffff) as u32, false, &mut |_| {})?;
+            set.push(&env.obs, &r.best_a, b, true)?;
+            if keep {
+                self.replay.push(&env.obs, &r.best_a, b, true)?;
+            }
+            objective.extend(r.best_fit);
+            env.step()?;
+        }
+        Ok(Demonstrations { set, objective })
+    }
+
+    /// Fraction of IoTD decisions where the vote equals the demonstration label (Table II).
+    pub fn accuracy(&self, d: &Demonstrations) -> Result<f64> {
+        let rows = d.len();
+        let idx: Vec<u32> = (0..rows as u32).collect();
+        let (x, labels, _) = d.set.gather(&self.be.upload(&idx)?, rows)?;
+        let a = self.be.download(&vote(&self.be, &self.logits(&x)?, rows)?)?;
+        let want = self.be.download(&labels)?;
+        let n = rows * self.mec.n_iotd;
+        let hits = a[..n].iter().zip(&want[..n]).filter(|(x, y)| x == y).count();
+        Ok(hits as f64 / n as f64)
+    }
+
+    /// An environment with the training instances' layouts (the same seed and B) at channel
+    /// step `step` onwards (use steps far from those of training for held-out states).
+    pub fn scenario(&self, step: u32) -> Result<MecEnv> {
+        let mut env =
+            MecEnv::new(self.be.clone(), &self.mec, self.cfg.train_envs, rng::derive_seed(self.cfg.seed, tag::ENV))?;
+        env.seek(step)?;
+        Ok(env)
+    }
+
+    /// One training iteration (Alg. 2 line 3–4 / Alg. 3 lines 4–8): a prioritized minibatch,
+    /// loss (17) (= (15) when the minibatch holds only demonstrations), Adam, new |Δδ| into the
+    /// replay. Launches kernels only; the loss stays on the device.
+    pub fn train_step(&mut self) -> Result<()> {
+        let (n, m, k) = (self.mec.n_iotd, self.mec.n_mec, self.cfg.minibatch);
+        let be = self.be.clone();
+        let mb = self.replay.sample(k)?;
+        self.opt.zero_grad()?;
+        let tape = Tape::new(&be);
+        let z = self.agents.forward(&tape, &tape.constant(&mb.x))?;
+        let p = DirsParams {
+            m: m as u32,
+            rows: k as u32,
+            n: n as u32,
+            lambda2: self.cfg.lambda2 as f32,
+            ..Default::default()
+        };
+        let pb = bytemuck::bytes_of(&p);
+        let ls = be.alloc(k)?;
+        be.launch(KernelId::DirsLossRows, pb, k as u32, &[z.value.buffer(), &mb.label, &ls])?;
+        let c = be.alloc(k)?;
+        let v = be.alloc(k)?;
+        let loss = Tensor::zeros(&be, &[1])?;
+        be.launch(KernelId::DirsLossTotal, pb, 1, &[&mb.demo, &ls, &c, &v, loss.buffer()])?;
+        let total = m * k * n;
+        let g = Tensor::zeros(&be, &[1, total, 1])?;
+        be.launch(KernelId::DirsLossGrad, pb, total as u32, &[z.value.buffer(), &mb.label, &c, g.buffer()])?;
+        // The tape has no custom-loss hook outside src/autograd: the gradient g of (17) is
+        // injected through the linear surrogate Σ z·g, whose d/dz is g exactly (dy = 1).
+        let flat = tape.reshape(&z, &[1, 1, total])?;
+        let surrogate = tape.linear(&flat, &tape.constant(&g), None)?;
+        tape.backward(&surrogate)?;
+        // λ1‖θ‖² of (15): its gradient 2λ1θ.
+        if self.cfg.lambda1 > 0.0 {
+            for prm in self.agents.params() {
+                let q = AxpbyParams {
+                    n: prm.value.numel() as u32,
+                    a: (2.0 * self.cfg.lambda1) as f32,
+                    ..Default::default()
+                };
+                be.launch(KernelId::ScaleAcc, bytemuck::bytes_of(&q), q.n, &[prm.value.buffer(), prm.grad.buffer()])?;
+            }
+        }
+        self.opt.step()?;
+        self.replay.update(&mb.idx, &v, k)?;
+        self.iterations += 1;
+        self.last_loss = Some(loss);
+        Ok(())
+    }
+
+    /// The loss (17) of the last training iteration (a download), or None before any.
+    pub fn last_loss(&self) -> Result<Option<f64>> {
+        match &self.last_loss {
+            Some(t) => Ok(Some(t.to_vec()?[0] as f64)),
+            None => Ok(None),
+        }
+    }
+
+    /// Alg. 2: demonstrations into the replay, then T_D training iterations. Returns the
+    /// demonstrations (for the accuracy of Table II). `on_iter` after each iteration.
+    pub fn pretrain(&mut self, on_iter: &mut dyn FnMut(usize)) -> Result<Demonstrations> {
+        let placeholder = self.scenario(0)?;
+        let mut env = std::mem::replace(&mut self.env, placeholder);
+        let d = self.demonstrations(&mut env, self.cfg.demonstrations, true);
+        self.env = env;
+        let d = d?;
+        if self.cfg.keep_demonstrations {
+            self.replay.protect()?;
+        }
+        for it in 0..self.cfg.t_d {
+            self.train_step()?;
+            on_iter(it);
+        }
+        Ok(d)
+    }
+
+    /// One online step t (Alg. 1 lines 6–13 with Alg. 3): decentralized decisions a_e by the
+    /// vote, a* by the Lévy refinement of a_e (or a_e in the ablation), {h_t, a*_t} into the
+    /// replay, a training iteration when t mod φ = 0, then the next channel state (a new layout
+    /// every `episode_steps`). With `metrics` the objectives are read back (downloads).
+    pub fn online_step(&mut self, metrics: bool) -> Result<Option<StepMetrics>> {
+        let a_e = self.decide(&self.env)?;
+        let refined = if self.cfg.use_levy {
+            let (seed, call) = self.next_search();
+            Some(refine(&self.env, &a_e, &self.cfg.levy, seed, call)?)
+        } else {
+            None
+        };
+        let (a_star, fit) = match &refined {
+            Some((a, f)) => (a, Some(f)),
+            None => (&a_e, None),
+        };
+        let b = self.env.batch();
+        self.replay.push(&self.env.obs, a_star, b, false)?;
+        let out = if metrics {
+            let pe = crate::backend::download_f32(&*self.be, &self.env.objective_exact_dev(&a_e, 1)?)?;
+            let ps = match fit {
+                Some(f) => crate::backend::download_f32(&*self.be, f)?,
+                None => pe.clone(),
+            };
+            let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+            let reward = pe.iter().map(|&x| 1.0 / x as f64).sum::<f64>() / pe.len() as f64;
+            let sum = self.env.summarize_exact(&self.be.download(&a_e)?)?;
+            let k = sum.len() as f64;
+            Some(StepMetrics {
+                step: self.t,
+                voted: mean(&pe),
+                refined: mean(&ps),
+                reward,
+                loss: f64::NAN,
+                mean_time: sum.iter().map(|x| x.mean_time).sum::<f64>() / k,
+                mean_energy: sum.iter().map(|x| x.mean_energy).sum::<f64>() / k,
+            })
+        } else {
+            None
+        };
+        if self.t.is_multiple_of(self.cfg.train_every) {
+            self.train_step()?;
+        }
+        self.t += 1;
+        if self.cfg.episode_steps > 0 && self.t.is_multiple_of(self.cfg.episode_steps) {
+            self.episode += 1;
+            self.env.reset(self.episode)?;
+        } else {
+            self.env.step()?;
+        }
+        Ok(out)
+    }
+
+    /// Alg. 1: pre-training (when on), then T_DRL online steps; metrics every `log_every` steps
+    /// (0: never). `on_step(t)` after each online step.
+    pub fn train(&mut self, log_every: usize, on_step: &mut dyn FnMut(usize)) -> Result<Vec<StepMetrics>> {
+        if self.cfg.use_imitation && self.replay.is_empty() {
+            self.pretrain(&mut |_| {})?;
+        }
+        let mut log = vec![];
+        while self.t < self.cfg.t_drl {
+            let want = log_every > 0 && self.t.is_multiple_of(log_every);
+            if let Some(mut s) = self.online_step(want)? {
+                s.loss = self.last_loss()?.unwrap_or(f64::NAN);
+                log.push(s);
+            }
+            on_step(self.t);
+        }
+        Ok(log)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// §V-C (5), the paper's example: outputs 0.7, 0.8, 0.2 → MEC 2; all below 0.5 → local.
+    #[test]
+    fn vote_paper_example() {
+        let logit = |p: f32| (p / (1.0 - p)).ln();
+        // M = 3, R = 1, N = 2: IoTD 0 is the example, IoTD 1 has 0.4, 0.1, 0.49.
+        let z = [logit(0.7), logit(0.4), logit(0.8), logit(0.1), logit(0.2), logit(0.49)];
+        assert_eq!(vote_one(&z, 3, 2, 0), 2);
+        assert_eq!(vote_one(&z, 3, 2, 1), 0);
+        // Exactly 0.5 (z = 0) offloads; ties go to the first MEC; NaN never wins.
+        assert_eq!(vote_one(&[0.0, 0.0], 2, 1, 0), 1);
+        assert_eq!(vote_one(&[f32::NAN, 0.3], 2, 1, 0), 2);
+        assert_eq!(vote_one(&[f32::NAN, f32::NAN], 2, 1, 0), 0);
+    }
+
+    /// Loss (17) by hand: 1 demonstration and 2 agent rows, λ2 = 0.5, M = 1, N = 1.
+    #[test]
+    fn eq17_weights_and_loss_hand_case() {
+        let (demo, ls) = ([1u32, 0, 0], [0.6f32, 0.2, 0.4]);
+        let (mut c, mut v) = ([0f32; 3], [0f32; 3]);
+        let l = loss_total(0.5, 2, &demo, &ls, &mut c, &mut v);
+        // L_D = 0.6 / 1, L_A = (0.2 + 0.4) / 2 = 0.3 → 0.6 + 0.5·0.3 = 0.75.
+        assert!((l - 0.75).abs() < 1e-6);
+        assert_eq!(c, [1.0, 0.25, 0.25]);
+        assert_eq!(v, [0.3, 0.1, 0.2]);
+        // BCE term: z = 0 → ln 2 for either target; z = 2, t = 1 → ln(1 + e^-2).
+        assert!((bce_term(0.0, 1.0) - std::f32::consts::LN_2).abs() < 1e-6);
+        assert!((bce_term(2.0, 1.0) - (1.0 + (-2.0f32).exp()).ln()).abs() < 1e-6);
+        assert!((bce_term(2.0, 0.0) - (2.0 + (1.0 + (-2.0f32).exp()).ln())).abs() < 1e-6);
+    }
+
+    /// The gradient kernel against finite differences of the row losses (M = 2, R = 2, N = 3).
+    #[test]
+    fn loss_grad_matches_finite_differences() {
+        let (m, r, n) = (2usize, 2usize, 3usize);
+        let p = DirsParams { m: 2, rows: 2, n: 3, lambda2: 0.5, ..Default::default() };
+        let z: Vec<f32> = (0..m * r * n).map(|k| ((k as f32) * 0.7).sin() * 2.0).collect();
+        let label = vec![0u32, 1, 2, 2, 2, 0];
+        let demo = [1u32, 0];
+        let loss_of = |z: &[f32]| -> f32 {
+            let mut zb: Vec<u32> = z.iter().map(|x| x.to_bits()).collect();
+            let mut lb = label.clone();
+            let mut ls = vec![0u32; r];
+            cpu_loss_rows(bytemuck::bytes_of(&p), &mut [&mut zb, &mut lb, &mut ls]).unwrap();
+            let ls: Vec<f32> = ls.iter().map(|x| f32::from_bits(*x)).collect();
+            loss_total(0.5, m, &demo, &ls, &mut [0.0; 2], &mut [0.0; 2])
+        };
+        let mut c = [0f32; 2];
+        let mut ls = [0f32; 2];
+        let mut zb: Vec<u32> = z.iter().map(|x| x.to_bits()).collect();
+        let mut lb = label.clone();
+        let mut lsb = vec![0u32; r];
+        cpu_loss_rows(bytemuck::bytes_of(&p), &mut [&mut zb, &mut lb, &mut lsb]).unwrap();
+        for k in 0..r {
+            ls[k] = f32::from_bits(lsb[k]);
+        }
+        loss_total(0.5, m, &demo, &ls, &mut c, &mut [0.0; 2]);
+        let mut cb: Vec<u32> = c.iter().map(|x| x.to_bits()).collect();
+        let mut g = vec![0u32; m * r * n];
+        cpu_loss_grad(bytemuck::bytes_of(&p), &mut [&mut zb, &mut lb, &mut cb, &mut g]).unwrap();
+        for e in 0..m * r * n {
+            let h = 1e-2f32;
+            let (mut a, mut b) = (z.clone(), z.clone());
+            a[e] += h;
+            b[e] -= h;
+            let num = (loss_of(&a) - loss_of(&b)) / (2.0 * h);
+            let got = f32::from_bits(g[e]);
+            assert!((num - got).abs() < 2e-3, "element {e}: {got} vs {num}");
+        }
+    }
+}

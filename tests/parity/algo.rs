@@ -1,0 +1,182 @@
+//! `replay_*` and `dirs_*` parity: every kernel from Philox-drawn inputs (ring wrap-around,
+//! duplicate and out-of-range indices, vote ties, exact zeros and NaN logits, minibatches with
+//! and without demonstrations). The sums run in index order with the portable exp/ln, so the
+//! sampled indices and the votes must be equal and the losses within the float tolerance.
+
+use std::collections::BTreeSet;
+
+use mecrl::algo::dirs::DirsParams;
+use mecrl::algo::replay::ReplayParams;
+use mecrl::backend::{Backend, KernelId};
+use mecrl::rng;
+
+use super::{assert_equal, f32v, Case};
+
+fn words(n: usize, tag: u32) -> Vec<u32> {
+    (0..n as u32).map(|i| rng::philox4x32_10([i, tag, 0, 77], [5, 6])[0]).collect()
+}
+
+fn unif(n: usize, tag: u32, lo: f32, hi: f32) -> Vec<f32> {
+    words(n, tag).into_iter().map(|w| lo + (hi - lo) * rng::uniform(w)).collect()
+}
+
+fn below(n: usize, tag: u32, k: u32) -> Vec<u32> {
+    words(n, tag).into_iter().map(|w| rng::uniform_index(w, k)).collect()
+}
+
+pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+    let (n, m) = (5usize, 3usize);
+    let base = ReplayParams {
+        n: n as u32,
+        m: m as u32,
+        tau: 0.6,
+        eps_a: 0.08,
+        eps_d: 0.02,
+        key0: 9,
+        key1: 4,
+        ..Default::default()
+    };
+    // Push 4 rows into a ring of 7 starting at slot 5 (wraps to 0, 1), then with 2 kept slots
+    // (ring 2..7, relative head 4: slots 6, 2, 3, 4).
+    let (cap, rows) = (7usize, 4usize);
+    for (head, floor) in [(5u32, 0u32), (4, 2)] {
+        let p = ReplayParams { cap: cap as u32, size: 5, rows: rows as u32, head, floor, demo: 1, ..base };
+        assert_equal(
+            be,
+            &Case {
+                id: KernelId::ReplayPush,
+                params: bytemuck::bytes_of(&p).to_vec(),
+                threads: (rows * m * n) as u32,
+                bufs: vec![
+                    f32v(&unif(rows * m * n, 1, -2.0, 2.0)),
+                    below(rows * n, 2, 4),
+                    f32v(&unif(cap * m * n, 3, -1.0, 1.0)),
+                    below(cap * n, 4, 4),
+                    below(cap, 5, 2),
+                    f32v(&unif(cap, 6, 0.0, 1.0)),
+                    f32v(&[1.7]),
+                ],
+            },
+            done,
+        );
+    }
+    // Sample 100 of 37 filled slots (of 40), with τ = 0.6 and τ = 0 (uniform).
+    for tau in [0.6f32, 0.0] {
+        let cap = 40usize;
+        let p = ReplayParams { cap: cap as u32, size: 37, k: 100, step: 3, tau, ..base };
+        let mut delta = unif(cap, 7, 0.0, 2.0);
+        delta[3] = 0.0;
+        assert_equal(
+            be,
+            &Case {
+                id: KernelId::ReplaySample,
+                params: bytemuck::bytes_of(&p).to_vec(),
+                threads: 100,
+                bufs: vec![below(cap, 8, 2), f32v(&delta), vec![0; 100]],
+            },
+            done,
+        );
+    }
+    // Update with a duplicate and an out-of-range index.
+    let cap = 40usize;
+    let p = ReplayParams { cap: cap as u32, size: 40, k: 20, ..base };
+    let mut idx = below(20, 9, 40);
+    idx[7] = idx[2];
+    idx[11] = 45;
+    assert_equal(
+        be,
+        &Case {
+            id: KernelId::ReplayUpdate,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: 1,
+            bufs: vec![idx, f32v(&unif(20, 10, 0.0, 3.0)), f32v(&unif(cap, 11, 0.0, 1.0)), f32v(&[1.1])],
+        },
+        done,
+    );
+    // Gather 6 rows (one index out of range reads slot 0).
+    let (cap, rows) = (9usize, 6usize);
+    let p = ReplayParams { cap: cap as u32, size: 9, rows: rows as u32, ..base };
+    let mut idx = below(rows, 12, 9);
+    idx[4] = 99;
+    assert_equal(
+        be,
+        &Case {
+            id: KernelId::ReplayGather,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: (m * rows * n) as u32,
+            bufs: vec![
+                idx,
+                f32v(&unif(cap * m * n, 13, -3.0, 3.0)),
+                below(cap * n, 14, 4),
+                below(cap, 15, 2),
+                vec![0; m * rows * n],
+                vec![0; rows * n],
+                vec![0; rows],
+            ],
+        },
+        done,
+    );
+
+    // DIRS kernels: M = 3 agents, R = 6 rows, N = 5 IoTDs.
+    let (m, r, n) = (3usize, 6usize, 5usize);
+    let p = DirsParams { m: m as u32, rows: r as u32, n: n as u32, lambda2: 0.5, ..Default::default() };
+    let mut z = unif(m * r * n, 16, -4.0, 4.0);
+    let stride = r * n;
+    z[2] = z[stride + 2]; // a tie between agents 1 and 2
+    z[4] = 0.0; // exactly σ = 0.5 for agent 1 ...
+    z[stride + 4] = -1.0;
+    z[2 * stride + 4] = -2.0; // ... which then wins
+    z[7] = f32::NAN;
+    for k in [8usize, 8 + stride, 8 + 2 * stride] {
+        z[k] = -0.5; // all below 0.5: local
+    }
+    let label = below(r * n, 17, m as u32 + 1);
+    assert_equal(
+        be,
+        &Case {
+            id: KernelId::DirsVote,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: (r * n) as u32,
+            bufs: vec![f32v(&z), vec![0; r * n]],
+        },
+        done,
+    );
+    let z = unif(m * r * n, 18, -6.0, 6.0);
+    let ls = assert_equal(
+        be,
+        &Case {
+            id: KernelId::DirsLossRows,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: r as u32,
+            bufs: vec![f32v(&z), label.clone(), vec![0; r]],
+        },
+        done,
+    )[2]
+    .clone()
+    .unwrap();
+    // Mixed minibatch, then all demonstrations, then all agent data.
+    let mut c = vec![];
+    for demo in [below(r, 19, 2), vec![1; r], vec![0; r]] {
+        let out = assert_equal(
+            be,
+            &Case {
+                id: KernelId::DirsLossTotal,
+                params: bytemuck::bytes_of(&p).to_vec(),
+                threads: 1,
+                bufs: vec![demo, ls.clone(), vec![0; r], vec![0; r], vec![0]],
+            },
+            done,
+        );
+        c = out[2].clone().unwrap();
+    }
+    assert_equal(
+        be,
+        &Case {
+            id: KernelId::DirsLossGrad,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: (m * r * n) as u32,
+            bufs: vec![f32v(&z), label, c, vec![0; m * r * n]],
+        },
+        done,
+    );
+}
