@@ -6,9 +6,7 @@
 //! tanh(x) = sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|); σ(x) = 1/(1 + exp(−x)) for x ≥ 0,
 //! e/(1 + e) with e = exp(x) otherwise.
 
-use rayon::prelude::*;
-
-use super::{Real, PAR_ELEMS, PAR_MIN_LEN};
+use super::{team_chunk, team_parts, Real, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::{Error, Result};
@@ -103,10 +101,12 @@ pub fn derivative<T: Real>(act: Act, y: T) -> T {
 pub fn forward<T: Real>(act: Act, x: &[T], y: &mut [T]) {
     // one loop per activation, so each is compiled (and vectorized) without the match inside
     fn run<T: Real>(x: &[T], y: &mut [T], f: impl Fn(T) -> T + Sync) {
-        if y.len() >= PAR_ELEMS {
-            y.par_iter_mut().with_min_len(PAR_MIN_LEN).zip(x).for_each(|(y, &x)| *y = f(x));
+        let pass = |x: &[T], y: &mut [T]| y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+        if y.len() >= TEAM_ELEMS {
+            let c = team_chunk(y.len());
+            team_parts(x.chunks(c).zip(y.chunks_mut(c)).collect(), &|(x, y): (&[T], &mut [T])| pass(x, y));
         } else {
-            y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+            pass(x, y);
         }
     }
     match act {
@@ -119,11 +119,15 @@ pub fn forward<T: Real>(act: Act, x: &[T], y: &mut [T]) {
 /// dx += dy·f'(y).
 pub fn backward<T: Real>(act: Act, y: &[T], dy: &[T], dx: &mut [T]) {
     fn run<T: Real>(y: &[T], dy: &[T], dx: &mut [T], d: impl Fn(T) -> T + Sync) {
-        let f = |(dx, (&y, &dy)): (&mut T, (&T, &T))| *dx = *dx + dy * d(y);
-        if dx.len() >= PAR_ELEMS {
-            dx.par_iter_mut().with_min_len(PAR_MIN_LEN).zip(y.par_iter().zip(dy)).for_each(f);
+        let pass = |y: &[T], dy: &[T], dx: &mut [T]| {
+            dx.iter_mut().zip(y.iter().zip(dy)).for_each(|(dx, (&y, &dy))| *dx = *dx + dy * d(y))
+        };
+        if dx.len() >= TEAM_ELEMS {
+            let c = team_chunk(dx.len());
+            let parts: Vec<_> = y.chunks(c).zip(dy.chunks(c)).zip(dx.chunks_mut(c)).collect();
+            team_parts(parts, &|((y, dy), dx): ((&[T], &[T]), &mut [T])| pass(y, dy, dx));
         } else {
-            dx.iter_mut().zip(y.iter().zip(dy)).for_each(f);
+            pass(y, dy, dx);
         }
     }
     match act {

@@ -2,9 +2,7 @@
 //! and its backward dx += a·dy (`scale_acc`); the mean of a tensor, y = (Σ x in order)/n, and its
 //! backward dx += dy·(1/n) (`mean_fwd`, `mean_bwd`; params `n`, `a` unused).
 
-use rayon::prelude::*;
-
-use super::{PAR_ELEMS, PAR_MIN_LEN};
+use super::{team_chunk, team_parts, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -33,10 +31,16 @@ pub fn cpu_axpby(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let [x1, x2, y] = bufs else { unreachable!("registry has 3 buffers") };
     let (x1, x2) = (f32s(x1), f32s(x2));
     let y = &mut f32s_mut(y)[..n];
-    if n >= PAR_ELEMS {
-        y.par_iter_mut().with_min_len(PAR_MIN_LEN).enumerate().for_each(|(i, y)| *y = p.a * x1[i] + p.b * x2[i]);
+    let pass = |y: &mut [f32], x1: &[f32], x2: &[f32]| {
+        y.iter_mut().zip(x1).zip(x2).for_each(|((y, &a), &b)| *y = p.a * a + p.b * b)
+    };
+    let (x1, x2) = (&x1[..n], &x2[..n]);
+    if n >= TEAM_ELEMS {
+        let c = team_chunk(n);
+        let parts: Vec<_> = y.chunks_mut(c).zip(x1.chunks(c)).zip(x2.chunks(c)).collect();
+        team_parts(parts, &|((y, a), b): ((&mut [f32], &[f32]), &[f32])| pass(y, a, b));
     } else {
-        y.iter_mut().zip(&x1[..n]).zip(&x2[..n]).for_each(|((y, &a), &b)| *y = p.a * a + p.b * b);
+        pass(y, x1, x2);
     }
     Ok(())
 }
@@ -50,10 +54,13 @@ pub fn cpu_scale_acc(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let [dy, dx] = bufs else { unreachable!("registry has 2 buffers") };
     let dy = f32s(dy);
     let dx = &mut f32s_mut(dx)[..n];
-    if n >= PAR_ELEMS {
-        dx.par_iter_mut().with_min_len(PAR_MIN_LEN).enumerate().for_each(|(i, x)| *x += p.a * dy[i]);
+    let pass = |dx: &mut [f32], dy: &[f32]| dx.iter_mut().zip(dy).for_each(|(x, &d)| *x += p.a * d);
+    let dy = &dy[..n];
+    if n >= TEAM_ELEMS {
+        let c = team_chunk(n);
+        team_parts(dx.chunks_mut(c).zip(dy.chunks(c)).collect(), &|(dx, dy): (&mut [f32], &[f32])| pass(dx, dy));
     } else {
-        dx.iter_mut().zip(&dy[..n]).for_each(|(x, &d)| *x += p.a * d);
+        pass(dx, dy);
     }
     Ok(())
 }

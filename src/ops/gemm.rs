@@ -7,10 +7,8 @@
 //! Register blocking: a tile of MR rows × NR columns of accumulators stays in registers for the
 //! whole sum (A broadcast per row, B loaded per vector). With AVX-512 (detected at run time) the
 //! tile is 8 × 32 (16 zmm accumulators); elsewhere a portable 4 × 16 tile that LLVM vectorizes.
-//! Large products are split into tiles' worth of tasks over rayon; the tasks write disjoint
-//! parts of `out`.
-
-use rayon::prelude::*;
+//! Large products are split into tiles' worth of tasks over [`super::par`]'s team; the tasks
+//! write disjoint parts of `out`.
 
 /// A(r, k) = data[r·rs + k·ks]: a row-major matrix (ks = 1), its transpose (rs = 1), ….
 #[derive(Clone, Copy)]
@@ -72,7 +70,7 @@ impl Gemm<'_> {
 
 /// Multiply-adds below which a product stays on the calling thread (a rayon fork and the
 /// wake-up of the other workers cost more than they save); `MECRL_GEMM_PAR_MIN` overrides it.
-pub const PAR_MIN: usize = 1 << 22;
+pub const PAR_MIN: usize = 1 << 17;
 
 fn par_min() -> usize {
     static MIN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
@@ -96,7 +94,7 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
     let work: usize = jobs.iter().map(|j| j.m * j.n * j.kk).sum();
     let ptrs: Vec<OutPtr> = outs.into_iter().map(|o| OutPtr(o.as_mut_ptr())).collect();
     let kernel = Kernel::detect();
-    let threads = rayon::current_num_threads();
+    let threads = super::par::threads();
     if work < par_min() || threads < 2 {
         for (j, p) in jobs.iter().zip(&ptrs) {
             // SAFETY: the whole output of job j, checked above.
@@ -131,7 +129,8 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
             }
         }
     }
-    tasks.into_par_iter().for_each(|(ji, r0, r1, c0, c1)| {
+    super::par::run(tasks.len(), &|ti| {
+        let (ji, r0, r1, c0, c1) = tasks[ti];
         // SAFETY: every (job, row block, column block) is one task; blocks do not overlap.
         unsafe { kernel.block(&jobs[ji], ptrs[ji].0, r0, r1, c0, c1) };
     });

@@ -10,13 +10,11 @@
 //! Weight decay `wd`: L2 (g += wd·p before the update) or, with `decoupled` = 1, AdamW's
 //! p −= lr·wd·p before the update.
 
-use rayon::prelude::*;
+use super::{team_chunk, team_parts};
 
-use super::PAR_MIN_LEN;
-
-/// Elements from which a step is split across threads: lower than the memory-bound passes'
-/// threshold, an Adam element costs two divisions and a square root.
-const PAR_STEP: usize = 1 << 15;
+/// Elements from which a step is split across the team: lower than the memory-bound passes'
+/// threshold, an Adam element costs three divisions and a square root.
+const PAR_STEP: usize = 1 << 12;
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::{Error, Result};
@@ -113,18 +111,18 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     // one loop per rule (the rule a constant inside it), so each is vectorized
     let mut run = |rule: u32| {
         let q = OptimParams { rule, ..q };
-        let f = |(((p, &g), m), v): (((&mut f32, &f32), &mut f32), &mut f32)| {
-            (*p, *m, *v) = step(&q, *p, g, *m, *v);
+        let pass = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
+            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).for_each(|(((p, &g), m), v)| {
+                (*p, *m, *v) = step(&q, *p, g, *m, *v);
+            })
         };
         if n >= PAR_STEP {
-            p.par_iter_mut()
-                .with_min_len(PAR_MIN_LEN)
-                .zip(g.par_iter())
-                .zip(m.par_iter_mut())
-                .zip(v.par_iter_mut())
-                .for_each(f);
+            let c = team_chunk(n);
+            let parts: Vec<_> = p.chunks_mut(c).zip(g.chunks(c)).zip(m.chunks_mut(c)).zip(v.chunks_mut(c)).collect();
+            type Part<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
+            team_parts(parts, &|(((p, g), m), v): Part<'_>| pass(p, g, m, v));
         } else {
-            p.iter_mut().zip(g.iter()).zip(m.iter_mut()).zip(v.iter_mut()).for_each(f);
+            pass(p, g, m, v);
         }
     };
     match q.rule {

@@ -1,0 +1,207 @@
+//! A small team of helper threads for splitting one CPU kernel call into a few tasks.
+//!
+//! Why not rayon here: a call from outside rayon's pool hands the whole job to the pool and puts
+//! the calling thread to sleep until it is done, and the pool's workers sleep between calls; on
+//! the project's 2-core VM that is three context switches (tens of microseconds) per product,
+//! more than a small layer's product costs. The team's threads spin on a generation counter for
+//! a while after each call (a training step issues the next product within microseconds), the
+//! calling thread runs tasks too, and a helper that has spun for [`SPIN`] without work parks
+//! until the next call.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long an idle helper spins before it parks.
+const SPIN: Duration = Duration::from_micros(300);
+
+/// Spin iterations between yields of the processor while waiting: on a machine shared with
+/// other work a spinning thread must not keep a preempted one (holding a task) off its core.
+const SPINS_PER_YIELD: u32 = 64;
+
+/// Waits a moment: a spin hint, and every [`SPINS_PER_YIELD`] calls a yield.
+fn pause(spins: &mut u32) {
+    *spins += 1;
+    if spins.is_multiple_of(SPINS_PER_YIELD) {
+        std::thread::yield_now();
+    } else {
+        std::hint::spin_loop();
+    }
+}
+
+/// The task function of the current call, its lifetime erased: valid while the caller waits in
+/// [`run`] (which returns only after every grabbed task has finished).
+#[derive(Clone, Copy)]
+struct Job(*const (dyn Fn(usize) + Sync));
+// SAFETY: the pointee is Sync and outlives every use (see `run`).
+unsafe impl Send for Job {}
+
+struct Slot {
+    job: Option<Job>,
+    next: usize,
+    n: usize,
+}
+
+struct Team {
+    slot: Mutex<Slot>,
+    /// Bumped by each call; helpers spin on it.
+    generation: AtomicU64,
+    /// Tasks grabbed and not finished.
+    running: AtomicUsize,
+    /// Helpers parked on `wake`.
+    sleepers: AtomicUsize,
+    wake: Condvar,
+    helpers: usize,
+    /// One call at a time (kernels may be launched from several threads).
+    call: Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Team {
+    /// Grab the next task of the current job, counting it as running.
+    fn grab(&self) -> Option<(Job, usize)> {
+        let mut s = lock(&self.slot);
+        match s.job {
+            Some(job) if s.next < s.n => {
+                let i = s.next;
+                s.next += 1;
+                self.running.fetch_add(1, Ordering::AcqRel);
+                Some((job, i))
+            }
+            _ => None,
+        }
+    }
+
+    fn work(&self) {
+        while let Some((job, i)) = self.grab() {
+            // SAFETY: the caller of `run` is waiting for `running` to drop to 0.
+            unsafe { (*job.0)(i) };
+            self.running.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    fn helper(&'static self) {
+        let mut seen = self.generation.load(Ordering::Acquire);
+        loop {
+            let start = Instant::now();
+            let mut spins = 0;
+            while self.generation.load(Ordering::Acquire) == seen {
+                if start.elapsed() > SPIN {
+                    let mut s = lock(&self.slot);
+                    self.sleepers.fetch_add(1, Ordering::AcqRel);
+                    while self.generation.load(Ordering::Acquire) == seen {
+                        s = self.wake.wait(s).unwrap_or_else(|e| e.into_inner());
+                    }
+                    self.sleepers.fetch_sub(1, Ordering::AcqRel);
+                    drop(s);
+                    break;
+                }
+                pause(&mut spins);
+            }
+            seen = self.generation.load(Ordering::Acquire);
+            self.work();
+        }
+    }
+}
+
+fn team() -> &'static Team {
+    static TEAM: OnceLock<&'static Team> = OnceLock::new();
+    TEAM.get_or_init(|| {
+        let helpers = rayon::current_num_threads().saturating_sub(1);
+        let t: &'static Team = Box::leak(Box::new(Team {
+            slot: Mutex::new(Slot { job: None, next: 0, n: 0 }),
+            generation: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            wake: Condvar::new(),
+            helpers,
+            call: Mutex::new(()),
+        }));
+        for i in 0..helpers {
+            let spawned = std::thread::Builder::new().name(format!("mecrl-team-{i}")).spawn(move || t.helper());
+            if spawned.is_err() {
+                // no helper: the calling thread runs every task
+                break;
+            }
+        }
+        t
+    })
+}
+
+/// Threads that run the tasks of one call (the caller and the helpers): rayon's thread count,
+/// so `RAYON_NUM_THREADS=1` keeps everything on the calling thread.
+pub fn threads() -> usize {
+    rayon::current_num_threads().max(1)
+}
+
+/// Runs `f(0) … f(n − 1)`, each exactly once, on the calling thread and the team's helpers;
+/// returns when all have finished. Tasks must be independent (they run in any order).
+pub fn run(n: usize, f: &(dyn Fn(usize) + Sync)) {
+    if n == 0 {
+        return;
+    }
+    let t = team();
+    if n == 1 || t.helpers == 0 {
+        (0..n).for_each(f);
+        return;
+    }
+    let _call = lock(&t.call);
+    {
+        let mut s = lock(&t.slot);
+        // SAFETY: the lifetime is erased only until this function returns, after every task
+        // that read the pointer has finished (the wait on `running` below).
+        let job: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f as *const (dyn Fn(usize) + Sync)) };
+        s.job = Some(Job(job));
+        s.next = 0;
+        s.n = n;
+        t.generation.fetch_add(1, Ordering::AcqRel);
+        if t.sleepers.load(Ordering::Acquire) > 0 {
+            t.wake.notify_all();
+        }
+    }
+    t.work();
+    // every task is grabbed (the caller's last grab found none left); wait for the running ones
+    let mut spins = 0;
+    while t.running.load(Ordering::Acquire) > 0 {
+        pause(&mut spins);
+    }
+    lock(&t.slot).job = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_runs_once_across_many_calls() {
+        for n in [1usize, 2, 3, 7, 64] {
+            for _ in 0..200 {
+                let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+                run(n, &|i| {
+                    hits[i].fetch_add(1, Ordering::Relaxed);
+                });
+                assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "n = {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn calls_from_several_threads_do_not_mix() {
+        std::thread::scope(|s| {
+            for t in 0..4usize {
+                s.spawn(move || {
+                    for _ in 0..100 {
+                        let sum = AtomicUsize::new(0);
+                        run(5, &|i| {
+                            sum.fetch_add(i + t, Ordering::Relaxed);
+                        });
+                        assert_eq!(sum.load(Ordering::Relaxed), 10 + 5 * t);
+                    }
+                });
+            }
+        });
+    }
+}
