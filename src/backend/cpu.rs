@@ -90,7 +90,12 @@ impl Backend for CpuBackend {
     fn alloc(&self, words: usize) -> Result<Buffer> {
         let v = match self.pool.take(words) {
             Some(mut v) => {
-                v.fill(0);
+                if words >= crate::ops::TEAM_ELEMS {
+                    let c = crate::ops::team_chunk(words);
+                    crate::ops::team_parts(v.chunks_mut(c).collect(), &|part: &mut [u32]| part.fill(0));
+                } else {
+                    v.fill(0);
+                }
                 v
             }
             None => vec![0u32; words],

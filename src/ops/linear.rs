@@ -13,7 +13,7 @@
 //! order); the generic functions are the sequential references they are tested against.
 
 use super::gemm::{self, Epilogue, Gemm, Strided};
-use super::Real;
+use super::{team_parts, Real, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -117,15 +117,34 @@ fn bias_backward<T: Real>(p: &LinearParams, dy: &[T], db: &mut [T]) {
     }
     let (k, b, _, o) = p.dims();
     for g in 0..k {
-        let mut acc = vec![T::ZERO; o];
-        for bb in 0..b {
-            for (a, &d) in acc.iter_mut().zip(&dy[(g * b + bb) * o..(g * b + bb + 1) * o]) {
-                *a = *a + d;
-            }
+        bias_group(&dy[g * b * o..(g + 1) * b * o], o, &mut db[g * o..(g + 1) * o]);
+    }
+}
+
+/// One group's db += Σ_b dy (dy: the group's B rows of O).
+fn bias_group<T: Real>(dy: &[T], o: usize, db: &mut [T]) {
+    let mut acc = vec![T::ZERO; o];
+    for row in dy.chunks_exact(o.max(1)) {
+        for (a, &d) in acc.iter_mut().zip(row) {
+            *a = *a + d;
         }
-        for (d, a) in db[g * o..(g + 1) * o].iter_mut().zip(acc) {
-            *d = *d + a;
-        }
+    }
+    for (d, a) in db.iter_mut().zip(acc) {
+        *d = *d + a;
+    }
+}
+
+/// [`bias_backward`] with the groups split across the team (the same sums).
+fn bias_backward_f32(p: &LinearParams, dy: &[f32], db: &mut [f32]) {
+    let (k, b, _, o) = p.dims();
+    if p.has_bias == 0 || o == 0 {
+        return;
+    }
+    if k > 1 && k * b * o >= TEAM_ELEMS {
+        let parts: Vec<(usize, &mut [f32])> = db[..k * o].chunks_mut(o).enumerate().collect();
+        team_parts(parts, &|(g, dbg): (usize, &mut [f32])| bias_group(&dy[g * b * o..(g + 1) * b * o], o, dbg));
+    } else {
+        bias_backward(p, dy, db);
     }
 }
 
@@ -324,7 +343,7 @@ pub fn backward_w_f32(p: &LinearParams, x: &[f32], dy: &[f32], dw: &mut [f32], d
             .collect();
         gemm::run(&jobs, dw[..k * i * o].chunks_mut(i * o).collect());
     }
-    bias_backward(p, dy, db);
+    bias_backward_f32(p, dy, db);
 }
 
 fn bias_words(p: &LinearParams) -> usize {

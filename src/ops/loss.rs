@@ -12,12 +12,13 @@
 //!   unclipped term is the minimum (ρA ≤ clip(ρ)A), else 0.
 //!
 //! One exception to the index-order sums, within the parity tolerance: the CPU kernels of MSE
-//! and Huber sum 16 interleaved partial sums (element i into sum i mod 16, then the 16 in
-//! order), because one chain of dependent adds over a 256 K-element batch cost more than the
-//! layer that produced it. The generic functions keep the single chain (gradient checks).
+//! and Huber sum, per block of 65,536 elements, 16 interleaved partial sums (element i into sum
+//! i mod 16, then the 16 in order), then the blocks in order, because one chain of dependent
+//! adds over a 256 K-element batch cost more than the layer that produced it. The generic
+//! functions keep the single chain (gradient checks).
 
 use super::act::{self, Act};
-use super::Real;
+use super::{team_chunk, team_parts, Real, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -175,13 +176,38 @@ pub fn cpu_mse_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let n = p.n as usize;
     need_all("mse_bwd", bufs, &[("y", n), ("t", n), ("dl", 1), ("dy", n)])?;
     let [y, t, dl, dy] = bufs else { unreachable!("registry has 4 buffers") };
-    mse_backward(&f32s(y)[..n], &f32s(t)[..n], f32s(dl)[0], &mut f32s_mut(dy)[..n]);
+    let (y, t, dl, dy) = (&f32s(y)[..n], &f32s(t)[..n], f32s(dl)[0], &mut f32s_mut(dy)[..n]);
+    if n >= TEAM_ELEMS {
+        // mse_backward's expression per element, with c from the whole n
+        let c = 2.0f32 / n as f32;
+        let ch = team_chunk(n);
+        let parts: Vec<_> = dy.chunks_mut(ch).zip(y.chunks(ch)).zip(t.chunks(ch)).collect();
+        team_parts(parts, &|((g, y), t): ((&mut [f32], &[f32]), &[f32])| {
+            g.iter_mut().zip(y).zip(t).for_each(|((g, &a), &b)| *g += (a - b) * c * dl);
+        });
+    } else {
+        mse_backward(y, t, dl, dy);
+    }
     Ok(())
 }
 
-/// Σ_i term(a_i, b_i) over 16 interleaved partial sums, then those in order (see the module
-/// comment), divided by n.
-fn lane_mean(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+/// Elements per block of [`lane_mean`] (fixed, so the sum does not depend on the thread count).
+const LANE_BLOCK: usize = 1 << 16;
+
+/// Σ_i term(a_i, b_i) / n: per block of [`LANE_BLOCK`] elements 16 interleaved partial sums,
+/// then those in order, then the blocks' sums in order (see the module comment); the blocks
+/// run on the team.
+fn lane_mean(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32 + Sync) -> f32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    type Block<'a> = (usize, (&'a [f32], &'a [f32]));
+    let parts: Vec<Block<'_>> = a.chunks(LANE_BLOCK).zip(b.chunks(LANE_BLOCK)).enumerate().collect();
+    let sums: Vec<AtomicU32> = (0..parts.len()).map(|_| AtomicU32::new(0)).collect();
+    team_parts(parts, &|(i, (x, y)): Block<'_>| sums[i].store(lane_sum(x, y, &term).to_bits(), Ordering::Relaxed));
+    sums.iter().fold(0.0f32, |acc, s| acc + f32::from_bits(s.load(Ordering::Relaxed))) / a.len() as f32
+}
+
+/// Σ_i term(a_i, b_i) over 16 interleaved partial sums, then those in order.
+fn lane_sum(a: &[f32], b: &[f32], term: &(impl Fn(f32, f32) -> f32 + Sync)) -> f32 {
     const L: usize = 16;
     let mut s = [0.0f32; L];
     let (ac, bc) = (a.chunks_exact(L), b.chunks_exact(L));
@@ -194,7 +220,7 @@ fn lane_mean(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     for (l, (&x, &y)) in ar.iter().zip(br).enumerate() {
         s[l] += term(x, y);
     }
-    s.iter().fold(0.0, |acc, &v| acc + v) / a.len() as f32
+    s.iter().fold(0.0, |acc, &v| acc + v)
 }
 
 /// `huber_fwd`: bufs y, t, loss.
