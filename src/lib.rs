@@ -6,6 +6,7 @@
 //! flight search) and the baselines, on every [`backend`].
 #![warn(missing_docs)]
 
+pub mod algo;
 pub mod autograd;
 pub mod backend;
 pub mod env;
