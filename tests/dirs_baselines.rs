@@ -46,11 +46,13 @@ fn actor_critic_learns() {
     assert_eq!(rep.metrics.len(), 7, "steps 0, 100, …, 500 and the last");
     let after = ac.evaluate(&mut ac.heldout_env(EVAL_B).unwrap(), EVAL_STEPS).unwrap();
     let random = random_on(&mut ac.heldout_env(EVAL_B).unwrap());
-    // Measured (seed 1): before 17.0 (the untrained argmax), after 9.2, Random 30.8, Local 10.0.
-    // The untrained policy sends tasks over faded links; the trained one learns which links
-    // are worth it. Thresholds leave ~1.4× (before) and ~1.7× (Random) of margin.
+    // Measured, seeds 1–5 while calibrating (seed 1 is this test): after 9.3, 9.6, 9.4, 8.6,
+    // 9.2 (Local: 10.0, every task local with Φ_i = 1); after/before 0.49, 0.43, 0.37, 0.31,
+    // 0.36; after/Random 0.30, 0.33, 0.51, 0.46, 0.41. The untrained argmax sends tasks over
+    // faded links; the trained policy learns which links are worth it. The thresholds (0.75
+    // and 0.7) hold for all five seeds with margin.
     assert!(after.objective < 0.75 * before.objective, "after {} vs before {}", after.objective, before.objective);
-    assert!(after.objective < 0.5 * random, "after {} vs Random {random}", after.objective);
+    assert!(after.objective < 0.7 * random, "after {} vs Random {random}", after.objective);
     check_report(&after);
 }
 
@@ -61,15 +63,17 @@ fn ddpg_learns() {
     let rep = ag.train(0, &mut |_| {}).unwrap();
     assert!(rep.metrics.is_empty(), "no logging asked");
     assert_eq!(ag.replay_len(), 600 * 16, "9600 transitions, below the capacity of 20000");
-    assert_eq!(ag.updates_done(), 2 * (600 - 256 / 16 + 1), "2 updates per step from learn_start on");
+    assert_eq!(ag.updates_done(), 4 * (600 - 256 / 16 + 1), "4 updates per step from learn_start on");
     let after = ag.evaluate(&mut ag.heldout_env(EVAL_B).unwrap(), EVAL_STEPS).unwrap();
     let random = random_on(&mut ag.heldout_env(EVAL_B).unwrap());
-    // Measured (seeds 1–4 while calibrating): 24.5 → 12.6, 22.2 → 13.4, 18.7 → 10.1,
-    // 26.0 → 12.9; Random 30.8 on seed 1's states. DDPG learns more noisily than
-    // Actor-Critic here (its critic must learn the argmax's step function through
-    // Gaussian smoothing): thresholds 0.8× before and 0.6× Random.
+    // Measured with the defaults (4 updates per step), seeds 1–5 while calibrating: after 15.1,
+    // 12.1, 9.5, 13.3, 10.2; after/before 0.59, 0.45, 0.46, 0.69, 0.45; after/Random 0.48, 0.42,
+    // 0.52, 0.70, 0.46 (seed 1 is this test). DDPG learns more noisily than Actor-Critic here
+    // (its critic must learn the argmax's step function through the Gaussian smoothing; with 2
+    // updates per step one seed in five did not improve): thresholds 0.8× before and 0.8×
+    // Random hold for all five seeds.
     assert!(after.objective < 0.8 * before.objective, "after {} vs before {}", after.objective, before.objective);
-    assert!(after.objective < 0.6 * random, "after {} vs Random {random}", after.objective);
+    assert!(after.objective < 0.8 * random, "after {} vs Random {random}", after.objective);
     check_report(&after);
 }
 
@@ -264,13 +268,16 @@ fn figures() {
     let mut ac = ActorCritic::new(cpu(), &mec, &AcConfig::default()).unwrap();
     let mut dd = Ddpg::new(cpu(), &mec, &DdpgConfig::default()).unwrap();
     let (ra, rd) = (ac.train(50, &mut |_| {}).unwrap(), dd.train(50, &mut |_| {}).unwrap());
+    // The same seed gives both the same layouts and states; 16 held-out instances for all.
     let (ea, ed) = (
-        ac.evaluate(&mut ac.heldout_env(32).unwrap(), 20).unwrap(),
+        ac.evaluate(&mut ac.heldout_env(16).unwrap(), 20).unwrap(),
         dd.evaluate(&mut dd.heldout_env(16).unwrap(), 20).unwrap(),
     );
     let mut heur = vec![];
     for h in [Heuristic::Local, Heuristic::Greedy, Heuristic::Random] {
-        heur.push((format!("{h:?}"), evaluate_heuristic(&mut ac.heldout_env(32).unwrap(), 20, h).unwrap().objective));
+        heur.push((format!("{h:?}"), evaluate_heuristic(&mut ac.heldout_env(16).unwrap(), 20, h).unwrap().objective));
+        let same = evaluate_heuristic(&mut dd.heldout_env(16).unwrap(), 20, h).unwrap().objective;
+        assert_eq!(same, heur.last().unwrap().1, "{h:?}: the two baselines' held-out states are the same");
     }
     let curve = |name: &str, r: &mecrl::algo::mec_drl::TrainReport| Series {
         name: name.into(),

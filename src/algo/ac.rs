@@ -95,7 +95,6 @@ impl AcConfig {
 }
 
 /// Seed tags of the components.
-const TAG_ENV: u64 = 0xAC00;
 const TAG_ACTOR: u64 = 0xAC01;
 const TAG_CRITIC: u64 = 0xAC02;
 const TAG_SAMPLE: u64 = 0xAC03;
@@ -119,7 +118,7 @@ impl ActorCritic {
         cfg.validate()?;
         mec.validate()?;
         let (n, m) = (mec.n_iotd, mec.n_mec);
-        let env = MecEnv::new(be.clone(), mec, cfg.train_envs, rng::derive_seed(cfg.seed, TAG_ENV))?;
+        let env = MecEnv::new(be.clone(), mec, cfg.train_envs, rng::derive_seed(cfg.seed, drl::TAG_ENV))?;
         let sizes = |h: &[usize], out: usize| [&[m * n][..], h, &[out]].concat();
         let actor = Mlp::new(
             &be,
@@ -166,7 +165,7 @@ impl ActorCritic {
 
     /// The seed of the training environment (held-out states use the same layouts).
     pub fn env_seed(&self) -> u64 {
-        rng::derive_seed(self.cfg.seed, TAG_ENV)
+        rng::derive_seed(self.cfg.seed, drl::TAG_ENV)
     }
 
     /// Held-out states for evaluation: the training layouts, channel states after the ones

@@ -89,7 +89,7 @@ impl Default for DdpgConfig {
             replay_capacity: 20_000,
             minibatch: 64,
             learn_start: 256,
-            updates_per_step: 2,
+            updates_per_step: 4,
             reward_scale: 1.0,
             max_grad_norm: 1.0,
         }
@@ -131,7 +131,6 @@ impl DdpgConfig {
     }
 }
 
-const TAG_ENV: u64 = 0xDD00;
 const TAG_ACTOR: u64 = 0xDD01;
 const TAG_CRITIC: u64 = 0xDD02;
 const TAG_NOISE: u64 = 0xDD03;
@@ -231,7 +230,7 @@ impl Ddpg {
         mec.validate()?;
         let (n, m) = (mec.n_iotd, mec.n_mec);
         let (sd, xd) = (m * n, n * (m + 1));
-        let env = MecEnv::new(be.clone(), mec, cfg.train_envs, rng::derive_seed(cfg.seed, TAG_ENV))?;
+        let env = MecEnv::new(be.clone(), mec, cfg.train_envs, rng::derive_seed(cfg.seed, drl::TAG_ENV))?;
         let act = cfg.activation.act();
         let asizes = [&[sd][..], &cfg.actor_hidden, &[xd]].concat();
         let (aseed, cseed) = (rng::derive_seed(cfg.seed, TAG_ACTOR), rng::derive_seed(cfg.seed, TAG_CRITIC));
@@ -308,7 +307,7 @@ impl Ddpg {
 
     /// The seed of the training environment.
     pub fn env_seed(&self) -> u64 {
-        rng::derive_seed(self.cfg.seed, TAG_ENV)
+        rng::derive_seed(self.cfg.seed, drl::TAG_ENV)
     }
 
     /// Held-out states (see [`super::ac::ActorCritic::heldout_env`]).

@@ -26,6 +26,10 @@ use crate::ops::glue::CopyParams;
 use crate::rng::{self, Dist, RngFillParams};
 use crate::tensor::Tensor;
 
+/// Seed tag of the training environment, shared by both baselines: with the same seed they
+/// train and are evaluated on the same layouts and channel states.
+pub const TAG_ENV: u64 = 0xD1C5_0E17;
+
 /// Metrics of one step (means over the B instances).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepMetrics {
