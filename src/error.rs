@@ -92,6 +92,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A figure could not be drawn or written (no font, empty data, a plotting backend error).
+    #[error("figure {path}: {why}")]
+    Plot {
+        /// The figure being written.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
     /// A file could not be parsed.
     #[error("{path}:{line}: {why}")]
     Parse {

@@ -18,6 +18,7 @@ pub mod crowd;
 pub mod dag;
 pub mod dirs;
 pub mod endedge;
+pub mod plot;
 pub mod rundir;
 pub mod runner;
 

@@ -1,0 +1,409 @@
+//! Figures with `plotters`: line charts (several named series, axis labels, a title, optional
+//! log y) and grouped bar charts, each written as `<stem>.png` and `<stem>.svg`.
+//!
+//! Files are written atomically: drawn into a temporary file in the target directory, then
+//! renamed over the target, so a failure leaves no partial figure (the temporary is removed).
+//! Text needs a TrueType font: `MECRL_FONT` (a path) or the first of [`FONT_PATHS`] that exists;
+//! none is a typed error ([`Error::Plot`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use crate::error::{Error, Result};
+
+/// Where a sans-serif TrueType font is looked for (Debian/Ubuntu, Arch/Fedora, macOS, Windows).
+pub const FONT_PATHS: [&str; 7] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/Library/Fonts/Arial.ttf",
+    "C:\\Windows\\Fonts\\arial.ttf",
+];
+
+/// The font family name figures use (registered from the font file found).
+const FAMILY: &str = "sans-serif";
+
+/// One named series of (x, y) points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Legend name.
+    pub name: String,
+    /// Points in drawing order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineChart {
+    /// Title above the plot.
+    pub title: String,
+    /// x-axis label.
+    pub x_label: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// The series (one line and one legend entry each).
+    pub series: Vec<Series>,
+    /// Logarithmic y axis (every y must then be > 0).
+    pub log_y: bool,
+}
+
+/// A grouped bar chart: one group per category, one bar per series within each group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BarChart {
+    /// Title above the plot.
+    pub title: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// Category names (x axis).
+    pub groups: Vec<String>,
+    /// (series name, one value per group).
+    pub series: Vec<(String, Vec<f64>)>,
+    /// Logarithmic y axis (every value must then be > 0).
+    pub log_y: bool,
+}
+
+/// Pixel size of the figures (the SVG uses the same units).
+pub const SIZE: (u32, u32) = (900, 600);
+
+fn font_registered() -> std::result::Result<(), String> {
+    static FONT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let env = std::env::var("MECRL_FONT").ok();
+        let candidates: Vec<String> = env.iter().cloned().chain(FONT_PATHS.iter().map(|s| s.to_string())).collect();
+        for c in &candidates {
+            if let Ok(bytes) = std::fs::read(c) {
+                // plotters keeps registered fonts for the life of the process.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                return register_font(FAMILY, FontStyle::Normal, bytes)
+                    .map_err(|_| format!("{c} is not a usable TrueType font"));
+            }
+        }
+        Err(format!("no TrueType font found; set MECRL_FONT to a .ttf file (looked in {candidates:?})"))
+    })
+    .clone()
+}
+
+fn plot_err(path: &Path, why: impl ToString) -> Error {
+    Error::Plot { path: path.to_path_buf(), why: why.to_string() }
+}
+
+/// A temporary path beside `target` with the same extension (plotters picks the image format
+/// from it), unique per process and call.
+fn temp_beside(target: &Path) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let k = N.fetch_add(1, Ordering::Relaxed);
+    let name = target.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = target.extension().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.tmp-{}-{k}.{ext}", std::process::id()))
+}
+
+/// Write through `draw` into a temporary beside `target`, then rename; remove it on failure.
+fn atomically(target: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = temp_beside(target);
+    let res = draw(&tmp).and_then(|()| std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e)));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// (lo, hi) of finite values with a margin; a log axis needs lo > 0.
+fn span(vals: impl Iterator<Item = f64>, log: bool, path: &Path, what: &str) -> Result<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals {
+        if !v.is_finite() || (log && v <= 0.0) {
+            let need = if log { "finite and > 0 (log axis)" } else { "finite" };
+            return Err(plot_err(path, format!("{what} value {v} must be {need}")));
+        }
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return Err(plot_err(path, format!("no {what} values to draw")));
+    }
+    if log {
+        Ok((lo / 1.5, hi * 1.5))
+    } else {
+        let pad = if hi > lo { 0.05 * (hi - lo) } else { lo.abs().max(1.0) * 0.05 };
+        Ok((lo - pad, hi + pad))
+    }
+}
+
+fn color(i: usize) -> RGBColor {
+    let c = Palette99::pick(i).to_rgba();
+    RGBColor(c.0, c.1, c.2)
+}
+
+macro_rules! draw_lines {
+    ($root:expr, $c:expr, $x:expr, $y:expr) => {{
+        let root = $root;
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&$c.title, (FAMILY, 24))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d($x, $y)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc($c.x_label.as_str())
+            .y_desc($c.y_label.as_str())
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, s) in $c.series.iter().enumerate() {
+            let col = color(i);
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+        Ok::<(), String>(())
+    }};
+}
+
+fn line_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &LineChart,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> std::result::Result<(), String> {
+    if c.log_y {
+        draw_lines!(root, c, x.0..x.1, (y.0..y.1).log_scale())
+    } else {
+        draw_lines!(root, c, x.0..x.1, y.0..y.1)
+    }
+}
+
+macro_rules! draw_bars {
+    ($root:expr, $c:expr, $g:expr, $y:expr, $base:expr) => {{
+        let root = $root;
+        let groups = &$c.groups;
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&$c.title, (FAMILY, 24))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5..($g as f64 - 0.5), $y)
+            .map_err(|e| e.to_string())?;
+        let fmt = |x: &f64| {
+            let k = x.round();
+            if (x - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < groups.len() {
+                groups[k as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(groups.len().max(2))
+            .x_label_formatter(&fmt)
+            .y_desc($c.y_label.as_str())
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let w = 0.8 / $c.series.len() as f64;
+        for (k, (name, vals)) in $c.series.iter().enumerate() {
+            let col = color(k);
+            let base = $base;
+            chart
+                .draw_series(vals.iter().enumerate().map(move |(g, &v)| {
+                    let x0 = g as f64 - 0.4 + k as f64 * w;
+                    Rectangle::new([(x0, base), (x0 + w, v)], col.filled())
+                }))
+                .map_err(|e| e.to_string())?
+                .label(name.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], col.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+        Ok::<(), String>(())
+    }};
+}
+
+fn bars_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &BarChart,
+    y: (f64, f64),
+) -> std::result::Result<(), String> {
+    let g = c.groups.len();
+    if c.log_y {
+        draw_bars!(root, c, g, (y.0..y.1).log_scale(), y.0)
+    } else {
+        // Bars start at 0 (inside the axis range).
+        let (lo, hi) = (y.0.min(0.0), y.1.max(0.0));
+        draw_bars!(root, c, g, lo..hi, 0.0)
+    }
+}
+
+/// Draw into `<stem>.png` and `<stem>.svg` through `draw`; returns the two paths.
+fn both(
+    stem: &Path,
+    png: &dyn Fn(&Path) -> std::result::Result<(), String>,
+    svg: &dyn Fn(&mut String) -> std::result::Result<(), String>,
+) -> Result<Vec<PathBuf>> {
+    let (p_png, p_svg) = (stem.with_extension("png"), stem.with_extension("svg"));
+    font_registered().map_err(|e| plot_err(&p_png, e))?;
+    if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    atomically(&p_png, |tmp| png(tmp).map_err(|e| plot_err(&p_png, e)))?;
+    atomically(&p_svg, |tmp| {
+        let mut s = String::new();
+        svg(&mut s).map_err(|e| plot_err(&p_svg, e))?;
+        std::fs::write(tmp, s).map_err(|e| Error::io(tmp, e))
+    })?;
+    Ok(vec![p_png, p_svg])
+}
+
+/// Write a line chart as `<stem>.png` and `<stem>.svg` (atomically); returns the paths.
+pub fn line_chart(stem: &Path, c: &LineChart) -> Result<Vec<PathBuf>> {
+    let at = stem.with_extension("png");
+    if c.series.is_empty() {
+        return Err(plot_err(&at, "a line chart needs at least one series"));
+    }
+    let x = span(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), false, &at, "x")?;
+    let y = span(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), c.log_y, &at, "y")?;
+    both(stem, &|tmp| line_on(BitMapBackend::new(tmp, SIZE).into_drawing_area(), c, x, y), &|s| {
+        line_on(SVGBackend::with_string(s, SIZE).into_drawing_area(), c, x, y)
+    })
+}
+
+/// Write a grouped bar chart as `<stem>.png` and `<stem>.svg` (atomically); returns the paths.
+pub fn bar_chart(stem: &Path, c: &BarChart) -> Result<Vec<PathBuf>> {
+    let at = stem.with_extension("png");
+    if c.series.is_empty() || c.groups.is_empty() {
+        return Err(plot_err(&at, "a bar chart needs at least one group and one series"));
+    }
+    if let Some((name, v)) = c.series.iter().find(|(_, v)| v.len() != c.groups.len()) {
+        return Err(plot_err(&at, format!("series `{name}` has {} values for {} groups", v.len(), c.groups.len())));
+    }
+    let y = span(c.series.iter().flat_map(|(_, v)| v.iter().copied()), c.log_y, &at, "y")?;
+    both(stem, &|tmp| bars_on(BitMapBackend::new(tmp, SIZE).into_drawing_area(), c, y), &|s| {
+        bars_on(SVGBackend::with_string(s, SIZE).into_drawing_area(), c, y)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unique_dir(tag: &str) -> PathBuf {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let d = std::env::temp_dir().join(format!("mecrl-plot-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn check_files(paths: &[PathBuf], names: &[&str]) {
+        let png = std::fs::read(&paths[0]).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG magic");
+        let svg = std::fs::read_to_string(&paths[1]).unwrap();
+        assert!(svg.contains("<svg"), "SVG root element");
+        assert!(svg.trim_end().ends_with("</svg>"), "complete SVG");
+        for n in names {
+            assert!(svg.contains(n), "series name {n} in the SVG");
+        }
+        // No temporary left beside the figures.
+        let dir = paths[0].parent().unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "temporaries left: {left:?}");
+    }
+
+    #[test]
+    fn line_and_bar_charts_in_both_formats() {
+        let d = unique_dir("both");
+        let c = LineChart {
+            title: "Training".into(),
+            x_label: "step".into(),
+            y_label: "objective".into(),
+            series: vec![
+                Series {
+                    name: "DDPG-curve".into(),
+                    points: (0..50).map(|i| (i as f64, 30.0 - 0.2 * i as f64)).collect(),
+                },
+                Series {
+                    name: "ActorCritic-curve".into(),
+                    points: (0..50).map(|i| (i as f64, 32.0 - 0.1 * i as f64)).collect(),
+                },
+            ],
+            log_y: true,
+        };
+        let p = line_chart(&d.join("train"), &c).unwrap();
+        check_files(&p, &["DDPG-curve", "ActorCritic-curve", "Training"]);
+        let b = BarChart {
+            title: "Table III".into(),
+            y_label: "seconds".into(),
+            groups: vec!["train".into(), "inference".into()],
+            series: vec![("DIRS-bar".into(), vec![10.0, 0.01]), ("DDPG-bar".into(), vec![5.0, 0.002])],
+            log_y: true,
+        };
+        let p = bar_chart(&d.join("sub/table3"), &b).unwrap();
+        check_files(&p, &["DIRS-bar", "DDPG-bar"]);
+        let lin = BarChart { log_y: false, series: vec![("neg".into(), vec![-1.0, 2.0])], ..b };
+        check_files(&bar_chart(&d.join("lin"), &lin).unwrap(), &["neg"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn bad_data_is_a_typed_error_and_leaves_no_file() {
+        let d = unique_dir("bad");
+        let c = LineChart {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: vec![Series { name: "s".into(), points: vec![(0.0, 1.0), (1.0, -1.0)] }],
+            log_y: true,
+        };
+        let e = line_chart(&d.join("neg"), &c).unwrap_err();
+        assert!(matches!(&e, Error::Plot { why, .. } if why.contains("> 0")), "{e}");
+        let e = line_chart(&d.join("empty"), &LineChart { series: vec![], ..c.clone() }).unwrap_err();
+        assert!(matches!(e, Error::Plot { .. }), "{e}");
+        let b = BarChart {
+            title: "t".into(),
+            y_label: "y".into(),
+            groups: vec!["a".into()],
+            series: vec![("s".into(), vec![1.0, 2.0])],
+            log_y: false,
+        };
+        let e = bar_chart(&d.join("bars"), &b).unwrap_err();
+        assert!(matches!(&e, Error::Plot { why, .. } if why.contains("2 values for 1 groups")), "{e}");
+        // A target that cannot be written: the stem's directory is a file.
+        let blocker = d.join("file");
+        std::fs::write(&blocker, b"x").unwrap();
+        let ok = LineChart { log_y: false, ..c };
+        assert!(line_chart(&blocker.join("fig"), &ok).is_err());
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "nothing but the blocker was written");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
