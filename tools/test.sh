@@ -3,7 +3,8 @@
 # rustfmt, clippy and every test with every backend compiled in:
 #   - lavapipe (Mesa's software Vulkan) so the wgpu backend runs WGSL for real;
 #   - NVRTC + ptxas from PyPI wheels (in .venv) so every .cu is compiled and checked for spills;
-#   - g++ runs the same .cu files on the CPU through tools/cuda_host (the parity tests).
+#   - g++ runs the same .cu files on the CPU through tools/cuda_host (the parity tests);
+#   - a TrueType font (DejaVu) for the PNG/SVG figures.
 # Usage: tools/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ if ! dpkg -s mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; then
   say "installing lavapipe (mesa-vulkan-drivers)"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 >/dev/null
+fi
+if ! dpkg -s fonts-dejavu-core >/dev/null 2>&1 && [ -z "${MECRL_FONT:-}" ]; then
+  say "installing a TrueType font for the figures (fonts-dejavu-core)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
 fi
 if ! command -v g++ >/dev/null; then
   say "installing g++"
