@@ -10,7 +10,7 @@
 //! Weight decay `wd`: L2 (g += wd·p before the update) or, with `decoupled` = 1, AdamW's
 //! p −= lr·wd·p before the update.
 
-use super::{team_chunk, team_parts};
+use super::{team_chunk, team_parts, TEAM_ELEMS};
 
 /// Elements from which a step is split across the team: lower than the memory-bound passes'
 /// threshold, an Adam element costs three divisions and a square root.
@@ -151,7 +151,13 @@ pub struct FillParams {
 pub fn cpu_fill(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let q: FillParams = decode(params);
     need("fill", "out", bufs[0].len(), q.n as usize)?;
-    bufs[0][..q.n as usize].fill(q.value);
+    let out = &mut bufs[0][..q.n as usize];
+    if out.len() >= TEAM_ELEMS {
+        let c = team_chunk(out.len());
+        team_parts(out.chunks_mut(c).collect(), &|part: &mut [u32]| part.fill(q.value));
+    } else {
+        out.fill(q.value);
+    }
     Ok(())
 }
 

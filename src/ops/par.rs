@@ -87,9 +87,9 @@ impl Team {
         let mut seen = self.generation.load(Ordering::Acquire);
         loop {
             let start = Instant::now();
-            let mut spins = 0;
+            let mut spins = 0u32;
             while self.generation.load(Ordering::Acquire) == seen {
-                if start.elapsed() > SPIN {
+                if spins.is_multiple_of(SPINS_PER_YIELD) && start.elapsed() > SPIN {
                     let mut s = lock(&self.slot);
                     self.sleepers.fetch_add(1, Ordering::AcqRel);
                     while self.generation.load(Ordering::Acquire) == seen {
@@ -164,7 +164,7 @@ pub fn run(n: usize, f: &(dyn Fn(usize) + Sync)) {
     }
     t.work();
     // every task is grabbed (the caller's last grab found none left); wait for the running ones
-    let mut spins = 0;
+    let mut spins = 0u32;
     while t.running.load(Ordering::Acquire) > 0 {
         pause(&mut spins);
     }
