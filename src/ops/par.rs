@@ -52,7 +52,7 @@ struct Team {
     sleepers: AtomicUsize,
     wake: Condvar,
     helpers: usize,
-    /// One call at a time (kernels may be launched from several threads).
+    /// Held by the call the team is serving (kernels may be launched from several threads).
     call: Mutex<()>,
 }
 
@@ -148,7 +148,12 @@ pub fn run(n: usize, f: &(dyn Fn(usize) + Sync)) {
         (0..n).for_each(f);
         return;
     }
-    let _call = lock(&t.call);
+    // the team serves one call at a time; a call that finds it busy (another thread's kernel,
+    // e.g. configs swept in parallel) runs its tasks itself rather than wait
+    let Ok(_call) = t.call.try_lock() else {
+        (0..n).for_each(f);
+        return;
+    };
     {
         let mut s = lock(&t.slot);
         // SAFETY: the lifetime is erased only until this function returns, after every task
