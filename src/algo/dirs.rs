@@ -219,49 +219,8 @@ pub fn vote(be: &Arc<dyn Backend>, z: &Tensor, rows: usize) -> Result<Buffer> {
 /// than `a0`). Returns (a* [B, N], its objective [B]) on the device: no download (unlike
 /// [`levy::search`], which reads the best fitness back).
 pub fn refine(env: &MecEnv, a0: &Buffer, cfg: &LevyConfig, seed: u64, call: u32) -> Result<(Buffer, Buffer)> {
-    cfg.validate()?;
-    let ep = env.params();
-    let (b, n, m, pp) = (ep.b as usize, ep.n as usize, ep.m as usize, cfg.population);
-    if a0.words() < b * n {
-        return Err(Error::shape("dirs refine a0", b * n, a0.words()));
-    }
-    if call > 0xffff {
-        return Err(Error::config("levy call", call, "at most 65535 searches per seed"));
-    }
-    let mut lp = cfg.params(&ep, seed, call);
-    let be = &**env.backend();
-    let pop_a = be.alloc(b * pp * n)?;
-    let pop_f = be.alloc(b * pp * n)?;
-    let pop_p = be.alloc(b * pp * n)?;
-    let fit = be.alloc(b * pp)?;
-    let bins = be.alloc(b * pp * (2 * m + 1))?;
-    let threads = (b * pp) as u32;
-    be.launch(
-        KernelId::LevyInit,
-        bytemuck::bytes_of(&lp),
-        threads,
-        &[&env.cost, &env.sqrt_f, &env.h, &env.task_d, &env.task_f, a0, &pop_a, &pop_f, &pop_p, &fit, &bins],
-    )?;
-    for g in 0..cfg.generations {
-        lp.generation = g as u32;
-        be.launch(
-            KernelId::LevyGeneration,
-            bytemuck::bytes_of(&lp),
-            threads,
-            &[&env.cost, &env.sqrt_f, &env.h, &env.hn, &env.task_d, &env.task_f, &pop_a, &pop_f, &pop_p, &fit, &bins],
-        )?;
-    }
-    let best_a = be.alloc(b * n)?;
-    let best_f = be.alloc(b * n)?;
-    let best_p = be.alloc(b * n)?;
-    let best_fit = be.alloc(b)?;
-    be.launch(
-        KernelId::LevyBest,
-        bytemuck::bytes_of(&lp),
-        b as u32,
-        &[&pop_a, &pop_f, &pop_p, &fit, &best_a, &best_f, &best_p, &best_fit],
-    )?;
-    Ok((best_a, best_fit))
+    let r = levy::search_dev(env, cfg, a0, seed, call, &mut |_, _| Ok(()))?;
+    Ok((r.best_a, r.best_fit))
 }
 
 // ---------------------------------------------------------------------------------------------

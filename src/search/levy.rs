@@ -808,18 +808,29 @@ pub struct LevyResult {
     pub history: Vec<f64>,
 }
 
-/// Run Algorithm 4 on every instance of `env`, starting every candidate from `a0` [B,N]
-/// (device). `call` separates the random streams of successive searches with one seed.
-/// `on_generation` is called after every generation (progress bars).
-pub fn search(
+/// The result of [`search_dev`], all on the device.
+pub struct LevyDevResult {
+    /// Best offloading vector [B,N].
+    pub best_a: Buffer,
+    /// Best CPU shares [B,N] (paper mode; zeros in exact mode).
+    pub best_f: Buffer,
+    /// Best powers [B,N] (paper mode; zeros in exact mode).
+    pub best_p: Buffer,
+    /// Best objective per instance [B].
+    pub best_fit: Buffer,
+}
+
+/// Algorithm 4 on every instance of `env`, every candidate starting from `a0` [B,N] (device),
+/// with nothing read back: `after_generation(g, fitness [B·P])` runs after every generation.
+/// `call` separates the random streams of successive searches with one seed.
+pub fn search_dev(
     env: &MecEnv,
     cfg: &LevyConfig,
     a0: &Buffer,
     seed: u64,
     call: u32,
-    track_history: bool,
-    on_generation: &mut dyn FnMut(usize),
-) -> Result<LevyResult> {
+    after_generation: &mut dyn FnMut(usize, &Buffer) -> Result<()>,
+) -> Result<LevyDevResult> {
     cfg.validate()?;
     if call > 0xffff {
         return Err(Error::config("levy call", call, "at most 65535 searches per seed"));
@@ -847,7 +858,6 @@ pub fn search(
         threads,
         &[&env.cost, &env.sqrt_f, &env.h, &env.task_d, &env.task_f, a0, &pop_a, &pop_f, &pop_p, &fit, &bins],
     )?;
-    let mut history = Vec::new();
     for g in 0..cfg.generations {
         lp.generation = g as u32;
         be.launch(
@@ -856,12 +866,7 @@ pub fn search(
             threads,
             &[&env.cost, &env.sqrt_f, &env.h, &env.hn, &env.task_d, &env.task_f, &pop_a, &pop_f, &pop_p, &fit, &bins],
         )?;
-        if track_history {
-            let f = crate::backend::download_f32(be, &fit)?;
-            let mean = f.chunks(pp).map(|c| c[best_index(c)] as f64).sum::<f64>() / b as f64;
-            history.push(mean);
-        }
-        on_generation(g);
+        after_generation(g, &fit)?;
     }
     let best_a = be.alloc(b * n)?;
     let best_f = be.alloc(b * n)?;
@@ -873,8 +878,35 @@ pub fn search(
         b as u32,
         &[&pop_a, &pop_f, &pop_p, &fit, &best_a, &best_f, &best_p, &best_fit],
     )?;
-    let best_fit = crate::backend::download_f32(be, &best_fit)?;
-    Ok(LevyResult { best_a, best_f, best_p, best_fit, history })
+    Ok(LevyDevResult { best_a, best_f, best_p, best_fit })
+}
+
+/// [`search_dev`] with the best objectives read back; `track_history` also reads the mean best
+/// fitness after each generation. `on_generation` is called after every generation (progress
+/// bars).
+pub fn search(
+    env: &MecEnv,
+    cfg: &LevyConfig,
+    a0: &Buffer,
+    seed: u64,
+    call: u32,
+    track_history: bool,
+    on_generation: &mut dyn FnMut(usize),
+) -> Result<LevyResult> {
+    let be = &**env.backend();
+    let (b, pp) = (env.params().b as usize, cfg.population);
+    let mut history = Vec::new();
+    let r = search_dev(env, cfg, a0, seed, call, &mut |g, fit| {
+        if track_history {
+            let f = crate::backend::download_f32(be, fit)?;
+            let mean = f.chunks(pp).map(|c| c[best_index(c)] as f64).sum::<f64>() / b as f64;
+            history.push(mean);
+        }
+        on_generation(g);
+        Ok(())
+    })?;
+    let best_fit = crate::backend::download_f32(be, &r.best_fit)?;
+    Ok(LevyResult { best_a: r.best_a, best_f: r.best_f, best_p: r.best_p, best_fit, history })
 }
 
 #[cfg(test)]
