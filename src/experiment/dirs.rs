@@ -375,9 +375,11 @@ fn reproduce_with(
         };
         done.push((fig, id, cfg, o));
     }
+    // a temporary sibling renamed into place: no partial table is left if the write fails
     let write = |name: &str, text: &str| -> Result<()> {
-        let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
+        let (p, tmp) = (dir.join(name), dir.join(format!(".{name}.partial")));
+        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &p).map_err(|e| Error::io(&p, e))
     };
     let mut md = format!(
         "# mecrl reproduce dirs{} (seed {seed}, {})\n\n",
