@@ -391,36 +391,87 @@ mod avx2 {
     pub const MR: usize = 6;
     pub const NR: usize = 16;
 
+    thread_local! {
+        /// This thread's packed copy of one column panel of B.
+        static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
     /// # Safety
     /// AVX2 and FMA present; see [`super::Kernel::block`].
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn block(j: &Gemm<'_>, out: *mut f32, r0: usize, r1: usize, c0: usize, c1: usize) {
+        // With several row tiles per column panel, the panel (kk × 16) is first copied to a
+        // contiguous buffer: B's rows are often 4 KiB apart (weights 256 × 1024), and a panel
+        // of such rows maps to one L1 set and a few L2 sets, so every row tile reloaded it from
+        // L3. The copy changes no sum.
+        let pack = r1 - r0 > MR && j.kk > 1 && j.ldb > NR;
+        // The buffer leaves the thread-local for the call: a closure would not inherit this
+        // function's target features.
+        let mut panel = PANEL.with(|cell| cell.take());
+        if pack && panel.len() < j.kk * NR {
+            panel.resize(j.kk * NR, 0.0);
+        }
         let mut cb = c0;
         while cb < c1 {
             let cols = (c1 - cb).min(NR);
+            // SAFETY: column cb of row 0 of B exists (checked by Gemm::check).
+            let bcol = unsafe { j.b.as_ptr().add(cb) };
+            let (bp, ldb) = if pack {
+                // SAFETY: rows 0..kk of B hold `cols` columns from cb; the panel holds kk × NR.
+                unsafe { pack_panel(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr()) };
+                (panel.as_ptr(), NR)
+            } else {
+                (bcol, j.ldb)
+            };
             let mut rb = r0;
             while rb < r1 {
                 let rows = (r1 - rb).min(MR);
-                // SAFETY: forwarded.
+                // SAFETY: forwarded; bp/ldb address the kk × cols panel.
                 unsafe {
                     match cols {
-                        16 => tile_rows::<2, true>(j, out, rb, rows, cb, cols),
-                        8 => tile_rows::<1, true>(j, out, rb, rows, cb, cols),
-                        9.. => tile_rows::<2, false>(j, out, rb, rows, cb, cols),
-                        _ => tile_rows::<1, false>(j, out, rb, rows, cb, cols),
+                        16 => tile_rows::<2, true>(j, bp, ldb, out, rb, rows, cb, cols),
+                        8 => tile_rows::<1, true>(j, bp, ldb, out, rb, rows, cb, cols),
+                        9.. => tile_rows::<2, false>(j, bp, ldb, out, rb, rows, cb, cols),
+                        _ => tile_rows::<1, false>(j, bp, ldb, out, rb, rows, cb, cols),
                     }
                 }
                 rb += MR;
             }
             cb += NR;
         }
+        PANEL.with(|cell| cell.replace(panel));
+    }
+
+    /// Copies `cols` (≤ NR) columns of kk rows of B (row stride ldb) to `dst` (row stride NR).
+    ///
+    /// # Safety
+    /// The source rows and kk · NR destination elements exist.
+    #[target_feature(enable = "avx2")]
+    unsafe fn pack_panel(b: *const f32, ldb: usize, kk: usize, cols: usize, dst: *mut f32) {
+        let (m0, m1) = (mask(cols, 0), mask(cols, 1));
+        for k in 0..kk {
+            // SAFETY: per the contract.
+            unsafe {
+                let (s, d) = (b.add(k * ldb), dst.add(k * NR));
+                if cols == NR {
+                    _mm256_storeu_ps(d, _mm256_loadu_ps(s));
+                    _mm256_storeu_ps(d.add(8), _mm256_loadu_ps(s.add(8)));
+                } else {
+                    _mm256_storeu_ps(d, _mm256_maskload_ps(s, m0));
+                    _mm256_storeu_ps(d.add(8), _mm256_maskload_ps(s.add(8), m1));
+                }
+            }
+        }
     }
 
     /// [`tile`] with the row count as a constant (accumulators in registers for every shape).
     #[target_feature(enable = "avx2,fma")]
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn tile_rows<const V: usize, const FULL: bool>(
         j: &Gemm<'_>,
+        bp: *const f32,
+        ldb: usize,
         out: *mut f32,
         rb: usize,
         rows: usize,
@@ -430,12 +481,12 @@ mod avx2 {
         // SAFETY: forwarded.
         unsafe {
             match rows {
-                6 => tile::<V, 6, FULL>(j, out, rb, cb, cols),
-                5 => tile::<V, 5, FULL>(j, out, rb, cb, cols),
-                4 => tile::<V, 4, FULL>(j, out, rb, cb, cols),
-                3 => tile::<V, 3, FULL>(j, out, rb, cb, cols),
-                2 => tile::<V, 2, FULL>(j, out, rb, cb, cols),
-                _ => tile::<V, 1, FULL>(j, out, rb, cb, cols),
+                6 => tile::<V, 6, FULL>(j, bp, ldb, out, rb, cb, cols),
+                5 => tile::<V, 5, FULL>(j, bp, ldb, out, rb, cb, cols),
+                4 => tile::<V, 4, FULL>(j, bp, ldb, out, rb, cb, cols),
+                3 => tile::<V, 3, FULL>(j, bp, ldb, out, rb, cb, cols),
+                2 => tile::<V, 2, FULL>(j, bp, ldb, out, rb, cb, cols),
+                _ => tile::<V, 1, FULL>(j, bp, ldb, out, rb, cb, cols),
             }
         }
     }
@@ -462,11 +513,15 @@ mod avx2 {
         }
     }
 
-    /// One R × 8·V tile (`cols` ≤ 8·V valid columns, all of them when `FULL`).
+    /// One R × 8·V tile (`cols` ≤ 8·V valid columns, all of them when `FULL`); B's panel is
+    /// `b0` with row stride `ldb` (B itself, or the packed copy).
     #[target_feature(enable = "avx2,fma")]
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn tile<const V: usize, const R: usize, const FULL: bool>(
         j: &Gemm<'_>,
+        b0: *const f32,
+        ldb: usize,
         out: *mut f32,
         rb: usize,
         cb: usize,
@@ -479,7 +534,7 @@ mod avx2 {
             unsafe { a.data.as_ptr().add((rb + r) * a.rs) }
         });
         let mut acc = [[_mm256_setzero_ps(); V]; R];
-        let mut bp = unsafe { j.b.as_ptr().add(cb) };
+        let mut bp = b0;
         for k in 0..j.kk {
             // SAFETY: the (masked) lanes are the valid columns of row k of B.
             let bv: [__m256; V] = std::array::from_fn(|v| unsafe { load::<FULL>(bp.add(8 * v), masks[v]) });
@@ -491,7 +546,7 @@ mod avx2 {
                     acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
                 }
             }
-            bp = bp.wrapping_add(j.ldb);
+            bp = bp.wrapping_add(ldb);
         }
         for (r, row) in acc.iter().enumerate() {
             // SAFETY: row rb + r, columns cb.. (masked) lie in this task's block of the output.
