@@ -113,6 +113,38 @@ fn gradients_accumulate_in_place_and_match_finite_differences() {
     assert!(w.grad.to_vec().unwrap().iter().all(|&g| g == 0.0));
 }
 
+/// `backward_with(y, g)` with g = dL/dy of the MSE gives the gradients of `backward(mse)`.
+#[test]
+fn backward_with_a_given_gradient_matches_the_loss_it_stands_for() {
+    let be = backend::create(BackendKind::Cpu).unwrap();
+    let mlp = Mlp::new(&be, &[3, 5, 2], 2, Act::Tanh, None, 4).unwrap();
+    let xv: Vec<f32> = (0..2 * 4 * 3).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+    let tv: Vec<f32> = (0..2 * 4 * 2).map(|i| ((i * 13 % 7) as f32 - 3.0) / 3.0).collect();
+    let x = Tensor::from_f32(&be, &[2, 4, 3], &xv).unwrap();
+    let t = Tensor::from_f32(&be, &[2, 4, 2], &tv).unwrap();
+    let grads = |mlp: &Mlp| -> Vec<Vec<f32>> { mlp.params().iter().map(|p| p.grad.to_vec().unwrap()).collect() };
+    let tape = Tape::new(&be);
+    let y = mlp.forward(&tape, &tape.constant(&x)).unwrap();
+    let loss = tape.mse(&y, &tape.constant(&t)).unwrap();
+    tape.backward(&loss).unwrap();
+    let want = grads(&mlp);
+    mlp.params().iter().for_each(|p| p.zero_grad().unwrap());
+    let tape = Tape::new(&be);
+    let y = mlp.forward(&tape, &tape.constant(&x)).unwrap();
+    let yv = y.value.to_vec().unwrap();
+    let g: Vec<f32> = yv.iter().zip(&tv).map(|(a, b)| 2.0 * (a - b) / yv.len() as f32).collect();
+    // typed errors: a gradient of another size, a value that needs no gradient
+    let short = Tensor::from_f32(&be, &[3], &g[..3]).unwrap();
+    assert!(matches!(tape.backward_with(&y, &short), Err(mecrl::Error::Shape { .. })));
+    assert!(matches!(tape.backward_with(&tape.constant(&x), &x), Err(mecrl::Error::Config { .. })));
+    tape.backward_with(&y, &Tensor::from_f32(&be, &[2, 4, 2], &g).unwrap()).unwrap();
+    for (a, b) in grads(&mlp).iter().zip(&want) {
+        for (u, v) in a.iter().zip(b) {
+            assert!((u - v).abs() <= 1e-6 * v.abs().max(1e-3), "{u} vs {v}");
+        }
+    }
+}
+
 #[test]
 fn misuse_is_a_typed_error() {
     let be = backend::create(BackendKind::Cpu).unwrap();

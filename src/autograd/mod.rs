@@ -19,9 +19,10 @@ use std::sync::Arc;
 use crate::backend::{Backend, KernelId};
 use crate::error::{Error, Result};
 use crate::ops::act::{Act, ActParams};
+use crate::ops::elementwise::AxpbyParams;
 use crate::ops::linear::LinearParams;
 use crate::ops::loss::LossParams;
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
 
 /// A trainable tensor and its gradient (same shape, accumulated in place).
 #[derive(Clone, Debug)]
@@ -353,6 +354,39 @@ impl Tape {
         }
         let seed = self.grads.acc(&self.be, s)?;
         seed.fill(1.0)?;
+        self.run_backward()
+    }
+
+    /// The reverse pass seeded with a given gradient of a non-scalar value: d/d`out` = `grad`
+    /// (torch's `out.backward(grad)`), for a loss whose gradient a kernel forms outside the
+    /// tape (DIRS's loss (17): the per-transition weights depend on counts of the minibatch).
+    pub fn backward_with(&self, out: &Var, grad: &Tensor) -> Result<()> {
+        let Some(s) = out.slot else {
+            return Err(Error::config(
+                "backward_with",
+                "out",
+                "does not depend on any parameter (or the tape is no_grad)",
+            ));
+        };
+        self.check_backend(grad, "backward_with gradient")?;
+        if grad.numel() != out.value.numel() || grad.dtype() != DType::F32 {
+            return Err(Error::shape(
+                "backward_with gradient",
+                format!("{} f32 values (the shape of out, {:?})", out.value.numel(), out.shape()),
+                format!("{:?} {:?}", grad.dtype(), grad.shape()),
+            ));
+        }
+        let seed = self.grads.acc(&self.be, s)?;
+        let n = grad.numel();
+        if n > 0 {
+            let q = AxpbyParams { n: n as u32, a: 1.0, ..Default::default() };
+            self.be.launch(KernelId::ScaleAcc, bytemuck::bytes_of(&q), n as u32, &[grad.buffer(), seed.buffer()])?;
+        }
+        self.run_backward()
+    }
+
+    /// Every recorded node's backward, last first (the tape is consumed).
+    fn run_backward(&self) -> Result<()> {
         let nodes = std::mem::take(&mut *self.nodes.borrow_mut());
         for n in nodes.iter().rev() {
             (n.backward)(&self.grads)?;
