@@ -427,12 +427,15 @@ mod avx2 {
             while rb < r1 {
                 let rows = (r1 - rb).min(MR);
                 // SAFETY: forwarded; bp/ldb address the kk × cols panel.
+                // (a packed panel's rows are NR wide: a partial tile loads them whole)
                 unsafe {
-                    match cols {
-                        16 => tile_rows::<2, true>(j, bp, ldb, out, rb, rows, cb, cols),
-                        8 => tile_rows::<1, true>(j, bp, ldb, out, rb, rows, cb, cols),
-                        9.. => tile_rows::<2, false>(j, bp, ldb, out, rb, rows, cb, cols),
-                        _ => tile_rows::<1, false>(j, bp, ldb, out, rb, rows, cb, cols),
+                    match (cols, pack) {
+                        (16, _) => tile_rows::<2, true, true>(j, bp, ldb, out, rb, rows, cb, cols),
+                        (8, _) => tile_rows::<1, true, true>(j, bp, ldb, out, rb, rows, cb, cols),
+                        (9.., true) => tile_rows::<2, false, true>(j, bp, ldb, out, rb, rows, cb, cols),
+                        (9.., false) => tile_rows::<2, false, false>(j, bp, ldb, out, rb, rows, cb, cols),
+                        (_, true) => tile_rows::<1, false, true>(j, bp, ldb, out, rb, rows, cb, cols),
+                        (_, false) => tile_rows::<1, false, false>(j, bp, ldb, out, rb, rows, cb, cols),
                     }
                 }
                 rb += MR;
@@ -468,7 +471,7 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile_rows<const V: usize, const FULL: bool>(
+    unsafe fn tile_rows<const V: usize, const FULL: bool, const WIDE: bool>(
         j: &Gemm<'_>,
         bp: *const f32,
         ldb: usize,
@@ -481,12 +484,12 @@ mod avx2 {
         // SAFETY: forwarded.
         unsafe {
             match rows {
-                6 => tile::<V, 6, FULL>(j, bp, ldb, out, rb, cb, cols),
-                5 => tile::<V, 5, FULL>(j, bp, ldb, out, rb, cb, cols),
-                4 => tile::<V, 4, FULL>(j, bp, ldb, out, rb, cb, cols),
-                3 => tile::<V, 3, FULL>(j, bp, ldb, out, rb, cb, cols),
-                2 => tile::<V, 2, FULL>(j, bp, ldb, out, rb, cb, cols),
-                _ => tile::<V, 1, FULL>(j, bp, ldb, out, rb, cb, cols),
+                6 => tile::<V, 6, FULL, WIDE>(j, bp, ldb, out, rb, cb, cols),
+                5 => tile::<V, 5, FULL, WIDE>(j, bp, ldb, out, rb, cb, cols),
+                4 => tile::<V, 4, FULL, WIDE>(j, bp, ldb, out, rb, cb, cols),
+                3 => tile::<V, 3, FULL, WIDE>(j, bp, ldb, out, rb, cb, cols),
+                2 => tile::<V, 2, FULL, WIDE>(j, bp, ldb, out, rb, cb, cols),
+                _ => tile::<V, 1, FULL, WIDE>(j, bp, ldb, out, rb, cb, cols),
             }
         }
     }
@@ -514,11 +517,12 @@ mod avx2 {
     }
 
     /// One R × 8·V tile (`cols` ≤ 8·V valid columns, all of them when `FULL`); B's panel is
-    /// `b0` with row stride `ldb` (B itself, or the packed copy).
+    /// `b0` with row stride `ldb` (B itself, or the packed copy, whose rows can be loaded whole:
+    /// `WIDE`; the lanes past `cols` are computed and never stored).
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile<const V: usize, const R: usize, const FULL: bool>(
+    unsafe fn tile<const V: usize, const R: usize, const FULL: bool, const WIDE: bool>(
         j: &Gemm<'_>,
         b0: *const f32,
         ldb: usize,
@@ -537,7 +541,13 @@ mod avx2 {
         let mut bp = b0;
         for k in 0..j.kk {
             // SAFETY: the (masked) lanes are the valid columns of row k of B.
-            let bv: [__m256; V] = std::array::from_fn(|v| unsafe { load::<FULL>(bp.add(8 * v), masks[v]) });
+            let bv: [__m256; V] = std::array::from_fn(|v| unsafe {
+                if WIDE {
+                    _mm256_loadu_ps(bp.add(8 * v))
+                } else {
+                    load::<FULL>(bp.add(8 * v), masks[v])
+                }
+            });
             let ko = k * a.ks;
             for r in 0..R {
                 // SAFETY: A(row r, k) is inside A (checked).
