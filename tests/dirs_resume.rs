@@ -280,3 +280,19 @@ fn mecrl_run_resumes_and_cleans_up() {
     assert!(!again.table.contains("resumed"));
     let _ = std::fs::remove_dir_all(&cfg.out_dir);
 }
+
+/// The shipped configs parse; the scale config is the N = 10,000, M = 100.
+#[test]
+fn shipped_configs_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let load = |f: &str| {
+        let p = root.join(f);
+        DirsRunConfig::from_toml(&std::fs::read_to_string(&p).unwrap(), &p).unwrap()
+    };
+    let paper = load("dirs.toml");
+    assert_eq!(paper.checkpoint_every, DirsRunConfig::default().checkpoint_every);
+    let scale = load("dirs_scale.toml");
+    assert_eq!((scale.mec.n_iotd, scale.mec.n_mec), (10_000, 100));
+    assert!(scale.checkpoint_every > 0 && scale.dirs.use_imitation && scale.dirs.use_levy);
+    assert!(scale.inference_batch > 0);
+}
