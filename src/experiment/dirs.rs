@@ -167,7 +167,8 @@ pub struct PhaseTimes {
     pub accuracy: f64,
     /// T_DRL online steps (Alg. 1), checkpoints included.
     pub online: f64,
-    /// Writing training checkpoints (part of `online` and `demonstrations`…`accuracy`).
+    /// Writing training checkpoints: those during online training are also part of `online`;
+    /// the one after pre-training is counted only here.
     pub checkpoints: f64,
     /// The comparison on held-out channel states.
     pub evaluation: f64,
