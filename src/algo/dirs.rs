@@ -36,6 +36,8 @@ use crate::rng;
 use crate::search::levy::{self, LevyConfig};
 use crate::tensor::Tensor;
 
+pub mod checkpoint;
+
 // ---------------------------------------------------------------------------------------------
 // Kernels
 // ---------------------------------------------------------------------------------------------
@@ -693,6 +695,17 @@ impl Dirs {
     /// Alg. 2: demonstrations into the replay, then T_D training iterations. Returns the
     /// demonstrations (for the accuracy of Table II). `on_iter` after each iteration.
     pub fn pretrain(&mut self, on_iter: &mut dyn FnMut(usize)) -> Result<Demonstrations> {
+        let d = self.pretrain_demonstrations()?;
+        for it in 0..self.cfg.t_d {
+            self.train_step()?;
+            on_iter(it);
+        }
+        Ok(d)
+    }
+
+    /// The first half of [`Dirs::pretrain`] (Alg. 2 line 1, Alg. 1 line 4): the demonstrations
+    /// of the training scenario into the replay memory, kept for good with `keep_demonstrations`.
+    pub fn pretrain_demonstrations(&mut self) -> Result<Demonstrations> {
         let placeholder = self.scenario(0)?;
         let mut env = std::mem::replace(&mut self.env, placeholder);
         let d = self.demonstrations(&mut env, self.cfg.demonstrations, true);
@@ -700,10 +713,6 @@ impl Dirs {
         let d = d?;
         if self.cfg.keep_demonstrations {
             self.replay.protect()?;
-        }
-        for it in 0..self.cfg.t_d {
-            self.train_step()?;
-            on_iter(it);
         }
         Ok(d)
     }

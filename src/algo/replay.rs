@@ -300,6 +300,19 @@ pub struct Replay {
     calls: u32,
 }
 
+/// The host-side state of a [`Replay`] (see [`Replay::cursor`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplayCursor {
+    /// Next ring position (slot `floor + head`).
+    pub head: usize,
+    /// Filled slots.
+    pub size: usize,
+    /// Slots [0, floor) kept for good.
+    pub floor: usize,
+    /// Sampling calls so far (the Philox counter word of the next draw).
+    pub calls: u32,
+}
+
 /// A sampled minibatch on the device.
 pub struct Minibatch {
     /// Slots [K].
@@ -390,6 +403,33 @@ impl Replay {
         }
         self.floor = self.size;
         self.head = 0;
+        Ok(())
+    }
+
+    /// The host-side part of the memory's state (ring position, fill, kept floor, sampling
+    /// calls): with the five device buffers it is the whole memory (checkpoints).
+    pub fn cursor(&self) -> ReplayCursor {
+        ReplayCursor { head: self.head, size: self.size, floor: self.floor, calls: self.calls }
+    }
+
+    /// Restore a [`Replay::cursor`] (a checkpoint); an inconsistent one is an error naming the
+    /// field, never a later out-of-range slot.
+    pub fn set_cursor(&mut self, c: ReplayCursor) -> Result<()> {
+        let cap = self.cfg.capacity;
+        if c.size > cap {
+            return Err(Error::config("replay.size", c.size, format!("exceeds the capacity {cap}")));
+        }
+        if c.floor > c.size || (c.floor > 0 && c.floor >= cap) {
+            return Err(Error::config(
+                "replay.floor",
+                c.floor,
+                format!("must be at most the fill {} and below the capacity {cap}", c.size),
+            ));
+        }
+        if c.head >= (cap - c.floor).max(1) {
+            return Err(Error::config("replay.head", c.head, format!("must be below {}", cap - c.floor)));
+        }
+        (self.head, self.size, self.floor, self.calls) = (c.head, c.size, c.floor, c.calls);
         Ok(())
     }
 

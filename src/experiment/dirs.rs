@@ -5,7 +5,7 @@
 //! per decision. Writes `training.csv` (the online metrics), `results.csv` and the trained
 //! agents (`agents.safetensors`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +16,9 @@ use crate::backend::Backend;
 use crate::env::mec::{Heuristic, MecConfig, MecEnv, Summary};
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
+
+mod resume;
+pub use resume::{clear_work, train_resumable, CHECKPOINT};
 
 /// Channel step where the held-out states start (training uses steps from 0 and never gets near).
 const HELD_OUT_STEP: u32 = 1 << 31;
@@ -40,6 +43,10 @@ pub struct DirsRunConfig {
     pub eval_steps: usize,
     /// Instances with new layouts for batched decentralized inference (0: skip).
     pub inference_batch: usize,
+    /// Write the complete training state every `checkpoint_every` online steps (and after
+    /// pre-training, and at the end of training) into the work directory
+    /// `<out_dir>/<name>.partial/`; a rerun of the same config continues from it. 0: off.
+    pub checkpoint_every: usize,
     /// The system.
     pub mec: MecConfig,
     /// The algorithm.
@@ -57,6 +64,7 @@ impl Default for DirsRunConfig {
             log_every: 10,
             eval_steps: 100,
             inference_batch: 4096,
+            checkpoint_every: 500,
             mec: MecConfig::default(),
             dirs: DirsConfig::default(),
         }
@@ -88,6 +96,12 @@ impl DirsRunConfig {
     pub fn work_units(&self) -> u64 {
         let pre = if self.dirs.use_imitation { self.dirs.t_d } else { 0 };
         (pre + self.dirs.t_drl + self.eval_steps) as u64
+    }
+
+    /// Where `mecrl run` keeps the in-progress training checkpoint: `<out_dir>/<name>.partial/`
+    /// (removed when the run completes; the run directory itself appears only when complete).
+    pub fn work_dir(&self) -> PathBuf {
+        self.out_dir.join(format!("{}.partial", self.name))
     }
 
     fn algo(&self) -> DirsConfig {
@@ -133,6 +147,33 @@ pub struct Outcome {
     pub pretrain_s: f64,
     /// Wall time of pre-training and online training (s).
     pub train_s: f64,
+    /// Wall time of each phase (s).
+    #[serde(default)]
+    pub phase_s: PhaseTimes,
+    /// The online step training resumed from (a checkpoint), if it did.
+    #[serde(default)]
+    pub resumed_at: Option<usize>,
+}
+
+/// Wall time of each phase of a DIRS run (s). Resumed from a checkpoint, the training phases
+/// add the time spent before the checkpoint (recorded in it) to the time after the restart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTimes {
+    /// The demonstrations of the training scenario (Alg. 2 line 1).
+    pub demonstrations: f64,
+    /// T_D imitation iterations (Alg. 2).
+    pub imitation: f64,
+    /// Table II accuracy: the held-out demonstrations (a second search) and both accuracies.
+    pub accuracy: f64,
+    /// T_DRL online steps (Alg. 1), checkpoints included.
+    pub online: f64,
+    /// Writing training checkpoints: those during online training are also part of `online`;
+    /// the one after pre-training is counted only here.
+    pub checkpoints: f64,
+    /// The comparison on held-out channel states.
+    pub evaluation: f64,
+    /// New layouts: inference timing and the comparison.
+    pub inference: f64,
 }
 
 /// Train DIRS (Alg. 2, then Alg. 1) and, with `evaluate`, compare it with the baselines.
@@ -142,28 +183,22 @@ pub fn train_and_evaluate(
     evaluate: bool,
     tick: &mut dyn FnMut(u64),
 ) -> Result<(Outcome, Dirs)> {
-    cfg.validate()?;
-    let algo = cfg.algo();
-    let mut d = Dirs::new(backend.clone(), &cfg.mec, &algo)?;
-    let t0 = Instant::now();
-    // Alg. 2 (Table II: accuracy on the demonstrations and on held-out channel states).
-    let mut imitation = None;
-    if algo.use_imitation {
-        let demos = d.pretrain(&mut |_| tick(1))?;
-        let train = d.accuracy(&demos)?;
-        let mut env = d.scenario(HELD_OUT_STEP)?;
-        let held = d.demonstrations(&mut env, algo.demonstrations, false)?;
-        imitation = Some((train, d.accuracy(&held)?));
-    }
-    let pretrain_s = t0.elapsed().as_secs_f64();
-    // Alg. 1 online.
-    let log: Vec<StepMetrics> = d.train(cfg.log_every, &mut |_| tick(1))?;
-    backend.sync()?;
-    let train_s = t0.elapsed().as_secs_f64();
-    let mut out = Outcome { imitation, log, pretrain_s, train_s, ..Default::default() };
+    train_and_evaluate_in(cfg, backend, evaluate, None, tick)
+}
+
+/// [`train_and_evaluate`] with the training checkpoint in `work` (see [`train_resumable`]).
+pub fn train_and_evaluate_in(
+    cfg: &DirsRunConfig,
+    backend: Arc<dyn Backend>,
+    evaluate: bool,
+    work: Option<&Path>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<(Outcome, Dirs)> {
+    let (mut out, d) = train_resumable(cfg, backend.clone(), work, None, tick)?;
     if !evaluate {
         return Ok((out, d));
     }
+    let t_eval = Instant::now();
     // (a) Held-out channel states of the training scenario.
     let mut env = d.scenario(HELD_OUT_STEP + (1 << 20))?;
     for _ in 0..cfg.eval_steps {
@@ -176,7 +211,9 @@ pub fn train_and_evaluate(
         env.step()?;
         tick(1);
     }
+    out.phase_s.evaluation = t_eval.elapsed().as_secs_f64();
     // (b) New layouts, batched decentralized inference with its time per decision.
+    let t_inf = Instant::now();
     if cfg.inference_batch > 0 {
         let env = MecEnv::new(backend.clone(), &cfg.mec, cfg.inference_batch, derive_seed(cfg.seed, 0xd1e5))?;
         d.decide(&env)?; // warm-up (pipelines, caches)
@@ -195,12 +232,14 @@ pub fn train_and_evaluate(
         }
         out.fresh = Some((rows, per_batch));
     }
+    out.phase_s.inference = t_inf.elapsed().as_secs_f64();
     Ok((out, d))
 }
 
 /// Train and evaluate DIRS on `backend`: the report of `mecrl run`. `tick` advances a progress bar.
 pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::Report> {
-    let (o, d) = train_and_evaluate(cfg, backend.clone(), true, tick)?;
+    let work = cfg.work_dir();
+    let (o, d) = train_and_evaluate_in(cfg, backend.clone(), true, Some(&work), tick)?;
     let algo = cfg.algo();
     let (imitation, t_pre, t_train, acc, fresh) = (o.imitation, o.pretrain_s, o.train_s, o.held_out, o.fresh);
     let mut csv_train = String::from("step,voted_objective,refined_objective,reward,loss,mean_time_s,mean_energy_j\n");
@@ -222,6 +261,9 @@ pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
         ));
     }
     table.push_str(&format!("online training: T_DRL = {} steps, {:.1} s in all\n", algo.t_drl, t_train));
+    if let Some(t) = o.resumed_at {
+        table.push_str(&format!("(resumed at online step {t} from {})\n", work.join(CHECKPOINT).display()));
+    }
     let mut csv = String::from("set,method,objective,mean_time_s,mean_energy_j\n");
     let mut summary = vec![];
     let mut section = |title: String, set: &str, rows: &[[f64; 3]; 4], table: &mut String| {
@@ -256,11 +298,20 @@ pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
         summary.push(serde_json::json!({"imitation_train_accuracy": tr, "imitation_test_accuracy": te}));
     }
     summary.push(serde_json::json!({"pretrain_s": t_pre, "train_s": t_train}));
+    let p = &o.phase_s;
+    table.push_str(&format!(
+        "wall time (s): demonstrations {:.1}, imitation {:.1}, accuracy {:.1}, online {:.1} (checkpoints {:.1}), \
+         evaluation {:.1}, inference {:.1}\n",
+        p.demonstrations, p.imitation, p.accuracy, p.online, p.checkpoints, p.evaluation, p.inference
+    ));
+    summary.push(serde_json::json!({"phase_s": p, "resumed_at": o.resumed_at}));
     // The trained agents (safetensors, through a uniquely named temporary file).
     let tmp = std::env::temp_dir().join(format!("mecrl-dirs-{}-{}.safetensors", std::process::id(), cfg.seed));
     crate::nn::checkpoint::save_training(&tmp, &d.agents.params(), None, &algo)?;
     let weights = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let _ = std::fs::remove_file(&tmp);
+    // Everything is in the report now: the training checkpoint has done its job.
+    clear_work(&work)?;
     Ok(super::Report {
         table,
         files: vec![
@@ -364,12 +415,14 @@ fn reproduce_with(
                 o
             }
             None => {
-                let (o, _) = train_and_evaluate(&cfg, backend.clone(), evaluate, tick)?;
+                let work = pdir.join(format!(".{}.work", path.file_stem().and_then(|s| s.to_str()).unwrap_or(&id)));
+                let (o, _) = train_and_evaluate_in(&cfg, backend.clone(), evaluate, Some(&work), tick)?;
                 let text =
                     serde_json::to_string(&o).map_err(|e| Error::config("reproduce point", &id, e.to_string()))?;
                 let tmp = pdir.join(format!(".{id}.json.partial"));
                 std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
                 std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+                clear_work(&work)?;
                 o
             }
         };
