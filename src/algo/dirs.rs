@@ -659,13 +659,10 @@ impl Dirs {
         let loss = Tensor::zeros(&be, &[1])?;
         be.launch(KernelId::DirsLossTotal, pb, 1, &[&mb.demo, &ls, &c, &v, loss.buffer()])?;
         let total = m * k * n;
-        let g = Tensor::zeros(&be, &[1, total, 1])?;
+        let g = Tensor::zeros(&be, z.shape())?;
         be.launch(KernelId::DirsLossGrad, pb, total as u32, &[z.value.buffer(), &mb.label, &c, g.buffer()])?;
-        // The tape has no custom-loss hook outside src/autograd: the gradient g of (17) is
-        // injected through the linear surrogate Σ z·g, whose d/dz is g exactly (dy = 1).
-        let flat = tape.reshape(&z, &[1, 1, total])?;
-        let surrogate = tape.linear(&flat, &tape.constant(&g), None)?;
-        tape.backward(&surrogate)?;
+        // The gradient g of (17), formed by the kernel, seeds the reverse pass through the agents.
+        tape.backward_with(&z, &g)?;
         // λ1‖θ‖² of (15): its gradient 2λ1θ.
         if self.cfg.lambda1 > 0.0 {
             for prm in self.agents.params() {
