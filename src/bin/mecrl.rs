@@ -456,7 +456,7 @@ fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &st
     let md = dirs::reproduce(quick, seed, &dir, be, &mut |k| bar.inc(k))?;
     bar.finish_and_clear();
     print!("{md}");
-    println!("\nwall time {:.1} s; tables in {}", t0.elapsed().as_secs_f64(), dir.display());
+    println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());
     Ok(())
 }
 
