@@ -447,7 +447,7 @@ impl Demonstrations {
 }
 
 /// What one online step reports (read only when asked: downloads).
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StepMetrics {
     /// Online step t.
     pub step: usize,
@@ -465,6 +465,54 @@ pub struct StepMetrics {
     /// Mean over instances and IoTDs of the energy E_i of the voted action (J, Fig. 6b).
     #[serde(default)]
     pub mean_energy: f64,
+    /// Agent j's part of the last training loss, L_j of eq. (17) without λ1‖θ‖² (Fig. 5; sums
+    /// to `loss`); empty before the first training iteration.
+    #[serde(default)]
+    pub agent_loss: Vec<f64>,
+}
+
+/// Per-agent data loss of one minibatch, eq. (15)/(17): L_j = Σ_k c_k Σ_i BCE(z_jki, [a*_ki = j])
+/// for z [M, R, N], labels [R, N], weights c [R] (the host form of `dirs_loss_rows` split by agent).
+pub fn agent_losses(z: &[f32], label: &[u32], c: &[f32], m: usize, r: usize, n: usize) -> Result<Vec<f64>> {
+    if z.len() < m * r * n || label.len() < r * n || c.len() < r {
+        return Err(Error::shape(
+            "dirs agent_losses",
+            format!("z {}, label {}, c {r}", m * r * n, r * n),
+            format!("z {}, label {}, c {}", z.len(), label.len(), c.len()),
+        ));
+    }
+    Ok((0..m)
+        .map(|j| {
+            (0..r)
+                .map(|k| {
+                    let row: f32 = (0..n)
+                        .map(|i| bce_term(z[(j * r + k) * n + i], (label[k * n + i] == j as u32 + 1) as u32 as f32))
+                        .sum();
+                    c[k] as f64 * row as f64
+                })
+                .sum()
+        })
+        .collect())
+}
+
+/// The loss of one training iteration (Fig. 5).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LossPoint {
+    /// Training iterations taken, this one included (1-based).
+    pub iteration: usize,
+    /// The loss (15)/(17) (data part, summed over agents).
+    pub loss: f64,
+    /// Its per-agent parts L_j.
+    pub agent_loss: Vec<f64>,
+}
+
+/// What the last training iteration leaves for [`Dirs::last_agent_losses`]: logits z [M, K, N],
+/// labels [K, N], weights c [K] (kept on the device; read only when asked).
+struct LossParts {
+    z: Tensor,
+    label: Buffer,
+    c: Buffer,
+    rows: usize,
 }
 
 /// DIRS: the agents, their optimizer, the replay memory and the training environment.
@@ -487,6 +535,7 @@ pub struct Dirs {
     /// Training iterations taken (imitation and online).
     pub iterations: usize,
     last_loss: Option<Tensor>,
+    last_parts: Option<LossParts>,
 }
 
 impl Dirs {
@@ -517,6 +566,7 @@ impl Dirs {
             episode: 0,
             iterations: 0,
             last_loss: None,
+            last_parts: None,
         })
     }
 
@@ -678,6 +728,7 @@ impl Dirs {
         self.replay.update(&mb.idx, &v, k)?;
         self.iterations += 1;
         self.last_loss = Some(loss);
+        self.last_parts = Some(LossParts { z: z.value.clone(), label: mb.label, c, rows: k });
         Ok(())
     }
 
@@ -689,15 +740,49 @@ impl Dirs {
         }
     }
 
+    /// Each agent's part L_j of the last training loss (Fig. 5; downloads the iteration's
+    /// logits, labels and weights), or None before any.
+    pub fn last_agent_losses(&self) -> Result<Option<Vec<f64>>> {
+        let Some(p) = &self.last_parts else { return Ok(None) };
+        let (n, m) = (self.mec.n_iotd, self.mec.n_mec);
+        let z = p.z.to_vec()?;
+        let label = self.be.download(&p.label)?;
+        let c = crate::backend::download_f32(&*self.be, &p.c)?;
+        agent_losses(&z, &label, &c, m, p.rows, n).map(Some)
+    }
+
     /// Alg. 2: demonstrations into the replay, then T_D training iterations. Returns the
     /// demonstrations (for the accuracy of Table II). `on_iter` after each iteration.
     pub fn pretrain(&mut self, on_iter: &mut dyn FnMut(usize)) -> Result<Demonstrations> {
+        Ok(self.pretrain_logged(0, on_iter)?.0)
+    }
+
+    /// [`Dirs::pretrain`] that also reads the loss after every `log_every`-th iteration (0:
+    /// never; downloads at those points only): (iteration, loss (15), per-agent parts L_j).
+    pub fn pretrain_logged(
+        &mut self,
+        log_every: usize,
+        on_iter: &mut dyn FnMut(usize),
+    ) -> Result<(Demonstrations, Vec<LossPoint>)> {
         let d = self.pretrain_demonstrations()?;
+        let mut log = vec![];
         for it in 0..self.cfg.t_d {
             self.train_step()?;
+            if log_every > 0 && (it % log_every == 0 || it + 1 == self.cfg.t_d) {
+                log.push(self.loss_point()?);
+            }
             on_iter(it);
         }
-        Ok(d)
+        Ok((d, log))
+    }
+
+    /// The last training iteration's loss and its per-agent parts (downloads), for Fig. 5.
+    pub fn loss_point(&self) -> Result<LossPoint> {
+        Ok(LossPoint {
+            iteration: self.iterations,
+            loss: self.last_loss()?.unwrap_or(f64::NAN),
+            agent_loss: self.last_agent_losses()?.unwrap_or_default(),
+        })
     }
 
     /// The first half of [`Dirs::pretrain`] (Alg. 2 line 1, Alg. 1 line 4): the demonstrations
@@ -750,6 +835,7 @@ impl Dirs {
                 loss: f64::NAN,
                 mean_time: sum.iter().map(|x| x.mean_time).sum::<f64>() / k,
                 mean_energy: sum.iter().map(|x| x.mean_energy).sum::<f64>() / k,
+                agent_loss: vec![],
             })
         } else {
             None
@@ -778,6 +864,7 @@ impl Dirs {
             let want = log_every > 0 && self.t.is_multiple_of(log_every);
             if let Some(mut s) = self.online_step(want)? {
                 s.loss = self.last_loss()?.unwrap_or(f64::NAN);
+                s.agent_loss = self.last_agent_losses()?.unwrap_or_default();
                 log.push(s);
             }
             on_step(self.t);
@@ -818,6 +905,36 @@ mod tests {
         assert!((bce_term(0.0, 1.0) - std::f32::consts::LN_2).abs() < 1e-6);
         assert!((bce_term(2.0, 1.0) - (1.0 + (-2.0f32).exp()).ln()).abs() < 1e-6);
         assert!((bce_term(2.0, 0.0) - (2.0 + (1.0 + (-2.0f32).exp()).ln())).abs() < 1e-6);
+    }
+
+    /// Fig. 5's per-agent losses add up to the loss (17) of `dirs_loss_rows` + `dirs_loss_total`,
+    /// and agent j's part only depends on agent j's logits; a short buffer is a shape error.
+    #[test]
+    fn agent_losses_split_the_loss() {
+        let (m, r, n) = (3usize, 4usize, 5usize);
+        let p = DirsParams { m: 3, rows: 4, n: 5, lambda2: 0.5, ..Default::default() };
+        let z: Vec<f32> = (0..m * r * n).map(|k| ((k as f32) * 0.37).cos() * 3.0).collect();
+        let label: Vec<u32> = (0..r * n).map(|k| (k * 7 % 4) as u32).collect();
+        let demo = [1u32, 0, 1, 0];
+        let mut zb: Vec<u32> = z.iter().map(|x| x.to_bits()).collect();
+        let mut lb = label.clone();
+        let mut lsb = vec![0u32; r];
+        cpu_loss_rows(bytemuck::bytes_of(&p), &mut [&mut zb, &mut lb, &mut lsb]).unwrap();
+        let ls: Vec<f32> = lsb.iter().map(|x| f32::from_bits(*x)).collect();
+        let mut c = [0f32; 4];
+        let total = loss_total(0.5, m, &demo, &ls, &mut c, &mut [0.0; 4]);
+        let per = agent_losses(&z, &label, &c, m, r, n).unwrap();
+        assert_eq!(per.len(), m);
+        let sum: f64 = per.iter().sum();
+        assert!((sum - total as f64).abs() < 1e-4 * total as f64, "{sum} vs {total}");
+        let mut z2 = z.clone();
+        for v in &mut z2[2 * r * n..] {
+            *v += 1.0; // agent 2's logits only
+        }
+        let per2 = agent_losses(&z2, &label, &c, m, r, n).unwrap();
+        assert_eq!(per[..2], per2[..2]);
+        assert_ne!(per[2], per2[2]);
+        assert!(matches!(agent_losses(&z[1..], &label, &c, m, r, n), Err(Error::Shape { .. })));
     }
 
     /// The gradient kernel against finite differences of the row losses (M = 2, R = 2, N = 3).

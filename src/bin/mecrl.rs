@@ -47,7 +47,7 @@ enum Cmd {
         #[arg(long)]
         case: Option<String>,
     },
-    /// Run a paper's experiments and write its tables (resumable: rerun to continue).
+    /// Run a paper's experiments and write its tables and figures (resumable: rerun to continue).
     Reproduce {
         #[command(subcommand)]
         what: ReproduceCmd,
@@ -78,7 +78,7 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum ReproduceCmd {
-    /// DIRS (seed 000): Table II, Table III (DIRS row), Fig. 8 (ablations), Fig. 9, Fig. 10.
+    /// DIRS (seed 000): Table II, Table III (DIRS, Actor-Critic, DDPG), Figs. 5-10 (CSV, PNG, SVG).
     Dirs {
         /// Fewer points and shorter training (about a minute on a 2-core CPU).
         #[arg(long)]
@@ -456,7 +456,7 @@ fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &st
     let md = dirs::reproduce(quick, seed, &dir, be, &mut |k| bar.inc(k))?;
     bar.finish_and_clear();
     print!("{md}");
-    println!("\nwall time {:.1} s; tables in {}", t0.elapsed().as_secs_f64(), dir.display());
+    println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod coop;
 pub mod crowd;
 pub mod dag;
 pub mod dirs;
+pub mod dirs_reproduce;
 pub mod endedge;
 pub mod plot;
 pub mod rundir;

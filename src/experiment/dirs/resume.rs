@@ -15,7 +15,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::{DirsRunConfig, Outcome, PhaseTimes, HELD_OUT_STEP};
-use crate::algo::dirs::{Dirs, StepMetrics};
+use crate::algo::dirs::{Dirs, LossPoint, StepMetrics};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 
@@ -30,6 +30,12 @@ struct Logged {
     imitation: Option<[u64; 2]>,
     /// step, voted, refined, reward, loss, mean_time, mean_energy.
     log: Vec<[u64; 7]>,
+    /// Each logged step's per-agent losses (Fig. 5).
+    #[serde(default)]
+    agent_loss: Vec<Vec<u64>>,
+    /// The imitation losses logged: iteration, loss, per-agent losses.
+    #[serde(default)]
+    pretrain_loss: Vec<(usize, u64, Vec<u64>)>,
     pretrain_s: f64,
     train_s: f64,
     phase_s: PhaseTimes,
@@ -47,6 +53,12 @@ impl Logged {
                     [s.step as u64, b(s.voted), b(s.refined), b(s.reward), b(s.loss), b(s.mean_time), b(s.mean_energy)]
                 })
                 .collect(),
+            agent_loss: o.log.iter().map(|s| s.agent_loss.iter().map(|&x| b(x)).collect()).collect(),
+            pretrain_loss: o
+                .pretrain_loss
+                .iter()
+                .map(|p| (p.iteration, b(p.loss), p.agent_loss.iter().map(|&x| b(x)).collect()))
+                .collect(),
             pretrain_s: o.pretrain_s,
             train_s: o.train_s,
             phase_s: o.phase_s,
@@ -60,7 +72,8 @@ impl Logged {
             log: self
                 .log
                 .iter()
-                .map(|r| StepMetrics {
+                .enumerate()
+                .map(|(k, r)| StepMetrics {
                     step: r[0] as usize,
                     voted: f(r[1]),
                     refined: f(r[2]),
@@ -68,6 +81,16 @@ impl Logged {
                     loss: f(r[4]),
                     mean_time: f(r[5]),
                     mean_energy: f(r[6]),
+                    agent_loss: self.agent_loss.get(k).map(|v| v.iter().map(|&x| f(x)).collect()).unwrap_or_default(),
+                })
+                .collect(),
+            pretrain_loss: self
+                .pretrain_loss
+                .iter()
+                .map(|(it, l, a)| LossPoint {
+                    iteration: *it,
+                    loss: f(*l),
+                    agent_loss: a.iter().map(|&x| f(x)).collect(),
                 })
                 .collect(),
             pretrain_s: self.pretrain_s,
@@ -146,8 +169,12 @@ pub fn train_resumable(
                 backend.sync()?;
                 o.phase_s.demonstrations = t0.elapsed().as_secs_f64();
                 let t = Instant::now();
-                for _ in 0..algo.t_d {
+                for it in 0..algo.t_d {
                     d.train_step()?;
+                    // Fig. 5: the imitation loss and its per-agent parts (downloads at these points only)
+                    if cfg.log_every > 0 && (it % cfg.log_every == 0 || it + 1 == algo.t_d) {
+                        o.pretrain_loss.push(d.loss_point()?);
+                    }
                     tick(1);
                 }
                 backend.sync()?;
@@ -175,6 +202,7 @@ pub fn train_resumable(
         let want = cfg.log_every > 0 && d.t.is_multiple_of(cfg.log_every);
         if let Some(mut s) = d.online_step(want)? {
             s.loss = d.last_loss()?.unwrap_or(f64::NAN);
+            s.agent_loss = d.last_agent_losses()?.unwrap_or_default();
             out.log.push(s);
         }
         tick(1);
