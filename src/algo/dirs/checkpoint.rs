@@ -98,6 +98,23 @@ fn stored(be: &dyn crate::backend::Backend, buf: &Buffer, dtype: DType, shape: V
     Ok(Stored { dtype, shape, words })
 }
 
+/// The replay memory's tensors in a checkpoint: name, buffer, element type and the shape of
+/// its first `size` slots (N IoTDs, M MECs).
+fn replay_tensors(
+    r: &crate::algo::replay::Replay,
+    size: usize,
+    m: usize,
+    n: usize,
+) -> [(&'static str, &Buffer, DType, Vec<usize>); 5] {
+    [
+        ("replay.obs", &r.obs, DType::F32, vec![size, m, n]),
+        ("replay.label", &r.label, DType::U32, vec![size, n]),
+        ("replay.demo", &r.demo, DType::U32, vec![size]),
+        ("replay.delta", &r.delta, DType::F32, vec![size]),
+        ("replay.maxd", &r.maxd, DType::F32, vec![1]),
+    ]
+}
+
 impl Dirs {
     /// The configuration a checkpoint must match: the `dirs` and `mec` configs and the backend.
     fn fingerprint(&self) -> serde_json::Value {
@@ -122,13 +139,7 @@ impl Dirs {
         let r = &self.replay;
         let cur = r.cursor();
         let (n, m, size) = (self.mec.n_iotd, self.mec.n_mec, cur.size);
-        for (name, buf, dtype, shape) in [
-            ("replay.obs", &r.obs, DType::F32, vec![size, m, n]),
-            ("replay.label", &r.label, DType::U32, vec![size, n]),
-            ("replay.demo", &r.demo, DType::U32, vec![size]),
-            ("replay.delta", &r.delta, DType::F32, vec![size]),
-            ("replay.maxd", &r.maxd, DType::F32, vec![1]),
-        ] {
+        for (name, buf, dtype, shape) in replay_tensors(r, size, m, n) {
             c.tensors.insert(name.into(), stored(be, buf, dtype, shape)?);
         }
         if let Some(l) = &self.last_loss {
@@ -205,13 +216,7 @@ impl Dirs {
         let be = self.be.clone();
         let r = &mut self.replay;
         r.set_cursor(k.replay).map_err(|e| bad(path, format!("__metadata__.state.replay: {e}")))?;
-        for (name, buf, dtype, shape) in [
-            ("replay.obs", &r.obs, DType::F32, vec![size, m, n]),
-            ("replay.label", &r.label, DType::U32, vec![size, n]),
-            ("replay.demo", &r.demo, DType::U32, vec![size]),
-            ("replay.delta", &r.delta, DType::F32, vec![size]),
-            ("replay.maxd", &r.maxd, DType::F32, vec![1]),
-        ] {
+        for (name, buf, dtype, shape) in replay_tensors(r, size, m, n) {
             let s = c.tensors.get(name).ok_or_else(|| bad(path, format!("tensor `{name}` is missing")))?;
             if s.dtype != dtype || s.shape != shape {
                 return Err(bad(
