@@ -754,26 +754,12 @@ impl Dirs {
     /// Alg. 2: demonstrations into the replay, then T_D training iterations. Returns the
     /// demonstrations (for the accuracy of Table II). `on_iter` after each iteration.
     pub fn pretrain(&mut self, on_iter: &mut dyn FnMut(usize)) -> Result<Demonstrations> {
-        Ok(self.pretrain_logged(0, on_iter)?.0)
-    }
-
-    /// [`Dirs::pretrain`] that also reads the loss after every `log_every`-th iteration (0:
-    /// never; downloads at those points only): (iteration, loss (15), per-agent parts L_j).
-    pub fn pretrain_logged(
-        &mut self,
-        log_every: usize,
-        on_iter: &mut dyn FnMut(usize),
-    ) -> Result<(Demonstrations, Vec<LossPoint>)> {
         let d = self.pretrain_demonstrations()?;
-        let mut log = vec![];
         for it in 0..self.cfg.t_d {
             self.train_step()?;
-            if log_every > 0 && (it % log_every == 0 || it + 1 == self.cfg.t_d) {
-                log.push(self.loss_point()?);
-            }
             on_iter(it);
         }
-        Ok((d, log))
+        Ok(d)
     }
 
     /// The last training iteration's loss and its per-agent parts (downloads), for Fig. 5.
