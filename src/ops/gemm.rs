@@ -115,7 +115,12 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
         }
         let row_tiles = j.m.div_ceil(mr);
         let col_tiles = j.n.div_ceil(nr);
-        let (rsplit, csplit) = if row_tiles >= per_job {
+        let (rsplit, csplit) = if col_tiles >= per_job && row_tiles < 4 * per_job {
+            // few rows (an LSTM step: m = batch): whole columns, so each thread reads only its
+            // part of B (the recurrent weights, 1 MiB at H = 256) and, with the team's
+            // affinity, the same part every step
+            (1, per_job)
+        } else if row_tiles >= per_job {
             (per_job, 1)
         } else if col_tiles >= per_job {
             (1, per_job)
