@@ -457,3 +457,68 @@ fn lstm_and_gru_compute_the_torch_equations() {
     }
     close("gru outputs", &out.seq.value.to_vec().unwrap(), &seq.concat());
 }
+
+/// Σ_t mean(y_t²) of steps y_t = x_t·W (+ b), x_{t+1} = tanh(y_t)[.., :I] chained through
+/// the steps (so the input gradients matter), with the plain `linear` per step or the shared
+/// weight (`shared_linear` + `linear_step`); the gradients of W, b and x_0.
+fn chained_steps(be: &Arc<dyn Backend>, shared: bool, bias: bool, batches: &[usize]) -> [Vec<f32>; 3] {
+    let (k, i) = (2usize, 3usize);
+    let w = Param::new("w", Tensor::from_f32(be, &[k, i, i], &normals(k * i * i, 31, 0.7)).unwrap()).unwrap();
+    let b = Param::new("b", Tensor::from_f32(be, &[k, i], &normals(k * i, 32, 0.3)).unwrap()).unwrap();
+    let x0 =
+        Param::new("x0", Tensor::from_f32(be, &[k, batches[0], i], &normals(k * batches[0] * i, 33, 1.0)).unwrap())
+            .unwrap();
+    let tape = Tape::new(be);
+    let (wv, bv) = (tape.param(&w), tape.param(&b));
+    let sl = tape.shared_linear(&wv, bias.then_some(&bv)).unwrap();
+    let mut x = tape.param(&x0);
+    let mut loss: Option<Var> = None;
+    for (t, &rows) in batches.iter().enumerate() {
+        if t > 0 && rows != x.shape()[1] {
+            // a step of another batch size: fresh inputs from the tape's parameter
+            let extra = Tensor::from_f32(be, &[k, rows, i], &normals(k * rows * i, 40 + t as u32, 1.0)).unwrap();
+            x = tape.constant(&extra);
+        }
+        let y = if shared {
+            tape.linear_step(&sl, &x).unwrap()
+        } else {
+            tape.linear(&x, &wv, bias.then_some(&bv)).unwrap()
+        };
+        let zeros = Tensor::zeros(be, y.shape()).unwrap();
+        let l = tape.mse(&y, &tape.constant(&zeros)).unwrap();
+        loss = Some(match loss {
+            Some(acc) => tape.add_scaled(&acc, 1.0, &l, 1.0).unwrap(),
+            None => l,
+        });
+        x = tape.act(&y, Act::Tanh).unwrap();
+    }
+    tape.backward(&loss.unwrap()).unwrap();
+    [w.grad.to_vec().unwrap(), b.grad.to_vec().unwrap(), x0.grad.to_vec().unwrap()]
+}
+
+#[test]
+fn a_shared_weight_gets_the_gradient_of_every_step() {
+    // the shared weight's gradient is one product over the stacked steps (another order of
+    // the same sum): within 1e-5 of the per-step products, on every backend; the bias's too;
+    // the input gradients (the same kernels either way) bit for bit
+    for be in backends() {
+        for bias in [false, true] {
+            for batches in [&[4usize, 4, 4, 4, 4][..], &[4, 4, 2, 2]] {
+                let plain = chained_steps(&be, false, bias, batches);
+                let shared = chained_steps(&be, true, bias, batches);
+                let what = format!("{} bias {bias} batches {batches:?}", be.kind());
+                assert_eq!(shared[2], plain[2], "{what}: dx0");
+                for (name, (a, e)) in ["dW", "db"].iter().zip(shared.iter().zip(&plain)) {
+                    assert_eq!(a.len(), e.len());
+                    for (x, y) in a.iter().zip(e) {
+                        assert!((x - y).abs() <= 1e-5 * y.abs().max(1e-3), "{what}: {name} {x} vs {y}");
+                    }
+                }
+                assert!(shared[0].iter().any(|v| *v != 0.0), "{what}: some weight gradient");
+                if !bias {
+                    assert!(shared[1].iter().all(|v| *v == 0.0), "{what}: no bias, no bias gradient");
+                }
+            }
+        }
+    }
+}

@@ -13,6 +13,8 @@ mod losses;
 mod policy;
 mod rnn;
 
+pub use rnn::SharedLinear;
+
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 
@@ -200,6 +202,24 @@ impl Tape {
     /// Grouped linear layer: x [K, B, I] (or [B, I] with K = 1), w [K, I, O] (or [I, O]), bias
     /// [K, O] (or [O]); y [K, B, O] (or [B, O]).
     pub fn linear(&self, x: &Var, w: &Var, bias: Option<&Var>) -> Result<Var> {
+        let (p, y) = self.linear_forward(x, w, bias)?;
+        let (xv, wv, be, dummy) = (x.value.clone(), w.value.clone(), self.be.clone(), self.dummy()?);
+        let (xs, wsl, bs) = (x.slot, w.slot, bias.and_then(|v| v.slot));
+        let mut inputs = vec![x, w];
+        if let Some(bv) = bias {
+            inputs.push(bv);
+        }
+        Ok(self.record(y, &inputs, move |g, dy| {
+            linear_backward_x(g, &be, &p, xs, dy, &wv)?;
+            if wsl.is_some() || bs.is_some() {
+                linear_backward_w(g, &be, &p, &wv, &dummy, wsl, bs, &xv, dy)?;
+            }
+            Ok(())
+        }))
+    }
+
+    /// Checks the operands of [`Tape::linear`] and launches its forward: (its parameters, y).
+    fn linear_forward(&self, x: &Var, w: &Var, bias: Option<&Var>) -> Result<(LinearParams, Tensor)> {
         let (xs, ws) = (x.shape(), w.shape());
         let (k, b, i, o, grouped) = match (xs.len(), ws.len()) {
             (2, 2) => (1, xs[0], xs[1], ws[1], false),
@@ -249,41 +269,7 @@ impl Tape {
             (k * b * o) as u32,
             &[x.value.buffer(), w.value.buffer(), bias_t.buffer(), y.buffer()],
         )?;
-        let (xv, wv, be, dummy) = (x.value.clone(), w.value.clone(), self.be.clone(), self.dummy()?);
-        let (xs, wsl, bs) = (x.slot, w.slot, bias.and_then(|v| v.slot));
-        let mut inputs = vec![x, w];
-        if let Some(bv) = bias {
-            inputs.push(bv);
-        }
-        Ok(self.record(y, &inputs, move |g, dy| {
-            if let Some(s) = xs {
-                let dx = g.acc(&be, s)?;
-                be.launch(
-                    KernelId::LinearBwdX,
-                    bytemuck::bytes_of(&p),
-                    (k * b * i) as u32,
-                    &[dy.buffer(), wv.buffer(), dx.buffer()],
-                )?;
-            }
-            if wsl.is_some() || bs.is_some() {
-                // dw and db come from one kernel; a side that needs no gradient writes a scratch
-                let dw = match wsl {
-                    Some(s) => g.acc(&be, s)?,
-                    None => wv.zeros_like()?,
-                };
-                let (db, pb) = match bs {
-                    Some(s) => (g.acc(&be, s)?, p),
-                    None => (dummy.clone(), LinearParams { has_bias: 0, ..p }),
-                };
-                be.launch(
-                    KernelId::LinearBwdW,
-                    bytemuck::bytes_of(&pb),
-                    (k * i * o) as u32,
-                    &[xv.buffer(), dy.buffer(), dw.buffer(), db.buffer()],
-                )?;
-            }
-            Ok(())
-        }))
+        Ok((p, y))
     }
 
     /// An elementwise activation.
@@ -393,4 +379,57 @@ impl Tape {
         }
         Ok(())
     }
+}
+
+/// dx += dy·wᵀ of a linear layer (when x needs a gradient).
+fn linear_backward_x(
+    g: &Grads,
+    be: &Arc<dyn Backend>,
+    p: &LinearParams,
+    xs: Option<usize>,
+    dy: &Tensor,
+    w: &Tensor,
+) -> Result<()> {
+    if let Some(s) = xs {
+        let dx = g.acc(be, s)?;
+        let (k, b, i, _) = p.dims();
+        be.launch(
+            KernelId::LinearBwdX,
+            bytemuck::bytes_of(p),
+            (k * b * i) as u32,
+            &[dy.buffer(), w.buffer(), dx.buffer()],
+        )?;
+    }
+    Ok(())
+}
+
+/// dw += xᵀ·dy and db += Σ dy of a linear layer (one kernel; a side that needs no gradient
+/// writes a scratch).
+#[allow(clippy::too_many_arguments)]
+fn linear_backward_w(
+    g: &Grads,
+    be: &Arc<dyn Backend>,
+    p: &LinearParams,
+    w: &Tensor,
+    dummy: &Tensor,
+    wsl: Option<usize>,
+    bs: Option<usize>,
+    x: &Tensor,
+    dy: &Tensor,
+) -> Result<()> {
+    let dw = match wsl {
+        Some(s) => g.acc(be, s)?,
+        None => w.zeros_like()?,
+    };
+    let (db, pb) = match bs {
+        Some(s) => (g.acc(be, s)?, *p),
+        None => (dummy.clone(), LinearParams { has_bias: 0, ..*p }),
+    };
+    let (k, _, i, o) = p.dims();
+    be.launch(
+        KernelId::LinearBwdW,
+        bytemuck::bytes_of(&pb),
+        (k * i * o) as u32,
+        &[x.buffer(), dy.buffer(), dw.buffer(), db.buffer()],
+    )
 }

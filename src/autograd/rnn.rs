@@ -6,14 +6,30 @@
 //! Sequences are time-major: [T, B, F], or [K, T, B, F] for an ensemble of K networks (one
 //! grouped parameter set, as [`crate::nn::Mlp`]); a step is [B, F] or [K, B, F].
 
-use super::{Grads, Node, Tape, Var};
+use super::{linear_backward_w, linear_backward_x, Grads, Node, Tape, Var};
 use crate::backend::{Backend, KernelId};
 use crate::error::{Error, Result};
 use crate::ops::glue::CopyParams;
 use crate::ops::layer_norm::LayerNormParams;
+use crate::ops::linear::LinearParams;
 use crate::ops::rnn::CellParams;
 use crate::tensor::{DType, Tensor};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
+
+/// A weight (and bias) shared by the steps of a recurrence (h·W_h of every step of an LSTM or
+/// GRU layer): each step's [`Tape::linear_step`] records only its input gradient, and the
+/// weight gradient of all the steps is one product over their stacked inputs and output
+/// gradients, dW += Σ_t x_tᵀ·dy_t summed over the rows of every step in time order, run after
+/// the last step's backward. One product with T·B rows instead of T with B rows each: the
+/// weight gradient (1 MiB at H = 256) is read and written once, not once per step.
+pub struct SharedLinear {
+    w: Var,
+    bias: Option<Var>,
+    /// (x, dy, params) of each step whose output got a gradient, in backward (reverse) order.
+    pending: Rc<RefCell<Vec<(Tensor, Tensor, LinearParams)>>>,
+}
 
 /// Launch `glue_copy` from `src` into `dst` (nothing when the map is empty).
 fn launch_copy(be: &Arc<dyn Backend>, p: &CopyParams, src: &Tensor, dst: &Tensor) -> Result<()> {
@@ -407,4 +423,92 @@ impl Tape {
             Ok(())
         }))
     }
+}
+
+impl Tape {
+    /// Starts a weight (and bias) shared by the steps of a recurrence (see [`SharedLinear`]):
+    /// records, before the steps, the node that computes their weight gradient.
+    pub fn shared_linear(&self, w: &Var, bias: Option<&Var>) -> Result<SharedLinear> {
+        let shared = SharedLinear { w: w.clone(), bias: bias.cloned(), pending: Rc::new(RefCell::new(vec![])) };
+        let (wsl, bs) = (w.slot, bias.and_then(|v| v.slot));
+        if self.recording && (wsl.is_some() || bs.is_some()) {
+            let (pending, be, wv) = (shared.pending.clone(), self.be.clone(), w.value.clone());
+            let dummy = self.dummy()?;
+            self.nodes.borrow_mut().push(Node {
+                backward: Box::new(move |g: &Grads| {
+                    let mut steps = std::mem::take(&mut *pending.borrow_mut());
+                    steps.reverse();
+                    shared_backward_w(g, &be, &wv, &dummy, wsl, bs, &steps)
+                }),
+            });
+        }
+        Ok(shared)
+    }
+
+    /// One step's x·W (+ bias) with the shared weight: [`Tape::linear`]'s forward and input
+    /// gradient; the weight gradient is left to the [`SharedLinear`]'s node.
+    pub fn linear_step(&self, shared: &SharedLinear, x: &Var) -> Result<Var> {
+        let (p, y) = self.linear_forward(x, &shared.w, shared.bias.as_ref())?;
+        let (wv, be, xs, xv) = (shared.w.value.clone(), self.be.clone(), x.slot, x.value.clone());
+        let pending = shared.pending.clone();
+        let wants_w = shared.w.slot.is_some() || shared.bias.as_ref().is_some_and(|b| b.slot.is_some());
+        let mut inputs = vec![x, &shared.w];
+        if let Some(bv) = &shared.bias {
+            inputs.push(bv);
+        }
+        Ok(self.record(y, &inputs, move |g, dy| {
+            linear_backward_x(g, &be, &p, xs, dy, &wv)?;
+            if wants_w {
+                pending.borrow_mut().push((xv.clone(), dy.clone(), p));
+            }
+            Ok(())
+        }))
+    }
+}
+
+/// The weight gradient of a [`SharedLinear`]'s steps (in time order): their inputs and output
+/// gradients stacked to [K, n·B, ·], then one `linear_bwd_w`.
+fn shared_backward_w(
+    g: &Grads,
+    be: &Arc<dyn Backend>,
+    w: &Tensor,
+    dummy: &Tensor,
+    wsl: Option<usize>,
+    bs: Option<usize>,
+    steps: &[(Tensor, Tensor, LinearParams)],
+) -> Result<()> {
+    let Some(&(_, _, p0)) = steps.first() else {
+        return Ok(());
+    };
+    if steps.iter().any(|s| s.2 != p0) {
+        // steps of different batch sizes: one product each
+        for (x, dy, p) in steps {
+            linear_backward_w(g, be, p, w, dummy, wsl, bs, x, dy)?;
+        }
+        return Ok(());
+    }
+    let (k, b, i, o) = p0.dims();
+    let n = steps.len();
+    let stack = |cols: usize, part: &dyn Fn(&(Tensor, Tensor, LinearParams)) -> &Tensor| -> Result<Tensor> {
+        let out = Tensor::output(be, &[k, n * b, cols])?;
+        let bf = b * cols;
+        for (t, s) in steps.iter().enumerate() {
+            let c = CopyParams {
+                d0: k as u32,
+                d1: 1,
+                d2: 1,
+                n: bf as u32,
+                s0: bf as u32,
+                t0: (n * bf) as u32,
+                toff: (t * bf) as u32,
+                ..Default::default()
+            };
+            launch_copy(be, &c, part(s), &out)?;
+        }
+        Ok(out)
+    };
+    let xs = stack(i, &|s| &s.0)?;
+    let dys = stack(o, &|s| &s.1)?;
+    let p = LinearParams { b: (n * b) as u32, ..p0 };
+    linear_backward_w(g, be, &p, w, dummy, wsl, bs, &xs, &dys)
 }

@@ -190,13 +190,13 @@ impl Lstm {
                 ),
                 None => (None, tape.constant(&Tensor::zeros(be, &[k, b, h])?)),
             };
-            let w_h = tape.param(&layer.w_h);
+            let w_h = tape.shared_linear(&tape.param(&layer.w_h), None)?;
             let mut steps = Vec::with_capacity(t);
             for step in 0..t {
                 let zt = tape.time_step(&zx, step)?;
                 // z = x_t·W_x + b + h·W_h (the zero initial state adds nothing)
                 let z = match &hv {
-                    Some(hp) => tape.add_scaled(&zt, 1.0, &tape.linear(hp, &w_h, None)?, 1.0)?,
+                    Some(hp) => tape.add_scaled(&zt, 1.0, &tape.linear_step(&w_h, hp)?, 1.0)?,
                     None => zt,
                 };
                 let (hn, cn) = tape.lstm_cell(&z, &cv)?;
@@ -302,11 +302,11 @@ impl Gru {
                 Some(s) => state_in(tape, "gru state", &s[l], k, b, h)?,
                 None => tape.constant(&Tensor::zeros(tape.backend(), &[k, b, h])?),
             };
-            let (w_h, b_h) = (tape.param(&layer.w_h), tape.param(&layer.b_h));
+            let w_h = tape.shared_linear(&tape.param(&layer.w_h), Some(&tape.param(&layer.b_h)))?;
             let mut steps = Vec::with_capacity(t);
             for step in 0..t {
                 // gh = h·W_h + b_h; h' = GRU(gx_t, gh, h)
-                let gh = tape.linear(&hv, &w_h, Some(&b_h))?;
+                let gh = tape.linear_step(&w_h, &hv)?;
                 hv = tape.gru_cell(&tape.time_step(&gx, step)?, &gh, &hv)?;
                 steps.push(hv.clone());
             }
