@@ -278,3 +278,48 @@ generations = 5
     assert!(std::fs::metadata(run.join("agents.safetensors")).unwrap().len() > 0);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A stand-in for a Python with JAX: answers `-c "import jax"` and speaks the `--serve`
+/// protocol of `tools/bench_nn_jax.py` (an info line, then 2 ms per step for every request).
+fn fake_jax(dir: &Path) -> PathBuf {
+    let p = dir.join("python");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\n[ \"$1\" = -c ] && exit 0\necho '{\"jax_version\": \"fake\", \"device\": \"cpu:0\"}'\n\
+         while read case steps; do echo 0.002; done\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn bench_nn_alternates_with_the_jax_reference() {
+    let dir = tmpdir("bench-nn");
+    let out =
+        mecrl().args(["bench", "nn", "--steps", "2", "--reps", "1", "--python"]).arg(fake_jax(&dir)).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for case in ["(a) DIRS agents", "(b) [100,80,60,100]", "(c) LSTM"] {
+        let line = stdout.lines().find(|l| l.starts_with(case)).unwrap_or_else(|| panic!("{case}: {stdout}"));
+        let cols: Vec<&str> = line.split_whitespace().rev().take(3).collect();
+        // ratio, JAX's 2 ms, ours: the ratio is JAX's time over ours
+        let (ratio, jax, ours): (f64, f64, f64) =
+            (cols[0].trim_end_matches('x').parse().unwrap(), cols[1].parse().unwrap(), cols[2].parse().unwrap());
+        assert_eq!(jax, 2.0, "{line}");
+        assert!(ours > 0.0 && (ratio - jax / ours).abs() <= 0.01 * ratio + 0.005, "{line}");
+    }
+    assert!(stdout.contains("JAX fake on cpu:0"), "{stdout}");
+    // without JAX: our times, no reference, a message saying how to get one
+    let out = mecrl()
+        .args(["bench", "nn", "--steps", "2", "--reps", "1", "--python", "/nonexistent/python"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pip install jax"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("(b)")).unwrap();
+    assert!(line.trim_end().ends_with('-'), "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """JAX-CPU reference for `mecrl bench nn`: the same training step as mecrl's (an ensemble of K
 MLPs with ReLU hidden layers, MSE to fixed targets, Adam with bias correction), vmapped over K
-and jitted by XLA on the CPU. Prints JSON {"cases": [{"name", "seconds_per_step"}], ...}.
+and jitted by XLA on the CPU. Prints JSON {"cases": [{"name", "seconds_per_step"}], ...}; with
+--serve it times one block per request instead (what `mecrl bench nn` uses, alternating its
+blocks with JAX's).
 
     pip install jax      # then: mecrl bench nn (or --python PATH to this interpreter)
 """
 import argparse
 import json
+import sys
 import time
 
 import jax
@@ -49,9 +52,10 @@ def step(params, m, v, t_step, x, t):
     return params, m, v
 
 
-def lstm_case(steps, reps):
+def lstm_runner():
     """(c): a 2-layer LSTM(256), T = 20, batch 20, input 256; forward + backward of the mean
-    squared output (torch gate order i, f, g, o; one bias per layer)."""
+    squared output (torch gate order i, f, g, o; one bias per layer). Returns run(steps) ->
+    seconds per pass."""
     T, B, F, H = 20, 20, 256, 256
     key = jax.random.PRNGKey(1)
     params = []
@@ -85,45 +89,80 @@ def lstm_case(steps, reps):
         return jnp.mean(h ** 2)
 
     g = jax.jit(jax.grad(loss))
-    times = []
-    for r in range(reps + 1):
+
+    def run(steps):
         t0 = time.perf_counter()
         for _ in range(steps):
             out = g(params)
         jax.block_until_ready(out)
-        if r > 0:
-            times.append((time.perf_counter() - t0) / steps)
-    times.sort()
-    return {"name": "(c)", "seconds_per_step": times[len(times) // 2]}
+        return (time.perf_counter() - t0) / steps
+
+    return run
+
+
+def mlp_runner(sizes, k, batch):
+    """(a)/(b): training steps of K MLPs; the state carries over between calls. Returns
+    run(steps) -> seconds per step."""
+    key = jax.random.PRNGKey(0)
+    state = {"params": init(key, sizes, k), "n": 1}
+    state["m"] = jax.tree_util.tree_map(jnp.zeros_like, state["params"])
+    state["v"] = jax.tree_util.tree_map(jnp.zeros_like, state["params"])
+    x = jax.random.uniform(key, (k, batch, sizes[0]), minval=-1, maxval=1)
+    t = jax.random.uniform(key, (k, batch, sizes[-1]), minval=-1, maxval=1)
+
+    def run(steps):
+        params, m, v, n = state["params"], state["m"], state["v"], state["n"]
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            params, m, v = step(params, m, v, jnp.float32(n), x, t)
+            n += 1
+        jax.block_until_ready(params)
+        dt = (time.perf_counter() - t0) / steps
+        state.update(params=params, m=m, v=v, n=n)
+        return dt
+
+    return run
+
+
+def runners():
+    out = {name: mlp_runner(sizes, k, batch) for name, sizes, k, batch in CASES}
+    out["(c)"] = lstm_runner()
+    return out
+
+
+def info():
+    return {"jax_version": jax.__version__, "device": str(jax.devices()[0])}
+
+
+def serve():
+    """One timed block per request, so the caller can alternate its own blocks with JAX's on
+    the same machine state: reads lines `CASE STEPS` ("(b) 50"), answers each with a line
+    holding the seconds per step; a first line holds the JSON info once every case is built."""
+    rs = runners()
+    print(json.dumps(info()), flush=True)
+    for line in sys.stdin:
+        name, steps = line.split()
+        print(repr(rs[name](int(steps))), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--serve", action="store_true", help="answer timing requests on stdin (see serve)")
     a = ap.parse_args()
-    out = []
-    for name, sizes, k, batch in CASES:
-        key = jax.random.PRNGKey(0)
-        params = init(key, sizes, k)
-        m = jax.tree_util.tree_map(jnp.zeros_like, params)
-        v = jax.tree_util.tree_map(jnp.zeros_like, params)
-        x = jax.random.uniform(key, (k, batch, sizes[0]), minval=-1, maxval=1)
-        t = jax.random.uniform(key, (k, batch, sizes[-1]), minval=-1, maxval=1)
-        times = []
-        n = 1
-        for r in range(a.reps + 1):
-            t0 = time.perf_counter()
-            for _ in range(a.steps):
-                params, m, v = step(params, m, v, jnp.float32(n), x, t)
-                n += 1
-            jax.block_until_ready(params)
-            if r > 0:
-                times.append((time.perf_counter() - t0) / a.steps)
-        times.sort()
-        out.append({"name": name, "seconds_per_step": times[len(times) // 2]})
-    lstm = lstm_case(max(a.steps // 10, 2), a.reps)
-    print(json.dumps({"cases": out, "lstm": lstm, "jax_version": jax.__version__, "device": str(jax.devices()[0])}))
+    if a.serve:
+        serve()
+        return
+    rs = runners()
+    out = {}
+    for name, run in rs.items():
+        steps = a.steps if name != "(c)" else max(a.steps // 10, 2)
+        run(steps)  # warm-up (and compile)
+        times = sorted(run(steps) for _ in range(a.reps))
+        out[name] = times[len(times) // 2]
+    cases = [{"name": n, "seconds_per_step": out[n]} for n, *_ in CASES]
+    print(json.dumps({"cases": cases, "lstm": {"name": "(c)", "seconds_per_step": out["(c)"]}, **info()}))
 
 
 if __name__ == "__main__":

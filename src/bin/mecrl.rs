@@ -462,28 +462,41 @@ fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &st
 
 fn cmd_bench_nn(a: &BenchNnArgs) -> anyhow::Result<()> {
     let be = pick_backend(&a.backend)?;
-    let jax = nn_bench::jax_reference(a.python.clone(), a.steps, a.reps)?;
-    println!("mecrl bench nn  (forward + backward + Adam per step; medians of {} blocks of {} steps)", a.reps, a.steps);
+    let mut jax = nn_bench::Jax::start(a.python.clone())?;
+    println!(
+        "mecrl bench nn  (forward + backward + Adam per step; medians of {} blocks of {} steps, alternating with JAX's)",
+        a.reps, a.steps
+    );
     println!("{:<48} {:>14} {:>14} {:>8}", "case", "mecrl (ms)", "JAX-CPU (ms)", "ratio");
-    for (k, c) in nn_bench::CASES.iter().enumerate() {
-        let t = nn_bench::time_mlp(&be, c, a.steps, a.reps)?;
-        let j = jax.as_ref().and_then(|j| j["cases"][k]["seconds_per_step"].as_f64());
-        let (js, ratio) = match j {
-            Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t)),
-            None => ("-".into(), "-".into()),
-        };
-        println!("{:<48} {:>14.3} {:>14} {:>8}", c.name, t * 1e3, js, ratio);
-    }
     let steps_c = (a.steps / 10).max(2);
-    let t = nn_bench::time_lstm(&be, steps_c, a.reps)?;
-    let j = jax.as_ref().and_then(|j| j["lstm"]["seconds_per_step"].as_f64());
-    let (js, ratio) = match j {
-        Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t)),
-        None => ("-".into(), "-".into()),
-    };
-    println!("{:<48} {:>14.3} {:>14} {:>8}", "(c) LSTM 2x256, T=20, batch 20 (fwd+bwd)", t * 1e3, js, ratio);
+    let mut cases: Vec<(&str, &str, usize, nn_bench::Bench<'static>)> = vec![];
+    for (c, key) in nn_bench::CASES.iter().zip(["(a)", "(b)"]) {
+        cases.push((c.name, key, a.steps, nn_bench::mlp(&be, c)?));
+    }
+    cases.push(("(c) LSTM 2x256, T=20, batch 20 (fwd+bwd)", "(c)", steps_c, nn_bench::lstm(&be)?));
+    for (name, key, steps, mut bench) in cases {
+        let (mut ours, mut theirs) = (vec![], vec![]);
+        // one untimed block each first (allocations, caches, XLA's compilation)
+        for r in 0..=a.reps {
+            let t = bench.block(steps)?;
+            let j = jax.as_mut().map(|j| j.block(key, steps)).transpose()?;
+            if r > 0 {
+                ours.push(t);
+                theirs.extend(j);
+            }
+        }
+        let t = median(ours);
+        let (js, ratio) = match theirs.is_empty() {
+            false => {
+                let j = median(theirs);
+                (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t))
+            }
+            true => ("-".into(), "-".into()),
+        };
+        println!("{:<48} {:>14.3} {:>14} {:>8}", name, t * 1e3, js, ratio);
+    }
     if let Some(j) = &jax {
-        println!("JAX {} on {}", j["jax_version"].as_str().unwrap_or("?"), j["device"].as_str().unwrap_or("?"));
+        println!("{}", j.describe);
     }
     Ok(())
 }
