@@ -42,10 +42,13 @@ pub struct Gemm<'a> {
     pub kk: usize,
     /// The left factor.
     pub a: Strided<'a>,
-    /// The right factor, row-major.
+    /// The right factor: B(k, j) = b[k·ldb + j] (row-major), or with `bt` b[j·ldb + k] (B
+    /// given as its transpose: the weights of a linear layer's input gradient).
     pub b: &'a [f32],
-    /// Row stride of B.
+    /// Row stride of B (of Bᵀ with `bt`).
     pub ldb: usize,
+    /// B is stored transposed.
+    pub bt: bool,
     /// Row stride of out.
     pub ldc: usize,
     /// What to do with each sum.
@@ -61,7 +64,8 @@ impl Gemm<'_> {
         }
         let last_a = if self.kk == 0 { 0 } else { (self.m - 1) * self.a.rs + (self.kk - 1) * self.a.ks + 1 };
         assert!(self.a.data.len() >= last_a, "gemm: A too short");
-        assert!(self.kk == 0 || self.b.len() >= (self.kk - 1) * self.ldb + self.n, "gemm: B too short");
+        let last_b = if self.bt { (self.n - 1) * self.ldb + self.kk } else { (self.kk.max(1) - 1) * self.ldb + self.n };
+        assert!(self.kk == 0 || self.b.len() >= last_b, "gemm: B too short");
         assert!(out_len >= (self.m - 1) * self.ldc + self.n, "gemm: out too short");
         if let Epilogue::Set(Some(bias)) = self.epi {
             assert!(bias.len() >= self.n, "gemm: bias too short");
@@ -92,9 +96,43 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
     for (j, o) in jobs.iter().zip(&outs) {
         j.check(o.len());
     }
+    let kernel = Kernel::detect();
+    // only the AVX2 kernel reads a transposed B (while packing its panels); the others get a
+    // transposed copy
+    let copies: Vec<Option<Vec<f32>>> = jobs
+        .iter()
+        .map(|j| {
+            (j.bt && !kernel.reads_bt() && j.kk > 0).then(|| {
+                let mut t = vec![0.0; j.kk * j.n];
+                if j.ldb == j.kk {
+                    transpose(&j.b[..j.n * j.kk], j.n, j.kk, &mut t);
+                } else {
+                    for (c, row) in j.b.chunks(j.ldb).take(j.n).enumerate() {
+                        for (k, &v) in row[..j.kk].iter().enumerate() {
+                            t[k * j.n + c] = v;
+                        }
+                    }
+                }
+                t
+            })
+        })
+        .collect();
+    let owned: Vec<Gemm<'_>>;
+    let jobs = if copies.iter().any(Option::is_some) {
+        owned = jobs
+            .iter()
+            .zip(&copies)
+            .map(|(j, c)| match c {
+                Some(t) => Gemm { b: t, ldb: j.n, bt: false, ..*j },
+                None => *j,
+            })
+            .collect();
+        &owned[..]
+    } else {
+        jobs
+    };
     let work: usize = jobs.iter().map(|j| j.m * j.n * j.kk).sum();
     let ptrs: Vec<OutPtr> = outs.into_iter().map(|o| OutPtr(o.as_mut_ptr())).collect();
-    let kernel = Kernel::detect();
     let threads = super::par::threads();
     if work < par_min() || threads < 2 {
         for (j, p) in jobs.iter().zip(&ptrs) {
@@ -142,6 +180,83 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
     });
 }
 
+/// t [c, r] = s [r, c]ᵀ in 8 × 8 blocks, in registers with AVX (a row-by-row copy writes a new
+/// cache line per element when r is large: the LSTM's 256 × 1024 recurrent weights took longer
+/// to transpose than to multiply).
+pub(crate) fn transpose(s: &[f32], r: usize, c: usize, t: &mut [f32]) {
+    assert!(s.len() >= r * c && t.len() >= r * c, "transpose: slices too short");
+    let (r8, c8) = (r / 8 * 8, c / 8 * 8);
+    #[cfg(target_arch = "x86_64")]
+    let simd = std::arch::is_x86_feature_detected!("avx");
+    #[cfg(not(target_arch = "x86_64"))]
+    let simd = false;
+    for r0 in (0..r8).step_by(8) {
+        for c0 in (0..c8).step_by(8) {
+            #[cfg(target_arch = "x86_64")]
+            if simd {
+                // SAFETY: AVX detected; the 8 × 8 block lies inside s and t (asserted above).
+                unsafe { transpose8_avx(s.as_ptr().add(r0 * c + c0), c, t.as_mut_ptr().add(c0 * r + r0), r) };
+                continue;
+            }
+            for rr in r0..r0 + 8 {
+                for cc in c0..c0 + 8 {
+                    t[cc * r + rr] = s[rr * c + cc];
+                }
+            }
+        }
+    }
+    let _ = simd;
+    // the edges: rows past r8 (all columns) and columns past c8 (rows below r8)
+    for rr in 0..r {
+        let from = if rr < r8 { c8 } else { 0 };
+        for cc in from..c {
+            t[cc * r + rr] = s[rr * c + cc];
+        }
+    }
+}
+
+/// One 8 × 8 block: rows of `s` (stride ls) to columns of `t` (stride lt).
+///
+/// # Safety
+/// AVX present; 8 rows of 8 floats readable at s and writable at t with those strides.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+pub(crate) unsafe fn transpose8_avx(s: *const f32, ls: usize, t: *mut f32, lt: usize) {
+    use std::arch::x86_64::*;
+    unsafe {
+        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(s.add(i * ls)));
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        let out = [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ];
+        for (i, v) in out.into_iter().enumerate() {
+            _mm256_storeu_ps(t.add(i * lt), v);
+        }
+    }
+}
+
 /// Which micro-kernel this machine runs.
 #[derive(Clone, Copy)]
 enum Kernel {
@@ -166,6 +281,15 @@ impl Kernel {
             return Kernel::Avx2;
         }
         Kernel::Portable
+    }
+
+    /// Whether the kernel reads a transposed B itself ([`Gemm::bt`]).
+    fn reads_bt(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Kernel::Avx2 = self {
+            return true;
+        }
+        false
     }
 
     /// Every kernel this machine can run (the tests compare them).
@@ -200,6 +324,7 @@ impl Kernel {
     /// `out` points at the job's output, checked by [`Gemm::check`]; no other thread writes
     /// these rows and columns meanwhile.
     unsafe fn block(self, j: &Gemm<'_>, out: *mut f32, r0: usize, r1: usize, c0: usize, c1: usize) {
+        debug_assert!(!j.bt || self.reads_bt(), "a transposed B reaches only the kernel that reads it");
         match self {
             // SAFETY: AVX-512F was detected; bounds as above.
             #[cfg(target_arch = "x86_64")]
@@ -409,7 +534,7 @@ mod avx2 {
         // contiguous buffer: B's rows are often 4 KiB apart (weights 256 × 1024), and a panel
         // of such rows maps to one L1 set and a few L2 sets, so every row tile reloaded it from
         // L3. The copy changes no sum.
-        let pack = r1 - r0 > MR && j.kk > 1 && j.ldb > NR;
+        let pack = j.bt || (r1 - r0 > MR && j.kk > 1 && j.ldb > NR);
         // The buffer leaves the thread-local for the call: a closure would not inherit this
         // function's target features.
         let mut panel = PANEL.with(|cell| cell.take());
@@ -420,10 +545,17 @@ mod avx2 {
         while cb < c1 {
             let cols = (c1 - cb).min(NR);
             // SAFETY: column cb of row 0 of B exists (checked by Gemm::check).
-            let bcol = unsafe { j.b.as_ptr().add(cb) };
+            let bcol = unsafe { j.b.as_ptr().add(if j.bt { cb * j.ldb } else { cb }) };
             let (bp, ldb) = if pack {
-                // SAFETY: rows 0..kk of B hold `cols` columns from cb; the panel holds kk × NR.
-                unsafe { pack_panel(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr()) };
+                // SAFETY: rows 0..kk of B hold `cols` columns from cb (rows cb.. of Bᵀ, kk
+                // long, with bt); the panel holds kk × NR.
+                unsafe {
+                    if j.bt {
+                        pack_panel_t(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
+                    } else {
+                        pack_panel(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
+                    }
+                }
                 (panel.as_ptr(), NR)
             } else {
                 (bcol, j.ldb)
@@ -467,6 +599,35 @@ mod avx2 {
                 } else {
                     _mm256_storeu_ps(d, _mm256_maskload_ps(s, m0));
                     _mm256_storeu_ps(d.add(8), _mm256_maskload_ps(s.add(8), m1));
+                }
+            }
+        }
+    }
+
+    /// Copies `cols` (≤ NR) rows of Bᵀ (kk long, row stride ldb) to `dst` as kk rows of NR
+    /// columns (dst[k·NR + c] = bt[c·ldb + k]; the lanes past `cols` zero), 8 × 8 blocks
+    /// transposed in registers.
+    ///
+    /// # Safety
+    /// The source rows and kk · NR destination elements exist.
+    #[target_feature(enable = "avx2")]
+    unsafe fn pack_panel_t(bt: *const f32, ldb: usize, kk: usize, cols: usize, dst: *mut f32) {
+        let (k8, c8) = (kk / 8 * 8, cols / 8 * 8);
+        // SAFETY: per the contract (every index below is c < cols, k < kk, or a lane < NR).
+        unsafe {
+            for c0 in (0..c8).step_by(8) {
+                for k0 in (0..k8).step_by(8) {
+                    super::transpose8_avx(bt.add(c0 * ldb + k0), ldb, dst.add(k0 * NR + c0), NR);
+                }
+            }
+            for k in 0..kk {
+                let d = dst.add(k * NR);
+                let from = if k < k8 { c8 } else { 0 };
+                for c in from..cols {
+                    *d.add(c) = *bt.add(c * ldb + k);
+                }
+                for c in cols..NR {
+                    *d.add(c) = 0.0;
                 }
             }
         }
@@ -625,19 +786,51 @@ mod tests {
                 [Strided { data: &a, rs: kk, ks: 1 }, Strided { data: &at, rs: 1, ks: m }].into_iter().enumerate()
             {
                 for epi in [Epilogue::Set(None), Epilogue::Set(Some(&bias)), Epilogue::Add] {
-                    let g = Gemm { m, n, kk, a, b: &b, ldb: n, ldc: n, epi };
+                    let g = Gemm { m, n, kk, a, b: &b, ldb: n, bt: false, ldc: n, epi };
                     let mut want = values(m * n, 4);
                     reference(&g, &mut want);
+                    // B given transposed (row stride kk + 3: padding between its rows)
+                    let ldt = kk + 3;
+                    let mut bt = vec![f32::NAN; n * ldt];
+                    for k in 0..kk {
+                        for c in 0..n {
+                            bt[c * ldt + k] = b[k * n + c];
+                        }
+                    }
+                    let gt = Gemm { b: &bt[..(n - 1) * ldt + kk], ldb: ldt, bt: true, ..g };
                     for kernel in Kernel::available() {
                         let mut got = values(m * n, 4);
                         unsafe { kernel.block(&g, got.as_mut_ptr(), 0, m, 0, n) };
                         assert_eq!(got, want, "{m}x{n}x{kk} A{ai}");
+                        if kernel.reads_bt() {
+                            let mut got = values(m * n, 4);
+                            unsafe { kernel.block(&gt, got.as_mut_ptr(), 0, m, 0, n) };
+                            assert_eq!(got, want, "{m}x{n}x{kk} A{ai} Bt");
+                        }
                     }
                     // two jobs through `run` (threaded when large)
                     let (mut o1, mut o2) = (values(m * n, 4), values(m * n, 4));
                     run(&[g, g], vec![&mut o1, &mut o2]);
                     assert_eq!(o1, want, "run {m}x{n}x{kk} A{ai}");
                     assert_eq!(o2, want, "run {m}x{n}x{kk} A{ai}");
+                    let (mut o1, mut o2) = (values(m * n, 4), values(m * n, 4));
+                    run(&[gt, g], vec![&mut o1, &mut o2]);
+                    assert_eq!(o1, want, "run {m}x{n}x{kk} A{ai} Bt");
+                    assert_eq!(o2, want, "run {m}x{n}x{kk} A{ai}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transpose_matches_the_definition_at_every_edge() {
+        for &(r, c) in &[(1, 1), (8, 8), (9, 17), (16, 3), (30, 80), (256, 1024)] {
+            let s: Vec<f32> = (0..r * c).map(|v| v as f32).collect();
+            let mut t = vec![-1.0f32; r * c];
+            transpose(&s, r, c, &mut t);
+            for rr in 0..r {
+                for cc in 0..c {
+                    assert_eq!(t[cc * r + rr], s[rr * c + cc], "{r}x{c} at ({rr}, {cc})");
                 }
             }
         }

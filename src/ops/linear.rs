@@ -12,7 +12,7 @@
 //! The f32 CPU functions run on [`gemm`] (register-blocked fused multiply-adds, the same sum
 //! order); the generic functions are the sequential references they are tested against.
 
-use super::gemm::{self, Epilogue, Gemm, Strided};
+use super::gemm::{self, transpose, Epilogue, Gemm, Strided};
 use super::{team_parts, Real, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::registry::params as decode;
@@ -162,6 +162,7 @@ pub fn forward_f32(p: &LinearParams, x: &[f32], w: &[f32], bias: &[f32], y: &mut
             a: Strided { data: &x[g * b * i..(g + 1) * b * i], rs: i, ks: 1 },
             b: &w[g * i * o..(g + 1) * i * o],
             ldb: o,
+            bt: false,
             ldc: o,
             epi: Epilogue::Set((p.has_bias != 0).then(|| &bias[g * o..(g + 1) * o])),
         })
@@ -170,88 +171,12 @@ pub fn forward_f32(p: &LinearParams, x: &[f32], w: &[f32], bias: &[f32], y: &mut
 }
 
 thread_local! {
-    /// The transposed weights of `backward_x_f32`, reused across calls.
+    /// The transposed output gradients of `backward_x_few_rows`, reused across calls.
     static WT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// t [c, r] = s [r, c]ᵀ in 8 × 8 blocks, in registers with AVX (a row-by-row copy writes a new
-/// cache line per element when r is large: the LSTM's 256 × 1024 recurrent weights took longer
-/// to transpose than to multiply).
-fn transpose(s: &[f32], r: usize, c: usize, t: &mut [f32]) {
-    assert!(s.len() >= r * c && t.len() >= r * c, "transpose: slices too short");
-    let (r8, c8) = (r / 8 * 8, c / 8 * 8);
-    #[cfg(target_arch = "x86_64")]
-    let simd = std::arch::is_x86_feature_detected!("avx");
-    #[cfg(not(target_arch = "x86_64"))]
-    let simd = false;
-    for r0 in (0..r8).step_by(8) {
-        for c0 in (0..c8).step_by(8) {
-            #[cfg(target_arch = "x86_64")]
-            if simd {
-                // SAFETY: AVX detected; the 8 × 8 block lies inside s and t (asserted above).
-                unsafe { transpose8_avx(s.as_ptr().add(r0 * c + c0), c, t.as_mut_ptr().add(c0 * r + r0), r) };
-                continue;
-            }
-            for rr in r0..r0 + 8 {
-                for cc in c0..c0 + 8 {
-                    t[cc * r + rr] = s[rr * c + cc];
-                }
-            }
-        }
-    }
-    let _ = simd;
-    // the edges: rows past r8 (all columns) and columns past c8 (rows below r8)
-    for rr in 0..r {
-        let from = if rr < r8 { c8 } else { 0 };
-        for cc in from..c {
-            t[cc * r + rr] = s[rr * c + cc];
-        }
-    }
-}
-
-/// One 8 × 8 block: rows of `s` (stride ls) to columns of `t` (stride lt).
-///
-/// # Safety
-/// AVX present; 8 rows of 8 floats readable at s and writable at t with those strides.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn transpose8_avx(s: *const f32, ls: usize, t: *mut f32, lt: usize) {
-    use std::arch::x86_64::*;
-    unsafe {
-        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(s.add(i * ls)));
-        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-        let out = [
-            _mm256_permute2f128_ps::<0x20>(u0, u4),
-            _mm256_permute2f128_ps::<0x20>(u1, u5),
-            _mm256_permute2f128_ps::<0x20>(u2, u6),
-            _mm256_permute2f128_ps::<0x20>(u3, u7),
-            _mm256_permute2f128_ps::<0x31>(u0, u4),
-            _mm256_permute2f128_ps::<0x31>(u1, u5),
-            _mm256_permute2f128_ps::<0x31>(u2, u6),
-            _mm256_permute2f128_ps::<0x31>(u3, u7),
-        ];
-        for (i, v) in out.into_iter().enumerate() {
-            _mm256_storeu_ps(t.add(i * lt), v);
-        }
-    }
-}
-
-/// f32 dx += dy·wᵀ through [`gemm`], on a transposed copy of w or, for few rows, of dy.
+/// f32 dx += dy·wᵀ through [`gemm`] with B = wᵀ (read transposed while its panels are packed)
+/// or, for few rows, on a transposed copy of dy.
 pub fn backward_x_f32(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
     let (_, b, i, o) = p.dims();
     if i == 0 || b == 0 {
@@ -260,33 +185,27 @@ pub fn backward_x_f32(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
     if b * (o + 2 * i) < i * o / 2 {
         backward_x_few_rows(p, dy, w, dx)
     } else {
-        backward_x_wt(p, dy, w, dx)
+        backward_x_bt(p, dy, w, dx)
     }
 }
 
-/// dx += dy·wᵀ through a transposed copy of w.
-fn backward_x_wt(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+/// dx += dy·wᵀ with B = wᵀ read transposed.
+fn backward_x_bt(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
     let (k, b, i, o) = p.dims();
-    WT.with_borrow_mut(|wt| {
-        wt.clear();
-        wt.resize(k * i * o, 0.0);
-        for g in 0..k {
-            transpose(&w[g * i * o..(g + 1) * i * o], i, o, &mut wt[g * o * i..(g + 1) * o * i]);
-        }
-        let jobs: Vec<Gemm<'_>> = (0..k)
-            .map(|g| Gemm {
-                m: b,
-                n: i,
-                kk: o,
-                a: Strided { data: &dy[g * b * o..(g + 1) * b * o], rs: o, ks: 1 },
-                b: &wt[g * o * i..(g + 1) * o * i],
-                ldb: i,
-                ldc: i,
-                epi: Epilogue::Add,
-            })
-            .collect();
-        gemm::run(&jobs, dx[..k * b * i].chunks_mut(b * i).collect());
-    });
+    let jobs: Vec<Gemm<'_>> = (0..k)
+        .map(|g| Gemm {
+            m: b,
+            n: i,
+            kk: o,
+            a: Strided { data: &dy[g * b * o..(g + 1) * b * o], rs: o, ks: 1 },
+            b: &w[g * i * o..(g + 1) * i * o],
+            ldb: o,
+            bt: true,
+            ldc: i,
+            epi: Epilogue::Add,
+        })
+        .collect();
+    gemm::run(&jobs, dx[..k * b * i].chunks_mut(b * i).collect());
 }
 
 /// dx += dy·wᵀ for few rows (an LSTM step: B = 20 against 256 × 1024 weights), where
@@ -309,6 +228,7 @@ fn backward_x_few_rows(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) 
                 a: Strided { data: &w[g * i * o..(g + 1) * i * o], rs: o, ks: 1 },
                 b: &dyt[g * o * b..(g + 1) * o * b],
                 ldb: b,
+                bt: false,
                 ldc: b,
                 epi: Epilogue::Set(None),
             })
@@ -337,6 +257,7 @@ pub fn backward_w_f32(p: &LinearParams, x: &[f32], dy: &[f32], dw: &mut [f32], d
                 a: Strided { data: &x[g * b * i..(g + 1) * b * i], rs: 1, ks: i },
                 b: &dy[g * b * o..(g + 1) * b * o],
                 ldb: o,
+                bt: false,
                 ldc: o,
                 epi: Epilogue::Add,
             })
@@ -446,7 +367,7 @@ mod tests {
             // both routes of the f32 dx give the same bits
             let mut d3 = v(k * b * i, 5);
             let mut d4 = v(k * b * i, 5);
-            backward_x_wt(&p, &dy, &w, &mut d3);
+            backward_x_bt(&p, &dy, &w, &mut d3);
             backward_x_few_rows(&p, &dy, &w, &mut d4);
             assert_eq!(d3, d4, "dx routes {k} {b} {i} {o}");
             let (mut w1, mut w2, mut b1, mut b2) = (v(k * i * o, 6), v(k * i * o, 6), v(k * o, 7), v(k * o, 7));
@@ -454,20 +375,6 @@ mod tests {
             backward_w_f32(&p, &x, &dy, &mut w2, &mut b2);
             assert!(close(&w1, &w2), "dw {k} {b} {i} {o}");
             assert_eq!(b1, b2, "db {k} {b} {i} {o}: the bias sum is not fused");
-        }
-    }
-
-    #[test]
-    fn transpose_matches_the_definition_at_every_edge() {
-        for &(r, c) in &[(1, 1), (8, 8), (9, 17), (16, 3), (30, 80), (256, 1024)] {
-            let s: Vec<f32> = (0..r * c).map(|v| v as f32).collect();
-            let mut t = vec![-1.0f32; r * c];
-            transpose(&s, r, c, &mut t);
-            for rr in 0..r {
-                for cc in 0..c {
-                    assert_eq!(t[cc * r + rr], s[rr * c + cc], "{r}x{c} at ({rr}, {cc})");
-                }
-            }
         }
     }
 
