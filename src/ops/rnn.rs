@@ -29,10 +29,8 @@
 //!
 //! Backward kernels accumulate (`+=`), as every op's.
 
-use rayon::prelude::*;
-
 use super::act::{apply, derivative, Act};
-use super::Real;
+use super::{team_chunk, team_parts, Real};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::registry::params as decode;
 use crate::error::Result;
@@ -61,8 +59,25 @@ impl CellParams {
 /// (row, ((a, b), c)): one row's three zipped output chunks.
 type Rows3<'a, T> = (usize, ((&'a mut [T], &'a mut [T]), &'a mut [T]));
 
-/// Rows of work below which the CPU functions stay on the calling thread.
-const PAR_ROWS: usize = 256;
+/// Units (rows × H) below which the CPU functions stay on the calling thread: a unit costs
+/// a few exponentials, so an LSTM step (20 rows of 256) is worth the team.
+const PAR_UNITS: usize = 2048;
+
+/// Runs `f` on every row's item, the rows split into one contiguous range per thread of the
+/// team when there are `units` ≥ [`PAR_UNITS`] of work.
+fn for_rows<I: Send>(items: impl Iterator<Item = I>, units: usize, f: &(dyn Fn(I) + Sync)) {
+    if units < PAR_UNITS {
+        return items.for_each(f);
+    }
+    let items: Vec<I> = items.collect();
+    let per = team_chunk(items.len());
+    let mut parts: Vec<Vec<I>> = vec![];
+    let mut it = items.into_iter().peekable();
+    while it.peek().is_some() {
+        parts.push(it.by_ref().take(per).collect());
+    }
+    team_parts(parts, &|part: Vec<I>| part.into_iter().for_each(f));
+}
 
 /// One LSTM unit: (h', c', [i, f, g, o, tanh c']) from the four pre-activations and c.
 #[inline]
@@ -109,11 +124,7 @@ pub fn lstm_forward<T: Real>(p: &CellParams, z: &[T], c: &[T], h_out: &mut [T], 
         }
     };
     let (hs, cs, acts) = (&mut h_out[..n * h], &mut c_out[..n * h], &mut act[..n * 5 * h]);
-    if n >= PAR_ROWS {
-        hs.par_chunks_mut(h).zip(cs.par_chunks_mut(h)).zip(acts.par_chunks_mut(5 * h)).enumerate().for_each(run);
-    } else {
-        hs.chunks_mut(h).zip(cs.chunks_mut(h)).zip(acts.chunks_mut(5 * h)).enumerate().for_each(run);
-    }
+    for_rows(hs.chunks_mut(h).zip(cs.chunks_mut(h)).zip(acts.chunks_mut(5 * h)).enumerate(), n * h, &run);
 }
 
 /// LSTM cell backward: dz [N, 4H] += …, dc [N, H] += … from act [N, 5H], c, dh' and dc'.
@@ -133,11 +144,7 @@ pub fn lstm_backward<T: Real>(p: &CellParams, act: &[T], c: &[T], dh: &[T], dcn:
             dcr[j] = dcr[j] + dcp;
         }
     };
-    if n >= PAR_ROWS {
-        dz[..n * 4 * h].par_chunks_mut(4 * h).zip(dc[..n * h].par_chunks_mut(h)).enumerate().for_each(run);
-    } else {
-        dz[..n * 4 * h].chunks_mut(4 * h).zip(dc[..n * h].chunks_mut(h)).enumerate().for_each(run);
-    }
+    for_rows(dz[..n * 4 * h].chunks_mut(4 * h).zip(dc[..n * h].chunks_mut(h)).enumerate(), n * h, &run);
 }
 
 /// One GRU unit: (h', [r, z, n]) from the input and hidden pre-activations and h.
@@ -182,11 +189,7 @@ pub fn gru_forward<T: Real>(p: &CellParams, gx: &[T], gh: &[T], h: &[T], h_out: 
             }
         }
     };
-    if n >= PAR_ROWS {
-        h_out[..n * hh].par_chunks_mut(hh).zip(act[..n * 3 * hh].par_chunks_mut(3 * hh)).enumerate().for_each(run);
-    } else {
-        h_out[..n * hh].chunks_mut(hh).zip(act[..n * 3 * hh].chunks_mut(3 * hh)).enumerate().for_each(run);
-    }
+    for_rows(h_out[..n * hh].chunks_mut(hh).zip(act[..n * 3 * hh].chunks_mut(3 * hh)).enumerate(), n * hh, &run);
 }
 
 /// GRU cell backward: dgx, dgh [N, 3H] and dh [N, H] += … from act, gh, h and dh'.
@@ -219,14 +222,8 @@ pub fn gru_backward<T: Real>(
         }
     };
     let w = 3 * hh;
-    if n >= PAR_ROWS {
-        let it =
-            dgx[..n * w].par_chunks_mut(w).zip(dgh[..n * w].par_chunks_mut(w)).zip(dh[..n * hh].par_chunks_mut(hh));
-        it.enumerate().for_each(run);
-    } else {
-        let it = dgx[..n * w].chunks_mut(w).zip(dgh[..n * w].chunks_mut(w)).zip(dh[..n * hh].chunks_mut(hh));
-        it.enumerate().for_each(run);
-    }
+    let it = dgx[..n * w].chunks_mut(w).zip(dgh[..n * w].chunks_mut(w)).zip(dh[..n * hh].chunks_mut(hh));
+    for_rows(it.enumerate(), n * hh, &run);
 }
 
 fn check(entry: &str, bufs: &[&mut [u32]], names: &[&str], want: &[u64]) -> Result<()> {
