@@ -9,7 +9,7 @@
 struct ActParams {
     u32 n;
     u32 kind;
-    u32 _pad0;
+    u32 fresh;
     u32 _pad1;
 };
 
@@ -45,7 +45,8 @@ extern "C" __global__ void act_bwd(const ActParams p, const float* __restrict__ 
                                    float* __restrict__ dx) {
     u32 t = global_id();
     if (t >= p.n) return;
-    dx[t] = dx[t] + dy[t] * act_derivative(p.kind, y[t]);
+    float g = dy[t] * act_derivative(p.kind, y[t]);
+    dx[t] = p.fresh ? g : dx[t] + g;  // fresh: a new gradient buffer, not read
 }
 
 #endif

@@ -12,7 +12,7 @@ struct LinearParams {
     u32 i;
     u32 o;
     u32 has_bias;
-    u32 _pad0;
+    u32 fresh;
     u32 _pad1;
     u32 _pad2;
 };
@@ -37,7 +37,7 @@ extern "C" __global__ void linear_bwd_x(const LinearParams p, const float* __res
     u32 row = t / p.i, i = t % p.i, g = row / p.b;
     float s = 0.0f;
     for (u32 o = 0; o < p.o; ++o) s = s + dy[(u64)row * p.o + o] * w[((u64)g * p.i + i) * p.o + o];
-    dx[t] = dx[t] + s;
+    dx[t] = p.fresh ? s : dx[t] + s;
 }
 
 // t = (g I + i) O + o: dw += Σ_b x[g,b,i] dy[g,b,o]; the threads of i = 0 also db += Σ_b dy.

@@ -3,7 +3,7 @@
 struct ActParams {
     n: u32,
     kind: u32,
-    _pad0: u32,
+    fresh: u32,
     _pad1: u32,
 }
 
@@ -65,5 +65,10 @@ fn act_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
     if (t >= params.n) {
         return;
     }
-    dx[t] = pm_mad(dy[t], act_derivative(params.kind, y[t]), dx[t]);
+    // fresh: a new gradient buffer, written without reading it
+    if (params.fresh != 0u) {
+        dx[t] = pm_keep(dy[t] * act_derivative(params.kind, y[t]));
+    } else {
+        dx[t] = pm_mad(dy[t], act_derivative(params.kind, y[t]), dx[t]);
+    }
 }

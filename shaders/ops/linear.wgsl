@@ -7,7 +7,7 @@ struct LinearParams {
     i: u32,
     o: u32,
     has_bias: u32,
-    _pad0: u32,
+    fresh: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -67,7 +67,11 @@ fn linear_bwd_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     for (var oo = 0u; oo < o; oo = oo + 1u) {
         s = pm_mad(dy[row * o + oo], w[(g * ni + ii) * o + oo], s);
     }
-    dx[t] = pm_keep(dx[t] + s);
+    if (params.fresh != 0u) {
+        dx[t] = s;
+    } else {
+        dx[t] = pm_keep(dx[t] + s);
+    }
 }
 
 //!entry linear_bwd_w

@@ -5,7 +5,7 @@ struct LossParams {
     n: u32,
     cols: u32,
     a: f32,
-    _pad0: u32,
+    fresh: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: LossParams;
@@ -75,7 +75,11 @@ fn mse_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
     }
     let c = pm_keep(2.0 / f32(params.n));
     let g = pm_keep(pm_keep(pm_keep(y[j] - t[j]) * c) * dl[0]);
-    dy[j] = pm_keep(dy[j] + g);
+    if (params.fresh != 0u) {
+        dy[j] = g;
+    } else {
+        dy[j] = pm_keep(dy[j] + g);
+    }
 }
 
 //!entry huber_fwd

@@ -3,7 +3,8 @@
 //! A [`Tape`] records each op whose inputs need a gradient, with a closure that launches the op's
 //! backward kernels; [`Tape::backward`] seeds d(loss) = 1 and walks the record in reverse. Every
 //! backward kernel accumulates (`+=`) into its inputs' gradients, so a tensor used twice gets
-//! the sum, and a [`Param`]'s gradient buffer is its slot: gradients accumulate in place across
+//! the sum (a kernel that writes all of a gradient, the first to reach it, writes a new buffer
+//! instead: its `fresh` parameter, and no zeroing pass), and a [`Param`]'s gradient buffer is its slot: gradients accumulate in place across
 //! backward passes until [`Param::zero_grad`]. A tape made with [`Tape::no_grad`] records
 //! nothing (rollouts pay only the forward kernels). Nothing here downloads: a training step
 //! stays on the device, and the host reads only what it asks for.
@@ -102,6 +103,19 @@ impl Grads {
         let g = Tensor::zeros(be, &shape)?;
         self.slots.borrow_mut()[s].grad = Some(g.clone());
         Ok(g)
+    }
+
+    /// The gradient buffer of slot `s` for a kernel that writes every element of it: on first
+    /// use a new buffer, not zeroed, and `true` (the kernel writes rather than accumulates:
+    /// its `fresh` parameter); later the existing buffer and `false`.
+    fn acc_or_fresh(&self, be: &Arc<dyn Backend>, s: usize) -> Result<(Tensor, bool)> {
+        if let Some(g) = self.get(s) {
+            return Ok((g, false));
+        }
+        let shape = self.slots.borrow()[s].shape.clone();
+        let g = Tensor::output(be, &shape)?;
+        self.slots.borrow_mut()[s].grad = Some(g.clone());
+        Ok((g, true))
     }
 }
 
@@ -284,7 +298,8 @@ impl Tape {
         let (yv, be, xs) = (y.clone(), self.be.clone(), x.slot);
         Ok(self.record(y, &[x], move |g, dy| {
             if let (Some(s), true) = (xs, n > 0) {
-                let dx = g.acc(&be, s)?;
+                let (dx, fresh) = g.acc_or_fresh(&be, s)?;
+                let p = ActParams { fresh: fresh as u32, ..p };
                 be.launch(
                     KernelId::ActBwd,
                     bytemuck::bytes_of(&p),
@@ -314,7 +329,8 @@ impl Tape {
         let (ys, ts) = (y.slot, target.slot);
         Ok(self.record(loss, &[y, target], move |g, dl| {
             if let Some(s) = ys {
-                let dy = g.acc(&be, s)?;
+                let (dy, fresh) = g.acc_or_fresh(&be, s)?;
+                let p = LossParams { fresh: fresh as u32, ..p };
                 be.launch(
                     KernelId::MseBwd,
                     bytemuck::bytes_of(&p),
@@ -391,11 +407,12 @@ fn linear_backward_x(
     w: &Tensor,
 ) -> Result<()> {
     if let Some(s) = xs {
-        let dx = g.acc(be, s)?;
+        let (dx, fresh) = g.acc_or_fresh(be, s)?;
         let (k, b, i, _) = p.dims();
+        let p = LinearParams { fresh: fresh as u32, ..*p };
         be.launch(
             KernelId::LinearBwdX,
-            bytemuck::bytes_of(p),
+            bytemuck::bytes_of(&p),
             (k * b * i) as u32,
             &[dy.buffer(), w.buffer(), dx.buffer()],
         )?;

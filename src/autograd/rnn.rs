@@ -95,7 +95,12 @@ impl Tape {
     /// transposed map, accumulating.
     fn strided(&self, x: &Var, shape: &[usize], p: CopyParams) -> Result<Var> {
         self.f32_inputs(&[(x, "sequence")])?;
-        let y = Tensor::zeros(&self.be, shape)?;
+        // a map that writes every element (a time step) needs no zeroed output
+        let y = if p.fills(shape.iter().product()) {
+            Tensor::output(&self.be, shape)?
+        } else {
+            Tensor::zeros(&self.be, shape)?
+        };
         debug_assert!(p.extents().0 <= x.value.numel() as u64 && p.extents().1 <= y.numel() as u64);
         launch_copy(&self.be, &p, &x.value, &y)?;
         let (be, xs, q) = (self.be.clone(), x.slot, p.transposed());
@@ -155,7 +160,8 @@ impl Tape {
         let tt = steps.len();
         let mut shape = s.clone();
         shape.insert(if s.len() == 3 { 1 } else { 0 }, tt);
-        let y = Tensor::zeros(&self.be, &shape)?;
+        // every step's copy below writes its part: no zeroing
+        let y = Tensor::output(&self.be, &shape)?;
         let map = move |t: usize| CopyParams {
             d0: k as u32,
             d1: 1,

@@ -435,19 +435,19 @@ fn coop_policy_sizes(bytes: &[u8]) -> Vec<u64> {
 const LINEAR_PARAMS: ParamLayout = ParamLayout {
     name: "LinearParams",
     size: std::mem::size_of::<LinearParams>(),
-    fields: fields!(LinearParams; k, b, i, o, has_bias, _pad0, _pad1, _pad2),
+    fields: fields!(LinearParams; k, b, i, o, has_bias, fresh, _pad1, _pad2),
 };
 
 const ACT_PARAMS: ParamLayout = ParamLayout {
     name: "ActParams",
     size: std::mem::size_of::<ActParams>(),
-    fields: fields!(ActParams; n, kind, _pad0, _pad1),
+    fields: fields!(ActParams; n, kind, fresh, _pad1),
 };
 
 const LOSS_PARAMS: ParamLayout = ParamLayout {
     name: "LossParams",
     size: std::mem::size_of::<LossParams>(),
-    fields: fields!(LossParams; n, cols, a, _pad0),
+    fields: fields!(LossParams; n, cols, a, fresh),
 };
 
 const OPTIM_PARAMS: ParamLayout = ParamLayout {

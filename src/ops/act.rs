@@ -42,8 +42,10 @@ pub struct ActParams {
     pub n: u32,
     /// [`Act`] as u32.
     pub kind: u32,
-    /// Padding.
-    pub _pad0: u32,
+    /// `act_bwd`: 1 when dx is a new gradient buffer, written (dx = dy·f'(y)) rather than
+    /// accumulated into, its old contents never read (the tape's first gradient of a value:
+    /// no zeroing pass); 0 accumulates.
+    pub fresh: u32,
     /// Padding.
     pub _pad1: u32,
 }
@@ -118,9 +120,19 @@ pub fn forward<T: Real>(act: Act, x: &[T], y: &mut [T]) {
 
 /// dx += dy·f'(y).
 pub fn backward<T: Real>(act: Act, y: &[T], dy: &[T], dx: &mut [T]) {
-    fn run<T: Real>(y: &[T], dy: &[T], dx: &mut [T], d: impl Fn(T) -> T + Sync) {
+    backward_into(act, y, dy, dx, false)
+}
+
+/// dx += dy·f'(y), or with `fresh` dx = dy·f'(y) (dx's old contents not read).
+pub fn backward_into<T: Real>(act: Act, y: &[T], dy: &[T], dx: &mut [T], fresh: bool) {
+    fn run<T: Real>(y: &[T], dy: &[T], dx: &mut [T], fresh: bool, d: impl Fn(T) -> T + Sync) {
         let pass = |y: &[T], dy: &[T], dx: &mut [T]| {
-            dx.iter_mut().zip(y.iter().zip(dy)).for_each(|(dx, (&y, &dy))| *dx = *dx + dy * d(y))
+            let it = dx.iter_mut().zip(y.iter().zip(dy));
+            if fresh {
+                it.for_each(|(dx, (&y, &dy))| *dx = dy * d(y))
+            } else {
+                it.for_each(|(dx, (&y, &dy))| *dx = *dx + dy * d(y))
+            }
         };
         if dx.len() >= TEAM_ELEMS {
             let c = team_chunk(dx.len());
@@ -131,9 +143,9 @@ pub fn backward<T: Real>(act: Act, y: &[T], dy: &[T], dx: &mut [T]) {
         }
     }
     match act {
-        Act::Relu => run(y, dy, dx, |v| derivative(Act::Relu, v)),
-        Act::Tanh => run(y, dy, dx, |v| derivative(Act::Tanh, v)),
-        Act::Sigmoid => run(y, dy, dx, |v| derivative(Act::Sigmoid, v)),
+        Act::Relu => run(y, dy, dx, fresh, |v| derivative(Act::Relu, v)),
+        Act::Tanh => run(y, dy, dx, fresh, |v| derivative(Act::Tanh, v)),
+        Act::Sigmoid => run(y, dy, dx, fresh, |v| derivative(Act::Sigmoid, v)),
     }
 }
 
@@ -156,7 +168,7 @@ pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
         need("act_bwd", name, bufs[k].len(), n)?;
     }
     let [y, dy, dx] = bufs else { unreachable!("registry has 3 buffers") };
-    backward(act, &f32s(y)[..n], &f32s(dy)[..n], &mut f32s_mut(dx)[..n]);
+    backward_into(act, &f32s(y)[..n], &f32s(dy)[..n], &mut f32s_mut(dx)[..n], p.fresh != 0);
     Ok(())
 }
 

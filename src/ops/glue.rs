@@ -55,6 +55,12 @@ impl CopyParams {
         self.d0 as u64 * self.d1 as u64 * self.d2 as u64 * self.n as u64
     }
 
+    /// Whether the map writes every element of a destination of `numel` elements (one dense
+    /// run of d0 rows of n from offset 0).
+    pub fn fills(&self, numel: usize) -> bool {
+        self.d1 == 1 && self.d2 == 1 && self.toff == 0 && self.t0 == self.n && self.count() == numel as u64
+    }
+
     /// The same map read backwards: dst → src, accumulating (the backward of a copy).
     pub fn transposed(&self) -> Self {
         CopyParams {

@@ -32,8 +32,9 @@ pub struct LinearParams {
     pub o: u32,
     /// 1: add (and differentiate) the bias; 0: no bias (its buffer is not read).
     pub has_bias: u32,
-    /// Padding.
-    pub _pad0: u32,
+    /// `linear_bwd_x` only: 1 when dx is a new gradient buffer, written (dx = dy·wᵀ) rather
+    /// than accumulated into (its old contents never read); 0 accumulates.
+    pub fresh: u32,
     /// Padding.
     pub _pad1: u32,
     /// Padding.
@@ -76,7 +77,7 @@ pub fn forward<T: Real>(p: &LinearParams, x: &[T], w: &[T], bias: &[T], y: &mut 
     }
 }
 
-/// dx += dy·wᵀ for every group (generic reference).
+/// dx += dy·wᵀ for every group (dx = dy·wᵀ when `p.fresh`; generic reference).
 pub fn backward_x<T: Real>(p: &LinearParams, dy: &[T], w: &[T], dx: &mut [T]) {
     let (_, b, i, o) = p.dims();
     for (r, dxr) in dx[..p.k as usize * b * i].chunks_mut(i.max(1)).enumerate() {
@@ -86,7 +87,7 @@ pub fn backward_x<T: Real>(p: &LinearParams, dy: &[T], w: &[T], dx: &mut [T]) {
             for (oo, &d) in dy[r * o..(r + 1) * o].iter().enumerate() {
                 acc = acc + d * w[(g * i + ii) * o + oo];
             }
-            *x = *x + acc;
+            *x = if p.fresh != 0 { acc } else { *x + acc };
         }
     }
 }
@@ -202,7 +203,7 @@ fn backward_x_bt(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) {
             ldb: o,
             bt: true,
             ldc: i,
-            epi: Epilogue::Add,
+            epi: if p.fresh != 0 { Epilogue::Set(None) } else { Epilogue::Add },
         })
         .collect();
     gemm::run(&jobs, dx[..k * b * i].chunks_mut(b * i).collect());
@@ -238,7 +239,7 @@ fn backward_x_few_rows(p: &LinearParams, dy: &[f32], w: &[f32], dx: &mut [f32]) 
             let (pg, dxg) = (&prod[g * i * b..(g + 1) * i * b], &mut dx[g * b * i..(g + 1) * b * i]);
             for (r, row) in dxg.chunks_mut(i).enumerate() {
                 for (ii, d) in row.iter_mut().enumerate() {
-                    *d += pg[ii * b + r];
+                    *d = if p.fresh != 0 { pg[ii * b + r] } else { *d + pg[ii * b + r] };
                 }
             }
         }
@@ -370,6 +371,14 @@ mod tests {
             backward_x_bt(&p, &dy, &w, &mut d3);
             backward_x_few_rows(&p, &dy, &w, &mut d4);
             assert_eq!(d3, d4, "dx routes {k} {b} {i} {o}");
+            // fresh: dx written, its old contents (NaN here) not read; the reference's values
+            let pf = LinearParams { fresh: 1, ..p };
+            let (mut f1, mut f2, mut f3) = (vec![f32::NAN; k * b * i], vec![f32::NAN; k * b * i], vec![0.0; k * b * i]);
+            backward_x_bt(&pf, &dy, &w, &mut f1);
+            backward_x_few_rows(&pf, &dy, &w, &mut f2);
+            backward_x(&pf, &dy, &w, &mut f3);
+            assert_eq!(f1, f2, "fresh dx routes {k} {b} {i} {o}");
+            assert!(close(&f3, &f1), "fresh dx {k} {b} {i} {o}");
             let (mut w1, mut w2, mut b1, mut b2) = (v(k * i * o, 6), v(k * i * o, 6), v(k * o, 7), v(k * o, 7));
             backward_w(&p, &x, &dy, &mut w1, &mut b1);
             backward_w_f32(&p, &x, &dy, &mut w2, &mut b2);

@@ -33,8 +33,9 @@ pub struct LossParams {
     pub cols: u32,
     /// δ (Huber) or ε (PPO).
     pub a: f32,
-    /// Padding.
-    pub _pad0: u32,
+    /// `mse_bwd` only: 1 when dy is a new gradient buffer, written rather than accumulated
+    /// into (its old contents never read); 0 accumulates.
+    pub fresh: u32,
 }
 
 /// MSE.
@@ -49,9 +50,15 @@ pub fn mse<T: Real>(y: &[T], t: &[T]) -> T {
 
 /// MSE backward.
 pub fn mse_backward<T: Real>(y: &[T], t: &[T], dl: T, dy: &mut [T]) {
+    mse_backward_into(y, t, dl, dy, false)
+}
+
+/// [`mse_backward`], or with `fresh` dy = … (dy's old contents not read).
+fn mse_backward_into<T: Real>(y: &[T], t: &[T], dl: T, dy: &mut [T], fresh: bool) {
     let c = T::c(2.0) / T::c(y.len() as f64);
     for ((g, &a), &b) in dy.iter_mut().zip(y).zip(t) {
-        *g = *g + (a - b) * c * dl;
+        let v = (a - b) * c * dl;
+        *g = if fresh { v } else { *g + v };
     }
 }
 
@@ -182,11 +189,17 @@ pub fn cpu_mse_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
         let c = 2.0f32 / n as f32;
         let ch = team_chunk(n);
         let parts: Vec<_> = dy.chunks_mut(ch).zip(y.chunks(ch)).zip(t.chunks(ch)).collect();
+        let fresh = p.fresh != 0;
         team_parts(parts, &|((g, y), t): ((&mut [f32], &[f32]), &[f32])| {
-            g.iter_mut().zip(y).zip(t).for_each(|((g, &a), &b)| *g += (a - b) * c * dl);
+            let it = g.iter_mut().zip(y).zip(t);
+            if fresh {
+                it.for_each(|((g, &a), &b)| *g = (a - b) * c * dl);
+            } else {
+                it.for_each(|((g, &a), &b)| *g += (a - b) * c * dl);
+            }
         });
     } else {
-        mse_backward(y, t, dl, dy);
+        mse_backward_into(y, t, dl, dy, p.fresh != 0);
     }
     Ok(())
 }

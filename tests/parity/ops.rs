@@ -31,6 +31,23 @@ fn bytes<T: bytemuck::Pod>(p: &T) -> Vec<u8> {
     bytemuck::bytes_of(p).to_vec()
 }
 
+/// A backward kernel's `fresh` mode (params `fresh`): its gradient buffer `out` starts as NaN
+/// and is written without being read, on every backend as on the CPU, with the values of
+/// accumulating onto zeros.
+fn fresh_writes(be: &dyn Backend, c: &Case, out: usize, fresh: Vec<u8>, done: &mut BTreeSet<KernelId>) {
+    let n = c.bufs[out].len();
+    let mut zeros = Case { id: c.id, params: c.params.clone(), threads: c.threads, bufs: c.bufs.clone() };
+    zeros.bufs[out] = vec![0; n];
+    let want = assert_equal(be, &zeros, done)[out].clone().unwrap();
+    let mut nan = Case { id: c.id, params: fresh, threads: c.threads, bufs: c.bufs.clone() };
+    nan.bufs[out] = vec![f32::NAN.to_bits(); n];
+    let got = assert_equal(be, &nan, done)[out].clone().unwrap();
+    let entry = mecrl::backend::registry::spec(c.id).entry;
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        assert!(f32::from_bits(*w) == f32::from_bits(*g), "{entry} fresh at {i}: {g:#x} vs {w:#x} (accumulated on 0)");
+    }
+}
+
 pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     // K = 3 groups, B = 70 rows (more than a workgroup), I = 13, O = 9; with and without bias
     for has_bias in [1u32, 0] {
@@ -56,6 +73,7 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             bufs: vec![dy.clone(), w, dx0],
         };
         assert_equal(be, &c, done);
+        fresh_writes(be, &c, 2, bytes(&LinearParams { fresh: 1, ..p }), done);
         let c = Case {
             id: KernelId::LinearBwdW,
             params: bytes(&p),
@@ -79,6 +97,7 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             bufs: vec![y, f32v(&normals(n, 9, 1.0)), f32v(&normals(n, 10, 1.0))],
         };
         assert_equal(be, &c, done);
+        fresh_writes(be, &c, 2, bytes(&ActParams { fresh: 1, ..p }), done);
     }
     // MSE over 300 elements
     let n = 300;
@@ -93,6 +112,7 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         bufs: vec![y, t, f32v(&[0.7]), f32v(&normals(n, 13, 1.0))],
     };
     assert_equal(be, &c, done);
+    fresh_writes(be, &c, 3, bytes(&LossParams { fresh: 1, ..p }), done);
     // every optimizer rule, with L2 and decoupled weight decay
     let n = 200;
     let v0: Vec<f32> = normals(n, 14, 1.0).iter().map(|x| x * x).collect();
