@@ -4,7 +4,8 @@
 
 #include "common/index.cuh"
 
-// Mirrors `OptimParams` in src/ops/optim.rs (#[repr(C)], 48 bytes).
+// Mirrors `OptimParams` in src/ops/optim.rs (#[repr(C)], 48 bytes); Adam's step_size is
+// lr / (1 - beta1^t), rsqrt_bc2 is 1 / sqrt(1 - beta2^t).
 struct OptimParams {
     u32 n;
     u32 rule;
@@ -15,8 +16,8 @@ struct OptimParams {
     float beta2;
     float eps;
     float wd;
-    float bc1;
-    float bc2;
+    float step_size;
+    float rsqrt_bc2;
     u32 _pad1;
 };
 
@@ -58,8 +59,7 @@ extern "C" __global__ void optim_step(const OptimParams q, float* __restrict__ p
         float vv = q.beta2 * v[t] + (1.0f - q.beta2) * (gv * gv);
         m[t] = mv;
         v[t] = vv;
-        float mhat = mv / q.bc1, vhat = vv / q.bc2;
-        p[t] = pv - q.lr * mhat / (sqrtf(vhat) + q.eps);
+        p[t] = pv - q.step_size * mv / (sqrtf(vv) * q.rsqrt_bc2 + q.eps);
     } else {
         float vv = q.beta2 * v[t] + (1.0f - q.beta2) * (gv * gv);
         v[t] = vv;

@@ -10,8 +10,8 @@ struct OptimParams {
     beta2: f32,
     eps: f32,
     wd: f32,
-    bc1: f32,
-    bc2: f32,
+    step_size: f32,
+    rsqrt_bc2: f32,
     _pad1: u32,
 }
 
@@ -67,9 +67,8 @@ fn optim_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
         let vv = pm_keep(pm_keep(q.beta2 * v[t]) + pm_keep(pm_keep(1.0 - q.beta2) * pm_keep(gv * gv)));
         m[t] = mv;
         v[t] = vv;
-        let mhat = pm_keep(mv / q.bc1);
-        let vhat = pm_keep(vv / q.bc2);
-        p[t] = pm_keep(pv - pm_keep(pm_keep(q.lr * mhat) / pm_keep(sqrt(vhat) + q.eps)));
+        let denom = pm_keep(pm_keep(sqrt(vv) * q.rsqrt_bc2) + q.eps);
+        p[t] = pm_keep(pv - pm_keep(pm_keep(q.step_size * mv) / denom));
     } else {
         let vv = pm_keep(pm_keep(q.beta2 * v[t]) + pm_keep(pm_keep(1.0 - q.beta2) * pm_keep(gv * gv)));
         v[t] = vv;

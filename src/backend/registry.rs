@@ -453,7 +453,7 @@ const LOSS_PARAMS: ParamLayout = ParamLayout {
 const OPTIM_PARAMS: ParamLayout = ParamLayout {
     name: "OptimParams",
     size: std::mem::size_of::<OptimParams>(),
-    fields: fields!(OptimParams; n, rule, decoupled, _pad0, lr, beta1, beta2, eps, wd, bc1, bc2, _pad1),
+    fields: fields!(OptimParams; n, rule, decoupled, _pad0, lr, beta1, beta2, eps, wd, step_size, rsqrt_bc2, _pad1),
 };
 
 const CLIP_PARAMS: ParamLayout = ParamLayout {

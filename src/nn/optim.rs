@@ -206,8 +206,8 @@ impl Optimizer {
                 beta2,
                 eps,
                 wd: weight_decay,
-                bc1: 1.0 - beta1.powi(t),
-                bc2: 1.0 - beta2.powi(t),
+                step_size: lr * self.lr_scale / (1.0 - beta1.powi(t)),
+                rsqrt_bc2: 1.0 / (1.0 - beta2.powi(t)).sqrt(),
                 ..Default::default()
             },
             OptimConfig::RmsProp { lr, alpha, eps, weight_decay } => OptimParams {

@@ -3,7 +3,9 @@
 //!
 //! - SGD (torch semantics): m = μ·m + g; p −= lr·m (μ = `beta1`; μ = 0 is plain SGD, m unused).
 //! - Adam: m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
-//!   p −= lr·(m / bc1) / (√(v / bc2) + ε) with bc = 1 − β^t computed on the host per step.
+//!   p −= s·m / (√v · r + ε) with s = lr / (1 − β1^t) and r = 1 / √(1 − β2^t) computed on the
+//!   host per step (torch's `addcdiv` form of lr·m̂ / (√v̂ + ε), the division by √(1 − β2^t)
+//!   a product: one division and one square root per element).
 //! - RMSProp (torch, not centered, no momentum): v = α·v + (1 − α)·g²; p −= lr·g / (√v + ε)
 //!   (α = `beta2`).
 //!
@@ -53,27 +55,56 @@ pub struct OptimParams {
     pub eps: f32,
     /// Weight decay.
     pub wd: f32,
-    /// 1 − β1^t (Adam).
-    pub bc1: f32,
-    /// 1 − β2^t (Adam).
-    pub bc2: f32,
+    /// Adam's step size lr / (1 − β1^t).
+    pub step_size: f32,
+    /// Adam's 1 / √(1 − β2^t).
+    pub rsqrt_bc2: f32,
     /// Padding.
     pub _pad1: u32,
+}
+
+/// Weight decay as a constant of [`step_k`]: none, L2, decoupled.
+const WD_NONE: u32 = 0;
+const WD_L2: u32 = 1;
+const WD_DECOUPLED: u32 = 2;
+
+/// The weight-decay mode of `q`.
+fn wd_mode(q: &OptimParams) -> u32 {
+    match (q.wd != 0.0, q.decoupled != 0) {
+        (false, _) => WD_NONE,
+        (true, false) => WD_L2,
+        (true, true) => WD_DECOUPLED,
+    }
 }
 
 /// One element's update: returns (p, m, v).
 #[inline(always)]
 pub fn step(q: &OptimParams, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
+    match (q.rule, wd_mode(q)) {
+        (0, WD_NONE) => step_k::<0, WD_NONE>(q, p, g, m, v),
+        (0, WD_L2) => step_k::<0, WD_L2>(q, p, g, m, v),
+        (0, _) => step_k::<0, WD_DECOUPLED>(q, p, g, m, v),
+        (1, WD_NONE) => step_k::<1, WD_NONE>(q, p, g, m, v),
+        (1, WD_L2) => step_k::<1, WD_L2>(q, p, g, m, v),
+        (1, _) => step_k::<1, WD_DECOUPLED>(q, p, g, m, v),
+        (_, WD_NONE) => step_k::<2, WD_NONE>(q, p, g, m, v),
+        (_, WD_L2) => step_k::<2, WD_L2>(q, p, g, m, v),
+        (_, _) => step_k::<2, WD_DECOUPLED>(q, p, g, m, v),
+    }
+}
+
+/// [`step`] with the rule and the weight-decay mode constants (so each loop vectorizes
+/// without a branch).
+#[inline(always)]
+fn step_k<const RULE: u32, const WD: u32>(q: &OptimParams, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
     let mut p = p;
     let mut g = g;
-    if q.wd != 0.0 {
-        if q.decoupled != 0 {
-            p -= q.lr * q.wd * p;
-        } else {
-            g += q.wd * p;
-        }
+    if WD == WD_DECOUPLED {
+        p -= q.lr * q.wd * p;
+    } else if WD == WD_L2 {
+        g += q.wd * p;
     }
-    match q.rule {
+    match RULE {
         0 => {
             if q.beta1 != 0.0 {
                 let m = q.beta1 * m + g;
@@ -85,15 +116,25 @@ pub fn step(q: &OptimParams, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) 
         1 => {
             let m = q.beta1 * m + (1.0 - q.beta1) * g;
             let v = q.beta2 * v + (1.0 - q.beta2) * (g * g);
-            let mhat = m / q.bc1;
-            let vhat = v / q.bc2;
-            (p - q.lr * mhat / (vhat.sqrt() + q.eps), m, v)
+            // torch's form (step_size·m / (√v / √bc2 + ε)) with the host's reciprocal: one
+            // division and one square root per element
+            (p - q.step_size * m / (v.sqrt() * q.rsqrt_bc2 + q.eps), m, v)
         }
         _ => {
             let v = q.beta2 * v + (1.0 - q.beta2) * (g * g);
             (p - q.lr * g / (v.sqrt() + q.eps), m, v)
         }
     }
+}
+
+/// A loop over a part of the parameters (p, g, m, v).
+type Pass = fn(&OptimParams, &mut [f32], &[f32], &mut [f32], &mut [f32]);
+
+/// One loop of [`step_k`] over a part of the parameters.
+fn pass<const RULE: u32, const WD: u32>(q: &OptimParams, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).for_each(|(((p, &g), m), v)| {
+        (*p, *m, *v) = step_k::<RULE, WD>(q, *p, g, *m, *v);
+    })
 }
 
 /// `optim_step`: bufs p, g, m, v.
@@ -108,27 +149,25 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     }
     let [p, g, m, v] = bufs else { unreachable!("registry has 4 buffers") };
     let (p, g, m, v) = (&mut f32s_mut(p)[..n], &f32s(g)[..n], &mut f32s_mut(m)[..n], &mut f32s_mut(v)[..n]);
-    // one loop per rule (the rule a constant inside it), so each is vectorized
-    let mut run = |rule: u32| {
-        let q = OptimParams { rule, ..q };
-        let pass = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
-            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).for_each(|(((p, &g), m), v)| {
-                (*p, *m, *v) = step(&q, *p, g, *m, *v);
-            })
-        };
-        if n >= PAR_STEP {
-            let c = team_chunk(n);
-            let parts: Vec<_> = p.chunks_mut(c).zip(g.chunks(c)).zip(m.chunks_mut(c)).zip(v.chunks_mut(c)).collect();
-            type Part<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
-            team_parts(parts, &|(((p, g), m), v): Part<'_>| pass(p, g, m, v));
-        } else {
-            pass(p, g, m, v);
-        }
+    // one loop per rule and weight-decay mode (constants inside it), so each is vectorized
+    let pass: Pass = match (q.rule, wd_mode(&q)) {
+        (0, WD_NONE) => pass::<0, WD_NONE>,
+        (0, WD_L2) => pass::<0, WD_L2>,
+        (0, _) => pass::<0, WD_DECOUPLED>,
+        (1, WD_NONE) => pass::<1, WD_NONE>,
+        (1, WD_L2) => pass::<1, WD_L2>,
+        (1, _) => pass::<1, WD_DECOUPLED>,
+        (_, WD_NONE) => pass::<2, WD_NONE>,
+        (_, WD_L2) => pass::<2, WD_L2>,
+        (_, _) => pass::<2, WD_DECOUPLED>,
     };
-    match q.rule {
-        0 => run(0),
-        1 => run(1),
-        _ => run(2),
+    if n >= PAR_STEP {
+        let c = team_chunk(n);
+        let parts: Vec<_> = p.chunks_mut(c).zip(g.chunks(c)).zip(m.chunks_mut(c)).zip(v.chunks_mut(c)).collect();
+        type Part<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
+        team_parts(parts, &|(((p, g), m), v): Part<'_>| pass(&q, p, g, m, v));
+    } else {
+        pass(&q, p, g, m, v);
     }
     Ok(())
 }
@@ -256,8 +295,8 @@ mod tests {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
-            bc1: 0.1,
-            bc2: 0.001,
+            step_size: 1.0, // lr 0.1 / (1 − β1) at t = 1
+            rsqrt_bc2: 1.0 / 0.001f32.sqrt(),
             ..Default::default()
         }
     }

@@ -133,8 +133,8 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             beta2: 0.999,
             eps: 1e-8,
             wd,
-            bc1: 1.0 - 0.9f32.powi(3),
-            bc2: 1.0 - 0.999f32.powi(3),
+            step_size: 1e-2 / (1.0 - 0.9f32.powi(3)),
+            rsqrt_bc2: 1.0 / (1.0 - 0.999f32.powi(3)).sqrt(),
             ..Default::default()
         };
         let c = Case {
