@@ -97,8 +97,8 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
         j.check(o.len());
     }
     let kernel = Kernel::detect();
-    // only the AVX2 kernel reads a transposed B (while packing its panels); the others get a
-    // transposed copy
+    // the AVX2 and AVX-512 kernels read a transposed B (while packing their panels); the
+    // portable one gets a transposed copy
     let copies: Vec<Option<Vec<f32>>> = jobs
         .iter()
         .map(|j| {
@@ -257,6 +257,36 @@ pub(crate) unsafe fn transpose8_avx(s: *const f32, ls: usize, t: *mut f32, lt: u
     }
 }
 
+/// Copies `cols` (≤ nr, nr a multiple of 8) rows of Bᵀ (kk long, row stride ldb) to `dst` as
+/// kk rows of nr columns (dst[k·nr + c] = bt[c·ldb + k]; the lanes past `cols` zero), 8 × 8
+/// blocks transposed in registers: a kernel's packed panel of a transposed B.
+///
+/// # Safety
+/// AVX present; the source rows and kk · nr destination elements exist.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+pub(crate) unsafe fn pack_panel_t(bt: *const f32, ldb: usize, kk: usize, cols: usize, dst: *mut f32, nr: usize) {
+    let (k8, c8) = (kk / 8 * 8, cols / 8 * 8);
+    // SAFETY: per the contract (every index below is c < cols, k < kk, or a lane < nr).
+    unsafe {
+        for c0 in (0..c8).step_by(8) {
+            for k0 in (0..k8).step_by(8) {
+                transpose8_avx(bt.add(c0 * ldb + k0), ldb, dst.add(k0 * nr + c0), nr);
+            }
+        }
+        for k in 0..kk {
+            let d = dst.add(k * nr);
+            let from = if k < k8 { c8 } else { 0 };
+            for c in from..cols {
+                *d.add(c) = *bt.add(c * ldb + k);
+            }
+            for c in cols..nr {
+                *d.add(c) = 0.0;
+            }
+        }
+    }
+}
+
 /// Which micro-kernel this machine runs.
 #[derive(Clone, Copy)]
 enum Kernel {
@@ -286,7 +316,7 @@ impl Kernel {
     /// Whether the kernel reads a transposed B itself ([`Gemm::bt`]).
     fn reads_bt(self) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if let Kernel::Avx2 = self {
+        if let Kernel::Avx2 | Kernel::Avx512 = self {
             return true;
         }
         false
@@ -415,27 +445,76 @@ mod avx512 {
     pub const MR: usize = 8;
     pub const NR: usize = 32;
 
+    thread_local! {
+        /// This thread's packed copy of one column panel of B.
+        static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
     /// # Safety
     /// AVX-512F present; see [`super::Kernel::block`].
     #[target_feature(enable = "avx512f")]
     pub unsafe fn block(j: &Gemm<'_>, out: *mut f32, r0: usize, r1: usize, c0: usize, c1: usize) {
+        // As in the AVX2 kernel: with several row tiles per column panel, or B given
+        // transposed, the panel (kk × 32) is first copied to a contiguous buffer (strided
+        // rows share cache sets; a transposed B is transposed here, 8 × 8 blocks at a time).
+        // The copy changes no sum.
+        let pack = j.bt || (r1 - r0 > MR && j.kk > 1 && j.ldb > NR);
+        let mut panel = PANEL.with(|cell| cell.take());
+        if pack && panel.len() < j.kk * NR {
+            panel.resize(j.kk * NR, 0.0);
+        }
         let mut cb = c0;
         while cb < c1 {
             let cols = (c1 - cb).min(NR);
+            // SAFETY: column cb of row 0 of B exists (checked by Gemm::check).
+            let bcol = unsafe { j.b.as_ptr().add(if j.bt { cb * j.ldb } else { cb }) };
+            let (bp, ldb) = if pack {
+                // SAFETY: rows 0..kk of B hold `cols` columns from cb (rows cb.. of Bᵀ, kk
+                // long, with bt); the panel holds kk × NR.
+                unsafe {
+                    if j.bt {
+                        super::pack_panel_t(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr(), NR)
+                    } else {
+                        pack_panel(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
+                    }
+                }
+                (panel.as_ptr(), NR)
+            } else {
+                (bcol, j.ldb)
+            };
             let mut rb = r0;
             while rb < r1 {
                 let rows = (r1 - rb).min(MR);
-                // SAFETY: forwarded.
+                // SAFETY: forwarded; bp/ldb address the kk × cols panel.
                 unsafe {
                     if cols > 16 {
-                        tile_rows::<2>(j, out, rb, rows, cb, cols);
+                        tile_rows::<2>(j, bp, ldb, out, rb, rows, cb, cols);
                     } else {
-                        tile_rows::<1>(j, out, rb, rows, cb, cols);
+                        tile_rows::<1>(j, bp, ldb, out, rb, rows, cb, cols);
                     }
                 }
                 rb += MR;
             }
             cb += NR;
+        }
+        PANEL.with(|cell| cell.replace(panel));
+    }
+
+    /// Copies `cols` (≤ NR) columns of kk rows of B (row stride ldb) to `dst` (row stride NR,
+    /// the lanes past `cols` zero).
+    ///
+    /// # Safety
+    /// The source rows and kk · NR destination elements exist.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pack_panel(b: *const f32, ldb: usize, kk: usize, cols: usize, dst: *mut f32) {
+        let (m0, m1) = (mask(cols, 0), mask(cols, 1));
+        for k in 0..kk {
+            // SAFETY: per the contract (masked lanes only are read).
+            unsafe {
+                let (s, d) = (b.add(k * ldb), dst.add(k * NR));
+                _mm512_storeu_ps(d, _mm512_maskz_loadu_ps(m0, s));
+                _mm512_storeu_ps(d.add(16), _mm512_maskz_loadu_ps(m1, s.add(16)));
+            }
         }
     }
 
@@ -443,18 +522,28 @@ mod avx512 {
     /// in registers.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn tile_rows<const V: usize>(j: &Gemm<'_>, out: *mut f32, rb: usize, rows: usize, cb: usize, cols: usize) {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_rows<const V: usize>(
+        j: &Gemm<'_>,
+        bp: *const f32,
+        ldb: usize,
+        out: *mut f32,
+        rb: usize,
+        rows: usize,
+        cb: usize,
+        cols: usize,
+    ) {
         // SAFETY: forwarded.
         unsafe {
             match rows {
-                8 => tile::<V, 8>(j, out, rb, cb, cols),
-                7 => tile::<V, 7>(j, out, rb, cb, cols),
-                6 => tile::<V, 6>(j, out, rb, cb, cols),
-                5 => tile::<V, 5>(j, out, rb, cb, cols),
-                4 => tile::<V, 4>(j, out, rb, cb, cols),
-                3 => tile::<V, 3>(j, out, rb, cb, cols),
-                2 => tile::<V, 2>(j, out, rb, cb, cols),
-                _ => tile::<V, 1>(j, out, rb, cb, cols),
+                8 => tile::<V, 8>(j, bp, ldb, out, rb, cb, cols),
+                7 => tile::<V, 7>(j, bp, ldb, out, rb, cb, cols),
+                6 => tile::<V, 6>(j, bp, ldb, out, rb, cb, cols),
+                5 => tile::<V, 5>(j, bp, ldb, out, rb, cb, cols),
+                4 => tile::<V, 4>(j, bp, ldb, out, rb, cb, cols),
+                3 => tile::<V, 3>(j, bp, ldb, out, rb, cb, cols),
+                2 => tile::<V, 2>(j, bp, ldb, out, rb, cb, cols),
+                _ => tile::<V, 1>(j, bp, ldb, out, rb, cb, cols),
             }
         }
     }
@@ -466,10 +555,20 @@ mod avx512 {
         ((1u32 << lanes) - 1) as __mmask16
     }
 
-    /// One R × 16·V tile (`cols` ≤ 16·V valid columns).
+    /// One R × 16·V tile (`cols` ≤ 16·V valid columns); B's panel is `b0` with row stride
+    /// `ldb` (B itself or the packed copy).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn tile<const V: usize, const R: usize>(j: &Gemm<'_>, out: *mut f32, rb: usize, cb: usize, cols: usize) {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile<const V: usize, const R: usize>(
+        j: &Gemm<'_>,
+        b0: *const f32,
+        ldb: usize,
+        out: *mut f32,
+        rb: usize,
+        cb: usize,
+        cols: usize,
+    ) {
         let masks: [__mmask16; V] = std::array::from_fn(|v| mask(cols, v));
         let a = j.a;
         let arow: [*const f32; R] = std::array::from_fn(|r| {
@@ -477,7 +576,7 @@ mod avx512 {
             unsafe { a.data.as_ptr().add((rb + r) * a.rs) }
         });
         let mut acc = [[_mm512_setzero_ps(); V]; R];
-        let mut bp = unsafe { j.b.as_ptr().add(cb) };
+        let mut bp = b0;
         for k in 0..j.kk {
             let bv: [__m512; V] = std::array::from_fn(|v| {
                 // SAFETY: the masked lanes are the valid columns of row k of B.
@@ -491,7 +590,7 @@ mod avx512 {
                     acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
                 }
             }
-            bp = bp.wrapping_add(j.ldb);
+            bp = bp.wrapping_add(ldb);
         }
         for (r, row) in acc.iter().enumerate() {
             // SAFETY: row rb + r, columns cb.. (masked) lie in this task's block of the output.
@@ -551,7 +650,7 @@ mod avx2 {
                 // long, with bt); the panel holds kk × NR.
                 unsafe {
                     if j.bt {
-                        pack_panel_t(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
+                        super::pack_panel_t(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr(), NR)
                     } else {
                         pack_panel(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
                     }
@@ -599,35 +698,6 @@ mod avx2 {
                 } else {
                     _mm256_storeu_ps(d, _mm256_maskload_ps(s, m0));
                     _mm256_storeu_ps(d.add(8), _mm256_maskload_ps(s.add(8), m1));
-                }
-            }
-        }
-    }
-
-    /// Copies `cols` (≤ NR) rows of Bᵀ (kk long, row stride ldb) to `dst` as kk rows of NR
-    /// columns (dst[k·NR + c] = bt[c·ldb + k]; the lanes past `cols` zero), 8 × 8 blocks
-    /// transposed in registers.
-    ///
-    /// # Safety
-    /// The source rows and kk · NR destination elements exist.
-    #[target_feature(enable = "avx2")]
-    unsafe fn pack_panel_t(bt: *const f32, ldb: usize, kk: usize, cols: usize, dst: *mut f32) {
-        let (k8, c8) = (kk / 8 * 8, cols / 8 * 8);
-        // SAFETY: per the contract (every index below is c < cols, k < kk, or a lane < NR).
-        unsafe {
-            for c0 in (0..c8).step_by(8) {
-                for k0 in (0..k8).step_by(8) {
-                    super::transpose8_avx(bt.add(c0 * ldb + k0), ldb, dst.add(k0 * NR + c0), NR);
-                }
-            }
-            for k in 0..kk {
-                let d = dst.add(k * NR);
-                let from = if k < k8 { c8 } else { 0 };
-                for c in from..cols {
-                    *d.add(c) = *bt.add(c * ldb + k);
-                }
-                for c in cols..NR {
-                    *d.add(c) = 0.0;
                 }
             }
         }
