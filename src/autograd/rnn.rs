@@ -162,16 +162,7 @@ impl Tape {
         shape.insert(if s.len() == 3 { 1 } else { 0 }, tt);
         // every step's copy below writes its part: no zeroing
         let y = Tensor::output(&self.be, &shape)?;
-        let map = move |t: usize| CopyParams {
-            d0: k as u32,
-            d1: 1,
-            d2: 1,
-            n: bf as u32,
-            s0: bf as u32,
-            t0: (tt * bf) as u32,
-            toff: (t * bf) as u32,
-            ..Default::default()
-        };
+        let map = move |t: usize| CopyParams::into_step(k, bf, tt, t);
         for (t, v) in steps.iter().enumerate() {
             launch_copy(&self.be, &map(t), &v.value, &y)?;
         }
@@ -216,17 +207,7 @@ impl Tape {
         shape.insert(if s.len() == 2 { 1 } else { 0 }, tt);
         let y = Tensor::zeros_u32(&self.be, &shape)?;
         for (t, v) in steps.iter().enumerate() {
-            let p = CopyParams {
-                d0: k as u32,
-                d1: 1,
-                d2: 1,
-                n: b as u32,
-                s0: b as u32,
-                t0: (tt * b) as u32,
-                toff: (t * b) as u32,
-                ..Default::default()
-            };
-            launch_copy(&self.be, &p, v, &y)?;
+            launch_copy(&self.be, &CopyParams::into_step(k, b, tt, t), v, &y)?;
         }
         Ok(y)
     }
@@ -499,17 +480,7 @@ fn shared_backward_w(
         let out = Tensor::output(be, &[k, n * b, cols])?;
         let bf = b * cols;
         for (t, s) in steps.iter().enumerate() {
-            let c = CopyParams {
-                d0: k as u32,
-                d1: 1,
-                d2: 1,
-                n: bf as u32,
-                s0: bf as u32,
-                t0: (n * bf) as u32,
-                toff: (t * bf) as u32,
-                ..Default::default()
-            };
-            launch_copy(be, &c, part(s), &out)?;
+            launch_copy(be, &CopyParams::into_step(k, bf, n, t), part(s), &out)?;
         }
         Ok(out)
     };

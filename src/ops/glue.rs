@@ -55,6 +55,21 @@ impl CopyParams {
         self.d0 as u64 * self.d1 as u64 * self.d2 as u64 * self.n as u64
     }
 
+    /// The map of a [K, len] block (each group's `len` elements dense) into slot `t` of a
+    /// stack [K, steps, len] (the step stacks of sequences and of `SharedLinear`).
+    pub fn into_step(k: usize, len: usize, steps: usize, t: usize) -> Self {
+        CopyParams {
+            d0: k as u32,
+            d1: 1,
+            d2: 1,
+            n: len as u32,
+            s0: len as u32,
+            t0: (steps * len) as u32,
+            toff: (t * len) as u32,
+            ..Default::default()
+        }
+    }
+
     /// Whether the map writes every element of a destination of `numel` elements (one dense
     /// run of d0 rows of n from offset 0).
     pub fn fills(&self, numel: usize) -> bool {
@@ -167,5 +182,17 @@ mod tests {
             let (s, t) = p.index(e);
             assert_eq!(out[t as usize], h[s as usize]);
         }
+    }
+
+    #[test]
+    fn stacks_steps_by_hand() {
+        // K = 2 groups of 3 elements into step 1 of a [2, 2, 3] stack
+        let x: Vec<f64> = (1..=6).map(|v| v as f64).collect();
+        let mut out = [0.0f64; 12];
+        copy(&CopyParams::into_step(2, 3, 2, 1), &x, &mut out);
+        assert_eq!(out, [0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 4.0, 5.0, 6.0]);
+        // a stack of one step is filled by its copy; of two, by neither alone
+        assert!(CopyParams::into_step(2, 3, 1, 0).fills(6));
+        assert!(!CopyParams::into_step(2, 3, 2, 0).fills(12));
     }
 }
