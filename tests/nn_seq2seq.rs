@@ -145,7 +145,12 @@ fn seq2seq_learns_to_reverse_on_every_backend_without_round_trips() {
             losses.push(ce.value);
         }
         assert_eq!(be.downloads(), before, "{kind}: a training step downloads nothing");
-        let (l0, l) = (losses[0].to_vec().unwrap()[0], losses.last().unwrap().to_vec().unwrap()[0]);
+        // Adam at lr 0.01 spikes now and then (one batch's loss at the last step ranged 0.02–0.29
+        // over backends and rounding orders): the median of the last 20 steps
+        let l0 = losses[0].to_vec().unwrap()[0];
+        let mut tail: Vec<f32> = losses[180..].iter().map(|v| v.to_vec().unwrap()[0]).collect();
+        tail.sort_by(f32::total_cmp);
+        let l = tail[tail.len() / 2];
         // held-out sequences, greedy decoding without a tape record
         let tape = Tape::no_grad(&be);
         let x = Tensor::from_f32(&be, &[t, b, 2], &xh).unwrap();
@@ -154,8 +159,8 @@ fn seq2seq_learns_to_reverse_on_every_backend_without_round_trips() {
         let a = r.actions.to_u32().unwrap();
         let right = a.iter().zip(&yh).filter(|(a, y)| a == y).count();
         let acc = right as f64 / (t * b) as f64;
-        eprintln!("{kind}: reverse cross-entropy {l0} → {l}, held-out greedy accuracy {acc}");
-        assert!(l0 > 0.6 && l < 0.2, "{kind}: cross-entropy {l0} → {l}");
+        eprintln!("{kind}: reverse cross-entropy {l0} → {l} (median of the last 20), held-out greedy accuracy {acc}");
+        assert!(l0 > 0.6 && l < 0.1, "{kind}: cross-entropy {l0} → {l}");
         assert!(acc > 0.9, "{kind}: held-out accuracy {acc} (chance 0.5)");
     }
 }
