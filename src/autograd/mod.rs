@@ -117,6 +117,11 @@ impl Grads {
         self.slots.borrow_mut()[s].grad = Some(g.clone());
         Ok((g, true))
     }
+
+    /// Elements of slot `s`'s gradient.
+    fn numel(&self, s: usize) -> usize {
+        self.slots.borrow()[s].shape.iter().product()
+    }
 }
 
 /// The record of a forward pass.

@@ -39,6 +39,19 @@ fn launch_copy(be: &Arc<dyn Backend>, p: &CopyParams, src: &Tensor, dst: &Tensor
     be.launch(KernelId::GlueCopy, bytemuck::bytes_of(p), p.count() as u32, &[src.buffer(), dst.buffer()])
 }
 
+/// The backward of a copy: `dy` through the transposed map `q` (accumulating) into slot `s`'s
+/// gradient, or written into a new, unzeroed buffer when it is the slot's first gradient and
+/// the map fills it (a time step of a sequence).
+fn copy_back(g: &Grads, be: &Arc<dyn Backend>, s: usize, q: &CopyParams, dy: &Tensor) -> Result<()> {
+    if q.fills(g.numel(s)) {
+        let (dx, fresh) = g.acc_or_fresh(be, s)?;
+        let q = CopyParams { accumulate: (!fresh) as u32, ..*q };
+        launch_copy(be, &q, dy, &dx)
+    } else {
+        launch_copy(be, q, dy, &g.acc(be, s)?)
+    }
+}
+
 /// The gradient buffer of an input to accumulate into: its slot's, or a zeroed scratch the
 /// result of which is dropped (a kernel that writes several gradients, one not needed).
 pub(super) fn grad_or_scratch(g: &Grads, be: &Arc<dyn Backend>, slot: Option<usize>, like: &Tensor) -> Result<Tensor> {
@@ -105,7 +118,7 @@ impl Tape {
         launch_copy(&self.be, &p, &x.value, &y)?;
         let (be, xs, q) = (self.be.clone(), x.slot, p.transposed());
         Ok(self.record(y, &[x], move |g, dy| match xs {
-            Some(s) => launch_copy(&be, &q, dy, &g.acc(&be, s)?),
+            Some(s) => copy_back(g, &be, s, &q, dy),
             None => Ok(()),
         }))
     }
@@ -171,7 +184,7 @@ impl Tape {
         Ok(self.record(y, &inputs, move |g, dy| {
             for (t, s) in slots.iter().enumerate() {
                 if let Some(s) = *s {
-                    launch_copy(&be, &map(t).transposed(), dy, &g.acc(&be, s)?)?;
+                    copy_back(g, &be, s, &map(t).transposed(), dy)?;
                 }
             }
             Ok(())
