@@ -257,6 +257,47 @@ pub(crate) unsafe fn transpose8_avx(s: *const f32, ls: usize, t: *mut f32, lt: u
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    /// This thread's packed copy of one column panel of B (the SIMD kernels').
+    static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Where a SIMD kernel's tiles read B's columns cb.. (`cols` ≤ nr): B itself, or with a
+/// `panel` (kk × nr) a packed copy there, rows nr wide — by `plain` from B, or transposed
+/// from Bᵀ with `bt`. Returns the panel's start and row stride.
+///
+/// # Safety
+/// AVX present; column cb of B exists (checked by [`Gemm::check`]); `plain` copies `cols`
+/// columns of kk rows to rows of nr.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn b_panel(
+    j: &Gemm<'_>,
+    cb: usize,
+    cols: usize,
+    panel: Option<&mut [f32]>,
+    nr: usize,
+    plain: unsafe fn(*const f32, usize, usize, usize, *mut f32),
+) -> (*const f32, usize) {
+    // SAFETY: per the contract (rows cb.. of Bᵀ, kk long, with bt).
+    unsafe {
+        let bcol = j.b.as_ptr().add(if j.bt { cb * j.ldb } else { cb });
+        match panel {
+            Some(panel) => {
+                debug_assert!(panel.len() >= j.kk * nr);
+                if j.bt {
+                    pack_panel_t(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr(), nr)
+                } else {
+                    plain(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
+                }
+                (panel.as_ptr(), nr)
+            }
+            None => (bcol, j.ldb),
+        }
+    }
+}
+
 /// Copies `cols` (≤ nr, nr a multiple of 8) rows of Bᵀ (kk long, row stride ldb) to `dst` as
 /// kk rows of nr columns (dst[k·nr + c] = bt[c·ldb + k]; the lanes past `cols` zero), 8 × 8
 /// blocks transposed in registers: a kernel's packed panel of a transposed B.
@@ -440,15 +481,10 @@ mod portable {
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{Epilogue, Gemm};
+    use super::{Epilogue, Gemm, PANEL};
 
     pub const MR: usize = 8;
     pub const NR: usize = 32;
-
-    thread_local! {
-        /// This thread's packed copy of one column panel of B.
-        static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
 
     /// # Safety
     /// AVX-512F present; see [`super::Kernel::block`].
@@ -466,22 +502,8 @@ mod avx512 {
         let mut cb = c0;
         while cb < c1 {
             let cols = (c1 - cb).min(NR);
-            // SAFETY: column cb of row 0 of B exists (checked by Gemm::check).
-            let bcol = unsafe { j.b.as_ptr().add(if j.bt { cb * j.ldb } else { cb }) };
-            let (bp, ldb) = if pack {
-                // SAFETY: rows 0..kk of B hold `cols` columns from cb (rows cb.. of Bᵀ, kk
-                // long, with bt); the panel holds kk × NR.
-                unsafe {
-                    if j.bt {
-                        super::pack_panel_t(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr(), NR)
-                    } else {
-                        pack_panel(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
-                    }
-                }
-                (panel.as_ptr(), NR)
-            } else {
-                (bcol, j.ldb)
-            };
+            // SAFETY: the panel holds kk × NR (resized above).
+            let (bp, ldb) = unsafe { super::b_panel(j, cb, cols, pack.then_some(&mut panel[..]), NR, pack_panel) };
             let mut rb = r0;
             while rb < r1 {
                 let rows = (r1 - rb).min(MR);
@@ -615,15 +637,10 @@ mod avx512 {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{Epilogue, Gemm};
+    use super::{Epilogue, Gemm, PANEL};
 
     pub const MR: usize = 6;
     pub const NR: usize = 16;
-
-    thread_local! {
-        /// This thread's packed copy of one column panel of B.
-        static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
 
     /// # Safety
     /// AVX2 and FMA present; see [`super::Kernel::block`].
@@ -643,22 +660,8 @@ mod avx2 {
         let mut cb = c0;
         while cb < c1 {
             let cols = (c1 - cb).min(NR);
-            // SAFETY: column cb of row 0 of B exists (checked by Gemm::check).
-            let bcol = unsafe { j.b.as_ptr().add(if j.bt { cb * j.ldb } else { cb }) };
-            let (bp, ldb) = if pack {
-                // SAFETY: rows 0..kk of B hold `cols` columns from cb (rows cb.. of Bᵀ, kk
-                // long, with bt); the panel holds kk × NR.
-                unsafe {
-                    if j.bt {
-                        super::pack_panel_t(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr(), NR)
-                    } else {
-                        pack_panel(bcol, j.ldb, j.kk, cols, panel.as_mut_ptr())
-                    }
-                }
-                (panel.as_ptr(), NR)
-            } else {
-                (bcol, j.ldb)
-            };
+            // SAFETY: the panel holds kk × NR (resized above).
+            let (bp, ldb) = unsafe { super::b_panel(j, cb, cols, pack.then_some(&mut panel[..]), NR, pack_panel) };
             let mut rb = r0;
             while rb < r1 {
                 let rows = (r1 - rb).min(MR);
