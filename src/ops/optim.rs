@@ -77,23 +77,14 @@ fn wd_mode(q: &OptimParams) -> u32 {
     }
 }
 
-/// One element's update: returns (p, m, v).
-#[inline(always)]
+/// One element's update (the kernel's loop over one element): returns (p, m, v).
 pub fn step(q: &OptimParams, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
-    match (q.rule, wd_mode(q)) {
-        (0, WD_NONE) => step_k::<0, WD_NONE>(q, p, g, m, v),
-        (0, WD_L2) => step_k::<0, WD_L2>(q, p, g, m, v),
-        (0, _) => step_k::<0, WD_DECOUPLED>(q, p, g, m, v),
-        (1, WD_NONE) => step_k::<1, WD_NONE>(q, p, g, m, v),
-        (1, WD_L2) => step_k::<1, WD_L2>(q, p, g, m, v),
-        (1, _) => step_k::<1, WD_DECOUPLED>(q, p, g, m, v),
-        (_, WD_NONE) => step_k::<2, WD_NONE>(q, p, g, m, v),
-        (_, WD_L2) => step_k::<2, WD_L2>(q, p, g, m, v),
-        (_, _) => step_k::<2, WD_DECOUPLED>(q, p, g, m, v),
-    }
+    let (mut p, mut m, mut v) = ([p], [m], [v]);
+    pass_for(q)(q, &mut p, &[g], &mut m, &mut v);
+    (p[0], m[0], v[0])
 }
 
-/// [`step`] with the rule and the weight-decay mode constants (so each loop vectorizes
+/// One element's update with the rule and the weight-decay mode constants (so each loop vectorizes
 /// without a branch).
 #[inline(always)]
 fn step_k<const RULE: u32, const WD: u32>(q: &OptimParams, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
@@ -130,6 +121,21 @@ fn step_k<const RULE: u32, const WD: u32>(q: &OptimParams, p: f32, g: f32, m: f3
 /// A loop over a part of the parameters (p, g, m, v).
 type Pass = fn(&OptimParams, &mut [f32], &[f32], &mut [f32], &mut [f32]);
 
+/// The loop of `q`'s rule and weight-decay mode.
+fn pass_for(q: &OptimParams) -> Pass {
+    match (q.rule, wd_mode(q)) {
+        (0, WD_NONE) => pass::<0, WD_NONE>,
+        (0, WD_L2) => pass::<0, WD_L2>,
+        (0, _) => pass::<0, WD_DECOUPLED>,
+        (1, WD_NONE) => pass::<1, WD_NONE>,
+        (1, WD_L2) => pass::<1, WD_L2>,
+        (1, _) => pass::<1, WD_DECOUPLED>,
+        (_, WD_NONE) => pass::<2, WD_NONE>,
+        (_, WD_L2) => pass::<2, WD_L2>,
+        (_, _) => pass::<2, WD_DECOUPLED>,
+    }
+}
+
 /// One loop of [`step_k`] over a part of the parameters.
 fn pass<const RULE: u32, const WD: u32>(q: &OptimParams, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).for_each(|(((p, &g), m), v)| {
@@ -150,17 +156,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let [p, g, m, v] = bufs else { unreachable!("registry has 4 buffers") };
     let (p, g, m, v) = (&mut f32s_mut(p)[..n], &f32s(g)[..n], &mut f32s_mut(m)[..n], &mut f32s_mut(v)[..n]);
     // one loop per rule and weight-decay mode (constants inside it), so each is vectorized
-    let pass: Pass = match (q.rule, wd_mode(&q)) {
-        (0, WD_NONE) => pass::<0, WD_NONE>,
-        (0, WD_L2) => pass::<0, WD_L2>,
-        (0, _) => pass::<0, WD_DECOUPLED>,
-        (1, WD_NONE) => pass::<1, WD_NONE>,
-        (1, WD_L2) => pass::<1, WD_L2>,
-        (1, _) => pass::<1, WD_DECOUPLED>,
-        (_, WD_NONE) => pass::<2, WD_NONE>,
-        (_, WD_L2) => pass::<2, WD_L2>,
-        (_, _) => pass::<2, WD_DECOUPLED>,
-    };
+    let pass = pass_for(&q);
     if n >= PAR_STEP {
         let c = team_chunk(n);
         let parts: Vec<_> = p.chunks_mut(c).zip(g.chunks(c)).zip(m.chunks_mut(c)).zip(v.chunks_mut(c)).collect();
