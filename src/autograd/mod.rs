@@ -4,10 +4,11 @@
 //! backward kernels; [`Tape::backward`] seeds d(loss) = 1 and walks the record in reverse. Every
 //! backward kernel accumulates (`+=`) into its inputs' gradients, so a tensor used twice gets
 //! the sum (a kernel that writes all of a gradient, the first to reach it, writes a new buffer
-//! instead: its `fresh` parameter, and no zeroing pass), and a [`Param`]'s gradient buffer is its slot: gradients accumulate in place across
-//! backward passes until [`Param::zero_grad`]. A tape made with [`Tape::no_grad`] records
-//! nothing (rollouts pay only the forward kernels). Nothing here downloads: a training step
-//! stays on the device, and the host reads only what it asks for.
+//! instead: its `fresh` parameter, and no zeroing pass), and a [`Param`]'s gradient buffer is
+//! its slot: gradients accumulate in place across backward passes until [`Param::zero_grad`].
+//! A tape made with [`Tape::no_grad`] records nothing (rollouts pay only the forward kernels).
+//! Nothing here downloads: a training step stays on the device, and the host reads only what
+//! it asks for.
 
 mod attention;
 mod losses;
