@@ -2,7 +2,7 @@
 //! (throughput in IoTD-objective evaluations) and a full environment step.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mecrl::backend::KernelId;
+use mecrl::env::mec::kernels::{MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER};
 use mecrl::env::mec::{MecConfig, MecEnv};
 use mecrl::rng;
 
@@ -30,7 +30,7 @@ fn objective(c: &mut Criterion) {
         g.bench_function(BenchmarkId::from_parameter(id), |bench| {
             bench.iter(|| {
                 be.launch(
-                    KernelId::MecObjectiveExact,
+                    &MEC_OBJECTIVE_EXACT,
                     bytemuck::bytes_of(&params),
                     (b * p) as u32,
                     &[&env.cost, &env.sqrt_f, &a, &bins, &phi],
@@ -43,7 +43,7 @@ fn objective(c: &mut Criterion) {
         g.bench_function(BenchmarkId::from_parameter(id), |bench| {
             bench.iter(|| {
                 be.launch(
-                    KernelId::MecObjectivePaper,
+                    &MEC_OBJECTIVE_PAPER,
                     bytemuck::bytes_of(&params),
                     (b * p) as u32,
                     &[&env.h, &env.task_d, &env.task_f, &a, &fb, &pb, &bins, &phi],

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mecrl::autograd::Tape;
-use mecrl::backend::{Backend, KernelId};
+use mecrl::backend::{Backend, KernelSpec};
 use mecrl::nn::{Mlp, OptimConfig, Optimizer};
 use mecrl::ops::act::Act;
 use mecrl::ops::linear::LinearParams;
+use mecrl::ops::linear::{LINEAR_BWD_W, LINEAR_BWD_X, LINEAR_FWD};
 use mecrl::tensor::Tensor;
 
 mod common;
@@ -33,10 +34,10 @@ fn linear(c: &mut Criterion) {
             let (dx, dw, db) = (t(ku * bu * iu), t(ku * iu * ou), t(ku * ou));
             g.throughput(Throughput::Elements((ku * bu * iu * ou) as u64));
             let shape = format!("K{k}_B{b}_I{i}_O{o}");
-            let launches: [(&str, KernelId, Vec<&Tensor>); 3] = [
-                ("fwd", KernelId::LinearFwd, vec![&x, &w, &bias, &y]),
-                ("bwd_x", KernelId::LinearBwdX, vec![&y, &w, &dx]),
-                ("bwd_w", KernelId::LinearBwdW, vec![&x, &y, &dw, &db]),
+            let launches: [(&str, &'static KernelSpec, Vec<&Tensor>); 3] = [
+                ("fwd", &LINEAR_FWD, vec![&x, &w, &bias, &y]),
+                ("bwd_x", &LINEAR_BWD_X, vec![&y, &w, &dx]),
+                ("bwd_w", &LINEAR_BWD_W, vec![&x, &y, &dw, &db]),
             ];
             for (what, id, bufs) in launches {
                 let bufs: Vec<_> = bufs.iter().map(|t| t.buffer()).collect();

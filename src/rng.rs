@@ -440,7 +440,7 @@ pub fn cpu_rng_fill(p: &RngFillParams, out: &mut [u32]) {
 
 /// Registry adapter for [`cpu_rng_fill`].
 pub fn cpu_rng_fill_kernel(params: &[u8], bufs: &mut [&mut [u32]]) -> crate::error::Result<()> {
-    let p: RngFillParams = crate::backend::registry::params(params);
+    let p: RngFillParams = crate::backend::params(params);
     let need = p.n as usize
         * if p.dist == 0 {
             4
@@ -463,6 +463,25 @@ pub fn derive_seed(seed: u64, tag: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+crate::kernel_params!(RngFillParams { key0, key1, c0, c1, c2, c3, dist, n, p0, p1, _pad0, _pad1 });
+
+crate::kernels! {
+    stem "rng" / "rng";
+    /// Philox blocks and distributions into a buffer.
+    RNG_FILL = rng_fill(RngFillParams; out: W U32)
+        cpu cpu_rng_fill_kernel, sizes rng_sizes;
+}
+
+fn rng_sizes(bytes: &[u8]) -> Vec<u64> {
+    let p: RngFillParams = crate::backend::params(bytes);
+    let words = match p.dist {
+        0 => 4,
+        2 => 2,
+        _ => 1,
+    };
+    vec![p.n as u64 * words]
 }
 
 #[cfg(test)]

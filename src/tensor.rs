@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::backend::{download_f32, Backend, Buffer, KernelId};
+use crate::backend::{download_f32, Backend, Buffer};
 use crate::error::{Error, Result};
 use crate::ops::optim::FillParams;
+use crate::ops::optim::FILL;
 
 /// Element type of a [`Tensor`] (storage is 32-bit words either way).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +129,7 @@ impl Tensor {
             return Ok(());
         }
         let p = FillParams { n: n as u32, value: v.to_bits(), ..Default::default() };
-        self.be.launch(KernelId::Fill, bytemuck::bytes_of(&p), n as u32, &[&self.buf])
+        self.be.launch(&FILL, bytemuck::bytes_of(&p), n as u32, &[&self.buf])
     }
 
     /// The same buffer seen with another shape of as many elements.

@@ -7,6 +7,7 @@ use std::path::Path;
 use mecrl::backend::{self, BackendKind};
 use mecrl::env::coop::dataset::{collect, OfflineDataset};
 use mecrl::env::coop::kernel::{observe_one, step_instance, Inst};
+use mecrl::env::coop::kernels::COOP_POLICY;
 use mecrl::env::coop::{state, CoopConfig, CoopEnv, CoopParams, Heuristic, FLAG_NODE_FAIL, POOL_F, POOL_U};
 use mecrl::rng;
 use mecrl::Error;
@@ -461,7 +462,6 @@ fn host_actions_are_checked() {
 
 #[test]
 fn bad_kernel_params_are_refused_on_the_cpu() {
-    use mecrl::backend::registry::KernelId;
     let be = backend::create(BackendKind::Cpu).unwrap();
     let cfg = CoopConfig { n_nodes: 3, ..Default::default() };
     let env = CoopEnv::new(be.clone(), &cfg, 1, 1).unwrap();
@@ -470,7 +470,7 @@ fn bad_kernel_params_are_refused_on_the_cpu() {
         p.w = w;
         p.n_cores = n_cores;
         let bufs = [&env.node, &env.link, &env.arr_u, &env.arr_f, &env.pool_u, &env.pool_f, &env.xq, &env.act];
-        match be.launch(KernelId::CoopPolicy, bytemuck::bytes_of(&p), 3, &bufs) {
+        match be.launch(&COOP_POLICY, bytemuck::bytes_of(&p), 3, &bufs) {
             Err(Error::Input { field, .. }) => assert_eq!(field, "coop_policy params"),
             Err(e) => assert!(matches!(e, Error::Shape { .. }), "{e}"),
             Ok(()) => panic!("w = {w}, n_cores = {n_cores} accepted"),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use mecrl::backend::{create, Backend, BackendKind};
 use mecrl::env::crowd::cpu::policy_user;
+use mecrl::env::crowd::kernels::CROWD_OBSERVE;
 use mecrl::env::crowd::{count, metric, Case, CrowdConfig, CrowdEnv, Policy};
 
 fn cpu() -> Arc<dyn Backend> {
@@ -261,7 +262,6 @@ fn lavapipe_loop_budget_is_refused_with_a_typed_error() {
 
 #[test]
 fn hand_worked_observation_in_one_cell() {
-    use mecrl::backend::KernelId;
     let be = cpu();
     let env = CrowdEnv::new(be.clone(), &one_cell(), 1, 3).unwrap();
     be.write(&env.q, bytemuck::cast_slice(&[1e9f32, 0.0, 0.0, 5e9, 0.0])).unwrap();
@@ -269,7 +269,7 @@ fn hand_worked_observation_in_one_cell() {
     be.write(&env.cap, bytemuck::cast_slice(&[2e9f32, 1e9, 1e9])).unwrap();
     be.write(&env.task, &[1, 2, 1, 0, 0, 0, 0, 0, 0]).unwrap();
     be.launch(
-        KernelId::CrowdObserve,
+        &CROWD_OBSERVE,
         bytemuck::bytes_of(env.params()),
         3,
         &[&env.cell_off, &env.task, &env.cap, &env.q, &env.v, &env.obs],

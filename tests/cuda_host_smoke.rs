@@ -3,10 +3,15 @@
 //! (integers equal, floats within 1e-5 relative; the count of bit-exact floats is printed).
 #![cfg(feature = "cuda-host")]
 
-use mecrl::backend::registry::{self, Access, Elem, KernelId};
 use mecrl::backend::{create, Backend, BackendKind};
+use mecrl::backend::{Access, Elem, KernelSpec};
+use mecrl::env::mec::kernels::{
+    MEC_ALLOC, MEC_CHANNEL, MEC_HEURISTIC, MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER, MEC_OBSERVE, MEC_RESET,
+};
 use mecrl::env::mec::{MecConfig, MecParams};
+use mecrl::rng::RNG_FILL;
 use mecrl::rng::{Dist, RngFillParams};
+use mecrl::search::levy::kernels::{LEVY_BEST, LEVY_GENERATION, LEVY_INIT};
 use mecrl::search::levy::{LevyConfig, LevyMode, LevyVariant};
 use std::sync::Arc;
 
@@ -15,7 +20,7 @@ fn backends() -> (Arc<dyn Backend>, Arc<dyn Backend>) {
     (create(BackendKind::Cpu).unwrap(), host)
 }
 
-fn run(be: &dyn Backend, id: KernelId, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
+fn run(be: &dyn Backend, id: &'static KernelSpec, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
     let bufs: Vec<_> = inputs.iter().map(|v| be.upload(v).unwrap()).collect();
     let refs: Vec<_> = bufs.iter().collect();
     be.launch(id, params, threads as u32, &refs).unwrap_or_else(|e| panic!("{} {:?}: {e}", be.kind(), id));
@@ -32,11 +37,11 @@ fn rel(a: u32, b: u32) -> f64 {
 }
 
 /// Runs `id` on cpu and cuda-host with the same inputs, asserts parity, returns the CPU outputs.
-fn check(id: KernelId, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
+fn check(id: &'static KernelSpec, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
     let (cpu, host) = backends();
     let want = run(&*cpu, id, params, threads, inputs);
     let got = run(&*host, id, params, threads, inputs);
-    let spec = registry::spec(id);
+    let spec = id;
     let (mut exact, mut total, mut worst) = (0usize, 0usize, 0.0f64);
     for (k, b) in spec.bufs.iter().enumerate() {
         if b.access != Access::ReadWrite {
@@ -79,7 +84,7 @@ fn kat(ctr: [u32; 4], key: [u32; 2]) -> Vec<u32> {
         ..Default::default()
     };
     let (_, host) = backends();
-    run(&*host, KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[vec![0; 4]]).remove(0)
+    run(&*host, &RNG_FILL, bytemuck::bytes_of(&p), 1, &[vec![0; 4]]).remove(0)
 }
 
 #[test]
@@ -111,7 +116,7 @@ fn rng_fill_matches_cpu() {
                 p1: 1.0 / 1.5,
                 ..Default::default()
             };
-            check(KernelId::RngFill, bytemuck::bytes_of(&p), n as usize, &[vec![0; n as usize * dist.words()]]);
+            check(&RNG_FILL, bytemuck::bytes_of(&p), n as usize, &[vec![0; n as usize * dist.words()]]);
         }
     }
 }
@@ -164,17 +169,13 @@ fn mec_instance(b: usize, n: usize, m: usize, pcand: usize, seed: u64) -> Inst {
     let mut p = cfg.params(b, pcand, seed);
     p.step = 3;
     let pb = bytemuck::bytes_of(&p).to_vec();
-    let r = check(
-        KernelId::MecReset,
-        &pb,
-        b * (n + m),
-        &[vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]],
-    );
+    let r =
+        check(&MEC_RESET, &pb, b * (n + m), &[vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]]);
     let (ip, mp, td, tf) = (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone());
-    let r = check(KernelId::MecChannel, &pb, b * n, &[ip.clone(), mp.clone(), vec![0; b * n * m]]);
+    let r = check(&MEC_CHANNEL, &pb, b * n, &[ip.clone(), mp.clone(), vec![0; b * n * m]]);
     let h = r[2].clone();
     let r = check(
-        KernelId::MecAlloc,
+        &MEC_ALLOC,
         &pb,
         b * n,
         &[
@@ -188,7 +189,7 @@ fn mec_instance(b: usize, n: usize, m: usize, pcand: usize, seed: u64) -> Inst {
         ],
     );
     let (hn, cost, sf) = (r[3].clone(), r[5].clone(), r[6].clone());
-    check(KernelId::MecObserve, &pb, b * m, &[h.clone(), vec![0; b * m * n]]);
+    check(&MEC_OBSERVE, &pb, b * m, &[h.clone(), vec![0; b * m * n]]);
     Inst { p, ip, mp, td, tf, h, hn, cost, sf }
 }
 
@@ -200,7 +201,7 @@ fn mec_kernels_match_cpu() {
         let mut rng = Lcg(n as u64);
         let a: Vec<u32> = (0..b * pc * n).map(|_| rng.below(m as u32 + 1)).collect();
         check(
-            KernelId::MecObjectiveExact,
+            &MEC_OBJECTIVE_EXACT,
             &pb,
             b * pc,
             &[inst.cost.clone(), inst.sf.clone(), a.clone(), vec![0; b * pc * (m + 1)], vec![0; b * pc]],
@@ -209,7 +210,7 @@ fn mec_kernels_match_cpu() {
         let mut bad = a.clone();
         bad[n + 1] = m as u32 + 1;
         let r = check(
-            KernelId::MecObjectiveExact,
+            &MEC_OBJECTIVE_EXACT,
             &pb,
             b * pc,
             &[inst.cost.clone(), inst.sf.clone(), bad, vec![0; b * pc * (m + 1)], vec![0; b * pc]],
@@ -218,7 +219,7 @@ fn mec_kernels_match_cpu() {
         let f: Vec<f32> = (0..b * pc * n).map(|_| 1e9 + 2e10 * rng.unit()).collect();
         let pw: Vec<f32> = (0..b * pc * n).map(|_| 1e-3 + 1.4 * rng.unit()).collect();
         check(
-            KernelId::MecObjectivePaper,
+            &MEC_OBJECTIVE_PAPER,
             &pb,
             b * pc,
             &[
@@ -244,7 +245,7 @@ fn mec_kernels_match_cpu() {
             let mut p = inst.p;
             p.variant = variant;
             let r = check(
-                KernelId::MecHeuristic,
+                &MEC_HEURISTIC,
                 bytemuck::bytes_of(&p),
                 b,
                 &[inst.ip.clone(), inst.mp.clone(), inst.tf.clone(), order.clone(), vec![0; b * m], vec![0; b * n]],
@@ -273,7 +274,7 @@ fn levy_kernels_match_cpu() {
             let mut lp = cfg.params(&inst.p, 1234, 2);
             let sz = b * pc * n;
             let r = check(
-                KernelId::LevyInit,
+                &LEVY_INIT,
                 bytemuck::bytes_of(&lp),
                 b * pc,
                 &[
@@ -296,7 +297,7 @@ fn levy_kernels_match_cpu() {
             for g in 0..cfg.generations as u32 {
                 lp.generation = g;
                 let r = check(
-                    KernelId::LevyGeneration,
+                    &LEVY_GENERATION,
                     bytemuck::bytes_of(&lp),
                     b * pc,
                     &[
@@ -322,7 +323,7 @@ fn levy_kernels_match_cpu() {
                 "fitness never increases"
             );
             check(
-                KernelId::LevyBest,
+                &LEVY_BEST,
                 bytemuck::bytes_of(&lp),
                 b,
                 &[pa, pf, pp, fit, vec![0; b * n], vec![0; b * n], vec![0; b * n], vec![0; b]],
@@ -335,10 +336,10 @@ fn levy_kernels_match_cpu() {
 fn every_registered_kernel_has_a_host_entry() {
     let (_, host) = backends();
     assert!(host.describe().contains("cuda-host"));
-    for k in registry::KERNELS {
+    for k in mecrl::catalog::kernels() {
         // A launch with zero threads runs one (idle) block: the symbol exists and the params fit.
         let bufs: Vec<_> = k.bufs.iter().map(|_| host.alloc(1).unwrap()).collect();
         let refs: Vec<_> = bufs.iter().collect();
-        host.launch(k.id, &vec![0u8; k.params.size], 0, &refs).unwrap_or_else(|e| panic!("{}: {e}", k.entry));
+        host.launch(k, &vec![0u8; k.params.size], 0, &refs).unwrap_or_else(|e| panic!("{}: {e}", k.entry));
     }
 }

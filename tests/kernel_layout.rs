@@ -1,9 +1,9 @@
-//! The `#[repr(C)]` parameter blocks and buffer lists of the registry against the CUDA
+//! The `#[repr(C)]` parameter blocks and buffer lists of every kernel spec against the CUDA
 //! declarations: struct field names and offsets, kernel argument names, element types and
 //! const-ness (read-only buffers are `const T*`). The WGSL side is checked in tests/shaders.rs.
 
-use mecrl::backend::registry::{Access, Elem, KERNELS};
 use mecrl::backend::source::cuda_source;
+use mecrl::backend::{Access, Elem};
 
 fn c_size(ty: &str) -> Option<usize> {
     match ty {
@@ -39,9 +39,9 @@ fn kernel_args(src: &str, entry: &str) -> Vec<String> {
 }
 
 #[test]
-fn cuda_params_and_arguments_match_the_registry() {
-    for k in KERNELS {
-        let src = cuda_source(k.cu).unwrap_or_else(|| panic!("{}: {} not embedded", k.entry, k.cu));
+fn cuda_params_and_arguments_match_the_specs() {
+    for k in mecrl::catalog::kernels() {
+        let src = cuda_source(k.stem).unwrap_or_else(|e| panic!("{}: {e}", k.entry));
         let fields = struct_fields(&src, k.params.name);
         let want: Vec<(String, usize)> = k.params.fields.iter().map(|(f, o)| (f.to_string(), *o)).collect();
         assert_eq!(fields, want, "{}: struct {} differs from the Rust layout", k.entry, k.params.name);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use mecrl::backend::{self, Backend, BackendKind};
+use mecrl::env::mec::kernels::MEC_OBJECTIVE_EXACT;
 use mecrl::env::mec::{Heuristic, MecConfig, MecEnv};
 use mecrl::search::levy::{self, LevyConfig, LevyMode, LevyVariant};
 use mecrl::Error;
@@ -170,7 +171,6 @@ fn scales_to_100k_iotds_and_1000_mecs() {
 
 #[test]
 fn short_buffers_are_refused_before_launch_on_every_backend() {
-    use mecrl::backend::KernelId;
     let env = MecEnv::new(cpu(), &small(), 2, 1).unwrap();
     let mut kinds = vec![BackendKind::Cpu];
     kinds.extend([BackendKind::Wgpu, BackendKind::CudaHost, BackendKind::Cuda]);
@@ -183,7 +183,7 @@ fn short_buffers_are_refused_before_launch_on_every_backend() {
         let a = be.alloc(2 * 3 * 40 - 1).unwrap(); // one word short
         let bins = be.alloc(2 * 3 * 5).unwrap();
         let phi = be.alloc(6).unwrap();
-        match be.launch(KernelId::MecObjectiveExact, bytemuck::bytes_of(&p), 6, &[&cost, &sf, &a, &bins, &phi]) {
+        match be.launch(&MEC_OBJECTIVE_EXACT, bytemuck::bytes_of(&p), 6, &[&cost, &sf, &a, &bins, &phi]) {
             Err(Error::Shape { op, expected, got }) => {
                 assert!(op.contains("mec_objective_exact") && op.contains("`a`"), "{op}");
                 assert_eq!((expected.as_str(), got.as_str()), (">= 240 words", "239"));

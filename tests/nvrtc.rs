@@ -1,4 +1,4 @@
-//! Every `.cu` file of the registry compiles through NVRTC (`compute_90`, the backend's options),
+//! Every stem's `.cu` file compiles through NVRTC (`compute_90`, the backend's options),
 //! and `ptxas -arch=sm_90 -v` finds no register spills in any function. The CUDA backend without
 //! a driver answers `NoDevice`, never a panic.
 //!
@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use mecrl::backend::cuda::{self, CudaBackend};
-use mecrl::backend::registry::KERNELS;
+use mecrl::backend::Stem;
+use mecrl::catalog::STEMS;
 use mecrl::Error;
 
 fn required() -> bool {
@@ -35,22 +36,16 @@ fn ptxas() -> Option<PathBuf> {
     Command::new(&p).arg("--version").output().ok().filter(|o| o.status.success()).map(|_| p)
 }
 
-fn cu_files() -> Vec<&'static str> {
-    let mut files: Vec<&'static str> = KERNELS.iter().map(|k| k.cu).collect();
-    files.sort();
-    files.dedup();
-    files
-}
-
 #[test]
 fn every_cu_file_compiles_with_nvrtc() {
     if !nvrtc_or_skip("every_cu_file_compiles_with_nvrtc") {
         return;
     }
     println!("NVRTC {:?}", cuda::nvrtc_version());
-    for file in cu_files() {
-        let ptx = cuda::compile_ptx(file, "compute_90").unwrap_or_else(|e| panic!("{e}"));
-        for k in KERNELS.iter().filter(|k| k.cu == file) {
+    for stem in STEMS {
+        let file = stem.cu_path();
+        let ptx = cuda::compile_ptx(stem, "compute_90").unwrap_or_else(|e| panic!("{e}"));
+        for k in stem.kernels {
             assert!(ptx.contains(&format!(".entry {}(", k.entry)), "{file}: no .entry {} in the PTX", k.entry);
         }
         // --fmad=false: no fused multiply-add may appear.
@@ -63,9 +58,17 @@ fn compile_errors_carry_the_nvrtc_log() {
     if !nvrtc_or_skip("compile_errors_carry_the_nvrtc_log") {
         return;
     }
-    match cuda::compile_ptx("no/such.cu", "compute_90") {
-        Err(Error::KernelCompile { backend, kernel, .. }) => {
-            assert_eq!((backend.as_str(), kernel.as_str()), ("cuda", "no/such.cu"))
+    static BROKEN: Stem = Stem {
+        name: "broken",
+        area: "test",
+        wgsl: "",
+        cu: "extern \"C\" __global__ void broken() { no_such_name = 1; }\n",
+        kernels: &[],
+    };
+    match cuda::compile_ptx(&BROKEN, "compute_90") {
+        Err(Error::KernelCompile { backend, kernel, log }) => {
+            assert_eq!((backend.as_str(), kernel.as_str()), ("cuda", "test/broken.cu"));
+            assert!(log.contains("no_such_name"), "the NVRTC log names the error: {log}");
         }
         other => panic!("expected KernelCompile, got {other:?}"),
     }
@@ -124,10 +127,11 @@ fn ptxas_reports_no_spills() {
         eprintln!("SKIP ptxas_reports_no_spills: ptxas not found (pip install nvidia-cuda-nvcc; MECRL_PTXAS)");
         return;
     };
-    for file in cu_files() {
-        let ptx = cuda::compile_ptx(file, "compute_90").unwrap_or_else(|e| panic!("{e}"));
-        let report = ptxas_report(&ptxas, file, &ptx);
-        for k in KERNELS.iter().filter(|k| k.cu == file) {
+    for stem in STEMS {
+        let file = stem.cu_path();
+        let ptx = cuda::compile_ptx(stem, "compute_90").unwrap_or_else(|e| panic!("{e}"));
+        let report = ptxas_report(&ptxas, &file, &ptx);
+        for k in stem.kernels {
             assert!(report.contains_key(k.entry), "{file}: ptxas did not report {}: {report:?}", k.entry);
         }
         for (f, (regs, stack, st, ld)) in &report {

@@ -1,4 +1,4 @@
-//! Parity: every registered kernel on every available backend against the CPU reference, from
+//! Parity: every kernel of the catalog on every available backend against the CPU reference, from
 //! identical inputs (each kernel is fed the CPU's buffers, so differences never compound).
 //!
 //! Integers must be equal; floats within |a − b| ≤ 1e-5·max(|a|, |b|) + 1e-6·max|buffer|
@@ -15,13 +15,19 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use mecrl::backend::registry::{self, Access, Elem, KernelId, KERNELS};
 use mecrl::backend::{self, Backend, BackendKind};
+use mecrl::backend::{Access, Elem, KernelSpec};
 use mecrl::env::dag::batch::{DagBatch, DagParams};
 use mecrl::env::dag::gen::{generate, DagGenConfig};
+use mecrl::env::dag::kernels::{DAG_MAKESPAN, DAG_OPTIMAL, DAG_OPTIMAL_REDUCE, DAG_RESET, DAG_STEP};
 use mecrl::env::dag::model::{reward_scale, DagSystem, Prepared, Semantics};
+use mecrl::env::mec::kernels::{
+    MEC_ALLOC, MEC_CHANNEL, MEC_HEURISTIC, MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER, MEC_OBSERVE, MEC_RESET,
+};
 use mecrl::env::mec::{objective_exact_one, objective_paper_one, MecConfig, MecEnv, MecParams};
+use mecrl::rng::RNG_FILL;
 use mecrl::rng::{self, Dist, RngFillParams};
+use mecrl::search::levy::kernels::{LEVY_BEST, LEVY_GENERATION, LEVY_INIT};
 use mecrl::search::levy::{self, LevyConfig, LevyParams};
 
 #[path = "parity/algo.rs"]
@@ -67,7 +73,7 @@ fn backends_under_test() -> Vec<Arc<dyn Backend>> {
 
 /// One launch: kernel, params, threads and the initial contents of every buffer.
 struct Case {
-    id: KernelId,
+    id: &'static KernelSpec,
     params: Vec<u8>,
     threads: u32,
     bufs: Vec<Vec<u32>>,
@@ -75,7 +81,7 @@ struct Case {
 
 /// Run a case; returns the final contents of every non-Read, non-Scratch buffer (else None).
 fn run(be: &dyn Backend, c: &Case) -> Vec<Option<Vec<u32>>> {
-    let spec = registry::spec(c.id);
+    let spec = c.id;
     let bufs: Vec<_> = c.bufs.iter().map(|d| be.upload(d).expect("upload")).collect();
     let refs: Vec<_> = bufs.iter().collect();
     be.launch(c.id, &c.params, c.threads, &refs)
@@ -103,7 +109,7 @@ fn f32_close(a: f32, b: f32, scale: f32) -> bool {
 
 /// Compare outputs; returns indices of mismatching elements per buffer (for margin checks).
 fn compare(be: &str, c: &Case, want: &[Option<Vec<u32>>], got: &[Option<Vec<u32>>]) -> Vec<Vec<usize>> {
-    let spec = registry::spec(c.id);
+    let spec = c.id;
     let mut bad = vec![];
     for (k, s) in spec.bufs.iter().enumerate() {
         let mut idx = vec![];
@@ -137,12 +143,12 @@ fn compare(be: &str, c: &Case, want: &[Option<Vec<u32>>], got: &[Option<Vec<u32>
     bad
 }
 
-fn assert_equal(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -> Vec<Option<Vec<u32>>> {
+fn assert_equal(be: &dyn Backend, c: &Case, done: &mut BTreeSet<&'static KernelSpec>) -> Vec<Option<Vec<u32>>> {
     let cpu = backend::create(BackendKind::Cpu).unwrap();
     let want = run(&*cpu, c);
     let got = run(be, c);
     let bad = compare(&be.kind().to_string(), c, &want, &got);
-    let entry = registry::spec(c.id).entry;
+    let entry = c.id.entry;
     assert!(bad.iter().all(|b| b.is_empty()), "{}: {entry} differs from the CPU reference", be.kind());
     done.insert(c.id);
     want
@@ -173,7 +179,7 @@ fn rng_cases() -> Vec<Case> {
                 ..Default::default()
             };
             cases.push(Case {
-                id: KernelId::RngFill,
+                id: &RNG_FILL,
                 params: bytemuck::bytes_of(&p).to_vec(),
                 threads: n,
                 bufs: vec![vec![0; n as usize * dist.words()]],
@@ -210,7 +216,7 @@ fn philox_known_answers_on_every_backend() {
                 ..Default::default()
             };
             let out = be.upload(&[0; 4]).unwrap();
-            be.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&out]).unwrap();
+            be.launch(&RNG_FILL, bytemuck::bytes_of(&p), 1, &[&out]).unwrap();
             assert_eq!(be.download(&out).unwrap(), want.to_vec(), "{}: Philox KAT", be.kind());
         }
     }
@@ -258,7 +264,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
             let want = run(&*cpu, &c);
             let got = run(&**be, &c);
             let bad = compare(&be.kind().to_string(), &c, &want, &got);
-            let p: RngFillParams = registry::params(&c.params);
+            let p: RngFillParams = mecrl::backend::params(&c.params);
             if p.dist == Dist::Poisson as u32 {
                 // Poisson counts come from float comparisons: off-by-one at a margin only.
                 let (w, g) = (want[0].as_ref().unwrap(), got[0].as_ref().unwrap());
@@ -292,7 +298,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         assert_equal(
             &**be,
             &Case {
-                id: KernelId::MecReset,
+                id: &MEC_RESET,
                 params: bytes(&p),
                 threads: (b * (n + m)) as u32,
                 bufs: vec![vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]],
@@ -305,7 +311,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         assert_equal(
             &**be,
             &Case {
-                id: KernelId::MecChannel,
+                id: &MEC_CHANNEL,
                 params: bytes(&p),
                 threads: (b * n) as u32,
                 bufs: vec![pos.clone(), mpos.clone(), vec![0; b * n * m]],
@@ -316,7 +322,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         assert_equal(
             &**be,
             &Case {
-                id: KernelId::MecAlloc,
+                id: &MEC_ALLOC,
                 params: bytes(&mp),
                 threads: (b * n) as u32,
                 bufs: vec![
@@ -334,7 +340,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         assert_equal(
             &**be,
             &Case {
-                id: KernelId::MecObserve,
+                id: &MEC_OBSERVE,
                 params: bytes(&mp),
                 threads: (b * m) as u32,
                 bufs: vec![h.clone(), vec![0; b * m * n]],
@@ -358,7 +364,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         let out = assert_equal(
             &**be,
             &Case {
-                id: KernelId::MecObjectiveExact,
+                id: &MEC_OBJECTIVE_EXACT,
                 params: bytes(&p),
                 threads: (b * pp) as u32,
                 bufs: vec![cost.clone(), sf.clone(), a.clone(), vec![0; b * pp * (m + 1)], vec![0; b * pp]],
@@ -369,7 +375,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         assert_equal(
             &**be,
             &Case {
-                id: KernelId::MecObjectivePaper,
+                id: &MEC_OBJECTIVE_PAPER,
                 params: bytes(&p),
                 threads: (b * pp) as u32,
                 bufs: vec![
@@ -405,7 +411,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
             assert_equal(
                 &**be,
                 &Case {
-                    id: KernelId::MecHeuristic,
+                    id: &MEC_HEURISTIC,
                     params: bytes(&p),
                     threads: b as u32,
                     bufs: vec![pos.clone(), mpos.clone(), tf.clone(), order.clone(), vec![0; b * m], vec![0; b * n]],
@@ -431,18 +437,18 @@ fn every_kernel_matches_cpu_on_every_backend() {
         endedge::cases(&**be, &mut done);
         algo::cases(&**be, &mut done);
 
-        let missing: Vec<_> = KERNELS.iter().filter(|k| !done.contains(&k.id)).map(|k| k.entry).collect();
+        let missing: Vec<_> = mecrl::catalog::kernels().filter(|k| !done.contains(k)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());
     }
 }
 
 /// `assert_equal`, and bit-exact: the dag kernels only take f32 max and single additions.
-fn assert_bit_exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -> Vec<Option<Vec<u32>>> {
+fn assert_bit_exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<&'static KernelSpec>) -> Vec<Option<Vec<u32>>> {
     let cpu = backend::create(BackendKind::Cpu).unwrap();
     let want = run(&*cpu, c);
     let got = run(be, c);
     let bad = compare(&be.kind().to_string(), c, &want, &got);
-    let entry = registry::spec(c.id).entry;
+    let entry = c.id.entry;
     assert!(bad.iter().all(|b| b.is_empty()), "{}: {entry} differs from the CPU reference", be.kind());
     assert_eq!(want, got, "{}: {entry} is not bit-exact", be.kind());
     done.insert(c.id);
@@ -452,7 +458,7 @@ fn assert_bit_exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -
 /// Generated graphs of 8, 11 and 12 tasks plus a single task (N = 12: padded positions and, for
 /// the single task, empty chunks), P = 24 plans per graph (all local, all offloaded, random),
 /// C = 4 chunks of the exhaustive search, then the reduction (and one with crafted ties).
-fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
+fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<&'static KernelSpec>) {
     let sys = DagSystem { semantics: sem, ..Default::default() };
     let graphs: Vec<Prepared> = [(8usize, 1u32), (11, 2), (12, 3), (1, 4)]
         .iter()
@@ -483,15 +489,14 @@ fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
     bufs.extend([plans, vec![0; b * pp * n * 4], vec![0; b * pp]]);
     let out = assert_bit_exact(
         be,
-        &Case { id: KernelId::DagMakespan, params: bytemuck::bytes_of(&p).to_vec(), threads: (b * pp) as u32, bufs },
+        &Case { id: &DAG_MAKESPAN, params: bytemuck::bytes_of(&p).to_vec(), threads: (b * pp) as u32, bufs },
         done,
     );
     assert!(out[7].as_ref().unwrap().iter().all(|&x| f32::from_bits(x) > 0.0), "makespans are positive");
 
     let mut bufs = graph_bufs.clone();
     bufs.extend([vec![0; b * chunks * n * 4], vec![0; b * chunks * 2]]);
-    let opt =
-        Case { id: KernelId::DagOptimal, params: bytemuck::bytes_of(&p).to_vec(), threads: (b * chunks) as u32, bufs };
+    let opt = Case { id: &DAG_OPTIMAL, params: bytemuck::bytes_of(&p).to_vec(), threads: (b * chunks) as u32, bufs };
     let partial = assert_bit_exact(be, &opt, done)[6].clone().unwrap();
     // the single-task graph: chunks 2 and 3 are empty
     assert_eq!(
@@ -499,9 +504,9 @@ fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
         &[f32::INFINITY.to_bits(), u32::MAX, f32::INFINITY.to_bits(), u32::MAX]
     );
 
-    let reduce = |partial: Vec<u32>, done: &mut BTreeSet<KernelId>| {
+    let reduce = |partial: Vec<u32>, done: &mut BTreeSet<&'static KernelSpec>| {
         let c = Case {
-            id: KernelId::DagOptimalReduce,
+            id: &DAG_OPTIMAL_REDUCE,
             params: bytemuck::bytes_of(&p).to_vec(),
             threads: b as u32,
             bufs: vec![partial, vec![0; b * 2]],
@@ -533,7 +538,7 @@ fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
     bufs[0][1] = 31;
     let refs: Vec<_> = bufs.iter().map(|d| be.upload(d).unwrap()).collect();
     let r: Vec<_> = refs.iter().collect();
-    be.launch(KernelId::DagOptimal, &opt.params, opt.threads, &r).unwrap();
+    be.launch(&DAG_OPTIMAL, &opt.params, opt.threads, &r).unwrap();
     be.sync().unwrap();
     let got = be.download(&refs[6]).unwrap();
     assert_eq!(&got[2 * chunks..4 * chunks], &[inf, u32::MAX].repeat(chunks)[..], "{}: n > 30", be.kind());
@@ -544,7 +549,7 @@ fn dag_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
 /// The batched MDP: reset from garbage, then every step of an episode (graphs of 8, 11, 12 and
 /// 1 tasks: graphs finish at different steps), each step fed the CPU's state; random actions,
 /// one bad action (graph 2 at step 3: flagged, then sticky), unscaled and scaled rewards.
-fn dag_mdp_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>) {
+fn dag_mdp_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<&'static KernelSpec>) {
     let sys = DagSystem { semantics: sem, ..Default::default() };
     let dags: Vec<_> = [(8usize, 1u32), (11, 2), (12, 3), (1, 4)]
         .iter()
@@ -566,7 +571,7 @@ fn dag_mdp_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>
         let params = bytemuck::bytes_of(&p).to_vec();
         let garbage = |len: usize| (0..len as u32).map(|i| i.wrapping_mul(2654435761)).collect::<Vec<u32>>();
         let reset = Case {
-            id: KernelId::DagReset,
+            id: &DAG_RESET,
             params: params.clone(),
             threads: b as u32,
             bufs: vec![batch.n_tasks.clone(), garbage(2 * b), garbage(8 * b), garbage(b * n)],
@@ -598,7 +603,7 @@ fn dag_mdp_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>
                 plan,
                 vec![0; b],
             ];
-            let c = Case { id: KernelId::DagStep, params: params.clone(), threads: b as u32, bufs };
+            let c = Case { id: &DAG_STEP, params: params.clone(), threads: b as u32, bufs };
             let out = assert_equal(be, &c, done);
             let [f, s, k, pl, r] = [7, 8, 9, 10, 11].map(|i| out[i].clone().unwrap());
             if step == 3 {
@@ -612,7 +617,14 @@ fn dag_mdp_cases(be: &dyn Backend, sem: Semantics, done: &mut BTreeSet<KernelId>
     }
 }
 
-fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u32, done: &mut BTreeSet<KernelId>) {
+fn levy_cases(
+    be: &dyn Backend,
+    env: &MecEnv,
+    a0: &[u32],
+    variant: u32,
+    mode: u32,
+    done: &mut BTreeSet<&'static KernelSpec>,
+) {
     let mp = env.params();
     let (b, n, m) = (mp.b as usize, mp.n as usize, mp.m as usize);
     let pp = 8usize;
@@ -623,7 +635,7 @@ fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u3
     let inst = [dl(env, &env.cost), dl(env, &env.sqrt_f), dl(env, &env.h), dl(env, &env.task_d), dl(env, &env.task_f)];
     let hn = dl(env, &env.hn);
     let init = Case {
-        id: KernelId::LevyInit,
+        id: &LEVY_INIT,
         params: bytemuck::bytes_of(&lp).to_vec(),
         threads: (b * pp) as u32,
         bufs: vec![
@@ -646,7 +658,7 @@ fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u3
     for g in [0u32, 1, 5, 9] {
         lp.generation = g;
         let c = Case {
-            id: KernelId::LevyGeneration,
+            id: &LEVY_GENERATION,
             params: bytemuck::bytes_of(&lp).to_vec(),
             threads: (b * pp) as u32,
             bufs: vec![
@@ -688,14 +700,14 @@ fn levy_cases(be: &dyn Backend, env: &MecEnv, a0: &[u32], variant: u32, mode: u3
                 rows.len()
             );
         }
-        done.insert(KernelId::LevyGeneration);
+        done.insert(&LEVY_GENERATION);
         pa = want[6].clone().unwrap();
         pf = want[7].clone().unwrap();
         ppw = want[8].clone().unwrap();
         fit = want[9].clone().unwrap();
     }
     let best = Case {
-        id: KernelId::LevyBest,
+        id: &LEVY_BEST,
         params: bytemuck::bytes_of(&lp).to_vec(),
         threads: b as u32,
         bufs: vec![pa, pf, ppw, fit, vec![0; b * n], vec![0; b * n], vec![0; b * n], vec![0; b]],

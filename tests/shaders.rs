@@ -1,11 +1,13 @@
-//! Every registered kernel has a WGSL module that naga parses and validates, with the entry point,
-//! parameter struct and bindings the registry describes. No GPU needed.
+//! Every kernel of the catalog has a WGSL module that naga parses and validates, with the entry
+//! point, parameter struct and bindings its spec describes. No GPU needed.
 //!
 //! With the `wgpu` feature and an adapter (lavapipe is enough), the Philox known answers are
 //! also checked through the `rng_fill` kernel; without an adapter that test says so and passes.
 
-use mecrl::backend::registry::{Access, Elem, KERNELS};
 use mecrl::backend::source::wgsl_module;
+use mecrl::backend::{Access, Elem};
+use mecrl::catalog::{kernels, STEMS};
+use mecrl::rng::RNG_FILL;
 use naga::{AddressSpace, ScalarKind, StorageAccess, TypeInner};
 
 fn parse(entry: &str, src: &str) -> naga::Module {
@@ -20,9 +22,10 @@ fn parse(entry: &str, src: &str) -> naga::Module {
 
 #[test]
 fn every_kernel_has_a_valid_wgsl_module() {
-    for k in KERNELS {
-        let src = wgsl_module(k.wgsl, k.entry)
-            .unwrap_or_else(|| panic!("{}: no `//!entry {}` section in shaders/{}", k.entry, k.entry, k.wgsl));
+    for k in kernels() {
+        let src = wgsl_module(k.stem, k.entry).unwrap_or_else(|| {
+            panic!("{}: no `//!entry {}` section in shaders/{}", k.entry, k.entry, k.stem.wgsl_path())
+        });
         let module = parse(k.entry, &src);
 
         // Entry point: compute, workgroup size 64.
@@ -34,7 +37,7 @@ fn every_kernel_has_a_valid_wgsl_module() {
         assert_eq!(ep.stage, naga::ShaderStage::Compute, "{}", k.entry);
         assert_eq!(ep.workgroup_size, [64, 1, 1], "{}: workgroup size", k.entry);
 
-        // Parameter struct: the registry's names and byte offsets, bound as a uniform at 0.
+        // Parameter struct: the spec's names and byte offsets, bound as a uniform at 0.
         let (_, params) = module
             .global_variables
             .iter()
@@ -93,14 +96,15 @@ fn every_kernel_has_a_valid_wgsl_module() {
 
 #[test]
 fn wgsl_sections_are_complete() {
-    // Every `//!entry` section of a stem file names a registered kernel of that file.
-    for (file, text) in mecrl::backend::source::WGSL_FILES {
-        for line in text.lines() {
+    // Every `//!entry` section of a stem file names a kernel of that stem.
+    for stem in STEMS {
+        for line in stem.wgsl.lines() {
             if let Some(name) = line.trim().strip_prefix("//!entry ") {
                 let name = name.trim();
                 assert!(
-                    KERNELS.iter().any(|k| k.entry == name && k.wgsl == *file),
-                    "shaders/{file}: section `{name}` is not a registered kernel of this file"
+                    stem.kernels.iter().any(|k| k.entry == name),
+                    "shaders/{}: section `{name}` is not a kernel of this stem",
+                    stem.wgsl_path()
                 );
             }
         }
@@ -110,7 +114,7 @@ fn wgsl_sections_are_complete() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn philox_known_answers_on_wgpu() {
-    use mecrl::backend::{Backend, KernelId};
+    use mecrl::backend::Backend;
     use mecrl::rng::RngFillParams;
     let be = match mecrl::backend::wgpu::WgpuBackend::new(false) {
         Ok(b) => b,
@@ -142,7 +146,7 @@ fn philox_known_answers_on_wgpu() {
             ..Default::default()
         };
         let out = be.alloc(4).unwrap();
-        be.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&out]).unwrap();
+        be.launch(&RNG_FILL, bytemuck::bytes_of(&p), 1, &[&out]).unwrap();
         assert_eq!(be.download(&out).unwrap(), want.to_vec(), "{}", be.describe());
     }
 }

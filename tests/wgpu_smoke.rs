@@ -5,10 +5,15 @@
 
 use std::sync::Arc;
 
-use mecrl::backend::registry::{self, Access, Elem, KernelId};
 use mecrl::backend::{cpu::CpuBackend, Backend};
+use mecrl::backend::{Access, Elem, KernelSpec};
+use mecrl::env::mec::kernels::{
+    MEC_ALLOC, MEC_CHANNEL, MEC_HEURISTIC, MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER, MEC_OBSERVE, MEC_RESET,
+};
 use mecrl::env::mec::{MecConfig, MecEnv, MecParams};
+use mecrl::rng::RNG_FILL;
 use mecrl::rng::{self, RngFillParams};
+use mecrl::search::levy::kernels::{LEVY_BEST, LEVY_GENERATION, LEVY_INIT};
 use mecrl::search::levy::{LevyConfig, LevyParams};
 
 fn wgpu_backend() -> Option<Arc<dyn Backend>> {
@@ -23,7 +28,7 @@ fn wgpu_backend() -> Option<Arc<dyn Backend>> {
 }
 
 /// Upload `inputs`, launch, download every buffer.
-fn run(be: &dyn Backend, id: KernelId, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
+fn run(be: &dyn Backend, id: &'static KernelSpec, params: &[u8], threads: usize, inputs: &[Vec<u32>]) -> Vec<Vec<u32>> {
     let bufs: Vec<_> = inputs.iter().map(|d| be.upload(d).unwrap()).collect();
     let refs: Vec<_> = bufs.iter().collect();
     be.launch(id, params, threads as u32, &refs).unwrap();
@@ -34,13 +39,13 @@ fn run(be: &dyn Backend, id: KernelId, params: &[u8], threads: usize, inputs: &[
 /// relative float error.
 fn compare(
     gpu: &dyn Backend,
-    id: KernelId,
+    id: &'static KernelSpec,
     params: &[u8],
     threads: usize,
     inputs: &[Vec<u32>],
     what: &str,
 ) -> (Vec<Vec<u32>>, f64) {
-    let spec = registry::spec(id);
+    let spec = id;
     let cpu = run(&CpuBackend::new(), id, params, threads, inputs);
     let got = run(gpu, id, params, threads, inputs);
     let mut worst = 0.0f64;
@@ -134,7 +139,7 @@ fn rng_fill_matches_cpu() {
             let words = n as usize * dist.words();
             compare(
                 &*gpu,
-                KernelId::RngFill,
+                &RNG_FILL,
                 bytemuck::bytes_of(&p),
                 n as usize,
                 &[vec![0; words]],
@@ -145,14 +150,7 @@ fn rng_fill_matches_cpu() {
     // A 2-D grid: more than 65535 workgroups.
     let n = 64 * 65_535 + 1000;
     let p = RngFillParams { key0: 1, key1: 2, dist: 1, n, ..Default::default() };
-    compare(
-        &*gpu,
-        KernelId::RngFill,
-        bytemuck::bytes_of(&p),
-        n as usize,
-        &[vec![0; n as usize]],
-        "rng_fill uniform 2-D grid",
-    );
+    compare(&*gpu, &RNG_FILL, bytemuck::bytes_of(&p), n as usize, &[vec![0; n as usize]], "rng_fill uniform 2-D grid");
 }
 
 fn config() -> MecConfig {
@@ -170,7 +168,7 @@ fn mec_kernels_match_cpu() {
 
     let (out, _) = compare(
         &*gpu,
-        KernelId::MecReset,
+        &MEC_RESET,
         &pb,
         b * (n + m),
         &[vec![0; b * 2 * n], vec![0; b * 2 * m], vec![0; b * n], vec![0; b * n]],
@@ -179,12 +177,12 @@ fn mec_kernels_match_cpu() {
     let (ip, mp, td, tf) = (out[0].clone(), out[1].clone(), out[2].clone(), out[3].clone());
 
     let (out, _) =
-        compare(&*gpu, KernelId::MecChannel, &pb, b * n, &[ip.clone(), mp.clone(), vec![0; b * n * m]], "mec_channel");
+        compare(&*gpu, &MEC_CHANNEL, &pb, b * n, &[ip.clone(), mp.clone(), vec![0; b * n * m]], "mec_channel");
     let h = out[2].clone();
 
     let (out, _) = compare(
         &*gpu,
-        KernelId::MecAlloc,
+        &MEC_ALLOC,
         &pb,
         b * n,
         &[
@@ -204,7 +202,7 @@ fn mec_kernels_match_cpu() {
     let h_wide: Vec<f32> = (0..b * n * m).map(|_| 10f32.powf(-9.0 + 7.0 * rng.unit())).collect();
     compare(
         &*gpu,
-        KernelId::MecAlloc,
+        &MEC_ALLOC,
         &pb,
         b * n,
         &[
@@ -219,14 +217,14 @@ fn mec_kernels_match_cpu() {
         "mec_alloc (gains 1e-9..1e-2)",
     );
 
-    compare(&*gpu, KernelId::MecObserve, &pb, b * m, &[h.clone(), vec![0; b * m * n]], "mec_observe");
+    compare(&*gpu, &MEC_OBSERVE, &pb, b * m, &[h.clone(), vec![0; b * m * n]], "mec_observe");
 
     // Decisions: random in 0..=M, one candidate with an invalid target (NaN).
     let mut a: Vec<u32> = (0..b * pp * n).map(|_| rng.next() % (m as u32 + 1)).collect();
     a[2 * n + 5] = m as u32 + 1;
     compare(
         &*gpu,
-        KernelId::MecObjectiveExact,
+        &MEC_OBJECTIVE_EXACT,
         &pb,
         b * pp,
         &[cost.clone(), sqrt_f.clone(), a.clone(), vec![0; b * pp * (m + 1)], vec![0; b * pp]],
@@ -237,7 +235,7 @@ fn mec_kernels_match_cpu() {
     let pw: Vec<f32> = (0..b * pp * n).map(|_| 1e-3 + 1.4 * rng.unit()).collect();
     compare(
         &*gpu,
-        KernelId::MecObjectivePaper,
+        &MEC_OBJECTIVE_PAPER,
         &pb,
         b * pp,
         &[h.clone(), td.clone(), tf.clone(), a.clone(), f32w(&f), f32w(&pw), vec![0; b * pp * 2 * m], vec![0; b * pp]],
@@ -258,7 +256,7 @@ fn mec_kernels_match_cpu() {
         q.capacity = cap;
         compare(
             &*gpu,
-            KernelId::MecHeuristic,
+            &MEC_HEURISTIC,
             bytemuck::bytes_of(&q),
             b,
             &[ip.clone(), mp.clone(), tf.clone(), order.clone(), vec![0; b * m], vec![0; b * n]],
@@ -288,7 +286,7 @@ fn levy_kernels_match_cpu() {
             let tag = format!("mode {mode} variant {variant}");
             let (out, _) = compare(
                 &*gpu,
-                KernelId::LevyInit,
+                &LEVY_INIT,
                 bytemuck::bytes_of(&lp),
                 b * pp,
                 &[
@@ -313,7 +311,7 @@ fn levy_kernels_match_cpu() {
                 lp.generation = g;
                 let (out, w) = compare(
                     &*gpu,
-                    KernelId::LevyGeneration,
+                    &LEVY_GENERATION,
                     bytemuck::bytes_of(&lp),
                     b * pp,
                     &[
@@ -337,7 +335,7 @@ fn levy_kernels_match_cpu() {
             eprintln!("levy_generation {tag}: worst over generations {worst:.3e}");
             compare(
                 &*gpu,
-                KernelId::LevyBest,
+                &LEVY_BEST,
                 bytemuck::bytes_of(&lp),
                 b,
                 &[pa, pf, ppw, fit, vec![0; b * n], vec![0; b * n], vec![0; b * n], vec![0; b]],
@@ -395,9 +393,9 @@ fn backend_errors_are_typed_not_panics() {
     let host = CpuBackend::new().alloc(4).unwrap();
     assert!(matches!(gpu.download(&host), Err(mecrl::Error::Device { .. })));
     let p = RngFillParams { n: 1, ..Default::default() };
-    assert!(gpu.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[&host]).is_err());
-    assert!(gpu.launch(KernelId::RngFill, bytemuck::bytes_of(&p), 1, &[]).is_err());
-    assert!(gpu.launch(KernelId::RngFill, &[0u8; 4], 1, &[&b]).is_err());
+    assert!(gpu.launch(&RNG_FILL, bytemuck::bytes_of(&p), 1, &[&host]).is_err());
+    assert!(gpu.launch(&RNG_FILL, bytemuck::bytes_of(&p), 1, &[]).is_err());
+    assert!(gpu.launch(&RNG_FILL, &[0u8; 4], 1, &[&b]).is_err());
     // Zero-word buffers and the download counter.
     let empty = gpu.alloc(0).unwrap();
     let before = gpu.downloads();
@@ -413,11 +411,11 @@ fn a_wgsl_error_names_the_kernel_and_carries_the_log() {
         assert!(std::env::var("MECRL_REQUIRE_WGPU").as_deref() != Ok("1"), "wgpu is required here");
         return;
     };
-    let good = mecrl::backend::source::wgsl_module("rng/rng.wgsl", "rng_fill").unwrap();
-    raw.compile_check(KernelId::RngFill, &good).unwrap();
+    let good = mecrl::backend::source::wgsl_module(&mecrl::rng::STEM, "rng_fill").unwrap();
+    raw.compile_check(&RNG_FILL, &good).unwrap();
     // A syntax error and a type error: both typed, naming the entry, with the compiler's log.
     for broken in [good.replacen("fn ", "fn fn ", 1), format!("{good}\nfn mecrl_bad() -> u32 {{ return 1.5; }}\n")] {
-        match raw.compile_check(KernelId::RngFill, &broken) {
+        match raw.compile_check(&RNG_FILL, &broken) {
             Err(mecrl::Error::KernelCompile { backend, kernel, log }) => {
                 assert_eq!((backend.as_str(), kernel.as_str()), ("wgpu", "rng_fill"));
                 assert!(!log.trim().is_empty());

@@ -17,12 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use super::mec_drl::{self as drl, EvalReport, StepMetrics, TrainReport};
 use crate::autograd::{Param, Tape, Var};
-use crate::backend::{Backend, KernelId};
+use crate::backend::Backend;
 use crate::env::mec::{MecConfig, MecEnv};
 use crate::error::{Error, Result};
 use crate::nn::{init, Mlp, OptimConfig, Optimizer};
 use crate::ops::act::Act;
 use crate::ops::elementwise::AxpbyParams;
+use crate::ops::elementwise::AXPBY;
 use crate::rng;
 use crate::tensor::Tensor;
 
@@ -446,7 +447,7 @@ impl Ddpg {
             let d = Tensor::output(&self.be, p.value.shape())?;
             let q = AxpbyParams { n: nel as u32, a: 1.0, b: -1.0, ..Default::default() };
             self.be.launch(
-                KernelId::Axpby,
+                &AXPBY,
                 bytemuck::bytes_of(&q),
                 nel as u32,
                 &[p.value.buffer(), pt.value.buffer(), d.buffer()],

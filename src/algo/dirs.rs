@@ -23,20 +23,23 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::replay::{Replay, ReplayConfig, Transposer};
+use crate::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
 use crate::autograd::Tape;
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::{registry::params as decode, Backend, Buffer, KernelId};
+use crate::backend::{params as decode, Backend, Buffer};
 use crate::env::mec::{Heuristic, MecConfig, MecEnv};
 use crate::error::{Error, Result};
 use crate::nn::{Mlp, OptimConfig, Optimizer};
 use crate::ops::act::{self, Act};
 use crate::ops::elementwise::AxpbyParams;
+use crate::ops::elementwise::SCALE_ACC;
 use crate::ops::Real;
 use crate::rng;
 use crate::search::levy::{self, LevyConfig};
 use crate::tensor::Tensor;
 
 pub mod checkpoint;
+pub mod kernels;
 
 // ---------------------------------------------------------------------------------------------
 // Kernels
@@ -96,7 +99,7 @@ pub fn cpu_vote(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DirsParams = decode(params);
     let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);
     need_all("dirs_vote", bufs, &[("z", m * r * n), ("a", r * n)])?;
-    let [z, a] = bufs else { unreachable!("registry has 2 buffers") };
+    let [z, a] = bufs else { unreachable!("the spec has 2 buffers") };
     let z = f32s(z);
     a[..r * n].par_chunks_mut(n.max(1)).enumerate().for_each(|(row, out)| {
         for (i, o) in out.iter_mut().enumerate() {
@@ -111,7 +114,7 @@ pub fn cpu_loss_rows(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DirsParams = decode(params);
     let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);
     need_all("dirs_loss_rows", bufs, &[("z", m * r * n), ("label", r * n), ("ls", r)])?;
-    let [z, label, ls] = bufs else { unreachable!("registry has 3 buffers") };
+    let [z, label, ls] = bufs else { unreachable!("the spec has 3 buffers") };
     let (z, label) = (f32s(z), &label[..]);
     f32s_mut(ls)[..r].par_iter_mut().enumerate().for_each(|(k, out)| {
         let mut s = 0.0f32;
@@ -150,7 +153,7 @@ pub fn cpu_loss_total(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DirsParams = decode(params);
     let r = p.rows as usize;
     need_all("dirs_loss_total", bufs, &[("demo", r), ("ls", r), ("c", r), ("v", r), ("loss", 1)])?;
-    let [demo, ls, c, v, loss] = bufs else { unreachable!("registry has 5 buffers") };
+    let [demo, ls, c, v, loss] = bufs else { unreachable!("the spec has 5 buffers") };
     let l =
         loss_total(p.lambda2, p.m as usize, &demo[..r], &f32s(ls)[..r], &mut f32s_mut(c)[..r], &mut f32s_mut(v)[..r]);
     f32s_mut(loss)[0] = l;
@@ -162,7 +165,7 @@ pub fn cpu_loss_grad(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DirsParams = decode(params);
     let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);
     need_all("dirs_loss_grad", bufs, &[("z", m * r * n), ("label", r * n), ("c", r), ("g", m * r * n)])?;
-    let [z, label, c, g] = bufs else { unreachable!("registry has 4 buffers") };
+    let [z, label, c, g] = bufs else { unreachable!("the spec has 4 buffers") };
     let (z, label, c) = (f32s(z), &label[..], f32s(c));
     f32s_mut(g)[..m * r * n].par_chunks_mut(n.max(1)).enumerate().for_each(|(jk, out)| {
         let (j, k) = (jk / r, jk % r);
@@ -212,7 +215,7 @@ pub fn vote(be: &Arc<dyn Backend>, z: &Tensor, rows: usize) -> Result<Buffer> {
     let (m, n) = (s[0], s[2]);
     let a = be.alloc(rows * n)?;
     let p = DirsParams { m: m as u32, rows: rows as u32, n: n as u32, ..Default::default() };
-    be.launch(KernelId::DirsVote, bytemuck::bytes_of(&p), (rows * n) as u32, &[z.buffer(), &a])?;
+    be.launch(&DIRS_VOTE, bytemuck::bytes_of(&p), (rows * n) as u32, &[z.buffer(), &a])?;
     Ok(a)
 }
 
@@ -703,14 +706,14 @@ impl Dirs {
         };
         let pb = bytemuck::bytes_of(&p);
         let ls = be.alloc(k)?;
-        be.launch(KernelId::DirsLossRows, pb, k as u32, &[z.value.buffer(), &mb.label, &ls])?;
+        be.launch(&DIRS_LOSS_ROWS, pb, k as u32, &[z.value.buffer(), &mb.label, &ls])?;
         let c = be.alloc(k)?;
         let v = be.alloc(k)?;
         let loss = Tensor::zeros(&be, &[1])?;
-        be.launch(KernelId::DirsLossTotal, pb, 1, &[&mb.demo, &ls, &c, &v, loss.buffer()])?;
+        be.launch(&DIRS_LOSS_TOTAL, pb, 1, &[&mb.demo, &ls, &c, &v, loss.buffer()])?;
         let total = m * k * n;
         let g = Tensor::zeros(&be, z.shape())?;
-        be.launch(KernelId::DirsLossGrad, pb, total as u32, &[z.value.buffer(), &mb.label, &c, g.buffer()])?;
+        be.launch(&DIRS_LOSS_GRAD, pb, total as u32, &[z.value.buffer(), &mb.label, &c, g.buffer()])?;
         // The gradient g of (17), formed by the kernel, seeds the reverse pass through the agents.
         tape.backward_with(&z, &g)?;
         // λ1‖θ‖² of (15): its gradient 2λ1θ.
@@ -721,7 +724,7 @@ impl Dirs {
                     a: (2.0 * self.cfg.lambda1) as f32,
                     ..Default::default()
                 };
-                be.launch(KernelId::ScaleAcc, bytemuck::bytes_of(&q), q.n, &[prm.value.buffer(), prm.grad.buffer()])?;
+                be.launch(&SCALE_ACC, bytemuck::bytes_of(&q), q.n, &[prm.value.buffer(), prm.grad.buffer()])?;
             }
         }
         self.opt.step()?;

@@ -18,11 +18,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::autograd::{Tape, Var};
-use crate::backend::{Backend, Buffer, KernelId};
+use crate::backend::{Backend, Buffer};
 use crate::env::mec::{Heuristic, MecEnv, RewardKind};
 use crate::error::{Error, Result};
 use crate::ops::elementwise::AxpbyParams;
+use crate::ops::elementwise::SCALE_ACC;
 use crate::ops::glue::CopyParams;
+use crate::ops::glue::GLUE_COPY;
+use crate::rng::RNG_FILL;
 use crate::rng::{self, Dist, RngFillParams};
 use crate::tensor::Tensor;
 
@@ -112,13 +115,13 @@ pub(crate) fn copy_words(
         return Ok(());
     }
     let p = CopyParams { d0: 1, d1: 1, d2: 1, n: n as u32, soff: soff as u32, toff: toff as u32, ..Default::default() };
-    be.launch(KernelId::GlueCopy, bytemuck::bytes_of(&p), n as u32, &[src, dst])
+    be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), n as u32, &[src, dst])
 }
 
 /// dst += a·src on the device (`scale_acc`), n elements.
 pub(crate) fn scale_acc(be: &dyn Backend, src: &Buffer, dst: &Buffer, a: f32, n: usize) -> Result<()> {
     let p = AxpbyParams { n: n as u32, a, ..Default::default() };
-    be.launch(KernelId::ScaleAcc, bytemuck::bytes_of(&p), n as u32, &[src, dst])
+    be.launch(&SCALE_ACC, bytemuck::bytes_of(&p), n as u32, &[src, dst])
 }
 
 /// A fresh copy of a tensor's values (a constant for the tape; no aliasing with the source).
@@ -167,7 +170,7 @@ pub(crate) fn normals(be: &Arc<dyn Backend>, n: usize, seed: u64, step: u32, str
         ..Default::default()
     };
     let t = Tensor::zeros(be, &[2 * pairs])?;
-    be.launch(KernelId::RngFill, bytemuck::bytes_of(&p), pairs as u32, &[t.buffer()])?;
+    be.launch(&RNG_FILL, bytemuck::bytes_of(&p), pairs as u32, &[t.buffer()])?;
     if 2 * pairs == n {
         return Ok(t);
     }

@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::{registry::params as decode, Backend, Buffer, KernelId};
+use crate::backend::{params as decode, Backend, Buffer};
 use crate::error::{Error, Result};
 use crate::math;
 use crate::rng::{self, stream};
@@ -119,7 +119,7 @@ pub fn cpu_push(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
             ("maxd", 1),
         ],
     )?;
-    let [obs_in, label_in, obs, label, demo, delta, maxd] = bufs else { unreachable!("registry has 7 buffers") };
+    let [obs_in, label_in, obs, label, demo, delta, maxd] = bufs else { unreachable!("the spec has 7 buffers") };
     let md = f32s(maxd)[0];
     let (floor, ring) = (p.floor as usize, (cap - (p.floor as usize).min(cap)).max(1));
     for r in 0..rows {
@@ -137,7 +137,7 @@ pub fn cpu_sample(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: ReplayParams = decode(params);
     let (cap, k) = (p.cap as usize, p.k as usize);
     need_all("replay_sample", bufs, &[("demo", cap), ("delta", cap), ("idx", k)])?;
-    let [demo, delta, idx] = bufs else { unreachable!("registry has 3 buffers") };
+    let [demo, delta, idx] = bufs else { unreachable!("the spec has 3 buffers") };
     let (demo, delta) = (&demo[..], f32s(delta));
     // The total is the same for every thread; the CPU forms it once, in the same order.
     let size = (p.size as usize).min(cap);
@@ -168,7 +168,7 @@ pub fn cpu_update(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: ReplayParams = decode(params);
     let (cap, k) = (p.cap as usize, p.k as usize);
     need_all("replay_update", bufs, &[("idx", k), ("v", k), ("delta", cap), ("maxd", 1)])?;
-    let [idx, v, delta, maxd] = bufs else { unreachable!("registry has 4 buffers") };
+    let [idx, v, delta, maxd] = bufs else { unreachable!("the spec has 4 buffers") };
     let (v, delta) = (f32s(v), f32s_mut(delta));
     let md = &mut f32s_mut(maxd)[0];
     for kk in 0..k {
@@ -201,7 +201,7 @@ pub fn cpu_gather(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
             ("demo_out", rows),
         ],
     )?;
-    let [idx, obs, label, demo, x, label_out, demo_out] = bufs else { unreachable!("registry has 7 buffers") };
+    let [idx, obs, label, demo, x, label_out, demo_out] = bufs else { unreachable!("the spec has 7 buffers") };
     for r in 0..rows {
         let s = idx[r] as usize;
         let s = if s < cap { s } else { 0 };
@@ -453,7 +453,7 @@ impl Replay {
         }
         let p = ReplayParams { rows: rows as u32, demo: demo as u32, ..self.params() };
         self.be.launch(
-            KernelId::ReplayPush,
+            &REPLAY_PUSH,
             bytemuck::bytes_of(&p),
             (rows * m * n) as u32,
             &[obs, label, &self.obs, &self.label, &self.demo, &self.delta, &self.maxd],
@@ -475,7 +475,7 @@ impl Replay {
         let p = ReplayParams { k: k as u32, ..self.params() };
         self.calls = self.calls.wrapping_add(1);
         let idx = self.be.alloc(k)?;
-        self.be.launch(KernelId::ReplaySample, bytemuck::bytes_of(&p), k as u32, &[&self.demo, &self.delta, &idx])?;
+        self.be.launch(&REPLAY_SAMPLE, bytemuck::bytes_of(&p), k as u32, &[&self.demo, &self.delta, &idx])?;
         let (x, label, demo) = self.gather(&idx, k)?;
         Ok(Minibatch { idx, x, label, demo })
     }
@@ -488,7 +488,7 @@ impl Replay {
         let demo = self.be.alloc(rows)?;
         let p = ReplayParams { rows: rows as u32, ..self.params() };
         self.be.launch(
-            KernelId::ReplayGather,
+            &REPLAY_GATHER,
             bytemuck::bytes_of(&p),
             (m * rows * n) as u32,
             &[idx, &self.obs, &self.label, &self.demo, x.buffer(), &label, &demo],
@@ -499,7 +499,7 @@ impl Replay {
     /// Record the new |Δδ| `v` [K] of the slots `idx` [K] (on the device).
     pub fn update(&self, idx: &Buffer, v: &Buffer, k: usize) -> Result<()> {
         let p = ReplayParams { k: k as u32, ..self.params() };
-        self.be.launch(KernelId::ReplayUpdate, bytemuck::bytes_of(&p), 1, &[idx, v, &self.delta, &self.maxd])
+        self.be.launch(&REPLAY_UPDATE, bytemuck::bytes_of(&p), 1, &[idx, v, &self.delta, &self.maxd])
     }
 
     /// Sampling probabilities of eq. (16) for the filled slots (downloads: reports and tests).
@@ -553,12 +553,53 @@ impl Transposer {
             ..Default::default()
         };
         self.be.launch(
-            KernelId::ReplayGather,
+            &REPLAY_GATHER,
             bytemuck::bytes_of(&p),
             (m * b * n) as u32,
             &[&self.idx, obs, &self.label, &self.demo, out, &self.label_out, &self.demo_out],
         )
     }
+}
+
+crate::kernel_params!(ReplayParams {
+    cap,
+    size,
+    n,
+    m,
+    rows,
+    head,
+    demo,
+    k,
+    key0,
+    key1,
+    step,
+    tau,
+    eps_a,
+    eps_d,
+    floor,
+    _pad1
+});
+
+crate::kernels! {
+    stem "algo" / "replay";
+    /// Prioritized replay: write transitions into the ring.
+    REPLAY_PUSH = replay_push(ReplayParams;
+        obs_in: R F32, label_in: R U32, obs: W F32, label: W U32, demo: W U32, delta: W F32,
+        maxd: R F32
+    )
+        cpu cpu_push, sizes sizes_push;
+    /// Prioritized replay: draw a minibatch by eq. (16).
+    REPLAY_SAMPLE = replay_sample(ReplayParams; demo: R U32, delta: R F32, idx: W U32)
+        cpu cpu_sample, sizes sizes_sample;
+    /// Prioritized replay: new |Δδ| of the sampled slots.
+    REPLAY_UPDATE = replay_update(ReplayParams; idx: R U32, v: R F32, delta: W F32, maxd: W F32)
+        cpu cpu_update, sizes sizes_update;
+    /// Prioritized replay: gather slots into the ensemble layout [M, K, N].
+    REPLAY_GATHER = replay_gather(ReplayParams;
+        idx: R U32, obs: R F32, label: R U32, demo: R U32, x: W F32, label_out: W U32,
+        demo_out: W U32
+    )
+        cpu cpu_gather, sizes sizes_gather;
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 
 use super::rnn::grad_or_scratch;
 use super::{Tape, Var};
-use crate::backend::KernelId;
 use crate::error::{Error, Result};
 use crate::ops::attention::AttentionParams;
+use crate::ops::attention::{
+    ATTENTION_BWD_GW, ATTENTION_BWD_QK, ATTENTION_BWD_SCORE, ATTENTION_BWD_V, ATTENTION_BWD_VALUES, ATTENTION_CONTEXT,
+    ATTENTION_SCORE, ATTENTION_WEIGHTS,
+};
 use crate::tensor::{DType, Tensor};
 
 impl Tape {
@@ -110,13 +113,13 @@ impl Tape {
         let c = Tensor::zeros(&self.be, &[k, b, h])?;
         let (be, n) = (self.be.clone(), |x: usize| x as u32);
         be.launch(
-            KernelId::AttentionScore,
+            &ATTENTION_SCORE,
             &pb,
             n(k * b * t),
             &[q.value.buffer(), keys.value.buffer(), v.value.buffer(), s.buffer()],
         )?;
-        be.launch(KernelId::AttentionWeights, &pb, n(k * b), &[s.buffer(), m.buffer(), w.buffer()])?;
-        be.launch(KernelId::AttentionContext, &pb, n(k * b * h), &[w.buffer(), values.value.buffer(), c.buffer()])?;
+        be.launch(&ATTENTION_WEIGHTS, &pb, n(k * b), &[s.buffer(), m.buffer(), w.buffer()])?;
+        be.launch(&ATTENTION_CONTEXT, &pb, n(k * b * h), &[w.buffer(), values.value.buffer(), c.buffer()])?;
         let (c, w) = if grouped { (c, w) } else { (c.reshape(&[b, h])?, w.reshape(&[b, t])?) };
         let (qv, kv, vv, ev, wv) =
             (q.value.clone(), keys.value.clone(), v.value.clone(), values.value.clone(), w.clone());
@@ -124,31 +127,21 @@ impl Tape {
         let mut outs = self.record_outputs(vec![c, w], &[q, keys, v, values], move |g, d| {
             let (dc, dw) = (&d[0], &d[1]);
             let gw = Tensor::zeros(&be, &[k, b, t])?;
-            be.launch(
-                KernelId::AttentionBwdGw,
-                &pb,
-                n(k * b * t),
-                &[ev.buffer(), dc.buffer(), dw.buffer(), gw.buffer()],
-            )?;
+            be.launch(&ATTENTION_BWD_GW, &pb, n(k * b * t), &[ev.buffer(), dc.buffer(), dw.buffer(), gw.buffer()])?;
             if let Some(s) = esl {
                 let de = g.acc(&be, s)?;
-                be.launch(
-                    KernelId::AttentionBwdValues,
-                    &pb,
-                    n(k * t * b * h),
-                    &[wv.buffer(), dc.buffer(), de.buffer()],
-                )?;
+                be.launch(&ATTENTION_BWD_VALUES, &pb, n(k * t * b * h), &[wv.buffer(), dc.buffer(), de.buffer()])?;
             }
             if qsl.is_none() && ksl.is_none() && vsl.is_none() {
                 return Ok(());
             }
             let ds = Tensor::zeros(&be, &[k, b, t])?;
-            be.launch(KernelId::AttentionBwdScore, &pb, n(k * b), &[wv.buffer(), gw.buffer(), ds.buffer()])?;
+            be.launch(&ATTENTION_BWD_SCORE, &pb, n(k * b), &[wv.buffer(), gw.buffer(), ds.buffer()])?;
             if qsl.is_some() || ksl.is_some() {
                 let dq = grad_or_scratch(g, &be, qsl, &qv)?;
                 let dk = grad_or_scratch(g, &be, ksl, &kv)?;
                 be.launch(
-                    KernelId::AttentionBwdQk,
+                    &ATTENTION_BWD_QK,
                     &pb,
                     n(k * b * a),
                     &[qv.buffer(), kv.buffer(), vv.buffer(), ds.buffer(), dq.buffer(), dk.buffer()],
@@ -156,12 +149,7 @@ impl Tape {
             }
             if let Some(s) = vsl {
                 let dv = g.acc(&be, s)?;
-                be.launch(
-                    KernelId::AttentionBwdV,
-                    &pb,
-                    n(k * a),
-                    &[qv.buffer(), kv.buffer(), ds.buffer(), dv.buffer()],
-                )?;
+                be.launch(&ATTENTION_BWD_V, &pb, n(k * a), &[qv.buffer(), kv.buffer(), ds.buffer(), dv.buffer()])?;
             }
             Ok(())
         });

@@ -2,13 +2,22 @@
 //! the PPO clipped surrogate. Each returns a [1] tensor.
 
 use super::{Tape, Var};
-use crate::backend::KernelId;
+use crate::backend::KernelSpec;
 use crate::error::{Error, Result};
 use crate::ops::loss::LossParams;
+use crate::ops::loss::{BCE_BWD, BCE_FWD, CE_BWD, CE_FWD, HUBER_BWD, HUBER_FWD, PPO_BWD, PPO_FWD};
 use crate::tensor::{DType, Tensor};
 
 impl Tape {
-    fn pair_loss(&self, y: &Var, t: &Tensor, a: f32, fwd: KernelId, bwd: KernelId, op: &str) -> Result<Var> {
+    fn pair_loss(
+        &self,
+        y: &Var,
+        t: &Tensor,
+        a: f32,
+        fwd: &'static KernelSpec,
+        bwd: &'static KernelSpec,
+        op: &str,
+    ) -> Result<Var> {
         let n = y.value.numel();
         if t.numel() != n || n == 0 {
             return Err(Error::shape(op, format!("{:?} (non-empty)", y.shape()), format!("{:?}", t.shape())));
@@ -36,12 +45,12 @@ impl Tape {
         if !(delta.is_finite() && delta > 0.0) {
             return Err(Error::config("huber.delta", delta, "must be finite and > 0"));
         }
-        self.pair_loss(y, target, delta, KernelId::HuberFwd, KernelId::HuberBwd, "huber")
+        self.pair_loss(y, target, delta, &HUBER_FWD, &HUBER_BWD, "huber")
     }
 
     /// Binary cross-entropy of logits `z` against constant targets in [0, 1].
     pub fn bce_with_logits(&self, z: &Var, target: &Tensor) -> Result<Var> {
-        self.pair_loss(z, target, 0.0, KernelId::BceFwd, KernelId::BceBwd, "bce_with_logits")
+        self.pair_loss(z, target, 0.0, &BCE_FWD, &BCE_BWD, "bce_with_logits")
     }
 
     /// Categorical cross-entropy from log-probabilities [R, C] and u32 labels [R].
@@ -54,17 +63,12 @@ impl Tape {
         let r = labels.numel();
         let p = LossParams { n: r as u32, cols: c as u32, ..Default::default() };
         let loss = Tensor::zeros(&self.be, &[1])?;
-        self.be.launch(
-            KernelId::CeFwd,
-            bytemuck::bytes_of(&p),
-            1,
-            &[logp.value.buffer(), labels.buffer(), loss.buffer()],
-        )?;
+        self.be.launch(&CE_FWD, bytemuck::bytes_of(&p), 1, &[logp.value.buffer(), labels.buffer(), loss.buffer()])?;
         let (lv, be, ls) = (labels.clone(), self.be.clone(), logp.slot);
         Ok(self.record(loss, &[logp], move |g, dl| {
             if let Some(s) = ls {
                 let d = g.acc(&be, s)?;
-                be.launch(KernelId::CeBwd, bytemuck::bytes_of(&p), r as u32, &[lv.buffer(), dl.buffer(), d.buffer()])?;
+                be.launch(&CE_BWD, bytemuck::bytes_of(&p), r as u32, &[lv.buffer(), dl.buffer(), d.buffer()])?;
             }
             Ok(())
         }))
@@ -83,7 +87,7 @@ impl Tape {
         let p = LossParams { n: n as u32, a: eps, ..Default::default() };
         let loss = Tensor::zeros(&self.be, &[1])?;
         self.be.launch(
-            KernelId::PpoFwd,
+            &PPO_FWD,
             bytemuck::bytes_of(&p),
             1,
             &[logp.value.buffer(), logp_old.buffer(), adv.buffer(), loss.buffer()],
@@ -93,7 +97,7 @@ impl Tape {
             if let Some(s) = ls {
                 let d = g.acc(&be, s)?;
                 be.launch(
-                    KernelId::PpoBwd,
+                    &PPO_BWD,
                     bytemuck::bytes_of(&p),
                     n as u32,
                     &[lv.buffer(), ov.buffer(), av.buffer(), dl.buffer(), d.buffer()],

@@ -20,12 +20,16 @@ pub use rnn::SharedLinear;
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 
-use crate::backend::{Backend, KernelId};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ops::act::{Act, ActParams};
+use crate::ops::act::{ACT_BWD, ACT_FWD};
 use crate::ops::elementwise::AxpbyParams;
+use crate::ops::elementwise::SCALE_ACC;
 use crate::ops::linear::LinearParams;
+use crate::ops::linear::{LINEAR_BWD_W, LINEAR_BWD_X, LINEAR_FWD};
 use crate::ops::loss::LossParams;
+use crate::ops::loss::{MSE_BWD, MSE_FWD};
 use crate::tensor::{DType, Tensor};
 
 /// A trainable tensor and its gradient (same shape, accumulated in place).
@@ -284,7 +288,7 @@ impl Tape {
             None => self.dummy()?,
         };
         self.be.launch(
-            KernelId::LinearFwd,
+            &LINEAR_FWD,
             bytemuck::bytes_of(&p),
             (k * b * o) as u32,
             &[x.value.buffer(), w.value.buffer(), bias_t.buffer(), y.buffer()],
@@ -299,19 +303,14 @@ impl Tape {
         let p = ActParams { n: n as u32, kind: act as u32, ..Default::default() };
         let y = Tensor::output(&self.be, x.shape())?;
         if n > 0 {
-            self.be.launch(KernelId::ActFwd, bytemuck::bytes_of(&p), n as u32, &[x.value.buffer(), y.buffer()])?;
+            self.be.launch(&ACT_FWD, bytemuck::bytes_of(&p), n as u32, &[x.value.buffer(), y.buffer()])?;
         }
         let (yv, be, xs) = (y.clone(), self.be.clone(), x.slot);
         Ok(self.record(y, &[x], move |g, dy| {
             if let (Some(s), true) = (xs, n > 0) {
                 let (dx, fresh) = g.acc_or_fresh(&be, s)?;
                 let p = ActParams { fresh: fresh as u32, ..p };
-                be.launch(
-                    KernelId::ActBwd,
-                    bytemuck::bytes_of(&p),
-                    n as u32,
-                    &[yv.buffer(), dy.buffer(), dx.buffer()],
-                )?;
+                be.launch(&ACT_BWD, bytemuck::bytes_of(&p), n as u32, &[yv.buffer(), dy.buffer(), dx.buffer()])?;
             }
             Ok(())
         }))
@@ -326,7 +325,7 @@ impl Tape {
         let p = LossParams { n: n as u32, ..Default::default() };
         let loss = Tensor::zeros(&self.be, &[1])?;
         self.be.launch(
-            KernelId::MseFwd,
+            &MSE_FWD,
             bytemuck::bytes_of(&p),
             1,
             &[y.value.buffer(), target.value.buffer(), loss.buffer()],
@@ -338,7 +337,7 @@ impl Tape {
                 let (dy, fresh) = g.acc_or_fresh(&be, s)?;
                 let p = LossParams { fresh: fresh as u32, ..p };
                 be.launch(
-                    KernelId::MseBwd,
+                    &MSE_BWD,
                     bytemuck::bytes_of(&p),
                     n as u32,
                     &[yv.buffer(), tv.buffer(), dl.buffer(), dy.buffer()],
@@ -388,7 +387,7 @@ impl Tape {
         let n = grad.numel();
         if n > 0 {
             let q = AxpbyParams { n: n as u32, a: 1.0, ..Default::default() };
-            self.be.launch(KernelId::ScaleAcc, bytemuck::bytes_of(&q), n as u32, &[grad.buffer(), seed.buffer()])?;
+            self.be.launch(&SCALE_ACC, bytemuck::bytes_of(&q), n as u32, &[grad.buffer(), seed.buffer()])?;
         }
         self.run_backward()
     }
@@ -416,12 +415,7 @@ fn linear_backward_x(
         let (dx, fresh) = g.acc_or_fresh(be, s)?;
         let (k, b, i, _) = p.dims();
         let p = LinearParams { fresh: fresh as u32, ..*p };
-        be.launch(
-            KernelId::LinearBwdX,
-            bytemuck::bytes_of(&p),
-            (k * b * i) as u32,
-            &[dy.buffer(), w.buffer(), dx.buffer()],
-        )?;
+        be.launch(&LINEAR_BWD_X, bytemuck::bytes_of(&p), (k * b * i) as u32, &[dy.buffer(), w.buffer(), dx.buffer()])?;
     }
     Ok(())
 }
@@ -450,7 +444,7 @@ fn linear_backward_w(
     };
     let (k, _, i, o) = p.dims();
     be.launch(
-        KernelId::LinearBwdW,
+        &LINEAR_BWD_W,
         bytemuck::bytes_of(&pb),
         (k * i * o) as u32,
         &[x.buffer(), dy.buffer(), dw.buffer(), db.buffer()],

@@ -2,12 +2,16 @@
 //! categorical sampling, dueling combine, linear combinations and means.
 
 use super::{Tape, Var};
-use crate::backend::KernelId;
 use crate::error::{Error, Result};
 use crate::ops::categorical::CategoricalParams;
+use crate::ops::categorical::{CATEGORICAL_ARGMAX, CATEGORICAL_SAMPLE, ENTROPY_BWD, ENTROPY_FWD};
+use crate::ops::dueling::{DUELING_BWD, DUELING_FWD};
 use crate::ops::elementwise::AxpbyParams;
+use crate::ops::elementwise::{AXPBY, MEAN_BWD, MEAN_FWD, SCALE_ACC};
 use crate::ops::index::IndexParams;
+use crate::ops::index::{GATHER, SCATTER_ADD};
 use crate::ops::softmax::SoftmaxParams;
+use crate::ops::softmax::{SOFTMAX_BWD, SOFTMAX_FWD};
 use crate::rng;
 use crate::tensor::{DType, Tensor};
 
@@ -36,18 +40,13 @@ impl Tape {
             None => self.dummy()?,
         };
         let y = x.value.zeros_like()?;
-        self.be.launch(
-            KernelId::SoftmaxFwd,
-            bytemuck::bytes_of(&p),
-            r as u32,
-            &[x.value.buffer(), m.buffer(), y.buffer()],
-        )?;
+        self.be.launch(&SOFTMAX_FWD, bytemuck::bytes_of(&p), r as u32, &[x.value.buffer(), m.buffer(), y.buffer()])?;
         let (yv, be, xs) = (y.clone(), self.be.clone(), x.slot);
         Ok(self.record(y, &[x], move |g, dy| {
             if let Some(s) = xs {
                 let dx = g.acc(&be, s)?;
                 be.launch(
-                    KernelId::SoftmaxBwd,
+                    &SOFTMAX_BWD,
                     bytemuck::bytes_of(&p),
                     r as u32,
                     &[yv.buffer(), dy.buffer(), m.buffer(), dx.buffer()],
@@ -78,22 +77,12 @@ impl Tape {
         }
         let p = IndexParams { rows: r as u32, cols: c as u32, ..Default::default() };
         let y = Tensor::zeros(&self.be, &[r])?;
-        self.be.launch(
-            KernelId::Gather,
-            bytemuck::bytes_of(&p),
-            r as u32,
-            &[x.value.buffer(), idx.buffer(), y.buffer()],
-        )?;
+        self.be.launch(&GATHER, bytemuck::bytes_of(&p), r as u32, &[x.value.buffer(), idx.buffer(), y.buffer()])?;
         let (idx, be, xs) = (idx.clone(), self.be.clone(), x.slot);
         Ok(self.record(y, &[x], move |g, dy| {
             if let Some(s) = xs {
                 let dx = g.acc(&be, s)?;
-                be.launch(
-                    KernelId::ScatterAdd,
-                    bytemuck::bytes_of(&p),
-                    r as u32,
-                    &[dy.buffer(), idx.buffer(), dx.buffer()],
-                )?;
+                be.launch(&SCATTER_ADD, bytemuck::bytes_of(&p), r as u32, &[dy.buffer(), idx.buffer(), dx.buffer()])?;
             }
             Ok(())
         }))
@@ -117,7 +106,7 @@ impl Tape {
             ones.fill(1.0)?;
             let p = IndexParams { rows: r as u32, cols: classes as u32, ..Default::default() };
             self.be.launch(
-                KernelId::ScatterAdd,
+                &SCATTER_ADD,
                 bytemuck::bytes_of(&p),
                 r as u32,
                 &[ones.buffer(), idx.buffer(), y.buffer()],
@@ -131,17 +120,12 @@ impl Tape {
         let (r, c) = rows_cols(&logp.value, "entropy")?;
         let p = CategoricalParams { rows: r as u32, cols: c as u32, ..Default::default() };
         let h = Tensor::zeros(&self.be, &[r])?;
-        self.be.launch(KernelId::EntropyFwd, bytemuck::bytes_of(&p), r as u32, &[logp.value.buffer(), h.buffer()])?;
+        self.be.launch(&ENTROPY_FWD, bytemuck::bytes_of(&p), r as u32, &[logp.value.buffer(), h.buffer()])?;
         let (lv, be, ls) = (logp.value.clone(), self.be.clone(), logp.slot);
         Ok(self.record(h, &[logp], move |g, dh| {
             if let Some(s) = ls {
                 let dl = g.acc(&be, s)?;
-                be.launch(
-                    KernelId::EntropyBwd,
-                    bytemuck::bytes_of(&p),
-                    r as u32,
-                    &[lv.buffer(), dh.buffer(), dl.buffer()],
-                )?;
+                be.launch(&ENTROPY_BWD, bytemuck::bytes_of(&p), r as u32, &[lv.buffer(), dh.buffer(), dl.buffer()])?;
             }
             Ok(())
         }))
@@ -161,12 +145,7 @@ impl Tape {
             ..Default::default()
         };
         let a = Tensor::zeros_u32(&self.be, &[r])?;
-        self.be.launch(
-            KernelId::CategoricalSample,
-            bytemuck::bytes_of(&p),
-            r as u32,
-            &[logp.value.buffer(), a.buffer()],
-        )?;
+        self.be.launch(&CATEGORICAL_SAMPLE, bytemuck::bytes_of(&p), r as u32, &[logp.value.buffer(), a.buffer()])?;
         Ok(a)
     }
 
@@ -178,12 +157,7 @@ impl Tape {
         logp.value.expect(DType::F32, "argmax")?;
         let p = CategoricalParams { rows: r as u32, cols: c as u32, ..Default::default() };
         let a = Tensor::zeros_u32(&self.be, &[r])?;
-        self.be.launch(
-            KernelId::CategoricalArgmax,
-            bytemuck::bytes_of(&p),
-            r as u32,
-            &[logp.value.buffer(), a.buffer()],
-        )?;
+        self.be.launch(&CATEGORICAL_ARGMAX, bytemuck::bytes_of(&p), r as u32, &[logp.value.buffer(), a.buffer()])?;
         Ok(a)
     }
 
@@ -196,7 +170,7 @@ impl Tape {
         let p = IndexParams { rows: r as u32, cols: c as u32, ..Default::default() };
         let q = a.value.zeros_like()?;
         self.be.launch(
-            KernelId::DuelingFwd,
+            &DUELING_FWD,
             bytemuck::bytes_of(&p),
             r as u32,
             &[v.value.buffer(), a.value.buffer(), q.buffer()],
@@ -212,7 +186,7 @@ impl Tape {
                 Some(s) => g.acc(&be, s)?,
                 None => av.zeros_like()?,
             };
-            be.launch(KernelId::DuelingBwd, bytemuck::bytes_of(&p), r as u32, &[dq.buffer(), dv.buffer(), da.buffer()])
+            be.launch(&DUELING_BWD, bytemuck::bytes_of(&p), r as u32, &[dq.buffer(), dv.buffer(), da.buffer()])
         }))
     }
 
@@ -226,7 +200,7 @@ impl Tape {
         let p = AxpbyParams { n: n as u32, a, b, ..Default::default() };
         if n > 0 {
             self.be.launch(
-                KernelId::Axpby,
+                &AXPBY,
                 bytemuck::bytes_of(&p),
                 n as u32,
                 &[x1.value.buffer(), x2.value.buffer(), y.buffer()],
@@ -238,7 +212,7 @@ impl Tape {
                 if let (Some(s), true) = (s, n > 0) {
                     let dx = g.acc(&be, s)?;
                     let q = AxpbyParams { n: n as u32, a: w, ..Default::default() };
-                    be.launch(KernelId::ScaleAcc, bytemuck::bytes_of(&q), n as u32, &[dy.buffer(), dx.buffer()])?;
+                    be.launch(&SCALE_ACC, bytemuck::bytes_of(&q), n as u32, &[dy.buffer(), dx.buffer()])?;
                 }
             }
             Ok(())
@@ -259,12 +233,12 @@ impl Tape {
         }
         let p = AxpbyParams { n: n as u32, ..Default::default() };
         let y = Tensor::zeros(&self.be, &[1])?;
-        self.be.launch(KernelId::MeanFwd, bytemuck::bytes_of(&p), 1, &[x.value.buffer(), y.buffer()])?;
+        self.be.launch(&MEAN_FWD, bytemuck::bytes_of(&p), 1, &[x.value.buffer(), y.buffer()])?;
         let (be, xs) = (self.be.clone(), x.slot);
         Ok(self.record(y, &[x], move |g, dy| {
             if let Some(s) = xs {
                 let dx = g.acc(&be, s)?;
-                be.launch(KernelId::MeanBwd, bytemuck::bytes_of(&p), n as u32, &[dy.buffer(), dx.buffer()])?;
+                be.launch(&MEAN_BWD, bytemuck::bytes_of(&p), n as u32, &[dy.buffer(), dx.buffer()])?;
             }
             Ok(())
         }))

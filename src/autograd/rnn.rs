@@ -7,12 +7,15 @@
 //! grouped parameter set, as [`crate::nn::Mlp`]); a step is [B, F] or [K, B, F].
 
 use super::{linear_backward_w, linear_backward_x, Grads, Node, Tape, Var};
-use crate::backend::{Backend, KernelId};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ops::glue::CopyParams;
+use crate::ops::glue::GLUE_COPY;
 use crate::ops::layer_norm::LayerNormParams;
+use crate::ops::layer_norm::{LAYER_NORM_BWD_W, LAYER_NORM_BWD_X, LAYER_NORM_FWD};
 use crate::ops::linear::LinearParams;
 use crate::ops::rnn::CellParams;
+use crate::ops::rnn::{GRU_CELL_BWD, GRU_CELL_FWD, LSTM_CELL_BWD, LSTM_CELL_FWD};
 use crate::tensor::{DType, Tensor};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -36,7 +39,7 @@ fn launch_copy(be: &Arc<dyn Backend>, p: &CopyParams, src: &Tensor, dst: &Tensor
     if p.count() == 0 {
         return Ok(());
     }
-    be.launch(KernelId::GlueCopy, bytemuck::bytes_of(p), p.count() as u32, &[src.buffer(), dst.buffer()])
+    be.launch(&GLUE_COPY, bytemuck::bytes_of(p), p.count() as u32, &[src.buffer(), dst.buffer()])
 }
 
 /// The backward of a copy: `dy` through the transposed map `q` (accumulating) into slot `s`'s
@@ -275,7 +278,7 @@ impl Tape {
         let act = Tensor::output(&self.be, &[n, 5 * h])?;
         if n > 0 {
             self.be.launch(
-                KernelId::LstmCellFwd,
+                &LSTM_CELL_FWD,
                 bytemuck::bytes_of(&p),
                 (n * h) as u32,
                 &[z.value.buffer(), c.value.buffer(), h_out.buffer(), c_out.buffer(), act.buffer()],
@@ -289,7 +292,7 @@ impl Tape {
             let dz = grad_or_scratch(g, &be, zs, &zv)?;
             let dc = grad_or_scratch(g, &be, cs, &cv)?;
             be.launch(
-                KernelId::LstmCellBwd,
+                &LSTM_CELL_BWD,
                 bytemuck::bytes_of(&p),
                 (n * h) as u32,
                 &[act.buffer(), cv.buffer(), d[0].buffer(), d[1].buffer(), dz.buffer(), dc.buffer()],
@@ -320,7 +323,7 @@ impl Tape {
         let act = Tensor::zeros(&self.be, &[n, 3 * hh])?;
         if n > 0 {
             self.be.launch(
-                KernelId::GruCellFwd,
+                &GRU_CELL_FWD,
                 bytemuck::bytes_of(&p),
                 (n * hh) as u32,
                 &[gx.value.buffer(), gh.value.buffer(), h.value.buffer(), h_out.buffer(), act.buffer()],
@@ -337,7 +340,7 @@ impl Tape {
             let dgh = grad_or_scratch(g, &be, gs, &gv)?;
             let dh = grad_or_scratch(g, &be, hs, &hv)?;
             be.launch(
-                KernelId::GruCellBwd,
+                &GRU_CELL_BWD,
                 bytemuck::bytes_of(&p),
                 (n * hh) as u32,
                 &[act.buffer(), gv.buffer(), hv.buffer(), dy.buffer(), dgx.buffer(), dgh.buffer(), dh.buffer()],
@@ -388,7 +391,7 @@ impl Tape {
         let stats = Tensor::zeros(&self.be, &[n, 2])?;
         if n > 0 {
             self.be.launch(
-                KernelId::LayerNormFwd,
+                &LAYER_NORM_FWD,
                 bytemuck::bytes_of(&p),
                 n as u32,
                 &[x.value.buffer(), gain.value.buffer(), bias.value.buffer(), y.buffer(), stats.buffer()],
@@ -404,7 +407,7 @@ impl Tape {
             if let Some(s) = xsl {
                 let dx = g.acc(&be, s)?;
                 be.launch(
-                    KernelId::LayerNormBwdX,
+                    &LAYER_NORM_BWD_X,
                     bytemuck::bytes_of(&p),
                     n as u32,
                     &[xv.buffer(), gv.buffer(), stats.buffer(), dy.buffer(), dx.buffer()],
@@ -414,7 +417,7 @@ impl Tape {
                 let dg = grad_or_scratch(g, &be, gsl, &gv)?;
                 let db = grad_or_scratch(g, &be, bsl, &bv)?;
                 be.launch(
-                    KernelId::LayerNormBwdW,
+                    &LAYER_NORM_BWD_W,
                     bytemuck::bytes_of(&p),
                     (groups * d) as u32,
                     &[xv.buffer(), stats.buffer(), dy.buffer(), dg.buffer(), db.buffer()],

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{check_launch, registry, Backend, BackendKind, Buffer, BufferInner, HostMem, HostWords, KernelId};
+use super::{check_launch, Backend, BackendKind, Buffer, BufferInner, HostMem, HostWords, KernelSpec};
 use crate::error::{Error, Result};
 
 /// rayon on the host.
@@ -130,8 +130,7 @@ impl Backend for CpuBackend {
         let v = lock(&h).clone();
         Ok(v)
     }
-    fn launch(&self, kernel: KernelId, params: &[u8], _threads: u32, bufs: &[&Buffer]) -> Result<()> {
-        let spec = registry::spec(kernel);
+    fn launch(&self, spec: &'static KernelSpec, params: &[u8], _threads: u32, bufs: &[&Buffer]) -> Result<()> {
         check_launch("cpu", spec, params, bufs)?;
         let hosts = bufs.iter().map(|b| host(b, "cpu")).collect::<Result<Vec<_>>>()?;
         let mut guards: Vec<MutexGuard<'_, Vec<u32>>> = hosts.iter().map(lock).collect();

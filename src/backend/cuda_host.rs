@@ -1,14 +1,16 @@
 //! The CUDA host shim backend (`cuda-host`, testing only): the `.cu` kernels under `kernels/`,
 //! compiled as host C++ by g++ against `tools/cuda_host/cuda_host.h` and run on the CPU.
 //!
-//! Every `.cu` file of the registry becomes one translation unit: the shim (force-included), the
-//! file exactly as NVRTC receives it ([`source::cuda_source`]) and, per kernel, an
+//! The `.cu` file of a stem becomes one translation unit: the shim (force-included), the file
+//! exactly as NVRTC receives it ([`source::cuda_source`]) and, per kernel of the stem, an
 //! `extern "C" int mecrl_host_<entry>(gx, gy, params, bufs)` wrapper that runs the grid block by
 //! block (64 threads each) with the typed parameter block and buffer pointers. The wrappers also
 //! `static_assert` the size and field offsets of the `.cu` parameter struct against the Rust
-//! `#[repr(C)]` layout of the registry. The library is built once per set of sources into
+//! `#[repr(C)]` layout of the spec. Each stem's library (its unit + the shim runtime) is built on
+//! the first launch of one of its kernels, once per set of sources, into
 //! `<temp>/mecrl-cuda-host-<hash>/` (compiled in a private directory, then renamed into place, so
-//! concurrent test processes are safe) and loaded with `dlopen`.
+//! concurrent test processes are safe) and loaded with `dlopen`; the backend knows no stem in
+//! advance ([`CudaHostBackend::prepare`] builds several in parallel).
 //!
 //! Blocks run one at a time and launches are serialized by a global mutex (`__shared__` is a
 //! static). Kernels of a file that mentions `__syncthreads` or `__shared__` run one OS thread
@@ -18,14 +20,16 @@
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::cpu::{host, lock};
-use super::registry::{self, Access, Elem, KernelSpec, KERNELS};
-use super::{check_launch, grid_for, source, Backend, BackendKind, Buffer, BufferInner, HostMem, KernelId, WORKGROUP};
+use super::{
+    check_launch, grid_for, source, Access, Backend, BackendKind, Buffer, BufferInner, Elem, HostMem, KernelSpec, Stem,
+    WORKGROUP,
+};
 use crate::error::{Error, Result};
 
 /// The shim header (kernel side).
@@ -45,12 +49,13 @@ struct HostLib {
     // Kept alive for the whole process (the statics below are never dropped), so the worker
     // threads of the shim never run unmapped code.
     _lib: libloading::Library,
-    fns: HashMap<KernelId, HostFn>,
-    path: PathBuf,
+    fns: HashMap<&'static str, HostFn>,
 }
 
-/// The loaded library, built at most once per process.
-static LIBRARY: Mutex<Option<Arc<HostLib>>> = Mutex::new(None);
+/// The loaded library of each stem (by stem name), built at most once per process.
+static LIBRARIES: Mutex<Option<HashMap<&'static str, Arc<HostLib>>>> = Mutex::new(None);
+/// The C++ compiler and its `--version` text (part of every cache key), asked once.
+static TOOLCHAIN: Mutex<Option<(String, String)>> = Mutex::new(None);
 /// One launch at a time (shared memory is static, the grid globals are process-wide).
 static LAUNCH: Mutex<()> = Mutex::new(());
 
@@ -60,43 +65,59 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The `.cu` kernels compiled as host C++ and run on the CPU.
 pub struct CudaHostBackend {
-    lib: Arc<HostLib>,
     downloads: AtomicU64,
 }
 
 impl CudaHostBackend {
-    /// Build (or reuse the cached build of) the host library and load it.
+    /// A backend whose stems are built on first use (or by [`prepare`](Self::prepare)).
     ///
     /// Errors: [`Error::NoDevice`] when the C++ compiler (`$MECRL_CXX`, default `g++`) cannot be
-    /// run, [`Error::KernelCompile`] with the compiler log when a kernel does not build.
+    /// run.
     pub fn new() -> Result<Self> {
-        let mut slot = guard(&LIBRARY);
-        let lib = match &*slot {
-            Some(lib) => lib.clone(),
-            None => {
-                let lib = Arc::new(build_and_load()?);
-                *slot = Some(lib.clone());
-                lib
-            }
-        };
-        Ok(CudaHostBackend { lib, downloads: AtomicU64::new(0) })
+        toolchain()?;
+        Ok(CudaHostBackend { downloads: AtomicU64::new(0) })
     }
 
-    /// Path of the loaded shared library.
-    pub fn library_path(&self) -> &Path {
-        &self.lib.path
+    /// Build (or load the cached builds of) the libraries of `stems`, compiling in parallel.
+    /// [`Error::KernelCompile`] with the compiler log when a kernel does not build.
+    pub fn prepare(&self, stems: &[&'static Stem]) -> Result<()> {
+        let handles: Vec<_> = stems.iter().map(|&s| std::thread::spawn(move || library(s).map(|_| ()))).collect();
+        let mut first = Ok(());
+        for h in handles {
+            let r = h.join().map_err(|_| Error::device(BACKEND, "build thread panicked"))?;
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
     }
 }
 
-/// The distinct `.cu` files of the registry, in registry order.
-pub fn cuda_files() -> Vec<&'static str> {
-    let mut files: Vec<&'static str> = Vec::new();
-    for k in KERNELS {
-        if !files.contains(&k.cu) {
-            files.push(k.cu);
-        }
+/// The library of `stem`, built and loaded on first use.
+fn library(stem: &'static Stem) -> Result<Arc<HostLib>> {
+    if let Some(lib) = guard(&LIBRARIES).as_ref().and_then(|m| m.get(stem.name)) {
+        return Ok(lib.clone());
     }
-    files
+    // Built outside the lock (stems build in parallel); a race builds the same files twice into
+    // private directories and keeps the first library loaded.
+    let lib = Arc::new(build_and_load(stem)?);
+    let mut slot = guard(&LIBRARIES);
+    Ok(slot.get_or_insert_with(HashMap::new).entry(stem.name).or_insert(lib).clone())
+}
+
+/// (compiler, its `--version` output); [`Error::NoDevice`] when it cannot be run.
+fn toolchain() -> Result<(String, String)> {
+    let mut slot = guard(&TOOLCHAIN);
+    if let Some(t) = slot.as_ref() {
+        return Ok(t.clone());
+    }
+    let cxx = compiler();
+    let version = Command::new(&cxx).arg("--version").stdin(Stdio::null()).output().map_err(|e| {
+        Error::no_device(BACKEND, format!("cannot run the C++ compiler `{cxx}` ({e}); install g++ or set MECRL_CXX"))
+    })?;
+    let t = (cxx, String::from_utf8_lossy(&version.stdout).into_owned());
+    *slot = Some(t.clone());
+    Ok(t)
 }
 
 fn c_elem(e: Elem) -> &'static str {
@@ -106,12 +127,13 @@ fn c_elem(e: Elem) -> &'static str {
     }
 }
 
-/// The C++ translation unit of one `.cu` file: its source and the wrappers of its kernels.
-pub fn translation_unit(file: &str) -> Result<String> {
-    let src = source::cuda_source(file).ok_or_else(|| Error::KernelCompile {
+/// The C++ translation unit of a stem's `.cu` file: its source and the wrappers of its kernels.
+pub fn translation_unit(stem: &Stem) -> Result<String> {
+    let file = stem.cu_path();
+    let src = source::cuda_source(stem).map_err(|log| Error::KernelCompile {
         backend: BACKEND.into(),
-        kernel: file.into(),
-        log: format!("kernels/{file} is not embedded in src/backend/source.rs"),
+        kernel: file.clone(),
+        log,
     })?;
     let threaded = src.contains("__syncthreads") || src.contains("__shared__");
     let mut out = String::new();
@@ -119,7 +141,7 @@ pub fn translation_unit(file: &str) -> Result<String> {
     out.push_str(&src);
     let _ = writeln!(out, "\n// ---- host wrappers ----");
     let mut asserted: Vec<&str> = Vec::new();
-    for k in KERNELS.iter().filter(|k| k.cu == file) {
+    for k in stem.kernels {
         let pn = k.params.name;
         if !asserted.contains(&pn) {
             asserted.push(pn);
@@ -181,32 +203,24 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |e| Error::io(path, e)
 }
 
-fn build_and_load() -> Result<HostLib> {
-    let cxx = compiler();
-    let files = cuda_files();
-    let units: Vec<(&str, String)> = files.iter().map(|f| Ok((*f, translation_unit(f)?))).collect::<Result<_>>()?;
-    // The compiler's identity is part of the cache key (and a missing compiler is NoDevice
-    // even when an old build is cached).
-    let version = Command::new(&cxx).arg("--version").stdin(Stdio::null()).output().map_err(|e| {
-        Error::no_device(BACKEND, format!("cannot run the C++ compiler `{cxx}` ({e}); install g++ or set MECRL_CXX"))
-    })?;
-    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+fn build_and_load(stem: &'static Stem) -> Result<HostLib> {
+    let (cxx, version) = toolchain()?;
+    let unit = (stem.cu_path(), translation_unit(stem)?);
+    // The compiler's identity is part of the cache key.
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for part in [cxx.as_str(), version.as_str(), SHIM_HEADER, SHIM_RUNTIME].into_iter().chain(CXX_FLAGS.iter().copied())
     {
         fnv1a(&mut h, part.as_bytes());
         fnv1a(&mut h, &[0]);
     }
-    for (f, tu) in &units {
-        fnv1a(&mut h, f.as_bytes());
-        fnv1a(&mut h, tu.as_bytes());
-    }
+    fnv1a(&mut h, unit.0.as_bytes());
+    fnv1a(&mut h, unit.1.as_bytes());
     let dir = std::env::temp_dir().join(format!("mecrl-cuda-host-{h:016x}"));
     let lib_path = dir.join(LIB_NAME);
     if !lib_path.exists() {
-        compile(&cxx, &dir, &units, &lib_path)?;
+        compile(&cxx, &dir, &[(&unit.0, unit.1.clone())], &lib_path)?;
     }
-    load(&lib_path)
+    load(stem, &lib_path)
 }
 
 /// Runs `cxx args` and returns its combined output, `Ok(Err(log))` when it fails.
@@ -283,21 +297,21 @@ fn compile_in(cxx: &str, work: &Path, units: &[(&str, String)], lib_path: &Path)
     Ok(())
 }
 
-fn load(path: &Path) -> Result<HostLib> {
+fn load(stem: &Stem, path: &Path) -> Result<HostLib> {
     // SAFETY: the library is ours (built above from the embedded sources); its initializers only
     // set up plain globals.
     let lib = unsafe { libloading::Library::new(path) }
         .map_err(|e| Error::device(BACKEND, format!("cannot load {}: {e}", path.display())))?;
     let mut fns = HashMap::new();
-    for k in KERNELS {
+    for k in stem.kernels {
         let sym = format!("mecrl_host_{}\0", k.entry);
         // SAFETY: the generated wrapper has exactly this signature.
         let f: HostFn = unsafe { lib.get::<HostFn>(sym.as_bytes()) }
             .map(|s| *s)
             .map_err(|e| Error::MissingKernel { backend: BACKEND.into(), kernel: format!("{} ({e})", k.entry) })?;
-        fns.insert(k.id, f);
+        fns.insert(k.entry, f);
     }
-    Ok(HostLib { _lib: lib, fns, path: path.to_path_buf() })
+    Ok(HostLib { _lib: lib, fns })
 }
 
 impl Backend for CudaHostBackend {
@@ -305,7 +319,7 @@ impl Backend for CudaHostBackend {
         BackendKind::CudaHost
     }
     fn describe(&self) -> String {
-        format!("cuda-host: .cu kernels as host C++ ({})", self.lib.path.display())
+        format!("cuda-host: .cu kernels as host C++ ({}/mecrl-cuda-host-*)", std::env::temp_dir().display())
     }
     fn alloc(&self, words: usize) -> Result<Buffer> {
         Ok(Buffer::new(words, BufferInner::Host(HostMem::new(vec![0u32; words]))))
@@ -327,22 +341,20 @@ impl Backend for CudaHostBackend {
         let v = lock(&h).clone();
         Ok(v)
     }
-    fn launch(&self, kernel: KernelId, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
-        let spec = registry::spec(kernel);
+    fn launch(&self, spec: &'static KernelSpec, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
         check_launch(BACKEND, spec, params, bufs)?;
-        let f = *self
-            .lib
+        let f = *library(spec.stem)?
             .fns
-            .get(&kernel)
+            .get(spec.entry)
             .ok_or_else(|| Error::MissingKernel { backend: BACKEND.into(), kernel: spec.entry.into() })?;
         let hosts = bufs.iter().map(|b| host(b, BACKEND)).collect::<Result<Vec<_>>>()?;
         let _launch = guard(&LAUNCH);
         let mut guards: Vec<MutexGuard<'_, Vec<u32>>> = hosts.iter().map(lock).collect();
         let ptrs: Vec<*mut c_void> = guards.iter_mut().map(|g| g.as_mut_ptr() as *mut c_void).collect();
         let (gx, gy) = grid_for(threads);
-        // SAFETY: the wrapper copies `params` (size checked against the registry, and statically
+        // SAFETY: the wrapper copies `params` (size checked against the spec, and statically
         // against the .cu struct) and hands the buffer pointers, which stay locked for the call,
-        // to the kernel in registry order.
+        // to the kernel in the spec's order.
         let rc = unsafe { f(gx, gy, params.as_ptr() as *const c_void, ptrs.as_ptr()) };
         if rc != 0 {
             return Err(Error::device(

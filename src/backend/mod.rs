@@ -1,14 +1,15 @@
 //! Backends: one trait, three implementations (cpu, wgpu, cuda) plus the CUDA host shim used by
-//! the parity tests. A kernel is launched by its [`KernelId`] with a `#[repr(C)]` parameter block
-//! and a list of 32-bit-word buffers; see [`registry`] for the one list of kernels.
+//! the parity tests. A kernel is launched by its [`KernelSpec`] with a `#[repr(C)]` parameter
+//! block and a list of 32-bit-word buffers. This is the ground floor: it knows no kernel (each
+//! stem declares its own specs, see [`spec`]) and imports nothing of the crate but `error`.
 
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 #[cfg(feature = "cuda-host")]
 pub mod cuda_host;
-pub mod registry;
 pub mod source;
+pub mod spec;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
@@ -16,7 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-pub use registry::{KernelId, KernelSpec};
+pub use spec::{params, Access, BufSpec, Elem, KernelParams, KernelSpec, ParamLayout, Stem};
 
 use crate::error::{Error, Result};
 
@@ -153,7 +154,7 @@ impl fmt::Debug for Buffer {
     }
 }
 
-/// What every backend does. All kernels of [`registry::KERNELS`] must be launchable.
+/// What every backend does. Every kernel of every stem must be launchable.
 pub trait Backend: Send + Sync {
     /// The kind.
     fn kind(&self) -> BackendKind;
@@ -175,7 +176,7 @@ pub trait Backend: Send + Sync {
     fn download(&self, buf: &Buffer) -> Result<Vec<u32>>;
     /// Launch `kernel` over `threads` logical threads with parameter block `params` and `bufs`
     /// bound in the order of the kernel's [`KernelSpec::bufs`].
-    fn launch(&self, kernel: KernelId, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()>;
+    fn launch(&self, kernel: &'static KernelSpec, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()>;
     /// Wait for all launched work.
     fn sync(&self) -> Result<()>;
     /// Number of host round trips (downloads) so far; tests assert on it.
@@ -187,7 +188,7 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// Checks a launch against the registry: buffer count, aliasing, parameter size.
+/// Checks a launch against its spec: buffer count, aliasing, parameter size.
 pub(crate) fn check_launch(backend: &str, spec: &KernelSpec, params: &[u8], bufs: &[&Buffer]) -> Result<()> {
     if params.len() != spec.params.size {
         return Err(Error::shape(

@@ -9,10 +9,12 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use mecrl::backend::{self, Backend, BackendChoice, KernelId};
+use mecrl::backend::{self, Backend, BackendChoice, KernelSpec};
 
 #[path = "mecrl_cli/nn_bench.rs"]
 mod nn_bench;
+use mecrl::env::dag::kernels::DAG_MAKESPAN;
+use mecrl::env::mec::kernels::{MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER};
 use mecrl::env::mec::{MecConfig, MecEnv};
 use mecrl::experiment::{rundir::RunDir, AnyConfig};
 use mecrl::rng;
@@ -540,7 +542,7 @@ fn cmd_bench_mec(a: &BenchMecArgs) -> anyhow::Result<()> {
     params.p = p as u32;
     let evals = (b * p * n) as f64;
 
-    let time = |k: KernelId, bufs: &[&mecrl::Buffer]| -> anyhow::Result<f64> {
+    let time = |k: &'static KernelSpec, bufs: &[&mecrl::Buffer]| -> anyhow::Result<f64> {
         be.launch(k, bytemuck::bytes_of(&params), (b * p) as u32, bufs)?;
         be.sync()?;
         let mut ts = vec![];
@@ -552,9 +554,8 @@ fn cmd_bench_mec(a: &BenchMecArgs) -> anyhow::Result<()> {
         }
         Ok(median(ts))
     };
-    let t_exact = time(KernelId::MecObjectiveExact, &[&env.cost, &env.sqrt_f, &a_buf, &bins, &phi])?;
-    let t_paper =
-        time(KernelId::MecObjectivePaper, &[&env.h, &env.task_d, &env.task_f, &a_buf, &f_buf, &p_buf, &bins, &phi])?;
+    let t_exact = time(&MEC_OBJECTIVE_EXACT, &[&env.cost, &env.sqrt_f, &a_buf, &bins, &phi])?;
+    let t_paper = time(&MEC_OBJECTIVE_PAPER, &[&env.h, &env.task_d, &env.task_f, &a_buf, &f_buf, &p_buf, &bins, &phi])?;
 
     let mode = match a.mode.as_str() {
         "exact" => LevyMode::Exact,
@@ -792,7 +793,7 @@ fn cmd_bench_dag(a: &BenchDagArgs) -> anyhow::Result<()> {
             let mut ts = vec![];
             for _ in 0..5 {
                 let t = Instant::now();
-                be.launch(KernelId::DagMakespan, bytemuck::bytes_of(&params), plans as u32, &refs)?;
+                be.launch(&DAG_MAKESPAN, bytemuck::bytes_of(&params), plans as u32, &refs)?;
                 be.sync()?;
                 ts.push(t.elapsed().as_secs_f64());
             }

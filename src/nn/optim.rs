@@ -5,9 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::autograd::Param;
-use crate::backend::KernelId;
 use crate::error::{Error, Result};
 use crate::ops::optim::{ClipParams, OptimParams, Rule};
+use crate::ops::optim::{CLIP_SCALE, OPTIM_STEP, SUMSQ_ACC};
 use crate::tensor::Tensor;
 
 /// Which rule and its hyper-parameters.
@@ -149,7 +149,7 @@ impl Optimizer {
             }
             let q = OptimParams { n: n as u32, ..q };
             p.value.backend().launch(
-                KernelId::OptimStep,
+                &OPTIM_STEP,
                 bytemuck::bytes_of(&q),
                 n as u32,
                 &[p.value.buffer(), p.grad.buffer(), m.buffer(), v.buffer()],
@@ -172,12 +172,12 @@ impl Optimizer {
         let be = first.value.backend();
         for p in &self.params {
             let q = ClipParams { n: p.grad.numel() as u32, max_norm, eps: 1e-6, ..Default::default() };
-            be.launch(KernelId::SumsqAcc, bytemuck::bytes_of(&q), 1, &[p.grad.buffer(), acc.buffer()])?;
+            be.launch(&SUMSQ_ACC, bytemuck::bytes_of(&q), 1, &[p.grad.buffer(), acc.buffer()])?;
         }
         for p in &self.params {
             let q = ClipParams { n: p.grad.numel() as u32, max_norm, eps: 1e-6, ..Default::default() };
             if q.n > 0 {
-                be.launch(KernelId::ClipScale, bytemuck::bytes_of(&q), q.n, &[acc.buffer(), p.grad.buffer()])?;
+                be.launch(&CLIP_SCALE, bytemuck::bytes_of(&q), q.n, &[acc.buffer(), p.grad.buffer()])?;
             }
         }
         Ok(acc)

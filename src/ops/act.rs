@@ -8,7 +8,7 @@
 
 use super::{team_chunk, team_parts, Real, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::{Error, Result};
 
 /// Which activation.
@@ -155,7 +155,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (n, act) = (p.n as usize, Act::from_u32(p.kind)?);
     need("act_fwd", "x", bufs[0].len(), n)?;
     need("act_fwd", "y", bufs[1].len(), n)?;
-    let [x, y] = bufs else { unreachable!("registry has 2 buffers") };
+    let [x, y] = bufs else { unreachable!("the spec has 2 buffers") };
     forward(act, &f32s(x)[..n], &mut f32s_mut(y)[..n]);
     Ok(())
 }
@@ -167,7 +167,7 @@ pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     for (k, name) in ["y", "dy", "dx"].into_iter().enumerate() {
         need("act_bwd", name, bufs[k].len(), n)?;
     }
-    let [y, dy, dx] = bufs else { unreachable!("registry has 3 buffers") };
+    let [y, dy, dx] = bufs else { unreachable!("the spec has 3 buffers") };
     backward_into(act, &f32s(y)[..n], &f32s(dy)[..n], &mut f32s_mut(dx)[..n], p.fresh != 0);
     Ok(())
 }
@@ -182,6 +182,18 @@ pub fn sizes_fwd(bytes: &[u8]) -> Vec<u64> {
 pub fn sizes_bwd(bytes: &[u8]) -> Vec<u64> {
     let p: ActParams = decode(bytes);
     vec![p.n as u64; 3]
+}
+
+crate::kernel_params!(ActParams { n, kind, fresh, _pad1 });
+
+crate::kernels! {
+    stem "ops" / "act";
+    /// nn: elementwise activation forward.
+    ACT_FWD = act_fwd(ActParams; x: R F32, y: W F32)
+        cpu cpu_fwd, sizes sizes_fwd;
+    /// nn: elementwise activation backward.
+    ACT_BWD = act_bwd(ActParams; y: R F32, dy: R F32, dx: W F32)
+        cpu cpu_bwd, sizes sizes_bwd;
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use super::act::{apply, Act};
 use super::Real;
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// Parameters of the `attention_*` kernels.
@@ -366,7 +366,7 @@ fn check(entry: &str, bufs: &[&mut [u32]], names: &[&str], want: Vec<u64>) -> Re
 pub fn cpu_score(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_score", bufs, &["q", "keys", "v", "s"], sizes_score(params))?;
     let p: AttentionParams = decode(params);
-    let [q, keys, v, s] = bufs else { unreachable!("registry has 4 buffers") };
+    let [q, keys, v, s] = bufs else { unreachable!("the spec has 4 buffers") };
     score(&p, f32s(q), f32s(keys), f32s(v), f32s_mut(s));
     Ok(())
 }
@@ -375,7 +375,7 @@ pub fn cpu_score(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_weights(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_weights", bufs, &["s", "mask", "w"], sizes_weights(params))?;
     let p: AttentionParams = decode(params);
-    let [s, mask, w] = bufs else { unreachable!("registry has 3 buffers") };
+    let [s, mask, w] = bufs else { unreachable!("the spec has 3 buffers") };
     weights(&p, f32s(s), mask, f32s_mut(w));
     Ok(())
 }
@@ -384,7 +384,7 @@ pub fn cpu_weights(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_context(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_context", bufs, &["w", "values", "ctx"], sizes_context(params))?;
     let p: AttentionParams = decode(params);
-    let [w, e, c] = bufs else { unreachable!("registry has 3 buffers") };
+    let [w, e, c] = bufs else { unreachable!("the spec has 3 buffers") };
     context(&p, f32s(w), f32s(e), f32s_mut(c));
     Ok(())
 }
@@ -393,7 +393,7 @@ pub fn cpu_context(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_gw(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_bwd_gw", bufs, &["values", "dctx", "dw", "gw"], sizes_bwd_gw(params))?;
     let p: AttentionParams = decode(params);
-    let [e, dc, dw, g] = bufs else { unreachable!("registry has 4 buffers") };
+    let [e, dc, dw, g] = bufs else { unreachable!("the spec has 4 buffers") };
     backward_gw(&p, f32s(e), f32s(dc), f32s(dw), f32s_mut(g));
     Ok(())
 }
@@ -402,7 +402,7 @@ pub fn cpu_bwd_gw(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_values(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_bwd_values", bufs, &["w", "dctx", "dvalues"], sizes_bwd_values(params))?;
     let p: AttentionParams = decode(params);
-    let [w, dc, de] = bufs else { unreachable!("registry has 3 buffers") };
+    let [w, dc, de] = bufs else { unreachable!("the spec has 3 buffers") };
     backward_values(&p, f32s(w), f32s(dc), f32s_mut(de));
     Ok(())
 }
@@ -411,7 +411,7 @@ pub fn cpu_bwd_values(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_score(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_bwd_score", bufs, &["w", "gw", "ds"], sizes_bwd_score(params))?;
     let p: AttentionParams = decode(params);
-    let [w, g, ds] = bufs else { unreachable!("registry has 3 buffers") };
+    let [w, g, ds] = bufs else { unreachable!("the spec has 3 buffers") };
     backward_score(&p, f32s(w), f32s(g), f32s_mut(ds));
     Ok(())
 }
@@ -420,7 +420,7 @@ pub fn cpu_bwd_score(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_qk(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_bwd_qk", bufs, &["q", "keys", "v", "ds", "dq", "dkeys"], sizes_bwd_qk(params))?;
     let p: AttentionParams = decode(params);
-    let [q, keys, v, ds, dq, dkeys] = bufs else { unreachable!("registry has 6 buffers") };
+    let [q, keys, v, ds, dq, dkeys] = bufs else { unreachable!("the spec has 6 buffers") };
     backward_qk(&p, f32s(q), f32s(keys), f32s(v), f32s(ds), f32s_mut(dq), f32s_mut(dkeys));
     Ok(())
 }
@@ -429,9 +429,45 @@ pub fn cpu_bwd_qk(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_v(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     check("attention_bwd_v", bufs, &["q", "keys", "ds", "dv"], sizes_bwd_v(params))?;
     let p: AttentionParams = decode(params);
-    let [q, keys, ds, dv] = bufs else { unreachable!("registry has 4 buffers") };
+    let [q, keys, ds, dv] = bufs else { unreachable!("the spec has 4 buffers") };
     backward_v(&p, f32s(q), f32s(keys), f32s(ds), f32s_mut(dv));
     Ok(())
+}
+
+crate::kernel_params!(AttentionParams { k, b, t, a, h, masked, _pad0, _pad1 });
+
+crate::kernels! {
+    stem "ops" / "attention";
+    /// nn: additive attention scores vᵀ tanh(q + key_t).
+    ATTENTION_SCORE = attention_score(AttentionParams; q: R F32, keys: R F32, v: R F32, s: W F32)
+        cpu cpu_score, sizes sizes_score;
+    /// nn: attention weights (masked softmax over the encoder steps).
+    ATTENTION_WEIGHTS = attention_weights(AttentionParams; s: R F32, mask: R U32, w: W F32)
+        cpu cpu_weights, sizes sizes_weights;
+    /// nn: attention context Σ_t α_t e_t.
+    ATTENTION_CONTEXT = attention_context(AttentionParams; w: R F32, values: R F32, ctx: W F32)
+        cpu cpu_context, sizes sizes_context;
+    /// nn: attention backward, the gradient reaching the weights.
+    ATTENTION_BWD_GW = attention_bwd_gw(AttentionParams;
+        values: R F32, dctx: R F32, dw: R F32, gw: W F32
+    )
+        cpu cpu_bwd_gw, sizes sizes_bwd_gw;
+    /// nn: attention backward, the gradient of the values.
+    ATTENTION_BWD_VALUES = attention_bwd_values(AttentionParams;
+        w: R F32, dctx: R F32, dvalues: W F32
+    )
+        cpu cpu_bwd_values, sizes sizes_bwd_values;
+    /// nn: attention backward through the softmax.
+    ATTENTION_BWD_SCORE = attention_bwd_score(AttentionParams; w: R F32, gw: R F32, ds: W F32)
+        cpu cpu_bwd_score, sizes sizes_bwd_score;
+    /// nn: attention backward, the gradients of the query and the keys.
+    ATTENTION_BWD_QK = attention_bwd_qk(AttentionParams;
+        q: R F32, keys: R F32, v: R F32, ds: R F32, dq: W F32, dkeys: W F32
+    )
+        cpu cpu_bwd_qk, sizes sizes_bwd_qk;
+    /// nn: attention backward, the gradient of v.
+    ATTENTION_BWD_V = attention_bwd_v(AttentionParams; q: R F32, keys: R F32, ds: R F32, dv: W F32)
+        cpu cpu_bwd_v, sizes sizes_bwd_v;
 }
 
 #[cfg(test)]

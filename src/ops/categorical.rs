@@ -17,7 +17,7 @@
 use super::softmax::MASKED_BELOW;
 use super::Real;
 use crate::backend::cpu::{f32s, f32s_mut, need, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 use crate::rng;
 
@@ -104,7 +104,7 @@ pub fn cpu_sample(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (r, c) = (p.rows as usize, p.cols as usize);
     need("categorical_sample", "logp", bufs[0].len(), r * c)?;
     need("categorical_sample", "action", bufs[1].len(), r)?;
-    let [logp, action] = bufs else { unreachable!("registry has 2 buffers") };
+    let [logp, action] = bufs else { unreachable!("the spec has 2 buffers") };
     let logp = f32s(logp);
     for (row, a) in action[..r].iter_mut().enumerate() {
         *a = sample_row(&p, row as u32, &logp[row * c..(row + 1) * c]);
@@ -117,7 +117,7 @@ pub fn cpu_argmax(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CategoricalParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("categorical_argmax", bufs, &[("logp", r * c), ("action", r)])?;
-    let [logp, action] = bufs else { unreachable!("registry has 2 buffers") };
+    let [logp, action] = bufs else { unreachable!("the spec has 2 buffers") };
     let logp = f32s(logp);
     for (row, a) in action[..r].iter_mut().enumerate() {
         *a = argmax_row(&logp[row * c..(row + 1) * c]);
@@ -131,7 +131,7 @@ pub fn cpu_entropy_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (r, c) = (p.rows as usize, p.cols as usize);
     need("entropy_fwd", "logp", bufs[0].len(), r * c)?;
     need("entropy_fwd", "h", bufs[1].len(), r)?;
-    let [logp, h] = bufs else { unreachable!("registry has 2 buffers") };
+    let [logp, h] = bufs else { unreachable!("the spec has 2 buffers") };
     let logp = f32s(logp);
     for (row, h) in f32s_mut(h)[..r].iter_mut().enumerate() {
         *h = entropy_row(&logp[row * c..(row + 1) * c]);
@@ -144,7 +144,7 @@ pub fn cpu_entropy_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CategoricalParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("entropy_bwd", bufs, &[("logp", r * c), ("dh", r), ("dlogp", r * c)])?;
-    let [logp, dh, dlogp] = bufs else { unreachable!("registry has 3 buffers") };
+    let [logp, dh, dlogp] = bufs else { unreachable!("the spec has 3 buffers") };
     let (logp, dh) = (f32s(logp), f32s(dh));
     for (row, d) in f32s_mut(dlogp)[..r * c].chunks_mut(c.max(1)).enumerate() {
         entropy_row_backward(&logp[row * c..(row + 1) * c], dh[row], d);
@@ -163,6 +163,24 @@ pub fn sizes_entropy_bwd(bytes: &[u8]) -> Vec<u64> {
     let p: CategoricalParams = decode(bytes);
     let n = p.rows as u64 * p.cols as u64;
     vec![n, p.rows as u64, n]
+}
+
+crate::kernel_params!(CategoricalParams { rows, cols, key0, key1, step, _pad0, _pad1, _pad2 });
+
+crate::kernels! {
+    stem "ops" / "categorical";
+    /// nn: masked categorical sampling through Philox.
+    CATEGORICAL_SAMPLE = categorical_sample(CategoricalParams; logp: R F32, action: W U32)
+        cpu cpu_sample, sizes sizes_rows;
+    /// nn: the most likely allowed action per row (greedy decoding).
+    CATEGORICAL_ARGMAX = categorical_argmax(CategoricalParams; logp: R F32, action: W U32)
+        cpu cpu_argmax, sizes sizes_rows;
+    /// nn: entropy of categorical rows.
+    ENTROPY_FWD = entropy_fwd(CategoricalParams; logp: R F32, h: W F32)
+        cpu cpu_entropy_fwd, sizes sizes_rows;
+    /// nn: entropy backward.
+    ENTROPY_BWD = entropy_bwd(CategoricalParams; logp: R F32, dh: R F32, dlogp: W F32)
+        cpu cpu_entropy_bwd, sizes sizes_entropy_bwd;
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 
 use super::Real;
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
+use crate::ops::index::IndexParams;
 
 pub use super::index::IndexParams as DuelingParams;
 
@@ -38,7 +39,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DuelingParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("dueling_fwd", bufs, &[("v", r), ("a", r * c), ("q", r * c)])?;
-    let [v, a, q] = bufs else { unreachable!("registry has 3 buffers") };
+    let [v, a, q] = bufs else { unreachable!("the spec has 3 buffers") };
     let (v, a) = (f32s(v), f32s(a));
     for (row, qr) in f32s_mut(q)[..r * c].chunks_mut(c.max(1)).enumerate() {
         row_forward(v[row], &a[row * c..(row + 1) * c], qr);
@@ -51,7 +52,7 @@ pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DuelingParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("dueling_bwd", bufs, &[("dq", r * c), ("dv", r), ("da", r * c)])?;
-    let [dq, dv, da] = bufs else { unreachable!("registry has 3 buffers") };
+    let [dq, dv, da] = bufs else { unreachable!("the spec has 3 buffers") };
     let (dq, dv) = (f32s(dq), f32s_mut(dv));
     for (row, dar) in f32s_mut(da)[..r * c].chunks_mut(c.max(1)).enumerate() {
         row_backward(&dq[row * c..(row + 1) * c], &mut dv[row], dar);
@@ -71,6 +72,16 @@ pub fn sizes_bwd(bytes: &[u8]) -> Vec<u64> {
     let p: DuelingParams = decode(bytes);
     let n = p.rows as u64 * p.cols as u64;
     vec![n, p.rows as u64, n]
+}
+
+crate::kernels! {
+    stem "ops" / "dueling";
+    /// nn: dueling combine V + A − mean A.
+    DUELING_FWD = dueling_fwd(IndexParams; v: R F32, a: R F32, q: W F32)
+        cpu cpu_fwd, sizes sizes_fwd;
+    /// nn: dueling combine backward.
+    DUELING_BWD = dueling_bwd(IndexParams; dq: R F32, dv: W F32, da: W F32)
+        cpu cpu_bwd, sizes sizes_bwd;
 }
 
 #[cfg(test)]

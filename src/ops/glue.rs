@@ -8,7 +8,7 @@
 //!   [`crate::autograd`] is a one-to-one map), so the threads never race.
 
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// Parameters of `glue_copy`.
@@ -150,7 +150,7 @@ pub fn cpu_copy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (s, t) = p.extents();
     need("glue_copy", "src", bufs[0].len(), s as usize)?;
     need("glue_copy", "dst", bufs[1].len(), t as usize)?;
-    let [src, dst] = bufs else { unreachable!("registry has 2 buffers") };
+    let [src, dst] = bufs else { unreachable!("the spec has 2 buffers") };
     copy(&p, f32s(src), f32s_mut(dst));
     Ok(())
 }
@@ -159,6 +159,32 @@ pub fn cpu_copy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn sizes_copy(bytes: &[u8]) -> Vec<u64> {
     let (s, t) = decode::<CopyParams>(bytes).extents();
     vec![s, t]
+}
+
+crate::kernel_params!(CopyParams {
+    d0,
+    d1,
+    d2,
+    n,
+    s0,
+    s1,
+    s2,
+    soff,
+    t0,
+    t1,
+    t2,
+    toff,
+    accumulate,
+    _pad0,
+    _pad1,
+    _pad2
+});
+
+crate::kernels! {
+    stem "ops" / "glue";
+    /// nn glue: strided block copy (write or accumulate).
+    GLUE_COPY = glue_copy(CopyParams; src: R F32, dst: W F32)
+        cpu cpu_copy, sizes sizes_copy;
 }
 
 #[cfg(test)]

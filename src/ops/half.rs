@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::registry::params as decode;
-use crate::backend::{Backend, Buffer, KernelId};
+use crate::backend::params as decode;
+use crate::backend::{Backend, Buffer};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Tensor};
 
@@ -127,7 +127,7 @@ pub fn cpu_pack(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let n = p.n as usize;
     need("half_pack", "x", bufs[0].len(), n)?;
     need("half_pack", "h", bufs[1].len(), n.div_ceil(2))?;
-    let [x, h] = bufs else { unreachable!("registry has 2 buffers") };
+    let [x, h] = bufs else { unreachable!("the spec has 2 buffers") };
     let x = f32s(x);
     for (w, out) in h[..n.div_ceil(2)].iter_mut().enumerate() {
         let lo = to_bits(p.format, x[2 * w]) as u32;
@@ -143,7 +143,7 @@ pub fn cpu_unpack(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let n = p.n as usize;
     need("half_unpack", "h", bufs[0].len(), n.div_ceil(2))?;
     need("half_unpack", "x", bufs[1].len(), n)?;
-    let [h, x] = bufs else { unreachable!("registry has 2 buffers") };
+    let [h, x] = bufs else { unreachable!("the spec has 2 buffers") };
     for (i, x) in f32s_mut(x)[..n].iter_mut().enumerate() {
         *x = from_bits(p.format, (h[i / 2] >> (16 * (i % 2))) as u16);
     }
@@ -196,7 +196,7 @@ impl HalfTensor {
             return Ok(());
         }
         let p = HalfParams { n: n as u32, format: self.format as u32, ..Default::default() };
-        self.be.launch(KernelId::HalfPack, bytemuck::bytes_of(&p), n.div_ceil(2) as u32, &[t.buffer(), &self.buf])
+        self.be.launch(&HALF_PACK, bytemuck::bytes_of(&p), n.div_ceil(2) as u32, &[t.buffer(), &self.buf])
     }
 
     /// The values as an f32 tensor on the device.
@@ -205,7 +205,7 @@ impl HalfTensor {
         let n = self.numel();
         if n > 0 {
             let p = HalfParams { n: n as u32, format: self.format as u32, ..Default::default() };
-            self.be.launch(KernelId::HalfUnpack, bytemuck::bytes_of(&p), n as u32, &[&self.buf, t.buffer()])?;
+            self.be.launch(&HALF_UNPACK, bytemuck::bytes_of(&p), n as u32, &[&self.buf, t.buffer()])?;
         }
         Ok(t)
     }
@@ -224,6 +224,18 @@ impl HalfTensor {
     pub fn bytes(&self) -> usize {
         4 * self.buf.words()
     }
+}
+
+crate::kernel_params!(HalfParams { n, format, _pad0, _pad1 });
+
+crate::kernels! {
+    stem "ops" / "half";
+    /// f32 → packed f16/bf16 storage.
+    HALF_PACK = half_pack(HalfParams; x: R F32, h: W U32)
+        cpu cpu_pack, sizes sizes_pack;
+    /// packed f16/bf16 → f32.
+    HALF_UNPACK = half_unpack(HalfParams; h: R U32, x: W F32)
+        cpu cpu_unpack, sizes sizes_unpack;
 }
 
 #[cfg(test)]

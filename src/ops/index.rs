@@ -4,7 +4,7 @@
 //! host API refuses such input earlier; device-made indices are flagged, never out of bounds.
 
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// Parameters of `gather` / `scatter_add`.
@@ -46,7 +46,7 @@ pub fn cpu_gather(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: IndexParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("gather", bufs, &[("x", r * c), ("idx", r), ("y", r)])?;
-    let [x, idx, y] = bufs else { unreachable!("registry has 3 buffers") };
+    let [x, idx, y] = bufs else { unreachable!("the spec has 3 buffers") };
     gather(&p, f32s(x), idx, f32s_mut(y));
     Ok(())
 }
@@ -56,7 +56,7 @@ pub fn cpu_scatter_add(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: IndexParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("scatter_add", bufs, &[("y", r), ("idx", r), ("x", r * c)])?;
-    let [y, idx, x] = bufs else { unreachable!("registry has 3 buffers") };
+    let [y, idx, x] = bufs else { unreachable!("the spec has 3 buffers") };
     scatter_add(&p, f32s(y), idx, f32s_mut(x));
     Ok(())
 }
@@ -71,6 +71,18 @@ pub fn sizes_gather(bytes: &[u8]) -> Vec<u64> {
 pub fn sizes_scatter(bytes: &[u8]) -> Vec<u64> {
     let p: IndexParams = decode(bytes);
     vec![p.rows as u64, p.rows as u64, p.rows as u64 * p.cols as u64]
+}
+
+crate::kernel_params!(IndexParams { rows, cols, _pad0, _pad1 });
+
+crate::kernels! {
+    stem "ops" / "index";
+    /// nn: y[r] = x[r, idx[r]].
+    GATHER = gather(IndexParams; x: R F32, idx: R U32, y: W F32)
+        cpu cpu_gather, sizes sizes_gather;
+    /// nn: x[r, idx[r]] += y[r].
+    SCATTER_ADD = scatter_add(IndexParams; y: R F32, idx: R U32, x: W F32)
+        cpu cpu_scatter_add, sizes sizes_scatter;
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::{par_rows, Real, PAR_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// Parameters of the `layer_norm_*` kernels.
@@ -151,7 +151,7 @@ fn check(entry: &str, bufs: &[&mut [u32]], names: &[&str], want: &[u64]) -> Resu
 pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LayerNormParams = decode(params);
     check("layer_norm_fwd", bufs, &["x", "gain", "bias", "y", "stats"], &sizes_fwd(params))?;
-    let [x, gain, bias, y, stats] = bufs else { unreachable!("registry has 5 buffers") };
+    let [x, gain, bias, y, stats] = bufs else { unreachable!("the spec has 5 buffers") };
     forward(&p, f32s(x), f32s(gain), f32s(bias), f32s_mut(y), f32s_mut(stats));
     Ok(())
 }
@@ -160,7 +160,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_x(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LayerNormParams = decode(params);
     check("layer_norm_bwd_x", bufs, &["x", "gain", "stats", "dy", "dx"], &sizes_bwd_x(params))?;
-    let [x, gain, stats, dy, dx] = bufs else { unreachable!("registry has 5 buffers") };
+    let [x, gain, stats, dy, dx] = bufs else { unreachable!("the spec has 5 buffers") };
     backward_x(&p, f32s(x), f32s(gain), f32s(stats), f32s(dy), f32s_mut(dx));
     Ok(())
 }
@@ -169,7 +169,7 @@ pub fn cpu_bwd_x(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd_w(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LayerNormParams = decode(params);
     check("layer_norm_bwd_w", bufs, &["x", "stats", "dy", "dgain", "dbias"], &sizes_bwd_w(params))?;
-    let [x, stats, dy, dgain, dbias] = bufs else { unreachable!("registry has 5 buffers") };
+    let [x, stats, dy, dgain, dbias] = bufs else { unreachable!("the spec has 5 buffers") };
     backward_w(&p, f32s(x), f32s(stats), f32s(dy), f32s_mut(dgain), f32s_mut(dbias));
     Ok(())
 }
@@ -195,6 +195,27 @@ pub fn sizes_bwd_x(bytes: &[u8]) -> Vec<u64> {
 pub fn sizes_bwd_w(bytes: &[u8]) -> Vec<u64> {
     let (n, d, g) = ndg(bytes);
     vec![n * d, 2 * n, n * d, g * d, g * d]
+}
+
+crate::kernel_params!(LayerNormParams { n, d, per_group, eps });
+
+crate::kernels! {
+    stem "ops" / "layer_norm";
+    /// nn: layer normalization forward.
+    LAYER_NORM_FWD = layer_norm_fwd(LayerNormParams;
+        x: R F32, gain: R F32, bias: R F32, y: W F32, stats: W F32
+    )
+        cpu cpu_fwd, sizes sizes_fwd;
+    /// nn: layer normalization, gradient of the input.
+    LAYER_NORM_BWD_X = layer_norm_bwd_x(LayerNormParams;
+        x: R F32, gain: R F32, stats: R F32, dy: R F32, dx: W F32
+    )
+        cpu cpu_bwd_x, sizes sizes_bwd_x;
+    /// nn: layer normalization, gradients of the gain and bias.
+    LAYER_NORM_BWD_W = layer_norm_bwd_w(LayerNormParams;
+        x: R F32, stats: R F32, dy: R F32, dgain: W F32, dbias: W F32
+    )
+        cpu cpu_bwd_w, sizes sizes_bwd_w;
 }
 
 #[cfg(test)]

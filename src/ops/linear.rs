@@ -15,7 +15,7 @@
 use super::gemm::{self, transpose, Epilogue, Gemm, Strided};
 use super::{team_parts, Real, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// Parameters of the `linear_*` kernels.
@@ -281,7 +281,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LinearParams = decode(params);
     let (k, b, i, o) = p.dims();
     need_all("linear_fwd", bufs, &[("x", k * b * i), ("w", k * i * o), ("bias", bias_words(&p)), ("y", k * b * o)])?;
-    let [x, w, bias, y] = bufs else { unreachable!("registry has 4 buffers") };
+    let [x, w, bias, y] = bufs else { unreachable!("the spec has 4 buffers") };
     forward_f32(&p, f32s(x), f32s(w), f32s(bias), f32s_mut(y));
     Ok(())
 }
@@ -291,7 +291,7 @@ pub fn cpu_bwd_x(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LinearParams = decode(params);
     let (k, b, i, o) = p.dims();
     need_all("linear_bwd_x", bufs, &[("dy", k * b * o), ("w", k * i * o), ("dx", k * b * i)])?;
-    let [dy, w, dx] = bufs else { unreachable!("registry has 3 buffers") };
+    let [dy, w, dx] = bufs else { unreachable!("the spec has 3 buffers") };
     backward_x_f32(&p, f32s(dy), f32s(w), f32s_mut(dx));
     Ok(())
 }
@@ -301,12 +301,12 @@ pub fn cpu_bwd_w(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LinearParams = decode(params);
     let (k, b, i, o) = p.dims();
     need_all("linear_bwd_w", bufs, &[("x", k * b * i), ("dy", k * b * o), ("dw", k * i * o), ("db", bias_words(&p))])?;
-    let [x, dy, dw, db] = bufs else { unreachable!("registry has 4 buffers") };
+    let [x, dy, dw, db] = bufs else { unreachable!("the spec has 4 buffers") };
     backward_w_f32(&p, f32s(x), f32s(dy), f32s_mut(dw), f32s_mut(db));
     Ok(())
 }
 
-/// Minimum words per buffer (registry size functions).
+/// Minimum words per buffer (the specs' size functions).
 pub fn sizes_fwd(bytes: &[u8]) -> Vec<u64> {
     let p: LinearParams = decode(bytes);
     let (k, b, i, o) = (p.k as u64, p.b as u64, p.i as u64, p.o as u64);
@@ -325,6 +325,21 @@ pub fn sizes_bwd_w(bytes: &[u8]) -> Vec<u64> {
     let p: LinearParams = decode(bytes);
     let (k, b, i, o) = (p.k as u64, p.b as u64, p.i as u64, p.o as u64);
     vec![k * b * i, k * b * o, k * i * o, bias_words(&p) as u64]
+}
+
+crate::kernel_params!(LinearParams { k, b, i, o, has_bias, fresh, _pad1, _pad2 });
+
+crate::kernels! {
+    stem "ops" / "linear";
+    /// nn: grouped linear forward.
+    LINEAR_FWD = linear_fwd(LinearParams; x: R F32, w: R F32, bias: R F32, y: W F32)
+        cpu cpu_fwd, sizes sizes_fwd;
+    /// nn: grouped linear, gradient of the input.
+    LINEAR_BWD_X = linear_bwd_x(LinearParams; dy: R F32, w: R F32, dx: W F32)
+        cpu cpu_bwd_x, sizes sizes_bwd_x;
+    /// nn: grouped linear, gradients of the weights and bias.
+    LINEAR_BWD_W = linear_bwd_w(LinearParams; x: R F32, dy: R F32, dw: W F32, db: W F32)
+        cpu cpu_bwd_w, sizes sizes_bwd_w;
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 use super::act::{self, Act};
 use super::{team_chunk, team_parts, Real, TEAM_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// Parameters of the loss kernels.
@@ -172,7 +172,7 @@ pub fn cpu_mse_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("mse_fwd", bufs, &[("y", n), ("t", n), ("loss", 1)])?;
-    let [y, t, loss] = bufs else { unreachable!("registry has 3 buffers") };
+    let [y, t, loss] = bufs else { unreachable!("the spec has 3 buffers") };
     f32s_mut(loss)[0] = lane_mean(&f32s(y)[..n], &f32s(t)[..n], |a, b| (a - b) * (a - b));
     Ok(())
 }
@@ -182,7 +182,7 @@ pub fn cpu_mse_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("mse_bwd", bufs, &[("y", n), ("t", n), ("dl", 1), ("dy", n)])?;
-    let [y, t, dl, dy] = bufs else { unreachable!("registry has 4 buffers") };
+    let [y, t, dl, dy] = bufs else { unreachable!("the spec has 4 buffers") };
     let (y, t, dl, dy) = (&f32s(y)[..n], &f32s(t)[..n], f32s(dl)[0], &mut f32s_mut(dy)[..n]);
     if n >= TEAM_ELEMS {
         // mse_backward's expression per element, with c from the whole n
@@ -241,7 +241,7 @@ pub fn cpu_huber_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("huber_fwd", bufs, &[("y", n), ("t", n), ("loss", 1)])?;
-    let [y, t, loss] = bufs else { unreachable!("registry has 3 buffers") };
+    let [y, t, loss] = bufs else { unreachable!("the spec has 3 buffers") };
     let delta = p.a;
     f32s_mut(loss)[0] = lane_mean(&f32s(y)[..n], &f32s(t)[..n], |a, b| {
         let d = a - b;
@@ -259,7 +259,7 @@ pub fn cpu_huber_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("huber_bwd", bufs, &[("y", n), ("t", n), ("dl", 1), ("dy", n)])?;
-    let [y, t, dl, dy] = bufs else { unreachable!("registry has 4 buffers") };
+    let [y, t, dl, dy] = bufs else { unreachable!("the spec has 4 buffers") };
     huber_backward(&f32s(y)[..n], &f32s(t)[..n], p.a, f32s(dl)[0], &mut f32s_mut(dy)[..n]);
     Ok(())
 }
@@ -269,7 +269,7 @@ pub fn cpu_bce_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("bce_fwd", bufs, &[("z", n), ("t", n), ("loss", 1)])?;
-    let [z, t, loss] = bufs else { unreachable!("registry has 3 buffers") };
+    let [z, t, loss] = bufs else { unreachable!("the spec has 3 buffers") };
     f32s_mut(loss)[0] = bce(&f32s(z)[..n], &f32s(t)[..n]);
     Ok(())
 }
@@ -279,7 +279,7 @@ pub fn cpu_bce_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("bce_bwd", bufs, &[("z", n), ("t", n), ("dl", 1), ("dz", n)])?;
-    let [z, t, dl, dz] = bufs else { unreachable!("registry has 4 buffers") };
+    let [z, t, dl, dz] = bufs else { unreachable!("the spec has 4 buffers") };
     bce_backward(&f32s(z)[..n], &f32s(t)[..n], f32s(dl)[0], &mut f32s_mut(dz)[..n]);
     Ok(())
 }
@@ -289,7 +289,7 @@ pub fn cpu_ce_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let (n, c) = (p.n as usize, p.cols as usize);
     need_all("ce_fwd", bufs, &[("logp", n * c), ("labels", n), ("loss", 1)])?;
-    let [logp, target, loss] = bufs else { unreachable!("registry has 3 buffers") };
+    let [logp, target, loss] = bufs else { unreachable!("the spec has 3 buffers") };
     f32s_mut(loss)[0] = ce(&f32s(logp)[..n * c], &target[..n], c);
     Ok(())
 }
@@ -299,7 +299,7 @@ pub fn cpu_ce_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let (n, c) = (p.n as usize, p.cols as usize);
     need_all("ce_bwd", bufs, &[("labels", n), ("dl", 1), ("dlogp", n * c)])?;
-    let [target, dl, dlogp] = bufs else { unreachable!("registry has 3 buffers") };
+    let [target, dl, dlogp] = bufs else { unreachable!("the spec has 3 buffers") };
     ce_backward(&target[..n], c, f32s(dl)[0], &mut f32s_mut(dlogp)[..n * c]);
     Ok(())
 }
@@ -309,7 +309,7 @@ pub fn cpu_ppo_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("ppo_fwd", bufs, &[("logp", n), ("logp_old", n), ("adv", n), ("loss", 1)])?;
-    let [logp, old, adv, loss] = bufs else { unreachable!("registry has 4 buffers") };
+    let [logp, old, adv, loss] = bufs else { unreachable!("the spec has 4 buffers") };
     f32s_mut(loss)[0] = ppo(&f32s(logp)[..n], &f32s(old)[..n], &f32s(adv)[..n], p.a);
     Ok(())
 }
@@ -319,7 +319,7 @@ pub fn cpu_ppo_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let n = p.n as usize;
     need_all("ppo_bwd", bufs, &[("logp", n), ("logp_old", n), ("adv", n), ("dl", 1), ("dlogp", n)])?;
-    let [logp, old, adv, dl, dlogp] = bufs else { unreachable!("registry has 5 buffers") };
+    let [logp, old, adv, dl, dlogp] = bufs else { unreachable!("the spec has 5 buffers") };
     ppo_backward(&f32s(logp)[..n], &f32s(old)[..n], &f32s(adv)[..n], p.a, f32s(dl)[0], &mut f32s_mut(dlogp)[..n]);
     Ok(())
 }
@@ -363,6 +363,42 @@ pub fn sizes_ppo_fwd(bytes: &[u8]) -> Vec<u64> {
 pub fn sizes_ppo_bwd(bytes: &[u8]) -> Vec<u64> {
     let (n, _) = dims(bytes);
     vec![n, n, n, 1, n]
+}
+
+crate::kernel_params!(LossParams { n, cols, a, fresh });
+
+crate::kernels! {
+    stem "ops" / "loss";
+    /// nn: mean squared error.
+    MSE_FWD = mse_fwd(LossParams; y: R F32, t: R F32, loss: W F32)
+        cpu cpu_mse_fwd, sizes sizes_pair_fwd;
+    /// nn: mean squared error backward.
+    MSE_BWD = mse_bwd(LossParams; y: R F32, t: R F32, dl: R F32, dy: W F32)
+        cpu cpu_mse_bwd, sizes sizes_pair_bwd;
+    /// nn: Huber loss.
+    HUBER_FWD = huber_fwd(LossParams; y: R F32, t: R F32, loss: W F32)
+        cpu cpu_huber_fwd, sizes sizes_pair_fwd;
+    /// nn: Huber loss backward.
+    HUBER_BWD = huber_bwd(LossParams; y: R F32, t: R F32, dl: R F32, dy: W F32)
+        cpu cpu_huber_bwd, sizes sizes_pair_bwd;
+    /// nn: binary cross-entropy with logits.
+    BCE_FWD = bce_fwd(LossParams; z: R F32, t: R F32, loss: W F32)
+        cpu cpu_bce_fwd, sizes sizes_pair_fwd;
+    /// nn: binary cross-entropy backward.
+    BCE_BWD = bce_bwd(LossParams; z: R F32, t: R F32, dl: R F32, dz: W F32)
+        cpu cpu_bce_bwd, sizes sizes_pair_bwd;
+    /// nn: categorical cross-entropy from log-probabilities.
+    CE_FWD = ce_fwd(LossParams; logp: R F32, labels: R U32, loss: W F32)
+        cpu cpu_ce_fwd, sizes sizes_ce_fwd;
+    /// nn: categorical cross-entropy backward.
+    CE_BWD = ce_bwd(LossParams; labels: R U32, dl: R F32, dlogp: W F32)
+        cpu cpu_ce_bwd, sizes sizes_ce_bwd;
+    /// nn: PPO clipped surrogate.
+    PPO_FWD = ppo_fwd(LossParams; logp: R F32, logp_old: R F32, adv: R F32, loss: W F32)
+        cpu cpu_ppo_fwd, sizes sizes_ppo_fwd;
+    /// nn: PPO clipped surrogate backward.
+    PPO_BWD = ppo_bwd(LossParams; logp: R F32, logp_old: R F32, adv: R F32, dl: R F32, dlogp: W F32)
+        cpu cpu_ppo_bwd, sizes sizes_ppo_bwd;
 }
 
 #[cfg(test)]

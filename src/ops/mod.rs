@@ -1,6 +1,6 @@
 //! Neural-network ops: each stem holds its `#[repr(C)]` params, the math generic over
 //! [`Real`] (f32 for the kernels, f64 for the finite-difference gradient checks), the CPU kernel
-//! functions of the registry, and the backward beside the forward. WGSL in `shaders/ops/`, CUDA
+//! functions and specs (`kernels!`), and the backward beside the forward. WGSL in `shaders/ops/`, CUDA
 //! in `kernels/ops/`. The autograd layer ([`crate::autograd`]) launches them.
 //!
 //! Summation orders are part of each op's definition (every backend sums in the same order, so

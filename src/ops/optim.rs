@@ -18,7 +18,7 @@ use super::{team_chunk, team_parts, TEAM_ELEMS};
 /// threshold, an Adam element costs three divisions and a square root.
 const PAR_STEP: usize = 1 << 12;
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::{Error, Result};
 
 /// Which update rule.
@@ -153,7 +153,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     for (k, name) in ["p", "g", "m", "v"].into_iter().enumerate() {
         need("optim_step", name, bufs[k].len(), n)?;
     }
-    let [p, g, m, v] = bufs else { unreachable!("registry has 4 buffers") };
+    let [p, g, m, v] = bufs else { unreachable!("the spec has 4 buffers") };
     let (p, g, m, v) = (&mut f32s_mut(p)[..n], &f32s(g)[..n], &mut f32s_mut(m)[..n], &mut f32s_mut(v)[..n]);
     // one loop per rule and weight-decay mode (constants inside it), so each is vectorized
     let pass = pass_for(&q);
@@ -236,7 +236,7 @@ pub fn cpu_sumsq(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let q: ClipParams = decode(params);
     need("sumsq_acc", "g", bufs[0].len(), q.n as usize)?;
     need("sumsq_acc", "acc", bufs[1].len(), 1)?;
-    let [g, acc] = bufs else { unreachable!("registry has 2 buffers") };
+    let [g, acc] = bufs else { unreachable!("the spec has 2 buffers") };
     let a = &mut f32s_mut(acc)[0];
     *a += sumsq(&f32s(g)[..q.n as usize]);
     Ok(())
@@ -247,7 +247,7 @@ pub fn cpu_clip(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let q: ClipParams = decode(params);
     need("clip_scale", "acc", bufs[0].len(), 1)?;
     need("clip_scale", "g", bufs[1].len(), q.n as usize)?;
-    let [acc, g] = bufs else { unreachable!("registry has 2 buffers") };
+    let [acc, g] = bufs else { unreachable!("the spec has 2 buffers") };
     let f = clip_factor(f32s(acc)[0], q.max_norm, q.eps);
     if f < 1.0 {
         f32s_mut(g)[..q.n as usize].iter_mut().for_each(|x| *x *= f);
@@ -277,6 +277,39 @@ pub fn sizes_step(bytes: &[u8]) -> Vec<u64> {
 pub fn sizes_fill(bytes: &[u8]) -> Vec<u64> {
     let q: FillParams = decode(bytes);
     vec![q.n as u64]
+}
+
+crate::kernel_params!(OptimParams {
+    n,
+    rule,
+    decoupled,
+    _pad0,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    wd,
+    step_size,
+    rsqrt_bc2,
+    _pad1
+});
+crate::kernel_params!(FillParams { n, value, _pad0, _pad1 });
+crate::kernel_params!(ClipParams { n, max_norm, eps, _pad0 });
+
+crate::kernels! {
+    stem "ops" / "optim";
+    /// nn: fused optimizer step (SGD, Adam, RMSProp).
+    OPTIM_STEP = optim_step(OptimParams; p: W F32, g: R F32, m: W F32, v: W F32)
+        cpu cpu_step, sizes sizes_step;
+    /// Fill a buffer with one word.
+    FILL = fill(FillParams; out: W U32)
+        cpu cpu_fill, sizes sizes_fill;
+    /// nn: squared gradient norm into a device scalar.
+    SUMSQ_ACC = sumsq_acc(ClipParams; g: R F32, acc: W F32)
+        cpu cpu_sumsq, sizes sizes_sumsq;
+    /// nn: global-norm gradient clipping.
+    CLIP_SCALE = clip_scale(ClipParams; acc: R F32, g: W F32)
+        cpu cpu_clip, sizes sizes_clip;
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@
 use super::act::{apply, derivative, Act};
 use super::{team_chunk, team_parts, Real};
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// Parameters of the `lstm_cell_*` and `gru_cell_*` kernels.
@@ -237,7 +237,7 @@ fn check(entry: &str, bufs: &[&mut [u32]], names: &[&str], want: &[u64]) -> Resu
 pub fn cpu_lstm_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CellParams = decode(params);
     check("lstm_cell_fwd", bufs, &["z", "c", "h_out", "c_out", "act"], &sizes_lstm_fwd(params))?;
-    let [z, c, h_out, c_out, act] = bufs else { unreachable!("registry has 5 buffers") };
+    let [z, c, h_out, c_out, act] = bufs else { unreachable!("the spec has 5 buffers") };
     lstm_forward(&p, f32s(z), f32s(c), f32s_mut(h_out), f32s_mut(c_out), f32s_mut(act));
     Ok(())
 }
@@ -246,7 +246,7 @@ pub fn cpu_lstm_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_lstm_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CellParams = decode(params);
     check("lstm_cell_bwd", bufs, &["act", "c", "dh", "dc_out", "dz", "dc"], &sizes_lstm_bwd(params))?;
-    let [act, c, dh, dcn, dz, dc] = bufs else { unreachable!("registry has 6 buffers") };
+    let [act, c, dh, dcn, dz, dc] = bufs else { unreachable!("the spec has 6 buffers") };
     lstm_backward(&p, f32s(act), f32s(c), f32s(dh), f32s(dcn), f32s_mut(dz), f32s_mut(dc));
     Ok(())
 }
@@ -255,7 +255,7 @@ pub fn cpu_lstm_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_gru_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CellParams = decode(params);
     check("gru_cell_fwd", bufs, &["gx", "gh", "h", "h_out", "act"], &sizes_gru_fwd(params))?;
-    let [gx, gh, h, h_out, act] = bufs else { unreachable!("registry has 5 buffers") };
+    let [gx, gh, h, h_out, act] = bufs else { unreachable!("the spec has 5 buffers") };
     gru_forward(&p, f32s(gx), f32s(gh), f32s(h), f32s_mut(h_out), f32s_mut(act));
     Ok(())
 }
@@ -264,7 +264,7 @@ pub fn cpu_gru_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_gru_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CellParams = decode(params);
     check("gru_cell_bwd", bufs, &["act", "gh", "h", "dh_out", "dgx", "dgh", "dh"], &sizes_gru_bwd(params))?;
-    let [act, gh, h, dh_out, dgx, dgh, dh] = bufs else { unreachable!("registry has 7 buffers") };
+    let [act, gh, h, dh_out, dgx, dgh, dh] = bufs else { unreachable!("the spec has 7 buffers") };
     gru_backward(&p, f32s(act), f32s(gh), f32s(h), f32s(dh_out), f32s_mut(dgx), f32s_mut(dgh), f32s_mut(dh));
     Ok(())
 }
@@ -296,6 +296,32 @@ pub fn sizes_gru_fwd(bytes: &[u8]) -> Vec<u64> {
 pub fn sizes_gru_bwd(bytes: &[u8]) -> Vec<u64> {
     let (n, h) = nh(bytes);
     vec![n * 3 * h, n * 3 * h, n * h, n * h, n * 3 * h, n * 3 * h, n * h]
+}
+
+crate::kernel_params!(CellParams { n, h, _pad0, _pad1 });
+
+crate::kernels! {
+    stem "ops" / "rnn";
+    /// nn: LSTM cell forward (fused gates i, f, g, o).
+    LSTM_CELL_FWD = lstm_cell_fwd(CellParams;
+        z: R F32, c: R F32, h_out: W F32, c_out: W F32, act: W F32
+    )
+        cpu cpu_lstm_fwd, sizes sizes_lstm_fwd;
+    /// nn: LSTM cell backward.
+    LSTM_CELL_BWD = lstm_cell_bwd(CellParams;
+        act: R F32, c: R F32, dh: R F32, dc_out: R F32, dz: W F32, dc: W F32
+    )
+        cpu cpu_lstm_bwd, sizes sizes_lstm_bwd;
+    /// nn: GRU cell forward (gates r, z, n).
+    GRU_CELL_FWD = gru_cell_fwd(CellParams;
+        gx: R F32, gh: R F32, h: R F32, h_out: W F32, act: W F32
+    )
+        cpu cpu_gru_fwd, sizes sizes_gru_fwd;
+    /// nn: GRU cell backward.
+    GRU_CELL_BWD = gru_cell_bwd(CellParams;
+        act: R F32, gh: R F32, h: R F32, dh_out: R F32, dgx: W F32, dgh: W F32, dh: W F32
+    )
+        cpu cpu_gru_bwd, sizes sizes_gru_bwd;
 }
 
 #[cfg(test)]

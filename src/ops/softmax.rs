@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::{par_rows, Real, PAR_ELEMS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 
 /// The log-probability written for a masked entry.
@@ -111,7 +111,7 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: SoftmaxParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("softmax_fwd", bufs, &[("x", r * c), ("mask", mask_words(&p)), ("y", r * c)])?;
-    let [x, mask, y] = bufs else { unreachable!("registry has 3 buffers") };
+    let [x, mask, y] = bufs else { unreachable!("the spec has 3 buffers") };
     let (x, mask) = (f32s(x), &**mask);
     let f =
         |(row, yr): (usize, &mut [f32])| row_forward(&x[row * c..(row + 1) * c], rows(&p, mask, row), p.log != 0, yr);
@@ -129,7 +129,7 @@ pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: SoftmaxParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
     need_all("softmax_bwd", bufs, &[("y", r * c), ("dy", r * c), ("mask", mask_words(&p)), ("dx", r * c)])?;
-    let [y, dy, mask, dx] = bufs else { unreachable!("registry has 4 buffers") };
+    let [y, dy, mask, dx] = bufs else { unreachable!("the spec has 4 buffers") };
     let (y, dy, mask) = (f32s(y), f32s(dy), &**mask);
     let f = |(row, dxr): (usize, &mut [f32])| {
         let s = row * c..(row + 1) * c;
@@ -156,6 +156,18 @@ pub fn sizes_bwd(bytes: &[u8]) -> Vec<u64> {
     let p: SoftmaxParams = decode(bytes);
     let n = p.rows as u64 * p.cols as u64;
     vec![n, n, mask_words(&p) as u64, n]
+}
+
+crate::kernel_params!(SoftmaxParams { rows, cols, log, masked });
+
+crate::kernels! {
+    stem "ops" / "softmax";
+    /// nn: row-wise (masked) softmax / log-softmax.
+    SOFTMAX_FWD = softmax_fwd(SoftmaxParams; x: R F32, mask: R U32, y: W F32)
+        cpu cpu_fwd, sizes sizes_fwd;
+    /// nn: softmax / log-softmax backward.
+    SOFTMAX_BWD = softmax_bwd(SoftmaxParams; y: R F32, dy: R F32, mask: R U32, dx: W F32)
+        cpu cpu_bwd, sizes sizes_bwd;
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 
 use mecrl::algo::dirs::DirsParams;
 use mecrl::algo::replay::ReplayParams;
-use mecrl::backend::{Backend, KernelId};
+use mecrl::backend::{Backend, KernelSpec};
 use mecrl::rng;
 
 use super::{assert_equal, f32v, Case};
+use mecrl::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
+use mecrl::algo::replay::{REPLAY_GATHER, REPLAY_PUSH, REPLAY_SAMPLE, REPLAY_UPDATE};
 
 fn words(n: usize, tag: u32) -> Vec<u32> {
     (0..n as u32).map(|i| rng::philox4x32_10([i, tag, 0, 77], [5, 6])[0]).collect()
@@ -24,7 +26,7 @@ fn below(n: usize, tag: u32, k: u32) -> Vec<u32> {
     words(n, tag).into_iter().map(|w| rng::uniform_index(w, k)).collect()
 }
 
-pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let (n, m) = (5usize, 3usize);
     let base = ReplayParams {
         n: n as u32,
@@ -44,7 +46,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         assert_equal(
             be,
             &Case {
-                id: KernelId::ReplayPush,
+                id: &REPLAY_PUSH,
                 params: bytemuck::bytes_of(&p).to_vec(),
                 threads: (rows * m * n) as u32,
                 bufs: vec![
@@ -69,7 +71,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         assert_equal(
             be,
             &Case {
-                id: KernelId::ReplaySample,
+                id: &REPLAY_SAMPLE,
                 params: bytemuck::bytes_of(&p).to_vec(),
                 threads: 100,
                 bufs: vec![below(cap, 8, 2), f32v(&delta), vec![0; 100]],
@@ -86,7 +88,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     assert_equal(
         be,
         &Case {
-            id: KernelId::ReplayUpdate,
+            id: &REPLAY_UPDATE,
             params: bytemuck::bytes_of(&p).to_vec(),
             threads: 1,
             bufs: vec![idx, f32v(&unif(20, 10, 0.0, 3.0)), f32v(&unif(cap, 11, 0.0, 1.0)), f32v(&[1.1])],
@@ -101,7 +103,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     assert_equal(
         be,
         &Case {
-            id: KernelId::ReplayGather,
+            id: &REPLAY_GATHER,
             params: bytemuck::bytes_of(&p).to_vec(),
             threads: (m * rows * n) as u32,
             bufs: vec![
@@ -134,7 +136,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     assert_equal(
         be,
         &Case {
-            id: KernelId::DirsVote,
+            id: &DIRS_VOTE,
             params: bytemuck::bytes_of(&p).to_vec(),
             threads: (r * n) as u32,
             bufs: vec![f32v(&z), vec![0; r * n]],
@@ -145,7 +147,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let ls = assert_equal(
         be,
         &Case {
-            id: KernelId::DirsLossRows,
+            id: &DIRS_LOSS_ROWS,
             params: bytemuck::bytes_of(&p).to_vec(),
             threads: r as u32,
             bufs: vec![f32v(&z), label.clone(), vec![0; r]],
@@ -160,7 +162,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         let out = assert_equal(
             be,
             &Case {
-                id: KernelId::DirsLossTotal,
+                id: &DIRS_LOSS_TOTAL,
                 params: bytemuck::bytes_of(&p).to_vec(),
                 threads: 1,
                 bufs: vec![demo, ls.clone(), vec![0; r], vec![0; r], vec![0]],
@@ -172,7 +174,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     assert_equal(
         be,
         &Case {
-            id: KernelId::DirsLossGrad,
+            id: &DIRS_LOSS_GRAD,
             params: bytemuck::bytes_of(&p).to_vec(),
             threads: (m * r * n) as u32,
             bufs: vec![f32v(&z), label, c, vec![0; m * r * n]],

@@ -6,14 +6,18 @@
 
 use std::collections::BTreeSet;
 
-use mecrl::backend::registry::KernelId;
 use mecrl::backend::Backend;
+use mecrl::backend::KernelSpec;
 use mecrl::ops::attention::AttentionParams;
 
 use super::rnn::{bytes, exact, normals, out};
 use super::{f32v, Case};
+use mecrl::ops::attention::{
+    ATTENTION_BWD_GW, ATTENTION_BWD_QK, ATTENTION_BWD_SCORE, ATTENTION_BWD_V, ATTENTION_BWD_VALUES, ATTENTION_CONTEXT,
+    ATTENTION_SCORE, ATTENTION_WEIGHTS,
+};
 
-pub fn attention_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+pub fn attention_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     // K = 2, B = 5, T = 7, A = 260 (more than a workgroup), H = 240: K·B·T·A and K·B·T·H above
     // the CPU functions' parallel threshold
     let (k, b, t, a, h) = (2usize, 5usize, 7usize, 260usize, 240usize);
@@ -36,14 +40,14 @@ pub fn attention_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         };
         let pb = bytes(&p);
         let score = Case {
-            id: KernelId::AttentionScore,
+            id: &ATTENTION_SCORE,
             params: pb.clone(),
             threads: (k * b * t) as u32,
             bufs: vec![q.clone(), keys.clone(), v.clone(), vec![0; k * b * t]],
         };
         let s = out(&exact(be, &score, done), 3);
         let weights = Case {
-            id: KernelId::AttentionWeights,
+            id: &ATTENTION_WEIGHTS,
             params: pb.clone(),
             threads: (k * b) as u32,
             bufs: vec![s, mask.clone(), vec![0; k * b * t]],
@@ -56,7 +60,7 @@ pub fn attention_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             assert!((wf[..t].iter().sum::<f32>() - 1.0).abs() < 1e-5);
         }
         let context = Case {
-            id: KernelId::AttentionContext,
+            id: &ATTENTION_CONTEXT,
             params: pb.clone(),
             threads: (k * b * h) as u32,
             bufs: vec![w.clone(), values.clone(), vec![0; k * b * h]],
@@ -64,28 +68,28 @@ pub fn attention_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         exact(be, &context, done);
         let dctx = f32v(&normals(k * b * h, 35, 0.0, 1.0));
         let gw_case = Case {
-            id: KernelId::AttentionBwdGw,
+            id: &ATTENTION_BWD_GW,
             params: pb.clone(),
             threads: (k * b * t) as u32,
             bufs: vec![values.clone(), dctx.clone(), f32v(&normals(k * b * t, 36, 0.0, 1.0)), vec![0; k * b * t]],
         };
         let gw = out(&exact(be, &gw_case, done), 3);
         let dvalues = Case {
-            id: KernelId::AttentionBwdValues,
+            id: &ATTENTION_BWD_VALUES,
             params: pb.clone(),
             threads: (k * t * b * h) as u32,
             bufs: vec![w.clone(), dctx, f32v(&normals(k * t * b * h, 37, 0.0, 1.0))],
         };
         exact(be, &dvalues, done);
         let score_bwd = Case {
-            id: KernelId::AttentionBwdScore,
+            id: &ATTENTION_BWD_SCORE,
             params: pb.clone(),
             threads: (k * b) as u32,
             bufs: vec![w, gw, vec![0; k * b * t]],
         };
         let ds = out(&exact(be, &score_bwd, done), 2);
         let qk = Case {
-            id: KernelId::AttentionBwdQk,
+            id: &ATTENTION_BWD_QK,
             params: pb.clone(),
             threads: (k * b * a) as u32,
             bufs: vec![
@@ -99,7 +103,7 @@ pub fn attention_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         };
         exact(be, &qk, done);
         let dv = Case {
-            id: KernelId::AttentionBwdV,
+            id: &ATTENTION_BWD_V,
             params: pb,
             threads: (k * a) as u32,
             bufs: vec![q.clone(), keys.clone(), ds, f32v(&normals(k * a, 40, 0.0, 1.0))],

@@ -5,11 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use mecrl::backend::registry::KernelId;
+use mecrl::backend::KernelSpec;
 use mecrl::backend::{self, Backend, BackendKind};
 use mecrl::env::coop::{CoopConfig, CoopEnv, CoopParams, Heuristic};
 
 use super::{assert_bit_exact, assert_equal, backends_under_test, Case};
+use mecrl::env::coop::kernels::{COOP_OBSERVE, COOP_POLICY, COOP_RESET, COOP_STEP};
 
 fn configs() -> Vec<(CoopConfig, usize)> {
     let base = CoopConfig {
@@ -51,7 +52,7 @@ fn snapshot(env: &CoopEnv) -> (Vec<u32>, Vec<u32>, Vec<Vec<u32>>) {
 }
 
 /// Every coop kernel from snapshots of CPU trajectories.
-pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let cpu = backend::create(BackendKind::Cpu).unwrap();
     for (ci, (cfg, b)) in configs().into_iter().enumerate() {
         let n = cfg.n_nodes;
@@ -67,7 +68,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             reset_bufs.extend(st.iter().map(junk));
             assert_bit_exact(
                 be,
-                &Case { id: KernelId::CoopReset, params: bytes(&p0), threads: b as u32, bufs: reset_bufs },
+                &Case { id: &COOP_RESET, params: bytes(&p0), threads: b as u32, bufs: reset_bufs },
                 done,
             );
             let mut t = 0;
@@ -89,7 +90,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                     ];
                     assert_bit_exact(
                         be,
-                        &Case { id: KernelId::CoopObserve, params: bytes(&p), threads: (b * n) as u32, bufs },
+                        &Case { id: &COOP_OBSERVE, params: bytes(&p), threads: (b * n) as u32, bufs },
                         done,
                     );
                     for v in 0..3u32 {
@@ -107,7 +108,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                         ];
                         assert_bit_exact(
                             be,
-                            &Case { id: KernelId::CoopPolicy, params: bytes(&pv), threads: (b * n) as u32, bufs },
+                            &Case { id: &COOP_POLICY, params: bytes(&pv), threads: (b * n) as u32, bufs },
                             done,
                         );
                     }
@@ -115,11 +116,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                     let act: Vec<u32> = (0..b * n).map(|k| ((k * 7 + t) % (n + 2)) as u32).collect();
                     let mut bufs = vec![node.clone(), link.clone(), act];
                     bufs.extend(st.iter().cloned());
-                    assert_bit_exact(
-                        be,
-                        &Case { id: KernelId::CoopStep, params: bytes(&p), threads: b as u32, bufs },
-                        done,
-                    );
+                    assert_bit_exact(be, &Case { id: &COOP_STEP, params: bytes(&p), threads: b as u32, bufs }, done);
                 }
                 if t == 5 {
                     // Corrupt state (queue lengths, queued indices, targets, arrival slots out of
@@ -140,11 +137,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                     let act: Vec<u32> = (0..b * n).map(|k| (k % (n + 1)) as u32).collect();
                     let mut bufs = vec![node.clone(), link.clone(), act.clone()];
                     bufs.extend(st.iter().cloned());
-                    assert_equal(
-                        be,
-                        &Case { id: KernelId::CoopStep, params: bytes(&p), threads: b as u32, bufs },
-                        done,
-                    );
+                    assert_equal(be, &Case { id: &COOP_STEP, params: bytes(&p), threads: b as u32, bufs }, done);
                     for v in 0..3u32 {
                         let mut pv = p;
                         pv.variant = v;
@@ -160,7 +153,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                         ];
                         assert_equal(
                             be,
-                            &Case { id: KernelId::CoopPolicy, params: bytes(&pv), threads: (b * n) as u32, bufs },
+                            &Case { id: &COOP_POLICY, params: bytes(&pv), threads: (b * n) as u32, bufs },
                             done,
                         );
                     }
@@ -169,11 +162,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                 let act = cpu.download(&env.act).unwrap();
                 let mut bufs = vec![node, link, act];
                 bufs.extend(st);
-                assert_bit_exact(
-                    be,
-                    &Case { id: KernelId::CoopStep, params: bytes(&p), threads: b as u32, bufs },
-                    done,
-                );
+                assert_bit_exact(be, &Case { id: &COOP_STEP, params: bytes(&p), threads: b as u32, bufs }, done);
                 env.step_device().unwrap();
                 t += 1;
             }

@@ -7,18 +7,21 @@
 
 use std::collections::BTreeSet;
 
-use mecrl::backend::registry::KernelId;
+use mecrl::backend::KernelSpec;
 use mecrl::backend::{self, Backend, BackendKind};
 use mecrl::env::crowd::cpu::dims;
 use mecrl::env::crowd::{count, metric, Case as TaskCase, CrowdConfig, CrowdEnv, Policy};
 
 use super::{assert_equal, Case};
+use mecrl::env::crowd::kernels::{
+    CROWD_FINISH, CROWD_LOAD, CROWD_OBSERVE, CROWD_OUTCOME, CROWD_POLICY, CROWD_RESET, CROWD_TASKS,
+};
 
 fn out(v: &[Option<Vec<u32>>], k: usize) -> Vec<u32> {
     v[k].clone().expect("a written buffer")
 }
 
-pub(super) fn crowd_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+pub(super) fn crowd_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     kernel_cases(be, done);
     whole_episodes(be);
 }
@@ -58,7 +61,7 @@ fn whole_episodes(be: &dyn Backend) {
     }
 }
 
-fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let one_cell = CrowdConfig {
         n_servers: 1,
         clusters_per_cell: 1,
@@ -85,7 +88,7 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         assert_equal(
             be,
             &Case {
-                id: KernelId::CrowdReset,
+                id: &CROWD_RESET,
                 params: bytemuck::bytes_of(&p).to_vec(),
                 threads: (b * (u + l)) as u32,
                 bufs: vec![garbage(b * n), garbage(b * u), garbage(b * l), garbage(b * count::WIDTH)],
@@ -98,7 +101,7 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             assert_equal(
                 be,
                 &Case {
-                    id: KernelId::CrowdTasks,
+                    id: &CROWD_TASKS,
                     params: bytes.clone(),
                     threads: (b * n) as u32,
                     bufs: vec![dl(&env.ctl), vec![0; b * n * 3], vec![0; b * n]],
@@ -111,7 +114,7 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             assert_equal(
                 be,
                 &Case {
-                    id: KernelId::CrowdObserve,
+                    id: &CROWD_OBSERVE,
                     params: bytes.clone(),
                     threads: (b * n) as u32,
                     bufs: vec![cell_off.clone(), task.clone(), cap.clone(), q.clone(), v.clone(), vec![0; b * n * w]],
@@ -124,7 +127,7 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             assert_equal(
                 be,
                 &Case {
-                    id: KernelId::CrowdPolicy,
+                    id: &CROWD_POLICY,
                     params: bytemuck::bytes_of(&pp).to_vec(),
                     threads: (b * n) as u32,
                     bufs: vec![dl(&env.obs), vec![0; b * n], vec![0; b * n]],
@@ -144,7 +147,7 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             let load = assert_equal(
                 be,
                 &Case {
-                    id: KernelId::CrowdLoad,
+                    id: &CROWD_LOAD,
                     params: bytes.clone(),
                     threads: (b * (u + l)) as u32,
                     bufs: vec![cell_off.clone(), task.clone(), action.clone(), vec![0; b * (u + l)]],
@@ -155,7 +158,7 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             let outc = assert_equal(
                 be,
                 &Case {
-                    id: KernelId::CrowdOutcome,
+                    id: &CROWD_OUTCOME,
                     params: bytes.clone(),
                     threads: (b * n) as u32,
                     bufs: vec![
@@ -173,7 +176,7 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             let fin = assert_equal(
                 be,
                 &Case {
-                    id: KernelId::CrowdFinish,
+                    id: &CROWD_FINISH,
                     params: bytes.clone(),
                     threads: b as u32,
                     bufs: vec![

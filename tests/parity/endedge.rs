@@ -6,10 +6,11 @@
 
 use std::collections::BTreeSet;
 
-use mecrl::backend::{self, Backend, BackendKind, KernelId};
+use mecrl::backend::{self, Backend, BackendKind, KernelSpec};
 use mecrl::env::endedge::{EndedgeConfig, EndedgeEnv, EndedgeParams, Heuristic, Semantics};
 
 use super::{assert_bit_exact, Case};
+use mecrl::env::endedge::kernels::{ENDEDGE_ARRIVE, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_STEP};
 
 fn config(servers: usize, semantics: Semantics) -> EndedgeConfig {
     EndedgeConfig {
@@ -29,7 +30,7 @@ fn config(servers: usize, semantics: Semantics) -> EndedgeConfig {
 }
 
 /// Cases of every kernel at slots 0, 9, 23 and 41 of a CPU run with `policy`.
-pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let cpu = backend::create(BackendKind::Cpu).unwrap();
     let batch = 3usize;
     for (servers, semantics, policy) in [
@@ -57,9 +58,9 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                     threads: threads as u32,
                     bufs,
                 };
-                assert_bit_exact(be, &case(KernelId::EndedgeArrive, n, vec![vec![7; n]]), done);
+                assert_bit_exact(be, &case(&ENDEDGE_ARRIVE, n, vec![vec![7; n]]), done);
                 let pol = vec![eta.clone(), pred.clone(), rem.clone(), at.clone(), m.clone(), vec![9; n]];
-                let actions = assert_bit_exact(be, &case(KernelId::EndedgePolicy, n, pol), done)[5].clone().unwrap();
+                let actions = assert_bit_exact(be, &case(&ENDEDGE_POLICY, n, pol), done)[5].clone().unwrap();
                 let step = vec![
                     eta.clone(),
                     actions,
@@ -73,16 +74,12 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
                     acc,
                     nonempty.clone(),
                 ];
-                let out = assert_bit_exact(be, &case(KernelId::EndedgeStep, n, step), done);
-                assert_bit_exact(
-                    be,
-                    &case(KernelId::EndedgeLoad, batch * e, vec![out[10].clone().unwrap(), m, load]),
-                    done,
-                );
+                let out = assert_bit_exact(be, &case(&ENDEDGE_STEP, n, step), done);
+                assert_bit_exact(be, &case(&ENDEDGE_LOAD, batch * e, vec![out[10].clone().unwrap(), m, load]), done);
                 let w = cfg.deadline_slots as usize + 1;
                 let obs = vec![eta, pred, rem, at, vec![0; n * (3 + e)], vec![5; n * (1 + e)]];
                 assert_eq!(obs[2].len(), n * w);
-                assert_bit_exact(be, &case(KernelId::EndedgeObserve, n, obs), done);
+                assert_bit_exact(be, &case(&ENDEDGE_OBSERVE, n, obs), done);
             }
             env.policy(policy).unwrap();
             env.step().unwrap();

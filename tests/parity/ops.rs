@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use mecrl::backend::registry::KernelId;
 use mecrl::backend::Backend;
+use mecrl::backend::KernelSpec;
 use mecrl::ops::act::{Act, ActParams};
 use mecrl::ops::categorical::CategoricalParams;
 use mecrl::ops::index::IndexParams;
@@ -16,6 +16,16 @@ use mecrl::ops::softmax::SoftmaxParams;
 use mecrl::rng;
 
 use super::{assert_equal, f32v, Case};
+use mecrl::ops::act::{ACT_BWD, ACT_FWD};
+use mecrl::ops::categorical::{CATEGORICAL_ARGMAX, CATEGORICAL_SAMPLE, ENTROPY_BWD, ENTROPY_FWD};
+use mecrl::ops::dueling::{DUELING_BWD, DUELING_FWD};
+use mecrl::ops::elementwise::{AXPBY, MEAN_BWD, MEAN_FWD, SCALE_ACC};
+use mecrl::ops::half::{HALF_PACK, HALF_UNPACK};
+use mecrl::ops::index::{GATHER, SCATTER_ADD};
+use mecrl::ops::linear::{LINEAR_BWD_W, LINEAR_BWD_X, LINEAR_FWD};
+use mecrl::ops::loss::{BCE_BWD, BCE_FWD, CE_BWD, CE_FWD, HUBER_BWD, HUBER_FWD, MSE_BWD, MSE_FWD, PPO_BWD, PPO_FWD};
+use mecrl::ops::optim::{CLIP_SCALE, FILL, OPTIM_STEP, SUMSQ_ACC};
+use mecrl::ops::softmax::{SOFTMAX_BWD, SOFTMAX_FWD};
 
 /// Normal(0, scale) values from Philox (stream 77).
 fn normals(n: usize, tag: u32, scale: f32) -> Vec<f32> {
@@ -34,7 +44,7 @@ fn bytes<T: bytemuck::Pod>(p: &T) -> Vec<u8> {
 /// A backward kernel's `fresh` mode (params `fresh`): its gradient buffer `out` starts as NaN
 /// and is written without being read, on every backend as on the CPU, with the values of
 /// accumulating onto zeros.
-fn fresh_writes(be: &dyn Backend, c: &Case, out: usize, fresh: Vec<u8>, done: &mut BTreeSet<KernelId>) {
+fn fresh_writes(be: &dyn Backend, c: &Case, out: usize, fresh: Vec<u8>, done: &mut BTreeSet<&'static KernelSpec>) {
     let n = c.bufs[out].len();
     let mut zeros = Case { id: c.id, params: c.params.clone(), threads: c.threads, bufs: c.bufs.clone() };
     zeros.bufs[out] = vec![0; n];
@@ -42,13 +52,13 @@ fn fresh_writes(be: &dyn Backend, c: &Case, out: usize, fresh: Vec<u8>, done: &m
     let mut nan = Case { id: c.id, params: fresh, threads: c.threads, bufs: c.bufs.clone() };
     nan.bufs[out] = vec![f32::NAN.to_bits(); n];
     let got = assert_equal(be, &nan, done)[out].clone().unwrap();
-    let entry = mecrl::backend::registry::spec(c.id).entry;
+    let entry = c.id.entry;
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
         assert!(f32::from_bits(*w) == f32::from_bits(*g), "{entry} fresh at {i}: {g:#x} vs {w:#x} (accumulated on 0)");
     }
 }
 
-pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     // K = 3 groups, B = 70 rows (more than a workgroup), I = 13, O = 9; with and without bias
     for has_bias in [1u32, 0] {
         let p = LinearParams { k: 3, b: 70, i: 13, o: 9, has_bias, ..Default::default() };
@@ -58,7 +68,7 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         let bias = f32v(&normals(k * o, 3, 0.1));
         let dy = f32v(&normals(k * b * o, 4, 1.0));
         let c = Case {
-            id: KernelId::LinearFwd,
+            id: &LINEAR_FWD,
             params: bytes(&p),
             threads: (k * b * o) as u32,
             bufs: vec![x.clone(), w.clone(), bias, vec![0; k * b * o]],
@@ -66,16 +76,12 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         assert_equal(be, &c, done);
         // backward kernels accumulate onto nonzero gradients
         let dx0 = f32v(&normals(k * b * i, 5, 1.0));
-        let c = Case {
-            id: KernelId::LinearBwdX,
-            params: bytes(&p),
-            threads: (k * b * i) as u32,
-            bufs: vec![dy.clone(), w, dx0],
-        };
+        let c =
+            Case { id: &LINEAR_BWD_X, params: bytes(&p), threads: (k * b * i) as u32, bufs: vec![dy.clone(), w, dx0] };
         assert_equal(be, &c, done);
         fresh_writes(be, &c, 2, bytes(&LinearParams { fresh: 1, ..p }), done);
         let c = Case {
-            id: KernelId::LinearBwdW,
+            id: &LINEAR_BWD_W,
             params: bytes(&p),
             threads: (k * i * o) as u32,
             bufs: vec![x, dy, f32v(&normals(k * i * o, 6, 1.0)), f32v(&normals(k * o, 7, 1.0))],
@@ -88,10 +94,10 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     xs[..4].copy_from_slice(&[0.0, -0.0, 60.0, -120.0]);
     for act in [Act::Relu, Act::Tanh, Act::Sigmoid] {
         let p = ActParams { n: n as u32, kind: act as u32, ..Default::default() };
-        let c = Case { id: KernelId::ActFwd, params: bytes(&p), threads: n as u32, bufs: vec![f32v(&xs), vec![0; n]] };
+        let c = Case { id: &ACT_FWD, params: bytes(&p), threads: n as u32, bufs: vec![f32v(&xs), vec![0; n]] };
         let y = assert_equal(be, &c, done)[1].clone().unwrap();
         let c = Case {
-            id: KernelId::ActBwd,
+            id: &ACT_BWD,
             params: bytes(&p),
             threads: n as u32,
             bufs: vec![y, f32v(&normals(n, 9, 1.0)), f32v(&normals(n, 10, 1.0))],
@@ -103,10 +109,10 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let n = 300;
     let p = LossParams { n: n as u32, ..Default::default() };
     let (y, t) = (f32v(&normals(n, 11, 1.0)), f32v(&normals(n, 12, 1.0)));
-    let c = Case { id: KernelId::MseFwd, params: bytes(&p), threads: 1, bufs: vec![y.clone(), t.clone(), vec![0]] };
+    let c = Case { id: &MSE_FWD, params: bytes(&p), threads: 1, bufs: vec![y.clone(), t.clone(), vec![0]] };
     assert_equal(be, &c, done);
     let c = Case {
-        id: KernelId::MseBwd,
+        id: &MSE_BWD,
         params: bytes(&p),
         threads: n as u32,
         bufs: vec![y, t, f32v(&[0.7]), f32v(&normals(n, 13, 1.0))],
@@ -138,7 +144,7 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             ..Default::default()
         };
         let c = Case {
-            id: KernelId::OptimStep,
+            id: &OPTIM_STEP,
             params: bytes(&q),
             threads: n as u32,
             bufs: vec![f32v(&normals(n, 15, 1.0)), f32v(&normals(n, 16, 1.0)), f32v(&normals(n, 17, 0.1)), f32v(&v0)],
@@ -149,24 +155,23 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let n = 333;
     let ap = mecrl::ops::elementwise::AxpbyParams { n: n as u32, a: 0.3, b: -1.7, ..Default::default() };
     let c = Case {
-        id: KernelId::Axpby,
+        id: &AXPBY,
         params: bytes(&ap),
         threads: n as u32,
         bufs: vec![f32v(&normals(n, 40, 1.0)), f32v(&normals(n, 41, 1.0)), vec![0; n]],
     };
     assert_equal(be, &c, done);
     let c = Case {
-        id: KernelId::ScaleAcc,
+        id: &SCALE_ACC,
         params: bytes(&ap),
         threads: n as u32,
         bufs: vec![f32v(&normals(n, 42, 1.0)), f32v(&normals(n, 43, 1.0))],
     };
     assert_equal(be, &c, done);
-    let c =
-        Case { id: KernelId::MeanFwd, params: bytes(&ap), threads: 1, bufs: vec![f32v(&normals(n, 44, 1.0)), vec![0]] };
+    let c = Case { id: &MEAN_FWD, params: bytes(&ap), threads: 1, bufs: vec![f32v(&normals(n, 44, 1.0)), vec![0]] };
     assert_equal(be, &c, done);
     let c = Case {
-        id: KernelId::MeanBwd,
+        id: &MEAN_BWD,
         params: bytes(&ap),
         threads: n as u32,
         bufs: vec![f32v(&[2.5]), f32v(&normals(n, 45, 1.0))],
@@ -177,20 +182,20 @@ pub fn ops_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     hv[..8].copy_from_slice(&[0.0, -0.0, 70000.0, 1e-6, 3e-8, f32::NAN, 1.0 + 2f32.powi(-11), f32::INFINITY]);
     for format in [0u32, 1] {
         let hp = mecrl::ops::half::HalfParams { n: 301, format, ..Default::default() };
-        let c = Case { id: KernelId::HalfPack, params: bytes(&hp), threads: 151, bufs: vec![f32v(&hv), vec![0; 151]] };
+        let c = Case { id: &HALF_PACK, params: bytes(&hp), threads: 151, bufs: vec![f32v(&hv), vec![0; 151]] };
         let packed = assert_equal(be, &c, done)[1].clone().unwrap();
-        let c = Case { id: KernelId::HalfUnpack, params: bytes(&hp), threads: 301, bufs: vec![packed, vec![0; 301]] };
+        let c = Case { id: &HALF_UNPACK, params: bytes(&hp), threads: 301, bufs: vec![packed, vec![0; 301]] };
         assert_equal(be, &c, done);
     }
     let q = FillParams { n: 100, value: 1.0f32.to_bits(), ..Default::default() };
-    let c = Case { id: KernelId::Fill, params: bytes(&q), threads: 100, bufs: vec![vec![7; 130]] };
+    let c = Case { id: &FILL, params: bytes(&q), threads: 100, bufs: vec![vec![7; 130]] };
     let out = assert_equal(be, &c, done)[0].clone().unwrap();
     assert_eq!(&out[..100], &vec![1.0f32.to_bits(); 100][..]);
     assert_eq!(&out[100..], &[7; 30][..], "fill writes n words only");
 }
 
 /// Softmax family, gather/scatter, sampling, entropy, dueling, the other losses, clipping.
-fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+fn more_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let (r, c) = (90usize, 7usize);
     let x = normals(r * c, 20, 2.0);
     // masks: every row allows something except row 5 (all masked: NaN); row 0 allows one
@@ -209,7 +214,7 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         let p = SoftmaxParams { rows: r as u32, cols: c as u32, log, masked };
         let m = if masked == 1 { mask.clone() } else { vec![0] };
         let c1 = Case {
-            id: KernelId::SoftmaxFwd,
+            id: &SOFTMAX_FWD,
             params: bytes(&p),
             threads: r as u32,
             bufs: vec![f32v(&x), m.clone(), vec![0; r * c]],
@@ -219,7 +224,7 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
             logp_rows = y.clone();
         }
         let c2 = Case {
-            id: KernelId::SoftmaxBwd,
+            id: &SOFTMAX_BWD,
             params: bytes(&p),
             threads: r as u32,
             bufs: vec![y, f32v(&normals(r * c, 21, 1.0)), m, f32v(&normals(r * c, 22, 1.0))],
@@ -229,7 +234,7 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     // sampling and entropy from the masked log-probabilities (row 5: all masked → u32::MAX)
     let p = CategoricalParams { rows: r as u32, cols: c as u32, key0: 11, key1: 12, step: 3, ..Default::default() };
     let cs = Case {
-        id: KernelId::CategoricalSample,
+        id: &CATEGORICAL_SAMPLE,
         params: bytes(&p),
         threads: r as u32,
         bufs: vec![logp_rows.clone(), vec![0; r]],
@@ -237,19 +242,14 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let a = assert_equal(be, &cs, done)[1].clone().unwrap();
     assert_eq!((a[0], a[5]), (3, u32::MAX), "the only allowed action; nothing allowed");
     assert!(a.iter().enumerate().all(|(row, &j)| row == 5 || mask[row * c + j as usize] != 0), "never a masked action");
-    let cg = Case { id: KernelId::CategoricalArgmax, ..cs };
+    let cg = Case { id: &CATEGORICAL_ARGMAX, ..cs };
     let g = assert_equal(be, &cg, done)[1].clone().unwrap();
     assert_eq!((g[0], g[5]), (3, u32::MAX), "argmax: the only allowed action; nothing allowed");
     assert!(g.iter().enumerate().all(|(row, &j)| row == 5 || mask[row * c + j as usize] != 0), "argmax: never masked");
-    let ce = Case {
-        id: KernelId::EntropyFwd,
-        params: bytes(&p),
-        threads: r as u32,
-        bufs: vec![logp_rows.clone(), vec![0; r]],
-    };
+    let ce = Case { id: &ENTROPY_FWD, params: bytes(&p), threads: r as u32, bufs: vec![logp_rows.clone(), vec![0; r]] };
     assert_equal(be, &ce, done);
     let ce = Case {
-        id: KernelId::EntropyBwd,
+        id: &ENTROPY_BWD,
         params: bytes(&p),
         threads: r as u32,
         bufs: vec![logp_rows.clone(), f32v(&normals(r, 23, 1.0)), f32v(&normals(r * c, 24, 1.0))],
@@ -259,15 +259,10 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let ip = IndexParams { rows: r as u32, cols: c as u32, ..Default::default() };
     let mut idx: Vec<u32> = (0..r as u32).map(|i| i * 5 % c as u32).collect();
     idx[7] = c as u32 + 2;
-    let g = Case {
-        id: KernelId::Gather,
-        params: bytes(&ip),
-        threads: r as u32,
-        bufs: vec![f32v(&x), idx.clone(), vec![0; r]],
-    };
+    let g = Case { id: &GATHER, params: bytes(&ip), threads: r as u32, bufs: vec![f32v(&x), idx.clone(), vec![0; r]] };
     assert!(f32::from_bits(assert_equal(be, &g, done)[2].as_ref().unwrap()[7]).is_nan());
     let sc = Case {
-        id: KernelId::ScatterAdd,
+        id: &SCATTER_ADD,
         params: bytes(&ip),
         threads: r as u32,
         bufs: vec![f32v(&normals(r, 25, 1.0)), idx.clone(), f32v(&x)],
@@ -275,14 +270,14 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     assert_equal(be, &sc, done);
     // dueling
     let d = Case {
-        id: KernelId::DuelingFwd,
+        id: &DUELING_FWD,
         params: bytes(&ip),
         threads: r as u32,
         bufs: vec![f32v(&normals(r, 26, 1.0)), f32v(&x), vec![0; r * c]],
     };
     assert_equal(be, &d, done);
     let d = Case {
-        id: KernelId::DuelingBwd,
+        id: &DUELING_BWD,
         params: bytes(&ip),
         threads: r as u32,
         bufs: vec![f32v(&normals(r * c, 27, 1.0)), f32v(&normals(r, 28, 1.0)), f32v(&normals(r * c, 29, 1.0))],
@@ -299,9 +294,9 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let dl = f32v(&[0.8]);
     let grad0 = f32v(&normals(n, 36, 1.0));
     for (fwd, bwd, p, inputs) in [
-        (KernelId::HuberFwd, KernelId::HuberBwd, lossp, vec![y.clone(), t.clone()]),
-        (KernelId::BceFwd, KernelId::BceBwd, lossp, vec![y.clone(), f32v(&bits)]),
-        (KernelId::PpoFwd, KernelId::PpoBwd, ppop, vec![lp.clone(), old.clone(), adv.clone()]),
+        (&HUBER_FWD, &HUBER_BWD, lossp, vec![y.clone(), t.clone()]),
+        (&BCE_FWD, &BCE_BWD, lossp, vec![y.clone(), f32v(&bits)]),
+        (&PPO_FWD, &PPO_BWD, ppop, vec![lp.clone(), old.clone(), adv.clone()]),
     ] {
         let mut b = inputs.clone();
         b.push(vec![0]);
@@ -315,17 +310,17 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let lsm: Vec<u32> = {
         let p = SoftmaxParams { rows: r as u32, cols: c as u32, log: 1, masked: 0 };
         let cc = Case {
-            id: KernelId::SoftmaxFwd,
+            id: &SOFTMAX_FWD,
             params: bytes(&p),
             threads: r as u32,
             bufs: vec![f32v(&x), vec![0], vec![0; r * c]],
         };
         assert_equal(be, &cc, done)[2].clone().unwrap()
     };
-    let c1 = Case { id: KernelId::CeFwd, params: bytes(&cep), threads: 1, bufs: vec![lsm, labels.clone(), vec![0]] };
+    let c1 = Case { id: &CE_FWD, params: bytes(&cep), threads: 1, bufs: vec![lsm, labels.clone(), vec![0]] };
     assert_equal(be, &c1, done);
     let c2 = Case {
-        id: KernelId::CeBwd,
+        id: &CE_BWD,
         params: bytes(&cep),
         threads: r as u32,
         bufs: vec![labels, dl.clone(), f32v(&normals(r * c, 37, 1.0))],
@@ -336,7 +331,7 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let cp = ClipParams { n: 500, max_norm: 5.0, eps: 1e-6, ..Default::default() };
     let acc = assert_equal(
         be,
-        &Case { id: KernelId::SumsqAcc, params: bytes(&cp), threads: 1, bufs: vec![f32v(&g), f32v(&[3.0])] },
+        &Case { id: &SUMSQ_ACC, params: bytes(&cp), threads: 1, bufs: vec![f32v(&g), f32v(&[3.0])] },
         done,
     )[1]
     .clone()
@@ -345,7 +340,7 @@ fn more_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         let cp = ClipParams { max_norm, ..cp };
         assert_equal(
             be,
-            &Case { id: KernelId::ClipScale, params: bytes(&cp), threads: 500, bufs: vec![acc.clone(), f32v(&g)] },
+            &Case { id: &CLIP_SCALE, params: bytes(&cp), threads: 500, bufs: vec![acc.clone(), f32v(&g)] },
             done,
         );
     }

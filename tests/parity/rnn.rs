@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use mecrl::backend::registry::KernelId;
+use mecrl::backend::KernelSpec;
 use mecrl::backend::{Backend, BackendKind};
 use mecrl::ops::glue::CopyParams;
 use mecrl::ops::layer_norm::LayerNormParams;
@@ -13,6 +13,9 @@ use mecrl::ops::rnn::CellParams;
 use mecrl::rng;
 
 use super::{assert_equal, f32v, run, Case};
+use mecrl::ops::glue::GLUE_COPY;
+use mecrl::ops::layer_norm::{LAYER_NORM_BWD_W, LAYER_NORM_BWD_X, LAYER_NORM_FWD};
+use mecrl::ops::rnn::{GRU_CELL_BWD, GRU_CELL_FWD, LSTM_CELL_BWD, LSTM_CELL_FWD};
 
 /// Normal(mean, scale) values from Philox (stream 78).
 pub fn normals(n: usize, tag: u32, mean: f32, scale: f32) -> Vec<f32> {
@@ -30,7 +33,7 @@ pub fn bytes<T: bytemuck::Pod>(p: &T) -> Vec<u8> {
 
 /// `assert_equal`, and bit-exact where the driver runs on the CPU (lavapipe) and on the host shim:
 /// every backend evaluates the same operations in the same order. Returns the CPU's outputs.
-pub fn exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<KernelId>) -> Vec<Option<Vec<u32>>> {
+pub fn exact(be: &dyn Backend, c: &Case, done: &mut BTreeSet<&'static KernelSpec>) -> Vec<Option<Vec<u32>>> {
     let want = assert_equal(be, c, done);
     if be.kind() == BackendKind::CudaHost || (be.kind() == BackendKind::Wgpu && be.max_loop_iterations().is_some()) {
         assert_eq!(run(be, c), want, "{}: {:?} is not bit-exact", be.kind(), c.id);
@@ -43,7 +46,7 @@ pub fn out(r: &[Option<Vec<u32>>], k: usize) -> Vec<u32> {
     r[k].clone().expect("a written buffer")
 }
 
-pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
+pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     // N = 70 rows (more than a workgroup of units), H = 5; pre-activations cover both sides,
     // saturation (±60) and zero
     let p = CellParams { n: 70, h: 5, ..Default::default() };
@@ -53,14 +56,14 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     z[..4].copy_from_slice(&[0.0, -0.0, 60.0, -60.0]);
     let c = f32v(&normals(n * h, 2, 0.0, 2.0));
     let c_fwd = Case {
-        id: KernelId::LstmCellFwd,
+        id: &LSTM_CELL_FWD,
         params: bytes(&p),
         threads,
         bufs: vec![f32v(&z), c.clone(), vec![0; n * h], vec![0; n * h], vec![0; n * 5 * h]],
     };
     let act = out(&exact(be, &c_fwd, done), 4);
     let c_bwd = Case {
-        id: KernelId::LstmCellBwd,
+        id: &LSTM_CELL_BWD,
         params: bytes(&p),
         threads,
         bufs: vec![
@@ -79,14 +82,14 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let gh = f32v(&normals(n * 3 * h, 8, 0.0, 2.0));
     let hv = f32v(&normals(n * h, 9, 0.0, 1.0));
     let g_fwd = Case {
-        id: KernelId::GruCellFwd,
+        id: &GRU_CELL_FWD,
         params: bytes(&p),
         threads,
         bufs: vec![f32v(&gx), gh.clone(), hv.clone(), vec![0; n * h], vec![0; n * 3 * h]],
     };
     let act = out(&exact(be, &g_fwd, done), 4);
     let g_bwd = Case {
-        id: KernelId::GruCellBwd,
+        id: &GRU_CELL_BWD,
         params: bytes(&p),
         threads,
         bufs: vec![
@@ -111,7 +114,7 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         let x = f32v(&x);
         let gain = f32v(&normals(groups * d, 15, 1.0, 0.5));
         let fwd = Case {
-            id: KernelId::LayerNormFwd,
+            id: &LAYER_NORM_FWD,
             params: bytes(&p),
             threads: n as u32,
             bufs: vec![
@@ -125,14 +128,14 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         let stats = out(&exact(be, &fwd, done), 4);
         let dy = f32v(&normals(n * d, 17, 0.0, 1.0));
         let bwd_x = Case {
-            id: KernelId::LayerNormBwdX,
+            id: &LAYER_NORM_BWD_X,
             params: bytes(&p),
             threads: n as u32,
             bufs: vec![x.clone(), gain, stats.clone(), dy.clone(), f32v(&normals(n * d, 18, 0.0, 1.0))],
         };
         exact(be, &bwd_x, done);
         let bwd_w = Case {
-            id: KernelId::LayerNormBwdW,
+            id: &LAYER_NORM_BWD_W,
             params: bytes(&p),
             threads: (groups * d) as u32,
             bufs: vec![
@@ -167,12 +170,8 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
     let seq = normals(k * t * b * f, 22, 0.0, 1.0);
     for accumulate in [0u32, 1] {
         let q = CopyParams { accumulate, ..win };
-        let c = Case {
-            id: KernelId::GlueCopy,
-            params: bytes(&q),
-            threads: q.count() as u32,
-            bufs: vec![hist.clone(), f32v(&seq)],
-        };
+        let c =
+            Case { id: &GLUE_COPY, params: bytes(&q), threads: q.count() as u32, bufs: vec![hist.clone(), f32v(&seq)] };
         let got = out(&exact(be, &c, done), 1);
         if accumulate == 0 {
             // element (k = 1, t = 2, b = 6, f = 3) is history row L − 1 of (1, 6)
@@ -181,11 +180,6 @@ pub fn rnn_cases(be: &dyn Backend, done: &mut BTreeSet<KernelId>) {
         }
     }
     let back = win.transposed();
-    let c = Case {
-        id: KernelId::GlueCopy,
-        params: bytes(&back),
-        threads: back.count() as u32,
-        bufs: vec![f32v(&seq), hist],
-    };
+    let c = Case { id: &GLUE_COPY, params: bytes(&back), threads: back.count() as u32, bufs: vec![f32v(&seq), hist] };
     exact(be, &c, done);
 }

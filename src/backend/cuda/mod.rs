@@ -15,8 +15,7 @@ use cudarc::driver::{
 };
 use cudarc::nvrtc::{CompileError, CompileOptions, Ptx};
 
-use super::registry::{self, KernelId};
-use super::{check_launch, grid_for, source, Backend, BackendKind, Buffer, BufferInner, WORKGROUP};
+use super::{check_launch, grid_for, source, Backend, BackendKind, Buffer, BufferInner, KernelSpec, Stem, WORKGROUP};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "cuda";
@@ -26,7 +25,7 @@ const MAX_PARAMS: usize = 256;
 
 /// A parameter block passed by value. The driver reads as many bytes as the kernel's parameter
 /// needs (the size comes from the module), so a fixed, 16-byte aligned buffer works for every
-/// `#[repr(C)]` params struct of the registry.
+/// `#[repr(C)]` params struct of a kernel.
 #[repr(C, align(16))]
 #[derive(Clone, Copy)]
 struct ParamBlock([u8; MAX_PARAMS]);
@@ -75,14 +74,15 @@ fn compile_log(e: CompileError) -> String {
     }
 }
 
-fn compile(file: &str, arch: &str) -> Result<Ptx> {
+fn compile(stem: &Stem, arch: &str) -> Result<Ptx> {
     if !nvrtc_available() {
         return Err(nvrtc_missing());
     }
-    let src = source::cuda_source(file).ok_or_else(|| Error::KernelCompile {
+    let file = stem.cu_path();
+    let src = source::cuda_source(stem).map_err(|log| Error::KernelCompile {
         backend: BACKEND.into(),
-        kernel: file.into(),
-        log: format!("kernels/{file} is not embedded in src/backend/source.rs"),
+        kernel: file.clone(),
+        log,
     })?;
     let opts = CompileOptions {
         fmad: Some(false),
@@ -92,13 +92,13 @@ fn compile(file: &str, arch: &str) -> Result<Ptx> {
     };
     let r = catch_unwind(AssertUnwindSafe(|| cudarc::nvrtc::compile_ptx_with_opts(src, opts)))
         .map_err(|_| Error::device(BACKEND, format!("NVRTC panicked compiling {file}")))?;
-    r.map_err(|e| Error::KernelCompile { backend: BACKEND.into(), kernel: file.into(), log: compile_log(e) })
+    r.map_err(|e| Error::KernelCompile { backend: BACKEND.into(), kernel: file, log: compile_log(e) })
 }
 
-/// Compile the CUDA file `file` (a registry `cu` path under `kernels/`) to PTX for `arch`
-/// (e.g. `compute_90`) with the backend's options. Needs only NVRTC (no driver, no GPU).
-pub fn compile_ptx(file: &str, arch: &str) -> Result<String> {
-    let ptx = compile(file, arch)?;
+/// Compile the CUDA file of `stem` to PTX for `arch` (e.g. `compute_90`) with the backend's
+/// options. Needs only NVRTC (no driver, no GPU).
+pub fn compile_ptx(stem: &Stem, arch: &str) -> Result<String> {
+    let ptx = compile(stem, arch)?;
     catch_unwind(AssertUnwindSafe(|| ptx.to_src())).map_err(|_| Error::device(BACKEND, "NVRTC returned no PTX text"))
 }
 
@@ -114,7 +114,7 @@ pub struct CudaBackend {
     name: String,
     driver_version: i32,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
-    functions: Mutex<HashMap<KernelId, CudaFunction>>,
+    functions: Mutex<HashMap<&'static str, CudaFunction>>,
     downloads: AtomicU64,
 }
 
@@ -166,17 +166,16 @@ impl CudaBackend {
         &self.arch
     }
 
-    fn function(&self, kernel: KernelId) -> Result<CudaFunction> {
-        if let Some(f) = guard(&self.functions).get(&kernel) {
+    fn function(&self, spec: &'static KernelSpec) -> Result<CudaFunction> {
+        if let Some(f) = guard(&self.functions).get(spec.entry) {
             return Ok(f.clone());
         }
-        let spec = registry::spec(kernel);
         let module = {
             let mut modules = guard(&self.modules);
-            match modules.get(spec.cu) {
+            match modules.get(spec.stem.name) {
                 Some(m) => m.clone(),
                 None => {
-                    let ptx = compile(spec.cu, &self.arch)?;
+                    let ptx = compile(spec.stem, &self.arch)?;
                     let m = self.ctx.load_module(ptx).map_err(|e| {
                         let hint = match nvrtc_version() {
                             Some((ma, mi)) => format!(
@@ -186,9 +185,9 @@ impl CudaBackend {
                             ),
                             None => String::new(),
                         };
-                        Error::device(BACKEND, format!("loading the module of {}: {e}{hint}", spec.cu))
+                        Error::device(BACKEND, format!("loading the module of {}: {e}{hint}", spec.stem.cu_path()))
                     })?;
-                    modules.insert(spec.cu, m.clone());
+                    modules.insert(spec.stem.name, m.clone());
                     m
                 }
             }
@@ -196,7 +195,7 @@ impl CudaBackend {
         let f = module
             .load_function(spec.entry)
             .map_err(|e| Error::MissingKernel { backend: BACKEND.into(), kernel: format!("{} ({e})", spec.entry) })?;
-        guard(&self.functions).insert(kernel, f.clone());
+        guard(&self.functions).insert(spec.entry, f.clone());
         Ok(f)
     }
 
@@ -258,8 +257,7 @@ impl Backend for CudaBackend {
         v.truncate(buf.words());
         Ok(v)
     }
-    fn launch(&self, kernel: KernelId, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
-        let spec = registry::spec(kernel);
+    fn launch(&self, spec: &'static KernelSpec, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
         check_launch(BACKEND, spec, params, bufs)?;
         if params.len() > MAX_PARAMS {
             return Err(Error::shape(
@@ -268,7 +266,7 @@ impl Backend for CudaBackend {
                 params.len(),
             ));
         }
-        let f = self.function(kernel)?;
+        let f = self.function(spec)?;
         let slices = bufs.iter().map(|b| self.slice(b)).collect::<Result<Vec<_>>>()?;
         let mut block = ParamBlock([0; MAX_PARAMS]);
         block.0[..params.len()].copy_from_slice(params);
@@ -279,7 +277,7 @@ impl Backend for CudaBackend {
         for s in &slices {
             args.arg(*s);
         }
-        // SAFETY: the argument list follows the registry (params by value, then one device
+        // SAFETY: the argument list follows the spec (params by value, then one device
         // pointer per buffer in binding order), which is the kernel's signature.
         unsafe { args.launch(cfg) }.map_err(|e| Error::device(BACKEND, format!("launch {}: {e}", spec.entry)))?;
         Ok(())

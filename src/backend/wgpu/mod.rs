@@ -1,10 +1,10 @@
 //! The wgpu backend: WGSL compute shaders (`shaders/`) through wgpu on Vulkan (and, where wgpu
 //! is built with them, Metal/DX12). Lavapipe (Mesa's software Vulkan) runs it without a GPU.
 //!
-//! - One compute pipeline per [`KernelId`], built on first use from
+//! - One compute pipeline per [`KernelSpec`], built on first use from
 //!   [`source::wgsl_module`](super::source::wgsl_module) with a bind group layout derived from
-//!   the registry (binding 0: the parameter block as a uniform, bindings 1..: the buffers in
-//!   registry order), and cached. Shader and pipeline creation run inside a validation error
+//!   the spec (binding 0: the parameter block as a uniform, bindings 1..: the buffers in
+//!   the spec's order), and cached. Shader and pipeline creation run inside a validation error
 //!   scope, so a WGSL error comes back as [`Error::KernelCompile`].
 //! - Buffers are `STORAGE | COPY_SRC | COPY_DST`, zero-initialized, at least 4 bytes.
 //! - A launch dispatches [`grid_for`](super::grid_for)`(threads)` workgroups of
@@ -16,8 +16,7 @@ use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-use super::registry::Access;
-use super::{check_launch, grid_for, registry, source, Backend, BackendKind, Buffer, BufferInner, KernelId};
+use super::{check_launch, grid_for, source, Access, Backend, BackendKind, Buffer, BufferInner, KernelSpec};
 use crate::error::{Error, Result};
 
 const NAME: &str = "wgpu";
@@ -34,7 +33,7 @@ pub struct WgpuBackend {
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
-    kernels: Mutex<HashMap<KernelId, Arc<Kernel>>>,
+    kernels: Mutex<HashMap<&'static str, Arc<Kernel>>>,
     /// The first validation/internal error that no error scope captured (reported by `sync`).
     uncaptured: Arc<Mutex<Option<String>>>,
     downloads: AtomicU64,
@@ -129,33 +128,32 @@ impl WgpuBackend {
         &self.limits
     }
 
-    /// Compile (or fetch from the cache) the pipeline of `id`.
-    fn kernel(&self, id: KernelId) -> Result<Arc<Kernel>> {
+    /// Compile (or fetch from the cache) the pipeline of `spec`.
+    fn kernel(&self, spec: &'static KernelSpec) -> Result<Arc<Kernel>> {
         let mut cache = self.kernels.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = cache.get(&id) {
+        if let Some(k) = cache.get(spec.entry) {
             return Ok(k.clone());
         }
-        let spec = registry::spec(id);
-        let code = source::wgsl_module(spec.wgsl, spec.entry).ok_or_else(|| Error::KernelCompile {
+        let code = source::wgsl_module(spec.stem, spec.entry).ok_or_else(|| Error::KernelCompile {
             backend: NAME.into(),
             kernel: spec.entry.into(),
-            log: format!("no `//!entry {}` section in shaders/{}", spec.entry, spec.wgsl),
+            log: format!("no `//!entry {}` section in shaders/{}", spec.entry, spec.stem.wgsl_path()),
         })?;
         let k = Arc::new(self.build(spec, code)?);
-        cache.insert(id, k.clone());
+        cache.insert(spec.entry, k.clone());
         Ok(k)
     }
 
-    /// Compile `code` as the complete WGSL module of kernel `id` (for example an edited shader)
-    /// without caching it: a WGSL parse or validation error comes back as
+    /// Compile `code` as the complete WGSL module of kernel `spec` (for example an edited
+    /// shader) without caching it: a WGSL parse or validation error comes back as
     /// [`Error::KernelCompile`] naming the kernel, with the compiler's message as the log.
-    pub fn compile_check(&self, id: KernelId, code: &str) -> Result<()> {
-        self.build(registry::spec(id), code.to_string()).map(|_| ())
+    pub fn compile_check(&self, spec: &KernelSpec, code: &str) -> Result<()> {
+        self.build(spec, code.to_string()).map(|_| ())
     }
 
     /// Shader module, bind group layout and pipeline of `spec` from WGSL `code`, inside a
     /// validation error scope.
-    fn build(&self, spec: &registry::KernelSpec, code: String) -> Result<Kernel> {
+    fn build(&self, spec: &KernelSpec, code: String) -> Result<Kernel> {
         let compile_err = |log: String| Error::KernelCompile { backend: NAME.into(), kernel: spec.entry.into(), log };
         let mut entries = vec![wgpu::BindGroupLayoutEntry {
             binding: 0,
@@ -327,11 +325,10 @@ impl Backend for WgpuBackend {
         Ok(out)
     }
 
-    fn launch(&self, kernel: KernelId, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
-        let spec = registry::spec(kernel);
+    fn launch(&self, spec: &'static KernelSpec, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()> {
         check_launch(NAME, spec, params, bufs)?;
         let raws = bufs.iter().map(|b| self.raw(b)).collect::<Result<Vec<_>>>()?;
-        let k = self.kernel(kernel)?;
+        let k = self.kernel(spec)?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("mecrl params"),

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::{state, CoopParams, FLAG_LINK_FAIL, FLAG_NODE_FAIL, MAX_WINDOW, POOL_F, POOL_U, STATS_F, STATS_U};
 use crate::backend::cpu::need;
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 use crate::math;
 use crate::rng::{self, stream};

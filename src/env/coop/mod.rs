@@ -24,12 +24,14 @@
 
 pub mod dataset;
 pub mod kernel;
+pub mod kernels;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, Buffer, KernelId};
+use self::kernels::{COOP_OBSERVE, COOP_POLICY, COOP_RESET, COOP_STEP};
+use crate::backend::{Backend, Buffer};
 use crate::error::{Error, Result};
 use crate::rng;
 
@@ -584,7 +586,7 @@ impl CoopEnv {
         self.params.slot = 0;
         let p = self.params;
         self.backend.launch(
-            KernelId::CoopReset,
+            &COOP_RESET,
             bytemuck::bytes_of(&p),
             p.b,
             &[
@@ -606,7 +608,7 @@ impl CoopEnv {
     pub fn observe(&self) -> Result<()> {
         let p = self.params;
         self.backend.launch(
-            KernelId::CoopObserve,
+            &COOP_OBSERVE,
             bytemuck::bytes_of(&p),
             p.b * p.n,
             &[&self.node, &self.link, &self.arr_u, &self.arr_f, &self.pool_u, &self.xq, &self.obs, &self.mask],
@@ -618,7 +620,7 @@ impl CoopEnv {
         let mut p = self.params;
         p.variant = h as u32;
         self.backend.launch(
-            KernelId::CoopPolicy,
+            &COOP_POLICY,
             bytemuck::bytes_of(&p),
             p.b * p.n,
             &[&self.node, &self.link, &self.arr_u, &self.arr_f, &self.pool_u, &self.pool_f, &self.xq, &self.act],
@@ -633,7 +635,7 @@ impl CoopEnv {
         }
         let p = self.params;
         self.backend.launch(
-            KernelId::CoopStep,
+            &COOP_STEP,
             bytemuck::bytes_of(&p),
             p.b,
             &[

@@ -8,7 +8,7 @@ use super::model::{self, Target, CLOUD, EDGE, LOCAL, MD};
 use super::{count, metric, CrowdParams, Policy, CROWD_DATA, CROWD_DEMAND, CROWD_RANDOM, CROWD_RESET};
 use super::{CROWD_SLOT, CROWD_TASKS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::Result;
 use crate::rng;
 
@@ -24,7 +24,7 @@ pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, u, l, _, _) = dims(&p);
     need_all("crowd_reset", bufs, &[("ctl", b * n), ("q", b * u), ("v", b * l), ("counts", b * count::WIDTH)])?;
-    let [ctl, q, v, counts] = bufs else { unreachable!("registry has 4 buffers") };
+    let [ctl, q, v, counts] = bufs else { unreachable!("the spec has 4 buffers") };
     let key = [p.key0, p.key1];
     ctl[..b * n].par_chunks_mut(n.max(1)).enumerate().for_each(|(g, row)| {
         for (i, c) in row.iter_mut().enumerate() {
@@ -74,7 +74,7 @@ pub fn cpu_tasks(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, ..) = dims(&p);
     need_all("crowd_tasks", bufs, &[("ctl", b * n), ("task", b * n * 3), ("cap", b * n)])?;
-    let [ctl, task, cap] = bufs else { unreachable!("registry has 3 buffers") };
+    let [ctl, task, cap] = bufs else { unreachable!("the spec has 3 buffers") };
     let n1 = n.max(1);
     let key = [p.key0, p.key1];
     ctl[..b * n]
@@ -229,7 +229,7 @@ pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);
     let (b, n, _, _, _, w) = dims(&p);
     need_all("crowd_policy", bufs, &[("obs", b * n * w), ("action", b * n), ("est", b * n)])?;
-    let [obs, action, est] = bufs else { unreachable!("registry has 3 buffers") };
+    let [obs, action, est] = bufs else { unreachable!("the spec has 3 buffers") };
     let obs = f32s(obs);
     let n1 = n.max(1);
     action[..b * n].par_chunks_mut(n1).zip(f32s_mut(est)[..b * n].par_chunks_mut(n1)).enumerate().for_each(
@@ -379,7 +379,7 @@ pub fn cpu_finish(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let (head, tail) = bufs.split_at_mut(6);
     let (cell_off, task, cap, action, out, load) =
         (&*head[0], &*head[1], f32s(head[2]), &*head[3], f32s(head[4]), f32s(head[5]));
-    let [q, v, reward, slot, counts] = tail else { unreachable!("registry has 11 buffers") };
+    let [q, v, reward, slot, counts] = tail else { unreachable!("the spec has 11 buffers") };
     f32s_mut(q)[..b * u]
         .par_chunks_mut(u)
         .zip(f32s_mut(v)[..b * l].par_chunks_mut(l))

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use super::cpu::dims;
 use super::{count, metric, CrowdConfig, CrowdParams, Policy, Topology};
-use crate::backend::{download_f32, Backend, Buffer, KernelId};
+use crate::backend::{download_f32, Backend, Buffer, KernelSpec};
+use crate::env::crowd::kernels::{
+    CROWD_FINISH, CROWD_LOAD, CROWD_OBSERVE, CROWD_OUTCOME, CROWD_POLICY, CROWD_RESET, CROWD_TASKS,
+};
 use crate::error::{Error, Result};
 
 /// The batched environment.
@@ -134,7 +137,7 @@ impl CrowdEnv {
         self.topo.targets() * self.params.r as usize
     }
 
-    fn launch(&self, id: KernelId, threads: usize, bufs: &[&Buffer]) -> Result<()> {
+    fn launch(&self, id: &'static KernelSpec, threads: usize, bufs: &[&Buffer]) -> Result<()> {
         self.backend.launch(id, bytemuck::bytes_of(&self.params), threads as u32, bufs)
     }
 
@@ -142,7 +145,7 @@ impl CrowdEnv {
     /// episode draws new tasks.
     pub fn reset(&mut self) -> Result<()> {
         let (b, _, u, l, ..) = dims(&self.params);
-        self.launch(KernelId::CrowdReset, b * (u + l), &[&self.ctl, &self.q, &self.v, &self.counts])?;
+        self.launch(&CROWD_RESET, b * (u + l), &[&self.ctl, &self.q, &self.v, &self.counts])?;
         self.params.step = self.params.step.wrapping_add(1);
         Ok(())
     }
@@ -150,18 +153,14 @@ impl CrowdEnv {
     /// Arrivals and MD capacities of the slot (no observations: for actions that need none).
     pub fn arrivals(&self) -> Result<()> {
         let (b, n, ..) = dims(&self.params);
-        self.launch(KernelId::CrowdTasks, b * n, &[&self.ctl, &self.task, &self.cap])
+        self.launch(&CROWD_TASKS, b * n, &[&self.ctl, &self.task, &self.cap])
     }
 
     /// Arrivals and MD capacities of the slot, then the observations.
     pub fn begin_slot(&self) -> Result<()> {
         let (b, n, ..) = dims(&self.params);
         self.arrivals()?;
-        self.launch(
-            KernelId::CrowdObserve,
-            b * n,
-            &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, &self.obs],
-        )
+        self.launch(&CROWD_OBSERVE, b * n, &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, &self.obs])
     }
 
     /// The heuristic `policy` decides every agent's action from its observation (fills
@@ -169,7 +168,7 @@ impl CrowdEnv {
     pub fn act_policy(&mut self, policy: Policy) -> Result<()> {
         let (b, n, ..) = dims(&self.params);
         self.params.policy = policy.code();
-        self.launch(KernelId::CrowdPolicy, b * n, &[&self.obs, &self.action, &self.est])
+        self.launch(&CROWD_POLICY, b * n, &[&self.obs, &self.action, &self.est])
     }
 
     /// Actions from the host: B·N values in 0..A·R (checked; an invalid one is an error).
@@ -189,14 +188,14 @@ impl CrowdEnv {
     /// device action refuses its agent's tasks and makes its instance's reward NaN).
     pub fn end_slot(&mut self) -> Result<()> {
         let (b, n, u, l, ..) = dims(&self.params);
-        self.launch(KernelId::CrowdLoad, b * (u + l), &[&self.cell_off, &self.task, &self.action, &self.load])?;
+        self.launch(&CROWD_LOAD, b * (u + l), &[&self.cell_off, &self.task, &self.action, &self.load])?;
         self.launch(
-            KernelId::CrowdOutcome,
+            &CROWD_OUTCOME,
             b * n,
             &[&self.cell_off, &self.task, &self.cap, &self.q, &self.action, &self.load, &self.out],
         )?;
         self.launch(
-            KernelId::CrowdFinish,
+            &CROWD_FINISH,
             b,
             &[
                 &self.cell_off,

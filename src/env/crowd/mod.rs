@@ -23,6 +23,7 @@
 
 pub mod cpu;
 pub mod env;
+pub mod kernels;
 pub mod model;
 
 use serde::{Deserialize, Serialize};

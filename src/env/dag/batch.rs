@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::model::{Prepared, Semantics};
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::registry::params as decode;
+use crate::backend::params as decode;
 use crate::error::{Error, Result};
 
 /// Parameters of the `dag_*` kernels.
@@ -411,7 +411,7 @@ pub fn cpu_optimal_reduce(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> 
     let (b, chunks) = (p.b as usize, p.chunks.max(1) as usize);
     need("dag_optimal_reduce", "partial", bufs[0].len(), b * chunks * 2)?;
     need("dag_optimal_reduce", "best", bufs[1].len(), b * 2)?;
-    let [partial, best] = bufs else { unreachable!("registry has 2 buffers") };
+    let [partial, best] = bufs else { unreachable!("the spec has 2 buffers") };
     for g in 0..b {
         let mut m = (f32::INFINITY, u32::MAX);
         for c in 0..chunks {
@@ -433,7 +433,6 @@ pub fn cpu_optimal_reduce(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> 
 /// is split into chunks per graph — enough for parallelism, and on drivers with a silent loop
 /// budget (lavapipe) small enough that no invocation exceeds it.
 pub fn optimal_batch(backend: &dyn crate::Backend, graphs: &[Prepared]) -> Result<Vec<(f32, u32)>> {
-    use crate::backend::KernelId;
     let batch = DagBatch::new(graphs)?;
     let sem = graphs[0].semantics;
     if let Some(g) = graphs.iter().position(|g| g.semantics != sem) {
@@ -465,8 +464,13 @@ pub fn optimal_batch(backend: &dyn crate::Backend, graphs: &[Prepared]) -> Resul
     let ft = be.alloc(threads as usize * n * 4)?;
     let partial = be.alloc(threads as usize * 2)?;
     let best = be.alloc(b * 2)?;
-    be.launch(KernelId::DagOptimal, bytemuck::bytes_of(&p), threads as u32, &[&nt, &cb, &po, &pi, &ex, &ft, &partial])?;
-    be.launch(KernelId::DagOptimalReduce, bytemuck::bytes_of(&p), b as u32, &[&partial, &best])?;
+    be.launch(
+        &crate::env::dag::kernels::DAG_OPTIMAL,
+        bytemuck::bytes_of(&p),
+        threads as u32,
+        &[&nt, &cb, &po, &pi, &ex, &ft, &partial],
+    )?;
+    be.launch(&crate::env::dag::kernels::DAG_OPTIMAL_REDUCE, bytemuck::bytes_of(&p), b as u32, &[&partial, &best])?;
     let parts = be.download(&partial)?;
     if let Some(k) = parts.chunks(2).position(|w| f32::from_bits(w[0]).is_nan()) {
         return Err(Error::device(

@@ -26,8 +26,9 @@ use super::batch::{check_graph_bufs, graph, position, DagBatch, DagParams, F32St
 use super::model::{reward_scale, DagSystem, Prepared};
 use super::Dag;
 use crate::backend::cpu::{f32s, f32s_mut, need, need_all};
-use crate::backend::registry::params as decode;
-use crate::backend::{Backend, Buffer, KernelId};
+use crate::backend::params as decode;
+use crate::backend::{Backend, Buffer};
+use crate::env::dag::kernels::{DAG_RESET, DAG_STEP};
 use crate::error::{Error, Result};
 
 /// Status: the graph has undecided tasks.
@@ -46,7 +47,7 @@ pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DagParams = decode(params);
     let (b, n) = (p.b as usize, p.n_max as usize);
     need_all("dag_reset", bufs, &[("n_tasks", b), ("ctl", 2 * b), ("state", STATE_WORDS * b), ("plan", b * n)])?;
-    let [n_tasks, ctl, state, plan] = bufs else { unreachable!("registry has 4 buffers") };
+    let [n_tasks, ctl, state, plan] = bufs else { unreachable!("the spec has 4 buffers") };
     for g in 0..b {
         ctl[2 * g] = 0;
         ctl[2 * g + 1] = if n_tasks[g] == 0 { DONE } else { RUNNING };
@@ -77,7 +78,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     }
     let (head, tail) = bufs.split_at_mut(7);
     let ro: Vec<&[u32]> = head.iter().map(|x| &**x).collect();
-    let [ft, state, ctl, plan, reward] = tail else { unreachable!("registry has 12 buffers") };
+    let [ft, state, ctl, plan, reward] = tail else { unreachable!("the spec has 12 buffers") };
     let scale = f32s(ro[5]);
     f32s_mut(ft)[..b * n_max * 4]
         .par_chunks_mut(4 * n_max)
@@ -238,7 +239,7 @@ impl DagEnv {
     /// Every graph back to position 0.
     pub fn reset(&self) -> Result<()> {
         self.backend.launch(
-            KernelId::DagReset,
+            &DAG_RESET,
             bytemuck::bytes_of(&self.params),
             self.batch() as u32,
             &[&self.n_tasks, &self.ctl, &self.state, &self.plan],
@@ -260,7 +261,7 @@ impl DagEnv {
     /// One decision per graph from a device buffer of B actions (e.g. a policy's samples).
     pub fn step_dev(&self, action: &Buffer) -> Result<()> {
         self.backend.launch(
-            KernelId::DagStep,
+            &DAG_STEP,
             bytemuck::bytes_of(&self.params),
             self.batch() as u32,
             &[

@@ -11,6 +11,7 @@ pub mod batch;
 pub mod dot;
 pub mod eval;
 pub mod gen;
+pub mod kernels;
 pub mod mdp;
 pub mod model;
 

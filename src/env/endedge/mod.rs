@@ -12,6 +12,7 @@
 //! `obs` [B,D,3+E] f32 (eq. 16 without Load), `mask` [B,D,1+E] u32.
 
 pub mod bench;
+pub mod kernels;
 pub mod model;
 pub mod trace;
 
@@ -20,8 +21,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use self::kernels::{ENDEDGE_ARRIVE, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_STEP};
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::{registry::params as decode, Backend, Buffer, KernelId};
+use crate::backend::{params as decode, Backend, Buffer, KernelSpec};
 use crate::error::{Error, Result};
 use crate::rng::{self, stream};
 use model::{Flow, Rates, Terminal};
@@ -367,24 +369,8 @@ impl EndedgeParams {
     }
 }
 
-/// Minimum words of every buffer of each kernel (registry size functions).
-pub fn sizes(id: KernelId, bytes: &[u8]) -> Vec<u64> {
-    let p: EndedgeParams = decode(bytes);
-    let (b, d, e, w, ew) = p.dims();
-    let (bd, bdw, c) = ((b * d) as u64, (b * d * w) as u64, p.c as u64);
-    let (b, d, e, ew) = (b as u64, d as u64, e as u64, ew as u64);
-    match id {
-        KernelId::EndedgeArrive => vec![bd],
-        KernelId::EndedgePolicy => vec![bd, bd * 2, bdw, bdw, b * e, bd],
-        KernelId::EndedgeStep => vec![bd, bd, b * e, bdw, bdw, bdw, bdw, bdw, bd * 2, bd * 4, bd * ew],
-        KernelId::EndedgeLoad => vec![b * d * ew, b * e, b * c * e],
-        KernelId::EndedgeObserve => vec![bd, bd * 2, bdw, bdw, bd * (3 + e), bd * (1 + e)],
-        _ => vec![],
-    }
-}
-
-fn check(op: &str, id: KernelId, params: &[u8], bufs: &[&mut [u32]], names: &[&str]) -> Result<()> {
-    for ((n, want), have) in names.iter().zip(sizes(id, params)).zip(bufs) {
+fn check(op: &str, spec: &KernelSpec, params: &[u8], bufs: &[&mut [u32]], names: &[&str]) -> Result<()> {
+    for ((n, want), have) in names.iter().zip((spec.sizes)(params)).zip(bufs) {
         need(op, n, have.len(), want as usize)?;
     }
     Ok(())
@@ -407,7 +393,7 @@ pub fn arrival(p: &EndedgeParams, b: u32, d: u32) -> f32 {
 /// `endedge_arrive`: bufs eta [B,D].
 pub fn cpu_arrive(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
-    check("endedge_arrive", KernelId::EndedgeArrive, params, bufs, &["eta"])?;
+    check("endedge_arrive", &ENDEDGE_ARRIVE, params, bufs, &["eta"])?;
     let d = p.d as usize;
     let rows = f32s_mut(bufs[0])[..p.b as usize * d].par_chunks_mut(d).enumerate();
     rows.for_each(|(b, row)| {
@@ -477,7 +463,7 @@ pub fn heuristic_action(
 pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
     let names = ["eta", "pred", "rem", "at", "m", "action"];
-    check("endedge_policy", KernelId::EndedgePolicy, params, bufs, &names)?;
+    check("endedge_policy", &ENDEDGE_POLICY, params, bufs, &names)?;
     let (b, d, e, w, _) = p.dims();
     let (ro, out) = bufs.split_at_mut(5);
     let (eta, pred, rem, at, m) = (f32s(ro[0]), &*ro[1], f32s(ro[2]), &*ro[3], &*ro[4]);
@@ -516,7 +502,7 @@ pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
     let names = ["eta", "action", "m", "size", "rem", "arr", "at", "result", "pred", "acc", "nonempty"];
-    check("endedge_step", KernelId::EndedgeStep, params, bufs, &names)?;
+    check("endedge_step", &ENDEDGE_STEP, params, bufs, &names)?;
     let (b, d, e, w, ew) = p.dims();
     let (ro, rw) = bufs.split_at_mut(3);
     let (eta, action, m) = (f32s(ro[0]), &*ro[1], &*ro[2]);
@@ -530,7 +516,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     }
     let r = p.rates();
     let s = (p.t + 1) % p.w;
-    let [size, rem, arr, at, result, pred, acc, active] = rw else { unreachable!("registry has 11 buffers") };
+    let [size, rem, arr, at, result, pred, acc, active] = rw else { unreachable!("the spec has 11 buffers") };
     let n = b * d;
     (
         f32s_mut(size)[..n * w].par_chunks_mut(w),
@@ -561,10 +547,10 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 /// the Load history shifted by one row (eq. 15).
 pub fn cpu_load(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
-    check("endedge_load", KernelId::EndedgeLoad, params, bufs, &["nonempty", "m", "load"])?;
+    check("endedge_load", &ENDEDGE_LOAD, params, bufs, &["nonempty", "m", "load"])?;
     let (b, d, e, _, ew) = p.dims();
     let c = p.c as usize;
-    let [active, m, load] = bufs else { unreachable!("registry has 3 buffers") };
+    let [active, m, load] = bufs else { unreachable!("the spec has 3 buffers") };
     m[..b * e].par_chunks_mut(e).zip(load[..b * c * e].par_chunks_mut(c * e)).enumerate().for_each(
         |(bi, (m, load))| {
             // every bit of every word, branch-free (the compiler vectorizes the 32 lanes)
@@ -591,11 +577,11 @@ pub fn cpu_load(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
     let names = ["eta", "pred", "rem", "at", "obs", "mask"];
-    check("endedge_observe", KernelId::EndedgeObserve, params, bufs, &names)?;
+    check("endedge_observe", &ENDEDGE_OBSERVE, params, bufs, &names)?;
     let (b, d, e, w, _) = p.dims();
     let (ro, out) = bufs.split_at_mut(4);
     let (eta, pred, rem, at) = (f32s(ro[0]), &*ro[1], f32s(ro[2]), &*ro[3]);
-    let [obs, mask] = out else { unreachable!("registry has 6 buffers") };
+    let [obs, mask] = out else { unreachable!("the spec has 6 buffers") };
     f32s_mut(obs)[..b * d * (3 + e)]
         .par_chunks_mut(3 + e)
         .zip(mask[..b * d * (1 + e)].par_chunks_mut(1 + e))
@@ -732,7 +718,7 @@ impl EndedgeEnv {
         EndedgeParams::new(&self.cfg, self.batch, self.seed, self.t, policy)
     }
 
-    fn launch(&self, id: KernelId, p: &EndedgeParams, threads: usize, bufs: &[&Buffer]) -> Result<()> {
+    fn launch(&self, id: &'static KernelSpec, p: &EndedgeParams, threads: usize, bufs: &[&Buffer]) -> Result<()> {
         self.backend.launch(id, bytemuck::bytes_of(p), threads as u32, bufs)
     }
 
@@ -751,7 +737,7 @@ impl EndedgeEnv {
     /// Draw this slot's arrivals into `eta` (Bernoulli and the size grid, Philox).
     pub fn arrive(&self) -> Result<()> {
         let p = self.params(Heuristic::Local);
-        self.launch(KernelId::EndedgeArrive, &p, self.batch * self.cfg.devices, &[&self.eta])
+        self.launch(&ENDEDGE_ARRIVE, &p, self.batch * self.cfg.devices, &[&self.eta])
     }
 
     /// Set this slot's arrivals from the host (Mbit; 0 = none), validated.
@@ -769,7 +755,7 @@ impl EndedgeEnv {
     pub fn policy(&self, h: Heuristic) -> Result<()> {
         let p = self.params(h);
         let bufs = [&self.eta, &self.pred, &self.rem, &self.at, &self.m, &self.action];
-        self.launch(KernelId::EndedgePolicy, &p, self.batch * self.cfg.devices, &bufs)
+        self.launch(&ENDEDGE_POLICY, &p, self.batch * self.cfg.devices, &bufs)
     }
 
     /// Set this slot's actions from the host (0 local, k server k − 1), validated.
@@ -800,8 +786,8 @@ impl EndedgeEnv {
             &self.acc,
             &self.active,
         ];
-        self.launch(KernelId::EndedgeStep, &p, n, &bufs)?;
-        self.launch(KernelId::EndedgeLoad, &p, self.batch * self.cfg.servers, &[&self.active, &self.m, &self.load])?;
+        self.launch(&ENDEDGE_STEP, &p, n, &bufs)?;
+        self.launch(&ENDEDGE_LOAD, &p, self.batch * self.cfg.servers, &[&self.active, &self.m, &self.load])?;
         self.t += 1;
         Ok(())
     }
@@ -811,7 +797,7 @@ impl EndedgeEnv {
     pub fn observe(&self) -> Result<(Vec<f32>, Vec<u32>, Vec<u32>)> {
         let p = self.params(Heuristic::Local);
         let bufs = [&self.eta, &self.pred, &self.rem, &self.at, &self.obs, &self.mask];
-        self.launch(KernelId::EndedgeObserve, &p, self.batch * self.cfg.devices, &bufs)?;
+        self.launch(&ENDEDGE_OBSERVE, &p, self.batch * self.cfg.devices, &bufs)?;
         let obs = bytemuck::cast_slice(&self.backend.download(&self.obs)?).to_vec();
         Ok((obs, self.backend.download(&self.mask)?, self.backend.download(&self.load)?))
     }

@@ -16,10 +16,13 @@
 //! Variant `classic` (Fig. 7) is plain eq. (23) with rounding, no γ, no crossover:
 //! a^c_i = (a_i + ⌊clamp(η_a d_i, ±2^20) + 0.5⌋) mod (M+1).
 
+pub mod kernels;
+
 use serde::{Deserialize, Serialize};
 
+use self::kernels::{LEVY_BEST, LEVY_GENERATION, LEVY_INIT};
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::{registry::params as decode, Buffer, KernelId};
+use crate::backend::{params as decode, Buffer};
 use crate::env::mec::{objective_exact_one, objective_paper_one, Heuristic, MecEnv, MecParams};
 use crate::error::{Error, Result};
 use crate::rng::{self, stream};
@@ -853,7 +856,7 @@ pub fn search_dev(
     let bins = be.alloc(b * pp * (2 * m + 1))?;
     let threads = (b * pp) as u32;
     be.launch(
-        KernelId::LevyInit,
+        &LEVY_INIT,
         bytemuck::bytes_of(&lp),
         threads,
         &[&env.cost, &env.sqrt_f, &env.h, &env.task_d, &env.task_f, a0, &pop_a, &pop_f, &pop_p, &fit, &bins],
@@ -861,7 +864,7 @@ pub fn search_dev(
     for g in 0..cfg.generations {
         lp.generation = g as u32;
         be.launch(
-            KernelId::LevyGeneration,
+            &LEVY_GENERATION,
             bytemuck::bytes_of(&lp),
             threads,
             &[&env.cost, &env.sqrt_f, &env.h, &env.hn, &env.task_d, &env.task_f, &pop_a, &pop_f, &pop_p, &fit, &bins],
@@ -873,7 +876,7 @@ pub fn search_dev(
     let best_p = be.alloc(b * n)?;
     let best_fit = be.alloc(b)?;
     be.launch(
-        KernelId::LevyBest,
+        &LEVY_BEST,
         bytemuck::bytes_of(&lp),
         b as u32,
         &[&pop_a, &pop_f, &pop_p, &fit, &best_a, &best_f, &best_p, &best_fit],

@@ -10,13 +10,18 @@
 //! is Σ_i cost[i, a_i] + φ_T/F_max · Σ_j (Σ_{i: a_i = j} √F_i)², because the KKT CPU share
 //! f_ij = F_max √F_i / S_j makes Σ_{i∈j} F_i / f_ij = S_j² / F_max.
 
+pub mod kernels;
+
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use self::kernels::{
+    MEC_ALLOC, MEC_CHANNEL, MEC_HEURISTIC, MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER, MEC_OBSERVE, MEC_RESET,
+};
 use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::{registry::params as decode, Backend, Buffer, KernelId};
+use crate::backend::{params as decode, Backend, Buffer, KernelSpec};
 use crate::error::{Error, Result};
 use crate::math;
 use crate::rng::{self, stream};
@@ -398,7 +403,7 @@ pub fn cpu_shares(f_max: f64, cycles: &[f64]) -> Vec<f64> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CPU kernels (registry entries)
+// CPU kernels (the references of the specs in kernels.rs)
 // ---------------------------------------------------------------------------------------------
 
 /// One IoTD's position and task, element `k` < N of instance `b` (kernel `mec_reset`).
@@ -430,7 +435,7 @@ pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     need("mec_reset", "mec_pos", bufs[1].len(), b * 2 * m)?;
     need("mec_reset", "task_d", bufs[2].len(), b * n)?;
     need("mec_reset", "task_f", bufs[3].len(), b * n)?;
-    let [ip, mp, td, tf] = bufs else { unreachable!("registry has 4 buffers") };
+    let [ip, mp, td, tf] = bufs else { unreachable!("the spec has 4 buffers") };
     f32s_mut(ip)[..b * 2 * n]
         .par_chunks_mut(2 * n)
         .zip(f32s_mut(td)[..b * n].par_chunks_mut(n))
@@ -1007,7 +1012,7 @@ impl MecEnv {
         self.params.b as usize
     }
 
-    fn launch(&self, k: KernelId, p: &MecParams, threads: usize, bufs: &[&Buffer]) -> Result<()> {
+    fn launch(&self, k: &'static KernelSpec, p: &MecParams, threads: usize, bufs: &[&Buffer]) -> Result<()> {
         self.backend.launch(k, bytemuck::bytes_of(p), threads as u32, bufs)
     }
 
@@ -1016,7 +1021,7 @@ impl MecEnv {
         let (b, n, m) = (self.batch(), self.cfg.n_iotd, self.cfg.n_mec);
         let mut p = self.params;
         p.step = episode;
-        self.launch(KernelId::MecReset, &p, b * (n + m), &[&self.iotd_pos, &self.mec_pos, &self.task_d, &self.task_f])?;
+        self.launch(&MEC_RESET, &p, b * (n + m), &[&self.iotd_pos, &self.mec_pos, &self.task_d, &self.task_f])?;
         // Greedy visits tasks in ascending F (ties by index). With homogeneous tasks this is the
         // identity and needs no round trip.
         let order: Vec<u32> = if self.params.f_lo == self.params.f_hi {
@@ -1058,7 +1063,7 @@ impl MecEnv {
         let (b, n) = (self.batch(), self.cfg.n_iotd);
         let mut p = self.params;
         p.step = self.step;
-        self.launch(KernelId::MecChannel, &p, b * n, &[&self.iotd_pos, &self.mec_pos, &self.h])?;
+        self.launch(&MEC_CHANNEL, &p, b * n, &[&self.iotd_pos, &self.mec_pos, &self.h])?;
         self.refresh()
     }
 
@@ -1079,12 +1084,12 @@ impl MecEnv {
         let (b, n, m) = (self.batch(), self.cfg.n_iotd, self.cfg.n_mec);
         let p = self.params;
         self.launch(
-            KernelId::MecAlloc,
+            &MEC_ALLOC,
             &p,
             b * n,
             &[&self.h, &self.task_d, &self.task_f, &self.hn, &self.p_opt, &self.cost, &self.sqrt_f],
         )?;
-        self.launch(KernelId::MecObserve, &p, b * m, &[&self.h, &self.obs])
+        self.launch(&MEC_OBSERVE, &p, b * m, &[&self.h, &self.obs])
     }
 
     /// Check host decisions: length B·P·N, every a_i ≤ M.
@@ -1112,7 +1117,7 @@ impl MecEnv {
         p.p = candidates as u32;
         let bins = self.backend.alloc(b * candidates * (m + 1))?;
         let phi = self.backend.alloc(b * candidates)?;
-        self.launch(KernelId::MecObjectiveExact, &p, b * candidates, &[&self.cost, &self.sqrt_f, a, &bins, &phi])?;
+        self.launch(&MEC_OBJECTIVE_EXACT, &p, b * candidates, &[&self.cost, &self.sqrt_f, a, &bins, &phi])?;
         Ok(phi)
     }
 
@@ -1156,7 +1161,7 @@ impl MecEnv {
         let bins = be.alloc(b * candidates * 2 * m)?;
         let phi = be.alloc(b * candidates)?;
         self.launch(
-            KernelId::MecObjectivePaper,
+            &MEC_OBJECTIVE_PAPER,
             &p,
             b * candidates,
             &[&self.h, &self.task_d, &self.task_f, &ab, &fb, &pb, &bins, &phi],
@@ -1172,7 +1177,7 @@ impl MecEnv {
         p.step = self.step;
         let a = self.backend.alloc(b * n)?;
         self.launch(
-            KernelId::MecHeuristic,
+            &MEC_HEURISTIC,
             &p,
             b,
             &[&self.iotd_pos, &self.mec_pos, &self.task_f, &self.order, &self.load, &a],
