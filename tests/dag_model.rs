@@ -58,7 +58,7 @@ fn optimal_equals_brute_force_and_bounds_every_method() {
 #[test]
 fn optimal_batch_on_every_backend_matches_the_model() {
     use mecrl::backend::{self, BackendKind};
-    use mecrl::env::dag::batch::optimal_batch;
+    use mecrl::env::dag::optimal::optimal_batch;
     for sem in [Semantics::Reference, Semantics::Paper] {
         let graphs: Vec<Prepared> = [5usize, 9, 12, 1]
             .iter()

@@ -64,6 +64,7 @@ fn compile_errors_carry_the_nvrtc_log() {
         wgsl: "",
         cu: "extern \"C\" __global__ void broken() { no_such_name = 1; }\n",
         kernels: &[],
+        includes: &[],
     };
     match cuda::compile_ptx(&BROKEN, "compute_90") {
         Err(Error::KernelCompile { backend, kernel, log }) => {

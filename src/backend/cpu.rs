@@ -1,11 +1,12 @@
 //! The CPU backend: buffers are host vectors, a launch calls the kernel's CPU reference, which
 //! parallelizes over the batch with rayon.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
-use super::{check_launch, Backend, BackendKind, Buffer, BufferInner, HostMem, HostWords, KernelSpec};
+use super::device::{check_launch, host, Backend, BackendKind, Buffer, BufferInner};
+use super::host::{lock, HostMem, HostPool};
+use super::spec::KernelSpec;
 use crate::error::{Error, Result};
 
 /// rayon on the host.
@@ -20,64 +21,10 @@ impl CpuBackend {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Words held for reuse by dropped buffers (at most [`POOL_WORDS`]).
+    /// Words held for reuse by dropped buffers (at most [`POOL_WORDS`](super::host::POOL_WORDS)).
     pub fn pooled_words(&self) -> usize {
         self.pool.held()
     }
-}
-
-/// The most words the pool keeps (256 MiB): past it a dropped buffer's memory is freed.
-pub const POOL_WORDS: usize = 1 << 26;
-
-/// Vectors of dropped buffers, by length, for the next buffer of the same length (the shapes of
-/// a training step repeat every step).
-#[derive(Default)]
-pub(crate) struct HostPool {
-    free: Mutex<Free>,
-}
-
-#[derive(Default)]
-struct Free {
-    by_len: HashMap<usize, Vec<Vec<u32>>>,
-    held: usize,
-}
-
-impl HostPool {
-    fn free(&self) -> MutexGuard<'_, Free> {
-        self.free.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    fn take(&self, words: usize) -> Option<Vec<u32>> {
-        let mut g = self.free();
-        let v = g.by_len.get_mut(&words)?.pop()?;
-        g.held -= words;
-        Some(v)
-    }
-    pub(crate) fn put(&self, v: Vec<u32>) {
-        let words = v.len();
-        if words == 0 {
-            return;
-        }
-        let mut g = self.free();
-        if g.held + words <= POOL_WORDS {
-            g.held += words;
-            g.by_len.entry(words).or_default().push(v);
-        }
-    }
-    fn held(&self) -> usize {
-        self.free().held
-    }
-}
-
-pub(crate) fn host(buf: &Buffer, backend: &str) -> Result<HostWords> {
-    match &buf.inner {
-        BufferInner::Host(h) => Ok(h.clone()),
-        #[allow(unreachable_patterns)]
-        _ => Err(Error::device(backend, "buffer belongs to another backend")),
-    }
-}
-
-pub(crate) fn lock(h: &HostWords) -> MutexGuard<'_, Vec<u32>> {
-    h.words.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Backend for CpuBackend {

@@ -25,11 +25,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::cpu::{host, lock};
-use super::{
-    check_launch, grid_for, source, Access, Backend, BackendKind, Buffer, BufferInner, Elem, HostMem, KernelSpec, Stem,
-    WORKGROUP,
-};
+use super::device::{check_launch, grid_for, host, Backend, BackendKind, Buffer, BufferInner, WORKGROUP};
+use super::host::{lock, HostMem};
+use super::source;
+use super::spec::{Access, Elem, KernelSpec, Stem};
 use crate::error::{Error, Result};
 
 /// The shim header (kernel side).

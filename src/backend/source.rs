@@ -6,7 +6,7 @@
 //! each starting with a line `//!entry <name>`. The module for an entry is
 //! `shaders/common/*.wgsl` + the shared part + that entry's section.
 
-use super::Stem;
+use super::spec::Stem;
 
 /// The WGSL files every module starts with (path under `shaders/`, text), in this order.
 pub static WGSL_COMMON: &[(&str, &str)] = &[
@@ -90,29 +90,35 @@ pub fn wgsl_module(stem: &Stem, entry: &str) -> Option<String> {
     Some(out)
 }
 
-/// The CUDA file of `stem` with `#include "common/x"` lines replaced by the embedded header
-/// (once each); an include of anything else is an error naming it.
+/// The CUDA file of `stem` with `#include "x"` lines replaced by the embedded file (once each):
+/// a header of `kernels/common` or the `.cu` file of a stem `stem` names in `includes`; an
+/// include of anything else is an error naming it.
 pub fn cuda_source(stem: &Stem) -> Result<String, String> {
     let mut seen = Vec::new();
     let mut out = String::new();
-    expand(stem.cu, &mut seen, &mut out).map_err(|inc| {
+    expand(stem, stem.cu, &mut seen, &mut out).map_err(|inc| {
         format!(
-            "kernels/{} includes \"{inc}\", which is not one of kernels/common (src/backend/source.rs)",
+            "kernels/{} includes \"{inc}\", which is neither in kernels/common nor the file of a stem in its `includes`",
             stem.cu_path()
         )
     })?;
     Ok(out)
 }
 
-fn expand(text: &str, seen: &mut Vec<String>, out: &mut String) -> Result<(), String> {
+/// The text of `#include "path"` for `stem`: a common header or an included stem's file.
+fn included(stem: &Stem, path: &str) -> Option<&'static str> {
+    lookup(CUDA_COMMON, path).or_else(|| stem.includes.iter().find(|s| s.cu_path() == path).map(|s| s.cu))
+}
+
+fn expand(stem: &Stem, text: &str, seen: &mut Vec<String>, out: &mut String) -> Result<(), String> {
     for line in text.lines() {
         let t = line.trim();
         if let Some(rest) = t.strip_prefix("#include \"") {
             let inc = rest.trim_end_matches('"');
             if !seen.iter().any(|s| s == inc) {
                 seen.push(inc.to_string());
-                let header = lookup(CUDA_COMMON, inc).ok_or_else(|| inc.to_string())?;
-                expand(header, seen, out)?;
+                let header = included(stem, inc).ok_or_else(|| inc.to_string())?;
+                expand(stem, header, seen, out)?;
             }
             continue;
         }

@@ -91,6 +91,8 @@ pub struct Stem {
     pub cu: &'static str,
     /// Its kernels, in declaration order.
     pub kernels: &'static [&'static KernelSpec],
+    /// Stems whose `.cu` file this one `#include`s (`#include "<area>/<name>.cu"`).
+    pub includes: &'static [&'static Stem],
 }
 
 impl Stem {
@@ -190,6 +192,9 @@ macro_rules! kernel_params {
 /// kernel. Buffers are `name: access elem` with access `R` (read), `W` (read-write), `S`
 /// (scratch) and elem `F32` or `U32`, in binding order.
 ///
+/// A stem whose `.cu` file includes another stem's names it: `stem "search" / "levy" includes
+/// [crate::env::mec::kernels::STEM];`.
+///
 /// ```ignore
 /// kernels! {
 ///     stem "ops" / "act";
@@ -200,7 +205,7 @@ macro_rules! kernel_params {
 #[macro_export]
 macro_rules! kernels {
     (
-        stem $area:literal / $name:literal;
+        stem $area:literal / $name:literal $(includes [$($inc:path),* $(,)?])?;
         $(
             $(#[$doc:meta])*
             $id:ident = $entry:ident($p:ty; $($buf:ident: $acc:ident $elem:ident),* $(,)?)
@@ -214,6 +219,7 @@ macro_rules! kernels {
             wgsl: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $area, "/", $name, ".wgsl")),
             cu: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/kernels/", $area, "/", $name, ".cu")),
             kernels: &[$(&$id),*],
+            includes: &[$($(&$inc),*)?],
         };
         $(
             $(#[$doc])*

@@ -444,7 +444,7 @@ fn cmd_run(
 }
 
 fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &str, quiet: bool) -> anyhow::Result<()> {
-    use mecrl::experiment::dirs;
+    use mecrl::experiment::dirs_reproduce as dirs;
     let be = pick_backend(backend)?;
     let dir =
         out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-dirs-quick" } else { "runs/reproduce-dirs" }));
@@ -719,7 +719,7 @@ fn cmd_dag_generate(cfg: &mecrl::env::dag::gen::DagGenConfig, count: u32, seed: 
 }
 
 fn cmd_bench_dag(a: &BenchDagArgs) -> anyhow::Result<()> {
-    use mecrl::env::dag::{batch, dot, gen, model};
+    use mecrl::env::dag::{batch, dot, gen, model, optimal};
     let cfg = gen::DagGenConfig { n: a.n, ..Default::default() };
     let sys = model::DagSystem::default();
     if a.n > 24 {
@@ -768,7 +768,7 @@ fn cmd_bench_dag(a: &BenchDagArgs) -> anyhow::Result<()> {
             let mut ts = vec![];
             for _ in 0..3 {
                 let t = Instant::now();
-                std::hint::black_box(batch::optimal_batch(&**be, std::slice::from_ref(&p))?);
+                std::hint::black_box(optimal::optimal_batch(&**be, std::slice::from_ref(&p))?);
                 ts.push(t.elapsed().as_secs_f64());
             }
             t_all[k].push(median(ts));

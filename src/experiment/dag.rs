@@ -19,7 +19,7 @@ use crate::backend::{Backend, BackendKind};
 use crate::env::dag::eval::{evaluate, DagMethod};
 use crate::env::dag::gen::{self, DagGenConfig};
 use crate::env::dag::model::{DagSystem, Prepared, Scratch};
-use crate::env::dag::{batch, dot, Dag};
+use crate::env::dag::{dot, optimal, Dag};
 use crate::error::{Error, Result};
 use crate::rng;
 
@@ -316,7 +316,7 @@ pub fn run(cfg: &DagRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u
                 };
                 let prepared: Vec<Prepared> = dags.iter().map(|d| Prepared::new(d, &sys)).collect::<Result<_>>()?;
                 let device_opt = if on_device && methods.contains(&DagMethod::Optimal) && n <= sys.max_optimal_tasks {
-                    Some(batch::optimal_batch(&*backend, &prepared)?)
+                    Some(optimal::optimal_batch(&*backend, &prepared)?)
                 } else {
                     None
                 };

@@ -327,8 +327,6 @@ pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
     })
 }
 
-pub use super::dirs_reproduce::{reproduce, reproduce_points, reproduce_work_units};
-
 #[cfg(test)]
 mod tests {
     use super::*;

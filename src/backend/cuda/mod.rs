@@ -15,7 +15,9 @@ use cudarc::driver::{
 };
 use cudarc::nvrtc::{CompileError, CompileOptions, Ptx};
 
-use super::{check_launch, grid_for, source, Backend, BackendKind, Buffer, BufferInner, KernelSpec, Stem, WORKGROUP};
+use super::device::{check_launch, grid_for, Backend, BackendKind, Buffer, BufferInner, WORKGROUP};
+use super::source;
+use super::spec::{KernelSpec, Stem};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "cuda";

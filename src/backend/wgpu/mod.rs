@@ -16,7 +16,9 @@ use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-use super::{check_launch, grid_for, source, Access, Backend, BackendKind, Buffer, BufferInner, KernelSpec};
+use super::device::{check_launch, grid_for, Backend, BackendKind, Buffer, BufferInner};
+use super::source;
+use super::spec::{Access, KernelSpec};
 use crate::error::{Error, Result};
 
 const NAME: &str = "wgpu";

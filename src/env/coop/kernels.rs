@@ -1,6 +1,6 @@
 //! The `coop` kernels: their specs, parameter layouts and buffer sizes (see docs/kernels.md).
 
-use super::CoopParams;
+use super::model::CoopParams;
 use crate::backend::params;
 
 crate::kernel_params!(CoopParams {

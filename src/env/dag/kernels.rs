@@ -24,13 +24,13 @@ crate::kernels! {
         cpu super::batch::cpu_optimal_reduce, sizes dag_optimal_reduce_sizes;
     /// `dag` MDP: every graph back to position 0.
     DAG_RESET = dag_reset(DagParams; n_tasks: R U32, ctl: W U32, state: W F32, plan: W U32)
-        cpu super::mdp::cpu_reset, sizes dag_reset_sizes;
+        cpu super::step::cpu_reset, sizes dag_reset_sizes;
     /// `dag` MDP: one decision per graph, reward −ΔT_c.
     DAG_STEP = dag_step(DagParams;
         n_tasks: R U32, cost: R F32, par_off: R U32, par_idx: R U32, exit: R U32, scale: R F32,
         action: R U32, ft: W F32, state: W F32, ctl: W U32, plan: W U32, reward: W F32
     )
-        cpu super::mdp::cpu_step, sizes dag_step_sizes;
+        cpu super::step::cpu_step, sizes dag_step_sizes;
 }
 
 /// (B, N, E, P, chunks) of a `dag_*` parameter block; chunks is at least 1.
@@ -56,11 +56,11 @@ fn dag_optimal_reduce_sizes(bytes: &[u8]) -> Vec<u64> {
 
 fn dag_reset_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, _, _, _) = dag_dims(bytes);
-    vec![b, 2 * b, super::mdp::STATE_WORDS as u64 * b, b * n]
+    vec![b, 2 * b, super::step::STATE_WORDS as u64 * b, b * n]
 }
 
 fn dag_step_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, e, _, _) = dag_dims(bytes);
-    let s = super::mdp::STATE_WORDS as u64;
+    let s = super::step::STATE_WORDS as u64;
     vec![b, b * n * 4, b * (n + 1), b * e, b * n, 2 * b, b, b * n * 4, s * b, 2 * b, b * n, b]
 }

@@ -1,131 +1,17 @@
-//! The MDP of MRLCO (seed 001 §4.1; SPEC `dag`), batched: B graphs (padded) are rolled out
-//! together, one decision per graph per step, in rank order. The state is the task embeddings in
-//! rank order plus the decisions so far; the action is 0 (local) or 1 (offload) for the task at
-//! the current position; the reward is −(T_c(A_1:i) − T_c(A_1:i−1)) (eq. 11), optionally
-//! min-max scaled per graph as the published code scores it: −(ΔT − min)/(max − min)
-//! ([`super::model::reward_scale`]).
-//!
-//! Kernels (CPU here, WGSL and CUDA in `dag.wgsl` / `dag.cu`), one thread per graph:
-//! - `dag_reset`: bufs n_tasks, ctl [B, 2] u32 (position, status), state [B, 8] f32
-//!   ([`F32State`]: a_ue, a_up, a_mec, a_down, current, t_exit, 0, 0), plan [B, N] u32
-//!   (decisions so far; [`UNDECIDED`] where none yet).
-//! - `dag_step`: bufs n_tasks, cost, par_off, par_idx, exit (the [`DagBatch`] layout), scale
-//!   [B, 2] f32 (max, min), action [B] u32, ft [B, N, 4] f32 (finish times, kept between
-//!   steps), state, ctl, plan, reward [B] f32.
-//!
-//! Status: [`RUNNING`], [`DONE`] (every task decided; further steps give reward 0 and change
-//! nothing) or [`BAD_ACTION`] (an action other than 0 or 1 arrived through a device buffer:
-//! reward NaN, state unchanged, sticky until reset). [`DagEnv::step`] refuses such actions with a
-//! typed error before they reach a kernel.
+//! The MDP of MRLCO (seed 001 §4.1; SPEC `dag`) as a batched environment on any backend: B
+//! graphs (padded) rolled out together, one decision per graph per step, in rank order. The
+//! rules, buffers and statuses are those of the kernels in [`super::step`].
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
-use super::batch::{check_graph_bufs, graph, position, DagBatch, DagParams, F32State};
+use super::batch::{DagBatch, DagParams};
 use super::model::{reward_scale, DagSystem, Prepared};
 use super::Dag;
-use crate::backend::cpu::{f32s, f32s_mut, need, need_all};
-use crate::backend::params as decode;
 use crate::backend::{Backend, Buffer};
 use crate::env::dag::kernels::{DAG_RESET, DAG_STEP};
 use crate::error::{Error, Result};
 
-/// Status: the graph has undecided tasks.
-pub const RUNNING: u32 = 0;
-/// Status: every task is decided.
-pub const DONE: u32 = 1;
-/// Status: an invalid action arrived (device actions only).
-pub const BAD_ACTION: u32 = 2;
-/// `plan` entry of a position not decided yet.
-pub const UNDECIDED: u32 = u32::MAX;
-/// f32 words per `state` row.
-pub const STATE_WORDS: usize = 8;
-
-/// `dag_reset`.
-pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: DagParams = decode(params);
-    let (b, n) = (p.b as usize, p.n_max as usize);
-    need_all("dag_reset", bufs, &[("n_tasks", b), ("ctl", 2 * b), ("state", STATE_WORDS * b), ("plan", b * n)])?;
-    let [n_tasks, ctl, state, plan] = bufs else { unreachable!("the spec has 4 buffers") };
-    for g in 0..b {
-        ctl[2 * g] = 0;
-        ctl[2 * g + 1] = if n_tasks[g] == 0 { DONE } else { RUNNING };
-        state[STATE_WORDS * g..STATE_WORDS * (g + 1)].fill(0);
-        plan[g * n..(g + 1) * n].fill(UNDECIDED);
-    }
-    Ok(())
-}
-
-/// `dag_step`.
-pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: DagParams = decode(params);
-    check_graph_bufs("dag_step", &p, bufs)?;
-    let (b, n_max) = (p.b as usize, p.n_max as usize);
-    for (k, (name, want)) in [
-        ("scale", 2 * b),
-        ("action", b),
-        ("ft", b * n_max * 4),
-        ("state", STATE_WORDS * b),
-        ("ctl", 2 * b),
-        ("plan", b * n_max),
-        ("reward", b),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        need("dag_step", name, bufs[5 + k].len(), want)?;
-    }
-    let (head, tail) = bufs.split_at_mut(7);
-    let ro: Vec<&[u32]> = head.iter().map(|x| &**x).collect();
-    let [ft, state, ctl, plan, reward] = tail else { unreachable!("the spec has 12 buffers") };
-    let scale = f32s(ro[5]);
-    f32s_mut(ft)[..b * n_max * 4]
-        .par_chunks_mut(4 * n_max)
-        .zip(f32s_mut(state)[..STATE_WORDS * b].par_chunks_mut(STATE_WORDS))
-        .zip(ctl[..2 * b].par_chunks_mut(2))
-        .zip(plan[..b * n_max].par_chunks_mut(n_max))
-        .zip(f32s_mut(reward)[..b].par_iter_mut())
-        .enumerate()
-        .for_each(|(g, ((((ft, state), ctl), plan), reward))| {
-            let gr = graph(&p, g, &ro);
-            if ctl[1] != RUNNING {
-                *reward = 0.0;
-                return;
-            }
-            let a = ro[6][g];
-            if a > 1 {
-                ctl[1] = BAD_ACTION;
-                *reward = f32::NAN;
-                return;
-            }
-            let k = ctl[0] as usize;
-            if k >= gr.n {
-                // unreachable through reset/step; a hand-made ctl must not index past N
-                ctl[1] = DONE;
-                *reward = 0.0;
-                return;
-            }
-            let mut st =
-                F32State { avail: [state[0], state[1], state[2], state[3]], current: state[4], t_exit: state[5] };
-            let before = st.span(p.semantics);
-            position(&gr, p.semantics, k, a == 1, ft, &mut st);
-            let delta = st.span(p.semantics) - before; // ΔT_c (eq. 11)
-            *reward = if p.scaled != 0 {
-                let (hi, lo) = (scale[2 * g], scale[2 * g + 1]);
-                -((delta - lo) / (hi - lo))
-            } else {
-                -delta
-            };
-            state[..6].copy_from_slice(&[st.avail[0], st.avail[1], st.avail[2], st.avail[3], st.current, st.t_exit]);
-            plan[k] = a;
-            ctl[0] = k as u32 + 1;
-            if k + 1 >= gr.n {
-                ctl[1] = DONE;
-            }
-        });
-    Ok(())
-}
+pub use super::step::{cpu_reset, cpu_step, BAD_ACTION, DONE, RUNNING, STATE_WORDS, UNDECIDED};
 
 /// B graphs as one batched environment on a backend; every buffer stays on the device.
 pub struct DagEnv {

@@ -14,6 +14,8 @@ pub mod gen;
 pub mod kernels;
 pub mod mdp;
 pub mod model;
+pub mod optimal;
+pub mod step;
 
 /// A task graph. Tasks are numbered 0..n (DOT files number them from 1).
 #[derive(Clone, Debug, PartialEq)]

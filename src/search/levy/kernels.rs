@@ -1,6 +1,6 @@
 //! The `levy` kernels: their specs, parameter layouts and buffer sizes (see docs/kernels.md).
 
-use super::LevyParams;
+use super::model::LevyParams;
 use crate::backend::params;
 
 crate::kernel_params!(LevyParams {
@@ -35,25 +35,25 @@ crate::kernel_params!(LevyParams {
 });
 
 crate::kernels! {
-    stem "search" / "levy";
+    stem "search" / "levy" includes [crate::env::mec::kernels::STEM];
     /// Lévy search: population initialization and initial fitness.
     LEVY_INIT = levy_init(LevyParams;
         cost: R F32, sqrt_f: R F32, h: R F32, task_d: R F32, task_f: R F32, a0: R U32,
         pop_a: W U32, pop_f: W F32, pop_p: W F32, fit: W F32, bins: S F32
     )
-        cpu super::cpu_init, sizes levy_init_sizes;
+        cpu super::model::cpu_init, sizes levy_init_sizes;
     /// Lévy search: one generation (eq. 20–28).
     LEVY_GENERATION = levy_generation(LevyParams;
         cost: R F32, sqrt_f: R F32, h: R F32, hn: R F32, task_d: R F32, task_f: R F32,
         pop_a: W U32, pop_f: W F32, pop_p: W F32, fit: W F32, bins: S F32
     )
-        cpu super::cpu_generation, sizes levy_generation_sizes;
+        cpu super::model::cpu_generation, sizes levy_generation_sizes;
     /// Lévy search: best candidate per instance.
     LEVY_BEST = levy_best(LevyParams;
         pop_a: R U32, pop_f: R F32, pop_p: R F32, fit: R F32, best_a: W U32, best_f: W F32,
         best_p: W F32, best_fit: W F32
     )
-        cpu super::cpu_best, sizes levy_best_sizes;
+        cpu super::model::cpu_best, sizes levy_best_sizes;
 }
 
 fn levy_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
