@@ -83,7 +83,7 @@ mod tests {
                     for line in text.lines() {
                         if let Some(rest) = line.trim().strip_prefix("stem \"") {
                             let (area, name) = rest.split_once("\" / \"").unwrap();
-                            found.push(format!("{area}/{}", name.trim_end_matches("\";")));
+                            found.push(format!("{area}/{}", name.split('"').next().unwrap()));
                         }
                     }
                 }

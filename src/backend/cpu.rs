@@ -37,9 +37,9 @@ impl Backend for CpuBackend {
     fn alloc(&self, words: usize) -> Result<Buffer> {
         let v = match self.pool.take(words) {
             Some(mut v) => {
-                if words >= crate::ops::TEAM_ELEMS {
-                    let c = crate::ops::team_chunk(words);
-                    crate::ops::team_parts(v.chunks_mut(c).collect(), &|part: &mut [u32]| part.fill(0));
+                if words >= super::par::TEAM_ELEMS {
+                    let c = super::par::team_chunk(words);
+                    super::par::team_parts(v.chunks_mut(c).collect(), &|part: &mut [u32]| part.fill(0));
                 } else {
                     v.fill(0);
                 }

@@ -11,6 +11,7 @@ pub mod cuda_host;
 pub mod device;
 mod host;
 pub mod open;
+pub mod par;
 pub mod source;
 pub mod spec;
 #[cfg(feature = "wgpu")]

@@ -133,7 +133,7 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
     };
     let work: usize = jobs.iter().map(|j| j.m * j.n * j.kk).sum();
     let ptrs: Vec<OutPtr> = outs.into_iter().map(|o| OutPtr(o.as_mut_ptr())).collect();
-    let threads = super::par::threads();
+    let threads = crate::backend::par::threads();
     if work < par_min() || threads < 2 {
         for (j, p) in jobs.iter().zip(&ptrs) {
             // SAFETY: the whole output of job j, checked above.
@@ -173,7 +173,7 @@ pub fn run(jobs: &[Gemm<'_>], outs: Vec<&mut [f32]>) {
             }
         }
     }
-    super::par::run(tasks.len(), &|ti| {
+    crate::backend::par::run(tasks.len(), &|ti| {
         let (ji, r0, r1, c0, c1) = tasks[ti];
         // SAFETY: every (job, row block, column block) is one task; blocks do not overlap.
         unsafe { kernel.block(&jobs[ji], ptrs[ji].0, r0, r1, c0, c1) };

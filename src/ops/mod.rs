@@ -20,38 +20,18 @@ pub mod layer_norm;
 pub mod linear;
 pub mod loss;
 pub mod optim;
-pub mod par;
 pub mod rnn;
 pub mod softmax;
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
+
+pub(crate) use crate::backend::par::{team_chunk, team_parts, TEAM_ELEMS};
 
 /// Elements below which a CPU elementwise or row-wise function stays on the calling thread:
 /// such passes are memory-bound and take microseconds, less than waking rayon's workers.
 pub(crate) const PAR_ELEMS: usize = 1 << 18;
 /// The fewest elements per rayon task of those functions.
 pub(crate) const PAR_MIN_LEN: usize = 1 << 15;
-
-/// Elements from which an elementwise pass (activations, `add_scaled`, the optimizer step) is
-/// split across [`par`]'s team: its hand-off costs about a microsecond, not a rayon fork's tens.
-pub(crate) const TEAM_ELEMS: usize = 1 << 14;
-
-/// Runs `f` once on each part, on [`par`]'s team (each part is taken by exactly one task).
-pub(crate) fn team_parts<P: Send>(parts: Vec<P>, f: &(dyn Fn(P) + Sync)) {
-    let cells: Vec<std::sync::Mutex<Option<P>>> = parts.into_iter().map(|p| std::sync::Mutex::new(Some(p))).collect();
-    par::run(cells.len(), &|i| {
-        let part = cells[i].lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(p) = part {
-            f(p);
-        }
-    });
-}
-
-/// The chunk length that splits n elements over the team's threads (more, smaller chunks
-/// measured slower on case (a): each hand-off costs).
-pub(crate) fn team_chunk(n: usize) -> usize {
-    n.div_ceil(par::threads()).max(1)
-}
 
 /// Rows per rayon task for a row-wise function over rows of `cols` elements.
 pub(crate) fn par_rows(cols: usize) -> usize {

@@ -199,6 +199,27 @@ pub fn run(n: usize, f: &(dyn Fn(usize) + Sync)) {
     lock(&t.slot).job = None;
 }
 
+/// Elements from which an elementwise pass (activations, `add_scaled`, the optimizer step) is
+/// split across the team: its hand-off costs about a microsecond, not a rayon fork's tens.
+pub(crate) const TEAM_ELEMS: usize = 1 << 14;
+
+/// Runs `f` once on each part, on the team (each part is taken by exactly one task).
+pub(crate) fn team_parts<P: Send>(parts: Vec<P>, f: &(dyn Fn(P) + Sync)) {
+    let cells: Vec<std::sync::Mutex<Option<P>>> = parts.into_iter().map(|p| std::sync::Mutex::new(Some(p))).collect();
+    run(cells.len(), &|i| {
+        let part = cells[i].lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(p) = part {
+            f(p);
+        }
+    });
+}
+
+/// The chunk length that splits n elements over the team's threads (more, smaller chunks
+/// measured slower on case (a): each hand-off costs).
+pub(crate) fn team_chunk(n: usize) -> usize {
+    n.div_ceil(threads()).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
