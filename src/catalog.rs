@@ -26,6 +26,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::env::crowd::kernels::STEM,
     &crate::env::coop::kernels::STEM,
     &crate::env::endedge::kernels::STEM,
+    &crate::env::toy::STEM,
     &crate::search::levy::kernels::STEM,
     &crate::algo::replay::STEM,
     &crate::algo::dirs::kernels::STEM,

@@ -66,6 +66,8 @@ pub mod stream {
     pub const ENDEDGE_ARRIVAL: u32 = 20;
     /// `endedge`: the Random baseline's action per terminal per slot.
     pub const ENDEDGE_POLICY: u32 = 21;
+    /// `toy` (the environment-contract fixture): initial states and targets at reset.
+    pub const TOY: u32 = 63;
 }
 
 /// One Philox4x32 round.

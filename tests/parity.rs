@@ -34,6 +34,8 @@ use mecrl::search::levy::{self, LevyConfig, LevyParams};
 mod algo;
 #[path = "parity/attention.rs"]
 mod attention;
+#[path = "parity/contract.rs"]
+mod contract;
 #[path = "parity/coop.rs"]
 mod coop;
 #[path = "parity/crowd.rs"]
@@ -436,6 +438,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         attention::attention_cases(&**be, &mut done);
         endedge::cases(&**be, &mut done);
         algo::cases(&**be, &mut done);
+        contract::cases(&**be, &mut done);
 
         let missing: Vec<_> = mecrl::catalog::kernels().filter(|k| !done.contains(k)).map(|k| k.entry).collect();
         assert!(missing.is_empty(), "{}: kernels not exercised by the parity test: {missing:?}", be.kind());

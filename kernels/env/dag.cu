@@ -15,7 +15,7 @@ struct DagParams {
     u32 semantics;
     u32 chunks;
     u32 scaled;
-    u32 _pad1;
+    u32 emb;
 };
 
 // The largest task count of the exhaustive kernel (plan indices are 32-bit).
@@ -248,6 +248,24 @@ extern "C" __global__ void dag_step(const DagParams p, const u32* __restrict__ n
     plan[(u64)g * p.n_max + k] = a;
     ctl[2u * g] = k + 1u;
     if (k + 1u >= gr.n) ctl[2u * g + 1u] = 1u;
+}
+
+// One thread per graph (step.rs `cpu_observe`): rows [embedding, decision so far (-1 undecided),
+// 1 at the current position], and whether the graph has ended.
+extern "C" __global__ void dag_observe(const DagParams p, const float* __restrict__ embeddings,
+                                       const u32* __restrict__ plan, const u32* __restrict__ ctl,
+                                       float* __restrict__ obs, u32* __restrict__ terminated) {
+    u32 g = global_id();
+    if (g >= p.b) return;
+    u32 n = p.n_max, e = p.emb, w = e + 2u;
+    for (u32 k = 0; k < n; ++k) {
+        u64 o = ((u64)g * n + k) * w;
+        for (u32 j = 0; j < e; ++j) obs[o + j] = embeddings[((u64)g * n + k) * e + j];
+        u32 a = plan[(u64)g * n + k];
+        obs[o + e] = a == 0xffffffffu ? -1.0f : (float)a;
+        obs[o + e + 1u] = k == ctl[2u * g] ? 1.0f : 0.0f;
+    }
+    terminated[g] = ctl[2u * g + 1u] != 0u ? 1u : 0u;
 }
 
 #endif

@@ -312,4 +312,24 @@ extern "C" __global__ void endedge_observe(const EndedgeParams p, const float* _
     for (u32 e = 0; e < p.e; ++e) mk[1u + e] = any;
 }
 
+// One thread per (instance, terminal) (cpu.rs `cpu_reward`): -(delay slots finished in the slot)
+// + Const x (tasks dropped in the slot), then prev takes the counters.
+extern "C" __global__ void endedge_reward(const EndedgeParams p, const u32* __restrict__ acc, u32* __restrict__ prev,
+                                          float* __restrict__ reward) {
+    u32 i = global_id();
+    if (i >= p.b * p.d) return;
+    u32 delay = acc[4u * (u64)i + 3u] - prev[2u * (u64)i];
+    u32 dropped = acc[4u * (u64)i + 2u] - prev[2u * (u64)i + 1u];
+    reward[i] = -(float)delay + p.drop_reward * (float)dropped;
+    prev[2u * (u64)i] = acc[4u * (u64)i + 3u];
+    prev[2u * (u64)i + 1u] = acc[4u * (u64)i + 2u];
+}
+
+// One thread per word of Load(t) [B, C, E] (cpu.rs `cpu_state`).
+extern "C" __global__ void endedge_state(const EndedgeParams p, const u32* __restrict__ load, float* __restrict__ state) {
+    u32 i = global_id();
+    if (i >= p.b * p.c * p.e) return;
+    state[i] = (float)load[i];
+}
+
 #endif

@@ -362,5 +362,13 @@ extern "C" __global__ void mec_heuristic(const MecParams p, const float* __restr
     }
 }
 
+// mec_reward: one thread per instance; 1 / ΣΦ (variant 0) or −ΣΦ / N (variant 1).
+extern "C" __global__ void mec_reward(const MecParams p, const float* __restrict__ phi, float* __restrict__ reward) {
+    u32 b = global_id();
+    if (b >= p.b) return;
+    float x = phi[b];
+    reward[b] = p.variant == 0u ? 1.0f / x : -x / (float)p.n;
+}
+
 #endif // MECRL_MEC_HELPERS_ONLY
 #endif // MECRL_ENV_MEC_CU

@@ -15,7 +15,7 @@ struct DagParams {
     semantics: u32,
     chunks: u32,
     scaled: u32,
-    _pad1: u32,
+    emb: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: DagParams;
@@ -368,3 +368,40 @@ fn dag_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
         ctl[2u * g + 1u] = 1u;
     }
 }
+
+//!entry dag_observe
+@group(0) @binding(1) var<storage, read> embeddings: array<f32>;
+@group(0) @binding(2) var<storage, read> plan: array<u32>;
+@group(0) @binding(3) var<storage, read> ctl: array<u32>;
+@group(0) @binding(4) var<storage, read_write> obs: array<f32>;
+@group(0) @binding(5) var<storage, read_write> terminated: array<u32>;
+
+// One thread per graph (step.rs `cpu_observe`): rows [embedding, decision so far (-1 undecided),
+// 1 at the current position], and whether the graph has ended.
+@compute @workgroup_size(64)
+fn dag_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_id) lid: vec3<u32>) {
+    let g = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (g >= params.b) {
+        return;
+    }
+    let n = params.n_max;
+    let e = params.emb;
+    let w = e + 2u;
+    for (var k = 0u; k < n; k = k + 1u) {
+        let o = (g * n + k) * w;
+        for (var j = 0u; j < e; j = j + 1u) {
+            obs[o + j] = embeddings[(g * n + k) * e + j];
+        }
+        let a = plan[g * n + k];
+        var d = -1.0;
+        if (a != 0xffffffffu) {
+            d = f32(a);
+        }
+        obs[o + e] = d;
+        obs[o + e + 1u] = select(0.0, 1.0, k == ctl[2u * g]);
+    }
+    terminated[g] = select(0u, 1u, ctl[2u * g + 1u] != 0u);
+}
+

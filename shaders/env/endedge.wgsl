@@ -398,3 +398,41 @@ fn endedge_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
         mask[mo + 1u + e] = any;
     }
 }
+
+//!entry endedge_reward
+@group(0) @binding(1) var<storage, read> acc: array<u32>;
+@group(0) @binding(2) var<storage, read_write> prev: array<u32>;
+@group(0) @binding(3) var<storage, read_write> reward: array<f32>;
+
+// One thread per (instance, terminal) (cpu.rs `cpu_reward`): -(delay slots finished in the slot)
+// + Const x (tasks dropped in the slot), then prev takes the counters.
+@compute @workgroup_size(64)
+fn endedge_reward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (i >= params.b * params.d) {
+        return;
+    }
+    let delay = acc[4u * i + 3u] - prev[2u * i];
+    let dropped = acc[4u * i + 2u] - prev[2u * i + 1u];
+    reward[i] = pm_keep(-f32(delay) + pm_keep(params.drop_reward * f32(dropped)));
+    prev[2u * i] = acc[4u * i + 3u];
+    prev[2u * i + 1u] = acc[4u * i + 2u];
+}
+
+//!entry endedge_state
+@group(0) @binding(1) var<storage, read> load: array<u32>;
+@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+
+// One thread per word of Load(t) [B, C, E] (cpu.rs `cpu_state`).
+@compute @workgroup_size(64)
+fn endedge_state(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (i >= params.b * params.c * params.e) {
+        return;
+    }
+    state[i] = f32(load[i]);
+}

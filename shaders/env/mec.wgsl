@@ -393,3 +393,24 @@ fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
         }
     }
 }
+
+//!entry mec_reward
+@group(0) @binding(1) var<storage, read> phi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> reward: array<f32>;
+
+// One thread per instance: 1 / ΣΦ (variant 0) or −ΣΦ / N (variant 1).
+@compute @workgroup_size(64)
+fn mec_reward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
+    let b = global_index(wg, nwg, lid);
+    pm_init(nwg);
+    if (b >= params.b) {
+        return;
+    }
+    let x = phi[b];
+    if (params.variant == 0u) {
+        reward[b] = pm_keep(1.0 / x);
+    } else {
+        reward[b] = pm_keep(-x / f32(params.n));
+    }
+}

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
+use crate::env::contract::{BatchEnv, EnvBuffers};
+use crate::env::coop::contract::CoopBatchEnv;
 use crate::env::coop::{CoopConfig, CoopEnv, Heuristic, Stats};
 use crate::error::{Error, Result};
 use crate::rng;
@@ -236,11 +238,20 @@ pub fn run(cfg: &CoopRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
     for (pi, pt) in cfg.points().iter().enumerate() {
         let seed = rng::derive_seed(cfg.seed, 0xC00F_u64 ^ pi as u64);
         let axis = pt.sweep.map_or("base", |k| cfg.sweep[k].axis.name());
-        let mut env = CoopEnv::new(backend.clone(), &pt.cfg, cfg.batch, seed)?;
+        // Through the environment contract; episode e of the point's seed is the instance
+        // draw (`reset_episode`), as the heuristics' task logs number them.
+        let mut env = CoopBatchEnv::new(backend.clone(), &pt.cfg, cfg.batch)?;
+        let out = EnvBuffers::new(&*backend, env.spec())?;
+        let actions = backend.alloc(env.spec().action_words())?;
         for &m in &cfg.methods {
             let mut all = vec![];
             for e in 0..cfg.episodes {
-                all.extend(env.run_episode(e, m)?);
+                env.reset_episode(seed, e, &out)?;
+                for _ in 0..pt.cfg.episode_slots() {
+                    env.heuristic(m, &actions)?;
+                    env.step(&actions, &out)?;
+                }
+                all.extend(env.inner().stats()?);
                 tick(1);
             }
             results.push(CoopResult::from_stats(axis, pt.value.unwrap_or(f64::NAN), m, &all));

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
-use crate::env::crowd::{count, metric, Case, CrowdConfig, CrowdEnv, Policy};
+use crate::backend::{download_f32, Backend};
+use crate::env::contract::{BatchEnv, EnvBuffers};
+use crate::env::crowd::contract::CrowdBatchEnv;
+use crate::env::crowd::{count, metric, Case, CrowdConfig, Policy};
 use crate::error::{Error, Result};
 
 /// `mecrl run` configuration of the `crowd` system.
@@ -137,14 +139,20 @@ pub fn run(cfg: &CrowdRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut
             "slot,policy,unit_delay_s_per_mb,load_md,load_edge,load_cloud,e2e,e2d,backbone,reward,bundles\n",
         );
         for &policy in &cfg.policies {
-            let mut env = CrowdEnv::new(backend.clone(), &sys, cfg.batch, cfg.seed)?;
-            let (b, n, s) = (env.batch(), env.agents(), sys.n_servers);
+            // Through the environment contract: the heuristic reads the observations of `out`
+            // and writes `actions`; the slot metrics are the info columns.
+            let mut env = CrowdBatchEnv::new(backend.clone(), &sys, cfg.batch)?;
+            let out = EnvBuffers::new(&*backend, env.spec())?;
+            let actions = backend.alloc(env.spec().action_words())?;
+            env.reset(cfg.seed, &out)?;
+            let (b, n, s) = (cfg.batch, env.inner().agents(), sys.n_servers);
             let mut acc = [0f64; metric::WIDTH];
             let mut win = [0f64; metric::WIDTH];
             let mut win_slots = 0usize;
             for t in 0..sys.horizon_slots {
-                env.step_policy(policy)?;
-                let m = env.slot_metrics()?;
+                env.heuristic(policy, &out, &actions)?;
+                env.step(&actions, &out)?;
+                let m = download_f32(&*backend, &out.info)?;
                 for g in 0..b {
                     for (k, x) in m[g * metric::WIDTH..(g + 1) * metric::WIDTH].iter().enumerate() {
                         acc[k] += *x as f64;
@@ -174,7 +182,7 @@ pub fn run(cfg: &CrowdRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut
                 }
                 tick(1);
             }
-            let c = env.counts()?;
+            let c = env.inner().counts()?;
             let mut tasks = [0u64; count::WIDTH];
             for g in 0..b {
                 for (k, x) in c[g * count::WIDTH..(g + 1) * count::WIDTH].iter().enumerate() {

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::env::endedge::{EndedgeConfig, EndedgeEnv, Heuristic, Stats};
+use crate::env::contract::{BatchEnv, EnvBuffers};
+use crate::env::endedge::contract::EndedgeBatchEnv;
+use crate::env::endedge::{EndedgeConfig, Heuristic, Stats};
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
 
@@ -133,6 +135,27 @@ impl EndedgeRunConfig {
     }
 }
 
+/// One episode of `slots` slots of heuristic `m` through the environment contract; the totals.
+fn episode(
+    sys: &EndedgeConfig,
+    batch: usize,
+    seed: u64,
+    m: Heuristic,
+    backend: &Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Stats> {
+    let mut env = EndedgeBatchEnv::new(backend.clone(), sys, batch)?;
+    let out = EnvBuffers::new(&**backend, env.spec())?;
+    let actions = backend.alloc(env.spec().action_words())?;
+    env.reset(seed, &out)?;
+    for _ in 0..sys.slots {
+        env.heuristic(m, &actions)?;
+        env.step(&actions, &out)?;
+        tick(1);
+    }
+    env.inner().stats()
+}
+
 /// Run every method at every point on `backend`. `tick` advances a progress bar (one per slot).
 pub fn run(cfg: &EndedgeRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::Report> {
     cfg.validate()?;
@@ -146,8 +169,7 @@ pub fn run(cfg: &EndedgeRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnM
             let mut tot = Stats::default();
             for ep in 0..cfg.episodes {
                 let seed = derive_seed(cfg.seed, ((pi as u64) << 20) | ep as u64);
-                let mut env = EndedgeEnv::new(&sys, cfg.batch, seed, backend.clone())?;
-                let s = env.run_episode(m, tick)?;
+                let s = episode(&sys, cfg.batch, seed, m, &backend, tick)?;
                 tot.arrivals += s.arrivals;
                 tot.finished += s.finished;
                 tot.dropped += s.dropped;

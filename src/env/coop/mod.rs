@@ -22,6 +22,7 @@
 //! - `reward` [B] f32: the team reward of the last slot; `act` [B, N] u32;
 //! - `obs` [B, N, 3N + 5] f32 and `mask` [B, N, N + 1] u32.
 
+pub mod contract;
 pub mod dataset;
 pub mod kernel;
 pub mod kernels;
@@ -150,12 +151,36 @@ impl CoopEnv {
 
     /// New node and link parameters and empty queues for `episode` (< 65536), slot 0.
     pub fn reset(&mut self, episode: u32) -> Result<()> {
+        let reward = &self.reward;
+        self.reset_launch(episode, reward)?;
+        self.params.slot = 0;
+        self.params.episode = episode;
+        Ok(())
+    }
+
+    /// Back to the Philox stream of `seed`, then [`Self::reset`] of `episode` writing the zero
+    /// team reward into `reward` [B].
+    pub fn reseed_into(&mut self, seed: u64, episode: u32, reward: &Buffer) -> Result<()> {
+        let variant = self.params.variant;
+        let p = self.cfg.params(self.batch(), seed);
+        self.reset_launch_with(p, episode, reward)?;
+        self.params = p;
+        self.params.variant = variant;
+        self.params.episode = episode;
+        self.params.slot = 0;
+        Ok(())
+    }
+
+    fn reset_launch(&self, episode: u32, reward: &Buffer) -> Result<()> {
+        self.reset_launch_with(self.params, episode, reward)
+    }
+
+    fn reset_launch_with(&self, mut p: CoopParams, episode: u32, reward: &Buffer) -> Result<()> {
         if episode > 0xffff {
             return Err(Error::config("episode", episode, "must be < 65536 (derive a new seed for more)"));
         }
-        self.params.episode = episode;
-        self.params.slot = 0;
-        let p = self.params;
+        p.episode = episode;
+        p.slot = 0;
         self.backend.launch(
             &COOP_RESET,
             bytemuck::bytes_of(&p),
@@ -170,37 +195,62 @@ impl CoopEnv {
                 &self.xq,
                 &self.stats_u,
                 &self.stats_f,
-                &self.reward,
+                reward,
             ],
         )
     }
 
     /// Observations and masks of the current slot into `obs`, `mask`.
     pub fn observe(&self) -> Result<()> {
+        self.observe_into(&self.obs, &self.mask)
+    }
+
+    /// Observations [B, N, 3N + 5] and masks [B, N, N + 1] of the current slot into `obs`, `mask`.
+    pub fn observe_into(&self, obs: &Buffer, mask: &Buffer) -> Result<()> {
         let p = self.params;
         self.backend.launch(
             &COOP_OBSERVE,
             bytemuck::bytes_of(&p),
             p.b * p.n,
-            &[&self.node, &self.link, &self.arr_u, &self.arr_f, &self.pool_u, &self.xq, &self.obs, &self.mask],
+            &[&self.node, &self.link, &self.arr_u, &self.arr_f, &self.pool_u, &self.xq, obs, mask],
         )
     }
 
     /// The heuristic's actions of the current slot into `act`.
     pub fn policy(&self, h: Heuristic) -> Result<()> {
+        self.policy_into(h, &self.act)
+    }
+
+    /// The heuristic's actions [B, N] of the current slot into `act`.
+    pub fn policy_into(&self, h: Heuristic, act: &Buffer) -> Result<()> {
         let mut p = self.params;
         p.variant = h as u32;
         self.backend.launch(
             &COOP_POLICY,
             bytemuck::bytes_of(&p),
             p.b * p.n,
-            &[&self.node, &self.link, &self.arr_u, &self.arr_f, &self.pool_u, &self.pool_f, &self.xq, &self.act],
+            &[&self.node, &self.link, &self.arr_u, &self.arr_f, &self.pool_u, &self.pool_f, &self.xq, act],
         )
     }
 
     /// Step the slot with the actions already in `act` (device-resident policies; an invalid or
     /// masked action drops its task and counts in `Stats::invalid`).
     pub fn step_device(&mut self) -> Result<()> {
+        let (act, reward) = (&self.act, &self.reward);
+        self.step_launch(act, reward)?;
+        self.params.slot += 1;
+        Ok(())
+    }
+
+    /// [`Self::step_device`] with the actions read from `act` [B, N] and the team reward
+    /// written into `reward` [B].
+    pub fn step_with(&mut self, act: &Buffer, reward: &Buffer) -> Result<()> {
+        self.step_launch(act, reward)?;
+        self.params.slot += 1;
+        Ok(())
+    }
+
+    fn step_launch(&self, act: &Buffer, reward: &Buffer) -> Result<()> {
         if self.done() {
             return Err(Error::config("coop.slot", self.params.slot, "the episode is over: reset first"));
         }
@@ -212,7 +262,7 @@ impl CoopEnv {
             &[
                 &self.node,
                 &self.link,
-                &self.act,
+                act,
                 &self.arr_u,
                 &self.arr_f,
                 &self.pool_u,
@@ -220,11 +270,9 @@ impl CoopEnv {
                 &self.xq,
                 &self.stats_u,
                 &self.stats_f,
-                &self.reward,
+                reward,
             ],
-        )?;
-        self.params.slot += 1;
-        Ok(())
+        )
     }
 
     /// Step with host actions [B, N], checked against the current mask (computed here): a wrong

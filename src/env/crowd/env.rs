@@ -158,17 +158,35 @@ impl CrowdEnv {
 
     /// Arrivals and MD capacities of the slot, then the observations.
     pub fn begin_slot(&self) -> Result<()> {
+        self.begin_slot_into(&self.obs)
+    }
+
+    /// [`Self::begin_slot`] with the observations written into `obs` [B, N, 3 + 3A].
+    pub fn begin_slot_into(&self, obs: &Buffer) -> Result<()> {
         let (b, n, ..) = dims(&self.params);
         self.arrivals()?;
-        self.launch(&CROWD_OBSERVE, b * n, &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, &self.obs])
+        self.launch(&CROWD_OBSERVE, b * n, &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, obs])
     }
 
     /// The heuristic `policy` decides every agent's action from its observation (fills
     /// [`Self::action`] and [`Self::est`]).
     pub fn act_policy(&mut self, policy: Policy) -> Result<()> {
-        let (b, n, ..) = dims(&self.params);
         self.params.policy = policy.code();
-        self.launch(&CROWD_POLICY, b * n, &[&self.obs, &self.action, &self.est])
+        self.launch(&CROWD_POLICY, self.batch() * self.agents(), &[&self.obs, &self.action, &self.est])
+    }
+
+    /// The heuristic `policy`'s actions [B, N] from the observations `obs` into `action`.
+    pub fn policy_into(&mut self, policy: Policy, obs: &Buffer, action: &Buffer) -> Result<()> {
+        self.params.policy = policy.code();
+        self.launch(&CROWD_POLICY, self.batch() * self.agents(), &[obs, action, &self.est])
+    }
+
+    /// Back to step 0 of the Philox stream of `seed` (a new episode sequence), then [`Self::reset`].
+    pub fn reseed(&mut self, seed: u64) -> Result<()> {
+        let policy = self.params.policy;
+        self.params = self.cfg.params(&self.topo, self.batch(), seed, Policy::Dpp);
+        self.params.policy = policy;
+        self.reset()
     }
 
     /// Actions from the host: B·N values in 0..A·R (checked; an invalid one is an error).
@@ -187,12 +205,27 @@ impl CrowdEnv {
     /// Loads, outcomes, reward and queue updates with the actions in [`Self::action`] (an invalid
     /// device action refuses its agent's tasks and makes its instance's reward NaN).
     pub fn end_slot(&mut self) -> Result<()> {
+        let (action, reward, slot) = (&self.action, &self.reward, &self.slot);
+        self.end_slot_launches(action, reward, slot)?;
+        self.params.step = self.params.step.wrapping_add(1);
+        Ok(())
+    }
+
+    /// [`Self::end_slot`] with the actions read from `action` [B, N] and the reward [B] and slot
+    /// metrics [B, 16] written into `reward` and `slot`.
+    pub fn end_slot_with(&mut self, action: &Buffer, reward: &Buffer, slot: &Buffer) -> Result<()> {
+        self.end_slot_launches(action, reward, slot)?;
+        self.params.step = self.params.step.wrapping_add(1);
+        Ok(())
+    }
+
+    fn end_slot_launches(&self, action: &Buffer, reward: &Buffer, slot: &Buffer) -> Result<()> {
         let (b, n, u, l, ..) = dims(&self.params);
-        self.launch(&CROWD_LOAD, b * (u + l), &[&self.cell_off, &self.task, &self.action, &self.load])?;
+        self.launch(&CROWD_LOAD, b * (u + l), &[&self.cell_off, &self.task, action, &self.load])?;
         self.launch(
             &CROWD_OUTCOME,
             b * n,
-            &[&self.cell_off, &self.task, &self.cap, &self.q, &self.action, &self.load, &self.out],
+            &[&self.cell_off, &self.task, &self.cap, &self.q, action, &self.load, &self.out],
         )?;
         self.launch(
             &CROWD_FINISH,
@@ -201,18 +234,16 @@ impl CrowdEnv {
                 &self.cell_off,
                 &self.task,
                 &self.cap,
-                &self.action,
+                action,
                 &self.out,
                 &self.load,
                 &self.q,
                 &self.v,
-                &self.reward,
-                &self.slot,
+                reward,
+                slot,
                 &self.counts,
             ],
-        )?;
-        self.params.step = self.params.step.wrapping_add(1);
-        Ok(())
+        )
     }
 
     /// One slot driven by a heuristic.

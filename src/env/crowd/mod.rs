@@ -21,6 +21,7 @@
 //! in bit/s), `out` [B,N,2] f32 (E_i, cost_i), `reward` [B] f32, `slot` [B,16] f32 slot metrics
 //! ([`metric`]), `counts` [B,8] u32 cumulative task accounting ([`count`]).
 
+pub mod contract;
 pub mod cpu;
 pub mod env;
 pub mod kernels;

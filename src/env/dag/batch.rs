@@ -34,8 +34,8 @@ pub struct DagParams {
     pub chunks: u32,
     /// `dag_step`: 1 = the reward is min-max scaled per graph (the published score), 0 = −ΔT_c.
     pub scaled: u32,
-    /// Padding.
-    pub _pad1: u32,
+    /// `dag_observe`: embedding width 5 + 2p of [`super::mdp::DagEnv`].
+    pub emb: u32,
 }
 
 /// Host packing of prepared graphs into the kernel layout.
@@ -116,7 +116,7 @@ impl DagBatch {
             semantics: semantics as u32,
             chunks: chunks as u32,
             scaled: 0,
-            _pad1: 0,
+            emb: 0,
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::batch::DagParams;
 use crate::backend::params;
 
-crate::kernel_params!(DagParams { b, n_max, e_max, p, semantics, chunks, scaled, _pad1 });
+crate::kernel_params!(DagParams { b, n_max, e_max, p, semantics, chunks, scaled, emb });
 
 crate::kernels! {
     stem "env" / "dag";
@@ -31,6 +31,12 @@ crate::kernels! {
         action: R U32, ft: W F32, state: W F32, ctl: W U32, plan: W U32, reward: W F32
     )
         cpu super::step::cpu_step, sizes dag_step_sizes;
+    /// `dag` MDP: each graph's observation rows (embedding, decision so far, current position)
+    /// and whether it has ended.
+    DAG_OBSERVE = dag_observe(DagParams;
+        embeddings: R F32, plan: R U32, ctl: R U32, obs: W F32, terminated: W U32
+    )
+        cpu super::step::cpu_observe, sizes dag_observe_sizes;
 }
 
 /// (B, N, E, P, chunks) of a `dag_*` parameter block; chunks is at least 1.
@@ -63,4 +69,10 @@ fn dag_step_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, e, _, _) = dag_dims(bytes);
     let s = super::step::STATE_WORDS as u64;
     vec![b, b * n * 4, b * (n + 1), b * e, b * n, 2 * b, b, b * n * 4, s * b, 2 * b, b * n, b]
+}
+
+fn dag_observe_sizes(bytes: &[u8]) -> Vec<u64> {
+    let p: DagParams = params(bytes);
+    let (b, n, e) = (p.b as u64, p.n_max as u64, p.emb as u64);
+    vec![b * n * e, b * n, 2 * b, b * n * (e + super::step::OBS_EXTRA as u64), b]
 }

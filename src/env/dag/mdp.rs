@@ -8,7 +8,7 @@ use super::batch::{DagBatch, DagParams};
 use super::model::{reward_scale, DagSystem, Prepared};
 use super::Dag;
 use crate::backend::{Backend, Buffer};
-use crate::env::dag::kernels::{DAG_RESET, DAG_STEP};
+use crate::env::dag::kernels::{DAG_OBSERVE, DAG_RESET, DAG_STEP};
 use crate::error::{Error, Result};
 
 pub use super::step::{cpu_reset, cpu_step, BAD_ACTION, DONE, RUNNING, STATE_WORDS, UNDECIDED};
@@ -61,6 +61,7 @@ impl DagEnv {
         let mut params = batch.params(sys.semantics, 1, 1);
         params.scaled = scaled as u32;
         let emb_dim = 5 + 2 * p;
+        params.emb = emb_dim as u32;
         let mut emb = vec![0.0f32; b * n * emb_dim];
         let mut scale = Vec::with_capacity(2 * b);
         for (g, (gp, d)) in graphs.iter().zip(dags).enumerate() {
@@ -146,6 +147,11 @@ impl DagEnv {
 
     /// One decision per graph from a device buffer of B actions (e.g. a policy's samples).
     pub fn step_dev(&self, action: &Buffer) -> Result<()> {
+        self.step_into(action, &self.reward)
+    }
+
+    /// [`Self::step_dev`] with the rewards written into `reward` [B].
+    pub fn step_into(&self, action: &Buffer, reward: &Buffer) -> Result<()> {
         self.backend.launch(
             &DAG_STEP,
             bytemuck::bytes_of(&self.params),
@@ -162,8 +168,19 @@ impl DagEnv {
                 &self.state,
                 &self.ctl,
                 &self.plan,
-                &self.reward,
+                reward,
             ],
+        )
+    }
+
+    /// Every graph's observation rows [B, N, emb + 2] (embedding, decision so far, 1 at the
+    /// current position) into `obs` and whether it has ended into `terminated` [B].
+    pub fn observe_into(&self, obs: &Buffer, terminated: &Buffer) -> Result<()> {
+        self.backend.launch(
+            &DAG_OBSERVE,
+            bytemuck::bytes_of(&self.params),
+            self.batch() as u32,
+            &[&self.embeddings, &self.plan, &self.ctl, obs, terminated],
         )
     }
 

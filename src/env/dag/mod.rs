@@ -8,6 +8,7 @@
 //!   batched makespan and exhaustive-optimum kernels; [`mdp`]: the batched MDP (`DagEnv`).
 
 pub mod batch;
+pub mod contract;
 pub mod dot;
 pub mod eval;
 pub mod gen;

@@ -121,3 +121,35 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
         });
     Ok(())
 }
+
+/// Columns of a `dag_observe` row: the embedding, then the decision so far (−1 undecided, 0
+/// local, 1 offload) and 1 at the current position.
+pub const OBS_EXTRA: usize = 2;
+
+/// `dag_observe`: bufs embeddings [B,N,emb], plan [B,N], ctl [B,2], obs [B,N,emb+2],
+/// terminated [B] (1 once the graph is done or a bad action arrived). One thread per graph.
+pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: DagParams = decode(params);
+    let (b, n, e) = (p.b as usize, p.n_max as usize, p.emb as usize);
+    let w = e + OBS_EXTRA;
+    need_all(
+        "dag_observe",
+        bufs,
+        &[("embeddings", b * n * e), ("plan", b * n), ("ctl", 2 * b), ("obs", b * n * w), ("terminated", b)],
+    )?;
+    let [emb, plan, ctl, obs, terminated] = bufs else { unreachable!("the spec has 5 buffers") };
+    let (emb, plan, ctl) = (f32s(emb), &plan[..], &ctl[..]);
+    f32s_mut(obs)[..b * n * w].par_chunks_mut((n * w).max(1)).zip(terminated[..b].par_iter_mut()).enumerate().for_each(
+        |(g, (o, done))| {
+            for k in 0..n {
+                let row = &mut o[k * w..(k + 1) * w];
+                row[..e].copy_from_slice(&emb[(g * n + k) * e..(g * n + k + 1) * e]);
+                let a = plan[g * n + k];
+                row[e] = if a == UNDECIDED { -1.0 } else { a as f32 };
+                row[e + 1] = if k as u32 == ctl[2 * g] { 1.0 } else { 0.0 };
+            }
+            *done = (ctl[2 * g + 1] != RUNNING) as u32;
+        },
+    );
+    Ok(())
+}

@@ -248,6 +248,44 @@ pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
+/// The reward of one terminal in a slot (eq. 18–19): −(delay slots of the tasks finished in
+/// the slot) + Const × (tasks dropped in the slot), from the growth of its counters `acc`
+/// (arrivals, finished, dropped, delay sum) over `prev` (delay sum, dropped at the last slot).
+#[inline]
+pub fn slot_reward(acc: &[u32], prev: &[u32], drop_reward: f32) -> f32 {
+    let delay = acc[3].wrapping_sub(prev[0]);
+    let dropped = acc[2].wrapping_sub(prev[1]);
+    -(delay as f32) + drop_reward * dropped as f32
+}
+
+/// `endedge_reward`: bufs acc [B,D,4], prev [B,D,2], reward [B,D]: each terminal's reward of the
+/// slot ([`slot_reward`]), then `prev` takes the counters.
+pub fn cpu_reward(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: EndedgeParams = decode(params);
+    check("endedge_reward", sizes_reward, params, bufs, &["acc", "prev", "reward"])?;
+    let n = (p.b * p.d) as usize;
+    let [acc, prev, reward] = bufs else { unreachable!("the spec has 3 buffers") };
+    let reward = &mut f32s_mut(reward)[..n];
+    for ((r, a), q) in reward.iter_mut().zip(acc.chunks_exact(4)).zip(prev[..2 * n].chunks_exact_mut(2)) {
+        *r = slot_reward(a, q, p.drop_reward);
+        q.copy_from_slice(&[a[3], a[2]]);
+    }
+    Ok(())
+}
+
+/// `endedge_state`: bufs load [B,C,E] u32, state [B,C,E] f32: Load(t) (eq. 15) as floats, the
+/// instance-wide part of the state (16).
+pub fn cpu_state(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: EndedgeParams = decode(params);
+    check("endedge_state", sizes_state, params, bufs, &["load", "state"])?;
+    let n = (p.b * p.c * p.e) as usize;
+    let [load, state] = bufs else { unreachable!("the spec has 2 buffers") };
+    for (s, &l) in f32s_mut(state)[..n].iter_mut().zip(&load[..n]) {
+        *s = l as f32;
+    }
+    Ok(())
+}
+
 /// The kernels whose buffer sizes [`sizes`] knows.
 #[derive(Clone, Copy)]
 enum Kernel {
@@ -256,6 +294,8 @@ enum Kernel {
     Step,
     Load,
     Observe,
+    Reward,
+    State,
 }
 
 /// Minimum words of every buffer of kernel `k`.
@@ -269,6 +309,8 @@ fn sizes(k: Kernel, bytes: &[u8]) -> Vec<u64> {
         Kernel::Step => vec![bd, bd, b * e, bdw, bdw, bdw, bdw, bdw, bd * 2, bd * 4, bd * ew],
         Kernel::Load => vec![b * d * ew, b * e, b * c * e],
         Kernel::Observe => vec![bd, bd * 2, bdw, bdw, bd * (3 + e), bd * (1 + e)],
+        Kernel::Reward => vec![bd * 4, bd * 2, bd],
+        Kernel::State => vec![b * c * e, b * c * e],
     }
 }
 
@@ -295,4 +337,14 @@ pub fn sizes_load(bytes: &[u8]) -> Vec<u64> {
 /// Sizes of `endedge_observe`.
 pub fn sizes_observe(bytes: &[u8]) -> Vec<u64> {
     sizes(Kernel::Observe, bytes)
+}
+
+/// Sizes of `endedge_reward`.
+pub fn sizes_reward(bytes: &[u8]) -> Vec<u64> {
+    sizes(Kernel::Reward, bytes)
+}
+
+/// Sizes of `endedge_state`.
+pub fn sizes_state(bytes: &[u8]) -> Vec<u64> {
+    sizes(Kernel::State, bytes)
 }

@@ -53,4 +53,10 @@ crate::kernels! {
         eta: R F32, pred: R U32, rem: R F32, at: R U32, obs: W F32, mask: W U32
     )
         cpu super::cpu::cpu_observe, sizes super::cpu::sizes_observe;
+    /// `endedge`: each terminal's reward of the slot (eq. 18–19) from its counters.
+    ENDEDGE_REWARD = endedge_reward(EndedgeParams; acc: R U32, prev: W U32, reward: W F32)
+        cpu super::cpu::cpu_reward, sizes super::cpu::sizes_reward;
+    /// `endedge`: Load(t) (eq. 15) as floats, the instance-wide part of the state (16).
+    ENDEDGE_STATE = endedge_state(EndedgeParams; load: R U32, state: W F32)
+        cpu super::cpu::cpu_state, sizes super::cpu::sizes_state;
 }

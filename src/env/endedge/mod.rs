@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod contract;
 pub mod cpu;
 pub mod kernels;
 pub mod model;
@@ -20,7 +21,9 @@ pub mod trace;
 
 use std::sync::Arc;
 
-use self::kernels::{ENDEDGE_ARRIVE, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_STEP};
+use self::kernels::{
+    ENDEDGE_ARRIVE, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_REWARD, ENDEDGE_STATE, ENDEDGE_STEP,
+};
 use crate::backend::{Backend, Buffer, KernelSpec};
 use crate::error::{Error, Result};
 
@@ -133,6 +136,11 @@ impl EndedgeEnv {
         })
     }
 
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
     /// The parameter block of the current slot.
     pub fn params(&self, policy: Heuristic) -> EndedgeParams {
         EndedgeParams::new(&self.cfg, self.batch, self.seed, self.t, policy)
@@ -191,11 +199,25 @@ impl EndedgeEnv {
 
     /// Advance one slot with the current `eta` and `action`: the queues, then Q_e and Load.
     pub fn step(&mut self) -> Result<()> {
+        let action = &self.action;
+        self.step_launch(action)?;
+        self.t += 1;
+        Ok(())
+    }
+
+    /// [`Self::step`] with the actions [B, D] read from `action`.
+    pub fn step_with(&mut self, action: &Buffer) -> Result<()> {
+        self.step_launch(action)?;
+        self.t += 1;
+        Ok(())
+    }
+
+    fn step_launch(&self, action: &Buffer) -> Result<()> {
         let p = self.params(Heuristic::Local);
         let n = self.batch * self.cfg.devices;
         let bufs = [
             &self.eta,
-            &self.action,
+            action,
             &self.m,
             &self.size,
             &self.rem,
@@ -207,9 +229,35 @@ impl EndedgeEnv {
             &self.active,
         ];
         self.launch(&ENDEDGE_STEP, &p, n, &bufs)?;
-        self.launch(&ENDEDGE_LOAD, &p, self.batch * self.cfg.servers, &[&self.active, &self.m, &self.load])?;
-        self.t += 1;
-        Ok(())
+        self.launch(&ENDEDGE_LOAD, &p, self.batch * self.cfg.servers, &[&self.active, &self.m, &self.load])
+    }
+
+    /// The state (16) without Load(t) [B, D, 3 + E] and the action mask [B, D, 1 + E] of the
+    /// current slot into `obs`, `mask` (call after setting `eta`).
+    pub fn observe_into(&self, obs: &Buffer, mask: &Buffer) -> Result<()> {
+        let p = self.params(Heuristic::Local);
+        let bufs = [&self.eta, &self.pred, &self.rem, &self.at, obs, mask];
+        self.launch(&ENDEDGE_OBSERVE, &p, self.batch * self.cfg.devices, &bufs)
+    }
+
+    /// Each terminal's reward of the last slot (eq. 18–19) into `reward` [B, D]; `prev` [B, D, 2]
+    /// holds the counters of the slot before (zero after a reset) and takes the current ones.
+    pub fn reward_into(&self, prev: &Buffer, reward: &Buffer) -> Result<()> {
+        let p = self.params(Heuristic::Local);
+        self.launch(&ENDEDGE_REWARD, &p, self.batch * self.cfg.devices, &[&self.acc, prev, reward])
+    }
+
+    /// Load(t) [B, C, E] as floats into `state`.
+    pub fn state_into(&self, state: &Buffer) -> Result<()> {
+        let p = self.params(Heuristic::Local);
+        self.launch(&ENDEDGE_STATE, &p, self.batch * self.cfg.load_history * self.cfg.servers, &[&self.load, state])
+    }
+
+    /// This slot's actions [B, D] from a heuristic into `action`.
+    pub fn policy_into(&self, h: Heuristic, action: &Buffer) -> Result<()> {
+        let p = self.params(h);
+        let bufs = [&self.eta, &self.pred, &self.rem, &self.at, &self.m, action];
+        self.launch(&ENDEDGE_POLICY, &p, self.batch * self.cfg.devices, &bufs)
     }
 
     /// The state (16) of every terminal at the current slot (call after setting `eta`):

@@ -62,6 +62,9 @@ crate::kernels! {
         iotd_pos: R F32, mec_pos: R F32, task_f: R F32, order: R U32, load: S F32, a: W U32
     )
         cpu super::model::cpu_heuristic, sizes mec_heuristic_sizes;
+    /// `mec`: the reward of each instance from its Σ Φ (§V-C), kind in `variant`.
+    MEC_REWARD = mec_reward(MecParams; phi: R F32, reward: W F32)
+        cpu super::model::cpu_reward, sizes mec_reward_sizes;
 }
 
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {
@@ -102,4 +105,9 @@ fn mec_objective_paper_sizes(bytes: &[u8]) -> Vec<u64> {
 fn mec_heuristic_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, m, _) = mec_dims(bytes);
     vec![b * 2 * n, b * 2 * m, b * n, b * n, b * m, b * n]
+}
+
+fn mec_reward_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, ..) = mec_dims(bytes);
+    vec![b, b]
 }

@@ -11,6 +11,7 @@
 //! f_ij = F_max √F_i / S_j makes Σ_{i∈j} F_i / f_ij = S_j² / F_max.
 
 pub mod config;
+pub mod contract;
 pub mod kernels;
 pub mod model;
 
@@ -20,7 +21,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use self::kernels::{
-    MEC_ALLOC, MEC_CHANNEL, MEC_HEURISTIC, MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER, MEC_OBSERVE, MEC_RESET,
+    MEC_ALLOC, MEC_CHANNEL, MEC_HEURISTIC, MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER, MEC_OBSERVE, MEC_RESET, MEC_REWARD,
 };
 use crate::backend::{Backend, Buffer, KernelSpec};
 use crate::error::{Error, Result};
@@ -172,6 +173,18 @@ impl MecEnv {
         self.draw_channel()
     }
 
+    /// A new Philox key from `seed` (positions, tasks, fading and the Random baseline), then
+    /// [`Self::reset`] of `episode`.
+    pub fn reseed(&mut self, seed: u64, episode: u32) -> Result<()> {
+        self.params = self.cfg.params(self.batch(), 1, seed);
+        self.reset(episode)
+    }
+
+    /// The observations [B, M, N] of the current step written into `obs` (as [`Self::obs`]).
+    pub fn observe_into(&self, obs: &Buffer) -> Result<()> {
+        self.launch(&MEC_OBSERVE, &self.params, self.batch() * self.cfg.n_mec, &[&self.h, obs])
+    }
+
     /// Advance one step: redraw the fading (eq. 3) and recompute the allocation and observations.
     pub fn step(&mut self) -> Result<()> {
         self.step += 1;
@@ -244,12 +257,27 @@ impl MecEnv {
     /// with the exact allocation; result [B,P] on the device.
     pub fn objective_exact_dev(&self, a: &Buffer, candidates: usize) -> Result<Buffer> {
         let (b, m) = (self.batch(), self.cfg.n_mec);
-        let mut p = self.params;
-        p.p = candidates as u32;
         let bins = self.backend.alloc(b * candidates * (m + 1))?;
         let phi = self.backend.alloc(b * candidates)?;
-        self.launch(&MEC_OBJECTIVE_EXACT, &p, b * candidates, &[&self.cost, &self.sqrt_f, a, &bins, &phi])?;
+        self.objective_exact_into(a, candidates, &bins, &phi)?;
         Ok(phi)
+    }
+
+    /// [`Self::objective_exact_dev`] into `phi` [B,P], with scratch `bins` [B,P,M+1].
+    pub fn objective_exact_into(&self, a: &Buffer, candidates: usize, bins: &Buffer, phi: &Buffer) -> Result<()> {
+        let mut p = self.params;
+        p.p = candidates as u32;
+        self.launch(&MEC_OBJECTIVE_EXACT, &p, self.batch() * candidates, &[&self.cost, &self.sqrt_f, a, bins, phi])
+    }
+
+    /// The reward of each instance ([`RewardKind`]) from its Σ Φ `phi` [B] into `reward` [B].
+    pub fn reward_into(&self, phi: &Buffer, reward: &Buffer) -> Result<()> {
+        let mut p = self.params;
+        p.variant = match self.cfg.reward {
+            RewardKind::Inverse => 0,
+            RewardKind::NegativeMean => 1,
+        };
+        self.launch(&MEC_REWARD, &p, self.batch(), &[phi, reward])
     }
 
     /// Σ Φ per instance and candidate for host decisions (validated), exact allocation.

@@ -625,3 +625,27 @@ pub fn cpu_heuristic(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     );
     Ok(())
 }
+
+/// The reward of an instance from its Σ Φ (§V-C "Reward"): `kind` 0 = 1 / Σ Φ (the paper),
+/// 1 = −Σ Φ / N ([`RewardKind`](super::config::RewardKind) order).
+#[inline]
+pub fn reward_of(phi: f32, kind: u32, n: u32) -> f32 {
+    if kind == 0 {
+        1.0 / phi
+    } else {
+        -phi / n as f32
+    }
+}
+
+/// `mec_reward`: bufs phi [B], reward [B]; the kind in `variant`.
+pub fn cpu_reward(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: MecParams = decode(params);
+    let b = p.b as usize;
+    need("mec_reward", "phi", bufs[0].len(), b)?;
+    need("mec_reward", "reward", bufs[1].len(), b)?;
+    let [phi, reward] = bufs else { unreachable!("the spec has 2 buffers") };
+    for (r, &x) in f32s_mut(reward)[..b].iter_mut().zip(&f32s(phi)[..b]) {
+        *r = reward_of(x, p.variant, p.n);
+    }
+    Ok(())
+}
