@@ -69,11 +69,7 @@ fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_
 @group(0) @binding(4) var<storage, read_write> task_f: array<f32>;
 
 // One thread per IoTD or MEC: t = b (N + M) + k.
-@compute @workgroup_size(64)
-fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let n = params.n;
     let m = params.m;
     let nm = n + m;
@@ -104,11 +100,7 @@ fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(3) var<storage, read_write> h: array<f32>;
 
 // One thread per (b, i) row; fading l_ij ~ Exp(1) from block (i ceil(M/4) + j/4, b, step, FADING).
-@compute @workgroup_size(64)
-fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main row
     let n = params.n;
     let m = params.m;
     if (row >= params.b * n) {
@@ -143,11 +135,7 @@ fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(7) var<storage, read_write> sqrt_f: array<f32>;
 
 // One thread per (b, i) row: hn, p*, the cost row [M+1] and sqrt(F).
-@compute @workgroup_size(64)
-fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main row
     let m = params.m;
     if (row >= params.b * params.n) {
         return;
@@ -181,11 +169,7 @@ fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(2) var<storage, read_write> obs: array<f32>;
 
 // One thread per (b, j) column: (ln h_ij - mean_i) / max(std_i, 1e-6).
-@compute @workgroup_size(64)
-fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let col = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main col
     let n = params.n;
     let m = params.m;
     if (col >= params.b * m) {
@@ -223,11 +207,7 @@ fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 
 // One thread per candidate c = b P + p. bins: S_j for j = 1..M at c M + j - 1 (local tasks
 // need no bin), so this uses the first B P M words of the [B,P,M+1] scratch.
-@compute @workgroup_size(64)
-fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -274,11 +254,7 @@ fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 @group(0) @binding(8) var<storage, read_write> phi: array<f32>;
 
 // One thread per candidate c = b P + p; bins (sum f, sum F/f per MEC) at c 2M.
-@compute @workgroup_size(64)
-fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -329,11 +305,7 @@ fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 @group(0) @binding(6) var<storage, read_write> a: array<u32>;
 
 // One thread per instance: Local (0), Greedy (1, nearest MEC in `order`), Random (2).
-@compute @workgroup_size(64)
-fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let bi = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main bi
     let n = params.n;
     let m = params.m;
     if (bi >= params.b) {

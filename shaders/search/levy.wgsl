@@ -120,11 +120,7 @@ fn levy_candidate(bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, stab: f32) 
 @group(0) @binding(10) var<storage, read_write> fit: array<f32>;
 @group(0) @binding(11) var<storage, read_write> bins: array<f32>;
 
-@compute @workgroup_size(64)
-fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -230,11 +226,7 @@ fn levy_gen_candidate(bi: u32, pi: u32, i: u32, row: u32, hb: u32, paper: bool) 
     return levy_candidate(bi, pi, i, ai, fi, pwi, stab);
 }
 
-@compute @workgroup_size(64)
-fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -322,11 +314,7 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
 @group(0) @binding(8) var<storage, read_write> best_fit: array<f32>;
 
 // One thread per instance: the first candidate with the smallest fitness (NaN never wins).
-@compute @workgroup_size(64)
-fn levy_best(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let bi = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main bi
     let n = params.n;
     let pp = params.p;
     if (bi >= params.b) {
