@@ -9,12 +9,12 @@
 
 use super::spec::Stem;
 
-/// The WGSL files every module starts with (path under `shaders/`, text), in this order.
+/// The WGSL files every module starts with (path under `shaders/`, text), in this order. Code
+/// that only some stems need (the `mec` cost formulas) is a `//!part` of its stem, not here.
 pub static WGSL_COMMON: &[(&str, &str)] = &[
     ("common/philox.wgsl", include_str!("../../shaders/common/philox.wgsl")),
     ("common/pmath.wgsl", include_str!("../../shaders/common/pmath.wgsl")),
     ("common/index.wgsl", include_str!("../../shaders/common/index.wgsl")),
-    ("common/mec_cost.wgsl", include_str!("../../shaders/common/mec_cost.wgsl")),
 ];
 
 /// The CUDA headers a `.cu` file may `#include "common/…"` (path under `kernels/`, text).
