@@ -96,9 +96,15 @@ fn every_kernel_has_a_valid_wgsl_module() {
 
 #[test]
 fn wgsl_sections_are_complete() {
-    // Every `//!entry` section of a stem file names a kernel of that stem.
+    // Every `//!entry` section of a stem file names a kernel of that stem, and every entry point
+    // starts with `//!main <id>` (the assembler writes the one signature and prologue).
     for stem in STEMS {
         for line in stem.wgsl.lines() {
+            assert!(
+                !line.trim().starts_with("@compute"),
+                "shaders/{}: write `//!main <id>` instead of an entry point signature: {line}",
+                stem.wgsl_path()
+            );
             if let Some(name) = line.trim().strip_prefix("//!entry ") {
                 let name = name.trim();
                 assert!(

@@ -32,11 +32,7 @@ fn dirs_bce(z: f32, t: f32) -> f32 {
 @group(0) @binding(1) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read_write> a: array<u32>;
 
-@compute @workgroup_size(64)
-fn dirs_vote(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let stride = params.rows * params.n;
     if (t >= stride) {
         return;
@@ -58,11 +54,7 @@ fn dirs_vote(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(2) var<storage, read> label: array<u32>;
 @group(0) @binding(3) var<storage, read_write> ls: array<f32>;
 
-@compute @workgroup_size(64)
-fn dirs_loss_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let k = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main k
     let r = params.rows;
     let n = params.n;
     if (k >= r) {
@@ -85,11 +77,7 @@ fn dirs_loss_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
 
-@compute @workgroup_size(64)
-fn dirs_loss_total(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t != 0u) {
         return;
     }
@@ -117,11 +105,7 @@ fn dirs_loss_total(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
 @group(0) @binding(3) var<storage, read> c: array<f32>;
 @group(0) @binding(4) var<storage, read_write> g: array<f32>;
 
-@compute @workgroup_size(64)
-fn dirs_loss_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let e = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main e
     let r = params.rows;
     let n = params.n;
     if (e >= params.m * r * n) {

@@ -40,11 +40,7 @@ fn replay_priority(flag: u32, d: f32) -> f32 {
 @group(0) @binding(6) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(7) var<storage, read> maxd: array<f32>;
 
-@compute @workgroup_size(64)
-fn replay_push(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let w = params.m * params.n;
     if (t >= params.rows * w) {
         return;
@@ -67,11 +63,7 @@ fn replay_push(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(2) var<storage, read> delta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> idx: array<u32>;
 
-@compute @workgroup_size(64)
-fn replay_sample(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let k = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main k
     if (k >= params.k) {
         return;
     }
@@ -101,11 +93,7 @@ fn replay_sample(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(3) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> maxd: array<f32>;
 
-@compute @workgroup_size(64)
-fn replay_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t != 0u) {
         return;
     }
@@ -131,11 +119,7 @@ fn replay_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(6) var<storage, read_write> label_out: array<u32>;
 @group(0) @binding(7) var<storage, read_write> demo_out: array<u32>;
 
-@compute @workgroup_size(64)
-fn replay_gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let n = params.n;
     let rows = params.rows;
     if (t >= params.m * rows * n) {

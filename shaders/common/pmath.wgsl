@@ -130,6 +130,11 @@ fn pm_inf() -> f32 {
     return bitcast<f32>(bits);
 }
 
+// s[i mod 4] += v: term i of a sum kept in four partial sums (combined by pm_sum4).
+fn pm_add4(s: ptr<function, array<f32, 4>>, i: u32, v: f32) {
+    (*s)[i & 3u] = pm_keep((*s)[i & 3u] + v);
+}
+
 // (s0 + s1) + (s2 + s3): four partial sums by i mod 4, combined as on every backend.
 fn pm_sum4(s: array<f32, 4>) -> f32 {
     return pm_keep(pm_keep(s[0] + s[1]) + pm_keep(s[2] + s[3]));

@@ -142,11 +142,7 @@ fn coop_arrivals(b: u32, t: u32) {
 
 //!use coop_arrivals
 
-@compute @workgroup_size(64)
-fn coop_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let b = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main b
     if (b >= params.b || !coop_params_ok()) {
         return;
     }
@@ -241,11 +237,7 @@ fn coop_push(b: u32, j: u32, k: u32) {
     xq[xb] = len + 1u;
 }
 
-@compute @workgroup_size(64)
-fn coop_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let b = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main b
     if (b >= params.b || !coop_params_ok()) {
         return;
     }
@@ -440,11 +432,7 @@ fn coop_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(7) var<storage, read_write> obs: array<f32>;
 @group(0) @binding(8) var<storage, read_write> mask: array<u32>;
 
-@compute @workgroup_size(64)
-fn coop_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let g = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main g
     let n = params.n;
     let w = params.w;
     if (g >= params.b * n || !coop_params_ok()) {
@@ -569,11 +557,7 @@ fn coop_two_picks(w0: u32, w1: u32, m: u32) -> vec2<u32> {
     return vec2<u32>(a, x);
 }
 
-@compute @workgroup_size(64)
-fn coop_policy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let g = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main g
     let n = params.n;
     if (g >= params.b * n || !coop_params_ok()) {
         return;

@@ -270,11 +270,7 @@ fn crowd_unit_capacity(g: u32, u: u32) -> f32 {
 @group(0) @binding(4) var<storage, read_write> counts: array<u32>;
 
 // One thread per (instance, node j < U + L) (cpu.rs `cpu_reset`).
-@compute @workgroup_size(64)
-fn crowd_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     let un = crowd_units();
     let ln = crowd_links();
     let w = un + ln;
@@ -305,11 +301,7 @@ fn crowd_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(3) var<storage, read_write> cap: array<f32>;
 
 // One thread per (instance, user) (cpu.rs `user_tasks`).
-@compute @workgroup_size(64)
-fn crowd_tasks(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id >= params.b * params.n) {
         return;
     }
@@ -350,11 +342,7 @@ fn crowd_tasks(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 //!use crowd_cap
 
 // One thread per (instance, user) (cpu.rs `observe_user`).
-@compute @workgroup_size(64)
-fn crowd_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id >= params.b * params.n) {
         return;
     }
@@ -398,11 +386,7 @@ fn crowd_row_value(row: u32, a: u32, r: u32) -> f32 {
 }
 
 // One thread per (instance, user) (cpu.rs `policy_user`).
-@compute @workgroup_size(64)
-fn crowd_policy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id >= params.b * params.n) {
         return;
     }
@@ -477,11 +461,7 @@ fn crowd_policy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
 
 // One thread per (instance, node j < U + L) (cpu.rs `cpu_load`): the terms of node j in ascending
 // agent order, scanning only the agents whose actions can reach it.
-@compute @workgroup_size(64)
-fn crowd_load(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     let un = crowd_units();
     let ln = crowd_links();
     let w = un + ln;
@@ -573,11 +553,7 @@ fn crowd_load(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
 //!use crowd_cap
 
 // One thread per (instance, user) (cpu.rs `outcome_user`).
-@compute @workgroup_size(64)
-fn crowd_outcome(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id >= params.b * params.n) {
         return;
     }
@@ -642,11 +618,7 @@ fn crowd_outcome(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 //!use crowd_cap
 
 // One thread per instance (cpu.rs `finish_instance`).
-@compute @workgroup_size(64)
-fn crowd_finish(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let g = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main g
     if (g >= params.b) {
         return;
     }

@@ -170,11 +170,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
 //!use dag_position
 //!use dag_eval
 
-@compute @workgroup_size(64)
-fn dag_makespan(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let pp = params.p;
     if (t >= params.b * pp) {
         return;
@@ -205,11 +201,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
 //!use dag_position
 //!use dag_eval
 
-@compute @workgroup_size(64)
-fn dag_optimal(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let chunks = max(params.chunks, 1u);
     if (t >= params.b * chunks) {
         return;
@@ -243,11 +235,7 @@ fn dag_optimal(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(2) var<storage, read_write> best: array<u32>;
 
 // One thread per graph: the smallest makespan over the chunks, ties to the smaller plan index.
-@compute @workgroup_size(64)
-fn dag_optimal_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                      @builtin(local_invocation_id) lid: vec3<u32>) {
-    let g = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main g
     if (g >= params.b) {
         return;
     }
@@ -275,11 +263,7 @@ fn dag_optimal_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgro
 
 // One thread per graph (mdp.rs `cpu_reset`): position 0, running (done for an empty graph), zero
 // state, every decision undecided (0xffffffff).
-@compute @workgroup_size(64)
-fn dag_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let g = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main g
     if (g >= params.b) {
         return;
     }
@@ -312,11 +296,7 @@ fn dag_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 
 // One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (eq. 11),
 // min-max scaled when params.scaled. Status 0 running, 1 done, 2 bad action.
-@compute @workgroup_size(64)
-fn dag_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let g = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main g
     if (g >= params.b) {
         return;
     }

@@ -200,11 +200,7 @@ fn ee_slot(mo: u32) {
 //!entry endedge_arrive
 @group(0) @binding(1) var<storage, read_write> eta: array<f32>;
 
-@compute @workgroup_size(64)
-fn endedge_arrive(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b * params.d) {
         return;
     }
@@ -229,11 +225,7 @@ fn endedge_arrive(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
 
 //!use ee_queued
 
-@compute @workgroup_size(64)
-fn endedge_policy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b * params.d) {
         return;
     }
@@ -280,11 +272,7 @@ fn endedge_policy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
 
 //!use ee_ring
 
-@compute @workgroup_size(64)
-fn endedge_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b * params.d) {
         return;
     }
@@ -334,11 +322,7 @@ fn endedge_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
 @group(0) @binding(2) var<storage, read_write> m: array<u32>;
 @group(0) @binding(3) var<storage, read_write> load: array<u32>;
 
-@compute @workgroup_size(64)
-fn endedge_load(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b * params.e) {
         return;
     }
@@ -364,11 +348,7 @@ fn endedge_load(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
 @group(0) @binding(5) var<storage, read_write> obs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> mask: array<u32>;
 
-@compute @workgroup_size(64)
-fn endedge_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b * params.d) {
         return;
     }

@@ -1,5 +1,7 @@
 // mec: the DIRS environment kernels (src/env/mec.rs). One section per entry point; the shared
-// part holds the parameter block and pure formulas. Operation order mirrors the CPU reference.
+// part holds the parameter block and pure formulas, the parts the cost formulas (`mec_cost`)
+// and the objectives (`mec_phi_exact`, `mec_phi_paper`), which search/levy uses too. Operation
+// order mirrors the CPU reference.
 
 struct MecParams {
     b: u32,
@@ -62,6 +64,104 @@ fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_
     return min(pm_keep(t / c), p_max);
 }
 
+//!part mec_cost
+// The cost formulas of src/env/mec.rs, every parameter passed explicitly (search/levy uses
+// them with its own params struct).
+
+// Eq. (2): r = B log2(1 + p h / (sigma2 B)).
+fn mec_rate(bandwidth: f32, noise_psd: f32, pw: f32, gain: f32) -> f32 {
+    let snr = pm_keep(pm_keep(pw * gain) / pm_keep(noise_psd * bandwidth));
+    return pm_keep(pm_keep(bandwidth * pm_ln1p(snr)) * PM_LOG2_E);
+}
+
+// phi_T T + phi_E E of a local task (eq. 8-10): T = F / f_local, E = T p_local.
+fn mec_local_cost(cycles: f32, f_local: f32, p_local: f32, phi_t: f32, phi_e: f32) -> f32 {
+    let t = pm_keep(cycles / f_local);
+    let e = pm_keep(t * p_local);
+    return pm_keep(pm_keep(phi_t * t) + pm_keep(phi_e * e));
+}
+
+// (phi_T + phi_E p) D / r, the transmission part of an offloaded task (eq. 8-10).
+fn mec_tx_cost(d_bits: f32, r: f32, pw: f32, phi_t: f32, phi_e: f32) -> f32 {
+    return pm_keep(pm_keep(pm_keep(phi_t + pm_keep(phi_e * pw)) * d_bits) / r);
+}
+
+//!part mec_phi_exact
+// The exact objective (`objective_exact_one`) of one candidate, for an entry that binds `cost`
+// [B, N, M+1], `sqrt_f` [B, N] and `bins`, with params n, m, phi_t, f_max (MecParams and
+// LevyParams). Four partial sums by i mod 4 (pm_add4, pm_sum4); `base` is the candidate's first
+// bin, S_j (j = 1..M, local tasks need no bin) at base + j - 1.
+
+// Zeroes the candidate's bins; returns the partial sums (zero).
+fn mec_exact_start(base: u32) -> array<f32, 4> {
+    for (var j = 0u; j < params.m; j = j + 1u) {
+        bins[base + j] = 0.0;
+    }
+    return array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+}
+
+// Adds the cost of IoTD i of instance bi with decision ai <= M to s, and sqrt(F_i) to S_ai.
+fn mec_exact_add(s: ptr<function, array<f32, 4>>, base: u32, bi: u32, i: u32, ai: u32) {
+    let row = bi * params.n + i;
+    pm_add4(s, i, cost[row * (params.m + 1u) + ai]);
+    if (ai > 0u) {
+        bins[base + ai - 1u] = pm_keep(bins[base + ai - 1u] + sqrt_f[row]);
+    }
+}
+
+// (s0 + s1) + (s2 + s3) + phi_T / f_max sum_j S_j^2.
+fn mec_exact_finish(s: array<f32, 4>, base: u32) -> f32 {
+    var cpu = 0.0;
+    for (var j = 0u; j < params.m; j = j + 1u) {
+        let sj = bins[base + j];
+        cpu = pm_keep(cpu + pm_keep(sj * sj));
+    }
+    return pm_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
+}
+
+//!part mec_phi_paper
+//!use mec_cost
+// The paper's objective (`objective_paper_one`) of one candidate, for an entry that binds `h`
+// [B, N, M], `task_d`, `task_f` [B, N] and `bins`, with params n, m, f_max, f_local, p_local,
+// phi_t, phi_e, bandwidth, noise_psd (MecParams and LevyParams). Four partial sums by i mod 4
+// (pm_add4, pm_sum4); `base` is the candidate's first bin, sum f of MEC j at base + j and sum F/f
+// at base + M + j.
+
+// Zeroes the candidate's bins; returns the partial sums (zero).
+fn mec_paper_start(base: u32) -> array<f32, 4> {
+    for (var j = 0u; j < 2u * params.m; j = j + 1u) {
+        bins[base + j] = 0.0;
+    }
+    return array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+}
+
+// Adds the cost of IoTD i of instance bi with decision ai <= M, CPU frequency fi and transmit
+// power pwi to s, and (fi, F_i / fi) to the bins of its MEC.
+fn mec_paper_add(s: ptr<function, array<f32, 4>>, base: u32, bi: u32, i: u32, ai: u32, fi: f32, pwi: f32) {
+    let m = params.m;
+    let row = bi * params.n + i;
+    let fc = task_f[row];
+    if (ai == 0u) {
+        pm_add4(s, i, mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e));
+    } else {
+        let j = ai - 1u;
+        let r = mec_rate(params.bandwidth, params.noise_psd, pwi, h[row * m + j]);
+        pm_add4(s, i, mec_tx_cost(task_d[row], r, pwi, params.phi_t, params.phi_e));
+        bins[base + j] = pm_keep(bins[base + j] + fi);
+        bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / fi));
+    }
+}
+
+// (s0 + s1) + (s2 + s3) + phi_T sum_j (sum F/f)_j max((sum f)_j / f_max, 1).
+fn mec_paper_finish(s: array<f32, 4>, base: u32) -> f32 {
+    let m = params.m;
+    var cpu = 0.0;
+    for (var j = 0u; j < m; j = j + 1u) {
+        cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
+    }
+    return pm_sum4(s) + pm_keep(params.phi_t * cpu);
+}
+
 //!entry mec_reset
 @group(0) @binding(1) var<storage, read_write> iotd_pos: array<f32>;
 @group(0) @binding(2) var<storage, read_write> mec_pos: array<f32>;
@@ -69,11 +169,7 @@ fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_
 @group(0) @binding(4) var<storage, read_write> task_f: array<f32>;
 
 // One thread per IoTD or MEC: t = b (N + M) + k.
-@compute @workgroup_size(64)
-fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let n = params.n;
     let m = params.m;
     let nm = n + m;
@@ -104,11 +200,7 @@ fn mec_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(3) var<storage, read_write> h: array<f32>;
 
 // One thread per (b, i) row; fading l_ij ~ Exp(1) from block (i ceil(M/4) + j/4, b, step, FADING).
-@compute @workgroup_size(64)
-fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main row
     let n = params.n;
     let m = params.m;
     if (row >= params.b * n) {
@@ -142,12 +234,10 @@ fn mec_channel(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(6) var<storage, read_write> cost: array<f32>;
 @group(0) @binding(7) var<storage, read_write> sqrt_f: array<f32>;
 
+//!use mec_cost
+
 // One thread per (b, i) row: hn, p*, the cost row [M+1] and sqrt(F).
-@compute @workgroup_size(64)
-fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main row
     let m = params.m;
     if (row >= params.b * params.n) {
         return;
@@ -181,11 +271,7 @@ fn mec_alloc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(2) var<storage, read_write> obs: array<f32>;
 
 // One thread per (b, j) column: (ln h_ij - mean_i) / max(std_i, 1e-6).
-@compute @workgroup_size(64)
-fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let col = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main col
     let n = params.n;
     let m = params.m;
     if (col >= params.b * m) {
@@ -221,13 +307,11 @@ fn mec_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(4) var<storage, read_write> bins: array<f32>;
 @group(0) @binding(5) var<storage, read_write> phi: array<f32>;
 
+//!use mec_phi_exact
+
 // One thread per candidate c = b P + p. bins: S_j for j = 1..M at c M + j - 1 (local tasks
 // need no bin), so this uses the first B P M words of the [B,P,M+1] scratch.
-@compute @workgroup_size(64)
-fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -235,32 +319,18 @@ fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
         return;
     }
     let bi = c / pp;
-    let w = m + 1u;
-    let cb = bi * n * w;
-    let sb = bi * n;
     let ab = c * n;
     let base = c * m;
-    for (var j = 0u; j < m; j = j + 1u) {
-        bins[base + j] = 0.0;
-    }
-    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    var s = mec_exact_start(base);
     for (var i = 0u; i < n; i = i + 1u) {
         let ai = a[ab + i];
         if (ai > m) {
             phi[c] = pm_nan();
             return;
         }
-        s[i & 3u] = pm_keep(s[i & 3u] + cost[cb + i * w + ai]);
-        if (ai > 0u) {
-            bins[base + ai - 1u] = pm_keep(bins[base + ai - 1u] + sqrt_f[sb + i]);
-        }
+        mec_exact_add(&s, base, bi, i, ai);
     }
-    var cpu = 0.0;
-    for (var j = 0u; j < m; j = j + 1u) {
-        let sj = bins[base + j];
-        cpu = pm_keep(cpu + pm_keep(sj * sj));
-    }
-    phi[c] = pm_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
+    phi[c] = mec_exact_finish(s, base);
 }
 
 //!entry mec_objective_paper
@@ -273,12 +343,10 @@ fn mec_objective_exact(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 @group(0) @binding(7) var<storage, read_write> bins: array<f32>;
 @group(0) @binding(8) var<storage, read_write> phi: array<f32>;
 
+//!use mec_phi_paper
+
 // One thread per candidate c = b P + p; bins (sum f, sum F/f per MEC) at c 2M.
-@compute @workgroup_size(64)
-fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -286,38 +354,18 @@ fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
         return;
     }
     let bi = c / pp;
-    let hb = bi * n * m;
-    let sb = bi * n;
     let ab = c * n;
     let base = c * 2u * m;
-    for (var j = 0u; j < 2u * m; j = j + 1u) {
-        bins[base + j] = 0.0;
-    }
-    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    var s = mec_paper_start(base);
     for (var i = 0u; i < n; i = i + 1u) {
         let ai = a[ab + i];
         if (ai > m) {
             phi[c] = pm_nan();
             return;
         }
-        let fc = task_f[sb + i];
-        if (ai == 0u) {
-            s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e));
-        } else {
-            let j = ai - 1u;
-            let pi = pw[ab + i];
-            let fi = f[ab + i];
-            let r = mec_rate(params.bandwidth, params.noise_psd, pi, h[hb + i * m + j]);
-            s[i & 3u] = pm_keep(s[i & 3u] + mec_tx_cost(task_d[sb + i], r, pi, params.phi_t, params.phi_e));
-            bins[base + j] = pm_keep(bins[base + j] + fi);
-            bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / fi));
-        }
+        mec_paper_add(&s, base, bi, i, ai, f[ab + i], pw[ab + i]);
     }
-    var cpu = 0.0;
-    for (var j = 0u; j < m; j = j + 1u) {
-        cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
-    }
-    phi[c] = pm_sum4(s) + pm_keep(params.phi_t * cpu);
+    phi[c] = mec_paper_finish(s, base);
 }
 
 //!entry mec_heuristic
@@ -329,11 +377,7 @@ fn mec_objective_paper(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 @group(0) @binding(6) var<storage, read_write> a: array<u32>;
 
 // One thread per instance: Local (0), Greedy (1, nearest MEC in `order`), Random (2).
-@compute @workgroup_size(64)
-fn mec_heuristic(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let bi = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main bi
     let n = params.n;
     let m = params.m;
     if (bi >= params.b) {

@@ -40,11 +40,7 @@ fn act_derivative(kind: u32, y: f32) -> f32 {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(64)
-fn act_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t >= params.n) {
         return;
     }
@@ -57,11 +53,7 @@ fn act_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 // dx += dy f'(y).
-@compute @workgroup_size(64)
-fn act_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t >= params.n) {
         return;
     }

@@ -30,11 +30,7 @@ fn attn_tanh(x: f32) -> f32 {
 @group(0) @binding(4) var<storage, read_write> s: array<f32>;
 
 // i = (k B + b) T + t: s = Σ_a v_a tanh(q_a + key_{t,a}) (MRLCO eq. 15's score).
-@compute @workgroup_size(64)
-fn attention_score(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     let nb = params.b;
     let nt = params.t;
     let na = params.a;
@@ -71,11 +67,7 @@ fn allowed(kk: u32, sb: u32, st: u32) -> bool {
 
 // r = k B + b: α_t = exp(s_t - m) / Σ_allowed exp(s_u - m); masked steps and rows with nothing
 // allowed get 0.
-@compute @workgroup_size(64)
-fn attention_weights(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                     @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     let nt = params.t;
     if (r >= params.k * params.b) {
         return;
@@ -115,11 +107,7 @@ fn attention_weights(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(3) var<storage, read_write> ctx: array<f32>;
 
 // i = (k B + b) H + h: c = Σ_t α_t e_{t,h} (eq. 14).
-@compute @workgroup_size(64)
-fn attention_context(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                     @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     let nb = params.b;
     let nt = params.t;
     let nh = params.h;
@@ -144,11 +132,7 @@ fn attention_context(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(4) var<storage, read_write> gw: array<f32>;
 
 // i = (k B + b) T + t: g = dα + Σ_h dc_h e_{t,h}.
-@compute @workgroup_size(64)
-fn attention_bwd_gw(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     let nb = params.b;
     let nt = params.t;
     let nh = params.h;
@@ -173,11 +157,7 @@ fn attention_bwd_gw(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroup
 @group(0) @binding(3) var<storage, read_write> dvalues: array<f32>;
 
 // i = ((k T + t) B + b) H + h: de += α_t dc_h.
-@compute @workgroup_size(64)
-fn attention_bwd_values(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                        @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     let nb = params.b;
     let nt = params.t;
     let nh = params.h;
@@ -198,11 +178,7 @@ fn attention_bwd_values(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workg
 @group(0) @binding(3) var<storage, read_write> ds: array<f32>;
 
 // r = k B + b: ds_t = α_t (g_t - Σ_u α_u g_u).
-@compute @workgroup_size(64)
-fn attention_bwd_score(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     let nt = params.t;
     if (r >= params.k * params.b) {
         return;
@@ -227,11 +203,7 @@ fn attention_bwd_score(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
 
 // i = (k B + b) A + a: δ_t = (ds_t v_a)(1 - u²), u = tanh(q_a + key_{t,a}); dkey += δ_t,
 // dq += Σ_t δ_t.
-@compute @workgroup_size(64)
-fn attention_bwd_qk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     let nb = params.b;
     let nt = params.t;
     let na = params.a;
@@ -262,11 +234,7 @@ fn attention_bwd_qk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroup
 @group(0) @binding(4) var<storage, read_write> dv: array<f32>;
 
 // i = k A + a: dv += Σ_b Σ_t ds_t tanh(q_a + key_{t,a}) (b outer, t inner).
-@compute @workgroup_size(64)
-fn attention_bwd_v(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     let nb = params.b;
     let nt = params.t;
     let na = params.a;

@@ -21,11 +21,7 @@ const NN_CATEGORICAL: u32 = 9u;
 @group(0) @binding(1) var<storage, read> logp: array<f32>;
 @group(0) @binding(2) var<storage, read_write> action: array<u32>;
 
-@compute @workgroup_size(64)
-fn categorical_sample(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                      @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }
@@ -53,11 +49,7 @@ fn categorical_sample(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgro
 @group(0) @binding(2) var<storage, read_write> action: array<u32>;
 
 // The first allowed j of the largest logp_j; u32::MAX when nothing is allowed.
-@compute @workgroup_size(64)
-fn categorical_argmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                      @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }
@@ -81,11 +73,7 @@ fn categorical_argmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgro
 @group(0) @binding(1) var<storage, read> logp: array<f32>;
 @group(0) @binding(2) var<storage, read_write> h: array<f32>;
 
-@compute @workgroup_size(64)
-fn entropy_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }
@@ -105,11 +93,7 @@ fn entropy_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(2) var<storage, read> dh: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dlogp: array<f32>;
 
-@compute @workgroup_size(64)
-fn entropy_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }

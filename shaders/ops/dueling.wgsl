@@ -14,11 +14,7 @@ struct IndexParams {
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read_write> q: array<f32>;
 
-@compute @workgroup_size(64)
-fn dueling_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }
@@ -39,11 +35,7 @@ fn dueling_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(2) var<storage, read_write> dv: array<f32>;
 @group(0) @binding(3) var<storage, read_write> da: array<f32>;
 
-@compute @workgroup_size(64)
-fn dueling_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }

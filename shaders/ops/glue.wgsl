@@ -25,11 +25,7 @@ struct CopyParams {
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
 // t = ((i0 D1 + i1) D2 + i2) n + j: dst[toff + i0 t0 + i1 t1 + i2 t2 + j] (+)= src[soff + ...].
-@compute @workgroup_size(64)
-fn glue_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let p = params;
     if (p.n == 0u || t >= p.d0 * p.d1 * p.d2 * p.n) {
         return;

@@ -69,11 +69,7 @@ fn f16_to_f32(h: u32) -> f32 {
 @group(0) @binding(2) var<storage, read_write> h: array<u32>;
 
 // One thread per word.
-@compute @workgroup_size(64)
-fn half_pack(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let w = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main w
     let n = params.n;
     if (2u * w >= n) {
         return;
@@ -98,11 +94,7 @@ fn half_pack(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(1) var<storage, read> h: array<u32>;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 
-@compute @workgroup_size(64)
-fn half_unpack(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.n) {
         return;
     }

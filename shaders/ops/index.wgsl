@@ -14,11 +14,7 @@ struct IndexParams {
 @group(0) @binding(2) var<storage, read> idx: array<u32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(64)
-fn gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }
@@ -35,11 +31,7 @@ fn gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @group(0) @binding(2) var<storage, read> idx: array<u32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 
-@compute @workgroup_size(64)
-fn scatter_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }

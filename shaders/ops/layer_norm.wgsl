@@ -20,11 +20,7 @@ struct LayerNormParams {
 
 // One thread per row: mu = (sum x) / D, rho = 1 / sqrt((sum (x - mu)²) / D + eps),
 // y = ((x - mu) rho) gain + bias.
-@compute @workgroup_size(64)
-fn layer_norm_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     let d = params.d;
     if (r >= params.n) {
         return;
@@ -60,11 +56,7 @@ fn layer_norm_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
 
 // One thread per row: with d_j = dy_j gain_j, a = (sum d) / D, b = (sum d xhat) / D:
 // dx_j += rho ((d_j - a) - xhat_j b).
-@compute @workgroup_size(64)
-fn layer_norm_bwd_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     let d = params.d;
     if (r >= params.n) {
         return;
@@ -99,11 +91,7 @@ fn layer_norm_bwd_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroup
 @group(0) @binding(5) var<storage, read_write> dbias: array<f32>;
 
 // t = g D + j: dgain += sum_rows dy xhat, dbias += sum_rows dy over the rows of group g in order.
-@compute @workgroup_size(64)
-fn layer_norm_bwd_w(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let d = params.d;
     let pg = max(params.per_group, 1u);
     let groups = (params.n + pg - 1u) / pg;

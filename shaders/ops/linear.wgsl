@@ -21,11 +21,7 @@ struct LinearParams {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 // t = (g B + b) O + o: y = (Σ_i x[g,b,i] w[g,i,o]) + bias[g,o].
-@compute @workgroup_size(64)
-fn linear_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let o = params.o;
     let ni = params.i;
     if (t >= params.k * params.b * o) {
@@ -50,11 +46,7 @@ fn linear_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 // t = (g B + b) I + i: dx += Σ_o dy[g,b,o] w[g,i,o].
-@compute @workgroup_size(64)
-fn linear_bwd_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let o = params.o;
     let ni = params.i;
     if (t >= params.k * params.b * ni) {
@@ -81,11 +73,7 @@ fn linear_bwd_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
 @group(0) @binding(4) var<storage, read_write> db: array<f32>;
 
 // t = (g I + i) O + o: dw += Σ_b x[g,b,i] dy[g,b,o]; the threads of i = 0 also db += Σ_b dy.
-@compute @workgroup_size(64)
-fn linear_bwd_w(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let o = params.o;
     let ni = params.i;
     let nb = params.b;

@@ -43,11 +43,7 @@ fn ppo_terms(lp: f32, old: f32, adv: f32, eps: f32) -> vec2<f32> {
 @group(0) @binding(2) var<storage, read> t: array<f32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 
-@compute @workgroup_size(64)
-fn mse_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id != 0u) {
         return;
     }
@@ -65,11 +61,7 @@ fn mse_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 @group(0) @binding(3) var<storage, read> dl: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dy: array<f32>;
 
-@compute @workgroup_size(64)
-fn mse_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let j = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main j
     if (j >= params.n) {
         return;
     }
@@ -87,11 +79,7 @@ fn mse_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 @group(0) @binding(2) var<storage, read> t: array<f32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 
-@compute @workgroup_size(64)
-fn huber_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id != 0u) {
         return;
     }
@@ -117,11 +105,7 @@ fn huber_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(3) var<storage, read> dl: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dy: array<f32>;
 
-@compute @workgroup_size(64)
-fn huber_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let j = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main j
     if (j >= params.n) {
         return;
     }
@@ -142,11 +126,7 @@ fn huber_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(2) var<storage, read> t: array<f32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 
-@compute @workgroup_size(64)
-fn bce_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id != 0u) {
         return;
     }
@@ -166,11 +146,7 @@ fn bce_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 @group(0) @binding(3) var<storage, read> dl: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dz: array<f32>;
 
-@compute @workgroup_size(64)
-fn bce_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let j = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main j
     if (j >= params.n) {
         return;
     }
@@ -184,11 +160,7 @@ fn bce_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 
-@compute @workgroup_size(64)
-fn ce_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id != 0u) {
         return;
     }
@@ -209,11 +181,7 @@ fn ce_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @group(0) @binding(2) var<storage, read> dl: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dlogp: array<f32>;
 
-@compute @workgroup_size(64)
-fn ce_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.n) {
         return;
     }
@@ -231,11 +199,7 @@ fn ce_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @group(0) @binding(3) var<storage, read> adv: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-@compute @workgroup_size(64)
-fn ppo_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let id = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main id
     if (id != 0u) {
         return;
     }
@@ -253,11 +217,7 @@ fn ppo_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 @group(0) @binding(4) var<storage, read> dl: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogp: array<f32>;
 
-@compute @workgroup_size(64)
-fn ppo_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let j = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main j
     if (j >= params.n) {
         return;
     }

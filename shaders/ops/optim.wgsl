@@ -36,11 +36,7 @@ struct FillParams {
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
-@compute @workgroup_size(64)
-fn optim_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t >= params.n) {
         return;
     }
@@ -80,11 +76,7 @@ fn optim_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
 @group(0) @binding(0) var<uniform> params: FillParams;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 
-@compute @workgroup_size(64)
-fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t >= params.n) {
         return;
     }
@@ -97,11 +89,7 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 @group(0) @binding(2) var<storage, read_write> acc: array<f32>;
 
 // One thread: acc += Σ g² (in index order, added once).
-@compute @workgroup_size(64)
-fn sumsq_acc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t != 0u) {
         return;
     }
@@ -118,11 +106,7 @@ fn sumsq_acc(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(2) var<storage, read_write> g: array<f32>;
 
 // g *= min(1, max_norm / (sqrt(total) + eps)).
-@compute @workgroup_size(64)
-fn clip_scale(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     if (t >= params.n) {
         return;
     }

@@ -44,11 +44,7 @@ fn rnn_dtanh(y: f32) -> f32 {
 @group(0) @binding(5) var<storage, read_write> act: array<f32>;
 
 // t = r H + j: c' = f c + i g, h' = o tanh(c'); act[r] = (i, f, g, o, tanh c').
-@compute @workgroup_size(64)
-fn lstm_cell_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let h = params.h;
     if (t >= params.n * h) {
         return;
@@ -82,11 +78,7 @@ fn lstm_cell_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 
 // dĉ = dc' + (dh' o)(1 - tanh² c'); dz += ((dĉ g) i', (dĉ c) f', (dĉ i) g', (dh' tanh c') o');
 // dc += dĉ f.
-@compute @workgroup_size(64)
-fn lstm_cell_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let h = params.h;
     if (t >= params.n * h) {
         return;
@@ -118,11 +110,7 @@ fn lstm_cell_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 
 // t = r H + j: r = sigma(gx_r + gh_r), z = sigma(gx_z + gh_z), n = tanh(gx_n + r gh_n),
 // h' = (1 - z) n + z h; act[r] = (r, z, n).
-@compute @workgroup_size(64)
-fn gru_cell_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let nh = params.h;
     if (t >= params.n * nh) {
         return;
@@ -150,11 +138,7 @@ fn gru_cell_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
 
 // dn̂ = (dh' (1 - z)) n', dẑ = (dh' (h - n)) z', dr̂ = (dn̂ gh_n) r';
 // dgx += (dr̂, dẑ, dn̂), dgh += (dr̂, dẑ, dn̂ r), dh += dh' z.
-@compute @workgroup_size(64)
-fn gru_cell_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main t
     let nh = params.h;
     if (t >= params.n * nh) {
         return;

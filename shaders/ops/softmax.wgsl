@@ -21,11 +21,7 @@ fn allowed(i: u32) -> bool {
     return params.masked == 0u || mask[i] != 0u;
 }
 
-@compute @workgroup_size(64)
-fn softmax_fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }
@@ -79,11 +75,7 @@ fn allowed(i: u32) -> bool {
     return params.masked == 0u || mask[i] != 0u;
 }
 
-@compute @workgroup_size(64)
-fn softmax_bwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main r
     if (r >= params.rows) {
         return;
     }

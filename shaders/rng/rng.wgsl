@@ -20,11 +20,7 @@ struct RngFillParams {
 //!entry rng_fill
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 
-@compute @workgroup_size(64)
-fn rng_fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let e = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main e
     if (e >= params.n) {
         return;
     }

@@ -1,7 +1,9 @@
 // Population Levy flight search (src/search/levy.rs). One thread per candidate c = b P + p.
 // The generation kernel stores no candidate: pass 1 generates every IoTD's candidate value
 // (counter-based Philox, so it can be regenerated) and accumulates its fitness; only if that is
-// strictly smaller than fit[c] does pass 2 regenerate the values and write them (eq. 28).
+// strictly smaller than fit[c] does pass 2 regenerate the values and write them (eq. 28). The
+// fitness is the mec objective: the parts `mec_phi_exact` and `mec_phi_paper` of env/mec (a stem
+// in this one's `includes`).
 
 struct LevyParams {
     b: u32,
@@ -107,6 +109,35 @@ fn levy_candidate(bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, stab: f32) 
     return Cand(a, f, pw);
 }
 
+//!part levy_fitness
+//!use mec_phi_exact
+//!use mec_phi_paper
+// The fitness of a candidate: the mec objective of params.mode (1: paper, else exact), for the
+// entries that bind the buffers of both; bins of candidate c at base = c (2M + 1).
+
+fn levy_start(base: u32) -> array<f32, 4> {
+    if (params.mode == 1u) {
+        return mec_paper_start(base);
+    }
+    return mec_exact_start(base);
+}
+
+// Adds IoTD i of instance bi with the value (ai <= M, f, pw) to s and the bins.
+fn levy_add(s: ptr<function, array<f32, 4>>, base: u32, bi: u32, i: u32, ai: u32, f: f32, pw: f32) {
+    if (params.mode == 1u) {
+        mec_paper_add(s, base, bi, i, ai, f, pw);
+    } else {
+        mec_exact_add(s, base, bi, i, ai);
+    }
+}
+
+fn levy_finish(s: array<f32, 4>, base: u32) -> f32 {
+    if (params.mode == 1u) {
+        return mec_paper_finish(s, base);
+    }
+    return mec_exact_finish(s, base);
+}
+
 //!entry levy_init
 @group(0) @binding(1) var<storage, read> cost: array<f32>;
 @group(0) @binding(2) var<storage, read> sqrt_f: array<f32>;
@@ -120,11 +151,9 @@ fn levy_candidate(bi: u32, pi: u32, i: u32, a: u32, f: f32, pw: f32, stab: f32) 
 @group(0) @binding(10) var<storage, read_write> fit: array<f32>;
 @group(0) @binding(11) var<storage, read_write> bins: array<f32>;
 
-@compute @workgroup_size(64)
-fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!use levy_fitness
+
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -135,18 +164,8 @@ fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     let pi = c % pp;
     let row = c * n;
     let sb = bi * n;
-    let hb = bi * n * m;
-    let cb = bi * n * (m + 1u);
     let base = c * (2u * m + 1u);
-    let paper = params.mode == 1u;
-    var nb = m;
-    if (paper) {
-        nb = 2u * m;
-    }
-    for (var j = 0u; j < nb; j = j + 1u) {
-        bins[base + j] = 0.0;
-    }
-    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    var s = levy_start(base);
     var bad = false;
     for (var i = 0u; i < n; i = i + 1u) {
         let ai = a0[sb + i];
@@ -154,48 +173,21 @@ fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         if (ai > m) {
             bad = true;
         }
-        if (paper) {
-            let fp = levy_init_fp(bi, pi, i);
+        var fp = vec2<f32>(0.0, 0.0);
+        if (params.mode == 1u) {
+            fp = levy_init_fp(bi, pi, i);
             pop_f[row + i] = fp.x;
             pop_p[row + i] = fp.y;
-            if (bad) {
-                continue;
-            }
-            let fc = task_f[sb + i];
-            if (ai == 0u) {
-                s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e));
-            } else {
-                let j = ai - 1u;
-                let r = mec_rate(params.bandwidth, params.noise_psd, fp.y, h[hb + i * m + j]);
-                s[i & 3u] = pm_keep(s[i & 3u] + mec_tx_cost(task_d[sb + i], r, fp.y, params.phi_t, params.phi_e));
-                bins[base + j] = pm_keep(bins[base + j] + fp.x);
-                bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / fp.x));
-            }
-        } else if (!bad) {
-            s[i & 3u] = pm_keep(s[i & 3u] + cost[cb + i * (m + 1u) + ai]);
-            if (ai > 0u) {
-                bins[base + ai - 1u] = pm_keep(bins[base + ai - 1u] + sqrt_f[sb + i]);
-            }
+        }
+        if (!bad) {
+            levy_add(&s, base, bi, i, ai, fp.x, fp.y);
         }
     }
     if (bad) {
-        var bits = 0x7fc00000u;
-        fit[c] = bitcast<f32>(bits);
+        fit[c] = pm_nan();
         return;
     }
-    var cpu = 0.0;
-    if (paper) {
-        for (var j = 0u; j < m; j = j + 1u) {
-            cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
-        }
-        fit[c] = pm_sum4(s) + pm_keep(params.phi_t * cpu);
-    } else {
-        for (var j = 0u; j < m; j = j + 1u) {
-            let sj = bins[base + j];
-            cpu = pm_keep(cpu + pm_keep(sj * sj));
-        }
-        fit[c] = pm_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
-    }
+    fit[c] = levy_finish(s, base);
 }
 
 //!entry levy_generation
@@ -210,6 +202,8 @@ fn levy_init(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(9) var<storage, read_write> pop_p: array<f32>;
 @group(0) @binding(10) var<storage, read_write> fit: array<f32>;
 @group(0) @binding(11) var<storage, read_write> bins: array<f32>;
+
+//!use levy_fitness
 
 // The candidate of IoTD i of candidate row `row`, from the stored parent.
 fn levy_gen_candidate(bi: u32, pi: u32, i: u32, row: u32, hb: u32, paper: bool) -> Cand {
@@ -230,11 +224,7 @@ fn levy_gen_candidate(bi: u32, pi: u32, i: u32, row: u32, hb: u32, paper: bool) 
     return levy_candidate(bi, pi, i, ai, fi, pwi, stab);
 }
 
-@compute @workgroup_size(64)
-fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let c = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main c
     let n = params.n;
     let m = params.m;
     let pp = params.p;
@@ -244,57 +234,19 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
     let bi = c / pp;
     let pi = c % pp;
     let row = c * n;
-    let sb = bi * n;
     let hb = bi * n * m;
-    let cb = bi * n * (m + 1u);
     let base = c * (2u * m + 1u);
     let paper = params.mode == 1u;
-    var nb = m;
-    if (paper) {
-        nb = 2u * m;
-    }
-    for (var j = 0u; j < nb; j = j + 1u) {
-        bins[base + j] = 0.0;
-    }
     // Pass 1: the candidate's fitness.
-    var s = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    var s = levy_start(base);
     for (var i = 0u; i < n; i = i + 1u) {
         let cd = levy_gen_candidate(bi, pi, i, row, hb, paper);
         if (cd.a > m) {
             return; // fitness NaN: never selected
         }
-        if (paper) {
-            let fc = task_f[sb + i];
-            if (cd.a == 0u) {
-                s[i & 3u] = pm_keep(s[i & 3u] + mec_local_cost(fc, params.f_local, params.p_local, params.phi_t, params.phi_e));
-            } else {
-                let j = cd.a - 1u;
-                let r = mec_rate(params.bandwidth, params.noise_psd, cd.p, h[hb + i * m + j]);
-                s[i & 3u] = pm_keep(s[i & 3u] + mec_tx_cost(task_d[sb + i], r, cd.p, params.phi_t, params.phi_e));
-                bins[base + j] = pm_keep(bins[base + j] + cd.f);
-                bins[base + m + j] = pm_keep(bins[base + m + j] + pm_keep(fc / cd.f));
-            }
-        } else {
-            s[i & 3u] = pm_keep(s[i & 3u] + cost[cb + i * (m + 1u) + cd.a]);
-            if (cd.a > 0u) {
-                bins[base + cd.a - 1u] = pm_keep(bins[base + cd.a - 1u] + sqrt_f[sb + i]);
-            }
-        }
+        levy_add(&s, base, bi, i, cd.a, cd.f, cd.p);
     }
-    var cpu = 0.0;
-    var next = 0.0;
-    if (paper) {
-        for (var j = 0u; j < m; j = j + 1u) {
-            cpu = pm_keep(cpu + pm_keep(bins[base + m + j] * max(pm_keep(bins[base + j] / params.f_max), 1.0)));
-        }
-        next = pm_sum4(s) + pm_keep(params.phi_t * cpu);
-    } else {
-        for (var j = 0u; j < m; j = j + 1u) {
-            let sj = bins[base + j];
-            cpu = pm_keep(cpu + pm_keep(sj * sj));
-        }
-        next = pm_sum4(s) + pm_keep(pm_keep(params.phi_t / params.f_max) * cpu);
-    }
+    let next = levy_finish(s, base);
     // Greedy selection, eq. (28): strictly better replaces the parent.
     if (!(next < fit[c])) {
         return;
@@ -322,11 +274,7 @@ fn levy_generation(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
 @group(0) @binding(8) var<storage, read_write> best_fit: array<f32>;
 
 // One thread per instance: the first candidate with the smallest fitness (NaN never wins).
-@compute @workgroup_size(64)
-fn levy_best(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let bi = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main bi
     let n = params.n;
     let pp = params.p;
     if (bi >= params.b) {

@@ -4,16 +4,17 @@
 //! WGSL has no `#include` and one module may not bind two resources at one slot, so a stem file
 //! `shaders/<dir>/<stem>.wgsl` holds shared helpers first and then one section per entry point,
 //! each starting with a line `//!entry <name>`. The module for an entry is
-//! `shaders/common/*.wgsl` + the shared part + that entry's section.
+//! `shaders/common/*.wgsl` + the shared part + that entry's section, with the directives of
+//! [`wgsl_module`] expanded.
 
 use super::spec::Stem;
 
-/// The WGSL files every module starts with (path under `shaders/`, text), in this order.
+/// The WGSL files every module starts with (path under `shaders/`, text), in this order. Code
+/// that only some stems need (the `mec` cost formulas) is a `//!part` of its stem, not here.
 pub static WGSL_COMMON: &[(&str, &str)] = &[
     ("common/philox.wgsl", include_str!("../../shaders/common/philox.wgsl")),
     ("common/pmath.wgsl", include_str!("../../shaders/common/pmath.wgsl")),
     ("common/index.wgsl", include_str!("../../shaders/common/index.wgsl")),
-    ("common/mec_cost.wgsl", include_str!("../../shaders/common/mec_cost.wgsl")),
 ];
 
 /// The CUDA headers a `.cu` file may `#include "common/…"` (path under `kernels/`, text).
@@ -27,66 +28,97 @@ fn lookup(files: &[(&str, &'static str)], path: &str) -> Option<&'static str> {
     files.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
 }
 
-/// The WGSL module for `entry` of `stem`'s file, or `None` if the section is missing.
-///
-/// Besides the shared part and the `//!entry` sections, a stem file may hold named parts
-/// (`//!part <name>` up to the next marker) that are not shared by default; a section includes
-/// one with a line `//!use <name>`. This lets several entries share code that reads
-/// bindings only they declare (WGSL cannot pass storage buffers to functions).
-pub fn wgsl_module(stem: &Stem, entry: &str) -> Option<String> {
-    enum At<'a> {
-        Shared,
-        Part,
-        Entry(&'a str),
-    }
-    let text = stem.wgsl;
-    let mut shared = String::new();
-    let mut parts: Vec<(&str, String)> = Vec::new();
-    let mut section: Option<String> = None;
-    let mut at = At::Shared;
+/// A WGSL stem file cut at its markers: the shared part (up to the first marker), the named
+/// parts (`//!part <name>`) and the entry sections (`//!entry <name>`), each up to the next marker.
+struct WgslFile {
+    shared: Vec<&'static str>,
+    parts: Vec<(&'static str, Vec<&'static str>)>,
+    entries: Vec<(&'static str, Vec<&'static str>)>,
+}
+
+fn wgsl_file(text: &'static str) -> WgslFile {
+    let mut f = WgslFile { shared: Vec::new(), parts: Vec::new(), entries: Vec::new() };
+    let mut lines = &mut f.shared;
     for line in text.lines() {
         let t = line.trim();
         if let Some(name) = t.strip_prefix("//!entry ") {
-            at = At::Entry(name.trim());
-            if name.trim() == entry {
-                section = Some(String::new());
-            }
-            continue;
-        }
-        if let Some(name) = t.strip_prefix("//!part ") {
-            parts.push((name.trim(), String::new()));
-            at = At::Part;
-            continue;
-        }
-        match at {
-            At::Shared => {
-                shared.push_str(line);
-                shared.push('\n');
-            }
-            At::Part => {
-                let p = &mut parts.last_mut().expect("part started").1;
-                p.push_str(line);
-                p.push('\n');
-            }
-            At::Entry(e) if e == entry => {
-                let s = section.as_mut().expect("section started");
-                if let Some(name) = t.strip_prefix("//!use ") {
-                    s.push_str(&parts.iter().find(|(n, _)| *n == name.trim())?.1);
-                } else {
-                    s.push_str(line);
-                    s.push('\n');
-                }
-            }
-            At::Entry(_) => {}
+            f.entries.push((name.trim(), Vec::new()));
+            lines = &mut f.entries.last_mut().expect("just pushed").1;
+        } else if let Some(name) = t.strip_prefix("//!part ") {
+            f.parts.push((name.trim(), Vec::new()));
+            lines = &mut f.parts.last_mut().expect("just pushed").1;
+        } else {
+            lines.push(line);
         }
     }
+    f
+}
+
+/// The part `name` of `stem`'s file, or else of the file of a stem in its `includes`, with the
+/// stem it belongs to (its own `//!use` lines are resolved there).
+fn wgsl_part<'a>(stem: &'a Stem, name: &str) -> Option<(&'a Stem, Vec<&'static str>)> {
+    let part_of = |s: &Stem| wgsl_file(s.wgsl).parts.into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
+    if let Some(p) = part_of(stem) {
+        return Some((stem, p));
+    }
+    stem.includes.iter().find_map(|s| Some((*s, part_of(s)?)))
+}
+
+/// How deep `//!use` may nest (a part that uses itself fails instead of recursing forever).
+const WGSL_USE_DEPTH: usize = 8;
+
+/// Appends `lines` of `stem`'s file to `out`, expanding the directives: `//!use <part>` and, in
+/// the section of `entry`, `//!main <id>`.
+fn wgsl_expand(stem: &Stem, lines: &[&str], entry: Option<&str>, depth: usize, out: &mut String) -> Option<()> {
+    for line in lines {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("//!use ") {
+            let (owner, part) = wgsl_part(stem, name.trim())?;
+            if depth == WGSL_USE_DEPTH {
+                return None;
+            }
+            wgsl_expand(owner, &part, None, depth + 1, out)?;
+        } else if let Some(id) = t.strip_prefix("//!main ") {
+            let entry = entry?;
+            let id = id.trim();
+            out.push_str(&format!(
+                "@compute @workgroup_size(64)\n\
+                 fn {entry}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, \
+                 @builtin(local_invocation_id) lid: vec3<u32>) {{\n    \
+                 let {id} = global_index(wg, nwg, lid);\n    \
+                 pm_init(nwg);\n"
+            ));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Some(())
+}
+
+/// The WGSL module for `entry` of `stem`'s file, or `None` if the section is missing or a
+/// directive is wrong (a `//!use` of no part, a `//!main` outside an entry's section).
+///
+/// Two directives, each a line of its own, are expanded:
+/// - `//!use <name>` (anywhere) is replaced by the named part (`//!part <name>` up to the next
+///   marker; parts are not in a module unless used) of this file or, failing that, of the file of
+///   a stem in `includes`; parts may use parts. This lets several entries share code that reads
+///   bindings only they declare (WGSL cannot pass storage buffers to functions), and a stem use
+///   another's formulas (`search/levy` those of `env/mec`).
+/// - `//!main <id>` (in an entry's section) is the head of the entry point: `@compute
+///   @workgroup_size(64) fn <entry>(<workgroup_id wg, num_workgroups nwg, local_invocation_id
+///   lid>) {`, `let <id> = global_index(wg, nwg, lid);` and `pm_init(nwg);`. The section goes on
+///   with the body and closes the brace.
+pub fn wgsl_module(stem: &Stem, entry: &str) -> Option<String> {
+    let file = wgsl_file(stem.wgsl);
+    let (_, section) = file.entries.iter().find(|(n, _)| *n == entry)?;
     let mut out = String::new();
     for (_, c) in WGSL_COMMON {
         out.push_str(c);
         out.push('\n');
     }
-    out.push_str(&shared);
-    out.push_str(&section?);
+    wgsl_expand(stem, &file.shared, None, 0, &mut out)?;
+    wgsl_expand(stem, section, Some(entry), 0, &mut out)?;
     Some(out)
 }
 

@@ -91,7 +91,8 @@ pub struct Stem {
     pub cu: &'static str,
     /// Its kernels, in declaration order.
     pub kernels: &'static [&'static KernelSpec],
-    /// Stems whose `.cu` file this one `#include`s (`#include "<area>/<name>.cu"`).
+    /// Stems whose `.cu` file this one `#include`s (`#include "<area>/<name>.cu"`) and whose
+    /// WGSL parts its `//!use` lines may name.
     pub includes: &'static [&'static Stem],
 }
 
@@ -192,8 +193,8 @@ macro_rules! kernel_params {
 /// kernel. Buffers are `name: access elem` with access `R` (read), `W` (read-write), `S`
 /// (scratch) and elem `F32` or `U32`, in binding order.
 ///
-/// A stem whose `.cu` file includes another stem's names it: `stem "search" / "levy" includes
-/// [crate::env::mec::kernels::STEM];`.
+/// A stem whose `.cu` file includes another stem's, or whose `.wgsl` file uses its parts, names
+/// it: `stem "search" / "levy" includes [crate::env::mec::kernels::STEM];`.
 ///
 /// ```ignore
 /// kernels! {
