@@ -358,11 +358,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
 
 // One thread per graph (step.rs `cpu_observe`): rows [embedding, decision so far (-1 undecided),
 // 1 at the current position], and whether the graph has ended.
-@compute @workgroup_size(64)
-fn dag_observe(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let g = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main g
     if (g >= params.b) {
         return;
     }

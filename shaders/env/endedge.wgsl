@@ -386,11 +386,7 @@ fn ee_slot(mo: u32) {
 
 // One thread per (instance, terminal) (cpu.rs `cpu_reward`): -(delay slots finished in the slot)
 // + Const x (tasks dropped in the slot), then prev takes the counters.
-@compute @workgroup_size(64)
-fn endedge_reward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b * params.d) {
         return;
     }
@@ -406,11 +402,7 @@ fn endedge_reward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(2) var<storage, read_write> state: array<f32>;
 
 // One thread per word of Load(t) [B, C, E] (cpu.rs `cpu_state`).
-@compute @workgroup_size(64)
-fn endedge_state(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b * params.c * params.e) {
         return;
     }

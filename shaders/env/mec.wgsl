@@ -443,11 +443,7 @@ fn mec_paper_finish(s: array<f32, 4>, base: u32) -> f32 {
 @group(0) @binding(2) var<storage, read_write> reward: array<f32>;
 
 // One thread per instance: 1 / ΣΦ (variant 0) or −ΣΦ / N (variant 1).
-@compute @workgroup_size(64)
-fn mec_reward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let b = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main b
     if (b >= params.b) {
         return;
     }

@@ -38,11 +38,7 @@ fn toy_observe(i: u32) -> bool {
 
 //!use observe
 
-@compute @workgroup_size(64)
-fn toy_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b) {
         return;
     }
@@ -64,11 +60,7 @@ fn toy_reset(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 
 //!use observe
 
-@compute @workgroup_size(64)
-fn toy_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = global_index(wg, nwg, lid);
-    pm_init(nwg);
+//!main i
     if (i >= params.b) {
         return;
     }
