@@ -153,3 +153,23 @@ pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observe_rows_hand_case() {
+        // One graph, N = 3, emb 2: decided (1, 0), at position 2, running.
+        let p = DagParams { b: 1, n_max: 3, emb: 2, ..Default::default() };
+        let mut emb: Vec<u32> = [0.5f32, 1.0, 2.0, 3.0, 4.0, 5.0].iter().map(|x| x.to_bits()).collect();
+        let mut plan = vec![1, 0, UNDECIDED];
+        let mut ctl = vec![2, RUNNING];
+        let (mut obs, mut term) = (vec![7u32; 12], vec![7u32]);
+        let mut bufs: Vec<&mut [u32]> = vec![&mut emb, &mut plan, &mut ctl, &mut obs, &mut term];
+        cpu_observe(bytemuck::bytes_of(&p), &mut bufs).unwrap();
+        let got: Vec<f32> = obs.iter().map(|&w| f32::from_bits(w)).collect();
+        assert_eq!(got, [0.5, 1.0, 1.0, 0.0, 2.0, 3.0, 0.0, 0.0, 4.0, 5.0, -1.0, 1.0]);
+        assert_eq!(term, [0]);
+    }
+}

@@ -330,6 +330,14 @@ impl EndedgeEnv {
 mod tests {
     use super::*;
 
+    #[test]
+    fn slot_reward_hand_case() {
+        // Eq. (18)–(19): delay sum 10 → 17 (7 slots finished), dropped 1 → 3 (2 drops at
+        // Const = −30): −7 + 2·(−30) = −67; no change → 0.
+        assert_eq!(slot_reward(&[9, 4, 3, 17], &[10, 1], -30.0), -67.0);
+        assert_eq!(slot_reward(&[9, 4, 3, 17], &[17, 3], -30.0), 0.0);
+    }
+
     /// The 16-lane arrival path equals the scalar `arrival` (which WGSL and CUDA mirror) for
     /// every terminal, including a remainder of D mod 16 and the no-arrival tail.
     #[test]

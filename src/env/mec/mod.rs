@@ -451,6 +451,14 @@ impl MecEnv {
 mod tests {
     use super::*;
 
+    #[test]
+    fn reward_of_sigma_phi_hand_cases() {
+        // §V-C: 1 / ΣΦ = 1 / 4 = 0.25; the alternative −ΣΦ / N = −6 / 3 = −2.
+        assert_eq!(reward_of(4.0, 0, 30), 0.25);
+        assert_eq!(reward_of(6.0, 1, 3), -2.0);
+        assert!(reward_of(f32::NAN, 0, 3).is_nan());
+    }
+
     fn close(a: f64, b: f64, rel: f64) -> bool {
         (a - b).abs() <= rel * b.abs().max(1e-30)
     }
