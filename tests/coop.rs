@@ -6,8 +6,9 @@ use std::path::Path;
 
 use mecrl::backend::{self, BackendKind};
 use mecrl::env::coop::dataset::{collect, OfflineDataset};
-use mecrl::env::coop::kernel::{observe_one, step_instance, Inst};
+use mecrl::env::coop::kernel::{step_instance, Inst};
 use mecrl::env::coop::kernels::COOP_POLICY;
+use mecrl::env::coop::policy::observe_one;
 use mecrl::env::coop::{state, CoopConfig, CoopEnv, CoopParams, Heuristic, FLAG_NODE_FAIL, POOL_F, POOL_U};
 use mecrl::rng;
 use mecrl::Error;

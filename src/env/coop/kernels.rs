@@ -69,13 +69,13 @@ crate::kernels! {
         node: R F32, link: R F32, arr_u: R U32, arr_f: R F32, pool_u: R U32, xq: R U32, obs: W F32,
         mask: W U32
     )
-        cpu super::kernel::cpu_observe, sizes coop_observe_sizes;
+        cpu super::policy::cpu_observe, sizes coop_observe_sizes;
     /// `coop`: the Random / RATC / RDA heuristics.
     COOP_POLICY = coop_policy(CoopParams;
         node: R F32, link: R F32, arr_u: R U32, arr_f: R F32, pool_u: R U32, pool_f: R F32,
         xq: R U32, act: W U32
     )
-        cpu super::kernel::cpu_policy, sizes coop_policy_sizes;
+        cpu super::policy::cpu_policy, sizes coop_policy_sizes;
 }
 
 /// B and the per-instance words of the `coop` state buffers (`super::kernel::instance_words`).

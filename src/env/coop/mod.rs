@@ -27,6 +27,7 @@ pub mod dataset;
 pub mod kernel;
 pub mod kernels;
 pub mod model;
+pub mod policy;
 
 use std::sync::Arc;
 
