@@ -42,9 +42,10 @@ fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// Every path `crate::…`, `super::…`, `self::…` in `code`, made absolute from module `m`; the
-/// items of a `use …::{a, b::c}` group each count.
-fn paths(m: &str, code: &str) -> Vec<String> {
+/// Every path `crate::…`, `super::…`, `self::…` — and `child::…` where `child` is a submodule
+/// of `m` (`is_child`) — in `code`, made absolute from module `m`; the items of a
+/// `use …::{a, b::c}` group each count.
+fn paths(m: &str, code: &str, is_child: &dyn Fn(&str) -> bool) -> Vec<String> {
     let absolute = |base: &str| -> Option<String> {
         let mut cur: Vec<&str> = m.split("::").collect();
         match base {
@@ -54,6 +55,7 @@ fn paths(m: &str, code: &str) -> Vec<String> {
                 cur.pop();
                 Some(cur.join("::"))
             }
+            child if is_child(child) => Some(format!("{m}::{child}")),
             _ => None,
         }
     };
@@ -61,10 +63,12 @@ fn paths(m: &str, code: &str) -> Vec<String> {
     let b = code.as_bytes();
     let mut i = 0;
     while i < code.len() {
-        let start_ok = i == 0 || !is_ident(b[i - 1] as char) && b[i - 1] != b':';
+        // `$crate::…` inside a macro names the expansion site's crate, not an import here.
+        let start_ok = i == 0 || !is_ident(b[i - 1] as char) && b[i - 1] != b':' && b[i - 1] != b'$';
         let word_end = code[i..].find(|c: char| !is_ident(c)).map_or(code.len(), |e| i + e);
         let word = &code[i..word_end];
-        if start_ok && matches!(word, "crate" | "self" | "super") && code[word_end..].starts_with("::") {
+        let relative = matches!(word, "crate" | "self" | "super") || (!word.is_empty() && is_child(word));
+        if start_ok && relative && code[word_end..].starts_with("::") {
             let mut base = absolute(word).unwrap();
             let mut j = word_end;
             let mut group = false;
@@ -133,7 +137,8 @@ fn graph() -> Graph {
     let mut edges = BTreeMap::new();
     for (m, f) in &modules {
         let text = code(&std::fs::read_to_string(f).unwrap());
-        let targets: BTreeSet<String> = paths(m, &text)
+        let is_child = |w: &str| modules.contains_key(&format!("{m}::{w}"));
+        let targets: BTreeSet<String> = paths(m, &text, &is_child)
             .iter()
             .filter_map(|p| resolve(&modules, p))
             .filter(|t| t != m)
@@ -200,12 +205,12 @@ fn circles(g: &Graph) -> Vec<Vec<String>> {
 
 #[test]
 fn the_path_parser_reads_use_groups_and_relative_paths() {
-    let p =
-        paths("crate::env::mec", "use super::kernels::{A, b::C};\nlet x = crate::backend::params(y); self::model::f()");
-    assert_eq!(
-        p,
-        ["crate::env::kernels::A", "crate::env::kernels::b::C", "crate::backend::params", "crate::env::mec::model::f"]
-    );
+    let is_child = |w: &str| w == "env";
+    let code = "use super::kernels::{A, b::C};\nlet x = crate::backend::params(y); self::model::f(); env::E; other::X";
+    let p = paths("crate::env::mec", code, &is_child);
+    let want = ["crate::env::kernels::A", "crate::env::kernels::b::C", "crate::backend::params"];
+    assert_eq!(p[..3], want);
+    assert_eq!(p[3..], ["crate::env::mec::model::f", "crate::env::mec::env::E"]);
 }
 
 #[test]

@@ -13,9 +13,7 @@
 mod attention;
 mod losses;
 mod policy;
-mod rnn;
-
-pub use rnn::SharedLinear;
+pub mod rnn;
 
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;

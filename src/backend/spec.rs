@@ -30,7 +30,7 @@ pub enum Elem {
 
 /// The short names [`kernels!`](crate::kernels) reads in buffer lists: `R`, `W`, `S`, `F32`, `U32`.
 pub mod short {
-    use super::{Access, Elem};
+    use crate::backend::spec::{Access, Elem};
     /// [`Access::Read`].
     pub const R: Access = Access::Read;
     /// [`Access::ReadWrite`].

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::Mlp;
+use super::mlp::Mlp;
 use crate::autograd::{Param, Tape, Var};
 use crate::backend::Backend;
 use crate::error::{Error, Result};

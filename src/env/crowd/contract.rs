@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{CrowdConfig, CrowdEnv, Policy};
+use super::config::{CrowdConfig, Policy};
+use super::env::CrowdEnv;
 use crate::backend::{Backend, Buffer};
 use crate::env::contract::{check_step, clear_flags, fill, ActionSpace, BatchEnv, EnvBuffers, EnvSpec, Horizon};
 use crate::error::Result;

@@ -4,9 +4,9 @@
 
 use rayon::prelude::*;
 
+use super::config::{count, metric, CrowdParams, Policy, CROWD_DATA, CROWD_DEMAND, CROWD_RANDOM, CROWD_RESET};
+use super::config::{CROWD_SLOT, CROWD_TASKS};
 use super::model::{self, Target, CLOUD, EDGE, LOCAL, MD};
-use super::{count, metric, CrowdParams, Policy, CROWD_DATA, CROWD_DEMAND, CROWD_RANDOM, CROWD_RESET};
-use super::{CROWD_SLOT, CROWD_TASKS};
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::params as decode;
 use crate::error::Result;

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use super::config::{count, metric, CrowdConfig, CrowdParams, Policy, Topology};
 use super::cpu::dims;
-use super::{count, metric, CrowdConfig, CrowdParams, Policy, Topology};
 use crate::backend::{download_f32, Backend, Buffer, KernelSpec};
 use crate::env::crowd::kernels::{
     CROWD_FINISH, CROWD_LOAD, CROWD_OBSERVE, CROWD_OUTCOME, CROWD_POLICY, CROWD_RESET, CROWD_TASKS,

@@ -1,6 +1,6 @@
 //! The `crowd` kernels: their specs, parameter layouts and buffer sizes (see docs/kernels.md).
 
-use super::CrowdParams;
+use super::config::CrowdParams;
 use crate::backend::params;
 
 crate::kernel_params!(CrowdParams {
@@ -87,7 +87,7 @@ fn crowd_dims(bytes: &[u8]) -> (u64, u64, u64, u64, u64, u64) {
 
 fn crowd_reset_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, u, l, _, _) = crowd_dims(bytes);
-    vec![b * n, b * u, b * l, b * super::count::WIDTH as u64]
+    vec![b * n, b * u, b * l, b * super::config::count::WIDTH as u64]
 }
 
 fn crowd_tasks_sizes(bytes: &[u8]) -> Vec<u64> {
@@ -117,6 +117,6 @@ fn crowd_outcome_sizes(bytes: &[u8]) -> Vec<u64> {
 
 fn crowd_finish_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, u, l, _, c) = crowd_dims(bytes);
-    let (m, k) = (super::metric::WIDTH as u64, super::count::WIDTH as u64);
+    let (m, k) = (super::config::metric::WIDTH as u64, super::config::count::WIDTH as u64);
     vec![c, b * n * 3, b * n, b * n, b * n * 2, b * (u + l), b * u, b * l, b, b * m, b * k]
 }

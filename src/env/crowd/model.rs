@@ -2,7 +2,7 @@
 //! line by line in `shaders/env/crowd.wgsl` and `kernels/env/crowd.cu`. Equation numbers are
 //! seed 002's; docs/crowd.md states every decision.
 
-use super::CrowdParams;
+use super::config::CrowdParams;
 
 /// Target kinds.
 pub const LOCAL: u32 = 0;
