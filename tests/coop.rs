@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use mecrl::backend::{self, BackendKind};
+use mecrl::env::coop::cpu::{step_instance, Inst};
 use mecrl::env::coop::dataset::{collect, OfflineDataset};
-use mecrl::env::coop::kernel::{step_instance, Inst};
 use mecrl::env::coop::kernels::COOP_POLICY;
 use mecrl::env::coop::policy::observe_one;
 use mecrl::env::coop::{state, CoopConfig, CoopEnv, CoopParams, Heuristic, FLAG_NODE_FAIL, POOL_F, POOL_U};

@@ -1,4 +1,4 @@
-// mec: the DIRS environment kernels (src/env/mec.rs). Every formula mirrors the scalar Rust
+// mec: the DIRS environment kernels (src/env/mec/). Every formula mirrors the scalar Rust
 // function named in its comment, with the same operation order.
 //
 // With MECRL_MEC_HELPERS_ONLY defined before inclusion (search/levy.cu) only the parameter block
@@ -10,7 +10,7 @@
 #include "common/pmath.cuh"
 #include "common/philox.cuh"
 
-// Mirrors `MecParams` in src/env/mec.rs (#[repr(C)], 96 bytes).
+// Mirrors `MecParams` in src/env/mec/ (#[repr(C)], 96 bytes).
 struct MecParams {
     u32 b;
     u32 n;

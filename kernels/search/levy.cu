@@ -1,4 +1,4 @@
-// Levy population search kernels (src/search/levy.rs): levy_init, levy_generation, levy_best.
+// Levy population search kernels (src/search/levy/): levy_init, levy_generation, levy_best.
 #include "common/index.cuh"
 #include "common/pmath.cuh"
 #include "common/philox.cuh"
@@ -8,7 +8,7 @@
 #include "env/mec.cu"
 #undef MECRL_MEC_HELPERS_ONLY
 
-// Mirrors `LevyParams` in src/search/levy.rs (#[repr(C)], 112 bytes).
+// Mirrors `LevyParams` in src/search/levy/ (#[repr(C)], 112 bytes).
 struct LevyParams {
     u32 b;
     u32 n;

@@ -1,4 +1,4 @@
-// mec: the DIRS environment kernels (src/env/mec.rs). One section per entry point; the shared
+// mec: the DIRS environment kernels (src/env/mec/). One section per entry point; the shared
 // part holds the parameter block and pure formulas, the parts the cost formulas (`mec_cost`)
 // and the objectives (`mec_phi_exact`, `mec_phi_paper`), which search/levy uses too. Operation
 // order mirrors the CPU reference.
@@ -65,7 +65,7 @@ fn mec_optimal_power(gain: f32, bandwidth: f32, noise_psd: f32, phi_t: f32, phi_
 }
 
 //!part mec_cost
-// The cost formulas of src/env/mec.rs, every parameter passed explicitly (search/levy uses
+// The cost formulas of src/env/mec/, every parameter passed explicitly (search/levy uses
 // them with its own params struct).
 
 // Eq. (2): r = B log2(1 + p h / (sigma2 B)).

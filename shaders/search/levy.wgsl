@@ -1,4 +1,4 @@
-// Population Levy flight search (src/search/levy.rs). One thread per candidate c = b P + p.
+// Population Levy flight search (src/search/levy/). One thread per candidate c = b P + p.
 // The generation kernel stores no candidate: pass 1 generates every IoTD's candidate value
 // (counter-based Philox, so it can be regenerated) and accumulates its fitness; only if that is
 // strictly smaller than fit[c] does pass 2 regenerate the values and write them (eq. 28). The

@@ -1,6 +1,6 @@
 //! The `coop` kernels: their specs, parameter layouts and buffer sizes (see docs/kernels.md).
 
-use super::model::CoopParams;
+use super::config::CoopParams;
 use crate::backend::params;
 
 crate::kernel_params!(CoopParams {
@@ -57,13 +57,13 @@ crate::kernels! {
         node: W F32, link: W F32, arr_u: W U32, arr_f: W F32, pool_u: W U32, pool_f: W F32,
         xq: W U32, stats_u: W U32, stats_f: W F32, reward: W F32
     )
-        cpu super::kernel::cpu_reset, sizes coop_reset_sizes;
+        cpu super::cpu::cpu_reset, sizes coop_reset_sizes;
     /// `coop`: one slot (decisions, execution, transmission, deadlines, arrivals).
     COOP_STEP = coop_step(CoopParams;
         node: R F32, link: R F32, act: R U32, arr_u: W U32, arr_f: W F32, pool_u: W U32,
         pool_f: W F32, xq: W U32, stats_u: W U32, stats_f: W F32, reward: W F32
     )
-        cpu super::kernel::cpu_step, sizes coop_step_sizes;
+        cpu super::cpu::cpu_step, sizes coop_step_sizes;
     /// `coop`: observations and action masks.
     COOP_OBSERVE = coop_observe(CoopParams;
         node: R F32, link: R F32, arr_u: R U32, arr_f: R F32, pool_u: R U32, xq: R U32, obs: W F32,
@@ -78,10 +78,10 @@ crate::kernels! {
         cpu super::policy::cpu_policy, sizes coop_policy_sizes;
 }
 
-/// B and the per-instance words of the `coop` state buffers (`super::kernel::instance_words`).
+/// B and the per-instance words of the `coop` state buffers (`super::cpu::instance_words`).
 fn coop_dims(bytes: &[u8]) -> (u64, u64, [u64; 9]) {
     let p: CoopParams = params(bytes);
-    (p.b as u64, p.n as u64, super::kernel::instance_words(&p).map(|w| w as u64))
+    (p.b as u64, p.n as u64, super::cpu::instance_words(&p).map(|w| w as u64))
 }
 
 fn coop_reset_sizes(bytes: &[u8]) -> Vec<u64> {

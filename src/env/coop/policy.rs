@@ -5,8 +5,8 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{check, exec_time, instance_words, reliability, step_word, tx_time};
-use super::model::{state, CoopParams, POOL_F, POOL_U};
+use super::config::{state, CoopParams, POOL_F, POOL_U};
+use super::cpu::{check, exec_time, instance_words, reliability, step_word, tx_time};
 use crate::backend::params as decode;
 use crate::error::Result;
 use crate::rng::{self, stream};

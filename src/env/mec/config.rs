@@ -261,3 +261,20 @@ pub struct MecParams {
     /// Baseline capacity per MEC (cycles).
     pub capacity: f32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_name_field_and_value() {
+        let c = MecConfig { n_iotd: 0, ..MecConfig::default() };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("mec.n_iotd") && e.contains('0'), "{e}");
+        let c = MecConfig { p_max_w: -1.5, ..MecConfig::default() };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("mec.p_max_w") && e.contains("-1.5"), "{e}");
+        let c = MecConfig { beta0: f64::NAN, ..MecConfig::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("mec.beta0"));
+    }
+}

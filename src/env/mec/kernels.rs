@@ -34,37 +34,37 @@ crate::kernels! {
     stem "env" / "mec";
     /// `mec`: positions and task sizes at reset.
     MEC_RESET = mec_reset(MecParams; iotd_pos: W F32, mec_pos: W F32, task_d: W F32, task_f: W F32)
-        cpu super::model::cpu_reset, sizes mec_reset_sizes;
+        cpu super::cpu::cpu_reset, sizes mec_reset_sizes;
     /// `mec`: channel gains of a step (eq. 3).
     MEC_CHANNEL = mec_channel(MecParams; iotd_pos: R F32, mec_pos: R F32, h: W F32)
-        cpu super::model::cpu_channel, sizes mec_channel_sizes;
+        cpu super::cpu::cpu_channel, sizes mec_channel_sizes;
     /// `mec`: optimal power, rates and per-IoTD cost table (eq. 2, 13).
     MEC_ALLOC = mec_alloc(MecParams;
         h: R F32, task_d: R F32, task_f: R F32, hn: W F32, p_opt: W F32, cost: W F32, sqrt_f: W F32
     )
-        cpu super::model::cpu_alloc, sizes mec_alloc_sizes;
+        cpu super::cpu::cpu_alloc, sizes mec_alloc_sizes;
     /// `mec`: each agent's observation (its column h_j, log-standardized).
     MEC_OBSERVE = mec_observe(MecParams; h: R F32, obs: W F32)
-        cpu super::model::cpu_observe, sizes mec_observe_sizes;
+        cpu super::cpu::cpu_observe, sizes mec_observe_sizes;
     /// `mec`: objective Σ Φ of candidate decisions with the exact allocation (eq. 8–11).
     MEC_OBJECTIVE_EXACT = mec_objective_exact(MecParams;
         cost: R F32, sqrt_f: R F32, a: R U32, bins: S F32, phi: W F32
     )
-        cpu super::model::cpu_objective_exact, sizes mec_objective_exact_sizes;
+        cpu super::cpu::cpu_objective_exact, sizes mec_objective_exact_sizes;
     /// `mec`: objective Σ Φ of candidate (a, f, p) as given (eq. 8–11, paper mode).
     MEC_OBJECTIVE_PAPER = mec_objective_paper(MecParams;
         h: R F32, task_d: R F32, task_f: R F32, a: R U32, f: R F32, pw: R F32, bins: S F32,
         phi: W F32
     )
-        cpu super::model::cpu_objective_paper, sizes mec_objective_paper_sizes;
+        cpu super::cpu::cpu_objective_paper, sizes mec_objective_paper_sizes;
     /// `mec`: the Local / Greedy / Random baselines.
     MEC_HEURISTIC = mec_heuristic(MecParams;
         iotd_pos: R F32, mec_pos: R F32, task_f: R F32, order: R U32, load: S F32, a: W U32
     )
-        cpu super::model::cpu_heuristic, sizes mec_heuristic_sizes;
+        cpu super::cpu::cpu_heuristic, sizes mec_heuristic_sizes;
     /// `mec`: the reward of each instance from its Σ Φ (§V-C), kind in `variant`.
     MEC_REWARD = mec_reward(MecParams; phi: R F32, reward: W F32)
-        cpu super::model::cpu_reward, sizes mec_reward_sizes;
+        cpu super::cpu::cpu_reward, sizes mec_reward_sizes;
 }
 
 fn mec_dims(bytes: &[u8]) -> (u64, u64, u64, u64) {

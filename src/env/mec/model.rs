@@ -1,18 +1,10 @@
-//! `mec` formulas (eq. 2–13) and the CPU kernels, the reference of every backend (their specs
-//! are in `kernels.rs`).
+//! `mec` formulas (eq. 2–13), scalar and hand-checked; the CPU kernels (`cpu.rs`) and the
+//! WGSL/CUDA mirrors compute with them.
 
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-
-use super::config::*;
-use crate::backend::cpu::{f32s, f32s_mut, need};
-use crate::backend::params as decode;
-use crate::error::Result;
 use crate::math;
-use crate::rng::{self, stream};
 
 // ---------------------------------------------------------------------------------------------
-// Formulas (scalar, shared by the CPU kernels; hand-checked in the tests below)
+// Formulas (scalar, shared by the CPU kernels in cpu.rs; hand-checked in the tests below)
 // ---------------------------------------------------------------------------------------------
 
 /// Eq. (3): h_ij = β0·l_ij / d_ij², with d² floored at `d2_min`.
@@ -131,521 +123,80 @@ pub fn cpu_shares(f_max: f64, cycles: &[f64]) -> Vec<f64> {
     cycles.iter().map(|f| f_max * f.sqrt() / s).collect()
 }
 
-// ---------------------------------------------------------------------------------------------
-// CPU kernels (the references of the specs in kernels.rs)
-// ---------------------------------------------------------------------------------------------
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::mec::config::MecConfig;
 
-/// One IoTD's position and task, element `k` < N of instance `b` (kernel `mec_reset`).
-#[inline(always)]
-pub fn reset_iotd(p: &MecParams, b: u32, k: u32) -> (f32, f32, f32, f32) {
-    let key = [p.key0, p.key1];
-    let w = rng::philox4x32_10(rng::counter(k, b, p.step, stream::MEC_IOTD_POS, 0), key);
-    let t = rng::philox4x32_10(rng::counter(k, b, p.step, stream::MEC_TASK, 0), key);
-    (
-        p.area * rng::uniform(w[0]),
-        p.area * rng::uniform(w[1]),
-        p.d_lo + (p.d_hi - p.d_lo) * rng::uniform(t[0]),
-        p.f_lo + (p.f_hi - p.f_lo) * rng::uniform(t[1]),
-    )
-}
-
-/// A MEC's position, element `j` < M of instance `b` (kernel `mec_reset`).
-#[inline(always)]
-pub fn reset_mec(p: &MecParams, b: u32, j: u32) -> (f32, f32) {
-    let w = rng::philox4x32_10(rng::counter(j, b, p.step, stream::MEC_MEC_POS, 0), [p.key0, p.key1]);
-    (p.area * rng::uniform(w[0]), p.area * rng::uniform(w[1]))
-}
-
-/// `mec_reset`: bufs iotd_pos [B,2,N], mec_pos [B,2,M], task_d [B,N], task_f [B,N].
-pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
-    need("mec_reset", "iotd_pos", bufs[0].len(), b * 2 * n)?;
-    need("mec_reset", "mec_pos", bufs[1].len(), b * 2 * m)?;
-    need("mec_reset", "task_d", bufs[2].len(), b * n)?;
-    need("mec_reset", "task_f", bufs[3].len(), b * n)?;
-    let [ip, mp, td, tf] = bufs else { unreachable!("the spec has 4 buffers") };
-    f32s_mut(ip)[..b * 2 * n]
-        .par_chunks_mut(2 * n)
-        .zip(f32s_mut(td)[..b * n].par_chunks_mut(n))
-        .zip(f32s_mut(tf)[..b * n].par_chunks_mut(n))
-        .enumerate()
-        .for_each(|(bi, ((pos, d), f))| {
-            for k in 0..n {
-                let (x, y, dd, ff) = reset_iotd(&p, bi as u32, k as u32);
-                pos[k] = x;
-                pos[n + k] = y;
-                d[k] = dd;
-                f[k] = ff;
-            }
-        });
-    f32s_mut(mp)[..b * 2 * m].par_chunks_mut(2 * m).enumerate().for_each(|(bi, pos)| {
-        for j in 0..m {
-            let (x, y) = reset_mec(&p, bi as u32, j as u32);
-            pos[j] = x;
-            pos[m + j] = y;
-        }
-    });
-    Ok(())
-}
-
-/// Channel row of IoTD i in instance b (kernel `mec_channel`): l_ij ~ Exp(1) from Philox block
-/// (i·⌈M/4⌉ + j/4, b, step, FADING), word j mod 4.
-#[inline(always)]
-pub fn channel_row(p: &MecParams, b: u32, i: u32, xi: f32, yi: f32, mec_pos: &[f32], out: &mut [f32]) {
-    let m = p.m as usize;
-    let blocks = m.div_ceil(4) as u32;
-    let key = [p.key0, p.key1];
-    let mut w = [0u32; 4];
-    for j in 0..m {
-        if j % 4 == 0 {
-            w = rng::philox4x32_10(rng::counter(i * blocks + (j / 4) as u32, b, p.step, stream::MEC_FADING, 0), key);
-        }
-        let l = rng::exponential(w[j % 4]);
-        let dx = mec_pos[j] - xi;
-        let dy = mec_pos[m + j] - yi;
-        out[j] = channel_gain(p.beta0, l, dx * dx + dy * dy, p.d2_min);
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-30)
     }
-}
-
-/// `mec_channel`: bufs iotd_pos, mec_pos, h [B,N,M].
-pub fn cpu_channel(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
-    need("mec_channel", "iotd_pos", bufs[0].len(), b * 2 * n)?;
-    need("mec_channel", "mec_pos", bufs[1].len(), b * 2 * m)?;
-    need("mec_channel", "h", bufs[2].len(), b * n * m)?;
-    let [ip, mp, h] = bufs else { unreachable!() };
-    let (ip, mp) = (f32s(ip), f32s(mp));
-    f32s_mut(h)[..b * n * m].par_chunks_mut(m).enumerate().for_each(|(row, out)| {
-        let (bi, i) = (row / n, row % n);
-        let pos = &ip[bi * 2 * n..];
-        channel_row(&p, bi as u32, i as u32, pos[i], pos[n + i], &mp[bi * 2 * m..(bi + 1) * 2 * m], out);
-    });
-    Ok(())
-}
-
-/// Allocation row of one IoTD (kernel `mec_alloc`): hn, p*, the cost row and √F.
-#[inline(always)]
-pub fn alloc_row(p: &MecParams, h: &[f32], d: f32, f: f32, hn: &mut [f32], p_opt: &mut [f32], cost: &mut [f32]) -> f32 {
-    let mut sum = 0.0f32;
-    for &x in h {
-        sum += x;
+    #[test]
+    fn eq3_channel_gain_hand_case() {
+        // β0 = 1e-3, l = 0.8, d = (3, 4) m → d² = 25: h = 1e-3·0.8/25 = 3.2e-5.
+        assert!(close(channel_gain(1e-3, 0.8, 25.0, 1.0) as f64, 3.2e-5, 1e-6));
+        // Floor: d² = 0.25 → treated as 1 m².
+        assert!(close(channel_gain(1e-3, 1.0, 0.25, 1.0) as f64, 1e-3, 1e-6));
     }
-    let (t_l, e_l) = local_time_energy(f, p.f_local, p.p_local);
-    cost[0] = p.phi_t * t_l + p.phi_e * e_l;
-    for j in 0..h.len() {
-        hn[j] = if sum > 0.0 { h[j] / sum } else { 0.0 };
-        let pw = optimal_power(h[j], p.bandwidth, p.noise_psd, p.phi_t, p.phi_e, p.p_max);
-        p_opt[j] = pw;
-        let r = rate(p.bandwidth, p.noise_psd, pw, h[j]);
-        cost[j + 1] = tx_cost(d, r, pw, p.phi_t, p.phi_e);
+    #[test]
+    fn eq2_rate_hand_case() {
+        // B = 1 MHz, σ² = 1e-12 W/Hz → noise 1e-6 W; p·h = 1.5·1e-5 = 1.5e-5 → SNR 15:
+        // r = 1e6·log2(16) = 4e6 bit/s.
+        assert!(close(rate(1e6, 1e-12, 1.5, 1e-5) as f64, 4e6, 1e-6));
     }
-    f.sqrt()
-}
-
-/// `mec_alloc`: bufs h, task_d, task_f, hn, p_opt, cost [B,N,M+1], sqrt_f.
-pub fn cpu_alloc(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
-    let rows = b * n;
-    for (k, (name, want)) in [
-        ("h", rows * m),
-        ("task_d", rows),
-        ("task_f", rows),
-        ("hn", rows * m),
-        ("p_opt", rows * m),
-        ("cost", rows * (m + 1)),
-        ("sqrt_f", rows),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        need("mec_alloc", name, bufs[k].len(), want)?;
+    #[test]
+    fn eq8_to_10_local_and_offload() {
+        // Local: F = 1e9 at f0 = 1e9 → T = 1 s; p^E = κ f0³ = 1 W → E = 1 J; Φ = 0.5 + 0.5 = 1.
+        let cfg = MecConfig::default();
+        assert!(close(cfg.p_local(), 1.0, 1e-12));
+        let (t, e) = local_time_energy(1e9, 1e9, 1.0);
+        assert_eq!((t, e), (1.0, 1.0));
+        // Offload: D = 8e5 bits at r = 4e6 → 0.2 s, F = 1e9 at 25e9 Hz → 0.04 s; E = 1.5·0.2.
+        let (t, e) = offload_time_energy(8e5, 1e9, 4e6, 25e9, 1.5);
+        assert!(close(t as f64, 0.24, 1e-6) && close(e as f64, 0.3, 1e-6));
     }
-    let [h, td, tf, hn, po, cost, sf] = bufs else { unreachable!() };
-    let (h, td, tf) = (f32s(h), f32s(td), f32s(tf));
-    // Rayon over blocks of rows; inside a block the power solve runs on 16 (i, j) entries at a
-    // time across rows (M is often small), then the rates and costs.
-    const ROWS: usize = 64;
-    f32s_mut(hn)[..rows * m]
-        .par_chunks_mut(ROWS * m)
-        .zip(f32s_mut(po)[..rows * m].par_chunks_mut(ROWS * m))
-        .zip(f32s_mut(cost)[..rows * (m + 1)].par_chunks_mut(ROWS * (m + 1)))
-        .zip(f32s_mut(sf)[..rows].par_chunks_mut(ROWS))
-        .enumerate()
-        .for_each(|(blk, (((hn, po), c), s))| {
-            let r0 = blk * ROWS;
-            let nr = s.len();
-            let hb = &h[r0 * m..(r0 + nr) * m];
-            for r in 0..nr {
-                let row = &hb[r * m..(r + 1) * m];
-                let mut sum = 0.0f32;
-                for &x in row {
-                    sum += x;
-                }
-                for j in 0..m {
-                    hn[r * m + j] = if sum > 0.0 { row[j] / sum } else { 0.0 };
-                }
-                let (t_l, e_l) = local_time_energy(tf[r0 + r], p.f_local, p.p_local);
-                c[r * (m + 1)] = p.phi_t * t_l + p.phi_e * e_l;
-                s[r] = tf[r0 + r].sqrt();
-            }
-            const L: usize = 16;
-            for e0 in (0..nr * m).step_by(L) {
-                let len = L.min(nr * m - e0);
-                let mut hl = [1.0f32; L];
-                hl[..len].copy_from_slice(&hb[e0..e0 + len]);
-                let pw = optimal_power_lanes(&hl, p.bandwidth, p.noise_psd, p.phi_t, p.phi_e, p.p_max);
-                for l in 0..len {
-                    let e = e0 + l;
-                    let (r, j) = (e / m, e % m);
-                    po[e] = pw[l];
-                    let rate = rate(p.bandwidth, p.noise_psd, pw[l], hl[l]);
-                    c[r * (m + 1) + j + 1] = tx_cost(td[r0 + r], rate, pw[l], p.phi_t, p.phi_e);
-                }
-            }
-        });
-    Ok(())
-}
-
-/// ln of a gain for the observation (gains of 0 map to ln 1e-30).
-#[inline(always)]
-fn log_gain(h: f32) -> f32 {
-    math::ln(h.max(1e-30))
-}
-
-/// `mec_observe`: bufs h, obs [B,M,N]; agent j sees (ln h_ij − mean_i) / std_i (population std,
-/// floored at 1e-6) over its column (§V-C "State": log scale, then standardized).
-pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
-    need("mec_observe", "h", bufs[0].len(), b * n * m)?;
-    need("mec_observe", "obs", bufs[1].len(), b * m * n)?;
-    let [h, obs] = bufs else { unreachable!() };
-    let h = f32s(h);
-    f32s_mut(obs)[..b * m * n].par_chunks_mut(n).enumerate().for_each(|(col, out)| {
-        let (bi, j) = (col / m, col % m);
-        observe_column(&h[bi * n * m..(bi + 1) * n * m], n, m, j, out);
-    });
-    Ok(())
-}
-
-/// Column j of one instance's observation.
-#[inline(always)]
-pub fn observe_column(h: &[f32], n: usize, m: usize, j: usize, out: &mut [f32]) {
-    let mut mean = 0.0f32;
-    for i in 0..n {
-        let v = log_gain(h[i * m + j]);
-        out[i] = v;
-        mean += v;
-    }
-    mean /= n as f32;
-    let mut var = 0.0f32;
-    for v in out.iter() {
-        var += (v - mean) * (v - mean);
-    }
-    let sd = (var / n as f32).sqrt().max(1e-6);
-    for v in out.iter_mut() {
-        *v = (*v - mean) / sd;
-    }
-}
-
-/// Σ_i Φ_i of one decision vector with the exact allocation. `bins` has M+1 entries
-/// (entry 0 collects local tasks and is ignored). Partial sums by i mod 4, combined as
-/// (s0 + s1) + (s2 + s3), then φ_T/F_max · Σ_j S_j² in j order — the same on every backend.
-/// Returns NaN if some a_i > M.
-#[inline]
-pub fn objective_exact_one(
-    cost: &[f32],
-    sqrt_f: &[f32],
-    a: &[u32],
-    m: usize,
-    f_max: f32,
-    phi_t: f32,
-    bins: &mut [f32],
-) -> f32 {
-    let n = a.len();
-    let bins = &mut bins[..m + 1];
-    bins.fill(0.0);
-    let w = m + 1;
-    let mut s = [0.0f32; 4];
-    let cost = &cost[..n * w];
-    let sqrt_f = &sqrt_f[..n];
-    // An out-of-range a_i is clamped for the (in-bounds) reads and flagged: the result is NaN.
-    let mut bad = false;
-    for (i, &ai) in a.iter().enumerate() {
-        bad |= ai as usize > m;
-        let ai = (ai as usize).min(m);
-        // SAFETY: i < n and ai <= m < w, so i·w + ai < n·w = cost.len() and ai < bins.len().
-        unsafe {
-            s[i % 4] += *cost.get_unchecked(i * w + ai);
-            *bins.get_unchecked_mut(ai) += *sqrt_f.get_unchecked(i);
+    #[test]
+    fn kkt_cpu_shares_beat_a_grid() {
+        // Two tasks F = 1e9 and 4e9 on F_max = 3e9: f ∝ √F → (1e9, 2e9); Σ F/f = 1 + 2 = 3 s.
+        let s = cpu_shares(3e9, &[1e9, 4e9]);
+        assert!(close(s[0], 1e9, 1e-12) && close(s[1], 2e9, 1e-12));
+        let kkt = 1e9 / s[0] + 4e9 / s[1];
+        for k in 1..1000 {
+            let f0 = 3e9 * k as f64 / 1000.0;
+            assert!(1e9 / f0 + 4e9 / (3e9 - f0) >= kkt - 1e-9);
         }
     }
-    if bad {
-        return f32::NAN;
-    }
-    let mut cpu = 0.0f32;
-    for &sj in &bins[1..] {
-        cpu += sj * sj;
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + phi_t / f_max * cpu
-}
 
-/// `mec_objective_exact`: bufs cost [B,N,M+1], sqrt_f [B,N], a [B,P,N] u32, bins (scratch),
-/// phi [B,P].
-pub fn cpu_objective_exact(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let (b, n, m, pp) = (p.b as usize, p.n as usize, p.m as usize, p.p as usize);
-    need("mec_objective_exact", "cost", bufs[0].len(), b * n * (m + 1))?;
-    need("mec_objective_exact", "sqrt_f", bufs[1].len(), b * n)?;
-    need("mec_objective_exact", "a", bufs[2].len(), b * pp * n)?;
-    need("mec_objective_exact", "phi", bufs[4].len(), b * pp)?;
-    let [cost, sf, a, _bins, phi] = bufs else { unreachable!() };
-    let (cost, sf, a) = (f32s(cost), f32s(sf), &a[..]);
-    f32s_mut(phi)[..b * pp].par_chunks_mut(pp.max(1)).enumerate().for_each_init(
-        || vec![0.0f32; m + 1],
-        |bins, (bi, out)| {
-            let c = &cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)];
-            let s = &sf[bi * n..(bi + 1) * n];
-            for (k, o) in out.iter_mut().enumerate() {
-                let row = &a[(bi * pp + k) * n..(bi * pp + k + 1) * n];
-                *o = objective_exact_one(c, s, row, m, p.f_max, p.phi_t, bins);
-            }
-        },
-    );
-    Ok(())
-}
-
-/// Σ_i Φ_i of one (a, f, p) as given (paper mode, eq. 8–11). A MEC whose assigned shares sum
-/// above F_max (constraint 6) scales them down to fit: the time term becomes
-/// Σ F_i/f_i · max(1, Σ f_i / F_max). `bins` has 2M entries (Σ f, Σ F/f per MEC).
-/// Returns NaN if some a_i > M.
-#[inline]
-#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-pub fn objective_paper_one(
-    p: &MecParams,
-    h: &[f32],
-    d: &[f32],
-    fc: &[f32],
-    a: &[u32],
-    f: &[f32],
-    pw: &[f32],
-    bins: &mut [f32],
-) -> f32 {
-    let m = p.m as usize;
-    let n = a.len();
-    assert!(h.len() >= n * m && d.len() >= n && fc.len() >= n && f.len() >= n && pw.len() >= n, "row lengths");
-    let bins = &mut bins[..2 * m];
-    bins.fill(0.0);
-    let mut s = [0.0f32; 4];
-    // Chunks of 16: every task's term (local Φ or transmission part, with its rate) is computed
-    // lane-parallel, then added in task order exactly as a sequential loop would.
-    const L: usize = 16;
-    for i0 in (0..n).step_by(L) {
-        let len = L.min(n - i0);
-        let mut term = [0.0f32; L];
-        let mut bad = false;
-        let (ac, dc, fcc, pc) = (&a[i0..i0 + len], &d[i0..i0 + len], &fc[i0..i0 + len], &pw[i0..i0 + len]);
-        for l in 0..len {
-            let i = i0 + l;
-            let ai = ac[l] as usize;
-            bad |= ai > m;
-            let j = ai.clamp(1, m) - 1;
-            // SAFETY: i < n and j < m, and h.len() >= n·m was asserted.
-            let hij = unsafe { *h.get_unchecked(i * m + j) };
-            let (t, e) = local_time_energy(fcc[l], p.f_local, p.p_local);
-            let local = p.phi_t * t + p.phi_e * e;
-            let r = rate(p.bandwidth, p.noise_psd, pc[l], hij);
-            let tx = tx_cost(dc[l], r, pc[l], p.phi_t, p.phi_e);
-            term[l] = if ai == 0 { local } else { tx };
-        }
-        if bad {
-            return f32::NAN;
-        }
-        for l in 0..len {
-            let i = i0 + l;
-            s[i % 4] += term[l];
-            let ai = a[i] as usize;
-            if ai != 0 {
-                bins[ai - 1] += f[i];
-                bins[m + ai - 1] += fc[i] / f[i];
-            }
-        }
-    }
-    let mut cpu = 0.0f32;
-    for j in 0..m {
-        cpu += bins[m + j] * (bins[j] / p.f_max).max(1.0);
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + p.phi_t * cpu
-}
-
-/// `mec_objective_paper`: bufs h, task_d, task_f, a, f, pw [B,P,N], bins (scratch), phi [B,P].
-pub fn cpu_objective_paper(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let (b, n, m, pp) = (p.b as usize, p.n as usize, p.m as usize, p.p as usize);
-    for (k, (name, want)) in [
-        ("h", b * n * m),
-        ("task_d", b * n),
-        ("task_f", b * n),
-        ("a", b * pp * n),
-        ("f", b * pp * n),
-        ("pw", b * pp * n),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        need("mec_objective_paper", name, bufs[k].len(), want)?;
-    }
-    need("mec_objective_paper", "phi", bufs[7].len(), b * pp)?;
-    let [h, td, tf, a, f, pw, _bins, phi] = bufs else { unreachable!() };
-    let (h, td, tf, a, f, pw) = (f32s(h), f32s(td), f32s(tf), &a[..], f32s(f), f32s(pw));
-    f32s_mut(phi)[..b * pp].par_iter_mut().enumerate().for_each_init(
-        || vec![0.0f32; 2 * m],
-        |bins, (c, out)| {
-            let bi = c / pp;
-            let r = c * n..(c + 1) * n;
-            *out = objective_paper_one(
-                &p,
-                &h[bi * n * m..(bi + 1) * n * m],
-                &td[bi * n..(bi + 1) * n],
-                &tf[bi * n..(bi + 1) * n],
-                &a[r.clone()],
-                &f[r.clone()],
-                &pw[r],
-                bins,
-            );
-        },
-    );
-    Ok(())
-}
-
-/// Baseline decisions (SPEC §VI-C).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Heuristic {
-    /// Every task local.
-    Local = 0,
-    /// Nearest MEC, in ascending-F order; a task that does not fit the MEC's capacity goes
-    /// local, so the largest-F tasks are the ones left local.
-    Greedy = 1,
-    /// A uniform target in {local, 1..M}; local if the chosen MEC has no capacity left.
-    Random = 2,
-}
-
-/// One instance's heuristic decisions (kernel `mec_heuristic`, one thread per instance).
-#[allow(clippy::too_many_arguments)]
-pub fn heuristic_instance(
-    p: &MecParams,
-    bi: u32,
-    iotd_pos: &[f32],
-    mec_pos: &[f32],
-    task_f: &[f32],
-    order: &[u32],
-    load: &mut [f32],
-    a: &mut [u32],
-) {
-    let (n, m) = (p.n as usize, p.m as usize);
-    load[..m].fill(0.0);
-    match p.variant {
-        0 => a[..n].fill(0),
-        1 => {
-            for &i in &order[..n] {
-                let i = i as usize;
-                let (x, y) = (iotd_pos[i], iotd_pos[n + i]);
-                let mut best = 0usize;
-                let mut best_d2 = f32::INFINITY;
-                for j in 0..m {
-                    let (dx, dy) = (mec_pos[j] - x, mec_pos[m + j] - y);
-                    let d2 = dx * dx + dy * dy;
-                    if d2 < best_d2 {
-                        best_d2 = d2;
-                        best = j;
+    /// The 1-D power solve against a dense grid of the cost (φ_T + φ_E p)·D/r(p).
+    #[test]
+    fn optimal_power_matches_brute_force_grid() {
+        let (bw, n0, pmax) = (1e6f64, 1e-12f64, 1.5f64);
+        for &h in &[1e-7f64, 1e-6, 3e-6, 1e-5, 1e-4, 1e-3] {
+            for &(pt, pe) in &[(0.5, 0.5), (0.9, 0.1), (0.1, 0.9), (1.0, 0.0)] {
+                let cost = |p: f64| (pt + pe * p) / (bw * (1.0 + p * h / (n0 * bw)).log2());
+                let mut best = (f64::INFINITY, 0.0);
+                for k in 1..=200_000 {
+                    let p = pmax * k as f64 / 200_000.0;
+                    let c = cost(p);
+                    if c < best.0 {
+                        best = (c, p);
                     }
                 }
-                if load[best] + task_f[i] <= p.capacity {
-                    load[best] += task_f[i];
-                    a[i] = best as u32 + 1;
-                } else {
-                    a[i] = 0;
-                }
-            }
-        }
-        _ => {
-            let key = [p.key0, p.key1];
-            for i in 0..n {
-                let w = rng::philox4x32_10(rng::counter(i as u32, bi, p.step, stream::MEC_RANDOM_POLICY, 0), key);
-                let t = rng::uniform_index(w[0], p.m + 1) as usize;
-                a[i] = if t > 0 && load[t - 1] + task_f[i] <= p.capacity {
-                    load[t - 1] += task_f[i];
-                    t as u32
-                } else {
-                    0
-                };
+                let p = optimal_power(h as f32, bw as f32, n0 as f32, pt as f32, pe as f32, pmax as f32) as f64;
+                // The cost is flat at the optimum: compare costs (1e-6) and powers (grid step).
+                assert!(cost(p) <= best.0 * (1.0 + 1e-6), "h={h} φ=({pt},{pe}): p={p} grid p={}", best.1);
+                assert!((p - best.1).abs() <= 2e-3 * pmax + 1e-5 * best.1, "h={h}: p={p} grid {}", best.1);
             }
         }
     }
-}
-
-/// `mec_heuristic`: bufs iotd_pos, mec_pos, task_f, order [B,N] u32, load (scratch [B,M]), a [B,N].
-pub fn cpu_heuristic(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
-    for (k, (name, want)) in [
-        ("iotd_pos", b * 2 * n),
-        ("mec_pos", b * 2 * m),
-        ("task_f", b * n),
-        ("order", b * n),
-        ("load", b * m),
-        ("a", b * n),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        need("mec_heuristic", name, bufs[k].len(), want)?;
+    #[test]
+    fn optimal_power_stationarity_to_1e6() {
+        // At an interior optimum, (1+t) ln(1+t) − t = φ_T c / φ_E to 1e-6 relative (in f64).
+        let (h, bw, n0) = (1e-4f64, 1e6, 1e-12);
+        let p = optimal_power(h as f32, bw as f32, n0 as f32, 0.5, 0.5, 1.5) as f64;
+        let c = h / (n0 * bw);
+        let t = p * c;
+        let lhs = (1.0 + t) * (1.0 + t).ln() - t;
+        assert!(p < 1.5 && close(lhs, c, 1e-5), "p={p} lhs={lhs} c={c}");
     }
-    let [ip, mp, tf, order, _load, a] = bufs else { unreachable!() };
-    let (ip, mp, tf, order) = (f32s(ip), f32s(mp), f32s(tf), &order[..]);
-    a[..b * n].par_chunks_mut(n).enumerate().for_each_init(
-        || vec![0.0f32; m],
-        |load, (bi, a)| {
-            heuristic_instance(
-                &p,
-                bi as u32,
-                &ip[bi * 2 * n..(bi + 1) * 2 * n],
-                &mp[bi * 2 * m..(bi + 1) * 2 * m],
-                &tf[bi * n..(bi + 1) * n],
-                &order[bi * n..(bi + 1) * n],
-                load,
-                a,
-            )
-        },
-    );
-    Ok(())
-}
-
-/// The reward of an instance from its Σ Φ (§V-C "Reward"): `kind` 0 = 1 / Σ Φ (the paper),
-/// 1 = −Σ Φ / N ([`RewardKind`](super::config::RewardKind) order).
-#[inline]
-pub fn reward_of(phi: f32, kind: u32, n: u32) -> f32 {
-    if kind == 0 {
-        1.0 / phi
-    } else {
-        -phi / n as f32
-    }
-}
-
-/// `mec_reward`: bufs phi [B], reward [B]; the kind in `variant`.
-pub fn cpu_reward(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
-    let p: MecParams = decode(params);
-    let b = p.b as usize;
-    need("mec_reward", "phi", bufs[0].len(), b)?;
-    need("mec_reward", "reward", bufs[1].len(), b)?;
-    let [phi, reward] = bufs else { unreachable!("the spec has 2 buffers") };
-    for (r, &x) in f32s_mut(reward)[..b].iter_mut().zip(&f32s(phi)[..b]) {
-        *r = reward_of(x, p.variant, p.n);
-    }
-    Ok(())
 }

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::model::{state, CoopParams, FLAG_LINK_FAIL, FLAG_NODE_FAIL, MAX_WINDOW, POOL_F, POOL_U, STATS_F, STATS_U};
+use super::config::{state, CoopParams, FLAG_LINK_FAIL, FLAG_NODE_FAIL, MAX_WINDOW, POOL_F, POOL_U, STATS_F, STATS_U};
 use crate::backend::cpu::need;
 use crate::backend::params as decode;
 use crate::error::Result;
