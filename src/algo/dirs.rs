@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::agent::check_env;
 use super::replay::{Replay, ReplayConfig, Transposer};
 use crate::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
 use crate::autograd::Tape;
@@ -35,6 +36,7 @@ use crate::rng;
 use crate::search::levy::{self, LevyConfig};
 use crate::tensor::Tensor;
 
+pub mod backbone;
 pub mod checkpoint;
 pub mod config;
 pub mod kernels;
@@ -251,11 +253,6 @@ impl Dirs {
         })
     }
 
-    /// The settings.
-    pub fn config(&self) -> &DirsConfig {
-        &self.cfg
-    }
-
     /// The backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.be
@@ -284,21 +281,7 @@ impl Dirs {
     }
 
     fn check_env(&self, env: &MecEnv) -> Result<()> {
-        let c = env.config();
-        if c.n_iotd != self.mec.n_iotd || c.n_mec != self.mec.n_mec {
-            return Err(Error::shape(
-                "dirs env",
-                format!("N = {}, M = {}", self.mec.n_iotd, self.mec.n_mec),
-                format!("N = {}, M = {}", c.n_iotd, c.n_mec),
-            ));
-        }
-        if env.backend().kind() != self.be.kind() {
-            return Err(Error::device(
-                self.be.kind().to_string(),
-                format!("the env lives on {}", env.backend().kind()),
-            ));
-        }
-        Ok(())
+        check_env("dirs", &self.mec, &self.be, env)
     }
 
     /// Objective Σ Φ per instance of DIRS's decisions on `env` (a download: a metric).
@@ -518,25 +501,6 @@ impl Dirs {
             self.env.step()?;
         }
         Ok(out)
-    }
-
-    /// Alg. 1: pre-training (when on), then T_DRL online steps; metrics every `log_every` steps
-    /// (0: never). `on_step(t)` after each online step.
-    pub fn train(&mut self, log_every: usize, on_step: &mut dyn FnMut(usize)) -> Result<Vec<StepMetrics>> {
-        if self.cfg.use_imitation && self.replay.is_empty() {
-            self.pretrain(&mut |_| {})?;
-        }
-        let mut log = vec![];
-        while self.t < self.cfg.t_drl {
-            let want = log_every > 0 && self.t.is_multiple_of(log_every);
-            if let Some(mut s) = self.online_step(want)? {
-                s.loss = self.last_loss()?.unwrap_or(f64::NAN);
-                s.agent_loss = self.last_agent_losses()?.unwrap_or_default();
-                log.push(s);
-            }
-            on_step(self.t);
-        }
-        Ok(log)
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::algo::agent::{Agent, Decisions};
 use crate::algo::dirs::{Dirs, DirsConfig, LossPoint, StepMetrics};
 use crate::backend::Backend;
 use crate::env::mec::{Heuristic, MecConfig, MecEnv, Summary};
@@ -123,12 +124,12 @@ pub(crate) const METHODS: [&str; 4] = ["dirs", "greedy", "random", "local"];
 
 /// Decisions of the four methods on the current state of `env` (host, for the f64 summaries).
 fn decisions(d: &Dirs, env: &MecEnv) -> Result<[Vec<u32>; 4]> {
-    let be = env.backend();
+    let host = |a: Decisions| env.backend().download(a.buffer());
     Ok([
-        be.download(&d.decide(env)?)?,
-        env.heuristic(Heuristic::Greedy)?,
-        env.heuristic(Heuristic::Random)?,
-        env.heuristic(Heuristic::Local)?,
+        host(d.act(env)?)?,
+        host(Heuristic::Greedy.act(env)?)?,
+        host(Heuristic::Random.act(env)?)?,
+        host(Heuristic::Local.act(env)?)?,
     ])
 }
 

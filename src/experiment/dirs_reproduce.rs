@@ -16,7 +16,7 @@ use super::dirs::{clear_work, train_and_evaluate_in, DirsRunConfig, Outcome, MET
 use super::plot::{self, LineChart, Series};
 use crate::algo::ac::{AcConfig, ActorCritic};
 use crate::algo::ddpg::{Ddpg, DdpgConfig};
-use crate::algo::mec_drl::{self as drl, EvalReport, TrainReport};
+use crate::algo::mec_drl::{self as drl, Baseline};
 use crate::backend::Backend;
 use crate::env::mec::{Heuristic, MecConfig, MecEnv};
 use crate::error::{Error, Result};
@@ -319,61 +319,35 @@ fn levy_job(
     Ok(LevyOutcome { start, classic, proposed })
 }
 
-/// The parts of a DRL baseline that Table III needs.
-trait Baseline {
-    fn train(&mut self, log_every: usize, on_step: &mut dyn FnMut(usize)) -> Result<TrainReport>;
-    fn heldout(&self, batch: usize) -> Result<MecEnv>;
-    fn evaluate(&self, env: &mut MecEnv, steps: usize) -> Result<EvalReport>;
-    fn decide(&self, env: &MecEnv) -> Result<drl::Decisions>;
-}
-
-macro_rules! baseline {
-    ($t:ty) => {
-        impl Baseline for $t {
-            fn train(&mut self, log_every: usize, on_step: &mut dyn FnMut(usize)) -> Result<TrainReport> {
-                <$t>::train(self, log_every, on_step)
-            }
-            fn heldout(&self, batch: usize) -> Result<MecEnv> {
-                self.heldout_env(batch)
-            }
-            fn evaluate(&self, env: &mut MecEnv, steps: usize) -> Result<EvalReport> {
-                <$t>::evaluate(self, env, steps)
-            }
-            fn decide(&self, env: &MecEnv) -> Result<drl::Decisions> {
-                <$t>::decide(self, env)
-            }
-        }
-    };
-}
-baseline!(ActorCritic);
-baseline!(Ddpg);
-
 /// Train a baseline, evaluate its greedy policy on held-out states (and Local on the same
 /// states), and time its inference on new layouts as DIRS's (policy, rounding, allocation).
 fn baseline_job(
-    agent: &mut dyn Baseline,
+    agent: &mut impl Baseline,
     be: &Arc<dyn Backend>,
     mec: &MecConfig,
     seed: u64,
     eval: &BaselineEval,
     tick: &mut dyn FnMut(u64),
 ) -> Result<BaselineOutcome> {
-    let rep = agent.train(eval.log_every, &mut |_| tick(1))?;
-    let r = agent.evaluate(&mut agent.heldout(eval.batch)?, eval.steps)?;
-    let local = drl::evaluate_heuristic(&mut agent.heldout(eval.batch)?, eval.steps, Heuristic::Local)?;
+    let t_train = Instant::now();
+    let log = agent.train_logged(eval.log_every, &mut || tick(1))?;
+    be.sync()?;
+    let train_s = t_train.elapsed().as_secs_f64();
+    let r = agent.evaluate(&mut agent.heldout_env(eval.batch)?, eval.steps)?;
+    let local = drl::evaluate_heuristic(&mut agent.heldout_env(eval.batch)?, eval.steps, Heuristic::Local)?;
     tick(eval.steps as u64);
     let env = MecEnv::new(be.clone(), mec, eval.inference_batch, derive_seed(seed, TAG_INFERENCE))?;
-    agent.decide(&env)?; // warm-up
+    agent.act(&env)?; // warm-up
     be.sync()?;
     let t0 = Instant::now();
     for _ in 0..INFERENCE_REPS {
-        let a = agent.decide(&env)?;
+        let a = agent.act(&env)?;
         env.objective_exact_dev(a.buffer(), 1)?;
     }
     be.sync()?;
     Ok(BaselineOutcome {
-        train_s: rep.wall_s,
-        log: rep.metrics,
+        train_s,
+        log,
         objective: r.objective,
         reward: r.reward,
         mean_time: r.mean_time,
