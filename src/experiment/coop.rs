@@ -271,36 +271,6 @@ pub fn write_log(
     Ok((ds.len(), CoopResult::from_stats("base", f64::NAN, h, &all).success_rate))
 }
 
-/// `mecrl bench coop`: node-slots per second of whole episodes (heuristic `h` + step on the
-/// device, no host round trip per slot), the median of `repeats` timed episodes after one
-/// warm-up episode; and the success rate (eq. 9) of the last one (a cross-check of the model
-/// against the reference's).
-pub fn bench(
-    cfg: &CoopConfig,
-    h: Heuristic,
-    batch: usize,
-    repeats: usize,
-    backend: Arc<dyn Backend>,
-) -> Result<(f64, f64)> {
-    let mut env = CoopEnv::new(backend.clone(), cfg, batch, 1)?;
-    let node_slots = (batch * cfg.n_nodes) as f64 * cfg.episode_slots() as f64;
-    env.run_episode(0, h)?;
-    let mut rates = vec![];
-    for e in 0..repeats.max(1) {
-        let t = std::time::Instant::now();
-        env.reset(e as u32 + 1)?;
-        while !env.done() {
-            env.policy(h)?;
-            env.step_device()?;
-        }
-        backend.sync()?;
-        rates.push(node_slots / t.elapsed().as_secs_f64());
-    }
-    rates.sort_by(f64::total_cmp);
-    let success = CoopResult::from_stats("base", f64::NAN, h, &env.stats()?).success_rate;
-    Ok((rates[rates.len() / 2], success))
-}
-
 fn report(cfg: &CoopRunConfig, backend: &str, results: &[CoopResult]) -> super::Report {
     let mut table = format!(
         "coop: {} instance(s) x {} episode(s) per setting, N = {} (base), {} slots of {} s, deadline {} s\n",

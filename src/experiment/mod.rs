@@ -31,6 +31,20 @@ pub use dirs::DirsRunConfig;
 pub use endedge::EndedgeRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
+/// The backend a command names (`auto`, `cpu`, `wgpu`, `cuda`), announced on stderr with, for
+/// `auto`, the ones it skipped and why.
+pub fn pick_backend(choice: &str) -> Result<Arc<dyn Backend>> {
+    let choice: crate::backend::BackendChoice = choice.parse()?;
+    let (b, skipped) = crate::backend::select(choice)?;
+    if choice == crate::backend::BackendChoice::Auto {
+        for s in skipped {
+            eprintln!("backend auto: skipped: {s}");
+        }
+    }
+    eprintln!("backend: {}", b.describe());
+    Ok(b)
+}
+
 /// What a system's run produced: the table printed to the terminal, the files of the run
 /// directory (name, contents) and a JSON summary for the manifest.
 #[derive(Clone, Debug)]
