@@ -1,4 +1,6 @@
-//! The `mecrl` command line: `run`, `devices`, `bench`.
+//! The `mecrl` command line: the clap definitions of `run`, `reproduce`, `devices`, `dag`,
+//! `coop`, `endedge` and `bench`, each dispatched to the library (progress bars and the run
+//! directory's manifest are the command line's).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use mecrl::backend::{self, BackendChoice};
 use mecrl::bench;
-use mecrl::experiment::{pick_backend, rundir::RunDir, AnyConfig};
+use mecrl::experiment::{dag_dot, pick_backend, rundir::RunDir, AnyConfig};
 
 #[derive(Parser)]
 #[command(name = "mecrl", version, about = "Batched task-offloading environments and search for mobile edge computing")]
@@ -240,7 +242,7 @@ fn main() -> ExitCode {
                 ccr_max,
                 ..Default::default()
             };
-            cmd_dag_generate(&cfg, count, seed, &out)
+            dag_dot::generate(&cfg, count, seed, &out).map(|r| print!("{r}")).map_err(Into::into)
         }
     };
     match res {
@@ -264,6 +266,16 @@ fn bench(what: &BenchCmd) -> mecrl::Result<()> {
     }
 }
 
+/// The progress bar of a run (`len` units of work), or none with `--quiet`.
+fn progress(quiet: bool, len: u64) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(len) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 fn cmd_run(
     path: &Path,
     backend: Option<String>,
@@ -275,11 +287,7 @@ fn cmd_run(
     let mut cfg = AnyConfig::load(path)?;
     cfg.override_with(backend, seed, out, case)?;
     let be = pick_backend(cfg.backend())?;
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.work_units()) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress(quiet, cfg.work_units());
     let t0 = Instant::now();
     let report = cfg.run(be, &mut |k| bar.inc(k))?;
     bar.finish_and_clear();
@@ -313,12 +321,7 @@ fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &st
     let be = pick_backend(backend)?;
     let dir =
         out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-dirs-quick" } else { "runs/reproduce-dirs" }));
-    let total = dirs::reproduce_work_units(quick, seed);
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress(quiet, dirs::reproduce_work_units(quick, seed));
     let t0 = Instant::now();
     let md = dirs::reproduce(quick, seed, &dir, be, &mut |k| bar.inc(k))?;
     bar.finish_and_clear();
@@ -349,107 +352,27 @@ fn cmd_dag_baselines(
     no_optimal: bool,
     heft: &str,
 ) -> anyhow::Result<()> {
-    use mecrl::env::dag::eval::{self, DagMethod};
-    use mecrl::env::dag::{dot, model};
-    let semantics = match semantics {
-        "reference" => model::Semantics::Reference,
-        "paper" => model::Semantics::Paper,
-        other => return Err(mecrl::Error::config("--semantics", other, "expected reference or paper").into()),
-    };
-    let heft = match heft {
-        "own-schedule" => model::HeftMode::OwnSchedule,
-        "rank-order-plan" => model::HeftMode::RankOrderPlan,
-        other => return Err(mecrl::Error::config("--heft", other, "expected own-schedule or rank-order-plan").into()),
-    };
-    let sys = model::DagSystem { rate_up_mbps: rate, rate_down_mbps: rate, semantics, heft, ..Default::default() };
-    sys.validate().map_err(|e| match e {
-        mecrl::Error::Config { value, why, .. } => mecrl::Error::config("--rate", value, why),
-        e => e,
-    })?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| mecrl::Error::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("gv" | "dot")))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        bail!("{}: no .gv or .dot files", dir.display());
-    }
-    let mut methods = DagMethod::ALL.to_vec();
-    if no_optimal {
-        methods.pop();
-    }
-    let mut csv = String::from("file,greedy,heft,all_local,all_mec,optimal\n");
-    let mut sums = [0.0f64; 5];
-    let mut counts = [0usize; 5];
-    let bar = ProgressBar::new(files.len() as u64);
-    for f in &files {
-        let dag = dot::read_dot(f)?;
-        let vals = eval::evaluate_all(&dag, &sys, &methods)?;
-        let name = f.file_name().and_then(|x| x.to_str()).unwrap_or("?");
-        csv.push_str(name);
-        for k in 0..5 {
-            csv.push(',');
-            if let Some(Some(v)) = vals.get(k) {
-                sums[k] += v;
-                counts[k] += 1;
-                csv.push_str(&format!("{v:.9}"));
-            }
-        }
-        csv.push('\n');
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    let sys = dag_dot::baseline_system(semantics, heft, rate)?;
+    let files = dag_dot::dot_files(dir)?;
     let out = out.unwrap_or_else(|| dir.join("baselines.csv"));
-    // atomic: temp file + rename
-    let tmp = out.with_extension("csv.partial");
-    std::fs::write(&tmp, csv).map_err(|e| mecrl::Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &out).map_err(|e| mecrl::Error::io(&out, e))?;
-    println!("{} graphs ({semantics:?} semantics, {rate} Mbps); mean makespan (s):", files.len());
-    for (k, m) in methods.iter().enumerate() {
-        match counts[k] {
-            0 => println!("  {:<10} n/a (every graph has more than {} tasks)", m.name(), sys.max_optimal_tasks),
-            c if c < files.len() => println!(
-                "  {:<10} {:.6} (over the {c} graphs of at most {} tasks)",
-                m.name(),
-                sums[k] / c as f64,
-                sys.max_optimal_tasks
-            ),
-            c => println!("  {:<10} {:.6}", m.name(), sums[k] / c as f64),
-        }
-    }
-    println!("csv: {}", out.display());
+    let bar = ProgressBar::new(files.len() as u64);
+    let report = dag_dot::baselines(&files, &sys, no_optimal, &out, &mut || bar.inc(1))?;
+    bar.finish_and_clear();
+    print!("{report}");
     Ok(())
 }
 
-fn cmd_dag_generate(cfg: &mecrl::env::dag::gen::DagGenConfig, count: u32, seed: u64, out: &Path) -> anyhow::Result<()> {
-    use mecrl::env::dag::{dot, gen};
-    cfg.validate()?;
-    // Generate everything first, so a failure leaves no partial set behind.
-    let dags = (0..count).map(|k| gen::generate(cfg, seed, k)).collect::<mecrl::Result<Vec<_>>>()?;
-    std::fs::create_dir_all(out).map_err(|e| mecrl::Error::io(out, e))?;
-    for (k, d) in dags.iter().enumerate() {
-        dot::write_dot_file(d, &out.join(format!("random.{}.{k}.gv", cfg.n)))?;
-    }
-    println!("{count} graphs of {} tasks written to {}", cfg.n, out.display());
-    Ok(())
-}
-
-fn coop_system(config: &Option<PathBuf>, nodes: Option<usize>) -> anyhow::Result<mecrl::env::coop::CoopConfig> {
-    let mut c = match config {
+fn cmd_coop_log(a: &CoopLogArgs) -> anyhow::Result<()> {
+    // The system: a `coop` run config's [coop] section, or the defaults; then --nodes.
+    let mut cfg = match &a.config {
         Some(p) => match AnyConfig::load(p)? {
             AnyConfig::Coop(r) => r.coop,
             other => bail!("{}: a `coop` config is needed, this one is `{}`", p.display(), other.system()),
         },
-        None => Default::default(),
+        None => mecrl::env::coop::CoopConfig::default(),
     };
-    c.n_nodes = nodes.unwrap_or(c.n_nodes);
-    c.validate()?;
-    Ok(c)
-}
-
-fn cmd_coop_log(a: &CoopLogArgs) -> anyhow::Result<()> {
-    let cfg = coop_system(&a.config, a.nodes)?;
+    cfg.n_nodes = a.nodes.unwrap_or(cfg.n_nodes);
+    cfg.validate()?;
     let h = mecrl::env::coop::Heuristic::parse(&a.method)?;
     let be = pick_backend(&a.backend)?;
     let (rows, sr) = mecrl::experiment::coop::write_log(&cfg, h, a.batch, a.episodes, a.seed, be, &a.out)?;

@@ -16,6 +16,7 @@ pub mod config;
 pub mod coop;
 pub mod crowd;
 pub mod dag;
+pub mod dag_dot;
 pub mod dirs;
 pub mod dirs_reproduce;
 pub mod endedge;
