@@ -9,6 +9,7 @@
 pub mod algo;
 pub mod autograd;
 pub mod backend;
+pub mod bench;
 pub mod catalog;
 pub mod env;
 pub mod error;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use mecrl::algo::dirs::{self, Dirs, DirsConfig};
 use mecrl::algo::replay::{Replay, ReplayConfig};
+use mecrl::algo::Agent;
 use mecrl::backend::{self, Backend, BackendKind};
 use mecrl::env::mec::{Heuristic, MecConfig, MecEnv};
 use mecrl::search::levy::LevyConfig;
@@ -80,7 +81,7 @@ fn dirs_beats_greedy_random_and_local_on_held_out_instances() {
     let be = cpu();
     // Four layouts trained together (four transitions per online step).
     let mut d = Dirs::new(be.clone(), &mec(), &DirsConfig { train_envs: 4, ..small(5) }).unwrap();
-    d.train(0, &mut |_| {}).unwrap();
+    d.train_logged(0, &mut || {}).unwrap();
     // Held out: 32 channel states of each layout at steps training never reached.
     let mut env = d.scenario(1 << 30).unwrap();
     let (mut ours, mut greedy, mut random, mut local) = (0.0, 0.0, 0.0, 0.0);

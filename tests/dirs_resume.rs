@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mecrl::algo::dirs::{Dirs, DirsConfig};
+use mecrl::algo::Agent;
 use mecrl::backend::{self, Backend, BackendKind};
 use mecrl::env::mec::MecConfig;
 use mecrl::experiment::dirs::{self as xd, train_resumable, Outcome, CHECKPOINT};
@@ -81,7 +82,7 @@ fn logged(o: &Outcome) -> Vec<u64> {
 /// The whole training state after the run, the way the next step would see it: a checkpoint
 /// written from it (parameters, Adam's moments, replay, counters) without the run's timings.
 fn state_file(d: &Dirs, path: &Path) -> Checkpoint {
-    d.save_state(path, &serde_json::json!({"config": null, "data": null})).unwrap();
+    d.save(path, &serde_json::json!({"config": null, "data": null})).unwrap();
     Checkpoint::load(path).unwrap()
 }
 

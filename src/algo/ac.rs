@@ -11,16 +11,19 @@
 //!   A_b = r_b − V(s_b),  L = −mean_{b,i} A_b·ln π(a_bi|s_b) − β_H·mean H(π(·|s_b)) + c_V·mean (V(s_b) − r_b)².
 //! One Adam step per environment step (actor and critic, their own learning rates).
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::mec_drl::{self as drl, EvalReport, StepMetrics, TrainReport};
+use super::agent::{check_env, Agent, Decisions, OnStep};
+use super::mec_drl::{self as drl, Baseline, Learner, StepMetrics};
+use super::state;
 use crate::autograd::{Param, Tape};
 use crate::backend::Backend;
 use crate::env::mec::{MecConfig, MecEnv};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::nn::checkpoint::Checkpoint;
 use crate::nn::{Mlp, OptimConfig, Optimizer};
 use crate::rng;
 use crate::tensor::Tensor;
@@ -99,17 +102,25 @@ const TAG_ACTOR: u64 = 0xAC01;
 const TAG_CRITIC: u64 = 0xAC02;
 const TAG_SAMPLE: u64 = 0xAC03;
 
+/// The `format` of an Actor-Critic training checkpoint.
+const FORMAT: &str = "mecrl-ac-training-state-1";
+
+/// The host counters of an Actor-Critic checkpoint (metadata `state`; both optimizers step
+/// once per training step, so the step count is all there is).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Counters {
+    step: usize,
+}
+
 /// The Actor-Critic learner and its training environment.
 pub struct ActorCritic {
-    be: Arc<dyn Backend>,
+    core: Learner,
     cfg: AcConfig,
-    mec: MecConfig,
-    env: MecEnv,
     actor: Mlp,
     critic: Mlp,
     actor_opt: Optimizer,
     critic_opt: Optimizer,
-    step: usize,
 }
 
 impl ActorCritic {
@@ -117,8 +128,8 @@ impl ActorCritic {
     pub fn new(be: Arc<dyn Backend>, mec: &MecConfig, cfg: &AcConfig) -> Result<Self> {
         cfg.validate()?;
         mec.validate()?;
+        let core = Learner::new(be.clone(), mec, cfg.train_envs, cfg.seed, cfg.episode_steps)?;
         let (n, m) = (mec.n_iotd, mec.n_mec);
-        let env = MecEnv::new(be.clone(), mec, cfg.train_envs, rng::derive_seed(cfg.seed, drl::TAG_ENV))?;
         let sizes = |h: &[usize], out: usize| [&[m * n][..], h, &[out]].concat();
         let actor = Mlp::new(
             &be,
@@ -140,39 +151,17 @@ impl ActorCritic {
         .with_prefix("critic");
         let actor_opt = Optimizer::new(OptimConfig::adam(cfg.actor_lr as f32), &actor.params())?;
         let critic_opt = Optimizer::new(OptimConfig::adam(cfg.critic_lr as f32), &critic.params())?;
-        Ok(ActorCritic { be, cfg: cfg.clone(), mec: mec.clone(), env, actor, critic, actor_opt, critic_opt, step: 0 })
-    }
-
-    /// The config.
-    pub fn config(&self) -> &AcConfig {
-        &self.cfg
+        Ok(ActorCritic { core, cfg: cfg.clone(), actor, critic, actor_opt, critic_opt })
     }
 
     /// The backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
-        &self.be
+        &self.core.be
     }
 
     /// Every parameter (actor, then critic).
     pub fn params(&self) -> Vec<Param> {
         [self.actor.params(), self.critic.params()].concat()
-    }
-
-    /// Training steps taken.
-    pub fn steps_done(&self) -> usize {
-        self.step
-    }
-
-    /// The seed of the training environment (held-out states use the same layouts).
-    pub fn env_seed(&self) -> u64 {
-        rng::derive_seed(self.cfg.seed, drl::TAG_ENV)
-    }
-
-    /// Held-out states for evaluation: the training layouts, channel states after the ones
-    /// trained on (or the next episode's layouts with `episode_steps` > 0); B ≤ `train_envs`
-    /// shares the training instances' layouts.
-    pub fn heldout_env(&self, batch: usize) -> Result<MecEnv> {
-        drl::heldout_env(self.be.clone(), &self.mec, batch, self.env_seed(), self.step, self.cfg.episode_steps)
     }
 
     /// x [B, M·N] → per-IoTD scores, [B, N·(M+1)] (input as [1, B, M·N] for the grouped Mlp).
@@ -182,55 +171,75 @@ impl ActorCritic {
         let y = self.actor.forward(tape, &x)?;
         tape.reshape(&y, &[b, y.value.numel() / b])
     }
+}
 
-    /// Greedy decisions [B, N] on the current state of `env` (the relaxation rounded to the
-    /// nearest action), on the device.
-    pub fn decide(&self, env: &MecEnv) -> Result<drl::Decisions> {
-        self.check_env(env)?;
-        let tape = Tape::no_grad(&self.be);
+impl Agent for ActorCritic {
+    type Config = AcConfig;
+    type Metrics = StepMetrics;
+
+    fn config(&self) -> &AcConfig {
+        &self.cfg
+    }
+
+    fn train(&mut self, log_every: usize, on_step: &mut OnStep<'_, Self>) -> Result<()> {
+        drl::train(self, log_every, on_step)
+    }
+
+    /// Greedy decisions: the relaxation rounded to the nearest action.
+    fn act(&self, env: &MecEnv) -> Result<Decisions> {
+        check_env("ac", &self.core.mec, &self.core.be, env)?;
+        let tape = Tape::no_grad(&self.core.be);
         let s = drl::state(env)?;
         let z = self.actor_scores(&tape, &s)?;
-        let a = drl::round_scores(&tape, &z, env.batch() * self.mec.n_iotd, self.mec.n_mec + 1)?;
-        Ok(drl::Decisions::Tensor(a))
+        let (n, m) = (self.core.mec.n_iotd, self.core.mec.n_mec);
+        Ok(Decisions::Tensor(drl::round_scores(&tape, &z, env.batch() * n, m + 1)?))
     }
 
-    fn check_env(&self, env: &MecEnv) -> Result<()> {
-        let c = env.config();
-        if c.n_iotd != self.mec.n_iotd || c.n_mec != self.mec.n_mec {
-            return Err(Error::shape(
-                "ac env",
-                format!("N = {}, M = {}", self.mec.n_iotd, self.mec.n_mec),
-                format!("N = {}, M = {}", c.n_iotd, c.n_mec),
-            ));
-        }
-        if env.backend().kind() != self.be.kind() {
-            return Err(Error::device(
-                self.be.kind().to_string(),
-                format!("the environment lives on {}", env.backend().kind()),
-            ));
-        }
-        Ok(())
+    /// Both networks with their optimizers' moments, and the step count.
+    fn save(&self, path: &Path, run: &serde_json::Value) -> Result<()> {
+        let mut c = Checkpoint::default();
+        state::insert_trained(&mut c, &self.actor.params(), &self.actor_opt)?;
+        state::insert_trained(&mut c, &self.critic.params(), &self.critic_opt)?;
+        let k = Counters { step: self.core.step };
+        state::save(path, c, FORMAT, &k, &self.core.fingerprint("ac", &self.cfg), run)
     }
 
-    /// One training step: act on the B training instances (sampled actions), update actor and
-    /// critic, advance the environment. Launches kernels only; with `log` it then reads the
-    /// step's metrics (downloads).
-    pub fn train_step(&mut self, log: bool) -> Result<Option<StepMetrics>> {
-        let (b, n, m) = (self.cfg.train_envs, self.mec.n_iotd, self.mec.n_mec);
-        let s = drl::state(&self.env)?;
-        let tape = Tape::new(&self.be);
+    fn load(&mut self, path: &Path, run_config: &serde_json::Value) -> Result<serde_json::Value> {
+        let fingerprint = self.core.fingerprint("ac", &self.cfg);
+        let state::Loaded { c, state: k, data } =
+            state::load::<Counters>(path, FORMAT, "Actor-Critic", &fingerprint, run_config)?;
+        if k.step > self.cfg.steps {
+            return Err(state::bad(path, format!("step {} beyond ac.steps = {}", k.step, self.cfg.steps)));
+        }
+        state::restore_trained(&c, path, &self.actor.params(), &self.actor_opt)?;
+        state::restore_trained(&c, path, &self.critic.params(), &self.critic_opt)?;
+        self.actor_opt.set_steps(k.step as u32);
+        self.critic_opt.set_steps(k.step as u32);
+        self.core.seek(k.step)?;
+        Ok(data)
+    }
+}
+
+impl Baseline for ActorCritic {
+    /// Act on the B training instances (sampled actions), update actor and critic, advance the
+    /// environment.
+    fn train_step(&mut self, log: bool) -> Result<Option<StepMetrics>> {
+        let (b, n, m) = (self.cfg.train_envs, self.core.mec.n_iotd, self.core.mec.n_mec);
+        let be = self.core.be.clone();
+        let s = drl::state(&self.core.env)?;
+        let tape = Tape::new(&be);
         let z = self.actor_scores(&tape, &s)?;
         let zr = tape.reshape(&z, &[b * n, m + 1])?;
         let logp = tape.log_softmax(&zr, None)?;
-        let a = tape.sample(&logp, rng::derive_seed(self.cfg.seed, TAG_SAMPLE), self.step as u32)?;
-        let r = drl::reward_signal(&self.env, a.buffer(), self.cfg.reward_scale as f32)?;
+        let a = tape.sample(&logp, rng::derive_seed(self.cfg.seed, TAG_SAMPLE), self.core.step as u32)?;
+        let r = drl::reward_signal(&self.core.env, a.buffer(), self.cfg.reward_scale as f32)?;
         // Critic V(s) [B] and the advantage A = r − V(s) (constant for the actor).
         let v = self.critic.forward(&tape, &tape.constant(&s.reshape(&[1, b, m * n])?))?;
         let v = tape.reshape(&v, &[b])?;
-        let adv = Tensor::zeros(&self.be, &[b])?;
-        drl::scale_acc(&*self.be, r.buffer(), adv.buffer(), 1.0, b)?;
-        drl::scale_acc(&*self.be, v.value.buffer(), adv.buffer(), -1.0, b)?;
-        let adv_bn = drl::broadcast_rows(&self.be, &adv, n)?;
+        let adv = Tensor::zeros(&be, &[b])?;
+        drl::scale_acc(&*be, r.buffer(), adv.buffer(), 1.0, b)?;
+        drl::scale_acc(&*be, v.value.buffer(), adv.buffer(), -1.0, b)?;
+        let adv_bn = drl::broadcast_rows(&be, &adv, n)?;
         // −mean A·ln π(a): the PPO surrogate at ρ = 1 (old = current) has exactly this gradient.
         let lp_a = tape.gather(&logp, &a)?;
         let old = drl::detach(&lp_a.value)?;
@@ -248,32 +257,21 @@ impl ActorCritic {
         }
         self.actor_opt.step()?;
         self.critic_opt.step()?;
-        let met = if log { Some(drl::metrics_of(&self.env, a.buffer(), self.step)?) } else { None };
-        drl::advance(&mut self.env, self.step, self.cfg.episode_steps)?;
-        self.step += 1;
+        let met = if log { Some(drl::metrics_of(&self.core.env, a.buffer(), self.core.step)?) } else { None };
+        self.core.advance()?;
+        self.core.step += 1;
         Ok(met)
     }
 
-    /// `cfg.steps` training steps; metrics every `log_every` steps (0: none). `on_step` is called
-    /// after every step (a progress bar).
-    pub fn train(&mut self, log_every: usize, on_step: &mut dyn FnMut(usize)) -> Result<TrainReport> {
-        let t0 = Instant::now();
-        let mut rep = TrainReport::default();
-        for k in 0..self.cfg.steps {
-            let log = log_every > 0 && (k % log_every == 0 || k + 1 == self.cfg.steps);
-            if let Some(mt) = self.train_step(log)? {
-                rep.metrics.push(mt);
-            }
-            on_step(k);
-        }
-        self.be.sync()?;
-        rep.wall_s = t0.elapsed().as_secs_f64();
-        rep.steps = self.cfg.steps;
-        Ok(rep)
+    fn steps_done(&self) -> usize {
+        self.core.step
     }
 
-    /// Greedy decisions on `steps` consecutive states of `env` (advanced), with the inference time.
-    pub fn evaluate(&self, env: &mut MecEnv, steps: usize) -> Result<EvalReport> {
-        drl::evaluate_with(env, steps, true, &mut |e| self.decide(e))
+    fn steps(&self) -> usize {
+        self.cfg.steps
+    }
+
+    fn heldout_env(&self, batch: usize) -> Result<MecEnv> {
+        self.core.heldout_env(batch)
     }
 }

@@ -10,22 +10,25 @@
 //! A decision does not change the next state (i.i.d. fading, fixed layout), so γ = 0 is the
 //! default (y = r): the targets then only matter with `gamma` > 0.
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::mec_drl::{self as drl, EvalReport, StepMetrics, TrainReport};
+use super::agent::{check_env, Agent, Decisions, OnStep};
+use super::mec_drl::{self as drl, Baseline, Learner, StepMetrics};
+use super::state;
 use crate::autograd::{Param, Tape, Var};
 use crate::backend::Backend;
 use crate::env::mec::{MecConfig, MecEnv};
 use crate::error::{Error, Result};
+use crate::nn::checkpoint::Checkpoint;
 use crate::nn::{init, Mlp, OptimConfig, Optimizer};
 use crate::ops::act::Act;
 use crate::ops::elementwise::AxpbyParams;
 use crate::ops::elementwise::AXPBY;
 use crate::rng;
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
 
 /// DDPG settings (the paper gives none; defaults documented in docs/ac_ddpg.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -206,12 +209,23 @@ impl Ring {
     }
 }
 
+/// The `format` of a DDPG training checkpoint.
+const FORMAT: &str = "mecrl-ddpg-training-state-1";
+
+/// The host counters of a DDPG checkpoint (metadata `state`): the steps (the exploration
+/// noise's counter; the replay memory's fill follows from it) and the updates (the minibatch
+/// draws' counter and both optimizers' step count).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Counters {
+    step: usize,
+    updates: usize,
+}
+
 /// The DDPG learner and its training environment.
 pub struct Ddpg {
-    be: Arc<dyn Backend>,
+    core: Learner,
     cfg: DdpgConfig,
-    mec: MecConfig,
-    env: MecEnv,
     actor: Mlp,
     critic: Critic,
     actor_t: Mlp,
@@ -220,7 +234,6 @@ pub struct Ddpg {
     critic_opt: Optimizer,
     ring: Ring,
     neg_one: Tensor,
-    step: usize,
     updates: usize,
 }
 
@@ -231,7 +244,7 @@ impl Ddpg {
         mec.validate()?;
         let (n, m) = (mec.n_iotd, mec.n_mec);
         let (sd, xd) = (m * n, n * (m + 1));
-        let env = MecEnv::new(be.clone(), mec, cfg.train_envs, rng::derive_seed(cfg.seed, drl::TAG_ENV))?;
+        let core = Learner::new(be.clone(), mec, cfg.train_envs, cfg.seed, cfg.episode_steps)?;
         let act = cfg.activation.act();
         let asizes = [&[sd][..], &cfg.actor_hidden, &[xd]].concat();
         let (aseed, cseed) = (rng::derive_seed(cfg.seed, TAG_ACTOR), rng::derive_seed(cfg.seed, TAG_CRITIC));
@@ -254,10 +267,8 @@ impl Ddpg {
         };
         let neg_one = Tensor::from_f32(&be, &[1, 1], &[-1.0])?;
         Ok(Ddpg {
-            be,
+            core,
             cfg: cfg.clone(),
-            mec: mec.clone(),
-            env,
             actor,
             critic,
             actor_t,
@@ -266,19 +277,13 @@ impl Ddpg {
             critic_opt,
             ring,
             neg_one,
-            step: 0,
             updates: 0,
         })
     }
 
-    /// The config.
-    pub fn config(&self) -> &DdpgConfig {
-        &self.cfg
-    }
-
     /// The backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
-        &self.be
+        &self.core.be
     }
 
     /// Every trained parameter (actor, then critic; targets not included).
@@ -291,11 +296,6 @@ impl Ddpg {
         [self.actor_t.params(), self.critic_t.params()].concat()
     }
 
-    /// Training steps taken.
-    pub fn steps_done(&self) -> usize {
-        self.step
-    }
-
     /// Updates taken (critic + actor + targets).
     pub fn updates_done(&self) -> usize {
         self.updates
@@ -306,82 +306,16 @@ impl Ddpg {
         self.ring.len
     }
 
-    /// The seed of the training environment.
-    pub fn env_seed(&self) -> u64 {
-        rng::derive_seed(self.cfg.seed, drl::TAG_ENV)
-    }
-
-    /// Held-out states (see [`super::ac::ActorCritic::heldout_env`]).
-    pub fn heldout_env(&self, batch: usize) -> Result<MecEnv> {
-        drl::heldout_env(self.be.clone(), &self.mec, batch, self.env_seed(), self.step, self.cfg.episode_steps)
-    }
-
     fn mu(&self, net: &Mlp, tape: &Tape, s: &Tensor) -> Result<Var> {
         let b = s.shape()[0];
         let y = net.forward(tape, &tape.constant(&s.reshape(&[1, b, s.numel() / b])?))?;
         tape.reshape(&y, &[b, y.value.numel() / b])
     }
 
-    fn check_env(&self, env: &MecEnv) -> Result<()> {
-        let c = env.config();
-        if c.n_iotd != self.mec.n_iotd || c.n_mec != self.mec.n_mec {
-            return Err(Error::shape(
-                "ddpg env",
-                format!("N = {}, M = {}", self.mec.n_iotd, self.mec.n_mec),
-                format!("N = {}, M = {}", c.n_iotd, c.n_mec),
-            ));
-        }
-        if env.backend().kind() != self.be.kind() {
-            return Err(Error::device(
-                self.be.kind().to_string(),
-                format!("the environment lives on {}", env.backend().kind()),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Deterministic decisions [B, N] on the current state of `env`: μ(s) rounded to the nearest
-    /// action, on the device.
-    pub fn decide(&self, env: &MecEnv) -> Result<drl::Decisions> {
-        self.check_env(env)?;
-        let tape = Tape::no_grad(&self.be);
-        let mu = self.mu(&self.actor, &tape, &drl::state(env)?)?;
-        let a = drl::round_scores(&tape, &mu, env.batch() * self.mec.n_iotd, self.mec.n_mec + 1)?;
-        Ok(drl::Decisions::Tensor(a))
-    }
-
     /// σ at step t: linear from `noise_std` to `noise_std_final` over the run.
     fn sigma(&self) -> f32 {
-        let f = if self.cfg.steps > 1 { (self.step as f64 / (self.cfg.steps - 1) as f64).min(1.0) } else { 1.0 };
+        let f = if self.cfg.steps > 1 { (self.core.step as f64 / (self.cfg.steps - 1) as f64).min(1.0) } else { 1.0 };
         (self.cfg.noise_std + (self.cfg.noise_std_final - self.cfg.noise_std) * f) as f32
-    }
-
-    /// One training step: act with exploration noise on the B instances, store the B
-    /// transitions, then `updates_per_step` updates once `learn_start` transitions are stored.
-    /// Launches kernels and uploads the minibatch indices; with `log` it then reads the step's
-    /// metrics (downloads).
-    pub fn train_step(&mut self, log: bool) -> Result<Option<StepMetrics>> {
-        let (b, n, m) = (self.cfg.train_envs, self.mec.n_iotd, self.mec.n_mec);
-        let xd = n * (m + 1);
-        let s = drl::state(&self.env)?;
-        let tape = Tape::no_grad(&self.be);
-        let mu = self.mu(&self.actor, &tape, &s)?;
-        let eps =
-            drl::normals(&self.be, b * xd, rng::derive_seed(self.cfg.seed, TAG_NOISE), self.step as u32, STREAM_NOISE)?;
-        let x = tape.add_scaled(&mu, 1.0, &tape.constant(&eps), self.sigma())?;
-        let a = drl::round_scores(&tape, &x, b * n, m + 1)?;
-        let r = drl::reward_signal(&self.env, a.buffer(), self.cfg.reward_scale as f32)?;
-        let met = if log { Some(drl::metrics_of(&self.env, a.buffer(), self.step)?) } else { None };
-        drl::advance(&mut self.env, self.step, self.cfg.episode_steps)?;
-        let s2 = drl::state(&self.env)?;
-        self.ring.push(&*self.be, &s, &x.value, &r, &s2, b)?;
-        if self.ring.len >= self.cfg.learn_start {
-            for _ in 0..self.cfg.updates_per_step {
-                self.update()?;
-            }
-        }
-        self.step += 1;
-        Ok(met)
     }
 
     /// Minibatch indices, uniform over the stored transitions (host Philox, uploaded).
@@ -394,13 +328,13 @@ impl Ddpg {
                 (((w[0] as u64) << 32 | w[1] as u64) % len) as u32
             })
             .collect();
-        Tensor::from_u32(&self.be, &[idx.len()], &idx)
+        Tensor::from_u32(&self.core.be, &[idx.len()], &idx)
     }
 
     /// One update: critic regression to y, actor ascent on Q(s, μ(s)), soft target update.
     fn update(&mut self) -> Result<()> {
         let k = self.cfg.minibatch;
-        let nt = Tape::no_grad(&self.be);
+        let nt = Tape::no_grad(&self.core.be);
         // Rows of the ring by one-hot products: onehot [K, C] · ring [C, D].
         let oh = nt.constant(&nt.one_hot(&self.indices()?, self.ring.cap)?);
         let rows = |t: &Tensor, d: usize| -> Result<Tensor> {
@@ -418,7 +352,7 @@ impl Ddpg {
             r.reshape(&[k])?
         };
         // Critic.
-        let tape = Tape::new(&self.be);
+        let tape = Tape::new(&self.core.be);
         let q = self.critic.forward(&tape, &tape.constant(&s), &tape.constant(&x))?;
         let closs = tape.mse(&q, &tape.constant(&y))?;
         self.critic_opt.zero_grad()?;
@@ -429,7 +363,7 @@ impl Ddpg {
         self.critic_opt.step()?;
         // Actor: minimize −mean Q(s, μ(s)); the critic's gradients from this pass are discarded
         // (zeroed before its next update).
-        let tape = Tape::new(&self.be);
+        let tape = Tape::new(&self.core.be);
         let mu = self.mu(&self.actor, &tape, &s)?;
         let q = self.critic.forward(&tape, &tape.constant(&s), &mu)?;
         let negq = tape.linear(&tape.reshape(&q, &[k, 1])?, &tape.constant(&self.neg_one), None)?;
@@ -444,40 +378,141 @@ impl Ddpg {
         let tau = self.cfg.tau as f32;
         for (p, pt) in self.params().iter().zip(self.target_params()) {
             let nel = p.value.numel();
-            let d = Tensor::output(&self.be, p.value.shape())?;
+            let d = Tensor::output(&self.core.be, p.value.shape())?;
             let q = AxpbyParams { n: nel as u32, a: 1.0, b: -1.0, ..Default::default() };
-            self.be.launch(
+            self.core.be.launch(
                 &AXPBY,
                 bytemuck::bytes_of(&q),
                 nel as u32,
                 &[p.value.buffer(), pt.value.buffer(), d.buffer()],
             )?;
-            drl::scale_acc(&*self.be, d.buffer(), pt.value.buffer(), tau, nel)?;
+            drl::scale_acc(&*self.core.be, d.buffer(), pt.value.buffer(), tau, nel)?;
         }
         self.updates += 1;
         Ok(())
     }
 
-    /// `cfg.steps` training steps; metrics every `log_every` steps (0: none).
-    pub fn train(&mut self, log_every: usize, on_step: &mut dyn FnMut(usize)) -> Result<TrainReport> {
-        let t0 = Instant::now();
-        let mut rep = TrainReport::default();
-        for k in 0..self.cfg.steps {
-            let log = log_every > 0 && (k % log_every == 0 || k + 1 == self.cfg.steps);
-            if let Some(mt) = self.train_step(log)? {
-                rep.metrics.push(mt);
-            }
-            on_step(k);
-        }
-        self.be.sync()?;
-        rep.wall_s = t0.elapsed().as_secs_f64();
-        rep.steps = self.cfg.steps;
-        Ok(rep)
+    /// The replay memory's filled rows in a checkpoint: name, tensor, row width.
+    fn ring_tensors(&self) -> [(&'static str, &Tensor, usize); 4] {
+        let (sd, xd) = (self.ring.s.shape()[1], self.ring.x.shape()[1]);
+        [
+            ("replay.s", &self.ring.s, sd),
+            ("replay.x", &self.ring.x, xd),
+            ("replay.r", &self.ring.r, 1),
+            ("replay.s2", &self.ring.s2, sd),
+        ]
+    }
+}
+
+impl Agent for Ddpg {
+    type Config = DdpgConfig;
+    type Metrics = StepMetrics;
+
+    fn config(&self) -> &DdpgConfig {
+        &self.cfg
     }
 
-    /// Deterministic decisions on `steps` consecutive states of `env` (advanced), with the
-    /// inference time.
-    pub fn evaluate(&self, env: &mut MecEnv, steps: usize) -> Result<EvalReport> {
-        drl::evaluate_with(env, steps, true, &mut |e| self.decide(e))
+    fn train(&mut self, log_every: usize, on_step: &mut OnStep<'_, Self>) -> Result<()> {
+        drl::train(self, log_every, on_step)
+    }
+
+    /// Deterministic decisions: μ(s) rounded to the nearest action.
+    fn act(&self, env: &MecEnv) -> Result<Decisions> {
+        check_env("ddpg", &self.core.mec, &self.core.be, env)?;
+        let tape = Tape::no_grad(&self.core.be);
+        let mu = self.mu(&self.actor, &tape, &drl::state(env)?)?;
+        let (n, m) = (self.core.mec.n_iotd, self.core.mec.n_mec);
+        Ok(Decisions::Tensor(drl::round_scores(&tape, &mu, env.batch() * n, m + 1)?))
+    }
+
+    /// The networks with their optimizers' moments, the targets (`target.<name>`), the replay
+    /// memory's filled rows (`replay.s`, `replay.x`, `replay.r`, `replay.s2`) and the counters.
+    fn save(&self, path: &Path, run: &serde_json::Value) -> Result<()> {
+        let mut c = Checkpoint::default();
+        state::insert_trained(&mut c, &self.actor.params(), &self.actor_opt)?;
+        state::insert_trained(&mut c, &self.critic.params(), &self.critic_opt)?;
+        for p in self.target_params() {
+            c.insert(&format!("target.{}", p.name), &p.value)?;
+        }
+        for (name, t, w) in self.ring_tensors() {
+            c.tensors
+                .insert(name.into(), state::prefix(&*self.core.be, t.buffer(), DType::F32, vec![self.ring.len, w])?);
+        }
+        let k = Counters { step: self.core.step, updates: self.updates };
+        state::save(path, c, FORMAT, &k, &self.core.fingerprint("ddpg", &self.cfg), run)
+    }
+
+    fn load(&mut self, path: &Path, run_config: &serde_json::Value) -> Result<serde_json::Value> {
+        let fingerprint = self.core.fingerprint("ddpg", &self.cfg);
+        let state::Loaded { c, state: k, data } =
+            state::load::<Counters>(path, FORMAT, "DDPG", &fingerprint, run_config)?;
+        if k.step > self.cfg.steps || k.updates > k.step * self.cfg.updates_per_step {
+            return Err(state::bad(
+                path,
+                format!(
+                    "{} updates in {} steps (at most ddpg.steps = {}, ddpg.updates_per_step each)",
+                    k.updates, k.step, self.cfg.steps
+                ),
+            ));
+        }
+        state::restore_trained(&c, path, &self.actor.params(), &self.actor_opt)?;
+        state::restore_trained(&c, path, &self.critic.params(), &self.critic_opt)?;
+        for p in self.target_params() {
+            c.restore(path, &format!("target.{}", p.name), &p.value)?;
+        }
+        // B transitions per step into the ring, the oldest overwritten.
+        let pushed = k.step * self.cfg.train_envs;
+        let len = pushed.min(self.ring.cap);
+        for (name, t, w) in self.ring_tensors() {
+            state::write_prefix(&*self.core.be, t.buffer(), state::stored(&c, path, name, DType::F32, &[len, w])?)?;
+        }
+        (self.ring.len, self.ring.pos) = (len, pushed % self.ring.cap);
+        self.actor_opt.set_steps(k.updates as u32);
+        self.critic_opt.set_steps(k.updates as u32);
+        self.updates = k.updates;
+        self.core.seek(k.step)?;
+        Ok(data)
+    }
+}
+
+impl Baseline for Ddpg {
+    /// Act with exploration noise on the B instances, store the B transitions, then
+    /// `updates_per_step` updates once `learn_start` transitions are stored. Launches kernels
+    /// and uploads the minibatch indices.
+    fn train_step(&mut self, log: bool) -> Result<Option<StepMetrics>> {
+        let (b, n, m) = (self.cfg.train_envs, self.core.mec.n_iotd, self.core.mec.n_mec);
+        let xd = n * (m + 1);
+        let be = self.core.be.clone();
+        let s = drl::state(&self.core.env)?;
+        let tape = Tape::no_grad(&be);
+        let mu = self.mu(&self.actor, &tape, &s)?;
+        let eps =
+            drl::normals(&be, b * xd, rng::derive_seed(self.cfg.seed, TAG_NOISE), self.core.step as u32, STREAM_NOISE)?;
+        let x = tape.add_scaled(&mu, 1.0, &tape.constant(&eps), self.sigma())?;
+        let a = drl::round_scores(&tape, &x, b * n, m + 1)?;
+        let r = drl::reward_signal(&self.core.env, a.buffer(), self.cfg.reward_scale as f32)?;
+        let met = if log { Some(drl::metrics_of(&self.core.env, a.buffer(), self.core.step)?) } else { None };
+        self.core.advance()?;
+        let s2 = drl::state(&self.core.env)?;
+        self.ring.push(&*be, &s, &x.value, &r, &s2, b)?;
+        if self.ring.len >= self.cfg.learn_start {
+            for _ in 0..self.cfg.updates_per_step {
+                self.update()?;
+            }
+        }
+        self.core.step += 1;
+        Ok(met)
+    }
+
+    fn steps_done(&self) -> usize {
+        self.core.step
+    }
+
+    fn steps(&self) -> usize {
+        self.cfg.steps
+    }
+
+    fn heldout_env(&self, batch: usize) -> Result<MecEnv> {
+        self.core.heldout_env(batch)
     }
 }

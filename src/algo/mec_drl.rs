@@ -1,6 +1,7 @@
 //! What the DRL baselines of DIRS (seed 000 §VI: Actor-Critic and DDPG) share on the `mec`
 //! system: the state, the reward signal, the rounding of the continuous relaxation, metrics,
-//! held-out evaluation and the timing of Table III. Everything in a training step stays on the
+//! the training instances and their training loop (`Learner`, `train`), held-out evaluation
+//! and the timing of Table III ([`Baseline`]). Everything in a training step stays on the
 //! device (kernel launches only); the host reads metrics on logged steps.
 //!
 //! - **State**: the concatenation of the M agents' observation columns (§V-C "State", the same
@@ -17,9 +18,10 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::agent::{Agent, Decisions, OnStep};
 use crate::autograd::{Tape, Var};
 use crate::backend::{Backend, Buffer};
-use crate::env::mec::{Heuristic, MecEnv, RewardKind};
+use crate::env::mec::{Heuristic, MecConfig, MecEnv, RewardKind};
 use crate::error::{Error, Result};
 use crate::ops::elementwise::AxpbyParams;
 use crate::ops::elementwise::SCALE_ACC;
@@ -46,17 +48,6 @@ pub struct StepMetrics {
     pub mean_time: f64,
     /// Mean over instances of mean_i E_i (J).
     pub mean_energy: f64,
-}
-
-/// What a training run returns (Table III: training time).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct TrainReport {
-    /// Metrics of the logged steps.
-    pub metrics: Vec<StepMetrics>,
-    /// Wall time of the whole run (s), logging included.
-    pub wall_s: f64,
-    /// Training steps taken.
-    pub steps: usize,
 }
 
 /// What an evaluation returns (Table III: inference time, average reward).
@@ -189,54 +180,122 @@ pub(crate) fn broadcast_rows(be: &Arc<dyn Backend>, x: &Tensor, n: usize) -> Res
     Ok(y.value)
 }
 
-/// Where the environment's instances are: a fixed layout (the paper's single scenario) or new
-/// layouts every `episode_steps` steps.
-pub(crate) fn advance(env: &mut MecEnv, step: usize, episode_steps: usize) -> Result<()> {
-    if episode_steps > 0 && (step + 1).is_multiple_of(episode_steps) {
-        env.reset(((step + 1) / episode_steps) as u32)
-    } else {
-        env.step()
-    }
-}
-
-/// An environment on the training layouts (same seed) whose channel states follow the ones the
-/// training saw (`trained` steps); with `episode_steps` > 0, the first episode after training
-/// (new layouts). Held-out states for evaluation.
-pub fn heldout_env(
-    be: Arc<dyn Backend>,
-    mec: &crate::env::mec::MecConfig,
-    batch: usize,
+/// What Actor-Critic and DDPG hold alike: the backend, the system, the B training instances
+/// (seeded by [`TAG_ENV`]: with the same master seed both see the same layouts and states) and
+/// the training steps taken.
+pub(crate) struct Learner {
+    pub(crate) be: Arc<dyn Backend>,
+    pub(crate) mec: MecConfig,
+    /// The training instances.
+    pub(crate) env: MecEnv,
     env_seed: u64,
-    trained: usize,
     episode_steps: usize,
-) -> Result<MecEnv> {
-    let mut env = MecEnv::new(be, mec, batch, env_seed)?;
-    if let Some(episode) = trained.checked_div(episode_steps) {
-        env.reset((episode + 1) as u32)?;
-    } else {
-        for _ in 0..=trained {
-            env.step()?;
-        }
-    }
-    Ok(env)
+    /// Training steps taken.
+    pub(crate) step: usize,
 }
 
-/// Decisions [B, N] (u32) on the device: a tensor of a policy or a buffer of a heuristic.
-pub enum Decisions {
-    /// From a network.
-    Tensor(Tensor),
-    /// From the environment's heuristics.
-    Buffer(Buffer),
-}
+impl Learner {
+    /// B = `train_envs` training instances of `mec`, new layouts every `episode_steps` steps (0:
+    /// one layout per instance, the paper's single scenario; the fading is redrawn every step).
+    pub(crate) fn new(
+        be: Arc<dyn Backend>,
+        mec: &MecConfig,
+        train_envs: usize,
+        seed: u64,
+        episode_steps: usize,
+    ) -> Result<Self> {
+        let env_seed = rng::derive_seed(seed, TAG_ENV);
+        let env = MecEnv::new(be.clone(), mec, train_envs, env_seed)?;
+        Ok(Learner { be, mec: mec.clone(), env, env_seed, episode_steps, step: 0 })
+    }
 
-impl Decisions {
-    /// The words.
-    pub fn buffer(&self) -> &Buffer {
-        match self {
-            Decisions::Tensor(t) => t.buffer(),
-            Decisions::Buffer(b) => b,
+    /// The training instances' next state after step `self.step`: new layouts at an episode's
+    /// end, else the next channel state.
+    pub(crate) fn advance(&mut self) -> Result<()> {
+        let next = self.step + 1;
+        if self.episode_steps > 0 && next.is_multiple_of(self.episode_steps) {
+            self.env.reset((next / self.episode_steps) as u32)
+        } else {
+            self.env.step()
         }
     }
+
+    /// The training instances as they stand after `step` steps (a resume): the episode's layouts
+    /// at its channel step.
+    pub(crate) fn seek(&mut self, step: usize) -> Result<()> {
+        let (episode, at) = match step.checked_div(self.episode_steps) {
+            Some(e) => (e, step % self.episode_steps),
+            None => (0, step),
+        };
+        if episode > 0 {
+            self.env.reset(episode as u32)?;
+        }
+        self.env.seek(at as u32)?;
+        self.step = step;
+        Ok(())
+    }
+
+    /// Held-out states ([`Baseline::heldout_env`]).
+    pub(crate) fn heldout_env(&self, batch: usize) -> Result<MecEnv> {
+        let mut env = MecEnv::new(self.be.clone(), &self.mec, batch, self.env_seed)?;
+        if let Some(episode) = self.step.checked_div(self.episode_steps) {
+            env.reset((episode + 1) as u32)?;
+        } else {
+            for _ in 0..=self.step {
+                env.step()?;
+            }
+        }
+        Ok(env)
+    }
+
+    /// What a checkpoint must match: the algorithm's config under `key`, the system, the backend.
+    pub(crate) fn fingerprint(&self, key: &str, cfg: &impl Serialize) -> serde_json::Value {
+        let mut v = serde_json::json!({ "mec": self.mec, "backend": self.be.kind().to_string() });
+        v[key] = serde_json::json!(cfg);
+        v
+    }
+}
+
+/// What Table III needs of a DRL baseline besides [`Agent`]: its training step and budget, and
+/// held-out states to evaluate it on.
+pub trait Baseline: Agent<Metrics = StepMetrics> {
+    /// One training step on the B training instances; kernel launches only, and with `log` the
+    /// step's metrics read back (downloads).
+    fn train_step(&mut self, log: bool) -> Result<Option<StepMetrics>>;
+
+    /// Training steps taken.
+    fn steps_done(&self) -> usize;
+
+    /// Training steps the config asks for.
+    fn steps(&self) -> usize;
+
+    /// Held-out states for evaluation: `batch` instances of the training layouts (the same seed;
+    /// B ≤ `train_envs` shares the training instances' layouts) at the channel states after the
+    /// ones trained on, or with `episode_steps` > 0 the first episode after training.
+    fn heldout_env(&self, batch: usize) -> Result<MecEnv>;
+
+    /// The policy's decisions on `steps` consecutive states of `env` (advanced), with the
+    /// inference time.
+    fn evaluate(&self, env: &mut MecEnv, steps: usize) -> Result<EvalReport>
+    where
+        Self: Sized,
+    {
+        evaluate_with(env, steps, true, &mut |e| self.act(e))
+    }
+}
+
+/// [`Agent::train`] of a DRL baseline: its steps from the current one to the budget; step k is
+/// logged when k is a multiple of `log_every` or the last.
+pub(crate) fn train<A: Baseline>(a: &mut A, log_every: usize, on_step: &mut OnStep<'_, A>) -> Result<()> {
+    let steps = a.steps();
+    while a.steps_done() < steps {
+        let k = a.steps_done();
+        let m = a.train_step(log_every > 0 && (k.is_multiple_of(log_every) || k + 1 == steps))?;
+        if on_step(a, m)?.is_break() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Evaluate a decision rule on `steps` consecutive states of `env` (advanced in place).
@@ -275,9 +334,9 @@ pub fn evaluate_with(
     Ok(rep)
 }
 
-/// A heuristic (Local, Greedy, Random) on the same kind of held-out states.
+/// A heuristic (Local, Greedy, Random) on the same kind of held-out states (not timed).
 pub fn evaluate_heuristic(env: &mut MecEnv, steps: usize, which: Heuristic) -> Result<EvalReport> {
-    evaluate_with(env, steps, false, &mut |e| Ok(Decisions::Buffer(e.heuristic_dev(which)?)))
+    evaluate_with(env, steps, false, &mut |e| which.act(e))
 }
 
 /// Check a hidden-layer list.

@@ -1,8 +1,14 @@
-//! Learning algorithms, one file per algorithm (a Config with a doc comment per field), and the
-//! shared replay memory.
+//! Learning algorithms, one file per algorithm (a Config with a doc comment per field), behind
+//! one backbone: the [`Agent`] trait (config, train with callbacks, act, save/load) that DIRS,
+//! Actor-Critic, DDPG and the heuristics implement; the training-state files they share
+//! ([`state`]) and the shared replay memory.
 
 pub mod ac;
+pub mod agent;
 pub mod ddpg;
 pub mod dirs;
 pub mod mec_drl;
 pub mod replay;
+pub mod state;
+
+pub use agent::{Agent, Decisions, OnStep};

@@ -90,7 +90,7 @@ impl Default for RunConfig {
 impl RunConfig {
     /// Parse and validate TOML text (`path` is used in error messages).
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
-        let cfg: RunConfig = super::parse_toml(text, path)?;
+        let cfg: RunConfig = super::common::parse_toml(text, path)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -103,7 +103,7 @@ impl RunConfig {
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
-        super::check_common("mec", &self.system, &self.name, &self.backend)?;
+        super::common::check_common("mec", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 {
             return Err(Error::config("batch", self.batch, "must be >= 1"));
         }

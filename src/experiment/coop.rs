@@ -169,14 +169,14 @@ impl CoopResult {
 impl CoopRunConfig {
     /// Parse and validate TOML text; errors name the file and line, or the field.
     pub fn from_toml(text: &str, path: &std::path::Path) -> Result<Self> {
-        let cfg: CoopRunConfig = super::parse_toml(text, path)?;
+        let cfg: CoopRunConfig = super::common::parse_toml(text, path)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Check every field, and every swept setting.
     pub fn validate(&self) -> Result<()> {
-        super::check_common("coop", &self.system, &self.name, &self.backend)?;
+        super::common::check_common("coop", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 {
             return Err(Error::config("batch", self.batch, "must be >= 1"));
         }
@@ -232,7 +232,7 @@ impl CoopRunConfig {
 
 /// Evaluate every method at every setting on `backend`. Methods of one setting see the same
 /// nodes, links and arrivals (one environment seed per setting).
-pub fn run(cfg: &CoopRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::Report> {
+pub fn run(cfg: &CoopRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::common::Report> {
     cfg.validate()?;
     let mut results = vec![];
     for (pi, pt) in cfg.points().iter().enumerate() {
@@ -282,37 +282,7 @@ pub fn write_log(
     Ok((ds.len(), CoopResult::from_stats("base", f64::NAN, h, &all).success_rate))
 }
 
-/// `mecrl bench coop`: node-slots per second of whole episodes (heuristic `h` + step on the
-/// device, no host round trip per slot), the median of `repeats` timed episodes after one
-/// warm-up episode; and the success rate (eq. 9) of the last one (a cross-check of the model
-/// against the reference's).
-pub fn bench(
-    cfg: &CoopConfig,
-    h: Heuristic,
-    batch: usize,
-    repeats: usize,
-    backend: Arc<dyn Backend>,
-) -> Result<(f64, f64)> {
-    let mut env = CoopEnv::new(backend.clone(), cfg, batch, 1)?;
-    let node_slots = (batch * cfg.n_nodes) as f64 * cfg.episode_slots() as f64;
-    env.run_episode(0, h)?;
-    let mut rates = vec![];
-    for e in 0..repeats.max(1) {
-        let t = std::time::Instant::now();
-        env.reset(e as u32 + 1)?;
-        while !env.done() {
-            env.policy(h)?;
-            env.step_device()?;
-        }
-        backend.sync()?;
-        rates.push(node_slots / t.elapsed().as_secs_f64());
-    }
-    rates.sort_by(f64::total_cmp);
-    let success = CoopResult::from_stats("base", f64::NAN, h, &env.stats()?).success_rate;
-    Ok((rates[rates.len() / 2], success))
-}
-
-fn report(cfg: &CoopRunConfig, backend: &str, results: &[CoopResult]) -> super::Report {
+fn report(cfg: &CoopRunConfig, backend: &str, results: &[CoopResult]) -> super::common::Report {
     let mut table = format!(
         "coop: {} instance(s) x {} episode(s) per setting, N = {} (base), {} slots of {} s, deadline {} s\n",
         cfg.batch, cfg.episodes, cfg.coop.n_nodes, cfg.coop.horizon, cfg.coop.slot_s, cfg.coop.deadline_s
@@ -360,7 +330,12 @@ fn report(cfg: &CoopRunConfig, backend: &str, results: &[CoopResult]) -> super::
             "drop_rate": r.drop_rate, "fail_rate": r.fail_rate,
         }))
         .collect::<Vec<_>>());
-    super::Report { table, files: vec![("results.csv".into(), csv.into_bytes())], summary, backend: backend.into() }
+    super::common::Report {
+        table,
+        files: vec![("results.csv".into(), csv.into_bytes())],
+        summary,
+        backend: backend.into(),
+    }
 }
 
 #[cfg(test)]

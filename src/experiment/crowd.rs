@@ -91,14 +91,14 @@ pub struct CrowdRow {
 impl CrowdRunConfig {
     /// Parse and validate TOML text (`path` is used in error messages).
     pub fn from_toml(text: &str, path: &std::path::Path) -> Result<Self> {
-        let cfg: CrowdRunConfig = super::parse_toml(text, path)?;
+        let cfg: CrowdRunConfig = super::common::parse_toml(text, path)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
-        super::check_common("crowd", &self.system, &self.name, &self.backend)?;
+        super::common::check_common("crowd", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 || self.batch > 1 << 16 {
             return Err(Error::config("batch", self.batch, "must be in 1..=65536"));
         }
@@ -129,7 +129,11 @@ impl CrowdRunConfig {
 }
 
 /// Evaluate every (case, policy) for one episode of `horizon_slots` on `backend`.
-pub fn run(cfg: &CrowdRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::Report> {
+pub fn run(
+    cfg: &CrowdRunConfig,
+    backend: Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<super::common::Report> {
     cfg.validate()?;
     let mut rows = vec![];
     let mut files = vec![];
@@ -274,7 +278,7 @@ pub fn run(cfg: &CrowdRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut
         );
     }
     files.insert(0, ("table3.csv".into(), csv.into_bytes()));
-    Ok(super::Report {
+    Ok(super::common::Report {
         table,
         files,
         summary: serde_json::to_value(&rows).unwrap_or(serde_json::Value::Null),

@@ -157,14 +157,14 @@ pub struct Dataset {
 impl DagRunConfig {
     /// Parse and validate TOML text (`path` is used in error messages).
     pub fn from_toml(text: &str, path: &std::path::Path) -> Result<Self> {
-        let cfg: DagRunConfig = super::parse_toml(text, path)?;
+        let cfg: DagRunConfig = super::common::parse_toml(text, path)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
-        super::check_common("dag", &self.system, &self.name, &self.backend)?;
+        super::common::check_common("dag", &self.system, &self.name, &self.backend)?;
         if self.methods.is_empty() {
             return Err(Error::config("methods", "[]", "list at least one method"));
         }
@@ -285,7 +285,7 @@ fn mean(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 }
 
 /// Evaluate every data set of `cfg`. `tick` advances a progress bar (one unit per graph and rate).
-pub fn run(cfg: &DagRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::Report> {
+pub fn run(cfg: &DagRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::common::Report> {
     cfg.validate()?;
     let methods = &cfg.methods;
     let on_device = backend.kind() != BackendKind::Cpu;
@@ -385,7 +385,7 @@ pub fn run(cfg: &DagRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u
     }
     let backend_desc =
         if on_device { backend.describe() } else { format!("{} (branch-and-bound optimum)", backend.describe()) };
-    Ok(super::Report { table, files, summary: serde_json::json!(by_grid), backend: backend_desc })
+    Ok(super::common::Report { table, files, summary: serde_json::json!(by_grid), backend: backend_desc })
 }
 
 /// Table 3's layout: the test sets of each grid (mean makespan per method, seconds), then the

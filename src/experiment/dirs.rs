@@ -5,109 +5,22 @@
 //! per decision. Writes `training.csv` (the online metrics), `results.csv` and the trained
 //! agents (`agents.safetensors`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
-use crate::algo::dirs::{Dirs, DirsConfig, LossPoint, StepMetrics};
+use crate::algo::agent::{Agent, Decisions};
+use crate::algo::dirs::Dirs;
 use crate::backend::Backend;
-use crate::env::mec::{Heuristic, MecConfig, MecEnv, Summary};
+use crate::env::mec::{Heuristic, MecEnv, Summary};
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
 
+mod config;
 mod resume;
+use config::HELD_OUT_STEP;
+pub use config::{DirsRunConfig, Outcome, PhaseTimes};
 pub use resume::{clear_work, train_resumable, CHECKPOINT};
-
-/// Channel step where the held-out states start (training uses steps from 0 and never gets near).
-const HELD_OUT_STEP: u32 = 1 << 31;
-
-/// `mecrl run` configuration of DIRS.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DirsRunConfig {
-    /// Must be `"dirs"`.
-    pub system: String,
-    /// Name of the run (run directory prefix).
-    pub name: String,
-    /// Master seed (replaces `dirs.seed`).
-    pub seed: u64,
-    /// `auto`, `cpu`, `wgpu` or `cuda`.
-    pub backend: String,
-    /// Where run directories are created.
-    pub out_dir: PathBuf,
-    /// Online metrics every `log_every` steps (0: none; each costs a host read).
-    pub log_every: usize,
-    /// Held-out channel states of the training scenario evaluated (per training instance).
-    pub eval_steps: usize,
-    /// Instances with new layouts for batched decentralized inference (0: skip).
-    pub inference_batch: usize,
-    /// Write the complete training state every `checkpoint_every` online steps (and after
-    /// pre-training, and at the end of training) into the work directory
-    /// `<out_dir>/<name>.partial/`; a rerun of the same config continues from it. 0: off.
-    pub checkpoint_every: usize,
-    /// The system.
-    pub mec: MecConfig,
-    /// The algorithm.
-    pub dirs: DirsConfig,
-}
-
-impl Default for DirsRunConfig {
-    fn default() -> Self {
-        DirsRunConfig {
-            system: "dirs".into(),
-            name: "dirs".into(),
-            seed: 1,
-            backend: "auto".into(),
-            out_dir: PathBuf::from("runs"),
-            log_every: 10,
-            eval_steps: 100,
-            inference_batch: 4096,
-            checkpoint_every: 500,
-            mec: MecConfig::default(),
-            dirs: DirsConfig::default(),
-        }
-    }
-}
-
-impl DirsRunConfig {
-    /// Parse and validate TOML text (`path` is used in error messages).
-    pub fn from_toml(text: &str, path: &std::path::Path) -> Result<Self> {
-        let cfg: DirsRunConfig = super::parse_toml(text, path)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    /// Check every field.
-    pub fn validate(&self) -> Result<()> {
-        super::check_common("dirs", &self.system, &self.name, &self.backend)?;
-        if self.eval_steps == 0 {
-            return Err(Error::config("eval_steps", 0, "must be >= 1"));
-        }
-        if self.inference_batch > 1 << 20 {
-            return Err(Error::config("inference_batch", self.inference_batch, "must be <= 1048576"));
-        }
-        self.mec.validate()?;
-        self.dirs.validate()
-    }
-
-    /// Units of progress: pre-training iterations, online steps, evaluated states.
-    pub fn work_units(&self) -> u64 {
-        let pre = if self.dirs.use_imitation { self.dirs.t_d } else { 0 };
-        (pre + self.dirs.t_drl + self.eval_steps) as u64
-    }
-
-    /// Where `mecrl run` keeps the in-progress training checkpoint: `<out_dir>/<name>.partial/`
-    /// (removed when the run completes; the run directory itself appears only when complete).
-    pub fn work_dir(&self) -> PathBuf {
-        self.out_dir.join(format!("{}.partial", self.name))
-    }
-
-    fn algo(&self) -> DirsConfig {
-        DirsConfig { seed: self.seed, ..self.dirs.clone() }
-    }
-}
 
 /// Mean Σ Φ, mean T, mean E over instances.
 fn means(s: &[Summary]) -> [f64; 3] {
@@ -123,60 +36,13 @@ pub(crate) const METHODS: [&str; 4] = ["dirs", "greedy", "random", "local"];
 
 /// Decisions of the four methods on the current state of `env` (host, for the f64 summaries).
 fn decisions(d: &Dirs, env: &MecEnv) -> Result<[Vec<u32>; 4]> {
-    let be = env.backend();
+    let host = |a: Decisions| env.backend().download(a.buffer());
     Ok([
-        be.download(&d.decide(env)?)?,
-        env.heuristic(Heuristic::Greedy)?,
-        env.heuristic(Heuristic::Random)?,
-        env.heuristic(Heuristic::Local)?,
+        host(d.act(env)?)?,
+        host(Heuristic::Greedy.act(env)?)?,
+        host(Heuristic::Random.act(env)?)?,
+        host(Heuristic::Local.act(env)?)?,
     ])
-}
-
-/// What one DIRS run measured.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Outcome {
-    /// Imitation accuracy (train, held-out) when pre-training ran.
-    pub imitation: Option<(f64, f64)>,
-    /// Online metrics every `log_every` steps.
-    pub log: Vec<StepMetrics>,
-    /// (Σ Φ, mean T, mean E) of dirs, greedy, random, local on held-out channel states.
-    pub held_out: [[f64; 3]; 4],
-    /// The same on new layouts, and the inference time per batch (s), when run.
-    pub fresh: Option<([[f64; 3]; 4], f64)>,
-    /// Wall time of pre-training (s).
-    pub pretrain_s: f64,
-    /// Wall time of pre-training and online training (s).
-    pub train_s: f64,
-    /// Wall time of each phase (s).
-    #[serde(default)]
-    pub phase_s: PhaseTimes,
-    /// The online step training resumed from (a checkpoint), if it did.
-    #[serde(default)]
-    pub resumed_at: Option<usize>,
-    /// The imitation loss every `log_every` iterations (Fig. 5).
-    #[serde(default)]
-    pub pretrain_loss: Vec<LossPoint>,
-}
-
-/// Wall time of each phase of a DIRS run (s). Resumed from a checkpoint, the training phases
-/// add the time spent before the checkpoint (recorded in it) to the time after the restart.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct PhaseTimes {
-    /// The demonstrations of the training scenario (Alg. 2 line 1).
-    pub demonstrations: f64,
-    /// T_D imitation iterations (Alg. 2).
-    pub imitation: f64,
-    /// Table II accuracy: the held-out demonstrations (a second search) and both accuracies.
-    pub accuracy: f64,
-    /// T_DRL online steps (Alg. 1), checkpoints included.
-    pub online: f64,
-    /// Writing training checkpoints: those during online training are also part of `online`;
-    /// the one after pre-training is counted only here.
-    pub checkpoints: f64,
-    /// The comparison on held-out channel states.
-    pub evaluation: f64,
-    /// New layouts: inference timing and the comparison.
-    pub inference: f64,
 }
 
 /// Train DIRS (Alg. 2, then Alg. 1) and, with `evaluate`, compare it with the baselines.
@@ -240,7 +106,7 @@ pub fn train_and_evaluate_in(
 }
 
 /// Train and evaluate DIRS on `backend`: the report of `mecrl run`. `tick` advances a progress bar.
-pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::Report> {
+pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::common::Report> {
     let work = cfg.work_dir();
     let (o, d) = train_and_evaluate_in(cfg, backend.clone(), true, Some(&work), tick)?;
     let algo = cfg.algo();
@@ -315,7 +181,7 @@ pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
     let _ = std::fs::remove_file(&tmp);
     // Everything is in the report now: the training checkpoint has done its job.
     clear_work(&work)?;
-    Ok(super::Report {
+    Ok(super::common::Report {
         table,
         files: vec![
             ("results.csv".into(), csv.into_bytes()),

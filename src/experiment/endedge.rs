@@ -84,14 +84,14 @@ type Point = (&'static str, String, EndedgeConfig);
 impl EndedgeRunConfig {
     /// Parse and validate TOML text (`path` is used in error messages).
     pub fn from_toml(text: &str, path: &std::path::Path) -> Result<Self> {
-        let cfg: EndedgeRunConfig = super::parse_toml(text, path)?;
+        let cfg: EndedgeRunConfig = super::common::parse_toml(text, path)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Check every field (and every sweep point's system).
     pub fn validate(&self) -> Result<()> {
-        super::check_common("endedge", &self.system, &self.name, &self.backend)?;
+        super::common::check_common("endedge", &self.system, &self.name, &self.backend)?;
         if self.batch == 0 || self.batch > 1 << 20 {
             return Err(Error::config("batch", self.batch, "must be in 1..=1048576"));
         }
@@ -157,7 +157,11 @@ fn episode(
 }
 
 /// Run every method at every point on `backend`. `tick` advances a progress bar (one per slot).
-pub fn run(cfg: &EndedgeRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::Report> {
+pub fn run(
+    cfg: &EndedgeRunConfig,
+    backend: Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<super::common::Report> {
     cfg.validate()?;
     let mut csv = String::from(
         "axis,value,method,devices,arrivals,finished,dropped,unfinished,avg_delay_slots,drop_rate,avg_reward\n",
@@ -203,7 +207,7 @@ pub fn run(cfg: &EndedgeRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnM
                 "avg_delay_slots": d, "drop_rate": r, "avg_reward": rew}));
         }
     }
-    Ok(super::Report {
+    Ok(super::common::Report {
         table,
         files: vec![("results.csv".into(), csv.into_bytes())],
         summary: serde_json::Value::Array(summary),

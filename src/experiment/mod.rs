@@ -7,15 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 
+pub mod common;
 pub mod config;
 pub mod coop;
 pub mod crowd;
 pub mod dag;
+pub mod dag_dot;
 pub mod dirs;
 pub mod dirs_reproduce;
 pub mod endedge;
@@ -23,6 +23,7 @@ pub mod plot;
 pub mod rundir;
 pub mod runner;
 
+pub use common::{check_common, parse_toml, pick_backend, Report};
 pub use config::{Method, RunConfig};
 pub use coop::CoopRunConfig;
 pub use crowd::CrowdRunConfig;
@@ -30,41 +31,6 @@ pub use dag::DagRunConfig;
 pub use dirs::DirsRunConfig;
 pub use endedge::EndedgeRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
-
-/// What a system's run produced: the table printed to the terminal, the files of the run
-/// directory (name, contents) and a JSON summary for the manifest.
-#[derive(Clone, Debug)]
-pub struct Report {
-    /// Human-readable results table.
-    pub table: String,
-    /// Files written into the run directory.
-    pub files: Vec<(String, Vec<u8>)>,
-    /// Summary recorded in `manifest.json`.
-    pub summary: serde_json::Value,
-    /// The backend that ran it, described.
-    pub backend: String,
-}
-
-/// Parse TOML into `T`; a syntax or type error names the file and line.
-pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
-    toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(0);
-        Error::Parse { path: path.to_path_buf(), line, why: e.message().to_string() }
-    })
-}
-
-/// The checks every system's run config shares: its `system` key, a run name usable as a
-/// directory name, a known backend choice.
-pub fn check_common(expected: &str, system: &str, name: &str, backend: &str) -> Result<()> {
-    if system != expected {
-        return Err(Error::config("system", system, format!("this config type is the `{expected}` system's")));
-    }
-    if name.is_empty() || name.contains(['/', '\\']) {
-        return Err(Error::config("name", name, "must be a non-empty file name"));
-    }
-    backend.parse::<crate::backend::BackendChoice>()?;
-    Ok(())
-}
 
 /// The systems `mecrl run` knows.
 pub const SYSTEMS: [&str; 6] = ["mec", "dirs", "dag", "crowd", "coop", "endedge"];

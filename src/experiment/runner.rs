@@ -120,8 +120,8 @@ pub fn run_mec(cfg: &RunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
 }
 
 impl RunReport {
-    /// As a [`super::Report`]: the table, `results.csv` and the per-method means.
-    pub fn report(&self, batch: usize) -> super::Report {
+    /// As a [`super::common::Report`]: the table, `results.csv` and the per-method means.
+    pub fn report(&self, batch: usize) -> super::common::Report {
         let summary = self
             .methods
             .iter()
@@ -131,7 +131,7 @@ impl RunReport {
                     "mean_energy": m.mean_energy, "wall_s": r.wall_s})
             })
             .collect::<Vec<_>>();
-        super::Report {
+        super::common::Report {
             table: self.table(),
             files: vec![("results.csv".into(), self.csv(batch).into_bytes())],
             summary: serde_json::Value::Array(summary),

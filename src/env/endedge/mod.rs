@@ -11,7 +11,6 @@
 //! [B,D,W] u32, `pred` [B,D,2] u32, `acc` [B,D,4] u32, `active` [B,D,⌈E/32⌉] u32,
 //! `obs` [B,D,3+E] f32 (eq. 16 without Load), `mask` [B,D,1+E] u32.
 
-pub mod bench;
 pub mod config;
 pub mod contract;
 pub mod cpu;

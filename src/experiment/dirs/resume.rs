@@ -8,13 +8,15 @@
 //! once the run directory is complete; `mecrl reproduce dirs` uses `points/.<point>.work/` per
 //! experiment, removed when the experiment's result file is written.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DirsRunConfig, Outcome, PhaseTimes, HELD_OUT_STEP};
+use super::config::{DirsRunConfig, Outcome, PhaseTimes, HELD_OUT_STEP};
+use crate::algo::agent::Agent;
 use crate::algo::dirs::{Dirs, LossPoint, StepMetrics};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -113,7 +115,7 @@ fn save(d: &Dirs, path: &Path, cfg: &DirsRunConfig, out: &Outcome) -> Result<()>
     }
     let data = serde_json::to_value(Logged::of(out))
         .map_err(|e| Error::config("checkpoint metadata", "run.data", e.to_string()))?;
-    d.save_state(path, &serde_json::json!({ "config": run_config(cfg), "data": data }))
+    d.save(path, &serde_json::json!({ "config": run_config(cfg), "data": data }))
 }
 
 /// Remove a work directory (the run it belonged to completed); a missing one is fine.
@@ -150,7 +152,7 @@ pub fn train_resumable(
     let t0 = Instant::now();
     let mut out = match path.as_deref().filter(|p| p.exists()) {
         Some(p) => {
-            let data = d.load_state(p, &run_config(cfg))?;
+            let data = d.load(p, &run_config(cfg))?;
             let logged: Logged = serde_json::from_value(data).map_err(|e| Error::Parse {
                 path: p.to_path_buf(),
                 line: 0,
@@ -198,13 +200,8 @@ pub fn train_resumable(
     };
     // Alg. 1 online, from step d.t (0, or where the checkpoint left off).
     let (online0, train0, t1) = (out.phase_s.online, out.train_s, Instant::now());
-    while d.t < algo.t_drl {
-        let want = cfg.log_every > 0 && d.t.is_multiple_of(cfg.log_every);
-        if let Some(mut s) = d.online_step(want)? {
-            s.loss = d.last_loss()?.unwrap_or(f64::NAN);
-            s.agent_loss = d.last_agent_losses()?.unwrap_or_default();
-            out.log.push(s);
-        }
+    d.train(cfg.log_every, &mut |d, metrics| {
+        out.log.extend(metrics);
         tick(1);
         if let Some(p) = &path {
             if d.t.is_multiple_of(every) || d.t == algo.t_drl {
@@ -212,13 +209,14 @@ pub fn train_resumable(
                 out.phase_s.online = online0 + t1.elapsed().as_secs_f64();
                 out.train_s = train0 + t1.elapsed().as_secs_f64();
                 let t = Instant::now();
-                save(&d, p, cfg, &out)?;
+                save(d, p, cfg, &out)?;
                 out.phase_s.checkpoints += t.elapsed().as_secs_f64();
             }
         }
-        if stop_after == Some(d.t) {
-            return Ok((out, d));
-        }
+        Ok(if stop_after == Some(d.t) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    })?;
+    if stop_after == Some(d.t) {
+        return Ok((out, d));
     }
     backend.sync()?;
     out.phase_s.online = online0 + t1.elapsed().as_secs_f64();

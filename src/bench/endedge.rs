@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{EndedgeConfig, EndedgeEnv, Heuristic};
+use super::{interpreter, median, number, reference};
 use crate::backend::{self, BackendChoice};
+use crate::env::endedge::{EndedgeConfig, EndedgeEnv, Heuristic};
 use crate::error::{Error, Result};
 
 /// Arguments of `mecrl bench endedge`.
 #[derive(Clone, Debug, clap::Args)]
-pub struct BenchArgs {
+pub struct Args {
     /// Backend: auto, cpu, wgpu, cuda.
     #[arg(long, default_value = "cpu")]
     pub backend: String,
@@ -49,14 +50,15 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// Run the benchmark and print its report.
+pub fn run(a: &Args) -> Result<()> {
+    print!("{}", a.report()?);
+    Ok(())
 }
 
-impl BenchArgs {
-    /// Run the benchmark; returns the report table.
-    pub fn run(&self) -> Result<String> {
+impl Args {
+    /// The report table.
+    fn report(&self) -> Result<String> {
         if self.repeats == 0 || self.slots == 0 {
             return Err(Error::config("--repeats/--slots", 0, "must be >= 1"));
         }
@@ -113,33 +115,10 @@ impl BenchArgs {
     }
 
     fn python_rate(&self, d: usize, e: usize, slots: usize) -> Result<f64> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let py = self.python.clone().unwrap_or_else(|| {
-            let v = root.join(".venv/bin/python");
-            if v.exists() {
-                v
-            } else {
-                PathBuf::from("python3")
-            }
-        });
-        let script = root.join("tools/bench_endedge_python.py");
-        let o = std::process::Command::new(&py)
-            .arg(&script)
-            .args(["--devices", &d.to_string(), "--servers", &e.to_string(), "--slots", &slots.to_string()])
-            .output()
-            .map_err(|e| Error::io(&py, e))?;
-        if !o.status.success() {
-            return Err(Error::device("python", String::from_utf8_lossy(&o.stderr).trim()));
-        }
-        let j: serde_json::Value = serde_json::from_slice(&o.stdout).map_err(|e| Error::Parse {
-            path: script.clone(),
-            line: 0,
-            why: e.to_string(),
-        })?;
-        j["device_slots_per_s"].as_f64().ok_or_else(|| Error::Parse {
-            path: script,
-            line: 0,
-            why: "no device_slots_per_s".into(),
-        })
+        const SCRIPT: &str = "bench_endedge_python.py";
+        let (d, e, slots) = (d.to_string(), e.to_string(), slots.to_string());
+        let args = ["--devices", &d, "--servers", &e, "--slots", &slots];
+        let j = reference(&interpreter(self.python.as_deref()), SCRIPT, &args)?;
+        number(&j, "device_slots_per_s", SCRIPT)
     }
 }

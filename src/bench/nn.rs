@@ -9,12 +9,73 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
-use mecrl::autograd::Tape;
-use mecrl::backend::Backend;
-use mecrl::nn::{Lstm, Mlp, OptimConfig, Optimizer};
-use mecrl::ops::act::Act;
-use mecrl::tensor::Tensor;
+use super::{interpreter, median, root};
+use crate::autograd::Tape;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::experiment::pick_backend;
+use crate::nn::{Lstm, Mlp, OptimConfig, Optimizer};
+use crate::ops::act::Act;
+use crate::tensor::Tensor;
+
+/// Arguments of `mecrl bench nn`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    /// Backend: auto, cpu, wgpu, cuda.
+    #[arg(long, default_value = "cpu")]
+    pub backend: String,
+    /// Steps per timed block.
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    /// Timed blocks (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Python with JAX for the reference (default: .venv/bin/python, else python3).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+}
+
+/// Run the benchmark and print its report.
+pub fn run(a: &Args) -> Result<()> {
+    let be = pick_backend(&a.backend)?;
+    let mut jax = Jax::start(a.python.as_deref())?;
+    println!(
+        "mecrl bench nn  (forward + backward + Adam per step; medians of {} blocks of {} steps, alternating with JAX's)",
+        a.reps, a.steps
+    );
+    println!("{:<48} {:>14} {:>14} {:>8}", "case", "mecrl (ms)", "JAX-CPU (ms)", "ratio");
+    let steps_c = (a.steps / 10).max(2);
+    let mut cases: Vec<(&str, &str, usize, Bench<'static>)> = vec![];
+    for (c, key) in CASES.iter().zip(["(a)", "(b)"]) {
+        cases.push((c.name, key, a.steps, mlp(&be, c)?));
+    }
+    cases.push(("(c) LSTM 2x256, T=20, batch 20 (fwd+bwd)", "(c)", steps_c, lstm(&be)?));
+    for (name, key, steps, mut bench) in cases {
+        let (mut ours, mut theirs) = (vec![], vec![]);
+        // one untimed block each first (allocations, caches, XLA's compilation)
+        for r in 0..=a.reps {
+            let t = bench.block(steps)?;
+            let j = jax.as_mut().map(|j| j.block(key, steps)).transpose()?;
+            if r > 0 {
+                ours.push(t);
+                theirs.extend(j);
+            }
+        }
+        let t = median(ours);
+        let (js, ratio) = match theirs.is_empty() {
+            false => {
+                let j = median(theirs);
+                (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t))
+            }
+            true => ("-".into(), "-".into()),
+        };
+        println!("{:<48} {:>14.3} {:>14} {:>8}", name, t * 1e3, js, ratio);
+    }
+    if let Some(j) = &jax {
+        println!("{}", j.describe);
+    }
+    Ok(())
+}
 
 /// One benchmark case: an ensemble of K MLPs with these sizes on a batch.
 pub struct MlpCase {
@@ -37,12 +98,12 @@ pub const CASES: [MlpCase; 2] = [
 /// A case's training step on a backend, timed a block at a time.
 pub struct Bench<'a> {
     be: Arc<dyn Backend>,
-    step: Box<dyn FnMut() -> mecrl::Result<()> + 'a>,
+    step: Box<dyn FnMut() -> Result<()> + 'a>,
 }
 
 impl Bench<'_> {
     /// Seconds per step over one block of `steps` steps (the backend synchronized at the end).
-    pub fn block(&mut self, steps: usize) -> anyhow::Result<f64> {
+    pub fn block(&mut self, steps: usize) -> Result<f64> {
         let t0 = Instant::now();
         for _ in 0..steps {
             (self.step)()?;
@@ -53,7 +114,7 @@ impl Bench<'_> {
 }
 
 /// Cases (a)/(b): a training step of K MLPs (ReLU hidden layers, MSE to fixed targets, Adam).
-pub fn mlp(be: &Arc<dyn Backend>, c: &MlpCase) -> anyhow::Result<Bench<'static>> {
+pub fn mlp(be: &Arc<dyn Backend>, c: &MlpCase) -> Result<Bench<'static>> {
     let (i, o) = (c.sizes[0], c.sizes[c.sizes.len() - 1]);
     let xs: Vec<f32> = (0..c.k * c.batch * i).map(|j| ((j * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
     let ts: Vec<f32> = (0..c.k * c.batch * o).map(|j| ((j * 104_729 % 1000) as f32 / 500.0) - 1.0).collect();
@@ -62,7 +123,7 @@ pub fn mlp(be: &Arc<dyn Backend>, c: &MlpCase) -> anyhow::Result<Bench<'static>>
     let mlp = Mlp::new(be, c.sizes, c.k, Act::Relu, None, 1)?;
     let mut opt = Optimizer::new(OptimConfig::adam(1e-3), &mlp.params())?;
     let bk = be.clone();
-    let step = move || -> mecrl::Result<()> {
+    let step = move || -> Result<()> {
         let tape = Tape::new(&bk);
         let y = mlp.forward(&tape, &tape.constant(&x))?;
         let loss = tape.mse(&y, &tape.constant(&t))?;
@@ -75,7 +136,7 @@ pub fn mlp(be: &Arc<dyn Backend>, c: &MlpCase) -> anyhow::Result<Bench<'static>>
 
 /// Case (c): a 2-layer LSTM(256) over T = 20 steps of a batch of 20 (input 256), forward and
 /// backward of the mean squared output (no optimizer step).
-pub fn lstm(be: &Arc<dyn Backend>) -> anyhow::Result<Bench<'static>> {
+pub fn lstm(be: &Arc<dyn Backend>) -> Result<Bench<'static>> {
     let (t, b, f, h) = (20usize, 20usize, 256usize, 256usize);
     let xs: Vec<f32> = (0..t * b * f).map(|j| ((j * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
     let x = Tensor::from_f32(be, &[t, b, f], &xs)?;
@@ -83,7 +144,7 @@ pub fn lstm(be: &Arc<dyn Backend>) -> anyhow::Result<Bench<'static>> {
     let lstm = Lstm::new(be, f, h, 2, 1, 1)?;
     let params = lstm.params();
     let bk = be.clone();
-    let pass = move || -> mecrl::Result<()> {
+    let pass = move || -> Result<()> {
         let tape = Tape::new(&bk);
         let out = lstm.forward(&tape, &tape.constant(&x), None)?;
         let loss = tape.mse(&out.seq, &tape.constant(&target))?;
@@ -91,6 +152,11 @@ pub fn lstm(be: &Arc<dyn Backend>) -> anyhow::Result<Bench<'static>> {
         tape.backward(&loss)
     };
     Ok(Bench { be: be.clone(), step: Box::new(pass) })
+}
+
+/// A failure of the JAX reference's process or protocol.
+fn jax_error(why: impl ToString) -> Error {
+    Error::device("JAX reference", why)
 }
 
 /// The JAX reference (`tools/bench_nn_jax.py --serve`), timing one block per request.
@@ -104,16 +170,8 @@ pub struct Jax {
 
 impl Jax {
     /// Starts the reference; `None` when JAX is not importable (the message says how).
-    pub fn start(python: Option<PathBuf>) -> anyhow::Result<Option<Jax>> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let py = python.unwrap_or_else(|| {
-            let v = root.join(".venv/bin/python");
-            if v.exists() {
-                v
-            } else {
-                PathBuf::from("python3")
-            }
-        });
+    pub fn start(python: Option<&Path>) -> Result<Option<Jax>> {
+        let py = interpreter(python);
         let probe = Command::new(&py).args(["-c", "import jax"]).output();
         if !probe.map(|o| o.status.success()).unwrap_or(false) {
             eprintln!(
@@ -123,17 +181,18 @@ impl Jax {
             return Ok(None);
         }
         let mut child = Command::new(&py)
-            .arg(root.join("tools/bench_nn_jax.py"))
+            .arg(root().join("tools/bench_nn_jax.py"))
             .arg("--serve")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .with_context(|| format!("starting {}", py.display()))?;
+            .map_err(|e| Error::io(&py, e))?;
         let (Some(input), Some(out)) = (child.stdin.take(), child.stdout.take()) else {
-            bail!("JAX reference: no pipes");
+            return Err(jax_error("no pipes"));
         };
         let mut jax = Jax { child, input, output: BufReader::new(out), describe: String::new() };
-        let info: serde_json::Value = serde_json::from_str(&jax.line()?).context("JAX reference: its first line")?;
+        let info: serde_json::Value =
+            serde_json::from_str(&jax.line()?).map_err(|e| jax_error(format!("its first line: {e}")))?;
         jax.describe = format!(
             "JAX {} on {}",
             info["jax_version"].as_str().unwrap_or("?"),
@@ -142,20 +201,19 @@ impl Jax {
         Ok(Some(jax))
     }
 
-    fn line(&mut self) -> anyhow::Result<String> {
+    fn line(&mut self) -> Result<String> {
         let mut l = String::new();
-        if self.output.read_line(&mut l)? == 0 {
-            bail!("JAX reference exited (its error is above)");
+        if self.output.read_line(&mut l).map_err(jax_error)? == 0 {
+            return Err(jax_error("exited (its error is above)"));
         }
         Ok(l)
     }
 
     /// Seconds per step of one block of `steps` steps of `case` ("(a)", "(b)", "(c)").
-    pub fn block(&mut self, case: &str, steps: usize) -> anyhow::Result<f64> {
-        writeln!(self.input, "{case} {steps}")?;
-        self.input.flush()?;
+    pub fn block(&mut self, case: &str, steps: usize) -> Result<f64> {
+        writeln!(self.input, "{case} {steps}").and_then(|_| self.input.flush()).map_err(jax_error)?;
         let l = self.line()?;
-        l.trim().parse().with_context(|| format!("JAX reference answered {l:?}"))
+        l.trim().parse().map_err(|_| jax_error(format!("answered {l:?}")))
     }
 }
 

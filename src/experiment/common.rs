@@ -1,0 +1,59 @@
+//! What every experiment shares: picking a backend, the report a run produces, reading its
+//! TOML, the checks of the common keys.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+
+/// The backend a command names (`auto`, `cpu`, `wgpu`, `cuda`), announced on stderr with, for
+/// `auto`, the ones it skipped and why.
+pub fn pick_backend(choice: &str) -> Result<Arc<dyn Backend>> {
+    let choice: crate::backend::BackendChoice = choice.parse()?;
+    let (b, skipped) = crate::backend::select(choice)?;
+    if choice == crate::backend::BackendChoice::Auto {
+        for s in skipped {
+            eprintln!("backend auto: skipped: {s}");
+        }
+    }
+    eprintln!("backend: {}", b.describe());
+    Ok(b)
+}
+
+/// What a system's run produced: the table printed to the terminal, the files of the run
+/// directory (name, contents) and a JSON summary for the manifest.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Human-readable results table.
+    pub table: String,
+    /// Files written into the run directory.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Summary recorded in `manifest.json`.
+    pub summary: serde_json::Value,
+    /// The backend that ran it, described.
+    pub backend: String,
+}
+
+/// Parse TOML into `T`; a syntax or type error names the file and line.
+pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(0);
+        Error::Parse { path: path.to_path_buf(), line, why: e.message().to_string() }
+    })
+}
+
+/// The checks every system's run config shares: its `system` key, a run name usable as a
+/// directory name, a known backend choice.
+pub fn check_common(expected: &str, system: &str, name: &str, backend: &str) -> Result<()> {
+    if system != expected {
+        return Err(Error::config("system", system, format!("this config type is the `{expected}` system's")));
+    }
+    if name.is_empty() || name.contains(['/', '\\']) {
+        return Err(Error::config("name", name, "must be a non-empty file name"));
+    }
+    backend.parse::<crate::backend::BackendChoice>()?;
+    Ok(())
+}
