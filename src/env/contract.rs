@@ -303,10 +303,15 @@ impl Horizon {
             _ => Ok(()),
         }
     }
-    /// After a step: count it; `true` when it reached the horizon.
-    pub fn advance(&mut self) -> bool {
+    /// After a step: count it; at the horizon raise `out.truncated` for all `batch` instances
+    /// and return `false`, else `true` (the episode goes on: observe the next step).
+    pub fn advance(&mut self, be: &dyn Backend, out: &EnvBuffers, batch: usize) -> Result<bool> {
         self.t += 1;
-        self.limit == Some(self.t)
+        if self.limit == Some(self.t) {
+            fill(be, &out.truncated, batch, 1)?;
+            return Ok(false);
+        }
+        Ok(true)
     }
 }
 

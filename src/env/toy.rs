@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::backend::cpu::{f32s_mut, need_all};
 use crate::backend::{params as decode, Backend, Buffer};
-use crate::env::contract::{check_step, clear_flags, fill, ActionSpace, BatchEnv, EnvBuffers, EnvSpec, Horizon};
+use crate::env::contract::{check_step, clear_flags, ActionSpace, BatchEnv, EnvBuffers, EnvSpec, Horizon};
 use crate::error::{Error, Result};
 use crate::rng::{self, stream};
 
@@ -182,9 +182,7 @@ impl BatchEnv for ToyEnv {
         let p = bytemuck::bytes_of(&self.params);
         let bufs = [actions, &self.state, &out.obs, &out.mask, &out.reward, &out.terminated];
         self.backend.launch(&TOY_STEP, p, self.params.b, &bufs)?;
-        if self.clock.advance() {
-            fill(&*self.backend, &out.truncated, self.spec.batch, 1)?;
-        }
+        self.clock.advance(&*self.backend, out, self.spec.batch)?;
         Ok(())
     }
 }

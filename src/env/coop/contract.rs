@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{CoopConfig, CoopEnv, Heuristic};
 use crate::backend::{Backend, Buffer};
-use crate::env::contract::{check_step, clear_flags, fill, ActionSpace, BatchEnv, EnvBuffers, EnvSpec, Horizon};
+use crate::env::contract::{check_step, clear_flags, ActionSpace, BatchEnv, EnvBuffers, EnvSpec, Horizon};
 use crate::error::Result;
 
 /// B coop instances behind [`BatchEnv`].
@@ -76,10 +76,9 @@ impl BatchEnv for CoopBatchEnv {
         check_step(&self.spec, actions, out)?;
         self.clock.check("coop")?;
         self.env.step_with(actions, &out.reward)?;
-        if self.clock.advance() {
-            fill(&**self.env.backend(), &out.truncated, self.spec.batch, 1)
-        } else {
-            self.env.observe_into(&out.obs, &out.mask)
+        if self.clock.advance(&**self.env.backend(), out, self.spec.batch)? {
+            self.env.observe_into(&out.obs, &out.mask)?;
         }
+        Ok(())
     }
 }

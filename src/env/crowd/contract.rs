@@ -90,10 +90,9 @@ impl BatchEnv for CrowdBatchEnv {
         check_step(&self.spec, actions, out)?;
         self.clock.check("crowd")?;
         self.env.end_slot_with(actions, &out.reward, &out.info)?;
-        if self.clock.advance() {
-            fill(&**self.env.backend(), &out.truncated, self.spec.batch, 1)
-        } else {
-            self.env.begin_slot_into(&out.obs)
+        if self.clock.advance(&**self.env.backend(), out, self.spec.batch)? {
+            self.env.begin_slot_into(&out.obs)?;
         }
+        Ok(())
     }
 }

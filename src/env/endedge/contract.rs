@@ -85,10 +85,9 @@ impl BatchEnv for EndedgeBatchEnv {
         self.clock.check("endedge")?;
         self.env.step_with(actions)?;
         self.env.reward_into(&self.prev, &out.reward)?;
-        if self.clock.advance() {
-            fill(&**self.env.backend(), &out.truncated, self.spec.batch, 1)
-        } else {
-            self.begin_slot(out)
+        if self.clock.advance(&**self.env.backend(), out, self.spec.batch)? {
+            self.begin_slot(out)?;
         }
+        Ok(())
     }
 }

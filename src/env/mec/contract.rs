@@ -80,11 +80,10 @@ impl BatchEnv for MecBatchEnv {
         // The objective lands in `info` (column "objective") and the reward is made from it.
         self.env.objective_exact_into(actions, 1, &self.bins, &out.info)?;
         self.env.reward_into(&out.info, &out.reward)?;
-        if self.clock.advance() {
-            fill(&**self.env.backend(), &out.truncated, self.spec.batch, 1)
-        } else {
+        if self.clock.advance(&**self.env.backend(), out, self.spec.batch)? {
             self.env.step()?;
-            self.env.observe_into(&out.obs)
+            self.env.observe_into(&out.obs)?;
         }
+        Ok(())
     }
 }
