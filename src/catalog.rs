@@ -28,6 +28,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::env::endedge::kernels::STEM,
     &crate::env::toy::STEM,
     &crate::search::levy::kernels::STEM,
+    &crate::algo::gae::STEM,
     &crate::algo::replay::STEM,
     &crate::algo::dirs::kernels::STEM,
 ];

@@ -7,6 +7,7 @@ pub mod ac;
 pub mod agent;
 pub mod ddpg;
 pub mod dirs;
+pub mod gae;
 pub mod mec_drl;
 pub mod replay;
 pub mod state;

@@ -10,8 +10,9 @@ use mecrl::algo::replay::ReplayParams;
 use mecrl::backend::{Backend, KernelSpec};
 use mecrl::rng;
 
-use super::{assert_equal, f32v, Case};
+use super::{assert_bit_exact, assert_equal, f32v, Case};
 use mecrl::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
+use mecrl::algo::gae::{GaeParams, GAE};
 use mecrl::algo::replay::{REPLAY_GATHER, REPLAY_PUSH, REPLAY_SAMPLE, REPLAY_UPDATE};
 
 fn words(n: usize, tag: u32) -> Vec<u32> {
@@ -181,4 +182,26 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) 
         },
         done,
     );
+    gae_cases(be, done);
+}
+
+/// GAE over 53 steps × 70 environments with terminations in the middle and at the end, for
+/// (γ, λ) = (0.99, 0.95) and (1, 1): single IEEE operations in one order, compared bit for bit.
+fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
+    let (t, e) = (53usize, 70usize);
+    let h = |i: usize, s: u32| ((i as u32 ^ s).wrapping_mul(2_654_435_761) >> 8) as f32 / 16_777_216.0;
+    let reward: Vec<f32> = (0..t * e).map(|i| h(i, 3) * 2.0 - 1.0).collect();
+    let value: Vec<f32> = (0..t * e).map(|i| h(i, 4) * 10.0 - 5.0).collect();
+    let dones: Vec<u32> = (0..t * e).map(|i| (h(i, 5) < 0.07 || (i % 3 == 0 && i / e == t - 1)) as u32).collect();
+    let next: Vec<f32> = (0..e).map(|c| h(c, 6) * 3.0).collect();
+    for (g, l) in [(0.99f32, 0.95f32), (1.0, 1.0)] {
+        let p = GaeParams::new(t, e, g, l).unwrap();
+        let c = Case {
+            id: &GAE,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: e as u32,
+            bufs: vec![f32v(&reward), f32v(&value), dones.clone(), f32v(&next), vec![7; t * e], vec![7; t * e]],
+        };
+        assert_bit_exact(be, &c, done);
+    }
 }
