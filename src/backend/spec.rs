@@ -194,7 +194,8 @@ macro_rules! kernel_params {
 /// (scratch) and elem `F32` or `U32`, in binding order.
 ///
 /// A stem whose `.cu` file includes another stem's, or whose `.wgsl` file uses its parts, names
-/// it: `stem "search" / "levy" includes [crate::env::mec::kernels::STEM];`.
+/// it: `stem "<area>" / "<name>" includes [<path of the other stem's STEM>];` (the `search/levy`
+/// stem includes `env/mec`).
 ///
 /// ```ignore
 /// kernels! {

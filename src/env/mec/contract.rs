@@ -81,8 +81,7 @@ impl BatchEnv for MecBatchEnv {
         self.env.objective_exact_into(actions, 1, &self.bins, &out.info)?;
         self.env.reward_into(&out.info, &out.reward)?;
         if self.clock.advance(&**self.env.backend(), out, self.spec.batch)? {
-            self.env.step()?;
-            self.env.observe_into(&out.obs)?;
+            self.env.step_into(&out.obs)?;
         }
         Ok(())
     }

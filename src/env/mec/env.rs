@@ -155,7 +155,7 @@ impl MecEnv {
         };
         self.backend.write(&self.order, &order)?;
         self.step = 0;
-        self.draw_channel()
+        self.draw_channel(None)
     }
 
     /// A new Philox key from `seed` (positions, tasks, fading and the Random baseline), then
@@ -173,7 +173,14 @@ impl MecEnv {
     /// Advance one step: redraw the fading (eq. 3) and recompute the allocation and observations.
     pub fn step(&mut self) -> Result<()> {
         self.step += 1;
-        self.draw_channel()
+        self.draw_channel(None)
+    }
+
+    /// [`Self::step`] with the observations written into `obs` [B,M,N] instead of
+    /// [`Self::obs`] (which then keeps the previous step's).
+    pub fn step_into(&mut self, obs: &Buffer) -> Result<()> {
+        self.step += 1;
+        self.draw_channel(Some(obs))
     }
 
     /// Current step within the episode.
@@ -185,15 +192,15 @@ impl MecEnv {
     /// same layouts, e.g. held-out channel states far from those used in training).
     pub fn seek(&mut self, step: u32) -> Result<()> {
         self.step = step;
-        self.draw_channel()
+        self.draw_channel(None)
     }
 
-    fn draw_channel(&mut self) -> Result<()> {
+    fn draw_channel(&self, obs: Option<&Buffer>) -> Result<()> {
         let (b, n) = (self.batch(), self.cfg.n_iotd);
         let mut p = self.params;
         p.step = self.step;
         self.launch(&MEC_CHANNEL, &p, b * n, &[&self.iotd_pos, &self.mec_pos, &self.h])?;
-        self.refresh()
+        self.refresh(obs)
     }
 
     /// Replace the channel gains by user-provided ones ([B,N,M], finite and > 0).
@@ -206,10 +213,10 @@ impl MecEnv {
             return Err(Error::input("h", i, v, "channel gains must be finite and > 0"));
         }
         self.backend.write(&self.h, bytemuck::cast_slice(h))?;
-        self.refresh()
+        self.refresh(None)
     }
 
-    fn refresh(&mut self) -> Result<()> {
+    fn refresh(&self, obs: Option<&Buffer>) -> Result<()> {
         let (b, n, m) = (self.batch(), self.cfg.n_iotd, self.cfg.n_mec);
         let p = self.params;
         self.launch(
@@ -218,7 +225,7 @@ impl MecEnv {
             b * n,
             &[&self.h, &self.task_d, &self.task_f, &self.hn, &self.p_opt, &self.cost, &self.sqrt_f],
         )?;
-        self.launch(&MEC_OBSERVE, &p, b * m, &[&self.h, &self.obs])
+        self.launch(&MEC_OBSERVE, &p, b * m, &[&self.h, obs.unwrap_or(&self.obs)])
     }
 
     /// Check host decisions: length B·P·N, every a_i ≤ M.
