@@ -19,6 +19,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::ops::linear::STEM,
     &crate::ops::loss::STEM,
     &crate::ops::optim::STEM,
+    &crate::ops::ppo::STEM,
     &crate::ops::rnn::STEM,
     &crate::ops::softmax::STEM,
     &crate::env::mec::kernels::STEM,

@@ -1,11 +1,12 @@
-//! Tape losses besides MSE (in `mod.rs`): Huber, BCE with logits, categorical cross-entropy and
-//! the PPO clipped surrogate. Each returns a [1] tensor.
+//! Tape losses besides MSE (in `mod.rs`): Huber, BCE with logits, categorical cross-entropy, the
+//! PPO clipped surrogate and the whole PPO objective. Each returns a [1] tensor.
 
 use super::{Tape, Var};
 use crate::backend::KernelSpec;
 use crate::error::{Error, Result};
 use crate::ops::loss::LossParams;
 use crate::ops::loss::{BCE_BWD, BCE_FWD, CE_BWD, CE_FWD, HUBER_BWD, HUBER_FWD, PPO_BWD, PPO_FWD};
+use crate::ops::ppo::{PpoLossParams, PPO_OBJECTIVE_BWD, PPO_OBJECTIVE_FWD, STATS};
 use crate::tensor::{DType, Tensor};
 
 impl Tape {
@@ -106,4 +107,73 @@ impl Tape {
             Ok(())
         }))
     }
+
+    /// The whole PPO objective ([`crate::ops::ppo`]): new log-probabilities of the taken
+    /// actions, entropies and values (N each, differentiable) against the rollout's constants.
+    /// Returns the loss [1] and its statistics ([`crate::ops::ppo::Stat`], 12 words, on the
+    /// device).
+    pub fn ppo_objective(
+        &self,
+        logp: &Var,
+        entropy: &Var,
+        value: &Var,
+        t: &PpoTargets,
+        p: &PpoLossParams,
+    ) -> Result<(Var, Tensor)> {
+        let n = logp.value.numel();
+        let consts = [t.old_logp, t.old_value, t.adv, t.ret, t.weight];
+        let sized = entropy.value.numel() == n && value.value.numel() == n && consts.iter().all(|c| c.numel() == n);
+        if n == 0 || !sized || p.n as usize != n {
+            return Err(Error::shape(
+                "ppo_objective",
+                format!("{n} samples everywhere (params.n = {})", p.n),
+                format!(
+                    "entropy {}, value {}, constants {:?}",
+                    entropy.value.numel(),
+                    value.value.numel(),
+                    consts.map(|c| c.numel())
+                ),
+            ));
+        }
+        for c in consts {
+            c.expect(DType::F32, "ppo_objective constants")?;
+        }
+        let loss = Tensor::zeros(&self.be, &[1])?;
+        let stats = Tensor::zeros(&self.be, &[STATS])?;
+        let ins = [&logp.value, &entropy.value, &value.value, t.old_logp, t.old_value, t.adv, t.ret, t.weight];
+        let mut bufs: Vec<&crate::backend::Buffer> = ins.iter().map(|x| x.buffer()).collect();
+        bufs.extend([loss.buffer(), stats.buffer()]);
+        self.be.launch(&PPO_OBJECTIVE_FWD, bytemuck::bytes_of(p), 1, &bufs)?;
+        let kept: Vec<Tensor> = ins.iter().map(|&x| x.clone()).collect();
+        let (st, be, p) = (stats.clone(), self.be.clone(), *p);
+        let slots = [logp.slot, entropy.slot, value.slot];
+        let out = self.record(loss, &[logp, entropy, value], move |g, dl| {
+            let mut grads = Vec::with_capacity(3);
+            for s in slots {
+                grads.push(match s {
+                    Some(s) => g.acc(&be, s)?,
+                    None => Tensor::zeros(&be, &[n])?,
+                });
+            }
+            let mut bufs: Vec<&crate::backend::Buffer> = kept.iter().map(|x| x.buffer()).collect();
+            bufs.extend([st.buffer(), dl.buffer()]);
+            bufs.extend(grads.iter().map(|x| x.buffer()));
+            be.launch(&PPO_OBJECTIVE_BWD, bytemuck::bytes_of(&p), n as u32, &bufs)
+        });
+        Ok((out, stats))
+    }
+}
+
+/// The rollout's constants of [`Tape::ppo_objective`] (N samples each, f32).
+pub struct PpoTargets<'a> {
+    /// log π_old of the taken actions.
+    pub old_logp: &'a Tensor,
+    /// The rollout's values.
+    pub old_value: &'a Tensor,
+    /// Advantages.
+    pub adv: &'a Tensor,
+    /// Returns.
+    pub ret: &'a Tensor,
+    /// Sample weights (0: padding).
+    pub weight: &'a Tensor,
 }

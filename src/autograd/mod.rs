@@ -12,6 +12,7 @@
 
 mod attention;
 mod losses;
+pub use losses::PpoTargets;
 mod policy;
 pub mod rnn;
 

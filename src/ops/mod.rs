@@ -19,6 +19,7 @@ pub mod index;
 pub mod layer_norm;
 pub mod linear;
 pub mod loss;
+pub mod ppo;
 pub mod optim;
 pub mod rnn;
 pub mod softmax;
