@@ -30,6 +30,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::env::toy::STEM,
     &crate::search::levy::kernels::STEM,
     &crate::algo::gae::STEM,
+    &crate::algo::rollout::STEM,
     &crate::algo::replay::STEM,
     &crate::algo::dirs::kernels::STEM,
 ];

@@ -68,6 +68,10 @@ pub mod stream {
     pub const ENDEDGE_POLICY: u32 = 21;
     /// `toy` (the environment-contract fixture): initial states and targets at reset.
     pub const TOY: u32 = 63;
+    /// The PPO update's minibatch shuffles.
+    pub const PPO: u32 = 64;
+    /// MRLCO: the learning tasks of a meta batch and the graphs of an inner loop.
+    pub const MRLCO_TASKS: u32 = 65;
 }
 
 /// One Philox4x32 round.

@@ -8,10 +8,13 @@
 //! (V of the state after step T − 1, the bootstrap of a column that did not end), `adv` and
 //! `ret` [T, E] f32 out. With nonterminal n_t = 1 − done_t:
 //! - δ_t = r_t + γ·V_{t+1}·n_t − V_t (V_T = `next_value`),
-//! - A_t = δ_t + (γλ)·n_t·A_{t+1} (A_T = 0), returns R_t = A_t + V_t.
+//! - A_t = δ_t + (γλ)·n_t·A_{t+1} (A_T = 0), returns R_t = A_t + V_t (the λ-return), or with
+//!   [`Returns::Discounted`] the discounted return of MRLCO eq. 19,
+//!   R_t = r_t + γ·n_t·R_{t+1} (R_T = `next_value`).
 //!
 //! The float order is part of the definition (every backend evaluates the same expression
-//! tree): δ = (r + (γ·V′)·n) − V, A = δ + (γλ·n)·A′ with γλ = γ·λ rounded once on the host.
+//! tree): δ = (r + (γ·V′)·n) − V, A = δ + (γλ·n)·A′ with γλ = γ·λ rounded once on the host;
+//! R = r + (γ·R′)·n.
 
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::{params as decode, Backend, Buffer};
@@ -29,6 +32,25 @@ pub struct GaeParams {
     pub gamma: f32,
     /// γ·λ (λ the GAE parameter), rounded once to f32 on the host.
     pub gamma_lambda: f32,
+    /// Which returns `ret` holds ([`Returns`] as u32).
+    pub returns: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
+}
+
+/// The value targets a rollout's `ret` holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Returns {
+    /// The λ-return A_t + V_t (PPO's usual target).
+    #[default]
+    Lambda = 0,
+    /// The discounted sum of rewards, bootstrapped only at the rollout's end (MRLCO eq. 19).
+    Discounted = 1,
 }
 
 impl GaeParams {
@@ -42,7 +64,12 @@ impl GaeParams {
         if steps == 0 || envs == 0 || steps.saturating_mul(envs) >= 1 << 31 {
             return Err(Error::config("gae.steps", format!("{steps} x {envs}"), "need T, E >= 1 and T·E < 2^31"));
         }
-        Ok(GaeParams { steps: steps as u32, envs: envs as u32, gamma, gamma_lambda: gamma * lambda })
+        Ok(GaeParams { steps: steps as u32, envs: envs as u32, gamma, gamma_lambda: gamma * lambda, ..Default::default() })
+    }
+
+    /// The same with `ret` holding `r` returns.
+    pub fn with_returns(self, r: Returns) -> Self {
+        GaeParams { returns: r as u32, ..self }
     }
 }
 
@@ -61,15 +88,18 @@ fn column(
     let (t_max, ne) = (p.steps as usize, p.envs as usize);
     let mut a_next = 0.0f32;
     let mut v_next = next;
+    let mut g_next = next;
     for t in (0..t_max).rev() {
         let i = t * ne + e;
         let n = if done[i] == 0 { 1.0f32 } else { 0.0 };
         let delta = (reward[i] + (p.gamma * v_next) * n) - value[i];
         let a = delta + (p.gamma_lambda * n) * a_next;
+        let g = reward[i] + (p.gamma * g_next) * n;
         adv[i] = a;
-        ret[i] = a + value[i];
+        ret[i] = if p.returns == 1 { g } else { a + value[i] };
         a_next = a;
         v_next = value[i];
+        g_next = g;
     }
 }
 
@@ -95,7 +125,7 @@ fn sizes_gae(bytes: &[u8]) -> Vec<u64> {
     vec![t * e, t * e, t * e, e, t * e, t * e]
 }
 
-crate::kernel_params!(GaeParams { steps, envs, gamma, gamma_lambda });
+crate::kernel_params!(GaeParams { steps, envs, gamma, gamma_lambda, returns, _pad0, _pad1, _pad2 });
 
 crate::kernels! {
     stem "algo" / "gae";
@@ -192,6 +222,21 @@ mod tests {
                 assert_eq!(ret[i], a[i] + v[i]);
             }
         }
+    }
+
+    #[test]
+    fn discounted_returns_by_hand() {
+        // γ = 0.5; column ends at step 1; step 2 bootstraps from next_value 4:
+        // R2 = 1 + 0.5·4 = 3, R1 = 2, R0 = 0 + 0.5·2 = 1.
+        let p = GaeParams::new(3, 1, 0.5, 0.5).unwrap().with_returns(Returns::Discounted);
+        let w = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+        let (mut r, mut v, mut d, mut nv) = (w(&[0.0, 2.0, 1.0]), w(&[3.0, 1.0, 2.0]), vec![0u32, 1, 0], w(&[4.0]));
+        let (mut a, mut ret) = (vec![0u32; 3], vec![0u32; 3]);
+        let mut bufs: Vec<&mut [u32]> = vec![&mut r, &mut v, &mut d, &mut nv, &mut a, &mut ret];
+        cpu_gae(bytemuck::bytes_of(&p), &mut bufs).unwrap();
+        let f = |x: &[u32]| x.iter().map(|&b| f32::from_bits(b)).collect::<Vec<f32>>();
+        assert_eq!(f(&ret), [1.0, 2.0, 3.0]);
+        assert_eq!(f(&a), [-2.25, 1.0, 1.0], "the advantages do not change");
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub mod ddpg;
 pub mod dirs;
 pub mod gae;
 pub mod mec_drl;
+pub mod ppo;
 pub mod replay;
+pub mod rollout;
 pub mod state;
 
 pub use agent::{Agent, Decisions, OnStep};

@@ -12,7 +12,7 @@ use mecrl::rng;
 
 use super::{assert_bit_exact, assert_equal, f32v, Case};
 use mecrl::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
-use mecrl::algo::gae::{GaeParams, GAE};
+use mecrl::algo::gae::{GaeParams, Returns, GAE};
 use mecrl::algo::replay::{REPLAY_GATHER, REPLAY_PUSH, REPLAY_SAMPLE, REPLAY_UPDATE};
 
 fn words(n: usize, tag: u32) -> Vec<u32> {
@@ -186,7 +186,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) 
 }
 
 /// GAE over 53 steps × 70 environments with terminations in the middle and at the end, for
-/// (γ, λ) = (0.99, 0.95) and (1, 1): single IEEE operations in one order, compared bit for bit.
+/// (γ, λ) = (0.99, 0.95) and (1, 1), λ-returns and discounted returns: single IEEE operations in one order, compared bit for bit.
 fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let (t, e) = (53usize, 70usize);
     let h = |i: usize, s: u32| ((i as u32 ^ s).wrapping_mul(2_654_435_761) >> 8) as f32 / 16_777_216.0;
@@ -194,8 +194,8 @@ fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let value: Vec<f32> = (0..t * e).map(|i| h(i, 4) * 10.0 - 5.0).collect();
     let dones: Vec<u32> = (0..t * e).map(|i| (h(i, 5) < 0.07 || (i % 3 == 0 && i / e == t - 1)) as u32).collect();
     let next: Vec<f32> = (0..e).map(|c| h(c, 6) * 3.0).collect();
-    for (g, l) in [(0.99f32, 0.95f32), (1.0, 1.0)] {
-        let p = GaeParams::new(t, e, g, l).unwrap();
+    for (g, l, r) in [(0.99f32, 0.95f32, Returns::Lambda), (1.0, 1.0, Returns::Lambda), (0.99, 0.95, Returns::Discounted)] {
+        let p = GaeParams::new(t, e, g, l).unwrap().with_returns(r);
         let c = Case {
             id: &GAE,
             params: bytemuck::bytes_of(&p).to_vec(),

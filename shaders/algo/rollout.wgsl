@@ -1,0 +1,46 @@
+// Rollout storage (src/algo/rollout.rs): word moves between fields, one thread per word.
+
+struct RolloutParams {
+    outer: u32,
+    envs_in: u32,
+    envs_out: u32,
+    width: u32,
+    t: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: RolloutParams;
+
+//!entry rollout_columns
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<u32>;
+
+// dst[o, j, :] = src[o, idx[j], :]; an index past E reads column E - 1 (the host checks).
+//!main i
+    let w = params.width;
+    let eo = params.envs_out;
+    if (w == 0u || eo == 0u || i >= params.outer * eo * w) {
+        return;
+    }
+    let q = i % w;
+    let r = i / w;
+    let j = r % eo;
+    let o = r / eo;
+    let c = min(idx[j], params.envs_in - 1u);
+    dst[i] = src[(o * params.envs_in + c) * w + q];
+}
+
+//!entry rollout_put
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+
+// Row t of a [T, w] field.
+//!main i
+    if (i >= params.width || params.t >= params.outer) {
+        return;
+    }
+    dst[params.t * params.width + i] = src[i];
+}
