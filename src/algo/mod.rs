@@ -9,6 +9,7 @@ pub mod ddpg;
 pub mod dirs;
 pub mod gae;
 pub mod mec_drl;
+pub mod mrlco;
 pub mod ppo;
 pub mod replay;
 pub mod rollout;

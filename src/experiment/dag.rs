@@ -267,6 +267,62 @@ impl DagRunConfig {
     }
 }
 
+/// The graphs of one data set at one rate: a learning task of MRLCO.
+#[derive(Clone, Debug)]
+pub struct TaskData {
+    /// The data set (grid, set, role, n, topology, rate).
+    pub info: Dataset,
+    /// The system at the set's rate.
+    pub sys: DagSystem,
+    /// The graphs.
+    pub dags: Vec<Dag>,
+}
+
+impl DagRunConfig {
+    /// How many (graph set, rate) pairs of role `role` the grids named in `grids` hold.
+    pub fn count_sets(&self, grids: &[String], role: Role) -> usize {
+        let mut k = 0;
+        for (gi, g) in self.grid.iter().enumerate() {
+            if grids.is_empty() || grids.contains(&g.name) {
+                let rates = g.rate_mbps.len().max(1);
+                k += self.sets(gi).iter().filter(|s| s.3 == role).count() * rates;
+            }
+        }
+        k
+    }
+
+    /// Every (graph set, rate) of the grids named in `grids` (every grid when empty), in grid,
+    /// set and rate order, with its graphs generated. An unknown grid name is a config error
+    /// naming `field`.
+    pub fn task_data(&self, grids: &[String], field: &str) -> Result<Vec<TaskData>> {
+        if let Some(bad) = grids.iter().find(|g| !self.grid.iter().any(|x| &x.name == *g)) {
+            return Err(Error::config(field, bad, "names no [[grid]]"));
+        }
+        let mut out = vec![];
+        for (gi, g) in self.grid.iter().enumerate() {
+            if !grids.is_empty() && !grids.contains(&g.name) {
+                continue;
+            }
+            for (s, n, topology, role) in self.sets(gi) {
+                let dags: Vec<Dag> =
+                    (0..g.graphs).into_par_iter().map(|k| self.graph(gi, s, n, topology, k)).collect::<Result<_>>()?;
+                let rates = if g.rate_mbps.is_empty() { vec![self.dag.rate_up_mbps] } else { g.rate_mbps.clone() };
+                for &rate in &rates {
+                    let sys = if g.rate_mbps.is_empty() {
+                        self.dag.clone()
+                    } else {
+                        DagSystem { rate_up_mbps: rate, rate_down_mbps: rate, ..self.dag.clone() }
+                    };
+                    let info =
+                        Dataset { grid: g.name.clone(), set: format!("{}-{s}", g.name), role, n, topology, rate_mbps: rate };
+                    out.push(TaskData { info, sys, dags: dags.clone() });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A graph set of a grid: its index in the grid, task number, topology (fat, density) and role.
 type GraphSet = (usize, usize, Option<(f64, f64)>, Role);
 

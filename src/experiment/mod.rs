@@ -19,6 +19,7 @@ pub mod dag_dot;
 pub mod dirs;
 pub mod dirs_reproduce;
 pub mod endedge;
+pub mod mrlco;
 pub mod plot;
 pub mod rundir;
 pub mod runner;
@@ -30,10 +31,11 @@ pub use crowd::CrowdRunConfig;
 pub use dag::DagRunConfig;
 pub use dirs::DirsRunConfig;
 pub use endedge::EndedgeRunConfig;
+pub use mrlco::MrlcoRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 6] = ["mec", "dirs", "dag", "crowd", "coop", "endedge"];
+pub const SYSTEMS: [&str; 7] = ["mec", "dirs", "dag", "mrlco", "crowd", "coop", "endedge"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +46,8 @@ pub enum AnyConfig {
     Dirs(DirsRunConfig),
     /// MRLCO `dag` (`configs/dag.toml`).
     Dag(DagRunConfig),
+    /// MRLCO training and adaptation on `dag` (`configs/mrlco.toml`).
+    Mrlco(MrlcoRunConfig),
     /// Mixed-MAPPO `crowd` (`configs/crowd.toml`).
     Crowd(CrowdRunConfig),
     /// O2O-DRL `coop` (`configs/coop.toml`).
@@ -65,6 +69,7 @@ impl AnyConfig {
             "mec" => Ok(AnyConfig::Mec(RunConfig::from_toml(text, path)?)),
             "dirs" => Ok(AnyConfig::Dirs(DirsRunConfig::from_toml(text, path)?)),
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
+            "mrlco" => Ok(AnyConfig::Mrlco(MrlcoRunConfig::from_toml(text, path)?)),
             "crowd" => Ok(AnyConfig::Crowd(CrowdRunConfig::from_toml(text, path)?)),
             "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
             "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
@@ -97,6 +102,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dirs(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Mrlco(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Crowd(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
@@ -119,6 +125,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => c.validate(),
             AnyConfig::Dirs(c) => c.validate(),
             AnyConfig::Dag(c) => c.validate(),
+            AnyConfig::Mrlco(c) => c.validate(),
             AnyConfig::Crowd(c) => c.validate(),
             AnyConfig::Coop(c) => c.validate(),
             AnyConfig::Endedge(c) => c.validate(),
@@ -131,6 +138,7 @@ impl AnyConfig {
             AnyConfig::Mec(_) => "mec",
             AnyConfig::Dirs(_) => "dirs",
             AnyConfig::Dag(_) => "dag",
+            AnyConfig::Mrlco(_) => "mrlco",
             AnyConfig::Crowd(_) => "crowd",
             AnyConfig::Coop(_) => "coop",
             AnyConfig::Endedge(_) => "endedge",
@@ -143,6 +151,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.name,
             AnyConfig::Dirs(c) => &c.name,
             AnyConfig::Dag(c) => &c.name,
+            AnyConfig::Mrlco(c) => &c.name,
             AnyConfig::Crowd(c) => &c.name,
             AnyConfig::Coop(c) => &c.name,
             AnyConfig::Endedge(c) => &c.name,
@@ -155,6 +164,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.backend,
             AnyConfig::Dirs(c) => &c.backend,
             AnyConfig::Dag(c) => &c.backend,
+            AnyConfig::Mrlco(c) => &c.backend,
             AnyConfig::Crowd(c) => &c.backend,
             AnyConfig::Coop(c) => &c.backend,
             AnyConfig::Endedge(c) => &c.backend,
@@ -167,6 +177,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => &c.out_dir,
             AnyConfig::Dirs(c) => &c.out_dir,
             AnyConfig::Dag(c) => &c.out_dir,
+            AnyConfig::Mrlco(c) => &c.out_dir,
             AnyConfig::Crowd(c) => &c.out_dir,
             AnyConfig::Coop(c) => &c.out_dir,
             AnyConfig::Endedge(c) => &c.out_dir,
@@ -179,6 +190,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => c.seed,
             AnyConfig::Dirs(c) => c.seed,
             AnyConfig::Dag(c) => c.seed,
+            AnyConfig::Mrlco(c) => c.seed,
             AnyConfig::Crowd(c) => c.seed,
             AnyConfig::Coop(c) => c.seed,
             AnyConfig::Endedge(c) => c.seed,
@@ -191,6 +203,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => runner::work_units(c),
             AnyConfig::Dirs(c) => c.work_units(),
             AnyConfig::Dag(c) => c.work_units(),
+            AnyConfig::Mrlco(c) => mrlco::work_units(c),
             AnyConfig::Crowd(c) => c.work_units(),
             AnyConfig::Coop(c) => c.work_units(),
             AnyConfig::Endedge(c) => c.work_units(),
@@ -203,6 +216,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => serde_json::to_value(c),
             AnyConfig::Dirs(c) => serde_json::to_value(c),
             AnyConfig::Dag(c) => serde_json::to_value(c),
+            AnyConfig::Mrlco(c) => serde_json::to_value(c),
             AnyConfig::Crowd(c) => serde_json::to_value(c),
             AnyConfig::Coop(c) => serde_json::to_value(c),
             AnyConfig::Endedge(c) => serde_json::to_value(c),
@@ -216,6 +230,7 @@ impl AnyConfig {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dirs(c) => dirs::run(c, backend, tick),
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
+            AnyConfig::Mrlco(c) => mrlco::run(c, backend, tick),
             AnyConfig::Crowd(c) => crowd::run(c, backend, tick),
             AnyConfig::Coop(c) => coop::run(c, backend, tick),
             AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
