@@ -40,6 +40,8 @@ mod contract;
 mod coop;
 #[path = "parity/crowd.rs"]
 mod crowd;
+#[path = "parity/dag.rs"]
+mod dag;
 #[path = "parity/endedge.rs"]
 mod endedge;
 #[path = "parity/ops.rs"]
@@ -430,6 +432,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         for sem in [Semantics::Reference, Semantics::Paper] {
             dag_cases(&**be, sem, &mut done);
             dag_mdp_cases(&**be, sem, &mut done);
+            dag::episode_cases(&**be, sem, &mut done);
         }
         crowd::crowd_cases(&**be, &mut done);
         coop::cases(&**be, &mut done);

@@ -250,6 +250,61 @@ extern "C" __global__ void dag_step(const DagParams p, const u32* __restrict__ n
     if (k + 1u >= gr.n) ctl[2u * g + 1u] = 1u;
 }
 
+// One thread per sequence (episode.rs `cpu_episode`; p.p = S sequences): the whole episode of
+// graph[s] under the actions [N, S] (time-major), each position decided and rewarded exactly as
+// dag_step does. A graph index >= B: reward 0, done 1, weight 0 everywhere and makespan NaN; an
+// action > 1: reward NaN from there on (real steps), done 1, makespan NaN; padding k >= n:
+// reward 0, done 1, weight 0.
+extern "C" __global__ void dag_episode(const DagParams p, const u32* __restrict__ n_tasks,
+                                       const float* __restrict__ cost, const u32* __restrict__ par_off,
+                                       const u32* __restrict__ par_idx, const u32* __restrict__ exit,
+                                       const float* __restrict__ scale, const u32* __restrict__ graph,
+                                       const u32* __restrict__ actions, float* __restrict__ ft,
+                                       float* __restrict__ reward, u32* __restrict__ done,
+                                       float* __restrict__ weight, float* __restrict__ makespan) {
+    u32 s = global_id();
+    u32 ns = p.p;
+    if (s >= ns) return;
+    u32 g = graph[s];
+    if (g >= p.b) {
+        for (u32 k = 0; k < p.n_max; ++k) {
+            u64 o = (u64)k * ns + s;
+            reward[o] = 0.0f;
+            done[o] = 1u;
+            weight[o] = 0.0f;
+        }
+        makespan[s] = f32_nan();
+        return;
+    }
+    DagGraph gr = dag_graph(p, g, n_tasks, cost, par_off, par_idx, exit);
+    float* f = ft + (u64)s * p.n_max * 4u;
+    DagState st = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    bool bad = false;
+    for (u32 k = 0; k < p.n_max; ++k) {
+        u64 o = (u64)k * ns + s;
+        if (k >= gr.n) {
+            reward[o] = 0.0f;
+            done[o] = 1u;
+            weight[o] = 0.0f;
+            continue;
+        }
+        weight[o] = 1.0f;
+        u32 a = actions[o];
+        if (bad || a > 1u) {
+            bad = true;
+            reward[o] = f32_nan();
+            done[o] = 1u;
+            continue;
+        }
+        float before = p.semantics == 0u ? st.current : st.t;
+        dag_position(gr, p.semantics, k, a == 1u, f, st);
+        float delta = (p.semantics == 0u ? st.current : st.t) - before;
+        reward[o] = p.scaled != 0u ? -((delta - scale[2u * g + 1u]) / (scale[2u * g] - scale[2u * g + 1u])) : -delta;
+        done[o] = k + 1u == gr.n ? 1u : 0u;
+    }
+    makespan[s] = bad ? f32_nan() : (p.semantics == 0u ? st.current : st.t);
+}
+
 // One thread per graph (step.rs `cpu_observe`): rows [embedding, decision so far (-1 undecided),
 // 1 at the current position], and whether the graph has ended.
 extern "C" __global__ void dag_observe(const DagParams p, const float* __restrict__ embeddings,

@@ -85,7 +85,7 @@ fn dag_position(g: u32, k: u32, fb: u32, off: bool, s0: DagState) -> DagState {
     if (e < hi) {
         dag_cut = true;
     }
-    var done = 0.0;
+    var fin = 0.0;
     if (!off) {
         let f = pm_keep(max(s.a_ue, ready) + cost[c]);
         ft[fk] = f;
@@ -97,7 +97,7 @@ fn dag_position(g: u32, k: u32, fb: u32, off: bool, s0: DagState) -> DagState {
         } else {
             s.a_ue = max(s.a_ue, f);
         }
-        done = f;
+        fin = f;
     } else {
         var up_start = max(s.a_up, ready);
         if (sem == 0u) {
@@ -125,11 +125,11 @@ fn dag_position(g: u32, k: u32, fb: u32, off: bool, s0: DagState) -> DagState {
         ft[fk + 1u] = up;
         ft[fk + 2u] = mec;
         ft[fk + 3u] = down;
-        done = down;
+        fin = down;
     }
-    s.current = max(s.current, done);
+    s.current = max(s.current, fin);
     if (exit[g * n_max + k] != 0u) {
-        s.t = max(s.t, done);
+        s.t = max(s.t, fin);
     }
     return s;
 }
@@ -347,6 +347,99 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
     if (k + 1u >= n) {
         ctl[2u * g + 1u] = 1u;
     }
+}
+
+//!entry dag_episode
+@group(0) @binding(1) var<storage, read> n_tasks: array<u32>;
+@group(0) @binding(2) var<storage, read> cost: array<f32>;
+@group(0) @binding(3) var<storage, read> par_off: array<u32>;
+@group(0) @binding(4) var<storage, read> par_idx: array<u32>;
+@group(0) @binding(5) var<storage, read> exit: array<u32>;
+@group(0) @binding(6) var<storage, read> scale: array<f32>;
+@group(0) @binding(7) var<storage, read> graph: array<u32>;
+@group(0) @binding(8) var<storage, read> actions: array<u32>;
+@group(0) @binding(9) var<storage, read_write> ft: array<f32>;
+@group(0) @binding(10) var<storage, read_write> reward: array<f32>;
+@group(0) @binding(11) var<storage, read_write> done: array<u32>;
+@group(0) @binding(12) var<storage, read_write> weight: array<f32>;
+@group(0) @binding(13) var<storage, read_write> makespan: array<f32>;
+
+//!use dag_position
+
+// One thread per sequence (episode.rs `cpu_episode`; params.p = S sequences): the whole episode
+// of graph[seq] under the actions [N, S] (time-major), each position decided and rewarded
+// exactly as dag_step does (the same before/after/delta/scale expressions). A graph index >= B:
+// reward 0, done 1, weight 0 everywhere and makespan NaN; an action > 1: reward NaN from there
+// on (real steps), done 1, makespan NaN; padding k >= n: reward 0, done 1, weight 0. A loop cut
+// short by llvmpipe's limit (see dag_position) gives makespan NaN.
+//!main seq
+    let ns = params.p;
+    if (seq >= ns) {
+        return;
+    }
+    let n_max = params.n_max;
+    let g = graph[seq];
+    if (g >= params.b) {
+        for (var k = 0u; k < n_max; k = k + 1u) {
+            let o = k * ns + seq;
+            reward[o] = 0.0;
+            done[o] = 1u;
+            weight[o] = 0.0;
+        }
+        makespan[seq] = pm_nan();
+        return;
+    }
+    let n = min(n_tasks[g], n_max);
+    let fb = seq * n_max * 4u;
+    var st = DagState(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    var bad = false;
+    var k = 0u;
+    for (; k < n_max; k = k + 1u) {
+        let o = k * ns + seq;
+        if (k >= n) {
+            reward[o] = 0.0;
+            done[o] = 1u;
+            weight[o] = 0.0;
+            continue;
+        }
+        weight[o] = 1.0;
+        let a = actions[o];
+        if (bad || a > 1u) {
+            bad = true;
+            reward[o] = pm_nan();
+            done[o] = 1u;
+            continue;
+        }
+        var before = st.current;
+        if (params.semantics != 0u) {
+            before = st.t;
+        }
+        st = dag_position(g, k, fb, a == 1u, st);
+        var after = st.current;
+        if (params.semantics != 0u) {
+            after = st.t;
+        }
+        let delta = pm_keep(after - before);
+        var r = -delta;
+        if (params.scaled != 0u) {
+            let hi = scale[2u * g];
+            let lo = scale[2u * g + 1u];
+            r = -(pm_keep(delta - lo) / pm_keep(hi - lo));
+        }
+        reward[o] = r;
+        done[o] = select(0u, 1u, k + 1u == n);
+    }
+    if (k < n_max) {
+        dag_cut = true;
+    }
+    var m = st.current;
+    if (params.semantics != 0u) {
+        m = st.t;
+    }
+    if (bad || dag_cut) {
+        m = pm_nan();
+    }
+    makespan[seq] = m;
 }
 
 //!entry dag_observe

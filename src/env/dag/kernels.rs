@@ -31,6 +31,15 @@ crate::kernels! {
         action: R U32, ft: W F32, state: W F32, ctl: W U32, plan: W U32, reward: W F32
     )
         cpu super::step::cpu_step, sizes dag_step_sizes;
+    /// `dag` MDP: whole episodes of given plans, one thread per sequence (`p` = S sequences;
+    /// `graph` [S] picks each sequence's graph, `actions` [N, S] time-major): every step's
+    /// reward (as `dag_step`'s, bit for bit), done flag and weight [N, S], and the makespans [S].
+    DAG_EPISODE = dag_episode(DagParams;
+        n_tasks: R U32, cost: R F32, par_off: R U32, par_idx: R U32, exit: R U32, scale: R F32,
+        graph: R U32, actions: R U32, ft: S F32, reward: W F32, done: W U32, weight: W F32,
+        makespan: W F32
+    )
+        cpu super::episode::cpu_episode, sizes dag_episode_sizes;
     /// `dag` MDP: each graph's observation rows (embedding, decision so far, current position)
     /// and whether it has ended.
     DAG_OBSERVE = dag_observe(DagParams;
@@ -69,6 +78,11 @@ fn dag_step_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, e, _, _) = dag_dims(bytes);
     let s = super::step::STATE_WORDS as u64;
     vec![b, b * n * 4, b * (n + 1), b * e, b * n, 2 * b, b, b * n * 4, s * b, 2 * b, b * n, b]
+}
+
+fn dag_episode_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, e, s, _) = dag_dims(bytes);
+    vec![b, b * n * 4, b * (n + 1), b * e, b * n, 2 * b, s, n * s, s * n * 4, n * s, n * s, n * s, s]
 }
 
 fn dag_observe_sizes(bytes: &[u8]) -> Vec<u64> {

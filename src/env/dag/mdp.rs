@@ -8,10 +8,43 @@ use super::batch::{DagBatch, DagParams};
 use super::model::{reward_scale, DagSystem, Prepared};
 use super::Dag;
 use crate::backend::{Backend, Buffer};
-use crate::env::dag::kernels::{DAG_OBSERVE, DAG_RESET, DAG_STEP};
+use crate::env::dag::kernels::{DAG_EPISODE, DAG_OBSERVE, DAG_RESET, DAG_STEP};
 use crate::error::{Error, Result};
 
+pub use super::episode::cpu_episode;
 pub use super::step::{cpu_reset, cpu_step, BAD_ACTION, DONE, RUNNING, STATE_WORDS, UNDECIDED};
+
+/// The outputs of [`DagEnv::episodes`] for S sequences of an env with padded task count N
+/// (layouts in [`super::episode`]): all time-major, step k of sequence s at k·S + s.
+pub struct EpisodeBuffers {
+    /// [S, N, 4] finish times (scratch: contents unspecified afterwards).
+    pub ft: Buffer,
+    /// [N, S] rewards −ΔT_c (scaled as the env), 0 on padding, NaN from a bad action on.
+    pub reward: Buffer,
+    /// [N, S] 1 at a sequence's last real step, after a bad action and on padding.
+    pub done: Buffer,
+    /// [N, S] 1 on real steps, 0 on padding (and for an out-of-range graph index).
+    pub weight: Buffer,
+    /// [S] final makespans (NaN after a bad action or for an out-of-range graph index).
+    pub makespan: Buffer,
+}
+
+impl EpisodeBuffers {
+    /// Buffers for `s` sequences of an env with padded task count `n_max` ([`DagEnv::n_max`]).
+    pub fn new(be: &dyn Backend, n_max: usize, s: usize) -> Result<Self> {
+        let steps = n_max
+            .checked_mul(s)
+            .filter(|&w| w.checked_mul(4).is_some_and(|w| w <= u32::MAX as usize))
+            .ok_or_else(|| Error::config("dag.sequences", s, "sequences × N × 4 must fit in 32-bit indexing"))?;
+        Ok(EpisodeBuffers {
+            ft: be.alloc_uninit(4 * steps)?,
+            reward: be.alloc(steps)?,
+            done: be.alloc(steps)?,
+            weight: be.alloc(steps)?,
+            makespan: be.alloc(s)?,
+        })
+    }
+}
 
 /// B graphs as one batched environment on a backend; every buffer stays on the device.
 pub struct DagEnv {
@@ -181,6 +214,67 @@ impl DagEnv {
             bytemuck::bytes_of(&self.params),
             self.batch() as u32,
             &[&self.embeddings, &self.plan, &self.ctl, obs, terminated],
+        )
+    }
+
+    /// The graph of each sequence for [`Self::episodes`], checked (every index < B) and uploaded.
+    pub fn graph_index(&self, graphs: &[u32]) -> Result<Buffer> {
+        if let Some(i) = graphs.iter().position(|&g| g as usize >= self.batch()) {
+            return Err(Error::input("graph", i, graphs[i], format!("must be a graph index below {}", self.batch())));
+        }
+        self.backend.upload(graphs)
+    }
+
+    /// Whole episodes of given plans for `s` sequences in one launch (`dag_episode`, see
+    /// [`super::episode`]): sequence j runs graph `graph[j]` ([S] u32, e.g. from
+    /// [`Self::graph_index`]) from the reset state with the actions `actions` [N, S] u32
+    /// (time-major: position k of sequence j at k·S + j), and `out` receives every step's reward
+    /// (bit-identical to [`Self::step_into`] for the same actions), done flag and weight, and the
+    /// final makespans. The env's own state (position, decisions, finish times) is not touched.
+    /// A device action other than 0/1 gives NaN rewards from that step and a NaN makespan; a
+    /// graph index ≥ B gives weight 0 and a NaN makespan.
+    pub fn episodes(&self, graph: &Buffer, actions: &Buffer, s: usize, out: &EpisodeBuffers) -> Result<()> {
+        let n = self.n_max();
+        if s == 0 {
+            return Ok(());
+        }
+        if s.checked_mul(4 * n).is_none_or(|w| w > u32::MAX as usize) {
+            return Err(Error::config("dag.sequences", s, "sequences × N × 4 must fit in 32-bit indexing"));
+        }
+        if let Some(limit) = self.backend.max_loop_iterations() {
+            // one invocation walks N positions and at most E parent links
+            let work = (2 * n + self.batch.e_max) as u64;
+            if work > limit {
+                return Err(Error::config(
+                    "dag.n_max",
+                    n,
+                    format!(
+                        "an episode would loop ~{work} times per invocation, beyond this driver's limit of {limit}"
+                    ),
+                ));
+            }
+        }
+        let mut p = self.params;
+        p.p = s as u32;
+        self.backend.launch(
+            &DAG_EPISODE,
+            bytemuck::bytes_of(&p),
+            s as u32,
+            &[
+                &self.n_tasks,
+                &self.cost,
+                &self.par_off,
+                &self.par_idx,
+                &self.exit,
+                &self.scale,
+                graph,
+                actions,
+                &out.ft,
+                &out.reward,
+                &out.done,
+                &out.weight,
+                &out.makespan,
+            ],
         )
     }
 

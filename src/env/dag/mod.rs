@@ -5,11 +5,13 @@
 //! - [`model`]: the latency model of eq. (4)–(8) in both semantics, rank order (10), the
 //!   baselines' scheduling rules and the exhaustive optimum (branch and bound);
 //! - [`eval`]: what a baseline reports; [`batch`]: many padded graphs as kernel buffers, the
-//!   batched makespan and exhaustive-optimum kernels; [`mdp`]: the batched MDP (`DagEnv`).
+//!   batched makespan and exhaustive-optimum kernels; [`mdp`]: the batched MDP (`DagEnv`);
+//!   [`episode`]: whole episodes of given plans in one launch (`DagEnv::episodes`).
 
 pub mod batch;
 pub mod contract;
 pub mod dot;
+pub mod episode;
 pub mod eval;
 pub mod gen;
 pub mod kernels;

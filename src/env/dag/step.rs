@@ -105,13 +105,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
                 F32State { avail: [state[0], state[1], state[2], state[3]], current: state[4], t_exit: state[5] };
             let before = st.span(p.semantics);
             position(&gr, p.semantics, k, a == 1, ft, &mut st);
-            let delta = st.span(p.semantics) - before; // ΔT_c (eq. 11)
-            *reward = if p.scaled != 0 {
-                let (hi, lo) = (scale[2 * g], scale[2 * g + 1]);
-                -((delta - lo) / (hi - lo))
-            } else {
-                -delta
-            };
+            *reward = reward_of(&p, scale, g, before, st.span(p.semantics));
             state[..6].copy_from_slice(&[st.avail[0], st.avail[1], st.avail[2], st.avail[3], st.current, st.t_exit]);
             plan[k] = a;
             ctl[0] = k as u32 + 1;
@@ -120,6 +114,20 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
             }
         });
     Ok(())
+}
+
+/// The reward of one decision of graph `g` whose span went from `before` to `after`: −ΔT_c
+/// (eq. 11), min-max scaled by `scale` [B, 2] (max, min) when `p.scaled` — the one expression
+/// (and order of operations) of `dag_step` and `dag_episode` on every backend.
+#[inline]
+pub(crate) fn reward_of(p: &DagParams, scale: &[f32], g: usize, before: f32, after: f32) -> f32 {
+    let delta = after - before; // ΔT_c (eq. 11)
+    if p.scaled != 0 {
+        let (hi, lo) = (scale[2 * g], scale[2 * g + 1]);
+        -((delta - lo) / (hi - lo))
+    } else {
+        -delta
+    }
 }
 
 /// Columns of a `dag_observe` row: the embedding, then the decision so far (−1 undecided, 0
