@@ -60,7 +60,9 @@ mod tests {
                 assert_eq!(f.1, 4 * j, "{}: field {} offset", k.entry, f.0);
             }
             assert!(all[i + 1..].iter().all(|o| o.entry != k.entry), "{}: entry names are unique", k.entry);
-            assert!(k.bufs.len() <= 12, "{}: at most 12 storage buffers", k.entry);
+            // native adapters (Vulkan, Metal, DX12, lavapipe) expose >= 16 storage buffers per
+            // stage; the wgpu backend requests the adapter's limits
+            assert!(k.bufs.len() <= 16, "{}: at most 16 storage buffers", k.entry);
             assert_eq!((k.sizes)(&vec![0u8; k.params.size]).len(), k.bufs.len(), "{}: one size per buffer", k.entry);
             assert!(k.stem.kernels.iter().any(|o| std::ptr::eq(*o, *k)), "{}: listed by its stem", k.entry);
         }

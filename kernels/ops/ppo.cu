@@ -127,7 +127,7 @@ extern "C" __global__ void ppo_objective_fwd(const PpoLossParams p, const float*
 }
 
 extern "C" __global__ void ppo_objective_bwd(const PpoLossParams p, const float* __restrict__ logp,
-                                             const float* __restrict__ entropy, const float* __restrict__ value,
+                                             const float* __restrict__ value,
                                              const float* __restrict__ old_logp,
                                              const float* __restrict__ old_value, const float* __restrict__ adv,
                                              const float* __restrict__ ret, const float* __restrict__ weight,

@@ -64,7 +64,13 @@ impl GaeParams {
         if steps == 0 || envs == 0 || steps.saturating_mul(envs) >= 1 << 31 {
             return Err(Error::config("gae.steps", format!("{steps} x {envs}"), "need T, E >= 1 and T·E < 2^31"));
         }
-        Ok(GaeParams { steps: steps as u32, envs: envs as u32, gamma, gamma_lambda: gamma * lambda, ..Default::default() })
+        Ok(GaeParams {
+            steps: steps as u32,
+            envs: envs as u32,
+            gamma,
+            gamma_lambda: gamma * lambda,
+            ..Default::default()
+        })
     }
 
     /// The same with `ret` holding `r` returns.

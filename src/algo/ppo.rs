@@ -186,7 +186,8 @@ pub fn update(
             let tape = Tape::new(r.backend());
             let ev = policy.evaluate(&tape, mb)?;
             let n = mb.shape.steps * mb.shape.envs;
-            let t = PpoTargets { old_logp: &mb.logp, old_value: &mb.value, adv: &mb.adv, ret: &mb.ret, weight: &mb.weight };
+            let t =
+                PpoTargets { old_logp: &mb.logp, old_value: &mb.value, adv: &mb.adv, ret: &mb.ret, weight: &mb.weight };
             let flat = |v: &Var| tape.reshape(v, &[n]);
             let (loss, st) =
                 tape.ppo_objective(&flat(&ev.logp)?, &flat(&ev.entropy)?, &flat(&ev.value)?, &t, &cfg.loss_params(n))?;
@@ -252,7 +253,9 @@ mod tests {
         let bad = PpoConfig { clip_eps: 1.5, ..Default::default() };
         assert!(matches!(bad.validate("ppo"), Err(Error::Config { field, .. }) if field == "ppo.clip_eps"));
         let bad = PpoConfig { epochs: 0, ..Default::default() };
-        assert!(matches!(bad.validate("mrlco.inner"), Err(Error::Config { field, .. }) if field == "mrlco.inner.epochs"));
+        assert!(
+            matches!(bad.validate("mrlco.inner"), Err(Error::Config { field, .. }) if field == "mrlco.inner.epochs")
+        );
         let bad = PpoConfig { value_coef: f32::NAN, ..Default::default() };
         assert!(matches!(bad.validate("ppo"), Err(Error::Config { field, .. }) if field == "ppo.value_coef"));
     }

@@ -187,7 +187,11 @@ impl Rollout {
         ] {
             x.expect(dt, name)?;
             if x.numel() != t * e {
-                return Err(Error::shape(format!("Rollout::from_parts {name}"), format!("[{t}, {e}]"), format!("{:?}", x.shape())));
+                return Err(Error::shape(
+                    format!("Rollout::from_parts {name}"),
+                    format!("[{t}, {e}]"),
+                    format!("{:?}", x.shape()),
+                ));
             }
         }
         let be = p.obs.backend().clone();

@@ -1,7 +1,7 @@
 //! Tape losses besides MSE (in `mod.rs`): Huber, BCE with logits, categorical cross-entropy, the
 //! PPO clipped surrogate and the whole PPO objective. Each returns a [1] tensor.
 
-use super::{Tape, Var};
+use super::{PpoTargets, Tape, Var};
 use crate::backend::KernelSpec;
 use crate::error::{Error, Result};
 use crate::ops::loss::LossParams;
@@ -144,7 +144,8 @@ impl Tape {
         let mut bufs: Vec<&crate::backend::Buffer> = ins.iter().map(|x| x.buffer()).collect();
         bufs.extend([loss.buffer(), stats.buffer()]);
         self.be.launch(&PPO_OBJECTIVE_FWD, bytemuck::bytes_of(p), 1, &bufs)?;
-        let kept: Vec<Tensor> = ins.iter().map(|&x| x.clone()).collect();
+        // the backward reads every input but the entropies
+        let kept: Vec<Tensor> = ins.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, &x)| x.clone()).collect();
         let (st, be, p) = (stats.clone(), self.be.clone(), *p);
         let slots = [logp.slot, entropy.slot, value.slot];
         let out = self.record(loss, &[logp, entropy, value], move |g, dl| {
@@ -162,18 +163,4 @@ impl Tape {
         });
         Ok((out, stats))
     }
-}
-
-/// The rollout's constants of [`Tape::ppo_objective`] (N samples each, f32).
-pub struct PpoTargets<'a> {
-    /// log π_old of the taken actions.
-    pub old_logp: &'a Tensor,
-    /// The rollout's values.
-    pub old_value: &'a Tensor,
-    /// Advantages.
-    pub adv: &'a Tensor,
-    /// Returns.
-    pub ret: &'a Tensor,
-    /// Sample weights (0: padding).
-    pub weight: &'a Tensor,
 }

@@ -12,7 +12,6 @@
 
 mod attention;
 mod losses;
-pub use losses::PpoTargets;
 mod policy;
 pub mod rnn;
 
@@ -448,4 +447,18 @@ fn linear_backward_w(
         (k * i * o) as u32,
         &[x.buffer(), dy.buffer(), dw.buffer(), db.buffer()],
     )
+}
+
+/// The rollout's constants of [`Tape::ppo_objective`] (N samples each, f32).
+pub struct PpoTargets<'a> {
+    /// log π_old of the taken actions.
+    pub old_logp: &'a Tensor,
+    /// The rollout's values.
+    pub old_value: &'a Tensor,
+    /// Advantages.
+    pub adv: &'a Tensor,
+    /// Returns.
+    pub ret: &'a Tensor,
+    /// Sample weights (0: padding).
+    pub weight: &'a Tensor,
 }

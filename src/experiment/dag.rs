@@ -313,8 +313,14 @@ impl DagRunConfig {
                     } else {
                         DagSystem { rate_up_mbps: rate, rate_down_mbps: rate, ..self.dag.clone() }
                     };
-                    let info =
-                        Dataset { grid: g.name.clone(), set: format!("{}-{s}", g.name), role, n, topology, rate_mbps: rate };
+                    let info = Dataset {
+                        grid: g.name.clone(),
+                        set: format!("{}-{s}", g.name),
+                        role,
+                        n,
+                        topology,
+                        rate_mbps: rate,
+                    };
                     out.push(TaskData { info, sys, dags: dags.clone() });
                 }
             }

@@ -19,8 +19,8 @@ pub mod index;
 pub mod layer_norm;
 pub mod linear;
 pub mod loss;
-pub mod ppo;
 pub mod optim;
+pub mod ppo;
 pub mod rnn;
 pub mod softmax;
 

@@ -102,7 +102,14 @@ fn value_terms<T: Real>(v: T, v_old: T, ret: T, clip: T) -> (T, T) {
     }
     let dv = v - v_old;
     let inside = -clip < dv && dv < clip;
-    let vc = v_old + if dv < -clip { -clip } else if dv > clip { clip } else { dv };
+    let vc = v_old
+        + if dv < -clip {
+            -clip
+        } else if dv > clip {
+            clip
+        } else {
+            dv
+        };
     let dc = vc - ret;
     let l2 = dc * dc;
     if l1 >= l2 {
@@ -112,6 +119,11 @@ fn value_terms<T: Real>(v: T, v_old: T, ret: T, clip: T) -> (T, T) {
     } else {
         (l2, T::ZERO)
     }
+}
+
+/// x > 0 (false for NaN).
+fn positive<T: Real>(x: T) -> bool {
+    x.partial_cmp(&T::ZERO) == Some(std::cmp::Ordering::Greater)
 }
 
 /// The inputs of one batch (all N long).
@@ -143,7 +155,7 @@ pub fn objective<T: Real>(p: &PpoLossParams, b: &PpoBatch<T>) -> [T; STATS] {
         w_sum = w_sum + b.weight[i];
     }
     s[Stat::AdvInvStd as usize] = T::ONE;
-    if !(w_sum > T::ZERO) {
+    if !positive(w_sum) {
         return s;
     }
     let (mut mu, mut inv) = (T::ZERO, T::ONE);
@@ -203,7 +215,7 @@ pub fn objective<T: Real>(p: &PpoLossParams, b: &PpoBatch<T>) -> [T; STATS] {
 /// The gradient of sample i: (dlogp, dH, dv) for dL = `dl`, from the forward's `stats`.
 pub fn objective_grad<T: Real>(p: &PpoLossParams, b: &PpoBatch<T>, stats: &[T], dl: T, i: usize) -> (T, T, T) {
     let w_sum = stats[Stat::Weight as usize];
-    if !(w_sum > T::ZERO) {
+    if !positive(w_sum) {
         return (T::ZERO, T::ZERO, T::ZERO);
     }
     let s = dl * b.weight[i] / w_sum;
@@ -244,19 +256,30 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `ppo_objective_bwd`: bufs logp, entropy, value, old_logp, old_value, adv, ret, weight,
-/// stats, dl, dlogp, dentropy, dvalue.
+/// `ppo_objective_bwd`: bufs logp, value, old_logp, old_value, adv, ret, weight, stats, dl,
+/// dlogp, dentropy, dvalue (the entropies themselves are not needed: dL/dH is constant).
 pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: PpoLossParams = decode(params);
     let n = p.n as usize;
-    let mut want: Vec<(&str, usize)> = NAMES.iter().map(|&k| (k, n)).collect();
+    let mut want: Vec<(&str, usize)> = NAMES.iter().filter(|&&k| k != "entropy").map(|&k| (k, n)).collect();
     want.extend([("stats", STATS), ("dl", 1), ("dlogp", n), ("dentropy", n), ("dvalue", n)]);
     need_all("ppo_objective_bwd", bufs, &want)?;
-    let (inputs, out) = bufs.split_at_mut(10);
-    let stats = f32s(inputs[8])[..STATS].to_vec();
-    let dl = f32s(inputs[9])[0];
-    let b = batch(&inputs[..8], n);
-    let [dlogp, dent, dv] = out else { unreachable!("the spec has 13 buffers") };
+    let (inputs, out) = bufs.split_at_mut(9);
+    let stats = f32s(inputs[7])[..STATS].to_vec();
+    let dl = f32s(inputs[8])[0];
+    let zeros = vec![0.0f32; n];
+    let f = |k: usize| &f32s(inputs[k])[..n];
+    let b = PpoBatch {
+        logp: f(0),
+        entropy: &zeros,
+        value: f(1),
+        old_logp: f(2),
+        old_value: f(3),
+        adv: f(4),
+        ret: f(5),
+        weight: f(6),
+    };
+    let [dlogp, dent, dv] = out else { unreachable!("the spec has 12 buffers") };
     let (dlogp, dent, dv) = (f32s_mut(dlogp), f32s_mut(dent), f32s_mut(dv));
     for i in 0..n {
         let (a, h, v) = objective_grad(&p, &b, &stats, dl, i);
@@ -276,7 +299,7 @@ fn sizes_fwd(bytes: &[u8]) -> Vec<u64> {
 
 fn sizes_bwd(bytes: &[u8]) -> Vec<u64> {
     let n = decode::<PpoLossParams>(bytes).n as u64;
-    let mut v = vec![n; 8];
+    let mut v = vec![n; 7];
     v.extend([STATS as u64, 1, n, n, n]);
     v
 }
@@ -294,9 +317,8 @@ crate::kernels! {
         cpu cpu_fwd, sizes sizes_fwd;
     /// PPO objective backward into the new log-probabilities, entropies and values.
     PPO_OBJECTIVE_BWD = ppo_objective_bwd(PpoLossParams;
-        logp: R F32, entropy: R F32, value: R F32, old_logp: R F32, old_value: R F32, adv: R F32,
-        ret: R F32, weight: R F32, stats: R F32, dl: R F32, dlogp: W F32, dentropy: W F32,
-        dvalue: W F32
+        logp: R F32, value: R F32, old_logp: R F32, old_value: R F32, adv: R F32, ret: R F32,
+        weight: R F32, stats: R F32, dl: R F32, dlogp: W F32, dentropy: W F32, dvalue: W F32
     )
         cpu cpu_bwd, sizes sizes_bwd;
 }

@@ -194,7 +194,9 @@ fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let value: Vec<f32> = (0..t * e).map(|i| h(i, 4) * 10.0 - 5.0).collect();
     let dones: Vec<u32> = (0..t * e).map(|i| (h(i, 5) < 0.07 || (i % 3 == 0 && i / e == t - 1)) as u32).collect();
     let next: Vec<f32> = (0..e).map(|c| h(c, 6) * 3.0).collect();
-    for (g, l, r) in [(0.99f32, 0.95f32, Returns::Lambda), (1.0, 1.0, Returns::Lambda), (0.99, 0.95, Returns::Discounted)] {
+    for (g, l, r) in
+        [(0.99f32, 0.95f32, Returns::Lambda), (1.0, 1.0, Returns::Lambda), (0.99, 0.95, Returns::Discounted)]
+    {
         let p = GaeParams::new(t, e, g, l).unwrap().with_returns(r);
         let c = Case {
             id: &GAE,

@@ -53,7 +53,14 @@ pub struct Task {
 impl Task {
     /// The graphs `dags` under `sys` (its rate is the task's rate), `p` slots, rewards scaled
     /// as published when `scaled`.
-    pub fn new(be: &Arc<dyn Backend>, name: &str, dags: &[Dag], sys: &DagSystem, p: usize, scaled: bool) -> Result<Self> {
+    pub fn new(
+        be: &Arc<dyn Backend>,
+        name: &str,
+        dags: &[Dag],
+        sys: &DagSystem,
+        p: usize,
+        scaled: bool,
+    ) -> Result<Self> {
         if dags.is_empty() {
             return Err(Error::config("mrlco.task", name, "a learning task needs at least one graph"));
         }

@@ -155,14 +155,14 @@ mod tests {
     fn run(env: &DagEnv, g: &Buffer, actions: &[u32]) -> Run {
         let be = env.backend();
         let s = g.words();
-        let out = EpisodeBuffers::new(&**be, env.n_max(), s).unwrap();
+        let out = EpisodeBuffers::new(be, env.n_max(), s).unwrap();
         let a = be.upload(actions).unwrap();
         env.episodes(g, &a, s, &out).unwrap();
         Run {
-            reward: download_f32(&**be, &out.reward).unwrap(),
-            done: be.download(&out.done).unwrap(),
-            weight: download_f32(&**be, &out.weight).unwrap(),
-            makespan: download_f32(&**be, &out.makespan).unwrap(),
+            reward: out.reward.to_vec().unwrap(),
+            done: out.done.to_u32().unwrap(),
+            weight: out.weight.to_vec().unwrap(),
+            makespan: out.makespan.to_vec().unwrap(),
         }
     }
 
@@ -311,7 +311,7 @@ mod tests {
     fn buffers_are_checked_by_the_launch() {
         let cpu = create(BackendKind::Cpu).unwrap();
         let env = DagEnv::new(cpu.clone(), &dags(), &DagSystem::default(), 6, false).unwrap();
-        let out = EpisodeBuffers::new(&*cpu, env.n_max(), 2).unwrap();
+        let out = EpisodeBuffers::new(&cpu, env.n_max(), 2).unwrap();
         let g = env.graph_index(&[0, 1, 2]).unwrap();
         let a = cpu.alloc(env.n_max() * 3).unwrap();
         assert!(env.episodes(&g, &a, 3, &out).is_err(), "outputs for 2 sequences, 3 asked");

@@ -10,38 +10,40 @@ use super::Dag;
 use crate::backend::{Backend, Buffer};
 use crate::env::dag::kernels::{DAG_EPISODE, DAG_OBSERVE, DAG_RESET, DAG_STEP};
 use crate::error::{Error, Result};
+use crate::tensor::Tensor;
 
 pub use super::episode::cpu_episode;
 pub use super::step::{cpu_reset, cpu_step, BAD_ACTION, DONE, RUNNING, STATE_WORDS, UNDECIDED};
 
 /// The outputs of [`DagEnv::episodes`] for S sequences of an env with padded task count N
-/// (layouts in [`super::episode`]): all time-major, step k of sequence s at k·S + s.
+/// (layouts in [`super::episode`]): all time-major, step k of sequence s at k·S + s. Tensors, so
+/// a learner hands them to its rollout storage without a copy.
 pub struct EpisodeBuffers {
     /// [S, N, 4] finish times (scratch: contents unspecified afterwards).
-    pub ft: Buffer,
+    pub ft: Tensor,
     /// [N, S] rewards −ΔT_c (scaled as the env), 0 on padding, NaN from a bad action on.
-    pub reward: Buffer,
-    /// [N, S] 1 at a sequence's last real step, after a bad action and on padding.
-    pub done: Buffer,
+    pub reward: Tensor,
+    /// [N, S] u32: 1 at a sequence's last real step, after a bad action and on padding.
+    pub done: Tensor,
     /// [N, S] 1 on real steps, 0 on padding (and for an out-of-range graph index).
-    pub weight: Buffer,
+    pub weight: Tensor,
     /// [S] final makespans (NaN after a bad action or for an out-of-range graph index).
-    pub makespan: Buffer,
+    pub makespan: Tensor,
 }
 
 impl EpisodeBuffers {
     /// Buffers for `s` sequences of an env with padded task count `n_max` ([`DagEnv::n_max`]).
-    pub fn new(be: &dyn Backend, n_max: usize, s: usize) -> Result<Self> {
-        let steps = n_max
+    pub fn new(be: &Arc<dyn Backend>, n_max: usize, s: usize) -> Result<Self> {
+        n_max
             .checked_mul(s)
             .filter(|&w| w.checked_mul(4).is_some_and(|w| w <= u32::MAX as usize))
             .ok_or_else(|| Error::config("dag.sequences", s, "sequences × N × 4 must fit in 32-bit indexing"))?;
         Ok(EpisodeBuffers {
-            ft: be.alloc_uninit(4 * steps)?,
-            reward: be.alloc(steps)?,
-            done: be.alloc(steps)?,
-            weight: be.alloc(steps)?,
-            makespan: be.alloc(s)?,
+            ft: Tensor::output(be, &[s, n_max, 4])?,
+            reward: Tensor::zeros(be, &[n_max, s])?,
+            done: Tensor::zeros_u32(be, &[n_max, s])?,
+            weight: Tensor::zeros(be, &[n_max, s])?,
+            makespan: Tensor::zeros(be, &[s])?,
         })
     }
 }
@@ -269,11 +271,11 @@ impl DagEnv {
                 &self.scale,
                 graph,
                 actions,
-                &out.ft,
-                &out.reward,
-                &out.done,
-                &out.weight,
-                &out.makespan,
+                out.ft.buffer(),
+                out.reward.buffer(),
+                out.done.buffer(),
+                out.weight.buffer(),
+                out.makespan.buffer(),
             ],
         )
     }

@@ -77,15 +77,8 @@ pub fn write_outputs(res: &Results, dir: &Path, last: usize) -> Result<String> {
     for (e, m, log) in &res.logs {
         for &(i, ms, l, kl, ev) in &log.rows {
             let f = |b: u32| f32::from_bits(b);
-            let _ = writeln!(
-                train,
-                "{e},{},{i},{:.9},{:.6},{:.6},{:.6}",
-                m.name(),
-                f64::from_bits(ms),
-                f(l),
-                f(kl),
-                f(ev)
-            );
+            let _ =
+                writeln!(train, "{e},{},{i},{:.9},{:.6},{:.6},{:.6}", m.name(), f64::from_bits(ms), f(l), f(kl), f(ev));
         }
     }
     for (name, body) in [
