@@ -138,6 +138,28 @@ enum DagCmd {
         #[arg(long, default_value = "own-schedule")]
         heft: String,
     },
+    /// A trained MRLCO policy's offloading plans for DOT files (greedy decoding, one batch), each
+    /// graph's latency next to the heuristics'; writes a CSV and reports decisions per second.
+    Plan {
+        /// The policy: a checkpoint of `mecrl run`/`reproduce mrlco` (`*.safetensors`).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Directory of DAGGEN DOT files (`*.gv` or `*.dot`).
+        #[arg(long)]
+        dot: PathBuf,
+        /// `reference` (the published implementation) or `paper` (eq. 5–8).
+        #[arg(long, default_value = "reference")]
+        semantics: String,
+        /// Uplink and downlink rate (Mbps).
+        #[arg(long, default_value_t = 8.5)]
+        rate: f64,
+        /// Output CSV (default: DIR/plans.csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// auto, cpu, wgpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    },
     /// Generate DAGGEN-style graphs as DOT files `random.<n>.<k>.gv` (k = 0..count).
     Generate {
         /// Number of tasks.
@@ -248,6 +270,9 @@ fn main() -> ExitCode {
         }
         Cmd::Bench { what } => bench(&what).map_err(Into::into),
         Cmd::Coop { what: CoopCmd::Log(a) } => cmd_coop_log(&a),
+        Cmd::Dag { what: DagCmd::Plan { policy, dot, semantics, rate, out, backend } } => {
+            cmd_dag_plan(&policy, &dot, &semantics, rate, out, &backend)
+        }
         Cmd::Dag { what: DagCmd::Baselines { dot, semantics, rate, out, no_optimal, heft } } => {
             cmd_dag_baselines(&dot, &semantics, rate, out, no_optimal, &heft)
         }
@@ -396,6 +421,22 @@ fn cmd_dag_baselines(
     let report = dag_dot::baselines(&files, &sys, no_optimal, &out, &mut || bar.inc(1))?;
     bar.finish_and_clear();
     print!("{report}");
+    Ok(())
+}
+
+fn cmd_dag_plan(
+    policy: &Path,
+    dir: &Path,
+    semantics: &str,
+    rate: f64,
+    out: Option<PathBuf>,
+    backend: &str,
+) -> anyhow::Result<()> {
+    let sys = dag_dot::baseline_system(semantics, "own-schedule", rate)?;
+    let files = dag_dot::dot_files(dir)?;
+    let out = out.unwrap_or_else(|| dir.join("plans.csv"));
+    let be = pick_backend(backend)?;
+    print!("{}", mecrl::experiment::mrlco::plan(policy, &files, &sys, be, &out)?);
     Ok(())
 }
 

@@ -14,6 +14,8 @@ use super::{assert_bit_exact, assert_equal, f32v, Case};
 use mecrl::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
 use mecrl::algo::gae::{GaeParams, Returns, GAE};
 use mecrl::algo::replay::{REPLAY_GATHER, REPLAY_PUSH, REPLAY_SAMPLE, REPLAY_UPDATE};
+use mecrl::algo::rollout::{RolloutParams, ROLLOUT_COLUMNS, ROLLOUT_PUT};
+use mecrl::ops::ppo::{PpoLossParams, PPO_OBJECTIVE_BWD, PPO_OBJECTIVE_FWD, STATS};
 
 fn words(n: usize, tag: u32) -> Vec<u32> {
     (0..n as u32).map(|i| rng::philox4x32_10([i, tag, 0, 77], [5, 6])[0]).collect()
@@ -183,6 +185,80 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) 
         done,
     );
     gae_cases(be, done);
+    rollout_cases(be, done);
+    ppo_cases(be, done);
+}
+
+/// The rollout's word moves: columns gathered with repeats (and an out-of-range index the host
+/// would refuse, clamped by the kernel), a row written; bit for bit.
+fn rollout_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
+    let (o, ei, eo, w) = (7usize, 9usize, 12usize, 5usize);
+    let mut idx = below(eo, 31, ei as u32);
+    idx[3] = 40;
+    let p = RolloutParams { outer: o as u32, envs_in: ei as u32, envs_out: eo as u32, width: w as u32, ..Default::default() };
+    assert_bit_exact(
+        be,
+        &Case {
+            id: &ROLLOUT_COLUMNS,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: (o * eo * w) as u32,
+            bufs: vec![words(o * ei * w, 32), idx, vec![7; o * eo * w]],
+        },
+        done,
+    );
+    let p = RolloutParams { outer: 6, width: 23, t: 4, ..Default::default() };
+    assert_bit_exact(
+        be,
+        &Case {
+            id: &ROLLOUT_PUT,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: 23,
+            bufs: vec![words(23, 33), words(6 * 23, 34)],
+        },
+        done,
+    );
+}
+
+/// The PPO objective over 300 samples (ratios inside and outside the clip, a third padded)
+/// with and without advantage normalization and value clipping, and its backward.
+fn ppo_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
+    let n = 300usize;
+    let old = unif(n, 40, -3.0, -0.05);
+    let logp: Vec<f32> = old.iter().zip(unif(n, 41, -0.5, 0.5)).map(|(o, d)| o + d).collect();
+    let ent = unif(n, 42, 0.0, 0.7);
+    let value = unif(n, 43, -2.0, 2.0);
+    let old_value = unif(n, 44, -2.0, 2.0);
+    let adv = unif(n, 45, -3.0, 3.0);
+    let ret = unif(n, 46, -4.0, 1.0);
+    let weight: Vec<f32> = (0..n).map(|i| (i % 3 != 2) as u32 as f32).collect();
+    for (norm, clip) in [(0u32, 0.0f32), (1, 0.0), (1, 0.3)] {
+        let p = PpoLossParams {
+            n: n as u32,
+            norm_adv: norm,
+            clip_eps: 0.2,
+            value_coef: 0.5,
+            entropy_coef: 0.01,
+            clip_value: clip,
+            ..Default::default()
+        };
+        let ins = [&logp, &ent, &value, &old, &old_value, &adv, &ret, &weight];
+        let mut bufs: Vec<Vec<u32>> = ins.iter().map(|x| f32v(x)).collect();
+        bufs.extend([vec![7], vec![7; STATS]]);
+        let out = assert_equal(
+            be,
+            &Case { id: &PPO_OBJECTIVE_FWD, params: bytemuck::bytes_of(&p).to_vec(), threads: 1, bufs },
+            done,
+        );
+        let stats = out[9].clone().unwrap();
+        let mut bufs: Vec<Vec<u32>> =
+            ins.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, x)| f32v(x)).collect();
+        bufs.extend([stats, f32v(&[0.7]), f32v(&unif(n, 47, -1.0, 1.0)), vec![0; n], f32v(&unif(n, 48, -1.0, 1.0))]);
+        assert_equal(
+            be,
+            &Case { id: &PPO_OBJECTIVE_BWD, params: bytemuck::bytes_of(&p).to_vec(), threads: n as u32, bufs },
+            done,
+        );
+    }
 }
 
 /// GAE over 53 steps × 70 environments with terminations in the middle and at the end, for

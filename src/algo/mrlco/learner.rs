@@ -210,6 +210,21 @@ impl Learner {
     }
 }
 
+/// A trained policy from a checkpoint [`Learner::save`] wrote: its configuration and network.
+pub fn load_policy(be: &Arc<dyn Backend>, path: &Path) -> Result<(MrlcoConfig, Method, Seq2Seq)> {
+    let c = crate::nn::checkpoint::Checkpoint::load(path)?;
+    let json = c
+        .metadata
+        .get("config")
+        .ok_or_else(|| Error::input("checkpoint.config", 0, path.display(), "is missing: not an MRLCO checkpoint"))?;
+    let p: Progress = serde_json::from_str(json)
+        .map_err(|e| Error::input("checkpoint.config", 0, path.display(), format!("not an MRLCO checkpoint: {e}")))?;
+    p.config.validate()?;
+    let net = Seq2Seq::new(be, p.config.seq2seq())?;
+    load_training(path, &net.params(), None)?;
+    Ok((p.config, p.method, net))
+}
+
 /// Adapt a copy of `net` to `task` (the paper's evaluation): at each step up to the last of
 /// `cfg.eval_steps`, sample `graphs_per_task` graphs × `trajectories` episodes and take
 /// `adapt_epochs` Adam steps (α = `adapt_lr`); before the steps listed in `eval_steps`, the

@@ -18,7 +18,7 @@ use super::ppo::PpoConfig;
 use crate::error::{Error, Result};
 use crate::nn::seq2seq::Seq2SeqConfig;
 
-pub use learner::{adapt, Learner, Method};
+pub use learner::{adapt, load_policy, Learner, Method};
 pub use task::Task;
 
 /// MRLCO's hyper-parameters (a TOML table `[mrlco]`; defaults: the paper's Table 2 and §5).

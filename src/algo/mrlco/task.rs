@@ -153,4 +153,16 @@ impl Task {
         let (_, m) = self.run(net, &all, Decode::Greedy)?;
         m.to_vec()
     }
+
+    /// [`Task::greedy`] with the plans: (makespans [G], decisions [G][n_g] in rank order).
+    pub fn greedy_plans(&self, net: &Seq2Seq) -> Result<(Vec<f32>, Vec<Vec<u32>>)> {
+        let all: Vec<u32> = (0..self.graphs as u32).collect();
+        let (r, m) = self.run(net, &all, Decode::Greedy)?;
+        let (a, valid) = (r.action.to_u32()?, r.valid.to_u32()?);
+        let g = self.graphs;
+        let plans = (0..g)
+            .map(|j| (0..self.n_max()).filter(|&k| valid[k * g + j] == 1).map(|k| a[k * g + j]).collect())
+            .collect();
+        Ok((m.to_vec()?, plans))
+    }
 }

@@ -11,6 +11,7 @@
 
 mod config;
 mod outputs;
+mod plan;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{ExperimentSpec, MrlcoRunConfig};
 pub use outputs::{write_outputs, Results};
+pub use plan::plan;
 
 use crate::algo::mrlco::learner::IterStats;
 use crate::algo::mrlco::{adapt, Learner, Method, Task};
@@ -248,6 +250,13 @@ pub fn run(cfg: &MrlcoRunConfig, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)
             let p = d.join(&n);
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
             files.push((if sub.is_empty() { n } else { format!("{sub}/{n}") }, bytes));
+        }
+    }
+    for e in &cfg.experiment {
+        for m in &cfg.methods {
+            let name = format!("{}.{}.safetensors", e.name, m.name());
+            let p = work.join(&name);
+            files.push((format!("policies/{name}"), std::fs::read(&p).map_err(|err| Error::io(&p, err))?));
         }
     }
     std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
