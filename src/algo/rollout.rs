@@ -55,7 +55,7 @@ impl RolloutShape {
             return Err(Error::config(
                 "rollout.envs",
                 self.envs,
-                format!("{w} words ({} MiB) exceed one rollout's limit of 8 GiB", w * 4 >> 20),
+                format!("{w} words ({} MiB) exceed one rollout's limit of 8 GiB", (w * 4) >> 20),
             ));
         }
         Ok(())

@@ -16,6 +16,7 @@ pub mod crowd;
 pub mod dag;
 pub mod endedge;
 pub mod mec;
+pub mod mrlco;
 pub mod nn;
 
 /// The median (the upper one of an even count).

@@ -101,7 +101,12 @@ pub struct Bench<'a> {
     step: Box<dyn FnMut() -> Result<()> + 'a>,
 }
 
-impl Bench<'_> {
+impl<'a> Bench<'a> {
+    /// A case timing `step` on `be`.
+    pub fn new(be: &Arc<dyn Backend>, step: impl FnMut() -> Result<()> + 'a) -> Self {
+        Bench { be: be.clone(), step: Box::new(step) }
+    }
+
     /// Seconds per step over one block of `steps` steps (the backend synchronized at the end).
     pub fn block(&mut self, steps: usize) -> Result<f64> {
         let t0 = Instant::now();
@@ -171,18 +176,25 @@ pub struct Jax {
 impl Jax {
     /// Starts the reference; `None` when JAX is not importable (the message says how).
     pub fn start(python: Option<&Path>) -> Result<Option<Jax>> {
+        Jax::serve(python, "nn", "bench_nn_jax.py", &[])
+    }
+
+    /// Starts `tools/<script> --serve <args>` (the reference of `mecrl bench <what>`); `None`
+    /// when JAX is not importable (the message says how).
+    pub fn serve(python: Option<&Path>, what: &str, script: &str, args: &[&str]) -> Result<Option<Jax>> {
         let py = interpreter(python);
         let probe = Command::new(&py).args(["-c", "import jax"]).output();
         if !probe.map(|o| o.status.success()).unwrap_or(false) {
             eprintln!(
-                "bench nn: JAX is not importable by {} (`pip install jax`, or --python PATH): no reference",
+                "bench {what}: JAX is not importable by {} (`pip install jax`, or --python PATH): no reference",
                 py.display()
             );
             return Ok(None);
         }
         let mut child = Command::new(&py)
-            .arg(root().join("tools/bench_nn_jax.py"))
+            .arg(root().join("tools").join(script))
             .arg("--serve")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -209,7 +221,8 @@ impl Jax {
         Ok(l)
     }
 
-    /// Seconds per step of one block of `steps` steps of `case` ("(a)", "(b)", "(c)").
+    /// Seconds per step of one block of `steps` steps of `case` ("(a)", "(b)", "(c)"; the
+    /// script's names).
     pub fn block(&mut self, case: &str, steps: usize) -> Result<f64> {
         writeln!(self.input, "{case} {steps}").and_then(|_| self.input.flush()).map_err(jax_error)?;
         let l = self.line()?;

@@ -252,6 +252,9 @@ enum BenchCmd {
     Crowd(bench::crowd::Args),
     /// `nn`: training steps of small MLP ensembles next to JAX (XLA, CPU) in the same run.
     Nn(bench::nn::Args),
+    /// `mrlco`: one PPO update of MRLCO's Seq2Seq policy (and its sampling decode) next to JAX
+    /// (XLA, CPU) in the same run.
+    Mrlco(bench::mrlco::Args),
 }
 
 fn main() -> ExitCode {
@@ -310,6 +313,7 @@ fn bench(what: &BenchCmd) -> mecrl::Result<()> {
         BenchCmd::Endedge(a) => bench::endedge::run(a),
         BenchCmd::Crowd(a) => bench::crowd::run(a),
         BenchCmd::Nn(a) => bench::nn::run(a),
+        BenchCmd::Mrlco(a) => bench::mrlco::run(a),
     }
 }
 

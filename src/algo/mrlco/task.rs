@@ -139,7 +139,7 @@ impl Task {
         seed: u64,
         step: u32,
     ) -> Result<(Rollout, Tensor)> {
-        let seq: Vec<u32> = graphs.iter().flat_map(|&g| std::iter::repeat(g).take(trajectories)).collect();
+        let seq: Vec<u32> = graphs.iter().flat_map(|&g| std::iter::repeat_n(g, trajectories)).collect();
         if seq.is_empty() {
             return Err(Error::config("mrlco.trajectories", trajectories, "a rollout needs at least one episode"));
         }

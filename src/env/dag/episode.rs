@@ -122,7 +122,7 @@ mod tests {
     use super::super::mdp::{DagEnv, EpisodeBuffers, RUNNING};
     use super::super::model::{DagSystem, Prepared, Scratch, Semantics};
     use super::super::Dag;
-    use crate::backend::{create, download_f32, BackendKind, Buffer};
+    use crate::backend::{create, BackendKind, Buffer};
     use crate::rng::philox4x32_10;
 
     /// Graphs of mixed sizes (N = 17; one single task).
