@@ -73,11 +73,8 @@ fn copy_dir(from: &Path, to: &Path) {
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = vec![];
     for sub in ["", "figures"] {
-        let mut names: Vec<_> = std::fs::read_dir(dir.join(sub))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect();
+        let mut names: Vec<_> =
+            std::fs::read_dir(dir.join(sub)).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
         names.sort();
         out.extend(names.into_iter().map(|p| (p.display().to_string(), std::fs::read(&p).unwrap())));
     }
@@ -174,7 +171,9 @@ fn bad_fields_are_named() {
     cfg.experiment[0].meta_batch = 5;
     let be = create(BackendKind::Cpu).unwrap();
     let dir = tmp("meta");
-    assert!(matches!(run_in(&cfg, be, &dir, &mut |_| {}), Err(Error::Config { field, .. }) if field == "mrlco.meta_batch"));
+    assert!(
+        matches!(run_in(&cfg, be, &dir, &mut |_| {}), Err(Error::Config { field, .. }) if field == "mrlco.meta_batch")
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -381,24 +381,25 @@ mod tests {
         }
     }
 
+    // (ε, c1, c2 are f32 in the parameters: 0.2 is 0.2000000030, so the hand values hold to ~1e-8)
     #[test]
     fn hand_computed_case_without_normalization() {
         let c = case();
         let s = objective(&params(false, 0.0), &c.batch());
         // sample 0: ρ = 1.1, A = 1: min(1.1, 1.1) → pg = −1.1; sample 1: ρ = 1.5, A = 2:
         // min(3.0, 2.4) → pg = −2.4. Mean over W = 2: −1.75.
-        assert!((s[Stat::Policy as usize] + 1.75).abs() < 1e-12);
+        assert!((s[Stat::Policy as usize] + 1.75).abs() < 1e-7);
         // ℓ_v: (1 − 2)² = 1, (2 − 1)² = 1 → 1
-        assert!((s[Stat::Value as usize] - 1.0).abs() < 1e-12);
-        assert!((s[Stat::Entropy as usize] - 0.55).abs() < 1e-12);
+        assert!((s[Stat::Value as usize] - 1.0).abs() < 1e-7);
+        assert!((s[Stat::Entropy as usize] - 0.55).abs() < 1e-7);
         // L = −1.75 + 0.5·1 − 0.01·0.55
-        assert!((s[Stat::Loss as usize] - (-1.75 + 0.5 - 0.0055)).abs() < 1e-12);
+        assert!((s[Stat::Loss as usize] - (-1.75 + 0.5 - 0.0055)).abs() < 1e-7);
         // KL ≈ ((0.1 − ln 1.1) + (0.5 − ln 1.5))/2; clip fraction: only ρ = 1.5 → 0.5
         let kl = ((0.1 - 1.1f64.ln()) + (0.5 - 1.5f64.ln())) / 2.0;
-        assert!((s[Stat::ApproxKl as usize] - kl).abs() < 1e-12);
+        assert!((s[Stat::ApproxKl as usize] - kl).abs() < 1e-7);
         assert_eq!(s[Stat::ClipFrac as usize], 0.5);
         // returns 2, 1 (var 0.25); R − v_old = 1.5, −1 (var 1.5625) → EV = 1 − 6.25
-        assert!((s[Stat::ExplainedVar as usize] - (1.0 - 6.25)).abs() < 1e-12);
+        assert!((s[Stat::ExplainedVar as usize] - (1.0 - 6.25)).abs() < 1e-7);
         assert_eq!(s[Stat::Weight as usize], 2.0);
     }
 
@@ -411,10 +412,10 @@ mod tests {
         // dv = 0.5·0.5·2·(1 − 2) = −0.5; dH = −0.5·0.01. Sample 1: clipped above → 0;
         // dv = 0.5·0.5·2·1 = 0.5. Sample 2 (w = 0): nothing.
         let g0 = objective_grad(&p, &c.batch(), &s, 1.0, 0);
-        assert!((g0.0 + 0.55).abs() < 1e-12 && (g0.1 + 0.005).abs() < 1e-12 && (g0.2 + 0.5).abs() < 1e-12);
+        assert!((g0.0 + 0.55).abs() < 1e-7 && (g0.1 + 0.005).abs() < 1e-7 && (g0.2 + 0.5).abs() < 1e-7);
         let g1 = objective_grad(&p, &c.batch(), &s, 1.0, 1);
         assert_eq!(g1.0, 0.0);
-        assert!((g1.2 - 0.5).abs() < 1e-12);
+        assert!((g1.2 - 0.5).abs() < 1e-7);
         assert_eq!(objective_grad(&p, &c.batch(), &s, 1.0, 2), (0.0, 0.0, 0.0));
     }
 

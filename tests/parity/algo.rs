@@ -195,7 +195,13 @@ fn rollout_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     let (o, ei, eo, w) = (7usize, 9usize, 12usize, 5usize);
     let mut idx = below(eo, 31, ei as u32);
     idx[3] = 40;
-    let p = RolloutParams { outer: o as u32, envs_in: ei as u32, envs_out: eo as u32, width: w as u32, ..Default::default() };
+    let p = RolloutParams {
+        outer: o as u32,
+        envs_in: ei as u32,
+        envs_out: eo as u32,
+        width: w as u32,
+        ..Default::default()
+    };
     assert_bit_exact(
         be,
         &Case {
@@ -250,8 +256,7 @@ fn ppo_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
             done,
         );
         let stats = out[9].clone().unwrap();
-        let mut bufs: Vec<Vec<u32>> =
-            ins.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, x)| f32v(x)).collect();
+        let mut bufs: Vec<Vec<u32>> = ins.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, x)| f32v(x)).collect();
         bufs.extend([stats, f32v(&[0.7]), f32v(&unif(n, 47, -1.0, 1.0)), vec![0; n], f32v(&unif(n, 48, -1.0, 1.0))]);
         assert_equal(
             be,

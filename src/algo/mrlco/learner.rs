@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::config::MrlcoConfig;
 use super::policy::{accumulate_delta, restore, set_meta_gradient, snapshot};
-use super::{MrlcoConfig, Task};
+use super::task::Task;
 use crate::algo::ppo::{self, PpoConfig, PpoStats};
 use crate::backend::Backend;
 use crate::error::{Error, Result};

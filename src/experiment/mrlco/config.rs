@@ -89,7 +89,7 @@ impl Default for MrlcoRunConfig {
 impl MrlcoRunConfig {
     /// Parse and validate TOML text (`path` is used in error messages).
     pub fn from_toml(text: &str, path: &std::path::Path) -> Result<Self> {
-        let cfg: MrlcoRunConfig = super::super::common::parse_toml(text, path)?;
+        let cfg: MrlcoRunConfig = crate::experiment::common::parse_toml(text, path)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -117,7 +117,7 @@ impl MrlcoRunConfig {
 
     /// Check every field.
     pub fn validate(&self) -> Result<()> {
-        super::super::common::check_common("mrlco", &self.system, &self.name, &self.backend)?;
+        crate::experiment::common::check_common("mrlco", &self.system, &self.name, &self.backend)?;
         if self.methods.is_empty() {
             return Err(Error::config("methods", "[]", "list at least one of mrlco, fine_tune"));
         }

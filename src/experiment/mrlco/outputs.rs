@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{write_atomic, ExperimentSpec, TestResult, TrainLog};
+use super::config::ExperimentSpec;
+use super::results::{write_atomic, TestResult, TrainLog};
 use crate::algo::mrlco::Method;
 use crate::error::{Error, Result};
 use crate::experiment::plot::{line_chart, LineChart, Series};

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::write_atomic;
+use super::results::write_atomic;
 use crate::algo::mrlco::{load_policy, Task};
 use crate::backend::Backend;
 use crate::env::dag::eval::{evaluate_all, DagMethod};
@@ -35,8 +35,11 @@ pub fn plan(policy: &Path, files: &[PathBuf], sys: &DagSystem, be: Arc<dyn Backe
     let base: Vec<Vec<Option<f64>>> = dags
         .par_iter()
         .map(|d| {
-            let m: Vec<DagMethod> =
-                methods.iter().copied().filter(|&m| m != DagMethod::Optimal || d.n() <= sys.max_optimal_tasks).collect();
+            let m: Vec<DagMethod> = methods
+                .iter()
+                .copied()
+                .filter(|&m| m != DagMethod::Optimal || d.n() <= sys.max_optimal_tasks)
+                .collect();
             let mut v = evaluate_all(d, sys, &m)?;
             v.resize(methods.len(), None);
             Ok(v)
@@ -75,11 +78,18 @@ pub fn plan(policy: &Path, files: &[PathBuf], sys: &DagSystem, be: Arc<dyn Backe
     for (k, name) in ["policy", "greedy", "heft", "all_local", "all_mec", "optimal"].iter().enumerate() {
         let _ = match counts[k] {
             0 => writeln!(r, "  {name:<10} n/a"),
-            c if c < files.len() => writeln!(r, "  {name:<10} {:.6} (over the {c} graphs it applies to)", sums[k] / c as f64),
+            c if c < files.len() => {
+                writeln!(r, "  {name:<10} {:.6} (over the {c} graphs it applies to)", sums[k] / c as f64)
+            }
             c => writeln!(r, "  {name:<10} {:.6}", sums[k] / c as f64),
         };
     }
-    let _ = writeln!(r, "greedy decoding: {decisions} decisions in {:.3} ms, {:.0} decisions/s", secs * 1e3, decisions as f64 / secs);
+    let _ = writeln!(
+        r,
+        "greedy decoding: {decisions} decisions in {:.3} ms, {:.0} decisions/s",
+        secs * 1e3,
+        decisions as f64 / secs
+    );
     let _ = writeln!(r, "csv: {}", out.display());
     Ok(r)
 }
