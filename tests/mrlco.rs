@@ -228,3 +228,88 @@ fn ppo_lowers_the_sampled_latency_of_a_task() {
         last.sampled_makespan
     );
 }
+
+/// The published outer rule (one Adam step per task) moves θ differently from the averaged
+/// one, and both are deterministic.
+#[test]
+fn outer_rules_differ_and_repeat() {
+    use mecrl::algo::mrlco::OuterRule;
+    let be: Arc<dyn Backend> = create(BackendKind::Cpu).unwrap();
+    let sys = DagSystem::default();
+    let task = |seed: u64| {
+        let dags: Vec<_> =
+            (0..3).map(|k| generate(&DagGenConfig { n: 6, ..Default::default() }, seed, k).unwrap()).collect();
+        Task::new(&be, "t", &dags, &sys, 3, true).unwrap()
+    };
+    let tasks = [task(1), task(2)];
+    let base = MrlcoConfig {
+        hidden: 8,
+        attention: 8,
+        layers: 1,
+        parents: 3,
+        meta_batch: 2,
+        graphs_per_task: 2,
+        trajectories: 2,
+        ..MrlcoConfig::default()
+    };
+    let params_after = |rule: OuterRule| {
+        let mut l = Learner::new(&be, &MrlcoConfig { outer_rule: rule, ..base.clone() }, Method::Mrlco).unwrap();
+        l.iterate(&tasks).unwrap();
+        l.net.params().iter().flat_map(|p| p.value.to_vec().unwrap()).collect::<Vec<f32>>()
+    };
+    let (a, b) = (params_after(OuterRule::Averaged), params_after(OuterRule::PerTask));
+    assert_eq!(a, params_after(OuterRule::Averaged));
+    assert_ne!(a, b);
+}
+
+/// `mecrl dag plan`: a saved policy plans every DOT file of a directory; one CSV row per graph
+/// with a plan of as many decisions as the graph has tasks.
+#[test]
+fn dag_plan_writes_one_row_per_graph() {
+    let be: Arc<dyn Backend> = create(BackendKind::Cpu).unwrap();
+    let dir = tmp("plan");
+    let dots = dir.join("dots");
+    let exe = env!("CARGO_BIN_EXE_mecrl");
+    let st = std::process::Command::new(exe)
+        .args(["dag", "generate", "--n", "9", "--count", "4", "--out"])
+        .arg(&dots)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let l = Learner::new(&be, &tiny().mrlco, Method::Mrlco).unwrap();
+    let ckpt = dir.join("policy.safetensors");
+    l.save(&ckpt).unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["dag", "plan", "--policy"])
+        .arg(&ckpt)
+        .arg("--dot")
+        .arg(&dots)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("decisions/s"), "{stdout}");
+    let csv = std::fs::read_to_string(dots.join("plans.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "file,tasks,policy,greedy,heft,all_local,all_mec,optimal,plan");
+    assert_eq!(rows.len(), 5);
+    for r in &rows[1..] {
+        let f: Vec<&str> = r.split(',').collect();
+        assert_eq!(f[1], "9");
+        assert_eq!(f[8].len(), 9, "{r}");
+        assert!(f[2].parse::<f64>().unwrap() >= f[7].parse::<f64>().unwrap() - 1e-5, "never below Optimal: {r}");
+    }
+    // not a policy: a typed error, no CSV
+    std::fs::write(dir.join("junk.safetensors"), b"junk").unwrap();
+    std::fs::remove_file(dots.join("plans.csv")).unwrap();
+    let bad = std::process::Command::new(exe)
+        .args(["dag", "plan", "--policy"])
+        .arg(dir.join("junk.safetensors"))
+        .arg("--dot")
+        .arg(&dots)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(!dots.join("plans.csv").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

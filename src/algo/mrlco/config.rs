@@ -7,6 +7,18 @@ use crate::algo::ppo::PpoConfig;
 use crate::error::{Error, Result};
 use crate::nn::seq2seq::Seq2SeqConfig;
 
+/// How the outer loop applies the first-order meta-gradient (eq. 22).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OuterRule {
+    /// As printed: one Adam step on g = (1/n)Σ(θ′_i − θ)/α/m.
+    #[default]
+    Averaged,
+    /// As the published code: one Adam step per task in turn, each on (θ′_i − θ)/α/m/n with θ
+    /// the parameters as the previous step left them (n outer steps per meta-iteration).
+    PerTask,
+}
+
 /// MRLCO's hyper-parameters (a TOML table `[mrlco]`; defaults: the paper's Table 2 and §5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +39,8 @@ pub struct MrlcoConfig {
     pub inner_lr: f32,
     /// β, the outer loop's Adam learning rate (paper: 5e-4).
     pub outer_lr: f32,
+    /// How the outer step applies eq. 22 (`averaged` as printed, `per_task` as published).
+    pub outer_rule: OuterRule,
     /// Learning tasks per meta-iteration n (paper: 10; 5 in experiment 2).
     pub meta_batch: usize,
     /// Meta-iterations K (Algorithm 1, line 2); also the fine-tuning baseline's pretraining
@@ -57,6 +71,7 @@ impl Default for MrlcoConfig {
             ppo: PpoConfig { epochs: 3, ..PpoConfig::default() },
             inner_lr: 5e-4,
             outer_lr: 5e-4,
+            outer_rule: OuterRule::Averaged,
             meta_batch: 10,
             iterations: 100,
             graphs_per_task: 10,

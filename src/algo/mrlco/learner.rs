@@ -9,7 +9,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::MrlcoConfig;
-use super::policy::{accumulate_delta, restore, set_meta_gradient, snapshot};
+use super::config::OuterRule;
+use super::policy::{accumulate_delta, difference, restore, set_meta_gradient, snapshot};
 use super::task::Task;
 use crate::algo::ppo::{self, PpoConfig, PpoStats};
 use crate::backend::Backend;
@@ -156,6 +157,7 @@ impl Learner {
             Method::Mrlco => {
                 let theta = snapshot(&params)?;
                 let sum: Vec<Tensor> = theta.iter().map(|t| t.zeros_like()).collect::<Result<_>>()?;
+                let mut adapted = vec![];
                 for (j, &ti) in chosen.iter().enumerate() {
                     // lines 5–7: θ_i ← θ, sample D with θ, m Adam steps of eq. 20 on D
                     restore(&params, &theta)?;
@@ -163,12 +165,23 @@ impl Learner {
                     let (r, m) = self.sample(&tasks[ti as usize], round, j as u32)?;
                     stats.push(ppo::update(&c.ppo, &self.net, &mut inner, &r, c.seed, round)?);
                     spans.push(m);
-                    accumulate_delta(&sum, &params, &theta)?;
+                    match c.outer_rule {
+                        OuterRule::Averaged => accumulate_delta(&sum, &params, &theta)?,
+                        OuterRule::PerTask => adapted.push(snapshot(&params)?),
+                    }
                 }
                 // line 9: θ ← θ + β·g^MRLCO through Adam (eq. 22)
                 restore(&params, &theta)?;
-                set_meta_gradient(&params, &sum, chosen.len(), c.inner_lr, c.ppo.epochs)?;
-                self.opt.step()?;
+                let (n, m) = (chosen.len(), c.ppo.epochs);
+                if adapted.is_empty() {
+                    set_meta_gradient(&params, &sum, n, c.inner_lr, m)?;
+                    self.opt.step()?;
+                }
+                for a in &adapted {
+                    difference(&sum, a, &params)?;
+                    set_meta_gradient(&params, &sum, n, c.inner_lr, m)?;
+                    self.opt.step()?;
+                }
             }
             Method::FineTune => {
                 for (j, &ti) in chosen.iter().enumerate() {

@@ -66,6 +66,16 @@ pub fn accumulate_delta(sum: &[Tensor], params: &[Param], theta: &[Tensor]) -> R
     Ok(())
 }
 
+/// sum := target − θ (the parameters' values are θ).
+pub fn difference(sum: &[Tensor], target: &[Tensor], params: &[Param]) -> Result<()> {
+    for ((s, t), p) in sum.iter().zip(target).zip(params) {
+        s.fill(0.0)?;
+        acc(s, t, 1.0)?;
+        acc(s, &p.value, -1.0)?;
+    }
+    Ok(())
+}
+
 /// Gradients := −sum/(n·α·m): the first-order meta-gradient of eq. 22,
 /// g = (1/n)Σ(θ′_i − θ)/α/m, negated because the optimizer descends (θ ← θ + β·g).
 pub fn set_meta_gradient(params: &[Param], sum: &[Tensor], tasks: usize, alpha: f32, m: usize) -> Result<()> {

@@ -66,7 +66,7 @@ pub fn plan(policy: &Path, files: &[PathBuf], sys: &DagSystem, be: Arc<dyn Backe
     }
     write_atomic(out, csv.as_bytes())?;
     let mut r = format!(
-        "{} graphs, policy {} ({} after {} units, {}), {:?} semantics, {} Mbps; mean latency (s):\n",
+        "{} graphs, policy {} ({}, {} LSTM units; {}), {:?} semantics, {} Mbps; mean latency (s):\n",
         files.len(),
         policy.display(),
         method.name(),
