@@ -263,20 +263,40 @@ pub fn backward_qk<T: Real>(
     });
 }
 
-/// dv [K, A] += Σ_b Σ_t ds_t·tanh(q_a + key_{t,a}).
+/// dv [K, A] += Σ_b Σ_t ds_t·tanh(q_a + key_{t,a}). On the CPU a task owns a run of units a
+/// and walks (b, t) outside, the units inside (contiguous rows of q and the keys); each unit's
+/// sum still runs b outer, t inner from 0 — the order of the one-thread-per-(k, a) kernels.
 pub fn backward_v<T: Real>(p: &AttentionParams, q: &[T], keys: &[T], ds: &[T], dv: &mut [T]) {
     let (k, b, t, a, _) = p.dims();
-    rows(&mut dv[..k * a], 1, k * b * t * a, |i, d| {
-        let (kk, j) = (i / a, i % a);
-        let mut acc = T::ZERO;
+    if a == 0 {
+        return;
+    }
+    let chunk = if k * b * t * a >= PAR_WORK { a.div_ceil(rayon::current_num_threads().max(1)).max(8) } else { a };
+    let run = |kk: usize, j0: usize, d: &mut [T]| {
+        let w = d.len();
+        let mut acc = vec![T::ZERO; w];
         for bb in 0..b {
+            let qr = &q[(kk * b + bb) * a + j0..][..w];
             for tt in 0..t {
-                let u = apply(Act::Tanh, q[(kk * b + bb) * a + j] + keys[((kk * t + tt) * b + bb) * a + j]);
-                acc = acc + ds[(kk * b + bb) * t + tt] * u;
+                let s = ds[(kk * b + bb) * t + tt];
+                let kr = &keys[((kk * t + tt) * b + bb) * a + j0..][..w];
+                for ((x, &qj), &kj) in acc.iter_mut().zip(qr).zip(kr) {
+                    *x = *x + s * apply(Act::Tanh, qj + kj);
+                }
             }
         }
-        d[0] = d[0] + acc;
-    });
+        for (d, x) in d.iter_mut().zip(acc) {
+            *d = *d + x;
+        }
+    };
+    for kk in 0..k {
+        let row = &mut dv[kk * a..(kk + 1) * a];
+        if chunk < a {
+            row.par_chunks_mut(chunk).enumerate().for_each(|(c, d)| run(kk, c * chunk, d));
+        } else {
+            run(kk, 0, row);
+        }
+    }
 }
 
 /// Gradients of every input, accumulated into (dq, dkeys, dv, de), from dα and dc.
@@ -507,5 +527,37 @@ mod tests {
         // δ_t = ds_t·v·(1 − u_t²) = ±0.18·2 ln 3·3/4; they cancel in dq
         let d = 0.18 * 2.0 * l3 * 0.75;
         assert!((dk[0] - d).abs() < 1e-14 && (dk[1] + d).abs() < 1e-14 && dq[0].abs() < 1e-14, "{dk:?} {dq:?}");
+    }
+
+    /// The split backward of v (units in parallel runs) gives the bits of one plain loop per
+    /// (k, a), b outer and t inner, at a size that takes the parallel path.
+    #[test]
+    fn backward_v_split_keeps_the_summation_order() {
+        let p = AttentionParams { k: 2, b: 40, t: 20, a: 200, h: 1, ..Default::default() };
+        let (k, b, t, a, _) = p.dims();
+        let f = |n: usize, s: u32| -> Vec<f32> {
+            (0..n).map(|i| ((i as u32 ^ s).wrapping_mul(2_654_435_761) >> 8) as f32 / 8_388_608.0 - 1.0).collect()
+        };
+        let (q, keys, ds) = (f(k * b * a, 1), f(k * t * b * a, 2), f(k * b * t, 3));
+        let mut got = f(k * a, 4);
+        let mut want = got.clone();
+        backward_v(&p, &q, &keys, &ds, &mut got);
+        for kk in 0..k {
+            for j in 0..a {
+                let mut acc = 0.0f32;
+                for bb in 0..b {
+                    for tt in 0..t {
+                        let u = apply(Act::Tanh, q[(kk * b + bb) * a + j] + keys[((kk * t + tt) * b + bb) * a + j]);
+                        acc += ds[(kk * b + bb) * t + tt] * u;
+                    }
+                }
+                want[kk * a + j] += acc;
+            }
+        }
+        assert!(k * b * t * a >= PAR_WORK);
+        assert_eq!(
+            got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
     }
 }
