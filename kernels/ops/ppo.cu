@@ -68,7 +68,7 @@ extern "C" __global__ void ppo_objective_fwd(const PpoLossParams p, const float*
                                              const float* __restrict__ old_value, const float* __restrict__ adv,
                                              const float* __restrict__ ret, const float* __restrict__ weight,
                                              float* __restrict__ loss, float* __restrict__ stats) {
-    if (global_id() != 0u) return;
+    if (global_id() != 0u || p.n == 0u) return;
     u32 n = p.n;
     for (u32 k = 0; k < 12u; ++k) stats[k] = 0.0f;
     stats[9] = 1.0f;

@@ -74,7 +74,7 @@ fn ppo_value(v: f32, v_old: f32, ret: f32, clip: f32) -> vec2<f32> {
 @group(0) @binding(10) var<storage, read_write> stats: array<f32>;
 
 //!main id
-    if (id != 0u) {
+    if (id != 0u || params.n == 0u) {
         return;
     }
     let n = params.n;

@@ -246,6 +246,9 @@ fn batch<'a>(bufs: &'a [&mut [u32]], n: usize) -> PpoBatch<'a, f32> {
 pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: PpoLossParams = decode(params);
     let n = p.n as usize;
+    if n == 0 {
+        return Ok(()); // no samples: nothing is read or written (the tape refuses an empty batch)
+    }
     let mut want: Vec<(&str, usize)> = NAMES.iter().map(|&k| (k, n)).collect();
     want.extend([("loss", 1), ("stats", STATS)]);
     need_all("ppo_objective_fwd", bufs, &want)?;
@@ -261,6 +264,9 @@ pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: PpoLossParams = decode(params);
     let n = p.n as usize;
+    if n == 0 {
+        return Ok(());
+    }
     let mut want: Vec<(&str, usize)> = NAMES.iter().filter(|&&k| k != "entropy").map(|&k| (k, n)).collect();
     want.extend([("stats", STATS), ("dl", 1), ("dlogp", n), ("dentropy", n), ("dvalue", n)]);
     need_all("ppo_objective_bwd", bufs, &want)?;
@@ -292,6 +298,9 @@ pub fn cpu_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 
 fn sizes_fwd(bytes: &[u8]) -> Vec<u64> {
     let p: PpoLossParams = decode(bytes);
+    if p.n == 0 {
+        return vec![0; 10];
+    }
     let mut v = vec![p.n as u64; 8];
     v.extend([1, STATS as u64]);
     v
@@ -299,6 +308,9 @@ fn sizes_fwd(bytes: &[u8]) -> Vec<u64> {
 
 fn sizes_bwd(bytes: &[u8]) -> Vec<u64> {
     let n = decode::<PpoLossParams>(bytes).n as u64;
+    if n == 0 {
+        return vec![0; 12];
+    }
     let mut v = vec![n; 7];
     v.extend([STATS as u64, 1, n, n, n]);
     v
