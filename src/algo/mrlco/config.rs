@@ -12,10 +12,11 @@ use crate::nn::seq2seq::Seq2SeqConfig;
 #[serde(rename_all = "snake_case")]
 pub enum OuterRule {
     /// As printed: one Adam step on g = (1/n)Σ(θ′_i − θ)/α/m.
-    #[default]
     Averaged,
-    /// As the published code: one Adam step per task in turn, each on (θ′_i − θ)/α/m/n with θ
-    /// the parameters as the previous step left them (n outer steps per meta-iteration).
+    /// As the published code, which produced Table 3 (the default): one Adam step per task in
+    /// turn, each on (θ′_i − θ)/α/m/n with θ the parameters as the previous step left them (n
+    /// outer steps per meta-iteration; closer to the baseline at equal samples, docs/mrlco.md).
+    #[default]
     PerTask,
 }
 
@@ -39,7 +40,7 @@ pub struct MrlcoConfig {
     pub inner_lr: f32,
     /// β, the outer loop's Adam learning rate (paper: 5e-4).
     pub outer_lr: f32,
-    /// How the outer step applies eq. 22 (`averaged` as printed, `per_task` as published).
+    /// How the outer step applies eq. 22 (`per_task` as published, `averaged` as printed).
     pub outer_rule: OuterRule,
     /// Learning tasks per meta-iteration n (paper: 10; 5 in experiment 2).
     pub meta_batch: usize,
@@ -71,7 +72,7 @@ impl Default for MrlcoConfig {
             ppo: PpoConfig { epochs: 3, ..PpoConfig::default() },
             inner_lr: 5e-4,
             outer_lr: 5e-4,
-            outer_rule: OuterRule::Averaged,
+            outer_rule: OuterRule::PerTask,
             meta_batch: 10,
             iterations: 100,
             graphs_per_task: 10,
