@@ -32,8 +32,9 @@ fn cell(v: Option<f64>) -> String {
 
 /// Table 3's columns: the heuristics, then each learner after 0, 20 and the last step.
 fn columns(r: &TestResult, last: usize) -> Vec<(String, Option<f64>)> {
-    let mut steps = vec![0];
-    steps.extend([20.min(last), last].into_iter().filter(|&s| s > 0));
+    // 0, 20 and the last step (the paper's columns), those the curves measured
+    let measured = |s: usize| r.curves.iter().all(|(_, c)| at(c, s).is_some());
+    let mut steps: Vec<usize> = [0, 20, last].into_iter().filter(|&s| s <= last && measured(s)).collect();
     steps.dedup();
     let mut c: Vec<(String, Option<f64>)> = r.baselines.clone();
     for (name, curve) in &r.curves {
@@ -118,4 +119,27 @@ fn figure(dir: &Path, e: &ExperimentSpec, r: &TestResult) -> Result<()> {
     let rate = format!("{}", r.rate_mbps).replace('.', "p");
     let stem = dir.join("figures").join(format!("{}_{}_{rate}mbps", e.name, r.set));
     line_chart(&stem, &chart).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_columns_are_the_measured_ones_of_0_20_and_the_last_step() {
+        let r = |steps: &[usize]| TestResult {
+            experiment: "e".into(),
+            set: "s".into(),
+            n: 5,
+            rate_mbps: 8.5,
+            baselines: vec![("greedy".into(), Some(1.0)), ("optimal".into(), None)],
+            curves: vec![("mrlco".into(), steps.iter().map(|&s| (s, s as f64)).collect())],
+        };
+        let names = |t: &TestResult, last| columns(t, last).into_iter().map(|c| c.0).collect::<Vec<_>>();
+        assert_eq!(names(&r(&[0, 10, 30]), 30), ["greedy", "optimal", "mrlco(0)", "mrlco(30)"]);
+        assert_eq!(names(&r(&[0, 20, 100]), 100), ["greedy", "optimal", "mrlco(0)", "mrlco(20)", "mrlco(100)"]);
+        assert_eq!(names(&r(&[0, 5, 20]), 20), ["greedy", "optimal", "mrlco(0)", "mrlco(20)"]);
+        let c = columns(&r(&[0, 20, 100]), 100);
+        assert_eq!((c[3].1, c[1].1), (Some(20.0), None));
+    }
 }
