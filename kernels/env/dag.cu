@@ -111,6 +111,19 @@ static __device__ __forceinline__ void dag_position(const DagGraph& g, u32 sem, 
 
 // `makespan` of batch.rs. The decision of position k is plan[k] != 0 when `plan` is given, else
 // bit n-1-k of `idx` (n <= 30).
+// The running span the reward follows (reference: the running makespan; paper: the exit tasks'
+// maximum) and the reward of one decision, -ΔT_c (eq. 11), min-max scaled when p.scaled
+// (step.rs `reward_of`).
+static __device__ __forceinline__ float dag_span(const DagParams& p, const DagState& s) {
+    return p.semantics == 0u ? s.current : s.t;
+}
+
+static __device__ __forceinline__ float dag_reward(const DagParams& p, const float* scale, u32 g, float before,
+                                                   float after) {
+    float delta = after - before;
+    return p.scaled != 0u ? -((delta - scale[2u * g + 1u]) / (scale[2u * g] - scale[2u * g + 1u])) : -delta;
+}
+
 static __device__ float dag_eval(const DagGraph& g, u32 sem, const u32* plan, u32 idx, float* ft) {
     u32 n = g.n;
     DagState s = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
@@ -235,10 +248,9 @@ extern "C" __global__ void dag_step(const DagParams p, const u32* __restrict__ n
     }
     float* sr = state + 8u * (u64)g;
     DagState s = {sr[0], sr[1], sr[2], sr[3], sr[4], sr[5]};
-    float before = p.semantics == 0u ? s.current : s.t;
+    float before = dag_span(p, s);
     dag_position(gr, p.semantics, k, a == 1u, ft + (u64)g * p.n_max * 4u, s);
-    float delta = (p.semantics == 0u ? s.current : s.t) - before;
-    reward[g] = p.scaled != 0u ? -((delta - scale[2u * g + 1u]) / (scale[2u * g] - scale[2u * g + 1u])) : -delta;
+    reward[g] = dag_reward(p, scale, g, before, dag_span(p, s));
     sr[0] = s.a_ue;
     sr[1] = s.a_up;
     sr[2] = s.a_mec;
@@ -296,13 +308,12 @@ extern "C" __global__ void dag_episode(const DagParams p, const u32* __restrict_
             done[o] = 1u;
             continue;
         }
-        float before = p.semantics == 0u ? st.current : st.t;
+        float before = dag_span(p, st);
         dag_position(gr, p.semantics, k, a == 1u, f, st);
-        float delta = (p.semantics == 0u ? st.current : st.t) - before;
-        reward[o] = p.scaled != 0u ? -((delta - scale[2u * g + 1u]) / (scale[2u * g] - scale[2u * g + 1u])) : -delta;
+        reward[o] = dag_reward(p, scale, g, before, dag_span(p, st));
         done[o] = k + 1u == gr.n ? 1u : 0u;
     }
-    makespan[s] = bad ? f32_nan() : (p.semantics == 0u ? st.current : st.t);
+    makespan[s] = bad ? f32_nan() : dag_span(p, st);
 }
 
 // One thread per graph (step.rs `cpu_observe`): rows [embedding, decision so far (-1 undecided),

@@ -152,6 +152,27 @@ fn dag_eval(g: u32, n: u32, fb: u32, plan: u32) -> f32 {
 }
 
 // One thread per (graph, plan): t = g P + q.
+//!part dag_reward
+// The running span the reward follows (reference: the running makespan; paper: the exit tasks'
+// maximum) and the reward of one decision, -ΔT_c (eq. 11), min-max scaled when params.scaled
+// (step.rs `reward_of`). Uses the entry's `scale` binding.
+fn dag_span(s: DagState) -> f32 {
+    if (params.semantics != 0u) {
+        return s.t;
+    }
+    return s.current;
+}
+
+fn dag_reward(g: u32, before: f32, after: f32) -> f32 {
+    let delta = pm_keep(after - before);
+    if (params.scaled != 0u) {
+        let hi = scale[2u * g];
+        let lo = scale[2u * g + 1u];
+        return -(pm_keep(delta - lo) / pm_keep(hi - lo));
+    }
+    return -delta;
+}
+
 //!entry dag_makespan
 @group(0) @binding(1) var<storage, read> n_tasks: array<u32>;
 @group(0) @binding(2) var<storage, read> cost: array<f32>;
@@ -293,6 +314,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
 @group(0) @binding(12) var<storage, read_write> reward: array<f32>;
 
 //!use dag_position
+//!use dag_reward
 
 // One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (eq. 11),
 // min-max scaled when params.scaled. Status 0 running, 1 done, 2 bad action.
@@ -319,23 +341,8 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
     }
     let sb = 8u * g;
     let s0 = DagState(state[sb], state[sb + 1u], state[sb + 2u], state[sb + 3u], state[sb + 4u], state[sb + 5u]);
-    var before = s0.current;
-    if (params.semantics != 0u) {
-        before = s0.t;
-    }
     let s = dag_position(g, k, g * params.n_max * 4u, a == 1u, s0);
-    var after = s.current;
-    if (params.semantics != 0u) {
-        after = s.t;
-    }
-    let delta = pm_keep(after - before);
-    var r = -delta;
-    if (params.scaled != 0u) {
-        let hi = scale[2u * g];
-        let lo = scale[2u * g + 1u];
-        r = -(pm_keep(delta - lo) / pm_keep(hi - lo));
-    }
-    reward[g] = r;
+    reward[g] = dag_reward(g, dag_span(s0), dag_span(s));
     state[sb] = s.a_ue;
     state[sb + 1u] = s.a_up;
     state[sb + 2u] = s.a_mec;
@@ -365,6 +372,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
 @group(0) @binding(13) var<storage, read_write> makespan: array<f32>;
 
 //!use dag_position
+//!use dag_reward
 
 // One thread per sequence (episode.rs `cpu_episode`; params.p = S sequences): the whole episode
 // of graph[seq] under the actions [N, S] (time-major), each position decided and rewarded
@@ -410,32 +418,15 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
             done[o] = 1u;
             continue;
         }
-        var before = st.current;
-        if (params.semantics != 0u) {
-            before = st.t;
-        }
+        let before = dag_span(st);
         st = dag_position(g, k, fb, a == 1u, st);
-        var after = st.current;
-        if (params.semantics != 0u) {
-            after = st.t;
-        }
-        let delta = pm_keep(after - before);
-        var r = -delta;
-        if (params.scaled != 0u) {
-            let hi = scale[2u * g];
-            let lo = scale[2u * g + 1u];
-            r = -(pm_keep(delta - lo) / pm_keep(hi - lo));
-        }
-        reward[o] = r;
+        reward[o] = dag_reward(g, before, dag_span(st));
         done[o] = select(0u, 1u, k + 1u == n);
     }
     if (k < n_max) {
         dag_cut = true;
     }
-    var m = st.current;
-    if (params.semantics != 0u) {
-        m = st.t;
-    }
+    var m = dag_span(st);
     if (bad || dag_cut) {
         m = pm_nan();
     }
