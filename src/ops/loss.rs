@@ -130,7 +130,7 @@ pub fn ce_backward<T: Real>(target: &[u32], cols: usize, dl: T, dlogp: &mut [T])
 
 /// (min term, its gradient factor g) of the PPO surrogate for one sample.
 #[inline]
-fn ppo_terms<T: Real>(lp: T, old: T, adv: T, eps: T) -> (T, T) {
+pub(crate) fn ppo_terms<T: Real>(lp: T, old: T, adv: T, eps: T) -> (T, T) {
     let rho = (lp - old).exp();
     let lo = T::ONE - eps;
     let hi = T::ONE + eps;

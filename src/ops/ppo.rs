@@ -17,6 +17,7 @@
 //! dv += s·c1·2(v − R) (clipped: through the larger of the two terms, 0 when the clipped one
 //! is larger and v − v_old is outside ±c), dH += s·(−c2). W = 0 gives L = 0 and no gradient.
 
+use super::loss::ppo_terms as surrogate;
 use super::Real;
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::params as decode;
@@ -71,26 +72,6 @@ pub enum Stat {
 
 /// Words of the `stats` output.
 pub const STATS: usize = 12;
-
-/// (min term, gradient factor g = ρÂ where the unclipped term is the minimum, else 0).
-#[inline]
-fn surrogate<T: Real>(lp: T, old: T, adv: T, eps: T) -> (T, T) {
-    let rho = (lp - old).exp();
-    let (lo, hi) = (T::ONE - eps, T::ONE + eps);
-    let c = if rho < lo {
-        lo
-    } else if rho > hi {
-        hi
-    } else {
-        rho
-    };
-    let (s1, s2) = (rho * adv, c * adv);
-    if s1 <= s2 {
-        (s1, s1)
-    } else {
-        (s2, T::ZERO)
-    }
-}
 
 /// (ℓ_v, dℓ_v/dv) of one sample.
 #[inline]
