@@ -104,19 +104,29 @@ fn rows<T: Real>(out: &mut [T], len: usize, work: usize, f: impl Fn(usize, &mut 
 }
 
 /// Scores s [K, B, T] from q [K, B, A], keys [K, T, B, A] and v [K, A].
+///
+/// On the CPU a row (k, b) first writes the terms v_a·tanh(q_a + key_{t,a}) of its T steps into
+/// a scratch, unit by unit (contiguous, so the tanh vectorizes), then sums each step's terms
+/// over a from 0 in order with the T sums interleaved: the same bits as one sum per step.
 pub fn score<T: Real>(p: &AttentionParams, q: &[T], keys: &[T], v: &[T], s: &mut [T]) {
     let (k, b, t, a, _) = p.dims();
     rows(&mut s[..k * b * t], t, k * b * t * a, |kb, sr| {
         let (kk, bb) = (kb / b, kb % b);
         let qr = &q[kb * a..(kb + 1) * a];
-        for (tt, s) in sr.iter_mut().enumerate() {
+        let vr = &v[kk * a..(kk + 1) * a];
+        let mut terms = vec![T::ZERO; t * a];
+        for (tt, row) in terms.chunks_mut(a.max(1)).enumerate() {
             let kr = &keys[((kk * t + tt) * b + bb) * a..((kk * t + tt) * b + bb + 1) * a];
-            let mut acc = T::ZERO;
-            for j in 0..a {
-                // eq. 15: score(d, e_t) = vᵀ tanh(W1 d + W2 e_t)
-                acc = acc + v[kk * a + j] * apply(Act::Tanh, qr[j] + kr[j]);
+            for (((x, &vj), &qj), &kj) in row.iter_mut().zip(vr).zip(qr).zip(kr) {
+                *x = vj * apply(Act::Tanh, qj + kj);
             }
-            *s = acc;
+        }
+        sr.fill(T::ZERO);
+        for j in 0..a {
+            for (tt, acc) in sr.iter_mut().enumerate() {
+                // eq. 15: score(d, e_t) = vᵀ tanh(W1 d + W2 e_t)
+                *acc = *acc + terms[tt * a + j];
+            }
         }
     });
 }
