@@ -88,30 +88,37 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn resume_is_bit_identical() {
     let cfg = tiny();
     let be = create(BackendKind::Cpu).unwrap();
-    let (full, cut, resumed) = (tmp("full"), tmp("cut"), tmp("resumed"));
-    let mut ticks = 0u64;
+    let full = tmp("full");
+    // a snapshot of the work directory after every tick: heuristics, each learner's
+    // iterations (MRLCO's carries the outer and the shared inner Adam), their adaptations
+    let mut cuts = vec![];
     let res = run_in(&cfg, be.clone(), &full.join("work"), &mut |k| {
-        ticks += k;
-        // after the heuristics, one learner's first iterations and part of its adaptation
-        if (5..6).contains(&ticks) || (9..10).contains(&ticks) {
-            let _ = std::fs::remove_dir_all(&cut);
-            copy_dir(&full.join("work"), &cut.join("work"));
-        }
+        let cut = tmp(&format!("cut{}", cuts.len()));
+        let _ = std::fs::remove_dir_all(&cut);
+        copy_dir(&full.join("work"), &cut.join("work"));
+        cuts.push((k, cut));
     })
     .unwrap();
     write_outputs(&res, &full, cfg.mrlco.adapt_steps()).unwrap();
-    assert!(cut.join("work").exists(), "the snapshot was taken ({ticks} ticks)");
-    copy_dir(&cut.join("work"), &resumed.join("work"));
-    let res2 = run_in(&cfg, be, &resumed.join("work"), &mut |_| {}).unwrap();
-    write_outputs(&res2, &resumed, cfg.mrlco.adapt_steps()).unwrap();
-    let (a, b) = (files(&full), files(&resumed));
-    assert_eq!(a.len(), b.len());
+    assert!(cuts.len() >= 8, "ticks: {}", cuts.len());
+    let a = files(&full);
     assert!(a.len() >= 6, "tables, curves, training log, summary and a figure: {}", a.len());
-    for ((na, ba), (nb, bb)) in a.iter().zip(&b) {
-        assert_eq!(Path::new(na).file_name(), Path::new(nb).file_name());
-        assert!(ba == bb, "{na} differs after resuming");
+    for (i, (_, cut)) in cuts.iter().enumerate() {
+        let resumed = tmp(&format!("resumed{i}"));
+        let _ = std::fs::remove_dir_all(&resumed);
+        copy_dir(&cut.join("work"), &resumed.join("work"));
+        let res2 = run_in(&cfg, be.clone(), &resumed.join("work"), &mut |_| {}).unwrap();
+        write_outputs(&res2, &resumed, cfg.mrlco.adapt_steps()).unwrap();
+        let b = files(&resumed);
+        assert_eq!(a.len(), b.len());
+        for ((na, ba), (nb, bb)) in a.iter().zip(&b) {
+            assert_eq!(Path::new(na).file_name(), Path::new(nb).file_name());
+            assert!(ba == bb, "{na} differs after resuming from tick {i}");
+        }
+        let _ = std::fs::remove_dir_all(resumed);
     }
-    for d in [full, cut, resumed] {
+    let _ = std::fs::remove_dir_all(full);
+    for (_, d) in cuts {
         let _ = std::fs::remove_dir_all(d);
     }
 }
@@ -230,10 +237,10 @@ fn ppo_lowers_the_sampled_latency_of_a_task() {
 }
 
 /// The published outer rule (one Adam step per task) moves θ differently from the averaged
-/// one, and both are deterministic.
+/// one, a shared inner Adam differently from a fresh one per task, and all are deterministic.
 #[test]
 fn outer_rules_differ_and_repeat() {
-    use mecrl::algo::mrlco::OuterRule;
+    use mecrl::algo::mrlco::{InnerOptimizer, OuterRule};
     let be: Arc<dyn Backend> = create(BackendKind::Cpu).unwrap();
     let sys = DagSystem::default();
     let task = |seed: u64| {
@@ -252,14 +259,18 @@ fn outer_rules_differ_and_repeat() {
         trajectories: 2,
         ..MrlcoConfig::default()
     };
-    let params_after = |rule: OuterRule| {
-        let mut l = Learner::new(&be, &MrlcoConfig { outer_rule: rule, ..base.clone() }, Method::Mrlco).unwrap();
+    let params_after = |rule: OuterRule, inner: InnerOptimizer| {
+        let cfg = MrlcoConfig { outer_rule: rule, inner_optimizer: inner, ..base.clone() };
+        let mut l = Learner::new(&be, &cfg, Method::Mrlco).unwrap();
         l.iterate(&tasks).unwrap();
         l.net.params().iter().flat_map(|p| p.value.to_vec().unwrap()).collect::<Vec<f32>>()
     };
-    let (a, b) = (params_after(OuterRule::Averaged), params_after(OuterRule::PerTask));
-    assert_eq!(a, params_after(OuterRule::Averaged));
+    let a = params_after(OuterRule::Averaged, InnerOptimizer::Shared);
+    let b = params_after(OuterRule::PerTask, InnerOptimizer::Shared);
+    assert_eq!(a, params_after(OuterRule::Averaged, InnerOptimizer::Shared));
     assert_ne!(a, b);
+    // the second task's inner steps start from the first's Adam moments, or from none
+    assert_ne!(b, params_after(OuterRule::PerTask, InnerOptimizer::Fresh));
 }
 
 /// `mecrl dag plan`: a saved policy plans every DOT file of a directory; one CSV row per graph

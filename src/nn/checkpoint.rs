@@ -195,19 +195,43 @@ pub fn save_training(
     opt: Option<&Optimizer>,
     config: &impl serde::Serialize,
 ) -> Result<()> {
+    save_training_with(path, params, &opt.map(|o| ("opt", o)).into_iter().collect::<Vec<_>>(), config)
+}
+
+/// The tensor and metadata names of optimizer `tag`'s state: `opt` (the training optimizer)
+/// keeps the names of the first checkpoints (`{param}.opt_m`, `optimizer_steps`).
+fn opt_names(tag: &str, param: &str) -> (String, String, String) {
+    let steps = if tag == "opt" { "optimizer_steps".into() } else { format!("{tag}_steps") };
+    (format!("{param}.{tag}_m"), format!("{param}.{tag}_v"), steps)
+}
+
+/// Save parameters, the states of several optimizers of the same parameters, each under its
+/// tag (e.g. MRLCO's outer Adam and its shared inner Adam), and `config`.
+pub fn save_training_with(
+    path: &Path,
+    params: &[Param],
+    opts: &[(&str, &Optimizer)],
+    config: &impl serde::Serialize,
+) -> Result<()> {
     let mut c = Checkpoint::default();
     for p in params {
         c.insert(&p.name, &p.value)?;
     }
-    if let Some(o) = opt {
+    for &(tag, o) in opts {
+        let mut steps_key = String::new();
         for (k, p) in params.iter().enumerate() {
             let (m, v) = o
                 .state(k)
                 .ok_or_else(|| Error::config("checkpoint.optimizer", k, "has no state for this parameter"))?;
-            c.insert(&format!("{}.opt_m", p.name), m)?;
-            c.insert(&format!("{}.opt_v", p.name), v)?;
+            let (mk, vk, sk) = opt_names(tag, &p.name);
+            c.insert(&mk, m)?;
+            c.insert(&vk, v)?;
+            steps_key = sk;
         }
-        c.metadata.insert("optimizer_steps".into(), o.steps().to_string());
+        if steps_key.is_empty() {
+            steps_key = opt_names(tag, "").2;
+        }
+        c.metadata.insert(steps_key, o.steps().to_string());
     }
     let cfg = serde_json::to_string(config).map_err(|e| Error::config("checkpoint.config", "?", e.to_string()))?;
     c.metadata.insert("config".into(), cfg);
@@ -217,20 +241,28 @@ pub fn save_training(
 
 /// Restore what [`save_training`] wrote into `params` (and `opt`); returns the config JSON.
 pub fn load_training(path: &Path, params: &[Param], opt: Option<&mut Optimizer>) -> Result<String> {
+    load_training_with(path, params, &mut opt.map(|o| ("opt", o)).into_iter().collect::<Vec<_>>())
+}
+
+/// Restore what [`save_training_with`] wrote into `params` and the tagged optimizers; returns
+/// the config JSON.
+pub fn load_training_with(path: &Path, params: &[Param], opts: &mut [(&str, &mut Optimizer)]) -> Result<String> {
     let c = Checkpoint::load(path)?;
     for p in params {
         c.restore(path, &p.name, &p.value)?;
     }
-    if let Some(o) = opt {
+    for (tag, o) in opts.iter_mut() {
         for (k, p) in params.iter().enumerate() {
             let (m, v) = o
                 .state(k)
                 .ok_or_else(|| Error::config("checkpoint.optimizer", k, "has no state for this parameter"))?;
-            c.restore(path, &format!("{}.opt_m", p.name), m)?;
-            c.restore(path, &format!("{}.opt_v", p.name), v)?;
+            let (mk, vk, _) = opt_names(tag, &p.name);
+            c.restore(path, &mk, m)?;
+            c.restore(path, &vk, v)?;
         }
-        let steps = c.metadata.get("optimizer_steps").and_then(|s| s.parse().ok());
-        o.set_steps(steps.ok_or_else(|| bad(path, "__metadata__.optimizer_steps missing or not a number"))?);
+        let sk = opt_names(tag, "").2;
+        let steps = c.metadata.get(&sk).and_then(|s| s.parse().ok());
+        o.set_steps(steps.ok_or_else(|| bad(path, &format!("__metadata__.{sk} missing or not a number")))?);
     }
     Ok(c.metadata.get("config").cloned().unwrap_or_default())
 }

@@ -20,6 +20,20 @@ pub enum OuterRule {
     PerTask,
 }
 
+/// Which Adam state the inner loop's m steps start from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InnerOptimizer {
+    /// One inner Adam (α) for every task and meta-iteration: its moments carry on while θ_i is
+    /// reset to θ for each task (the published code keeps one Adam for the task policies and
+    /// never resets it; the default). Adam's steps then scale with the gradients' history.
+    #[default]
+    Shared,
+    /// A fresh Adam per task: its first steps are ±α on every parameter whatever the gradient
+    /// (m̂/√v̂ = g/|g| at step 1), so θ′_i − θ is a sign vector.
+    Fresh,
+}
+
 /// MRLCO's hyper-parameters (a TOML table `[mrlco]`; defaults: the paper's Table 2 and §5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -42,6 +56,9 @@ pub struct MrlcoConfig {
     pub outer_lr: f32,
     /// How the outer step applies eq. 22 (`per_task` as published, `averaged` as printed).
     pub outer_rule: OuterRule,
+    /// The inner loop's Adam state: `shared` across tasks and iterations (as published) or
+    /// `fresh` per task.
+    pub inner_optimizer: InnerOptimizer,
     /// Learning tasks per meta-iteration n (paper: 10; 5 in experiment 2).
     pub meta_batch: usize,
     /// Meta-iterations K (Algorithm 1, line 2); also the fine-tuning baseline's pretraining
@@ -73,6 +90,7 @@ impl Default for MrlcoConfig {
             inner_lr: 5e-4,
             outer_lr: 5e-4,
             outer_rule: OuterRule::PerTask,
+            inner_optimizer: InnerOptimizer::Shared,
             meta_batch: 10,
             iterations: 100,
             graphs_per_task: 10,

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::MrlcoConfig;
-use super::config::OuterRule;
+use super::config::{InnerOptimizer, OuterRule};
 use super::policy::{accumulate_delta, difference, restore, set_meta_gradient, snapshot};
 use super::task::Task;
 use crate::algo::ppo::{self, PpoConfig, PpoStats};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::nn::checkpoint::{load_training, save_training};
+use crate::nn::checkpoint::{load_training, load_training_with, save_training_with};
 use crate::nn::optim::{OptimConfig, Optimizer};
 use crate::nn::seq2seq::Seq2Seq;
 use crate::rng;
@@ -62,7 +62,7 @@ struct Progress {
 }
 
 /// A learner: the network θ, its optimizer (the outer Adam β for MRLCO, the pretraining
-/// Adam α for the baseline) and its progress.
+/// Adam α for the baseline), MRLCO's shared inner Adam (α) and its progress.
 pub struct Learner {
     /// The configuration.
     pub cfg: MrlcoConfig,
@@ -71,6 +71,8 @@ pub struct Learner {
     /// θ.
     pub net: Seq2Seq,
     opt: Optimizer,
+    /// The inner loop's Adam when `inner_optimizer = shared` (MRLCO only).
+    inner: Option<Optimizer>,
     /// Iterations done.
     pub iteration: usize,
     step: u32,
@@ -122,7 +124,13 @@ impl Learner {
             Method::FineTune => cfg.inner_lr,
         };
         let opt = Optimizer::new(OptimConfig::adam(lr), &net.params())?;
-        Ok(Learner { cfg: cfg.clone(), method, net, opt, iteration: 0, step: 0 })
+        let inner = match (method, cfg.inner_optimizer) {
+            (Method::Mrlco, InnerOptimizer::Shared) => {
+                Some(Optimizer::new(OptimConfig::adam(cfg.inner_lr), &net.params())?)
+            }
+            _ => None,
+        };
+        Ok(Learner { cfg: cfg.clone(), method, net, opt, inner, iteration: 0, step: 0 })
     }
 
     /// One sampled rollout of task `t` (graphs drawn for round `round`, sub-draw `sub`),
@@ -161,9 +169,13 @@ impl Learner {
                 for (j, &ti) in chosen.iter().enumerate() {
                     // lines 5–7: θ_i ← θ, sample D with θ, m Adam steps of eq. 20 on D
                     restore(&params, &theta)?;
-                    let mut inner = Optimizer::new(OptimConfig::adam(c.inner_lr), &params)?;
                     let (r, m) = self.sample(&tasks[ti as usize], round, j as u32)?;
-                    stats.push(ppo::update(&c.ppo, &self.net, &mut inner, &r, c.seed, round)?);
+                    let mut fresh = None;
+                    let inner = match self.inner.as_mut() {
+                        Some(o) => o,
+                        None => fresh.insert(Optimizer::new(OptimConfig::adam(c.inner_lr), &params)?),
+                    };
+                    stats.push(ppo::update(&c.ppo, &self.net, inner, &r, c.seed, round)?);
                     spans.push(m);
                     match c.outer_rule {
                         OuterRule::Averaged => accumulate_delta(&sum, &params, &theta)?,
@@ -202,13 +214,17 @@ impl Learner {
     /// Save θ, the optimizer's state and the progress to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
         let p = Progress { method: self.method, iteration: self.iteration, step: self.step, config: self.cfg.clone() };
-        save_training(path, &self.net.params(), Some(&self.opt), &p)
+        let mut opts = vec![("opt", &self.opt)];
+        opts.extend(self.inner.as_ref().map(|o| ("inner", o)));
+        save_training_with(path, &self.net.params(), &opts, &p)
     }
 
     /// Restore what [`Learner::save`] wrote; the configuration and method must be this
     /// learner's (a checkpoint of another run is refused).
     pub fn load(&mut self, path: &Path) -> Result<()> {
-        let json = load_training(path, &self.net.params(), Some(&mut self.opt))?;
+        // the configuration first: a foreign checkpoint leaves θ and the optimizers untouched
+        let c = crate::nn::checkpoint::Checkpoint::load(path)?;
+        let json = c.metadata.get("config").cloned().unwrap_or_default();
         let p: Progress = serde_json::from_str(&json)
             .map_err(|e| Error::input("checkpoint.config", 0, path.display(), e.to_string()))?;
         if p.method != self.method || p.config != self.cfg {
@@ -218,6 +234,9 @@ impl Learner {
                 "was written by another method or configuration; remove it or use another run directory",
             ));
         }
+        let mut opts = vec![("opt", &mut self.opt)];
+        opts.extend(self.inner.as_mut().map(|o| ("inner", o)));
+        load_training_with(path, &self.net.params(), &mut opts)?;
         self.iteration = p.iteration;
         self.step = p.step;
         Ok(())

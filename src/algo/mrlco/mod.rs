@@ -14,6 +14,6 @@ pub mod learner;
 pub mod policy;
 pub mod task;
 
-pub use config::{MrlcoConfig, OuterRule};
+pub use config::{InnerOptimizer, MrlcoConfig, OuterRule};
 pub use learner::{adapt, load_policy, Learner, Method};
 pub use task::Task;
