@@ -234,7 +234,9 @@ pub fn backward_score<T: Real>(p: &AttentionParams, w: &[T], g: &[T], ds: &mut [
 }
 
 /// dq [K, B, A] += Σ_t δ_t and dkeys [K, T, B, A] += δ_t, δ_t = (ds_t·v_a)·(1 − u²) with
-/// u = tanh(q_a + key_{t,a}) (δ is computed once into a scratch, then summed over t in order).
+/// u = tanh(q_a + key_{t,a}). Two passes over contiguous rows, each computing δ by the same
+/// expression (the same bits): dq's row (k, b) sums its steps in order from t = 0 into a
+/// vector of A (so the tanh vectorizes), then dkeys' rows add their δ. No scratch of K·T·B·A.
 #[allow(clippy::too_many_arguments)]
 pub fn backward_qk<T: Real>(
     p: &AttentionParams,
@@ -247,28 +249,25 @@ pub fn backward_qk<T: Real>(
 ) {
     let (k, b, t, a, _) = p.dims();
     let n = k * t * b * a;
-    let mut delta = vec![T::ZERO; n];
-    rows(&mut delta, a, n, |ktb, dr| {
-        let (kk, tt, bb) = (ktb / (t * b), (ktb / b) % t, ktb % b);
+    // δ of step tt of row (k, b) added into `out` (A units), zipped so that the tanh vectorizes
+    let add_delta = |kk: usize, tt: usize, bb: usize, out: &mut [T]| {
         let kb = kk * b + bb;
-        for (j, d) in dr.iter_mut().enumerate() {
-            let u = apply(Act::Tanh, q[kb * a + j] + keys[ktb * a + j]);
-            *d = (ds[kb * t + tt] * v[kk * a + j]) * (T::ONE - u * u);
+        let (qr, vr) = (&q[kb * a..][..a], &v[kk * a..][..a]);
+        let kr = &keys[((kk * t + tt) * b + bb) * a..][..a];
+        let s = ds[kb * t + tt];
+        for (((x, &qj), &vj), &key) in out.iter_mut().zip(qr).zip(vr).zip(kr) {
+            let u = apply(Act::Tanh, qj + key);
+            *x = *x + (s * vj) * (T::ONE - u * u);
         }
-    });
-    rows(&mut dkeys[..n], a, n, |r, dr| {
-        for (d, &x) in dr.iter_mut().zip(&delta[r * a..(r + 1) * a]) {
-            *d = *d + x;
-        }
-    });
+    };
+    rows(&mut dkeys[..n], a, n, |ktb, dr| add_delta(ktb / (t * b), (ktb / b) % t, ktb % b, dr));
     rows(&mut dq[..k * b * a], a, n, |kb, dr| {
-        let (kk, bb) = (kb / b, kb % b);
-        for (j, d) in dr.iter_mut().enumerate() {
-            let mut acc = T::ZERO;
-            for tt in 0..t {
-                acc = acc + delta[((kk * t + tt) * b + bb) * a + j];
-            }
-            *d = *d + acc;
+        let mut acc = vec![T::ZERO; a];
+        for tt in 0..t {
+            add_delta(kb / b, tt, kb % b, &mut acc);
+        }
+        for (d, x) in dr.iter_mut().zip(acc) {
+            *d = *d + x;
         }
     });
 }
