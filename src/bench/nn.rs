@@ -95,6 +95,11 @@ pub const CASES: [MlpCase; 2] = [
     MlpCase { name: "(b) [100,80,60,100] x10, batch 256", sizes: &[100, 80, 60, 100], k: 10, batch: 256 },
 ];
 
+/// The pause before every timed block of either side: the other side's idle threads (rayon's,
+/// XLA's) spin for a while after its block ends, and a block started at once would share the
+/// cores with them.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A case's training step on a backend, timed a block at a time.
 pub struct Bench<'a> {
     be: Arc<dyn Backend>,
@@ -107,8 +112,10 @@ impl<'a> Bench<'a> {
         Bench { be: be.clone(), step: Box::new(step) }
     }
 
-    /// Seconds per step over one block of `steps` steps (the backend synchronized at the end).
+    /// Seconds per step over one block of `steps` steps (the backend synchronized at the end),
+    /// after the [`SETTLE`] pause.
     pub fn block(&mut self, steps: usize) -> Result<f64> {
+        std::thread::sleep(SETTLE);
         let t0 = Instant::now();
         for _ in 0..steps {
             (self.step)()?;
@@ -224,6 +231,7 @@ impl Jax {
     /// Seconds per step of one block of `steps` steps of `case` ("(a)", "(b)", "(c)"; the
     /// script's names).
     pub fn block(&mut self, case: &str, steps: usize) -> Result<f64> {
+        std::thread::sleep(SETTLE);
         writeln!(self.input, "{case} {steps}").and_then(|_| self.input.flush()).map_err(jax_error)?;
         let l = self.line()?;
         l.trim().parse().map_err(|_| jax_error(format!("answered {l:?}")))
