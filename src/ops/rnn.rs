@@ -113,14 +113,22 @@ pub fn lstm_forward<T: Real>(p: &CellParams, z: &[T], c: &[T], h_out: &mut [T], 
         return;
     }
     let run = |(r, ((hr, cr), ar)): Rows3<'_, T>| {
+        // every slice exactly H long, so the loop has no bounds checks and vectorizes
         let zr = &z[r * 4 * h..(r + 1) * 4 * h];
+        let (zi, rest) = zr.split_at(h);
+        let (zf, rest) = rest.split_at(h);
+        let (zg, zo) = rest.split_at(h);
+        let cp = &c[r * h..(r + 1) * h];
+        let (a0, rest) = ar.split_at_mut(h);
+        let (a1, rest) = rest.split_at_mut(h);
+        let (a2, rest) = rest.split_at_mut(h);
+        let (a3, a4) = rest.split_at_mut(h);
+        let (hr, cr, zf, zg, zo, a4) = (&mut hr[..h], &mut cr[..h], &zf[..h], &zg[..h], &zo[..h], &mut a4[..h]);
         for j in 0..h {
-            let (hn, cn, a) = lstm_unit(zr[j], zr[h + j], zr[2 * h + j], zr[3 * h + j], c[r * h + j]);
+            let (hn, cn, a) = lstm_unit(zi[j], zf[j], zg[j], zo[j], cp[j]);
             hr[j] = hn;
             cr[j] = cn;
-            for (q, v) in a.into_iter().enumerate() {
-                ar[q * h + j] = v;
-            }
+            [a0[j], a1[j], a2[j], a3[j], a4[j]] = a;
         }
     };
     let (hs, cs, acts) = (&mut h_out[..n * h], &mut c_out[..n * h], &mut act[..n * 5 * h]);
@@ -134,14 +142,25 @@ pub fn lstm_backward<T: Real>(p: &CellParams, act: &[T], c: &[T], dh: &[T], dcn:
         return;
     }
     let run = |(r, (dzr, dcr)): (usize, (&mut [T], &mut [T]))| {
+        // every slice exactly H long, so the loop has no bounds checks and vectorizes
         let ar = &act[r * 5 * h..(r + 1) * 5 * h];
+        let (a0, rest) = ar.split_at(h);
+        let (a1, rest) = rest.split_at(h);
+        let (a2, rest) = rest.split_at(h);
+        let (a3, a4) = rest.split_at(h);
+        let (a4, cp, dhp, dcp) = (&a4[..h], &c[r * h..][..h], &dh[r * h..][..h], &dcn[r * h..][..h]);
+        let (d0, rest) = dzr.split_at_mut(h);
+        let (d1, rest) = rest.split_at_mut(h);
+        let (d2, d3) = rest.split_at_mut(h);
+        let (d3, dcr) = (&mut d3[..h], &mut dcr[..h]);
         for j in 0..h {
-            let a = [ar[j], ar[h + j], ar[2 * h + j], ar[3 * h + j], ar[4 * h + j]];
-            let (d, dcp) = lstm_unit_backward(a, c[r * h + j], dh[r * h + j], dcn[r * h + j]);
-            for (q, v) in d.into_iter().enumerate() {
-                dzr[q * h + j] = dzr[q * h + j] + v;
-            }
-            dcr[j] = dcr[j] + dcp;
+            let ([di, df, dg, do_], dc) =
+                lstm_unit_backward([a0[j], a1[j], a2[j], a3[j], a4[j]], cp[j], dhp[j], dcp[j]);
+            d0[j] = d0[j] + di;
+            d1[j] = d1[j] + df;
+            d2[j] = d2[j] + dg;
+            d3[j] = d3[j] + do_;
+            dcr[j] = dcr[j] + dc;
         }
     };
     for_rows(dz[..n * 4 * h].chunks_mut(4 * h).zip(dc[..n * h].chunks_mut(h)).enumerate(), n * h, &run);
