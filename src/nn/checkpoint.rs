@@ -262,7 +262,7 @@ pub fn load_training_with(path: &Path, params: &[Param], opts: &mut [(&str, &mut
         }
         let sk = opt_names(tag, "").2;
         let steps = c.metadata.get(&sk).and_then(|s| s.parse().ok());
-        o.set_steps(steps.ok_or_else(|| bad(path, &format!("__metadata__.{sk} missing or not a number")))?);
+        o.set_steps(steps.ok_or_else(|| bad(path, format!("__metadata__.{sk} missing or not a number")))?);
     }
     Ok(c.metadata.get("config").cloned().unwrap_or_default())
 }
