@@ -4,7 +4,8 @@
 #   - lavapipe (Mesa's software Vulkan) so the wgpu backend runs WGSL for real;
 #   - NVRTC + ptxas from PyPI wheels (in .venv) so every .cu is compiled and checked for spills;
 #   - g++ runs the same .cu files on the CPU through tools/cuda_host (the parity tests);
-#   - a TrueType font (DejaVu) for the PNG/SVG figures.
+#   - a TrueType font (DejaVu) for the PNG/SVG figures;
+#   - gymnasium, maturin and pytest (PyPI) for the Python package, built into .venv by pip.
 # Usage: tools/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,10 +53,19 @@ export MESA_SHADER_CACHE_DIR="$ROOT/target/mesa-cache"
 say "rustfmt"
 cargo fmt --all -- --check
 
-say "clippy (all targets, all features)"
+say "clippy (all targets, all features; the Python bindings)"
 cargo clippy --all-targets --all-features -q -- -D warnings
+cargo clippy -p mecrl-python -q -- -D warnings
 
 say "tests (all features: cpu, wgpu on lavapipe, CUDA host shim, NVRTC)"
 cargo test --all-features -q "$@"
+
+say "the Python package (python/: maturin wheel into $VENV) and its tests"
+if ! "$PY" -c "import gymnasium, maturin, pytest" 2>/dev/null; then
+  "$PY" -m pip install -q --disable-pip-version-check gymnasium maturin pytest
+fi
+# built in place with the venv's maturin (no isolated build environment to download)
+"$PY" -m pip install -q --disable-pip-version-check --no-build-isolation ./python
+"$PY" -m pytest -q -p no:cacheprovider python/tests
 
 say "all tests passed"
