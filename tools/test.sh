@@ -5,7 +5,7 @@
 #   - NVRTC + ptxas from PyPI wheels (in .venv) so every .cu is compiled and checked for spills;
 #   - g++ runs the same .cu files on the CPU through tools/cuda_host (the parity tests);
 #   - a TrueType font (DejaVu) for the PNG/SVG figures;
-#   - gymnasium, maturin and pytest (PyPI) for the Python package, built into .venv by pip.
+#   - gymnasium, pettingzoo, maturin and pytest (PyPI) for the Python package, built into .venv.
 # Usage: tools/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,11 +61,12 @@ say "tests (all features: cpu, wgpu on lavapipe, CUDA host shim, NVRTC)"
 cargo test --all-features -q "$@"
 
 say "the Python package (python/: maturin wheel into $VENV) and its tests"
-if ! "$PY" -c "import gymnasium, maturin, pytest" 2>/dev/null; then
-  "$PY" -m pip install -q --disable-pip-version-check gymnasium maturin pytest
+if ! "$PY" -c "import gymnasium, pettingzoo, maturin, pytest" 2>/dev/null; then
+  "$PY" -m pip install -q --disable-pip-version-check gymnasium pettingzoo maturin pytest
 fi
-# built in place with the venv's maturin (no isolated build environment to download)
-"$PY" -m pip install -q --disable-pip-version-check --no-build-isolation ./python
+# built in place with the venv's maturin (no isolated build environment to download; its
+# PEP 517 hook runs `maturin` from PATH)
+PATH="$VENV/bin:$PATH" "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation ./python
 "$PY" -m pytest -q -p no:cacheprovider python/tests
 
 say "all tests passed"
