@@ -5,7 +5,8 @@
 #   - NVRTC + ptxas from PyPI wheels (in .venv) so every .cu is compiled and checked for spills;
 #   - g++ runs the same .cu files on the CPU through tools/cuda_host (the parity tests);
 #   - a TrueType font (DejaVu) for the PNG/SVG figures;
-#   - gymnasium, pettingzoo, maturin and pytest (PyPI) for the Python package, built into .venv.
+#   - gymnasium, pettingzoo, maturin, pytest and jax (PyPI) for the Python package (built into
+#     .venv) and its examples.
 # Usage: tools/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,8 +62,8 @@ say "tests (all features: cpu, wgpu on lavapipe, CUDA host shim, NVRTC)"
 cargo test --all-features -q "$@"
 
 say "the Python package (python/: maturin wheel into $VENV) and its tests"
-if ! "$PY" -c "import gymnasium, pettingzoo, maturin, pytest" 2>/dev/null; then
-  "$PY" -m pip install -q --disable-pip-version-check gymnasium pettingzoo maturin pytest
+if ! "$PY" -c "import gymnasium, pettingzoo, maturin, pytest, jax" 2>/dev/null; then
+  "$PY" -m pip install -q --disable-pip-version-check gymnasium pettingzoo maturin pytest jax
 fi
 # built in place with the venv's maturin (no isolated build environment to download; its
 # PEP 517 hook runs `maturin` from PATH)

@@ -340,11 +340,54 @@ fn reference_run(
     Ok((obs[..words].iter().map(|&x| f32::from_bits(x)).collect(), rewards))
 }
 
+/// The Rust-native step loop of `python -m mecrl.bench`: reset with `seed`, then step every
+/// row of `actions` [steps, action words] through the contract's host step (`check_mask`) and
+/// read the outputs back to the host after each step, as a Python step does. Returns the
+/// seconds the steps took (the reset excluded).
+#[pyfunction]
+#[pyo3(signature = (system, num_envs, seed, actions, backend = "cpu", config = "{}", check_mask = true))]
+fn step_loop(
+    system: &str,
+    num_envs: usize,
+    seed: u64,
+    actions: PyReadonlyArrayDyn<'_, i64>,
+    backend: &str,
+    config: &str,
+    check_mask: bool,
+) -> PyResult<f64> {
+    let mut e = Env::new(system, num_envs, backend, config)?;
+    let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
+    let w = e.spec.action_words();
+    if w == 0 || a.len() % w != 0 {
+        return Err(bad("actions", a.len(), &format!("must be a whole number of steps of {w} words")));
+    }
+    let rows: Vec<Vec<u32>> = a.chunks(w).map(|r| r.iter().map(|&x| x as u32).collect()).collect();
+    e.env.reset(seed, &e.out).map_err(err)?;
+    let be = e.env.backend().clone();
+    let t0 = std::time::Instant::now();
+    for words in rows {
+        e.words = words;
+        e.step_words(check_mask)?;
+        for b in [&e.out.obs, &e.out.reward, &e.out.terminated, &e.out.truncated] {
+            std::hint::black_box(be.download(b).map_err(err)?);
+        }
+        if e.spec.masked {
+            std::hint::black_box(be.download(&e.out.mask).map_err(err)?);
+        }
+        if !e.spec.info.is_empty() {
+            std::hint::black_box(be.download(&e.out.info).map_err(err)?);
+        }
+    }
+    be.sync().map_err(err)?;
+    Ok(t0.elapsed().as_secs_f64())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Env>()?;
     m.add("Error", m.py().get_type::<Error>())?;
     m.add_function(wrap_pyfunction!(reference_run, m)?)?;
+    m.add_function(wrap_pyfunction!(step_loop, m)?)?;
     m.add("__version__", mecrl::VERSION)?;
     Ok(())
 }

@@ -1,0 +1,111 @@
+"""`python -m mecrl.bench`: steps per second of each system through Python (a `MecrlVectorEnv`,
+actions from numpy arrays, outputs into the env's arrays) next to the same steps in a Rust loop
+(`mecrl._native.step_loop`: the contract's host step and the same reads), in one invocation,
+blocks alternating, medians and ranges.
+
+    python -m mecrl.bench [--num-envs 4096] [--steps 20] [--blocks 5] [--systems mec,dag,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from . import _native
+from .vector import SYSTEMS, MecrlVectorEnv
+
+# the systems at their papers' default sizes, except dag's graphs (20 tasks, MRLCO's n)
+CONFIGS = {"mec": {}, "dag": {"gen": {"n": 20}}, "crowd": {}, "coop": {}, "endedge": {}}
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def actions_for(env: MecrlVectorEnv, steps: int, seed: int) -> np.ndarray:
+    """[steps, *action_space.shape] int64: uniform choices (on the systems with masks both
+    loops hand masked ones to the kernels, `masked_action="kernel"`)."""
+    shape = (steps, *env.action_space.shape)
+    n = env.spec_dict["action"]["n"]
+    return np.random.default_rng(seed).integers(0, n, size=shape, dtype=np.int64)
+
+
+def python_block(env: MecrlVectorEnv, acts: np.ndarray, seed: int) -> float:
+    env.reset(seed=seed)
+    t0 = time.perf_counter()
+    for a in acts:
+        env.step(a)
+    return time.perf_counter() - t0
+
+
+def run(systems, num_envs: int, steps: int, blocks: int, backend: str) -> list[dict]:
+    rows = []
+    for system in systems:
+        cfg = CONFIGS[system]
+        probe = _native.Env(system, 1, backend, json.dumps(cfg)).spec()
+        masked = probe["masked"]
+        env = MecrlVectorEnv(system, num_envs, backend=backend, masked_action="kernel" if masked else "raise", **cfg)
+        horizon = env.spec_dict["horizon"] or cfg.get("gen", {}).get("n", steps + 1)
+        k = min(steps, horizon - 1)  # stay inside one episode: no autoreset step in the timing
+        acts = actions_for(env, k, seed=1)
+        flat = np.ascontiguousarray(acts.reshape(k, -1))
+        py, rs = [], []
+        # one untimed block each (allocations, caches), then alternating timed blocks
+        for b in range(blocks + 1):
+            t_rs = _native.step_loop(system, num_envs, 1, flat, backend=backend, config=json.dumps(cfg),
+                                     check_mask=not masked)
+            t_py = python_block(env, acts, seed=1)
+            if b > 0:
+                rs.append(t_rs / k)
+                py.append(t_py / k)
+        agents = env.spec_dict["agents"]
+        rows.append({
+            "system": system, "num_envs": num_envs, "agents": agents, "steps": k,
+            "python_ms": statistics.median(py) * 1e3, "python_range_ms": [min(py) * 1e3, max(py) * 1e3],
+            "rust_ms": statistics.median(rs) * 1e3, "rust_range_ms": [min(rs) * 1e3, max(rs) * 1e3],
+            "python_env_steps_per_s": num_envs / statistics.median(py),
+            "overhead": statistics.median(py) / statistics.median(rs) - 1.0,
+        })
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m mecrl.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--num-envs", type=int, default=4096)
+    ap.add_argument("--steps", type=int, default=20, help="steps per timed block")
+    ap.add_argument("--blocks", type=int, default=5)
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--backend", default="cpu")
+    ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    a = ap.parse_args(argv)
+    systems = [s for s in a.systems.split(",") if s]
+    for s in systems:
+        if s not in SYSTEMS:
+            raise _native.Error(f"config error: systems = {s!r}: expected some of {', '.join(SYSTEMS)}")
+    rows = run(systems, a.num_envs, a.steps, a.blocks, a.backend)
+    if a.json:
+        print(json.dumps(rows))
+        return
+    print(f"python -m mecrl.bench  (num_envs = {a.num_envs}, medians of {a.blocks} blocks, Python and Rust alternating;"
+          f" backend {a.backend}; CPU: {cpu_model()})")
+    print(f"{'system':<9} {'agents':>6} {'steps':>5} {'Python ms/step':>16} {'Rust ms/step':>14} "
+          f"{'env-steps/s (Py)':>17} {'Python overhead':>16}")
+    for r in rows:
+        print(f"{r['system']:<9} {r['agents']:>6} {r['steps']:>5} {r['python_ms']:>16.2f} {r['rust_ms']:>14.2f} "
+              f"{r['python_env_steps_per_s']:>17.0f} {r['overhead'] * 100:>15.1f}%")
+
+
+if __name__ == "__main__":
+    main()

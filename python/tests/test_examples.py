@@ -1,0 +1,38 @@
+"""The examples (examples/python) and `python -m mecrl.bench`, each for a few iterations."""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import mecrl
+import mecrl.bench
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "python"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("system", mecrl.SYSTEMS)
+def test_random_agent(system):
+    finished, returns = load("random_agent").main(["--system", system, "--num-envs", "8", "--steps", "30"])
+    assert all(math.isfinite(x) for x in finished) and all(math.isfinite(x) for x in returns)
+
+
+def test_ppo_mec_runs():
+    history = load("ppo_mec").main(["--num-envs", "32", "--iterations", "2", "--steps", "4"])
+    assert len(history) == 2 and all(0 < r < 1 for r in history)
+
+
+def test_bench_runs(capsys):
+    mecrl.bench.main(["--num-envs", "8", "--steps", "2", "--blocks", "1", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["system"] for r in rows] == list(mecrl.SYSTEMS)
+    assert all(r["python_ms"] > 0 and r["rust_ms"] > 0 for r in rows)
