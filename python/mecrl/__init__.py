@@ -12,6 +12,7 @@ mecrl's message naming the field.
 """
 
 from ._native import Error, __version__, reference_run
+from .runs import reproduce, run
 from .single import MecrlEnv, make
 from .vector import SYSTEMS, MecrlVectorEnv, make_vec
 
@@ -32,4 +33,4 @@ def parallel_vec(system: str, num_envs: int, backend: str = "cpu", **config):
 
 
 __all__ = ["Error", "MecrlEnv", "MecrlVectorEnv", "SYSTEMS", "make", "make_vec", "parallel_env", "parallel_vec",
-           "reference_run", "__version__"]
+           "reference_run", "reproduce", "run", "__version__"]

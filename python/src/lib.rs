@@ -382,12 +382,55 @@ fn step_loop(
     Ok(t0.elapsed().as_secs_f64())
 }
 
+/// `mecrl run`: the config (TOML text; `path` names its file, for errors and the manifest)
+/// with the CLI's overrides, into its run directory. Returns (directory, table, summary JSON).
+#[pyfunction]
+#[pyo3(signature = (text, path = "<python>", backend = None, seed = None, out = None))]
+fn run(
+    text: &str,
+    path: &str,
+    backend: Option<String>,
+    seed: Option<u64>,
+    out: Option<String>,
+) -> PyResult<(String, String, String)> {
+    use mecrl::experiment::AnyConfig;
+    let file = std::path::Path::new(path);
+    let mut cfg = AnyConfig::from_toml(text, file).map_err(err)?;
+    cfg.override_with(backend, seed, out.map(Into::into), None).map_err(err)?;
+    let choice: mecrl::BackendChoice = cfg.backend().parse().map_err(err)?;
+    let (be, _) = mecrl::backend::select(choice).map_err(err)?;
+    let command = vec!["python".to_string(), "mecrl.run".to_string(), path.to_string()];
+    let recorded = (path != "<python>").then_some(file);
+    let done = mecrl::experiment::finish::run_to_dir(&cfg, recorded, command, be, &mut |_| {}).map_err(err)?;
+    Ok((done.dir.display().to_string(), done.table, done.summary.to_string()))
+}
+
+/// `mecrl reproduce <system>`: a paper's tables and figures into `out` (resumable). Returns
+/// the summary in markdown.
+#[pyfunction]
+#[pyo3(signature = (system, out, quick = false, seed = 1, backend = "cpu"))]
+fn reproduce(system: &str, out: &str, quick: bool, seed: u64, backend: &str) -> PyResult<String> {
+    let choice: mecrl::BackendChoice = backend.parse().map_err(err)?;
+    let (be, _) = mecrl::backend::select(choice).map_err(err)?;
+    let dir = std::path::Path::new(out);
+    match system {
+        "dirs" => mecrl::experiment::dirs_reproduce::reproduce(quick, seed, dir, be, &mut |_| {}).map_err(err),
+        "mrlco" => {
+            let cfg = mecrl::experiment::mrlco::paper_config(quick, seed).map_err(err)?;
+            mecrl::experiment::mrlco::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
+        }
+        other => Err(bad("reproduce.system", other, "expected dirs or mrlco (the systems with learners so far)")),
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Env>()?;
     m.add("Error", m.py().get_type::<Error>())?;
     m.add_function(wrap_pyfunction!(reference_run, m)?)?;
     m.add_function(wrap_pyfunction!(step_loop, m)?)?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(reproduce, m)?)?;
     m.add("__version__", mecrl::VERSION)?;
     Ok(())
 }

@@ -172,3 +172,35 @@ def test_single_env_needs_reset_after_the_end():
         done = te or tr
     with pytest.raises(gymnasium.error.ResetNeeded):
         env.step(a)
+
+
+SMALL_RUN = """
+name = "py"
+backend = "cpu"
+batch = 4
+steps = 2
+[mec]
+n_iotd = 12
+n_mec = 3
+[levy]
+population = 4
+generations = 5
+"""
+
+
+def test_run_writes_the_cli_run_directory(tmp_path):
+    res = mecrl.run(SMALL_RUN, out=tmp_path)
+    d = res["dir"]
+    assert d.parent == tmp_path and (d / "manifest.json").is_file()
+    cols = res["results"]["results"]
+    assert len(cols["objective"]) == 6 * 4 * 2  # methods x instances x steps, as the CLI's
+    assert np.isfinite(cols["objective"]).all()
+    assert "method" in cols and res["summary"]
+    # a file path works too, and a bad field is an error naming it
+    p = tmp_path / "c.toml"
+    p.write_text(SMALL_RUN.replace('name = "py"', 'name = "file"'))
+    assert mecrl.run(p, out=tmp_path)["dir"].name.startswith("file")
+    with pytest.raises(mecrl.Error, match="mec.n_iotd"):
+        mecrl.run(SMALL_RUN.replace("n_iotd = 12", "n_iotd = 0"), out=tmp_path)
+    with pytest.raises(mecrl.Error, match="reproduce.system"):
+        mecrl.reproduce("crowd", out=tmp_path / "r")

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use mecrl::backend::{self, BackendChoice};
 use mecrl::bench;
-use mecrl::experiment::{dag_dot, pick_backend, rundir::RunDir, AnyConfig};
+use mecrl::experiment::{dag_dot, pick_backend, AnyConfig};
 
 #[derive(Parser)]
 #[command(name = "mecrl", version, about = "Batched task-offloading environments and search for mobile edge computing")]
@@ -339,30 +339,11 @@ fn cmd_run(
     cfg.override_with(backend, seed, out, case)?;
     let be = pick_backend(cfg.backend())?;
     let bar = progress(quiet, cfg.work_units());
-    let t0 = Instant::now();
-    let report = cfg.run(be, &mut |k| bar.inc(k))?;
+    let done =
+        mecrl::experiment::finish::run_to_dir(&cfg, Some(path), std::env::args().collect(), be, &mut |k| bar.inc(k))?;
     bar.finish_and_clear();
-    let total_s = t0.elapsed().as_secs_f64();
-    print!("{}", report.table);
-
-    let dir = RunDir::create(cfg.out_dir(), cfg.name())?;
-    for (name, contents) in &report.files {
-        dir.write(name, contents)?;
-    }
-    let manifest = serde_json::json!({
-        "mecrl_version": mecrl::VERSION,
-        "command": std::env::args().collect::<Vec<_>>(),
-        "config_file": path,
-        "system": cfg.system(),
-        "config": cfg.to_json(),
-        "seed": cfg.seed(),
-        "backend": cfg.backend(),
-        "backend_device": report.backend,
-        "wall_s": total_s,
-        "summary": report.summary,
-    });
-    dir.write("manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
-    let p = dir.commit()?;
+    print!("{}", done.table);
+    let p = done.dir;
     println!("run directory: {}", p.display());
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod dag_dot;
 pub mod dirs;
 pub mod dirs_reproduce;
 pub mod endedge;
+pub mod finish;
 pub mod mrlco;
 pub mod plot;
 pub mod rundir;

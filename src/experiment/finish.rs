@@ -1,0 +1,60 @@
+//! A run of any config into its run directory with the manifest: `mecrl run` and Python's
+//! `mecrl.run` both come here, so their directories are the same.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::rundir::RunDir;
+use super::AnyConfig;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+
+/// What a finished run left.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// The run directory (committed: it appears only when the run completes).
+    pub dir: PathBuf,
+    /// The results table printed by the CLI.
+    pub table: String,
+    /// The manifest's summary.
+    pub summary: serde_json::Value,
+    /// Wall time of the run, seconds.
+    pub wall_s: f64,
+}
+
+/// Run `cfg` on `be` and write `out_dir/<name>/` (the report's files and `manifest.json` with
+/// the config, seed, backend and device, version, `command` and the summary). `config_file`
+/// is recorded when the config came from a file.
+pub fn run_to_dir(
+    cfg: &AnyConfig,
+    config_file: Option<&Path>,
+    command: Vec<String>,
+    be: Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Finished> {
+    let t0 = Instant::now();
+    let report = cfg.run(be, tick)?;
+    let wall_s = t0.elapsed().as_secs_f64();
+    let dir = RunDir::create(cfg.out_dir(), cfg.name())?;
+    for (name, contents) in &report.files {
+        dir.write(name, contents)?;
+    }
+    let manifest = serde_json::json!({
+        "mecrl_version": crate::VERSION,
+        "command": command,
+        "config_file": config_file,
+        "system": cfg.system(),
+        "config": cfg.to_json(),
+        "seed": cfg.seed(),
+        "backend": cfg.backend(),
+        "backend_device": report.backend,
+        "wall_s": wall_s,
+        "summary": report.summary,
+    });
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| Error::config("manifest", "?", format!("could not be written: {e}")))?;
+    dir.write("manifest.json", text.as_bytes())?;
+    let dir = dir.commit()?;
+    Ok(Finished { dir, table: report.table, summary: report.summary, wall_s })
+}
