@@ -32,7 +32,18 @@ def test_ppo_mec_runs():
 
 
 def test_bench_runs(capsys):
-    mecrl.bench.main(["--num-envs", "8", "--steps", "2", "--blocks", "1", "--json"])
+    mecrl.bench.main(["--num-envs", "8", "--steps", "2", "--blocks", "1", "--ref-envs", "2", "--json"])
     rows = json.loads(capsys.readouterr().out)
     assert [r["system"] for r in rows] == list(mecrl.SYSTEMS)
     assert all(r["python_ms"] > 0 and r["rust_ms"] > 0 for r in rows)
+    refs = {r["system"]: r["reference_env_steps_per_s"] for r in rows}
+    assert refs["mec"] > 0 and refs["endedge"] > 0 and refs["coop"] is None
+
+
+@pytest.mark.parametrize("name", ["EndedgeRef", "MecRef"])
+def test_references_pass_the_env_checker(name):
+    from gymnasium.utils.env_checker import check_env
+
+    import mecrl.reference
+
+    check_env(getattr(mecrl.reference, name)(), skip_render_check=True)
