@@ -1,7 +1,7 @@
 """`python -m mecrl.bench`: steps per second of each system through Python (a `MecrlVectorEnv`,
 actions from numpy arrays, outputs into the env's arrays) next to the same steps in a Rust loop
-(`mecrl._native.step_loop`: the contract's host step and the same reads) and, for `mec` and
-`endedge`, next to the plain-Python/numpy system of `mecrl.reference` behind Gymnasium's
+(`mecrl._native.step_loop`: the contract's host step and the same reads) and, for `mec`, `coop`
+and `endedge`, next to the plain-Python/numpy system of `mecrl.reference` behind Gymnasium's
 `SyncVectorEnv` (`--ref-envs` copies: its cost is linear in them, so env-steps/s compare), in
 one invocation, blocks alternating, medians and ranges.
 
@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium.vector import SyncVectorEnv
 
 from . import _native
-from .reference import EndedgeRef, MecRef
+from .reference import CoopRef, EndedgeRef, MecRef
 from .vector import SYSTEMS, MecrlVectorEnv
 
 
@@ -33,8 +33,12 @@ def _mec_ref():
     return MecRef(n_iotd=30, n_mec=2, horizon=100)
 
 
+def _coop_ref():
+    return CoopRef(n_nodes=20, horizon=100, deadline_slots=8, slot_s=0.5, max_queue=4)
+
+
 # the plain-Python references, at the sizes of CONFIGS below (mecrl's defaults)
-REFERENCES = {"mec": _mec_ref, "endedge": _endedge_ref}
+REFERENCES = {"mec": _mec_ref, "coop": _coop_ref, "endedge": _endedge_ref}
 
 # the systems at their papers' default sizes, except dag's graphs (20 tasks, MRLCO's n)
 CONFIGS = {"mec": {}, "dag": {"gen": {"n": 20}}, "crowd": {}, "coop": {}, "endedge": {}}

@@ -7,6 +7,10 @@ flattering to mecrl):
   published simulator's order: local, edge with the previous slot's queue counts, transmit,
   recount; deque FIFOs per terminal and per (terminal, server); Bernoulli arrivals), with the
   actions of the step deciding where the arrived tasks go, per-terminal rewards −delay / Const.
+- `CoopRef`: the `coop` slot of tools/bench_coop_python.py (docs/coop.md: Bernoulli arrivals,
+  FIFO execution and send queues served per slot, failures drawn once per task, drops at the
+  deadline, team reward), with the actions of the step as the arrived tasks' targets (a
+  target whose queue is full, or N, processes locally).
 - `MecRef`: the `mec` objective in numpy for one instance per step: a fresh channel state, a
   cost table from it, ΣΦ of the decision with the exact allocation's closed form (the
   sqrt-weighted MEC term of tools/bench_mec_numpy.py), reward 1/ΣΦ. It skips the per-IoTD
@@ -15,6 +19,7 @@ flattering to mecrl):
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 
@@ -161,3 +166,127 @@ class MecRef(gymnasium.Env):
         self.t += 1
         self._draw()
         return self.gain, float(1.0 / objective), False, self.t >= self.H, {"objective": objective}
+
+
+class _Task:
+    __slots__ = ("origin", "target", "t_arr", "size", "cycles", "rem", "link_fail", "node_fail")
+
+
+class CoopRef(gymnasium.Env):
+    metadata = {"render_modes": []}
+
+    def __init__(self, n_nodes=20, horizon=100, deadline_slots=8, slot_s=0.5, max_queue=4):
+        self.n, self.H, self.w, self.dt, self.max_queue = n_nodes, horizon, deadline_slots, slot_s, max_queue
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(n_nodes, 3 * n_nodes + 5), dtype=np.float32)
+        self.action_space = spaces.MultiDiscrete(np.full(n_nodes, n_nodes + 1))
+        self.rng = random.Random(0)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        rng = self.rng = random.Random(seed)
+        n = self.n
+        cores = [4, 8, 16, 20, 24, 28, 32]
+        self.lam = [rng.uniform(0.0, 1.0) for _ in range(n)]
+        self.cap = [rng.choice(cores) * 3e9 for _ in range(n)]
+        self.alpha = [rng.uniform(0.0, 0.1) for _ in range(n)]
+        self.rate = [[0.0] * n for _ in range(n)]
+        self.beta = [[0.0] * n for _ in range(n)]
+        for i in range(n):
+            for j in range(i + 1, n):
+                self.rate[i][j] = self.rate[j][i] = rng.uniform(8e7, 3.2e8)
+                self.beta[i][j] = self.beta[j][i] = rng.uniform(0.0, 0.03)
+        self.execq = [[] for _ in range(n)]
+        self.sendq = [[[] for _ in range(n)] for _ in range(n)]
+        self.t = 0
+        self._arrive()
+        return self._obs(), {}
+
+    def _arrive(self):
+        rng, n = self.rng, self.n
+        self.arrived = [None] * n
+        for i in range(n):
+            if self.t >= self.H or rng.random() >= self.lam[i]:
+                continue
+            k = _Task()
+            k.origin, k.t_arr = i, self.t
+            k.size = rng.uniform(8e6, 6.4e7)
+            k.cycles = rng.uniform(800.0, 2400.0) * k.size
+            self.arrived[i] = k
+
+    def _obs(self):
+        n = self.n
+        o = np.zeros((n, 3 * n + 5), dtype=np.float32)
+        lens = [len(q) for q in self.execq]
+        for i in range(n):
+            o[i, :n] = lens
+            o[i, n:2 * n] = [r / 3.2e8 for r in self.rate[i]]
+            o[i, 2 * n:3 * n] = self.beta[i]
+            k = self.arrived[i]
+            o[i, 3 * n:] = [self.lam[i], self.cap[i] / 1e11, self.alpha[i], self.t / self.H,
+                            0.0 if k is None else k.size / 6.4e7]
+        return o
+
+    def step(self, action):
+        n, t, w, dt, rng = self.n, self.t, self.w, self.dt, self.rng
+        reward = 0
+        lens = [len(q) for q in self.execq]
+        for i in range(n):
+            k = self.arrived[i]
+            if k is None:
+                continue
+            j = int(action[i])
+            if j >= n or (j != i and lens[j] >= self.max_queue):
+                j = i
+            k.target = j
+            r_link = 1.0 if j == i else math.exp(-self.beta[i][j] * (k.size / self.rate[i][j]))
+            r_node = math.exp(-self.alpha[j] * (k.cycles / self.cap[j]))
+            k.link_fail = j != i and rng.random() >= r_link
+            k.node_fail = rng.random() >= r_node
+            if j == i:
+                k.rem = k.cycles
+                self.execq[i].append(k)
+            else:
+                k.rem = k.size
+                self.sendq[i][j].append(k)
+        for j in range(n):
+            budget = self.cap[j] * dt
+            q = self.execq[j]
+            while q and budget > 0.0:
+                k = q[0]
+                if k.rem <= budget:
+                    budget -= k.rem
+                    q.pop(0)
+                    reward += -1 if k.node_fail else 1
+                else:
+                    k.rem -= budget
+                    budget = 0.0
+        for i in range(n):
+            for j in range(n):
+                q = self.sendq[i][j]
+                budget = self.rate[i][j] * dt
+                while q and budget > 0.0:
+                    k = q[0]
+                    if k.rem <= budget:
+                        budget -= k.rem
+                        q.pop(0)
+                        if k.link_fail:
+                            reward -= 1
+                        else:
+                            k.rem = k.cycles
+                            self.execq[j].append(k)
+                    else:
+                        k.rem -= budget
+                        budget = 0.0
+        for i in range(n):
+            for j in range(n):
+                q = self.sendq[i][j]
+                keep = [k for k in q if k.t_arr + w - 1 > t]
+                reward -= len(q) - len(keep)
+                self.sendq[i][j] = keep
+        for j in range(n):
+            keep = [k for k in self.execq[j] if k.t_arr + w - 1 > t]
+            reward -= len(self.execq[j]) - len(keep)
+            self.execq[j] = keep
+        self.t += 1
+        self._arrive()
+        return self._obs(), float(reward), False, self.t >= self.H + w - 1, {}

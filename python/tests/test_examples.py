@@ -37,10 +37,10 @@ def test_bench_runs(capsys):
     assert [r["system"] for r in rows] == list(mecrl.SYSTEMS)
     assert all(r["python_ms"] > 0 and r["rust_ms"] > 0 for r in rows)
     refs = {r["system"]: r["reference_env_steps_per_s"] for r in rows}
-    assert refs["mec"] > 0 and refs["endedge"] > 0 and refs["coop"] is None
+    assert refs["mec"] > 0 and refs["coop"] > 0 and refs["endedge"] > 0 and refs["crowd"] is None
 
 
-@pytest.mark.parametrize("name", ["EndedgeRef", "MecRef"])
+@pytest.mark.parametrize("name", ["CoopRef", "EndedgeRef", "MecRef"])
 def test_references_pass_the_env_checker(name):
     from gymnasium.utils.env_checker import check_env
 
