@@ -129,11 +129,8 @@ fn copy_f32(be: &dyn Backend, buf: &mecrl::Buffer, words: usize, dst: &mut [f32]
     if words == 0 {
         return Ok(());
     }
-    let v = be.download(buf).map_err(err)?;
-    for (d, &w) in dst.iter_mut().zip(&v[..words]) {
-        *d = f32::from_bits(w);
-    }
-    Ok(())
+    // straight into the numpy array's memory (f32 and u32 words have the same bits)
+    be.download_into(buf, bytemuck::cast_slice_mut(dst)).map_err(err)
 }
 
 fn copy_bool(be: &dyn Backend, buf: &mecrl::Buffer, words: usize, dst: &mut [bool], what: &str) -> PyResult<()> {
@@ -143,8 +140,9 @@ fn copy_bool(be: &dyn Backend, buf: &mecrl::Buffer, words: usize, dst: &mut [boo
     if words == 0 {
         return Ok(());
     }
-    let v = be.download(buf).map_err(err)?;
-    for (d, &w) in dst.iter_mut().zip(&v[..words]) {
+    let mut v = vec![0u32; words];
+    be.download_into(buf, &mut v).map_err(err)?;
+    for (d, &w) in dst.iter_mut().zip(&v) {
         *d = w != 0;
     }
     Ok(())
@@ -364,19 +362,28 @@ fn step_loop(
     let rows: Vec<Vec<u32>> = a.chunks(w).map(|r| r.iter().map(|&x| x as u32).collect()).collect();
     e.env.reset(seed, &e.out).map_err(err)?;
     let be = e.env.backend().clone();
+    // host arrays allocated once, as a Rust user's loop would keep them (obs, reward, flags,
+    // mask, info; empty where the system has none)
+    let s = &e.spec;
+    let mut host: Vec<Vec<u32>> = vec![
+        vec![0; s.batch * s.agents * s.obs_words()],
+        vec![0; s.reward_words()],
+        vec![0; s.batch],
+        vec![0; s.batch],
+        vec![0; if s.masked { s.mask_words() } else { 0 }],
+        vec![0; s.batch * s.info.len()],
+    ];
     let t0 = std::time::Instant::now();
     for words in rows {
         e.words = words;
         e.step_words(check_mask)?;
-        for b in [&e.out.obs, &e.out.reward, &e.out.terminated, &e.out.truncated] {
-            std::hint::black_box(be.download(b).map_err(err)?);
+        let o = &e.out;
+        for (b, h) in [&o.obs, &o.reward, &o.terminated, &o.truncated, &o.mask, &o.info].into_iter().zip(&mut host) {
+            if !h.is_empty() {
+                be.download_into(b, h).map_err(err)?;
+            }
         }
-        if e.spec.masked {
-            std::hint::black_box(be.download(&e.out.mask).map_err(err)?);
-        }
-        if !e.spec.info.is_empty() {
-            std::hint::black_box(be.download(&e.out.info).map_err(err)?);
-        }
+        std::hint::black_box(&host);
     }
     be.sync().map_err(err)?;
     Ok(t0.elapsed().as_secs_f64())

@@ -77,6 +77,15 @@ impl Backend for CpuBackend {
         let v = lock(&h).clone();
         Ok(v)
     }
+    fn download_into(&self, buf: &Buffer, dst: &mut [u32]) -> Result<()> {
+        if dst.len() > buf.words() {
+            return Err(Error::shape("cpu download_into", format!("<= {} words", buf.words()), dst.len()));
+        }
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+        let h = host(buf, "cpu")?;
+        dst.copy_from_slice(&lock(&h)[..dst.len()]);
+        Ok(())
+    }
     fn launch(&self, spec: &'static KernelSpec, params: &[u8], _threads: u32, bufs: &[&Buffer]) -> Result<()> {
         check_launch("cpu", spec, params, bufs)?;
         let hosts = bufs.iter().map(|b| host(b, "cpu")).collect::<Result<Vec<_>>>()?;
@@ -138,5 +147,9 @@ mod tests {
         assert_eq!(be.download(&c).expect("download"), vec![3; 1000]);
         let d = be.alloc(10).expect("alloc");
         assert_eq!(be.download(&d).expect("download"), vec![0; 10]);
+        let mut part = [7u32; 4];
+        be.download_into(&d, &mut part).expect("download_into");
+        assert_eq!(part, [0; 4]);
+        assert!(be.download_into(&d, &mut [0u32; 11]).is_err(), "longer than the buffer");
     }
 }

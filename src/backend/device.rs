@@ -97,6 +97,16 @@ pub trait Backend: Send + Sync {
     fn write(&self, buf: &Buffer, data: &[u32]) -> Result<()>;
     /// The contents of `buf`.
     fn download(&self, buf: &Buffer) -> Result<Vec<u32>>;
+    /// The first `dst.len()` words of `buf` into `dst` (a caller's host array: no allocation
+    /// on the CPU backend, which copies straight out of the buffer). One download.
+    fn download_into(&self, buf: &Buffer, dst: &mut [u32]) -> Result<()> {
+        if dst.len() > buf.words() {
+            return Err(crate::error::Error::shape("download_into", format!("<= {} words", buf.words()), dst.len()));
+        }
+        let v = self.download(buf)?;
+        dst.copy_from_slice(&v[..dst.len()]);
+        Ok(())
+    }
     /// Launch `kernel` over `threads` logical threads with parameter block `params` and `bufs`
     /// bound in the order of the kernel's [`KernelSpec::bufs`].
     fn launch(&self, kernel: &'static KernelSpec, params: &[u8], threads: u32, bufs: &[&Buffer]) -> Result<()>;
