@@ -4,7 +4,7 @@
 //! per-instance Python objects, no allocation per step. Every mecrl error arrives as
 //! `mecrl.Error` (a `ValueError`) carrying mecrl's typed message, which names the field.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mecrl::backend::Backend;
 use mecrl::env::contract::{ActionSpace, BatchEnv, EnvBuffers, EnvSpec};
@@ -58,14 +58,14 @@ fn take_bool(system: &str, json: &mut serde_json::Value, key: &str, default: boo
 const MEC_HORIZON: u64 = 100;
 
 /// Build `system` with `num_envs` instances from its config JSON.
-fn build(system: &str, num_envs: usize, be: Arc<dyn Backend>, config: &str) -> PyResult<Box<dyn BatchEnv>> {
+fn build(system: &str, num_envs: usize, be: Arc<dyn Backend>, config: &str) -> PyResult<Box<dyn BatchEnv + Send>> {
     use mecrl::env::{coop, crowd, dag, endedge, mec};
     let mut json: serde_json::Value =
         serde_json::from_str(config).map_err(|e| bad("config", config, &format!("is not JSON: {e}")))?;
     if !json.is_object() {
         return Err(bad("config", config, "must be an object of fields"));
     }
-    let env: Box<dyn BatchEnv> = match system {
+    let env: Box<dyn BatchEnv + Send> = match system {
         "mec" => {
             let horizon = take_u64(system, &mut json, "horizon", MEC_HORIZON)?;
             let horizon = u32::try_from(horizon).map_err(|_| bad("mec.horizon", horizon, "must fit in 32 bits"))?;
@@ -112,14 +112,50 @@ fn build(system: &str, num_envs: usize, be: Arc<dyn Backend>, config: &str) -> P
     Ok(env)
 }
 
-/// One batched environment of a system.
-#[pyclass(unsendable, module = "mecrl._native")]
-struct Env {
-    env: Box<dyn BatchEnv>,
+/// The environment, its output buffers and the last host actions: what a step touches.
+struct Inner {
+    env: Box<dyn BatchEnv + Send>,
     out: EnvBuffers,
-    spec: EnvSpec,
     /// The action words of the last host step (reused).
     words: Vec<u32>,
+}
+
+impl Inner {
+    fn new(system: &str, num_envs: usize, backend: &str, config: &str) -> PyResult<(Self, EnvSpec)> {
+        if num_envs == 0 {
+            return Err(bad("num_envs", num_envs, "must be at least 1"));
+        }
+        // quietly (the CLI's pick_backend prints the choice); spec()["backend"] describes it
+        let choice: mecrl::BackendChoice = backend.parse().map_err(err)?;
+        let (be, _skipped) = mecrl::backend::select(choice).map_err(err)?;
+        let env = build(system, num_envs, be.clone(), config)?;
+        let spec = env.spec().clone();
+        let out = EnvBuffers::new(&*be, &spec).map_err(err)?;
+        Ok((Inner { env, out, words: vec![] }, spec))
+    }
+
+    fn step_words(&mut self, check_mask: bool) -> mecrl::Result<()> {
+        if check_mask {
+            return self.env.step_host(&self.words, &self.out);
+        }
+        let buf = self.env.backend().upload(&self.words)?;
+        self.env.step(&buf, &self.out)
+    }
+}
+
+/// One batched environment of a system. A reset or step releases the GIL (the environment
+/// is locked meanwhile: one object is stepped by one thread at a time).
+#[pyclass(module = "mecrl._native")]
+struct Env {
+    inner: Mutex<Inner>,
+    spec: EnvSpec,
+    backend: String,
+}
+
+impl Env {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 fn copy_f32(be: &dyn Backend, buf: &mecrl::Buffer, words: usize, dst: &mut [f32], what: &str) -> PyResult<()> {
@@ -157,16 +193,9 @@ impl Env {
     #[new]
     #[pyo3(signature = (system, num_envs, backend = "cpu", config = "{}"))]
     fn new(system: &str, num_envs: usize, backend: &str, config: &str) -> PyResult<Self> {
-        if num_envs == 0 {
-            return Err(bad("num_envs", num_envs, "must be at least 1"));
-        }
-        // quietly (the CLI's pick_backend prints the choice); spec()["backend"] describes it
-        let choice: mecrl::BackendChoice = backend.parse().map_err(err)?;
-        let (be, _skipped) = mecrl::backend::select(choice).map_err(err)?;
-        let env = build(system, num_envs, be.clone(), config)?;
-        let spec = env.spec().clone();
-        let out = EnvBuffers::new(&*be, &spec).map_err(err)?;
-        Ok(Env { env, out, spec, words: vec![] })
+        let (inner, spec) = Inner::new(system, num_envs, backend, config)?;
+        let backend = inner.env.backend().describe();
+        Ok(Env { inner: Mutex::new(inner), spec, backend })
     }
 
     /// The environment's spec as a dict (shapes, action space, mask, reward, horizon, info).
@@ -206,13 +235,17 @@ impl Env {
         d.set_item("stochastic", s.stochastic)?;
         d.set_item("info", s.info.clone())?;
         d.set_item("invalid_action", s.invalid_action)?;
-        d.set_item("backend", self.env.backend().describe())?;
+        d.set_item("backend", &self.backend)?;
         Ok(d)
     }
 
     /// Reset every instance with `seed`.
-    fn reset(&mut self, seed: u64) -> PyResult<()> {
-        self.env.reset(seed, &self.out).map_err(err)
+    fn reset(&self, py: Python<'_>, seed: u64) -> PyResult<()> {
+        py.detach(|| {
+            let g = &mut *self.lock();
+            g.env.reset(seed, &g.out)
+        })
+        .map_err(err)
     }
 
     /// Step with discrete actions (int64, one per agent component, flat in batch-major
@@ -220,7 +253,7 @@ impl Env {
     /// `check_mask` a masked action is refused too (without, the system's kernel handles it
     /// as `spec()["invalid_action"]` says). A refused step changes nothing.
     #[pyo3(signature = (actions, check_mask = true))]
-    fn step_discrete(&mut self, actions: PyReadonlyArrayDyn<'_, i64>, check_mask: bool) -> PyResult<()> {
+    fn step_discrete(&self, py: Python<'_>, actions: PyReadonlyArrayDyn<'_, i64>, check_mask: bool) -> PyResult<()> {
         let Some(n) = self.spec.action.choices() else {
             return Err(bad("actions", "integers", "this system's actions are continuous (use step_continuous)"));
         };
@@ -229,19 +262,20 @@ impl Env {
         if a.len() != want {
             return Err(bad("actions", a.len(), &format!("has the wrong number of elements: expected {want}")));
         }
-        self.words.clear();
+        let mut words = std::mem::take(&mut self.lock().words);
+        words.clear();
         for (i, &x) in a.iter().enumerate() {
             if !(0..n as i64).contains(&x) {
                 return Err(bad(&format!("actions[{i}]"), x, &format!("must be in 0..{n}")));
             }
-            self.words.push(x as u32);
+            words.push(x as u32);
         }
-        self.step_words(check_mask)
+        self.step(py, words, check_mask)
     }
 
     /// Step with continuous actions (float32, flat): finite and within the bounds, else
     /// `mecrl.Error` naming the index.
-    fn step_continuous(&mut self, actions: PyReadonlyArrayDyn<'_, f32>) -> PyResult<()> {
+    fn step_continuous(&self, py: Python<'_>, actions: PyReadonlyArrayDyn<'_, f32>) -> PyResult<()> {
         let ActionSpace::Continuous { low, high, .. } = self.spec.action else {
             return Err(bad("actions", "floats", "this system's actions are discrete (use step_discrete)"));
         };
@@ -250,14 +284,15 @@ impl Env {
         if a.len() != want {
             return Err(bad("actions", a.len(), &format!("has the wrong number of elements: expected {want}")));
         }
-        self.words.clear();
+        let mut words = std::mem::take(&mut self.lock().words);
+        words.clear();
         for (i, &x) in a.iter().enumerate() {
             if !(x.is_finite() && (low..=high).contains(&x)) {
                 return Err(bad(&format!("actions[{i}]"), x, &format!("must be finite and in [{low}, {high}]")));
             }
-            self.words.push(x.to_bits());
+            words.push(x.to_bits());
         }
-        self.step_words(true)
+        self.step(py, words, true)
     }
 
     /// Write the outputs of the last reset or step into the caller's arrays (C-contiguous,
@@ -275,7 +310,8 @@ impl Env {
         info: Option<PyReadwriteArrayDyn<'_, f32>>,
         state: Option<PyReadwriteArrayDyn<'_, f32>>,
     ) -> PyResult<()> {
-        let (s, o, be) = (&self.spec, &self.out, &**self.env.backend());
+        let g = self.lock();
+        let (s, o, be) = (&self.spec, &g.out, &**g.env.backend());
         let obs_words = s.batch * s.agents * s.obs_words();
         copy_f32(be, &o.obs, obs_words, slice_mut(&mut obs, "obs")?, "obs")?;
         copy_f32(be, &o.reward, s.reward_words(), slice_mut(&mut reward, "reward")?, "reward")?;
@@ -295,12 +331,14 @@ impl Env {
 }
 
 impl Env {
-    fn step_words(&mut self, check_mask: bool) -> PyResult<()> {
-        if check_mask {
-            return self.env.step_host(&self.words, &self.out).map_err(err);
-        }
-        let buf = self.env.backend().upload(&self.words).map_err(err)?;
-        self.env.step(&buf, &self.out).map_err(err)
+    /// Step with host action words, the GIL released.
+    fn step(&self, py: Python<'_>, words: Vec<u32>, check_mask: bool) -> PyResult<()> {
+        py.detach(|| {
+            let mut g = self.lock();
+            g.words = words;
+            g.step_words(check_mask)
+        })
+        .map_err(err)
     }
 }
 
@@ -318,9 +356,9 @@ fn reference_run(
     backend: &str,
     config: &str,
 ) -> PyResult<(Vec<f32>, Vec<f32>)> {
-    let mut e = Env::new(system, num_envs, backend, config)?;
+    let (mut e, spec) = Inner::new(system, num_envs, backend, config)?;
     let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
-    let w = e.spec.action_words();
+    let w = spec.action_words();
     if w == 0 || a.len() % w != 0 {
         return Err(bad("actions", a.len(), &format!("must be a whole number of steps of {w} words")));
     }
@@ -331,10 +369,10 @@ fn reference_run(
         let words: Vec<u32> = step.iter().map(|&x| x as u32).collect();
         e.env.step_host(&words, &e.out).map_err(err)?;
         let r = be.download(&e.out.reward).map_err(err)?;
-        rewards.extend(r[..e.spec.reward_words()].iter().map(|&x| f32::from_bits(x)));
+        rewards.extend(r[..spec.reward_words()].iter().map(|&x| f32::from_bits(x)));
     }
     let obs = be.download(&e.out.obs).map_err(err)?;
-    let words = e.spec.batch * e.spec.agents * e.spec.obs_words();
+    let words = spec.batch * spec.agents * spec.obs_words();
     Ok((obs[..words].iter().map(|&x| f32::from_bits(x)).collect(), rewards))
 }
 
@@ -353,9 +391,9 @@ fn step_loop(
     config: &str,
     check_mask: bool,
 ) -> PyResult<f64> {
-    let mut e = Env::new(system, num_envs, backend, config)?;
+    let (mut e, spec) = Inner::new(system, num_envs, backend, config)?;
     let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
-    let w = e.spec.action_words();
+    let w = spec.action_words();
     if w == 0 || a.len() % w != 0 {
         return Err(bad("actions", a.len(), &format!("must be a whole number of steps of {w} words")));
     }
@@ -364,7 +402,7 @@ fn step_loop(
     let be = e.env.backend().clone();
     // host arrays allocated once, as a Rust user's loop would keep them (obs, reward, flags,
     // mask, info; empty where the system has none)
-    let s = &e.spec;
+    let s = &spec;
     let mut host: Vec<Vec<u32>> = vec![
         vec![0; s.batch * s.agents * s.obs_words()],
         vec![0; s.reward_words()],
@@ -376,7 +414,7 @@ fn step_loop(
     let t0 = std::time::Instant::now();
     for words in rows {
         e.words = words;
-        e.step_words(check_mask)?;
+        e.step_words(check_mask).map_err(err)?;
         let o = &e.out;
         for (b, h) in [&o.obs, &o.reward, &o.terminated, &o.truncated, &o.mask, &o.info].into_iter().zip(&mut host) {
             if !h.is_empty() {

@@ -204,3 +204,25 @@ def test_run_writes_the_cli_run_directory(tmp_path):
         mecrl.run(SMALL_RUN.replace("n_iotd = 12", "n_iotd = 0"), out=tmp_path)
     with pytest.raises(mecrl.Error, match="reproduce.system"):
         mecrl.reproduce("crowd", out=tmp_path / "r")
+
+
+def test_steps_from_threads_equal_the_sequential_run():
+    """A step releases the GIL: two environments stepped from two threads at once give what
+    each gives alone."""
+    import threading
+
+    def run(out, k):
+        out[k] = rollout(mecrl.make_vec("endedge", 16, **SMALL["endedge"]), seed=k, steps=5)
+
+    alone = {}
+    for k in (1, 2):
+        run(alone, k)
+    both = {}
+    threads = [threading.Thread(target=run, args=(both, k)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in (1, 2):
+        for x, y in zip(alone[k], both[k]):
+            np.testing.assert_array_equal(x, y)
