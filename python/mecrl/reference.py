@@ -11,10 +11,9 @@ flattering to mecrl):
   FIFO execution and send queues served per slot, failures drawn once per task, drops at the
   deadline, team reward), with the actions of the step as the arrived tasks' targets (a
   target whose queue is full, or N, processes locally).
-- `MecRef`: the `mec` objective in numpy for one instance per step: a fresh channel state, a
-  cost table from it, ΣΦ of the decision with the exact allocation's closed form (the
-  sqrt-weighted MEC term of tools/bench_mec_numpy.py), reward 1/ΣΦ. It skips the per-IoTD
-  optimal transmit power of mecrl's model, so it is cheaper than the real system.
+- `MecRef`: the `mec` step in numpy with mecrl's model: a fresh channel (eq. 3), the
+  observation, every link's optimal power by Newton (eq. 13, vectorized over the links), rates
+  (eq. 2), ΣΦ of the decision with the KKT CPU shares, reward 1/ΣΦ.
 """
 
 from __future__ import annotations
@@ -137,35 +136,77 @@ class EndedgeRef(gymnasium.Env):
 
 
 class MecRef(gymnasium.Env):
+    """The `mec` step in numpy with mecrl's model (src/env/mec/model.rs, SPEC `mec`): IoTDs
+    and MEC servers placed uniformly in the area, a fresh Rayleigh channel per step (eq. 3),
+    the observation (ln h − mean) / std per server, each offloaded task at its optimal transmit
+    power (eq. 13, Newton on (1+t)ln(1+t) − t = φ_T c/φ_E, vectorized over all links), its rate
+    (eq. 2), and ΣΦ of the decision with the KKT CPU shares (eq. 13); reward 1/ΣΦ."""
+
     metadata = {"render_modes": []}
 
-    def __init__(self, n_iotd=30, n_mec=2, horizon=100, phi_t=0.5, f_max=50e9):
-        self.N, self.M, self.H, self.phi_t, self.f_max = n_iotd, n_mec, horizon, phi_t, f_max
+    def __init__(self, n_iotd=30, n_mec=2, horizon=100, area_m=50.0, beta0=1e-3, bandwidth_hz=1e6,
+                 noise_psd=1e-12, task_bits=8e5, task_cycles=1e9, f_local_hz=1e9, f_mec_max_hz=50e9,
+                 p_max_w=1.5, kappa=1e-27, phi_t=0.5, phi_e=0.5, d2_min_m2=1.0):
+        self.N, self.M, self.H = n_iotd, n_mec, horizon
+        self.c = dict(area=area_m, beta0=beta0, B=bandwidth_hz, n0=noise_psd, D=task_bits, F=task_cycles,
+                      f0=f_local_hz, fmax=f_mec_max_hz, pmax=p_max_w, kappa=kappa, phi_t=phi_t, phi_e=phi_e,
+                      d2min=d2_min_m2)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(n_mec, n_iotd), dtype=np.float32)
         self.action_space = spaces.MultiDiscrete(np.full(n_iotd, n_mec + 1))
         self.rng = np.random.default_rng(0)
 
-    def _draw(self):
-        self.gain = self.rng.standard_normal((self.M, self.N)).astype(np.float32)
-        # local cost 1 per IoTD; an MEC link's cost falls with its gain
-        self.cost = np.concatenate([np.ones((self.N, 1)), 0.5 / (1.0 + np.exp(self.gain.T))], axis=1)
-        self.sqrt_f = np.full(self.N, np.sqrt(1e9))
-
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         self.rng = np.random.default_rng(seed)
+        c = self.c
+        self.iotd = self.rng.uniform(0, c["area"], size=(self.N, 2))
+        self.mec = self.rng.uniform(0, c["area"], size=(self.M, 2))
+        self.d2 = np.maximum(((self.mec[:, None, :] - self.iotd[None, :, :]) ** 2).sum(-1), c["d2min"])
         self.t = 0
         self._draw()
-        return self.gain, {}
+        return self.obs, {}
+
+    def _draw(self):
+        c = self.c
+        self.h = c["beta0"] * self.rng.exponential(1.0, size=(self.M, self.N)) / self.d2  # eq. 3
+        lh = np.log(self.h)
+        self.obs = ((lh - lh.mean(1, keepdims=True)) / (lh.std(1, keepdims=True) + 1e-12)).astype(np.float32)
+        # eq. 13, power part: Newton from above on every link at once
+        cc = self.h / (c["n0"] * c["B"])
+        s = c["phi_t"] * cc / c["phi_e"]
+        t_max = cc * c["pmax"]
+        t = t_max.copy()
+        boxed = (1 + t_max) * np.log1p(t_max) - t_max > s
+        live = boxed.copy()
+        for _ in range(64):
+            if not live.any():
+                break
+            nxt = (t + s) / np.log1p(t) - 1.0
+            step = live & (nxt < t)
+            t = np.where(step, nxt, t)
+            live = step
+        p = np.where(boxed, np.minimum(t / cc, c["pmax"]), c["pmax"])
+        r = c["B"] * np.log2(1 + p * self.h / (c["n0"] * c["B"]))  # eq. 2
+        self.tx = (c["phi_t"] + c["phi_e"] * p) * c["D"] / r  # transmission part of Φ
+        t_loc = c["F"] / c["f0"]
+        self.local = c["phi_t"] * t_loc + c["phi_e"] * c["kappa"] * c["f0"] ** 2 * c["F"]  # eq. 8-10
 
     def step(self, action):
         a = np.asarray(action)
-        tx = self.cost[np.arange(self.N), a].sum()
-        s = np.bincount(a, weights=self.sqrt_f, minlength=self.M + 1)
-        objective = tx + self.phi_t / self.f_max * (s[1:] ** 2).sum()
+        c = self.c
+        off = a > 0
+        phi = np.where(off, 0.0, self.local)
+        phi[off] = self.tx[a[off] - 1, np.nonzero(off)[0]]
+        # KKT shares f_i = F_max √F_i / Σ √F_k: the compute time sums to (Σ √F_k)² / F_max per MEC
+        for j in range(1, self.M + 1):
+            k = int((a == j).sum())
+            if k:
+                phi_comp = c["phi_t"] * (k * np.sqrt(c["F"])) ** 2 / c["fmax"]
+                phi[a == j] += phi_comp / k
+        objective = float(phi.sum())
         self.t += 1
         self._draw()
-        return self.gain, float(1.0 / objective), False, self.t >= self.H, {"objective": objective}
+        return self.obs, 1.0 / objective, False, self.t >= self.H, {"objective": objective}
 
 
 class _Task:
