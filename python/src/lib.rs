@@ -118,6 +118,8 @@ struct Inner {
     out: EnvBuffers,
     /// The action words of the last host step (reused).
     words: Vec<u32>,
+    /// Flag and mask words on their way to numpy bools (reused).
+    scratch: Vec<u32>,
 }
 
 impl Inner {
@@ -131,7 +133,7 @@ impl Inner {
         let env = build(system, num_envs, be.clone(), config)?;
         let spec = env.spec().clone();
         let out = EnvBuffers::new(&*be, &spec).map_err(err)?;
-        Ok((Inner { env, out, words: vec![] }, spec))
+        Ok((Inner { env, out, words: vec![], scratch: vec![] }, spec))
     }
 
     fn step_words(&mut self, check_mask: bool) -> mecrl::Result<()> {
@@ -169,16 +171,23 @@ fn copy_f32(be: &dyn Backend, buf: &mecrl::Buffer, words: usize, dst: &mut [f32]
     be.download_into(buf, bytemuck::cast_slice_mut(dst)).map_err(err)
 }
 
-fn copy_bool(be: &dyn Backend, buf: &mecrl::Buffer, words: usize, dst: &mut [bool], what: &str) -> PyResult<()> {
+fn copy_bool(
+    be: &dyn Backend,
+    buf: &mecrl::Buffer,
+    words: usize,
+    dst: &mut [bool],
+    scratch: &mut Vec<u32>,
+    what: &str,
+) -> PyResult<()> {
     if dst.len() != words {
         return Err(bad(what, dst.len(), &format!("array has the wrong size: expected {words} elements")));
     }
     if words == 0 {
         return Ok(());
     }
-    let mut v = vec![0u32; words];
-    be.download_into(buf, &mut v).map_err(err)?;
-    for (d, &w) in dst.iter_mut().zip(&v) {
+    scratch.resize(words, 0);
+    be.download_into(buf, scratch).map_err(err)?;
+    for (d, &w) in dst.iter_mut().zip(scratch.iter()) {
         *d = w != 0;
     }
     Ok(())
@@ -257,13 +266,7 @@ impl Env {
         let Some(n) = self.spec.action.choices() else {
             return Err(bad("actions", "integers", "this system's actions are continuous (use step_continuous)"));
         };
-        let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
-        let want = self.spec.action_words();
-        if a.len() != want {
-            return Err(bad("actions", a.len(), &format!("has the wrong number of elements: expected {want}")));
-        }
-        let mut words = std::mem::take(&mut self.lock().words);
-        words.clear();
+        let (a, mut words) = self.actions(&actions)?;
         for (i, &x) in a.iter().enumerate() {
             if !(0..n as i64).contains(&x) {
                 return Err(bad(&format!("actions[{i}]"), x, &format!("must be in 0..{n}")));
@@ -279,13 +282,7 @@ impl Env {
         let ActionSpace::Continuous { low, high, .. } = self.spec.action else {
             return Err(bad("actions", "floats", "this system's actions are discrete (use step_discrete)"));
         };
-        let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
-        let want = self.spec.action_words();
-        if a.len() != want {
-            return Err(bad("actions", a.len(), &format!("has the wrong number of elements: expected {want}")));
-        }
-        let mut words = std::mem::take(&mut self.lock().words);
-        words.clear();
+        let (a, mut words) = self.actions(&actions)?;
         for (i, &x) in a.iter().enumerate() {
             if !(x.is_finite() && (low..=high).contains(&x)) {
                 return Err(bad(&format!("actions[{i}]"), x, &format!("must be finite and in [{low}, {high}]")));
@@ -310,15 +307,16 @@ impl Env {
         info: Option<PyReadwriteArrayDyn<'_, f32>>,
         state: Option<PyReadwriteArrayDyn<'_, f32>>,
     ) -> PyResult<()> {
-        let g = self.lock();
-        let (s, o, be) = (&self.spec, &g.out, &**g.env.backend());
+        let mut g = self.lock();
+        let g = &mut *g;
+        let (s, o, be, sc) = (&self.spec, &g.out, &**g.env.backend(), &mut g.scratch);
         let obs_words = s.batch * s.agents * s.obs_words();
         copy_f32(be, &o.obs, obs_words, slice_mut(&mut obs, "obs")?, "obs")?;
         copy_f32(be, &o.reward, s.reward_words(), slice_mut(&mut reward, "reward")?, "reward")?;
-        copy_bool(be, &o.terminated, s.batch, slice_mut(&mut terminated, "terminated")?, "terminated")?;
-        copy_bool(be, &o.truncated, s.batch, slice_mut(&mut truncated, "truncated")?, "truncated")?;
+        copy_bool(be, &o.terminated, s.batch, slice_mut(&mut terminated, "terminated")?, sc, "terminated")?;
+        copy_bool(be, &o.truncated, s.batch, slice_mut(&mut truncated, "truncated")?, sc, "truncated")?;
         if let Some(mut m) = mask {
-            copy_bool(be, &o.mask, s.mask_words(), slice_mut(&mut m, "mask")?, "mask")?;
+            copy_bool(be, &o.mask, s.mask_words(), slice_mut(&mut m, "mask")?, sc, "mask")?;
         }
         if let Some(mut i) = info {
             copy_f32(be, &o.info, s.batch * s.info.len(), slice_mut(&mut i, "info")?, "info")?;
@@ -331,6 +329,19 @@ impl Env {
 }
 
 impl Env {
+    /// The flat actions (C-contiguous, exactly the spec's words, else `mecrl.Error`) and the
+    /// reused, emptied word vector to convert them into.
+    fn actions<'a, T: numpy::Element>(&self, actions: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<(&'a [T], Vec<u32>)> {
+        let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
+        let want = self.spec.action_words();
+        if a.len() != want {
+            return Err(bad("actions", a.len(), &format!("has the wrong number of elements: expected {want}")));
+        }
+        let mut words = std::mem::take(&mut self.lock().words);
+        words.clear();
+        Ok((a, words))
+    }
+
     /// Step with host action words, the GIL released.
     fn step(&self, py: Python<'_>, words: Vec<u32>, check_mask: bool) -> PyResult<()> {
         py.detach(|| {

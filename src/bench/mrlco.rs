@@ -7,8 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::median;
-use super::nn::{Bench, Jax};
+use super::nn::{alternate, Bench, Jax};
 use crate::algo::ppo::{self, PpoConfig};
 use crate::algo::rollout::{Parts, Rollout};
 use crate::autograd::Tape;
@@ -130,23 +129,10 @@ pub fn run(a: &Args) -> Result<()> {
         ("rollout decode (sampling, no grad)", "decode", decode),
     ];
     for (name, key, mut bench) in cases {
-        let (mut ours, mut theirs) = (vec![], vec![]);
-        // one untimed block each first (allocations, caches, XLA's compilation)
-        for rep in 0..=a.reps {
-            let t = bench.block(a.steps)?;
-            let j = jax.as_mut().map(|j| j.block(key, a.steps)).transpose()?;
-            if rep > 0 {
-                ours.push(t);
-                theirs.extend(j);
-            }
-        }
-        let t = median(ours);
-        let (js, ratio) = match theirs.is_empty() {
-            false => {
-                let j = median(theirs);
-                (format!("{:.1}", j * 1e3), format!("{:.2}x", j / t))
-            }
-            true => ("-".into(), "-".into()),
+        let (t, j) = alternate(&mut bench, jax.as_mut(), key, a.steps, a.reps)?;
+        let (js, ratio) = match j {
+            Some(j) => (format!("{:.1}", j * 1e3), format!("{:.2}x", j / t)),
+            None => ("-".into(), "-".into()),
         };
         println!("{:<52} {:>12.1} {:>14} {:>8}", name, t * 1e3, js, ratio);
     }

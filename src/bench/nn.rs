@@ -51,23 +51,10 @@ pub fn run(a: &Args) -> Result<()> {
     }
     cases.push(("(c) LSTM 2x256, T=20, batch 20 (fwd+bwd)", "(c)", steps_c, lstm(&be)?));
     for (name, key, steps, mut bench) in cases {
-        let (mut ours, mut theirs) = (vec![], vec![]);
-        // one untimed block each first (allocations, caches, XLA's compilation)
-        for r in 0..=a.reps {
-            let t = bench.block(steps)?;
-            let j = jax.as_mut().map(|j| j.block(key, steps)).transpose()?;
-            if r > 0 {
-                ours.push(t);
-                theirs.extend(j);
-            }
-        }
-        let t = median(ours);
-        let (js, ratio) = match theirs.is_empty() {
-            false => {
-                let j = median(theirs);
-                (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t))
-            }
-            true => ("-".into(), "-".into()),
+        let (t, j) = alternate(&mut bench, jax.as_mut(), key, steps, a.reps)?;
+        let (js, ratio) = match j {
+            Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t)),
+            None => ("-".into(), "-".into()),
         };
         println!("{:<48} {:>14.3} {:>14} {:>8}", name, t * 1e3, js, ratio);
     }
@@ -99,6 +86,28 @@ pub const CASES: [MlpCase; 2] = [
 /// XLA's) spin for a while after its block ends, and a block started at once would share the
 /// cores with them.
 pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Medians of `reps` timed blocks of `steps` steps of `bench` and, when there is a JAX side,
+/// of its case `key`, the two sides' blocks alternating after one untimed block each
+/// (allocations, caches, XLA's compilation): (mecrl s/step, JAX s/step).
+pub fn alternate(
+    bench: &mut Bench<'_>,
+    mut jax: Option<&mut Jax>,
+    key: &str,
+    steps: usize,
+    reps: usize,
+) -> Result<(f64, Option<f64>)> {
+    let (mut ours, mut theirs) = (vec![], vec![]);
+    for r in 0..=reps {
+        let t = bench.block(steps)?;
+        let j = jax.as_deref_mut().map(|j| j.block(key, steps)).transpose()?;
+        if r > 0 {
+            ours.push(t);
+            theirs.extend(j);
+        }
+    }
+    Ok((median(ours), (!theirs.is_empty()).then(|| median(theirs))))
+}
 
 /// A case's training step on a backend, timed a block at a time.
 pub struct Bench<'a> {
