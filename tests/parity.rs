@@ -226,6 +226,23 @@ fn philox_known_answers_on_every_backend() {
     }
 }
 
+/// `download_into` reads the first words of a buffer into a caller's array on every backend
+/// (the CPU's own copy, the others' download-and-copy) and refuses an array longer than the
+/// buffer.
+#[test]
+fn download_into_reads_a_prefix_on_every_backend() {
+    let mut all = backends_under_test();
+    all.insert(0, backend::create(BackendKind::Cpu).unwrap());
+    let data: Vec<u32> = (0..37u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+    for be in all {
+        let buf = be.upload(&data).unwrap();
+        let mut dst = vec![0u32; 29];
+        be.download_into(&buf, &mut dst).unwrap();
+        assert_eq!(dst, data[..29], "{}", be.kind());
+        assert!(be.download_into(&buf, &mut [0u32; 38]).is_err(), "{}: longer than the buffer", be.kind());
+    }
+}
+
 /// A small, deliberately odd-sized scenario: B = 3, N = 37, M = 5, heterogeneous tasks.
 fn scenario() -> (MecEnv, MecConfig) {
     let cfg = MecConfig {

@@ -47,3 +47,16 @@ def test_references_pass_the_env_checker(name):
     import mecrl.reference
 
     check_env(getattr(mecrl.reference, name)(), skip_render_check=True)
+
+
+def test_mec_reference_all_local_by_hand():
+    """At the defaults a local task costs T = F/f0 = 1e9/1e9 = 1 s and E = κ f0² F = 1e-27 ·
+    1e18 · 1e9 = 1 J (eq. 8-10), so Φ = 0.5 · 1 + 0.5 · 1 = 1 and all-local gives ΣΦ = N = 30."""
+    import numpy as np
+
+    from mecrl.reference import MecRef
+
+    env = MecRef()
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(np.zeros(30, dtype=np.int64))
+    assert abs(info["objective"] - 30.0) < 1e-9 and abs(reward - 1 / 30) < 1e-12
