@@ -58,6 +58,9 @@ say "clippy (all targets, all features; the Python bindings)"
 cargo clippy --all-targets --all-features -q -- -D warnings
 cargo clippy -p mecrl-python -q -- -D warnings
 
+say "rustdoc (warnings denied: broken links, private items, HTML in docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -q
+
 say "tests (all features: cpu, wgpu on lavapipe, CUDA host shim, NVRTC)"
 cargo test --all-features -q "$@"
 

@@ -60,7 +60,7 @@ pub fn vote(be: &Arc<dyn Backend>, z: &Tensor, rows: usize) -> Result<Buffer> {
 
 /// Alg. 4 from `a0` [B, N] on every instance of `env` (every candidate starts there; greedy
 /// selection (28) keeps a candidate only when strictly better, so the result is never worse
-/// than `a0`). Returns (a* [B, N], its objective [B]) on the device: no download (unlike
+/// than `a0`). Returns (a* [B, N], its objective \[B\]) on the device: no download (unlike
 /// [`levy::search`], which reads the best fitness back).
 pub fn refine(env: &MecEnv, a0: &Buffer, cfg: &LevyConfig, seed: u64, call: u32) -> Result<(Buffer, Buffer)> {
     let r = levy::search_dev(env, cfg, a0, seed, call, &mut |_, _| Ok(()))?;
@@ -153,7 +153,7 @@ pub struct StepMetrics {
 }
 
 /// Per-agent data loss of one minibatch, eq. (15)/(17): L_j = Σ_k c_k Σ_i BCE(z_jki, [a*_ki = j])
-/// for z [M, R, N], labels [R, N], weights c [R] (the host form of `dirs_loss_rows` split by agent).
+/// for z [M, R, N], labels [R, N], weights c \[R\] (the host form of `dirs_loss_rows` split by agent).
 pub fn agent_losses(z: &[f32], label: &[u32], c: &[f32], m: usize, r: usize, n: usize) -> Result<Vec<f64>> {
     if z.len() < m * r * n || label.len() < r * n || c.len() < r {
         return Err(Error::shape(

@@ -4,7 +4,7 @@
 //! the host.
 //!
 //! Buffers (step outermost): `reward` [T, E] f32, `value` [T, E] f32 (V(s_t)), `done` [T, E] u32
-//! (1 = the episode ended with step t: nothing after it is bootstrapped), `next_value` [E] f32
+//! (1 = the episode ended with step t: nothing after it is bootstrapped), `next_value` \[E\] f32
 //! (V of the state after step T − 1, the bootstrap of a column that did not end), `adv` and
 //! `ret` [T, E] f32 out. With nonterminal n_t = 1 − done_t:
 //! - δ_t = r_t + γ·V_{t+1}·n_t − V_t (V_T = `next_value`),

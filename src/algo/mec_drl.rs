@@ -130,8 +130,8 @@ pub fn state(env: &MecEnv) -> Result<Tensor> {
     Ok(t)
 }
 
-/// The reward signal r = −scale·ΣΦ/N [B] of decisions `a` [B, N] (u32 buffer) and the objective
-/// buffer [B] (eq. 11 with the exact allocation of eq. 13).
+/// The reward signal r = −scale·ΣΦ/N \[B\] of decisions `a` [B, N] (u32 buffer) and the objective
+/// buffer \[B\] (eq. 11 with the exact allocation of eq. 13).
 pub fn reward_signal(env: &MecEnv, a: &Buffer, scale: f32) -> Result<Tensor> {
     let b = env.batch();
     let phi = env.objective_exact_dev(a, 1)?;

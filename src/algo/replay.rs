@@ -4,8 +4,8 @@
 //! latest loss variation |Δδ|. Sampling probability (16): P_s = w_s^τ / Σ_k w_k^τ with
 //! w_s = |Δδ_s| + ε_D for demonstrations and |Δδ_s| + ε_A for agent data. Buffers (batch outermost):
 //! `obs` [cap, M, N] f32 (the agents' observations, §V-C "State"), `label` [cap, N] u32 (the
-//! action a* ∈ {0..M}), `demo` [cap] u32 (1 = demonstration), `delta` [cap] f32 (|Δδ|),
-//! `maxd` [1] f32 (the largest |Δδ| seen: new transitions enter with it, so each is sampled soon).
+//! action a* ∈ {0..M}), `demo` \[cap\] u32 (1 = demonstration), `delta` \[cap\] f32 (|Δδ|),
+//! `maxd` \[1\] f32 (the largest |Δδ| seen: new transitions enter with it, so each is sampled soon).
 //!
 //! Kernels (stem `replay`; `kernels/algo/replay.cu`, `shaders/algo/replay.wgsl`):
 //! - `replay_push`: write `rows` transitions at slots (head + r) mod cap; one thread per obs word.
@@ -15,7 +15,7 @@
 //! - `replay_update`: one thread writes |Δδ| of the sampled slots in minibatch order (a slot
 //!   drawn twice keeps its last value) and raises `maxd`.
 //! - `replay_gather`: the minibatch as the ensemble's input x [M, K, N] plus labels [K, N] and
-//!   flags [K]. With idx = 0..B it also transposes an environment's obs [B, M, N] to [M, B, N].
+//!   flags \[K\]. With idx = 0..B it also transposes an environment's obs [B, M, N] to [M, B, N].
 //!
 //! Every sum runs over slots in order from 0.0; w^τ = exp(τ ln w) with the portable `math`.
 
@@ -132,7 +132,7 @@ pub fn cpu_push(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `replay_sample`: bufs demo, delta, idx [K].
+/// `replay_sample`: bufs demo, delta, idx \[K\].
 pub fn cpu_sample(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: ReplayParams = decode(params);
     let (cap, k) = (p.cap as usize, p.k as usize);
@@ -163,7 +163,7 @@ pub fn cpu_sample(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `replay_update`: bufs idx [K], v [K], delta, maxd (one thread, minibatch order).
+/// `replay_update`: bufs idx \[K\], v \[K\], delta, maxd (one thread, minibatch order).
 pub fn cpu_update(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: ReplayParams = decode(params);
     let (cap, k) = (p.cap as usize, p.k as usize);
@@ -183,8 +183,8 @@ pub fn cpu_update(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `replay_gather`: bufs idx [rows], obs [cap, M, N], label [cap, N], demo [cap], x [M, rows, N],
-/// label_out [rows, N], demo_out [rows]. An index ≥ cap reads slot 0 (never produced here).
+/// `replay_gather`: bufs idx \[rows\], obs [cap, M, N], label [cap, N], demo \[cap\], x [M, rows, N],
+/// label_out [rows, N], demo_out \[rows\]. An index ≥ cap reads slot 0 (never produced here).
 pub fn cpu_gather(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: ReplayParams = decode(params);
     let (cap, n, m, rows) = (p.cap as usize, p.n as usize, p.m as usize, p.rows as usize);
@@ -288,11 +288,11 @@ pub struct Replay {
     pub obs: Buffer,
     /// Labels a* [cap, N].
     pub label: Buffer,
-    /// Demonstration flags [cap].
+    /// Demonstration flags \[cap\].
     pub demo: Buffer,
-    /// |Δδ| per slot [cap].
+    /// |Δδ| per slot \[cap\].
     pub delta: Buffer,
-    /// Largest |Δδ| seen [1].
+    /// Largest |Δδ| seen \[1\].
     pub maxd: Buffer,
     head: usize,
     size: usize,
@@ -315,13 +315,13 @@ pub struct ReplayCursor {
 
 /// A sampled minibatch on the device.
 pub struct Minibatch {
-    /// Slots [K].
+    /// Slots \[K\].
     pub idx: Buffer,
     /// Ensemble input [M, K, N].
     pub x: Tensor,
     /// Labels [K, N].
     pub label: Buffer,
-    /// Demonstration flags [K].
+    /// Demonstration flags \[K\].
     pub demo: Buffer,
 }
 
@@ -480,7 +480,7 @@ impl Replay {
         Ok(Minibatch { idx, x, label, demo })
     }
 
-    /// Gather slots `idx` [rows] into (x [M, rows, N], labels [rows, N], flags [rows]).
+    /// Gather slots `idx` \[rows\] into (x [M, rows, N], labels [rows, N], flags \[rows\]).
     pub fn gather(&self, idx: &Buffer, rows: usize) -> Result<(Tensor, Buffer, Buffer)> {
         let (n, m) = (self.n, self.m);
         let x = Tensor::zeros(&self.be, &[m, rows, n])?;
@@ -496,7 +496,7 @@ impl Replay {
         Ok((x, label, demo))
     }
 
-    /// Record the new |Δδ| `v` [K] of the slots `idx` [K] (on the device).
+    /// Record the new |Δδ| `v` \[K\] of the slots `idx` \[K\] (on the device).
     pub fn update(&self, idx: &Buffer, v: &Buffer, k: usize) -> Result<()> {
         let p = ReplayParams { k: k as u32, ..self.params() };
         self.be.launch(&REPLAY_UPDATE, bytemuck::bytes_of(&p), 1, &[idx, v, &self.delta, &self.maxd])

@@ -9,7 +9,7 @@
 //! Layouts: `obs` [T, E, F]; `action`, `done`, `valid` u32 [T, E]; `logp`, `value`, `reward`,
 //! `weight`, `adv`, `ret` f32 [T, E]; `action_mask` u32 [T, E, A] (1 = allowed); `hidden`
 //! [C, L, E, H] (a recurrent policy's state at the start of each of C chunks, L layers);
-//! `next_value` [E] (the bootstrap after step T − 1).
+//! `next_value` \[E\] (the bootstrap after step T − 1).
 
 use std::sync::Arc;
 
@@ -87,7 +87,7 @@ pub struct Rollout {
     pub action_mask: Option<Tensor>,
     /// A recurrent policy's state at each chunk start [C, L, E, H].
     pub hidden: Option<Tensor>,
-    /// V of the state after the last step [E].
+    /// V of the state after the last step \[E\].
     pub next_value: Tensor,
     /// Advantages [T, E] (after [`Rollout::advantages`]).
     pub adv: Tensor,
@@ -313,7 +313,7 @@ impl Rollout {
     }
 }
 
-/// dst[o, j, :] = src[o, idx[j], :] for o < `outer`, j < E', rows of `width` words (any
+/// dst[o, j, :] = src[o, idx\[j\], :] for o < `outer`, j < E', rows of `width` words (any
 /// 4-byte type: the kernel moves words).
 #[allow(clippy::too_many_arguments)]
 pub fn gather_columns(
@@ -378,7 +378,7 @@ pub fn cpu_columns(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `rollout_put`: bufs src [w], dst [T, w]; row `t`.
+/// `rollout_put`: bufs src \[w\], dst [T, w]; row `t`.
 pub fn cpu_put(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: RolloutParams = decode(params);
     let (t_max, w, t) = (p.outer as usize, p.width as usize, p.t as usize);

@@ -18,7 +18,7 @@ impl Tape {
     /// `mask`, context = Σ_t α_t·values_t (eq. 14).
     ///
     /// Shapes, time-major like the encoder's output: q [K, B, A], keys [K, T, B, A], v [K, A],
-    /// values [K, T, B, H]; or, for K = 1, q [B, A], keys [T, B, A], v [A], values [T, B, H].
+    /// values [K, T, B, H]; or, for K = 1, q [B, A], keys [T, B, A], v \[A\], values [T, B, H].
     /// `mask` (u32, nonzero = a real step): [T, B] shared by the K members, or [K, T, B]. A
     /// sequence with no real step gets zero weights and a zero context (padding rows of a batch).
     /// Returns (context [K, B, H], weights α [K, B, T]) (or [B, H], [B, T]); gradients flow to

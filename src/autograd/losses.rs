@@ -54,7 +54,7 @@ impl Tape {
         self.pair_loss(z, target, 0.0, &BCE_FWD, &BCE_BWD, "bce_with_logits")
     }
 
-    /// Categorical cross-entropy from log-probabilities [R, C] and u32 labels [R].
+    /// Categorical cross-entropy from log-probabilities [R, C] and u32 labels \[R\].
     pub fn cross_entropy(&self, logp: &Var, labels: &Tensor) -> Result<Var> {
         let c = *logp.shape().last().unwrap_or(&0);
         labels.expect(DType::U32, "cross_entropy labels")?;
@@ -110,7 +110,7 @@ impl Tape {
 
     /// The whole PPO objective ([`crate::ops::ppo`]): new log-probabilities of the taken
     /// actions, entropies and values (N each, differentiable) against the rollout's constants.
-    /// Returns the loss [1] and its statistics ([`crate::ops::ppo::Stat`], 12 words, on the
+    /// Returns the loss \[1\] and its statistics ([`crate::ops::ppo::Stat`], 12 words, on the
     /// device).
     pub fn ppo_objective(
         &self,

@@ -222,7 +222,7 @@ impl Tape {
     }
 
     /// Grouped linear layer: x [K, B, I] (or [B, I] with K = 1), w [K, I, O] (or [I, O]), bias
-    /// [K, O] (or [O]); y [K, B, O] (or [B, O]).
+    /// [K, O] (or \[O\]); y [K, B, O] (or [B, O]).
     pub fn linear(&self, x: &Var, w: &Var, bias: Option<&Var>) -> Result<Var> {
         let (p, y) = self.linear_forward(x, w, bias)?;
         let (xv, wv, be, dummy) = (x.value.clone(), w.value.clone(), self.be.clone(), self.dummy()?);
@@ -314,7 +314,7 @@ impl Tape {
         }))
     }
 
-    /// Mean squared error of `y` against `target` (same number of elements): a [1] tensor.
+    /// Mean squared error of `y` against `target` (same number of elements): a \[1\] tensor.
     pub fn mse(&self, y: &Var, target: &Var) -> Result<Var> {
         let n = y.value.numel();
         if target.value.numel() != n || n == 0 {

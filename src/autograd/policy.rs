@@ -67,7 +67,7 @@ impl Tape {
         self.softmax_impl(x, mask, true)
     }
 
-    /// y[r] = x[r, idx[r]] over the rows of the last dimension (idx: u32 [R]); an index out of
+    /// y\[r\] = x[r, idx\[r\]] over the rows of the last dimension (idx: u32 \[R\]); an index out of
     /// range gives NaN.
     pub fn gather(&self, x: &Var, idx: &Tensor) -> Result<Var> {
         let (r, c) = rows_cols(&x.value, "gather")?;
@@ -115,7 +115,7 @@ impl Tape {
         Ok(y)
     }
 
-    /// Entropy of each row of log-probabilities: [R].
+    /// Entropy of each row of log-probabilities: \[R\].
     pub fn entropy(&self, logp: &Var) -> Result<Var> {
         let (r, c) = rows_cols(&logp.value, "entropy")?;
         let p = CategoricalParams { rows: r as u32, cols: c as u32, ..Default::default() };
@@ -132,7 +132,7 @@ impl Tape {
     }
 
     /// One action per row of log-probabilities, drawn through Philox under (`seed`, `step`):
-    /// a u32 [R] tensor (`u32::MAX` for a row with nothing allowed). Not differentiable.
+    /// a u32 \[R\] tensor (`u32::MAX` for a row with nothing allowed). Not differentiable.
     pub fn sample(&self, logp: &Var, seed: u64, step: u32) -> Result<Tensor> {
         let (r, c) = rows_cols(&logp.value, "sample")?;
         let key = rng::key_of(seed);
@@ -150,7 +150,7 @@ impl Tape {
     }
 
     /// The most likely allowed action per row of log-probabilities (the first of equals;
-    /// masked and NaN entries skipped): a u32 [R] tensor (`u32::MAX` for a row with nothing
+    /// masked and NaN entries skipped): a u32 \[R\] tensor (`u32::MAX` for a row with nothing
     /// allowed). Not differentiable.
     pub fn argmax(&self, logp: &Var) -> Result<Tensor> {
         let (r, c) = rows_cols(&logp.value, "argmax")?;
@@ -161,7 +161,7 @@ impl Tape {
         Ok(a)
     }
 
-    /// Dueling combine: Q = V + A − mean(A) with V [R] (or [R, 1]) and A [R, C].
+    /// Dueling combine: Q = V + A − mean(A) with V \[R\] (or [R, 1]) and A [R, C].
     pub fn dueling(&self, v: &Var, a: &Var) -> Result<Var> {
         let (r, c) = rows_cols(&a.value, "dueling")?;
         if v.value.numel() != r {
@@ -225,7 +225,7 @@ impl Tape {
         Ok(Var { value: v.value.reshape(shape)?, slot: v.slot })
     }
 
-    /// The mean of every element: [1].
+    /// The mean of every element: \[1\].
     pub fn mean(&self, x: &Var) -> Result<Var> {
         let n = x.value.numel();
         if n == 0 {

@@ -194,7 +194,7 @@ impl Tape {
         }))
     }
 
-    /// u32 steps [K, B] (or [B]) stacked into [K, T, B] (or [T, B]): the actions of a decoded
+    /// u32 steps [K, B] (or \[B\]) stacked into [K, T, B] (or [T, B]): the actions of a decoded
     /// sequence. The copy's write path moves 32-bit words without arithmetic, so indices
     /// pass unchanged. Not differentiable.
     pub fn stack_indices(&self, steps: &[Tensor]) -> Result<Tensor> {
@@ -349,7 +349,7 @@ impl Tape {
     }
 
     /// Layer normalization over the last dimension D (torch `LayerNorm`): x [.., D], gain and
-    /// bias [D] (shared by every row) or [K, D] for x [K, .., D] (one per ensemble member);
+    /// bias \[D\] (shared by every row) or [K, D] for x [K, .., D] (one per ensemble member);
     /// y = ((x − μ)/√(σ² + ε))·gain + bias. See [`crate::ops::layer_norm`].
     pub fn layer_norm(&self, x: &Var, gain: &Var, bias: &Var, eps: f32) -> Result<Var> {
         let xs = x.shape();

@@ -5,7 +5,7 @@
 //! the project's 2-core VM that is three context switches (tens of microseconds) per product,
 //! more than a small layer's product costs. The team's threads spin on a generation counter for
 //! a while after each call (a training step issues the next product within microseconds), the
-//! calling thread runs tasks too, and a helper that has spun for [`SPIN`] without work parks
+//! calling thread runs tasks too, and a helper that has spun for `SPIN` without work parks
 //! until the next call.
 //!
 //! Affinity: the n tasks of a call are cut into one contiguous range per thread, and a thread

@@ -185,7 +185,7 @@ pub struct Jax {
     child: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
-    /// "JAX <version> on <device>".
+    /// "JAX `<version>` on `<device>`".
     pub describe: String,
 }
 

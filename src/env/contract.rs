@@ -9,8 +9,8 @@
 //! device; nothing is downloaded (the host reads what it asks for).
 //!
 //! Layouts (batch outermost, 32-bit words): actions [B, A, C] (u32 for discrete kinds, f32 for
-//! continuous; C = components per agent), obs [B, A, obs…] f32, reward [B, A] or [B] f32
-//! (`reward_per_agent`), terminated and truncated [B] u32 (0/1), mask [B, A, n] u32 (1 = allowed;
+//! continuous; C = components per agent), obs [B, A, obs…] f32, reward [B, A] or \[B\] f32
+//! (`reward_per_agent`), terminated and truncated \[B\] u32 (0/1), mask [B, A, n] u32 (1 = allowed;
 //! one word when `masked` is false), info [B, columns] f32, state [B, state…] f32 (what every
 //! agent of an instance shares, e.g. a centralized critic's input; one word when none).
 //!
@@ -89,7 +89,7 @@ pub struct EnvSpec {
     pub action: ActionSpace,
     /// Whether a mask [B, A, n] of allowed choices comes with each observation (discrete only).
     pub masked: bool,
-    /// Reward [B, A] (per agent) or [B] (one team reward per instance).
+    /// Reward [B, A] (per agent) or \[B\] (one team reward per instance).
     pub reward_per_agent: bool,
     /// What the reward is, with the paper's equation.
     pub reward: &'static str,
@@ -189,11 +189,11 @@ impl EnvSpec {
 pub struct EnvBuffers {
     /// [B, A, obs…] f32.
     pub obs: Buffer,
-    /// [B, A] or [B] f32.
+    /// [B, A] or \[B\] f32.
     pub reward: Buffer,
-    /// [B] u32, 1 when the instance reached an end state.
+    /// \[B\] u32, 1 when the instance reached an end state.
     pub terminated: Buffer,
-    /// [B] u32, 1 when the horizon cut the instance.
+    /// \[B\] u32, 1 when the horizon cut the instance.
     pub truncated: Buffer,
     /// [B, A, n] u32 (1 = allowed), one word without masks.
     pub mask: Buffer,

@@ -9,7 +9,7 @@
 //! (> 1, or masked) leaves the agent's bit and makes its reward NaN.
 //!
 //! Buffers: state [B, A + 1] u32 (the bits, then t); obs [B, A, 2] f32 (one-hot of s); mask
-//! [B, A, 2] u32; reward [B, A] f32; terminated [B] u32. One thread per instance.
+//! [B, A, 2] u32; reward [B, A] f32; terminated \[B\] u32. One thread per instance.
 
 use std::sync::Arc;
 

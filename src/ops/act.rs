@@ -1,5 +1,5 @@
 //! Elementwise activations: ReLU, tanh, sigmoid. The backward reads the forward's output y:
-//! ReLU' = [y > 0], tanh' = 1 − y², σ' = y·(1 − y); dx += dy·f'(y).
+//! ReLU' = \[y > 0\], tanh' = 1 − y², σ' = y·(1 − y); dx += dy·f'(y).
 //!
 //! tanh and σ are written with the portable `exp` (`crate::math::exp` and its WGSL/CUDA
 //! mirrors) on the non-positive side only, so they never overflow and agree across backends:

@@ -125,7 +125,7 @@ pub fn cpu_argmax(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `entropy_fwd`: bufs logp, h [R].
+/// `entropy_fwd`: bufs logp, h \[R\].
 pub fn cpu_entropy_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CategoricalParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);
@@ -139,7 +139,7 @@ pub fn cpu_entropy_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `entropy_bwd`: bufs logp, dh [R], dlogp.
+/// `entropy_bwd`: bufs logp, dh \[R\], dlogp.
 pub fn cpu_entropy_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CategoricalParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);

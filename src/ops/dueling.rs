@@ -1,5 +1,5 @@
-//! Dueling combine (CRB-DRQN's head): Q[r, j] = V[r] + A[r, j] − mean_k A[r, k], the mean as
-//! (Σ_k A[r, k] in order) / C. Backward: dV[r] += Σ_j dQ[r, j]; dA[r, j] += dQ[r, j] − (Σ_k dQ[r, k]) / C.
+//! Dueling combine (CRB-DRQN's head): Q[r, j] = V\[r\] + A[r, j] − mean_k A[r, k], the mean as
+//! (Σ_k A[r, k] in order) / C. Backward: dV\[r\] += Σ_j dQ[r, j]; dA[r, j] += dQ[r, j] − (Σ_k dQ[r, k]) / C.
 
 use super::Real;
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
@@ -34,7 +34,7 @@ pub fn row_backward<T: Real>(dq: &[T], dv: &mut T, da: &mut [T]) {
     }
 }
 
-/// `dueling_fwd`: bufs v [R], a [R, C], q [R, C].
+/// `dueling_fwd`: bufs v \[R\], a [R, C], q [R, C].
 pub fn cpu_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DuelingParams = decode(params);
     let (r, c) = (p.rows as usize, p.cols as usize);

@@ -65,7 +65,7 @@ pub fn cpu_scale_acc(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `mean_fwd`: bufs x, y [1].
+/// `mean_fwd`: bufs x, y \[1\].
 pub fn cpu_mean_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: AxpbyParams = decode(params);
     let n = p.n as usize;
@@ -80,7 +80,7 @@ pub fn cpu_mean_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `mean_bwd`: bufs dy [1], dx.
+/// `mean_bwd`: bufs dy \[1\], dx.
 pub fn cpu_mean_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: AxpbyParams = decode(params);
     let n = p.n as usize;

@@ -8,7 +8,7 @@
 //! whole sum (A broadcast per row, B loaded per vector). Detected at run time: with AVX-512 the
 //! tile is 8 × 32 (16 zmm accumulators), with AVX2 + FMA 6 × 16 (12 of the 16 ymm registers);
 //! elsewhere a portable 4 × 16 tile that LLVM vectorizes.
-//! Large products are split into tiles' worth of tasks over [`super::par`]'s team; the tasks
+//! Large products are split into tiles' worth of tasks over [`par`](crate::backend::par)'s team; the tasks
 //! write disjoint parts of `out`.
 
 /// A(r, k) = data[r·rs + k·ks]: a row-major matrix (ks = 1), its transpose (rs = 1), ….
@@ -25,7 +25,7 @@ pub struct Strided<'a> {
 /// What happens to a finished sum.
 #[derive(Clone, Copy)]
 pub enum Epilogue<'a> {
-    /// out = acc + bias[j] (no bias: out = acc).
+    /// out = acc + bias\[j\] (no bias: out = acc).
     Set(Option<&'a [f32]>),
     /// out += acc (gradients accumulate).
     Add,

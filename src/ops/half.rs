@@ -121,7 +121,7 @@ fn from_bits(format: u32, h: u16) -> f32 {
     }
 }
 
-/// `half_pack`: bufs x [n] f32, h [⌈n/2⌉] u32.
+/// `half_pack`: bufs x \[n\] f32, h [⌈n/2⌉] u32.
 pub fn cpu_pack(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: HalfParams = decode(params);
     let n = p.n as usize;

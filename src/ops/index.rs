@@ -1,5 +1,5 @@
-//! Gather and scatter-add by index along the last dimension: y[r] = x[r, idx[r]] and its
-//! transpose x[r, idx[r]] += y[r] (each other's backward: picking the log-probability or the
+//! Gather and scatter-add by index along the last dimension: y\[r\] = x[r, idx\[r\]] and its
+//! transpose x[r, idx\[r\]] += y\[r\] (each other's backward: picking the log-probability or the
 //! Q-value of the taken action). An index ≥ C gives NaN (gather) or is skipped (scatter): the
 //! host API refuses such input earlier; device-made indices are flagged, never out of bounds.
 
@@ -21,7 +21,7 @@ pub struct IndexParams {
     pub _pad1: u32,
 }
 
-/// y[r] = x[r, idx[r]].
+/// y\[r\] = x[r, idx\[r\]].
 pub fn gather(p: &IndexParams, x: &[f32], idx: &[u32], y: &mut [f32]) {
     let c = p.cols as usize;
     for (r, y) in y.iter_mut().enumerate().take(p.rows as usize) {
@@ -30,7 +30,7 @@ pub fn gather(p: &IndexParams, x: &[f32], idx: &[u32], y: &mut [f32]) {
     }
 }
 
-/// x[r, idx[r]] += y[r].
+/// x[r, idx\[r\]] += y\[r\].
 pub fn scatter_add(p: &IndexParams, y: &[f32], idx: &[u32], x: &mut [f32]) {
     let c = p.cols as usize;
     for (r, &v) in y.iter().enumerate().take(p.rows as usize) {
@@ -77,10 +77,10 @@ crate::kernel_params!(IndexParams { rows, cols, _pad0, _pad1 });
 
 crate::kernels! {
     stem "ops" / "index";
-    /// nn: y[r] = x[r, idx[r]].
+    /// nn: y\[r\] = x\[r, idx\[r\]\].
     GATHER = gather(IndexParams; x: R F32, idx: R U32, y: W F32)
         cpu cpu_gather, sizes sizes_gather;
-    /// nn: x[r, idx[r]] += y[r].
+    /// nn: x\[r, idx\[r\]\] += y\[r\].
     SCATTER_ADD = scatter_add(IndexParams; y: R F32, idx: R U32, x: W F32)
         cpu cpu_scatter_add, sizes sizes_scatter;
 }

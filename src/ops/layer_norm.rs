@@ -1,5 +1,5 @@
 //! Layer normalization over the last dimension (torch `nn.LayerNorm(D)`), with a learnable gain
-//! γ and bias β per group: x [N, D] in G groups of N/G consecutive rows (G = 1: one γ, β [D]
+//! γ and bias β per group: x [N, D] in G groups of N/G consecutive rows (G = 1: one γ, β \[D\]
 //! shared by every row; G = K: an ensemble of K networks, γ, β [K, D]).
 //!
 //! Per row, every sum over j = 0, 1, … from 0 in order:

@@ -2,10 +2,10 @@
 //! per agent or critic) applied in one launch; K = 1 is the ordinary linear layer.
 //!
 //! Shapes: x [K, B, I], w [K, I, O], bias [K, O], y [K, B, O].
-//! - forward: y[k,b,o] = (Σ_i x[k,b,i]·w[k,i,o]) + bias[k,o] (sum over i from 0 in order, the
+//! - forward: y\[k,b,o\] = (Σ_i x\[k,b,i\]·w\[k,i,o\]) + bias\[k,o\] (sum over i from 0 in order, the
 //!   bias added last; no bias when `has_bias` = 0);
-//! - `linear_bwd_x`: dx[k,b,i] += Σ_o dy[k,b,o]·w[k,i,o];
-//! - `linear_bwd_w`: dw[k,i,o] += Σ_b x[k,b,i]·dy[k,b,o] and db[k,o] += Σ_b dy[k,b,o] (the
+//! - `linear_bwd_x`: dx\[k,b,i\] += Σ_o dy\[k,b,o\]·w\[k,i,o\];
+//! - `linear_bwd_w`: dw\[k,i,o\] += Σ_b x\[k,b,i\]·dy\[k,b,o\] and db\[k,o\] += Σ_b dy\[k,b,o\] (the
 //!   thread of i = 0 owns db).
 //!
 //! Backward kernels accumulate (`+=` the finished sum), so gradients of a tensor used twice add.

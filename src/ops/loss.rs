@@ -1,11 +1,11 @@
-//! Losses, each a scalar [1] for the whole batch (one thread sums in index order from 0), and
+//! Losses, each a scalar \[1\] for the whole batch (one thread sums in index order from 0), and
 //! their backward (one thread per element, accumulating): with n elements (rows for `ce`),
 //! - MSE: L = Σ (y − t)² / n; dy += ((y − t)·(2/n))·dL.
 //! - Huber (δ = `a`): ℓ = ½d² if |d| ≤ δ else δ(|d| − ½δ), d = y − t; L = Σℓ / n;
 //!   dy += (clamp(d, −δ, δ)·(1/n))·dL.
 //! - Binary cross-entropy with logits z: ℓ = max(z, 0) − z·t + ln(1 + exp(−|z|)); L = Σℓ / n;
 //!   dz += ((σ(z) − t)·(1/n))·dL.
-//! - Categorical cross-entropy from log-probabilities [R, C] and target indices [R]:
+//! - Categorical cross-entropy from log-probabilities [R, C] and target indices \[R\]:
 //!   L = −(Σ_r logp[r, t_r]) / R; dlogp[r, t_r] += −(dL / R). A target ≥ C gives NaN / is skipped.
 //! - PPO clipped surrogate (MRLCO eq. 19, ε = `a`): ρ = exp(logp − logp_old),
 //!   L = −Σ min(ρA, clip(ρ, 1 − ε, 1 + ε)A) / n; dlogp += −(g·(dL/n)) with g = ρA where the
@@ -284,7 +284,7 @@ pub fn cpu_bce_bwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `ce_fwd`: bufs logp [n, cols], target [n], loss.
+/// `ce_fwd`: bufs logp [n, cols], target \[n\], loss.
 pub fn cpu_ce_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: LossParams = decode(params);
     let (n, c) = (p.n as usize, p.cols as usize);

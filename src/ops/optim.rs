@@ -231,7 +231,7 @@ pub fn clip_factor(total: f32, max_norm: f32, eps: f32) -> f32 {
     }
 }
 
-/// `sumsq_acc`: bufs g, acc [1].
+/// `sumsq_acc`: bufs g, acc \[1\].
 pub fn cpu_sumsq(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let q: ClipParams = decode(params);
     need("sumsq_acc", "g", bufs[0].len(), q.n as usize)?;
@@ -242,7 +242,7 @@ pub fn cpu_sumsq(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `clip_scale`: bufs acc [1], g.
+/// `clip_scale`: bufs acc \[1\], g.
 pub fn cpu_clip(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let q: ClipParams = decode(params);
     need("clip_scale", "acc", bufs[0].len(), 1)?;

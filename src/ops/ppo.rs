@@ -11,7 +11,7 @@
 //!   max((v − R)², (v_old + clip(v − v_old, ±c) − R)²);
 //! - L = Σ w·(pg + c1·ℓ_v − c2·H) / W (eq. 20, as a loss to minimize).
 //!
-//! `ppo_objective_fwd` (one thread, index order) writes L [1] and the statistics ([`Stat`]);
+//! `ppo_objective_fwd` (one thread, index order) writes L \[1\] and the statistics ([`Stat`]);
 //! `ppo_objective_bwd` (one thread per sample) accumulates, with s = dL·w/W,
 //! dlogp += s·(−Âρ) where the unclipped term is the minimum (ρÂ ≤ clip(ρ)Â) else 0,
 //! dv += s·c1·2(v − R) (clipped: through the larger of the two terms, 0 when the clipped one

@@ -6,9 +6,9 @@
 //! One safetensors file (`nn::checkpoint`: atomic temporary sibling + rename, validated on load):
 //! - the agents' parameters (their own names) and Adam's moments (`<name>.opt_m`, `<name>.opt_v`);
 //! - the replay memory's filled slots: `replay.obs` [size, M, N] f32, `replay.label` [size, N] u32,
-//!   `replay.demo` [size] u32, `replay.delta` [size] f32 (the |Δδ| the priorities come from),
-//!   `replay.maxd` [1] f32 (the largest |Δδ|: the priority of the next transition);
-//! - `last_loss` [1] f32 when a training iteration ran (the loss the next logged step reports);
+//!   `replay.demo` \[size\] u32, `replay.delta` \[size\] f32 (the |Δδ| the priorities come from),
+//!   `replay.maxd` \[1\] f32 (the largest |Δδ|: the priority of the next transition);
+//! - `last_loss` \[1\] f32 when a training iteration ran (the loss the next logged step reports);
 //! - in `__metadata__` (the envelope of [`crate::algo::state`]: `format`, `config`, `run`), the
 //!   `state`: online step t, episode, training iterations, the Lévy refinement call counter,
 //!   the environment's channel step, Adam's step count, the replay's ring position / fill /

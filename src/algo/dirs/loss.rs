@@ -72,7 +72,7 @@ pub fn cpu_vote(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `dirs_loss_rows`: bufs z [M, R, N], label [R, N], ls [R].
+/// `dirs_loss_rows`: bufs z [M, R, N], label [R, N], ls \[R\].
 pub fn cpu_loss_rows(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DirsParams = decode(params);
     let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);
@@ -111,7 +111,7 @@ pub fn loss_total(lambda2: f32, m: usize, demo: &[u32], ls: &[f32], c: &mut [f32
     loss
 }
 
-/// `dirs_loss_total`: bufs demo [R], ls [R], c [R], v [R], loss [1].
+/// `dirs_loss_total`: bufs demo \[R\], ls \[R\], c \[R\], v \[R\], loss \[1\].
 pub fn cpu_loss_total(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DirsParams = decode(params);
     let r = p.rows as usize;
@@ -123,7 +123,7 @@ pub fn cpu_loss_total(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `dirs_loss_grad`: bufs z [M, R, N], label [R, N], c [R], g [M, R, N] (written, not accumulated).
+/// `dirs_loss_grad`: bufs z [M, R, N], label [R, N], c \[R\], g [M, R, N] (written, not accumulated).
 pub fn cpu_loss_grad(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DirsParams = decode(params);
     let (m, r, n) = (p.m as usize, p.rows as usize, p.n as usize);

@@ -130,7 +130,7 @@ impl Task {
 
     /// `trajectories` sampled episodes of each graph of `graphs` (sequence s belongs to graph
     /// `graphs[s / trajectories]`), Philox key `seed`, sampling steps from `step`: the rollout
-    /// (advantages not yet computed) and the makespans [S].
+    /// (advantages not yet computed) and the makespans \[S\].
     pub fn rollout(
         &self,
         net: &Seq2Seq,
@@ -154,7 +154,7 @@ impl Task {
         m.to_vec()
     }
 
-    /// [`Task::greedy`] with the plans: (makespans [G], decisions [G][n_g] in rank order).
+    /// [`Task::greedy`] with the plans: (makespans \[G\], decisions \[G\]\[n_g\] in rank order).
     pub fn greedy_plans(&self, net: &Seq2Seq) -> Result<(Vec<f32>, Vec<Vec<u32>>)> {
         let all: Vec<u32> = (0..self.graphs as u32).collect();
         let (r, m) = self.run(net, &all, Decode::Greedy)?;

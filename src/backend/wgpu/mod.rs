@@ -2,12 +2,12 @@
 //! is built with them, Metal/DX12). Lavapipe (Mesa's software Vulkan) runs it without a GPU.
 //!
 //! - One compute pipeline per [`KernelSpec`], built on first use from
-//!   [`source::wgsl_module`](super::source::wgsl_module) with a bind group layout derived from
+//!   [`source::wgsl_module`] with a bind group layout derived from
 //!   the spec (binding 0: the parameter block as a uniform, bindings 1..: the buffers in
 //!   the spec's order), and cached. Shader and pipeline creation run inside a validation error
 //!   scope, so a WGSL error comes back as [`Error::KernelCompile`].
 //! - Buffers are `STORAGE | COPY_SRC | COPY_DST`, zero-initialized, at least 4 bytes.
-//! - A launch dispatches [`grid_for`](super::grid_for)`(threads)` workgroups of
+//! - A launch dispatches [`grid_for`]`(threads)` workgroups of
 //!   [`WORKGROUP`](super::WORKGROUP); every entry point bounds-checks its own thread count.
 //! - Downloads copy into a staging buffer, map it and wait; each one is counted.
 

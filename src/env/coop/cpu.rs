@@ -94,7 +94,7 @@ pub struct Inst<'a> {
     pub node: &'a [f32],
     /// [N, N, 2] r, β.
     pub link: &'a [f32],
-    /// [N] has a task.
+    /// \[N\] has a task.
     pub arr_u: &'a mut [u32],
     /// [N, 4] s, c, u_link, u_node.
     pub arr_f: &'a mut [f32],
@@ -190,7 +190,7 @@ fn resolve(x: &mut Inst<'_>, k: usize, outcome: u32, t: u32, reward: &mut f32) {
     }
 }
 
-/// One slot of one instance with the actions `act` [N] (target node, or N for "no task").
+/// One slot of one instance with the actions `act` \[N\] (target node, or N for "no task").
 /// Returns the team reward of the slot (§IV-B3). Order within the slot:
 /// 1. decisions: each arrived task enters the system (an invalid or masked action drops it),
 ///    local tasks join their node's execution queue in node order;

@@ -73,13 +73,13 @@ pub struct OfflineDataset {
     pub seed: u64,
     /// o_t [R, obs_dim].
     pub obs: Vec<f32>,
-    /// a_t [R].
+    /// a_t \[R\].
     pub action: Vec<u32>,
-    /// Team reward r_t [R].
+    /// Team reward r_t \[R\].
     pub reward: Vec<f32>,
     /// o_{t+1} [R, obs_dim].
     pub next_obs: Vec<f32>,
-    /// 1 on the last slot of an episode [R].
+    /// 1 on the last slot of an episode \[R\].
     pub done: Vec<u32>,
     /// The action mask of o_t [R, n_actions].
     pub mask: Vec<u32>,

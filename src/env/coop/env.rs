@@ -30,7 +30,7 @@ pub struct CoopEnv {
     pub stats_u: Buffer,
     /// [B, 4] bits.
     pub stats_f: Buffer,
-    /// [B] team reward of the last slot.
+    /// \[B\] team reward of the last slot.
     pub reward: Buffer,
     /// [B, N] actions (heuristics write here).
     pub act: Buffer,
@@ -130,7 +130,7 @@ impl CoopEnv {
     }
 
     /// Back to the Philox stream of `seed`, then [`Self::reset`] of `episode` writing the zero
-    /// team reward into `reward` [B].
+    /// team reward into `reward` \[B\].
     pub fn reseed_into(&mut self, seed: u64, episode: u32, reward: &Buffer) -> Result<()> {
         let variant = self.params.variant;
         let p = self.cfg.params(self.batch(), seed);
@@ -214,7 +214,7 @@ impl CoopEnv {
     }
 
     /// [`Self::step_device`] with the actions read from `act` [B, N] and the team reward
-    /// written into `reward` [B].
+    /// written into `reward` \[B\].
     pub fn step_with(&mut self, act: &Buffer, reward: &Buffer) -> Result<()> {
         self.step_launch(act, reward)?;
         self.params.slot += 1;

@@ -19,7 +19,7 @@
 //! - `stats_u` [B, 8] u32: arrivals, successes, drops, failures, invalid actions, link failures,
 //!   node failures, offloaded tasks (cumulative over the episode);
 //!   `stats_f` [B, 4] f32: bits arrived, bits succeeded, bits dropped, bits failed;
-//! - `reward` [B] f32: the team reward of the last slot; `act` [B, N] u32;
+//! - `reward` \[B\] f32: the team reward of the last slot; `act` [B, N] u32;
 //! - `obs` [B, N, 3N + 5] f32 and `mask` [B, N, N + 1] u32.
 
 pub mod config;

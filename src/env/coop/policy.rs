@@ -246,7 +246,7 @@ pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `coop_policy`: bufs node, link, arr_u, arr_f, pool_u, pool_f, xq, act [B,N].
+/// `coop_policy`: bufs node, link, arr_u, arr_f, pool_u, pool_f, xq, act \[B,N\].
 pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CoopParams = decode(params);
     let iw = instance_words(&p);

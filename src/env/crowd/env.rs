@@ -42,7 +42,7 @@ pub struct CrowdEnv {
     pub load: Buffer,
     /// [B, N, 2] (E, cost) per agent.
     pub out: Buffer,
-    /// [B] reward (13).
+    /// \[B\] reward (13).
     pub reward: Buffer,
     /// [B, 16] slot metrics ([`metric`]).
     pub slot: Buffer,
@@ -211,7 +211,7 @@ impl CrowdEnv {
         Ok(())
     }
 
-    /// [`Self::end_slot`] with the actions read from `action` [B, N] and the reward [B] and slot
+    /// [`Self::end_slot`] with the actions read from `action` [B, N] and the reward \[B\] and slot
     /// metrics [B, 16] written into `reward` and `slot`.
     pub fn end_slot_with(&mut self, action: &Buffer, reward: &Buffer, slot: &Buffer) -> Result<()> {
         self.end_slot_launches(action, reward, slot)?;

@@ -14,12 +14,12 @@
 //!   user's cell (cyclic), `K+1..=K+S` = edge server `slot − K − 1`, `K+S+1` = cloud (A = K+S+2
 //!   slots), `level` indexes `rate_levels` (the requested rate is level × the route's bottleneck).
 //!
-//! Buffers (batch outermost): `ctl` [B,N] u32 slots to the next arrival, `task` [B,N,3] u32
-//! (tasks K, demand s in units, data o in MB), `cap` [B,N] f32 MD capacity F_j(t) (Hz), `q`
-//! [B,U] f32 backlog Q_u (cycles), `v` [B,L] f32 virtual queue V_l (bits), `action` [B,N] u32,
-//! `obs` [B,N,3+3A] f32, `est` [B,N] f32, `load` [B,U+L] f32 (Σ s per unit in cycles, Σ x per link
-//! in bit/s), `out` [B,N,2] f32 (E_i, cost_i), `reward` [B] f32, `slot` [B,16] f32 slot metrics
-//! ([`metric`]), `counts` [B,8] u32 cumulative task accounting ([`count`]).
+//! Buffers (batch outermost): `ctl` \[B,N\] u32 slots to the next arrival, `task` \[B,N,3\] u32
+//! (tasks K, demand s in units, data o in MB), `cap` \[B,N\] f32 MD capacity F_j(t) (Hz), `q`
+//! \[B,U\] f32 backlog Q_u (cycles), `v` \[B,L\] f32 virtual queue V_l (bits), `action` \[B,N\] u32,
+//! `obs` [B,N,3+3A] f32, `est` \[B,N\] f32, `load` [B,U+L] f32 (Σ s per unit in cycles, Σ x per link
+//! in bit/s), `out` \[B,N,2\] f32 (E_i, cost_i), `reward` \[B\] f32, `slot` \[B,16\] f32 slot metrics
+//! ([`metric`]), `counts` \[B,8\] u32 cumulative task accounting ([`count`]).
 
 pub mod config;
 pub mod contract;

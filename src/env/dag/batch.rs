@@ -2,7 +2,7 @@
 //! (CPU references, f32, one thread per (graph, plan) resp. per (graph, chunk of plan indices)).
 //!
 //! Layout (graphs outermost; everything indexed by **rank position** k, not task id):
-//! `n_tasks` [B] u32; `cost` [B, N, 4] f32 = (T^UE, T^ul, T^s, T^dl) of the task at position k;
+//! `n_tasks` \[B\] u32; `cost` [B, N, 4] f32 = (T^UE, T^ul, T^s, T^dl) of the task at position k;
 //! `par_off` [B, N+1] u32 and `par_idx` [B, E] u32: the parent positions of position k are
 //! `par_idx[b·E + par_off[b·(N+1)+k] .. b·E + par_off[b·(N+1)+k+1]]` (all < k); `exit` [B, N] u32
 //! (1 for exit tasks). Plans are [B, P, N] u32 (0 local, 1 offload) per position.
@@ -45,7 +45,7 @@ pub struct DagBatch {
     pub n_max: usize,
     /// Padded parent-list length E.
     pub e_max: usize,
-    /// [B] task counts.
+    /// \[B\] task counts.
     pub n_tasks: Vec<u32>,
     /// [B, N, 4] costs by position.
     pub cost: Vec<f32>,
@@ -211,7 +211,7 @@ pub(crate) fn position(g: &Graph<'_>, semantics: u32, k: usize, off: bool, ft: &
 
 /// Makespan of one plan (`bit(k)` = decision of position k) in f32, position by position;
 /// `ft` has 4·N entries (local, upload, MEC, download finish per position). The kernels use
-/// [`makespan_lanes`]; this is what the tests hold it to.
+/// `makespan_lanes`; this is what the tests hold it to.
 #[cfg(test)]
 fn makespan(g: &Graph<'_>, semantics: u32, bit: impl Fn(usize) -> bool, ft: &mut [f32]) -> f32 {
     let mut st = F32State::default();
@@ -221,7 +221,7 @@ fn makespan(g: &Graph<'_>, semantics: u32, bit: impl Fn(usize) -> bool, ft: &mut
     st.span(semantics)
 }
 
-/// Plans evaluated together by [`makespan_lanes`] (one AVX-512 register of f32).
+/// Plans evaluated together by `makespan_lanes` (one AVX-512 register of f32).
 pub const LANES: usize = 16;
 
 /// Lane finish times of one position: (local, upload, MEC, download) × [`LANES`].
@@ -319,8 +319,8 @@ pub(crate) fn check_graph_bufs(op: &str, p: &DagParams, bufs: &[&mut [u32]]) -> 
     Ok(())
 }
 
-/// `dag_makespan`: bufs n_tasks, cost, par_off, par_idx, exit, plans [B,P,N], ft (scratch),
-/// makespan [B,P].
+/// `dag_makespan`: bufs n_tasks, cost, par_off, par_idx, exit, plans \[B,P,N\], ft (scratch),
+/// makespan \[B,P\].
 pub fn cpu_makespan(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DagParams = decode(params);
     check_graph_bufs("dag_makespan", &p, bufs)?;

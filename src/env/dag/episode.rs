@@ -6,12 +6,12 @@
 //! `dag_episode` (params [`DagParams`]: `b` = B graphs, `n_max` = N, `e_max`, `semantics`,
 //! `scaled` as in `dag_step`; **`p` = S, the number of sequences**): bufs n_tasks, cost,
 //! par_off, par_idx, exit (the [`super::batch::DagBatch`] layout), scale [B, 2] f32 (max, min),
-//! graph [S] u32 (the graph of each sequence), actions [N, S] u32 (time-major: the decision of
+//! graph \[S\] u32 (the graph of each sequence), actions [N, S] u32 (time-major: the decision of
 //! rank position k of sequence s at k·S + s), ft [S, N, 4] f32 (scratch), reward [N, S] f32,
-//! done [N, S] u32, weight [N, S] f32, makespan [S] f32.
+//! done [N, S] u32, weight [N, S] f32, makespan \[S\] f32.
 //!
-//! One thread per sequence s: g = graph[s]; a g ≥ B gives reward 0, done 1, weight 0 at every
-//! step and makespan NaN. Otherwise, with n = min(n_tasks[g], N), from the zero state (as after
+//! One thread per sequence s: g = graph\[s\]; a g ≥ B gives reward 0, done 1, weight 0 at every
+//! step and makespan NaN. Otherwise, with n = min(n_tasks\[g\], N), from the zero state (as after
 //! `dag_reset`), for k in 0..N:
 //! - k < n, action 0 or 1: position k is decided as `dag_step` decides it (the same position
 //!   rule and reward expression, so every reward is bit-identical to `DagEnv::step_into`'s for
@@ -20,7 +20,7 @@
 //!   step, done 1 from here, weight 1 on real steps, makespan NaN (the run cannot go on);
 //! - k ≥ n (padding): reward 0, done 1, weight 0.
 //!
-//! makespan[s] is the final span as `DagEnv::makespans` reads it (`current` under reference
+//! makespan\[s\] is the final span as `DagEnv::makespans` reads it (`current` under reference
 //! semantics, the exit tasks' `t` under paper semantics); an empty graph (n = 0) is all
 //! padding with makespan 0.
 

@@ -1,4 +1,4 @@
-//! DAGGEN-style random task graphs (SPEC section `dag`; seed 001 §5 cites DAGGEN, [27]).
+//! DAGGEN-style random task graphs (SPEC section `dag`; seed 001 §5 cites DAGGEN, \[27\]).
 //!
 //! The algorithm follows DAGGEN (F. Suter, S. Hunold; `daggen.c`, `generateTasks` and
 //! `generateDependencies`), with its randomness drawn from mecrl's Philox so that a graph is a

@@ -32,8 +32,8 @@ crate::kernels! {
     )
         cpu super::step::cpu_step, sizes dag_step_sizes;
     /// `dag` MDP: whole episodes of given plans, one thread per sequence (`p` = S sequences;
-    /// `graph` [S] picks each sequence's graph, `actions` [N, S] time-major): every step's
-    /// reward (as `dag_step`'s, bit for bit), done flag and weight [N, S], and the makespans [S].
+    /// `graph` \[S\] picks each sequence's graph, `actions` \[N, S\] time-major): every step's
+    /// reward (as `dag_step`'s, bit for bit), done flag and weight \[N, S\], and the makespans \[S\].
     DAG_EPISODE = dag_episode(DagParams;
         n_tasks: R U32, cost: R F32, par_off: R U32, par_idx: R U32, exit: R U32, scale: R F32,
         graph: R U32, actions: R U32, ft: S F32, reward: W F32, done: W U32, weight: W F32,

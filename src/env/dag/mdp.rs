@@ -27,7 +27,7 @@ pub struct EpisodeBuffers {
     pub done: Tensor,
     /// [N, S] 1 on real steps, 0 on padding (and for an out-of-range graph index).
     pub weight: Tensor,
-    /// [S] final makespans (NaN after a bad action or for an out-of-range graph index).
+    /// \[S\] final makespans (NaN after a bad action or for an out-of-range graph index).
     pub makespan: Tensor,
 }
 
@@ -53,7 +53,7 @@ pub struct DagEnv {
     backend: Arc<dyn Backend>,
     params: DagParams,
     batch: DagBatch,
-    /// [B] task counts.
+    /// \[B\] task counts.
     pub n_tasks: Buffer,
     /// [B, N, 4] costs by rank position.
     pub cost: Buffer,
@@ -65,7 +65,7 @@ pub struct DagEnv {
     pub exit: Buffer,
     /// [B, 2] reward scale (max, min) per graph.
     pub scale: Buffer,
-    /// [B] the actions of the last [`Self::step`].
+    /// \[B\] the actions of the last [`Self::step`].
     pub action: Buffer,
     /// [B, N, 4] finish times.
     pub ft: Buffer,
@@ -75,7 +75,7 @@ pub struct DagEnv {
     pub ctl: Buffer,
     /// [B, N] decisions so far.
     pub plan: Buffer,
-    /// [B] the last step's rewards.
+    /// \[B\] the last step's rewards.
     pub reward: Buffer,
     /// [B, N, 5 + 2p] task embeddings in rank order ([`Prepared::embeddings`]; rows past a
     /// graph's n are zero).
@@ -185,7 +185,7 @@ impl DagEnv {
         self.step_into(action, &self.reward)
     }
 
-    /// [`Self::step_dev`] with the rewards written into `reward` [B].
+    /// [`Self::step_dev`] with the rewards written into `reward` \[B\].
     pub fn step_into(&self, action: &Buffer, reward: &Buffer) -> Result<()> {
         self.backend.launch(
             &DAG_STEP,
@@ -209,7 +209,7 @@ impl DagEnv {
     }
 
     /// Every graph's observation rows [B, N, emb + 2] (embedding, decision so far, 1 at the
-    /// current position) into `obs` and whether it has ended into `terminated` [B].
+    /// current position) into `obs` and whether it has ended into `terminated` \[B\].
     pub fn observe_into(&self, obs: &Buffer, terminated: &Buffer) -> Result<()> {
         self.backend.launch(
             &DAG_OBSERVE,
@@ -228,7 +228,7 @@ impl DagEnv {
     }
 
     /// Whole episodes of given plans for `s` sequences in one launch (`dag_episode`, see
-    /// [`super::episode`]): sequence j runs graph `graph[j]` ([S] u32, e.g. from
+    /// [`super::episode`]): sequence j runs graph `graph[j]` (\[S\] u32, e.g. from
     /// [`Self::graph_index`]) from the reset state with the actions `actions` [N, S] u32
     /// (time-major: position k of sequence j at k·S + j), and `out` receives every step's reward
     /// (bit-identical to [`Self::step_into`] for the same actions), done flag and weight, and the

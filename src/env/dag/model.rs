@@ -245,7 +245,7 @@ impl Prepared {
     }
 
     /// Makespan of `plan` (decision per priority position; nonzero = offload) under the
-    /// semantics' rules (eq. 5–8 or the published code; see [`Self::step`]).
+    /// semantics' rules (eq. 5–8 or the published code; see `step`).
     pub fn makespan(&self, plan: &[u8], scratch: &mut Scratch) -> f64 {
         let mut st = State::default();
         for (k, &x) in plan.iter().enumerate().take(self.n()) {

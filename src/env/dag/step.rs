@@ -10,13 +10,13 @@
 //! - `dag_reset`: bufs n_tasks, ctl [B, 2] u32 (position, status), state [B, 8] f32
 //!   ([`F32State`]: a_ue, a_up, a_mec, a_down, current, t_exit, 0, 0), plan [B, N] u32
 //!   (decisions so far; [`UNDECIDED`] where none yet).
-//! - `dag_step`: bufs n_tasks, cost, par_off, par_idx, exit (the [`DagBatch`] layout), scale
-//!   [B, 2] f32 (max, min), action [B] u32, ft [B, N, 4] f32 (finish times, kept between
-//!   steps), state, ctl, plan, reward [B] f32.
+//! - `dag_step`: bufs n_tasks, cost, par_off, par_idx, exit (the [`DagBatch`](super::batch::DagBatch) layout), scale
+//!   [B, 2] f32 (max, min), action \[B\] u32, ft [B, N, 4] f32 (finish times, kept between
+//!   steps), state, ctl, plan, reward \[B\] f32.
 //!
 //! Status: [`RUNNING`], [`DONE`] (every task decided; further steps give reward 0 and change
 //! nothing) or [`BAD_ACTION`] (an action other than 0 or 1 arrived through a device buffer:
-//! reward NaN, state unchanged, sticky until reset). [`DagEnv::step`] refuses such actions with a
+//! reward NaN, state unchanged, sticky until reset). [`DagEnv::step`](super::mdp::DagEnv::step) refuses such actions with a
 //! typed error before they reach a kernel.
 
 use rayon::prelude::*;
@@ -134,8 +134,8 @@ pub(crate) fn reward_of(p: &DagParams, scale: &[f32], g: usize, before: f32, aft
 /// local, 1 offload) and 1 at the current position.
 pub const OBS_EXTRA: usize = 2;
 
-/// `dag_observe`: bufs embeddings [B,N,emb], plan [B,N], ctl [B,2], obs [B,N,emb+2],
-/// terminated [B] (1 once the graph is done or a bad action arrived). One thread per graph.
+/// `dag_observe`: bufs embeddings \[B,N,emb\], plan \[B,N\], ctl \[B,2\], obs [B,N,emb+2],
+/// terminated \[B\] (1 once the graph is done or a bad action arrived). One thread per graph.
 pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: DagParams = decode(params);
     let (b, n, e) = (p.b as usize, p.n_max as usize, p.emb as usize);

@@ -31,7 +31,7 @@ pub fn arrival(p: &EndedgeParams, b: u32, d: u32) -> f32 {
     p.size_min + p.size_step * rng::uniform_index(x[1], p.size_levels) as f32
 }
 
-/// `endedge_arrive`: bufs eta [B,D].
+/// `endedge_arrive`: bufs eta \[B,D\].
 pub fn cpu_arrive(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
     check("endedge_arrive", sizes_arrive, params, bufs, &["eta"])?;
@@ -100,7 +100,7 @@ pub fn heuristic_action(
     arg
 }
 
-/// `endedge_policy`: bufs eta, pred, rem, at, m, action [B,D].
+/// `endedge_policy`: bufs eta, pred, rem, at, m, action \[B,D\].
 pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
     let names = ["eta", "pred", "rem", "at", "m", "action"];
@@ -139,7 +139,7 @@ pub fn cpu_policy(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 }
 
 /// `endedge_step`: bufs eta, action, m, size, rem, arr, at, result, pred, acc, active. One slot of
-/// every terminal ([`model::admit`] then [`model::slot`]), then its `active` bits.
+/// every terminal (`model::admit` then `model::slot`), then its `active` bits.
 pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
     let names = ["eta", "action", "m", "size", "rem", "arr", "at", "result", "pred", "acc", "nonempty"];
@@ -184,7 +184,7 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `endedge_load`: bufs active, m [B,E], load [B,C,E]: Q_e at the end of the slot (eq. 7) and
+/// `endedge_load`: bufs active, m \[B,E\], load \[B,C,E\]: Q_e at the end of the slot (eq. 7) and
 /// the Load history shifted by one row (eq. 15).
 pub fn cpu_load(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
@@ -258,7 +258,7 @@ pub fn slot_reward(acc: &[u32], prev: &[u32], drop_reward: f32) -> f32 {
     -(delay as f32) + drop_reward * dropped as f32
 }
 
-/// `endedge_reward`: bufs acc [B,D,4], prev [B,D,2], reward [B,D]: each terminal's reward of the
+/// `endedge_reward`: bufs acc \[B,D,4\], prev \[B,D,2\], reward \[B,D\]: each terminal's reward of the
 /// slot ([`slot_reward`]), then `prev` takes the counters.
 pub fn cpu_reward(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
@@ -273,7 +273,7 @@ pub fn cpu_reward(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
-/// `endedge_state`: bufs load [B,C,E] u32, state [B,C,E] f32: Load(t) (eq. 15) as floats, the
+/// `endedge_state`: bufs load \[B,C,E\] u32, state \[B,C,E\] f32: Load(t) (eq. 15) as floats, the
 /// instance-wide part of the state (16).
 pub fn cpu_state(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);

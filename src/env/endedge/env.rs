@@ -53,18 +53,18 @@ pub struct EndedgeEnv {
     backend: Arc<dyn Backend>,
     /// Current slot t.
     pub t: u32,
-    /// Arrivals of the current slot [B,D] f32.
+    /// Arrivals of the current slot \[B,D\] f32.
     pub eta: Buffer,
-    /// Actions of the current slot [B,D] u32.
+    /// Actions of the current slot \[B,D\] u32.
     pub action: Buffer,
     m: Buffer,
-    /// Load(t) [B,C,E] u32 (eq. 15).
+    /// Load(t) \[B,C,E\] u32 (eq. 15).
     pub load: Buffer,
     size: Buffer,
     rem: Buffer,
     arr: Buffer,
     at: Buffer,
-    /// Result ring [B,D,W] u32 (see [`model`]).
+    /// Result ring \[B,D,W\] u32 (see [`model`](super::model)).
     pub result: Buffer,
     pred: Buffer,
     acc: Buffer,
@@ -241,7 +241,7 @@ impl EndedgeEnv {
     }
 
     /// The state (16) of every terminal at the current slot (call after setting `eta`):
-    /// (obs [B,D,3+E] f32, mask [B,D,1+E] u32, Load [B,C,E] u32).
+    /// (obs [B,D,3+E] f32, mask [B,D,1+E] u32, Load \[B,C,E\] u32).
     pub fn observe(&self) -> Result<(Vec<f32>, Vec<u32>, Vec<u32>)> {
         let p = self.params(Heuristic::Local);
         let bufs = [&self.eta, &self.pred, &self.rem, &self.at, &self.obs, &self.mask];

@@ -24,21 +24,21 @@ pub struct HostSim<F> {
     pub servers: usize,
     /// Rates and deadline.
     pub rates: Rates<F>,
-    /// Ring: sizes [D,W].
+    /// Ring: sizes \[D,W\].
     pub size: Vec<F>,
-    /// Ring: remaining Mbit [D,W].
+    /// Ring: remaining Mbit \[D,W\].
     pub rem: Vec<F>,
-    /// Ring: arrival slots [D,W].
+    /// Ring: arrival slots \[D,W\].
     pub arr: Vec<u32>,
-    /// Ring: queue keys [D,W].
+    /// Ring: queue keys \[D,W\].
     pub at: Vec<u32>,
-    /// Ring: results [D,W].
+    /// Ring: results \[D,W\].
     pub result: Vec<u32>,
-    /// [D,2] predicted end slots + 1.
+    /// \[D,2\] predicted end slots + 1.
     pub pred: Vec<u32>,
-    /// [D,4] counters.
+    /// \[D,4\] counters.
     pub acc: Vec<u32>,
-    /// Q_e at the end of the last slot [E].
+    /// Q_e at the end of the last slot \[E\].
     pub m: Vec<u32>,
     /// Run [`model::slot_scalar`] instead of [`model::slot`] (tests compare the two).
     pub scalar: bool,
@@ -136,7 +136,7 @@ pub struct TaskResult {
     pub unfinished: bool,
 }
 
-/// Simulate `slots` slots of one instance in f64 with arrivals [T][D] (Mbit) and actions [T][D];
+/// Simulate `slots` slots of one instance in f64 with arrivals \[T\]\[D\] (Mbit) and actions \[T\]\[D\];
 /// one result per task, in (slot, device) order.
 pub fn simulate(cfg: &EndedgeConfig, eta: &[Vec<f64>], action: &[Vec<u32>]) -> Vec<TaskResult> {
     let rates = cfg.rates_f64();
@@ -207,7 +207,7 @@ fn index(path: &Path, line: usize, name: &str, s: &str, below: usize) -> Result<
     Ok(v)
 }
 
-/// A parsed trace: arrivals [T][D] and actions [T][D].
+/// A parsed trace: arrivals \[T\]\[D\] and actions \[T\]\[D\].
 pub struct Trace {
     /// Mbit per slot and terminal.
     pub eta: Vec<Vec<f64>>,

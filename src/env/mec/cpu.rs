@@ -36,7 +36,7 @@ pub fn reset_mec(p: &MecParams, b: u32, j: u32) -> (f32, f32) {
     (p.area * rng::uniform(w[0]), p.area * rng::uniform(w[1]))
 }
 
-/// `mec_reset`: bufs iotd_pos [B,2,N], mec_pos [B,2,M], task_d [B,N], task_f [B,N].
+/// `mec_reset`: bufs iotd_pos \[B,2,N\], mec_pos \[B,2,M\], task_d \[B,N\], task_f \[B,N\].
 pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
@@ -88,7 +88,7 @@ pub fn channel_row(p: &MecParams, b: u32, i: u32, xi: f32, yi: f32, mec_pos: &[f
     }
 }
 
-/// `mec_channel`: bufs iotd_pos, mec_pos, h [B,N,M].
+/// `mec_channel`: bufs iotd_pos, mec_pos, h \[B,N,M\].
 pub fn cpu_channel(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
@@ -195,7 +195,7 @@ fn log_gain(h: f32) -> f32 {
     math::ln(h.max(1e-30))
 }
 
-/// `mec_observe`: bufs h, obs [B,M,N]; agent j sees (ln h_ij − mean_i) / std_i (population std,
+/// `mec_observe`: bufs h, obs \[B,M,N\]; agent j sees (ln h_ij − mean_i) / std_i (population std,
 /// floored at 1e-6) over its column (§V-C "State": log scale, then standardized).
 pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
@@ -273,8 +273,8 @@ pub fn objective_exact_one(
     (s[0] + s[1]) + (s[2] + s[3]) + phi_t / f_max * cpu
 }
 
-/// `mec_objective_exact`: bufs cost [B,N,M+1], sqrt_f [B,N], a [B,P,N] u32, bins (scratch),
-/// phi [B,P].
+/// `mec_objective_exact`: bufs cost [B,N,M+1], sqrt_f \[B,N\], a \[B,P,N\] u32, bins (scratch),
+/// phi \[B,P\].
 pub fn cpu_objective_exact(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m, pp) = (p.b as usize, p.n as usize, p.m as usize, p.p as usize);
@@ -361,7 +361,7 @@ pub fn objective_paper_one(
     (s[0] + s[1]) + (s[2] + s[3]) + p.phi_t * cpu
 }
 
-/// `mec_objective_paper`: bufs h, task_d, task_f, a, f, pw [B,P,N], bins (scratch), phi [B,P].
+/// `mec_objective_paper`: bufs h, task_d, task_f, a, f, pw \[B,P,N\], bins (scratch), phi \[B,P\].
 pub fn cpu_objective_paper(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m, pp) = (p.b as usize, p.n as usize, p.m as usize, p.p as usize);
@@ -469,7 +469,7 @@ pub fn heuristic_instance(
     }
 }
 
-/// `mec_heuristic`: bufs iotd_pos, mec_pos, task_f, order [B,N] u32, load (scratch [B,M]), a [B,N].
+/// `mec_heuristic`: bufs iotd_pos, mec_pos, task_f, order \[B,N\] u32, load (scratch \[B,M\]), a \[B,N\].
 pub fn cpu_heuristic(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let (b, n, m) = (p.b as usize, p.n as usize, p.m as usize);
@@ -507,7 +507,7 @@ pub fn cpu_heuristic(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 }
 
 /// The reward of an instance from its Σ Φ (§V-C "Reward"): `kind` 0 = 1 / Σ Φ (the paper),
-/// 1 = −Σ Φ / N ([`RewardKind`](super::config::RewardKind) order).
+/// 1 = −Σ Φ / N ([`RewardKind`] order).
 #[inline]
 pub fn reward_of(phi: f32, kind: u32, n: u32) -> f32 {
     if kind == 0 {
@@ -517,7 +517,7 @@ pub fn reward_of(phi: f32, kind: u32, n: u32) -> f32 {
     }
 }
 
-/// `mec_reward`: bufs phi [B], reward [B]; the kind in `variant`.
+/// `mec_reward`: bufs phi \[B\], reward \[B\]; the kind in `variant`.
 pub fn cpu_reward(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: MecParams = decode(params);
     let b = p.b as usize;

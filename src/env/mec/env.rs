@@ -34,25 +34,25 @@ pub struct MecEnv {
     backend: Arc<dyn Backend>,
     cfg: MecConfig,
     params: MecParams,
-    /// IoTD positions [B,2,N].
+    /// IoTD positions \[B,2,N\].
     pub iotd_pos: Buffer,
-    /// MEC positions [B,2,M].
+    /// MEC positions \[B,2,M\].
     pub mec_pos: Buffer,
-    /// D_i [B,N].
+    /// D_i \[B,N\].
     pub task_d: Buffer,
-    /// F_i [B,N].
+    /// F_i \[B,N\].
     pub task_f: Buffer,
-    /// h [B,N,M].
+    /// h \[B,N,M\].
     pub h: Buffer,
-    /// h normalized per IoTD [B,N,M].
+    /// h normalized per IoTD \[B,N,M\].
     pub hn: Buffer,
-    /// Optimal power [B,N,M].
+    /// Optimal power \[B,N,M\].
     pub p_opt: Buffer,
     /// Cost table [B,N,M+1].
     pub cost: Buffer,
-    /// √F_i [B,N].
+    /// √F_i \[B,N\].
     pub sqrt_f: Buffer,
-    /// Observations [B,M,N].
+    /// Observations \[B,M,N\].
     pub obs: Buffer,
     order: Buffer,
     load: Buffer,
@@ -176,7 +176,7 @@ impl MecEnv {
         self.draw_channel(None)
     }
 
-    /// [`Self::step`] with the observations written into `obs` [B,M,N] instead of
+    /// [`Self::step`] with the observations written into `obs` \[B,M,N\] instead of
     /// [`Self::obs`] (which then keeps the previous step's).
     pub fn step_into(&mut self, obs: &Buffer) -> Result<()> {
         self.step += 1;
@@ -203,7 +203,7 @@ impl MecEnv {
         self.refresh(obs)
     }
 
-    /// Replace the channel gains by user-provided ones ([B,N,M], finite and > 0).
+    /// Replace the channel gains by user-provided ones (\[B,N,M\], finite and > 0).
     pub fn set_channel(&mut self, h: &[f32]) -> Result<()> {
         let want = self.batch() * self.cfg.n_iotd * self.cfg.n_mec;
         if h.len() != want {
@@ -245,8 +245,8 @@ impl MecEnv {
         Ok(())
     }
 
-    /// Σ Φ of `candidates` decision vectors per instance already on the device ([B,P,N] u32),
-    /// with the exact allocation; result [B,P] on the device.
+    /// Σ Φ of `candidates` decision vectors per instance already on the device (\[B,P,N\] u32),
+    /// with the exact allocation; result \[B,P\] on the device.
     pub fn objective_exact_dev(&self, a: &Buffer, candidates: usize) -> Result<Buffer> {
         let (b, m) = (self.batch(), self.cfg.n_mec);
         let bins = self.backend.alloc(b * candidates * (m + 1))?;
@@ -255,14 +255,14 @@ impl MecEnv {
         Ok(phi)
     }
 
-    /// [`Self::objective_exact_dev`] into `phi` [B,P], with scratch `bins` [B,P,M+1].
+    /// [`Self::objective_exact_dev`] into `phi` \[B,P\], with scratch `bins` [B,P,M+1].
     pub fn objective_exact_into(&self, a: &Buffer, candidates: usize, bins: &Buffer, phi: &Buffer) -> Result<()> {
         let mut p = self.params;
         p.p = candidates as u32;
         self.launch(&MEC_OBJECTIVE_EXACT, &p, self.batch() * candidates, &[&self.cost, &self.sqrt_f, a, bins, phi])
     }
 
-    /// The reward of each instance ([`RewardKind`]) from its Σ Φ `phi` [B] into `reward` [B].
+    /// The reward of each instance ([`RewardKind`]) from its Σ Φ `phi` \[B\] into `reward` \[B\].
     pub fn reward_into(&self, phi: &Buffer, reward: &Buffer) -> Result<()> {
         let mut p = self.params;
         p.variant = match self.cfg.reward {
@@ -320,7 +320,7 @@ impl MecEnv {
         crate::backend::download_f32(be, &phi)
     }
 
-    /// Baseline decisions [B,N] on the device.
+    /// Baseline decisions \[B,N\] on the device.
     pub fn heuristic_dev(&self, which: Heuristic) -> Result<Buffer> {
         let (b, n) = (self.batch(), self.cfg.n_iotd);
         let mut p = self.params;
@@ -336,12 +336,12 @@ impl MecEnv {
         Ok(a)
     }
 
-    /// Baseline decisions [B,N] on the host.
+    /// Baseline decisions \[B,N\] on the host.
     pub fn heuristic(&self, which: Heuristic) -> Result<Vec<u32>> {
         self.backend.download(&self.heuristic_dev(which)?)
     }
 
-    /// Reward of each instance for decisions a [B,N] with the exact allocation.
+    /// Reward of each instance for decisions a \[B,N\] with the exact allocation.
     pub fn reward(&self, a: &[u32]) -> Result<Vec<f32>> {
         let phi = self.objective_exact(a, 1)?;
         let n = self.cfg.n_iotd as f32;
@@ -354,7 +354,7 @@ impl MecEnv {
             .collect())
     }
 
-    /// Per-instance Σ Φ, mean T and mean E of decisions a [B,N] under the exact allocation,
+    /// Per-instance Σ Φ, mean T and mean E of decisions a \[B,N\] under the exact allocation,
     /// computed on the host in f64 from the device tables (reporting only).
     pub fn summarize_exact(&self, a: &[u32]) -> Result<Vec<Summary>> {
         self.check_actions(a, 1)?;

@@ -229,7 +229,7 @@ pub fn reproduce_points(quick: bool, seed: u64) -> Vec<Point> {
     v
 }
 
-/// Units of progress of [`reproduce`].
+/// Units of progress of `reproduce`.
 pub fn reproduce_work_units(quick: bool, seed: u64) -> u64 {
     reproduce_points(quick, seed).iter().map(|p| p.job.work_units()).sum()
 }

@@ -28,11 +28,11 @@ pub use model::*;
 
 /// Result of one search.
 pub struct LevyResult {
-    /// Best decisions [B,N] (device).
+    /// Best decisions \[B,N\] (device).
     pub best_a: Buffer,
-    /// Best CPU shares [B,N] (paper mode; zeros in exact mode).
+    /// Best CPU shares \[B,N\] (paper mode; zeros in exact mode).
     pub best_f: Buffer,
-    /// Best powers [B,N] (paper mode; zeros in exact mode).
+    /// Best powers \[B,N\] (paper mode; zeros in exact mode).
     pub best_p: Buffer,
     /// Best objective per instance.
     pub best_fit: Vec<f32>,
@@ -42,17 +42,17 @@ pub struct LevyResult {
 
 /// The result of [`search_dev`], all on the device.
 pub struct LevyDevResult {
-    /// Best offloading vector [B,N].
+    /// Best offloading vector \[B,N\].
     pub best_a: Buffer,
-    /// Best CPU shares [B,N] (paper mode; zeros in exact mode).
+    /// Best CPU shares \[B,N\] (paper mode; zeros in exact mode).
     pub best_f: Buffer,
-    /// Best powers [B,N] (paper mode; zeros in exact mode).
+    /// Best powers \[B,N\] (paper mode; zeros in exact mode).
     pub best_p: Buffer,
-    /// Best objective per instance [B].
+    /// Best objective per instance \[B\].
     pub best_fit: Buffer,
 }
 
-/// Algorithm 4 on every instance of `env`, every candidate starting from `a0` [B,N] (device),
+/// Algorithm 4 on every instance of `env`, every candidate starting from `a0` \[B,N\] (device),
 /// with nothing read back: `after_generation(g, fitness [B·P])` runs after every generation.
 /// `call` separates the random streams of successive searches with one seed.
 pub fn search_dev(

@@ -307,8 +307,8 @@ struct Inst<'a> {
     task_f: &'a [f32],
 }
 
-/// `levy_init`: bufs cost, sqrt_f, h, task_d, task_f, a0 [B,N], pop_a, pop_f, pop_p [B,P,N],
-/// fit [B,P], bins (scratch).
+/// `levy_init`: bufs cost, sqrt_f, h, task_d, task_f, a0 \[B,N\], pop_a, pop_f, pop_p \[B,P,N\],
+/// fit \[B,P\], bins (scratch).
 pub fn cpu_init(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let lp: LevyParams = decode(params);
     let (b, n, m, pp) = (lp.b as usize, lp.n as usize, lp.m as usize, lp.p as usize);
@@ -731,7 +731,7 @@ pub(crate) fn generate_exact(lp: &LevyParams, bi: u32, pi: u32, a: &[u32], hn_b:
     }
 }
 
-/// `levy_best`: bufs pop_a, pop_f, pop_p, fit, best_a [B,N], best_f, best_p, best_fit [B];
+/// `levy_best`: bufs pop_a, pop_f, pop_p, fit, best_a \[B,N\], best_f, best_p, best_fit \[B\];
 /// the first candidate with the smallest fitness (NaN never wins).
 pub fn cpu_best(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let lp: LevyParams = decode(params);
