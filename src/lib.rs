@@ -26,3 +26,8 @@ pub use error::{Error, Result};
 
 /// The crate version (written into run manifests).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git commit the crate was built from (`git describe --always --dirty --abbrev=40`, so a
+/// build with uncommitted changes ends in `-dirty`), or `"unknown"` outside a git checkout.
+/// Written into run manifests and `mecrl --version`.
+pub const GIT_COMMIT: &str = env!("MECRL_GIT_COMMIT");

@@ -60,7 +60,51 @@ fn run_writes_table_csv_and_manifest() {
     assert_eq!(manifest["backend"], "cpu");
     assert_eq!(manifest["config"]["mec"]["n_iotd"], 12);
     assert!(manifest["mecrl_version"].is_string());
+    let commit = manifest["git_commit"].as_str().unwrap();
+    assert!(commit == "unknown" || commit.len() >= 40, "a full commit hash: {commit}");
     assert_eq!(entries(&out), vec!["t".to_string()], "no temporary directory left behind");
+}
+
+/// A rerun of the same config goes to `t-2` and says so; without a terminal on stderr the
+/// progress comes as plain lines (a first and a last one for a job this short).
+#[test]
+fn rerun_says_where_it_went_and_logs_progress_lines() {
+    let d = tmpdir("rerun");
+    let cfg = write_config(&d, "");
+    let out = d.join("runs");
+    let run = |quiet: bool| {
+        let mut c = mecrl();
+        c.arg("run").arg(&cfg).arg("--out").arg(&out);
+        if quiet {
+            c.arg("--quiet");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (first, err) = run(false);
+    assert!(first.contains(&format!("run directory: {}\n", out.join("t").display())), "{first}");
+    let progress: Vec<&str> = err.lines().filter(|l| l.starts_with("run ")).collect();
+    assert_eq!(progress.len(), 2, "{err}");
+    assert!(progress[0].contains(": started, "), "{err}");
+    assert!(progress[1].contains("(100 %)"), "{err}");
+    let (second, err) = run(true);
+    let want = format!(
+        "run directory: {} ({} exists; a rerun never overwrites)",
+        out.join("t-2").display(),
+        out.join("t").display()
+    );
+    assert!(second.contains(&want), "{second}");
+    assert!(!err.contains("started"), "--quiet writes no progress: {err}");
+}
+
+#[test]
+fn a_missing_config_file_says_so_once() {
+    let o = mecrl().args(["run", "/nonexistent/mecrl.toml"]).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/mecrl.toml"), "{err}");
 }
 
 fn assert_rejected(tag: &str, extra: &str, args: &[&str], must_contain: &[&str]) {
@@ -159,6 +203,16 @@ fn devices_lists_every_backend() {
         assert!(s.contains(k), "{s}");
     }
     assert!(s.lines().any(|l| l.starts_with("cpu") && l.contains(" ok ")), "{s}");
+}
+
+/// Without `XDG_RUNTIME_DIR` (a cron job, a container, CI) probing the wgpu backend prints
+/// nothing on stderr: Mesa's device-select layer would have libwayland complain twice.
+#[test]
+fn devices_without_a_runtime_dir_prints_no_loader_noise() {
+    let o = mecrl().arg("devices").env_remove("XDG_RUNTIME_DIR").env_remove("NODEVICE_SELECT").output().unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
 }
 
 #[test]

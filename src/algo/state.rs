@@ -84,6 +84,7 @@ pub(crate) fn save(
     c.metadata.insert("config".into(), to_json(config)?);
     c.metadata.insert("run".into(), to_json(run)?);
     c.metadata.insert("mecrl_version".into(), crate::VERSION.into());
+    c.metadata.insert("git_commit".into(), crate::GIT_COMMIT.into());
     c.save(path)
 }
 

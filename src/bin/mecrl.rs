@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use mecrl::backend::{self, BackendChoice};
 use mecrl::bench;
+use mecrl::experiment::progress::Progress;
 use mecrl::experiment::{dag_dot, pick_backend, AnyConfig};
 
 #[derive(Parser)]
-#[command(name = "mecrl", version, about = "Batched task-offloading environments and search for mobile edge computing")]
+#[command(name = "mecrl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("MECRL_GIT_COMMIT"), ")"), about = "Batched task-offloading environments and search for mobile edge computing")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -298,10 +298,24 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: mecrl's errors already quote their
+/// source (`path: No such file or directory`), which `{:#}` would print a second time.
+fn render(e: &anyhow::Error) -> String {
+    let mut s = e.to_string();
+    for cause in e.chain().skip(1) {
+        let t = cause.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+    }
+    s
 }
 
 /// `mecrl bench <system>`: that system's bench module.
@@ -317,16 +331,6 @@ fn bench(what: &BenchCmd) -> mecrl::Result<()> {
     }
 }
 
-/// The progress bar of a run (`len` units of work), or none with `--quiet`.
-fn progress(quiet: bool, len: u64) -> ProgressBar {
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(len) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 fn cmd_run(
     path: &Path,
     backend: Option<String>,
@@ -338,13 +342,15 @@ fn cmd_run(
     let mut cfg = AnyConfig::load(path)?;
     cfg.override_with(backend, seed, out, case)?;
     let be = pick_backend(cfg.backend())?;
-    let bar = progress(quiet, cfg.work_units());
+    let mut bar = Progress::new(&format!("run {}", path.display()), cfg.work_units(), quiet);
     let done =
         mecrl::experiment::finish::run_to_dir(&cfg, Some(path), std::env::args().collect(), be, &mut |k| bar.inc(k))?;
-    bar.finish_and_clear();
+    bar.finish();
     print!("{}", done.table);
-    let p = done.dir;
-    println!("run directory: {}", p.display());
+    match &done.name_taken {
+        Some(t) => println!("run directory: {} ({} exists; a rerun never overwrites)", done.dir.display(), t.display()),
+        None => println!("run directory: {}", done.dir.display()),
+    }
     Ok(())
 }
 
@@ -353,10 +359,10 @@ fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &st
     let be = pick_backend(backend)?;
     let dir =
         out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-dirs-quick" } else { "runs/reproduce-dirs" }));
-    let bar = progress(quiet, dirs::reproduce_work_units(quick, seed));
+    let mut bar = Progress::new("reproduce dirs", dirs::reproduce_work_units(quick, seed), quiet);
     let t0 = Instant::now();
     let md = dirs::reproduce(quick, seed, &dir, be, &mut |k| bar.inc(k))?;
-    bar.finish_and_clear();
+    bar.finish();
     print!("{md}");
     println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());
     Ok(())
@@ -368,10 +374,10 @@ fn cmd_reproduce_mrlco(quick: bool, seed: u64, out: Option<PathBuf>, backend: &s
     let dir =
         out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-mrlco-quick" } else { "runs/reproduce-mrlco" }));
     let cfg = mrlco::paper_config(quick, seed)?;
-    let bar = progress(quiet, mrlco::work_units(&cfg));
+    let mut bar = Progress::new("reproduce mrlco", mrlco::work_units(&cfg), quiet);
     let t0 = Instant::now();
     let md = mrlco::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
-    bar.finish_and_clear();
+    bar.finish();
     print!("{md}");
     println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());
     Ok(())
@@ -380,13 +386,13 @@ fn cmd_reproduce_mrlco(quick: bool, seed: u64, out: Option<PathBuf>, backend: &s
 fn cmd_devices() -> anyhow::Result<()> {
     for (kind, r) in backend::probe_all() {
         match r {
-            Ok(d) => println!("{kind:<10} ok    {d}"),
-            Err(e) => println!("{kind:<10} no    {e}"),
+            Ok(d) => println!("{:<10} ok   {d}", kind.to_string()),
+            Err(e) => println!("{:<10} no   {e}", kind.to_string()),
         }
     }
     match backend::select(BackendChoice::Auto) {
-        Ok((b, _)) => println!("auto       -> {}", b.kind()),
-        Err(e) => println!("auto       -> error: {e}"),
+        Ok((b, _)) => println!("{:<10} ->   {}", "auto", b.kind()),
+        Err(e) => println!("{:<10} ->   error: {e}", "auto"),
     }
     Ok(())
 }
@@ -402,9 +408,9 @@ fn cmd_dag_baselines(
     let sys = dag_dot::baseline_system(semantics, heft, rate)?;
     let files = dag_dot::dot_files(dir)?;
     let out = out.unwrap_or_else(|| dir.join("baselines.csv"));
-    let bar = ProgressBar::new(files.len() as u64);
+    let mut bar = Progress::new("dag baselines", files.len() as u64, false);
     let report = dag_dot::baselines(&files, &sys, no_optimal, &out, &mut || bar.inc(1))?;
-    bar.finish_and_clear();
+    bar.finish();
     print!("{report}");
     Ok(())
 }

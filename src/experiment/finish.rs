@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 pub struct Finished {
     /// The run directory (committed: it appears only when the run completes).
     pub dir: PathBuf,
+    /// The directory the config named, when it existed already: the run went to a numbered
+    /// sibling (`runs/mec-2`), never over an earlier run.
+    pub name_taken: Option<PathBuf>,
     /// The results table printed by the CLI.
     pub table: String,
     /// The manifest's summary.
@@ -42,6 +45,7 @@ pub fn run_to_dir(
     }
     let manifest = serde_json::json!({
         "mecrl_version": crate::VERSION,
+        "git_commit": crate::GIT_COMMIT,
         "command": command,
         "config_file": config_file,
         "system": cfg.system(),
@@ -55,6 +59,7 @@ pub fn run_to_dir(
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::config("manifest", "?", format!("could not be written: {e}")))?;
     dir.write("manifest.json", text.as_bytes())?;
+    let name_taken = dir.name_taken().map(Path::to_path_buf);
     let dir = dir.commit()?;
-    Ok(Finished { dir, table: report.table, summary: report.summary, wall_s })
+    Ok(Finished { dir, name_taken, table: report.table, summary: report.summary, wall_s })
 }

@@ -22,6 +22,7 @@ pub mod endedge;
 pub mod finish;
 pub mod mrlco;
 pub mod plot;
+pub mod progress;
 pub mod rundir;
 pub mod runner;
 

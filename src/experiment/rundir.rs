@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 pub struct RunDir {
     tmp: PathBuf,
     dest: PathBuf,
+    taken: Option<PathBuf>,
     committed: bool,
 }
 
@@ -17,6 +18,7 @@ impl RunDir {
     pub fn create(parent: &Path, name: &str) -> Result<Self> {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         let mut dest = parent.join(name);
+        let taken = dest.exists().then(|| dest.clone());
         let mut k = 1;
         while dest.exists() {
             k += 1;
@@ -31,7 +33,7 @@ impl RunDir {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        Ok(RunDir { tmp, dest, committed: false })
+        Ok(RunDir { tmp, dest, taken, committed: false })
     }
 
     /// Write a file into the run directory (`file` may name subdirectories: `a/b.csv`).
@@ -46,6 +48,11 @@ impl RunDir {
     /// The final path.
     pub fn path(&self) -> &Path {
         &self.dest
+    }
+
+    /// `parent/name` when it existed already (this run then goes to `name-2`, `name-3`, …).
+    pub fn name_taken(&self) -> Option<&Path> {
+        self.taken.as_deref()
     }
 
     /// Move into place.

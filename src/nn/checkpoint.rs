@@ -236,6 +236,7 @@ pub fn save_training_with(
     let cfg = serde_json::to_string(config).map_err(|e| Error::config("checkpoint.config", "?", e.to_string()))?;
     c.metadata.insert("config".into(), cfg);
     c.metadata.insert("mecrl_version".into(), crate::VERSION.into());
+    c.metadata.insert("git_commit".into(), crate::GIT_COMMIT.into());
     c.save(path)
 }
 

@@ -67,6 +67,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Mesa's implicit Vulkan layer `VK_LAYER_MESA_device_select` (installed with lavapipe) asks
+/// Wayland for the default GPU and, without a usable `XDG_RUNTIME_DIR`, libwayland prints
+/// "error: XDG_RUNTIME_DIR is invalid or not set" twice per instance — harmless (there is no
+/// display to pick a GPU for) but it reads as a failure. Without a runtime directory, and unless
+/// the user chose a device through the layer (`MESA_VK_DEVICE_SELECT`) or set the switch
+/// themselves, turn the layer off through its documented switch `NODEVICE_SELECT=1`. Done once,
+/// before the first instance.
+fn quiet_device_select_layer() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let runtime_dir_ok = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_dir());
+        let chosen = ["MESA_VK_DEVICE_SELECT", "NODEVICE_SELECT"].iter().any(|k| std::env::var_os(k).is_some());
+        if !runtime_dir_ok && !chosen {
+            std::env::set_var("NODEVICE_SELECT", "1");
+        }
+    });
+}
+
 impl WgpuBackend {
     /// Start on the best adapter (discrete > integrated > virtual > other > CPU). With
     /// `require_hardware`, a CPU adapter (llvmpipe/lavapipe, WARP) is refused with
@@ -75,6 +93,7 @@ impl WgpuBackend {
         if wgpu::Instance::enabled_backend_features().is_empty() {
             return Err(Error::no_device(NAME, "this build of wgpu has no backend for this platform"));
         }
+        quiet_device_select_layer();
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
         if adapters.is_empty() {

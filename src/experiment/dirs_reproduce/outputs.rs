@@ -70,9 +70,11 @@ pub(super) fn write_outputs(
         Ok(())
     };
     let mut md = format!(
-        "# mecrl reproduce dirs{} (seed {seed}, {})\n\n",
+        "# mecrl reproduce dirs{} (seed {seed}, {})\n\nmecrl {} (commit {})\n\n",
         if quick { " --quick" } else { "" },
-        backend.describe()
+        backend.describe(),
+        crate::VERSION,
+        crate::GIT_COMMIT
     );
     // Table II.
     let mut t2 = String::from("demonstrations,loss,train_accuracy,test_accuracy\n");

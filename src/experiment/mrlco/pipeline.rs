@@ -222,6 +222,7 @@ pub fn reproduce(cfg: &MrlcoRunConfig, dir: &Path, be: Arc<dyn Backend>, tick: &
     let md = write_outputs(&res, dir, cfg.mrlco.adapt_steps())?;
     let manifest = serde_json::json!({
         "mecrl_version": crate::VERSION,
+        "git_commit": crate::GIT_COMMIT,
         "system": "mrlco",
         "config": cfg,
         "backend_device": backend,
