@@ -1,9 +1,9 @@
 //! mecrl — batched task-offloading environments, search and learning for mobile edge
 //! computing, on CPU (rayon), WGSL (wgpu) and CUDA (NVRTC + cudarc).
 //!
-//! This crate implements the systems of `SPEC.md`; the walking skeleton covers the DIRS `mec`
-//! system: [`env::mec`] (environment and exact allocation), [`search::levy`] (population Lévy
-//! flight search) and the baselines, on every [`backend`].
+//! This crate implements the systems that `docs/` describes (one page per system); the walking
+//! skeleton covers the DIRS `mec` system: [`env::mec`] (environment and exact allocation),
+//! [`search::levy`] (population Lévy flight search) and the baselines, on every [`backend`].
 #![warn(missing_docs)]
 
 pub mod algo;

@@ -3,7 +3,7 @@
 //! One counter-based generator everywhere; `kernels/common/philox.cuh` and
 //! `shaders/common/philox.wgsl` mirror this file bit for bit.
 //!
-//! **Keying convention** (SPEC "Randomness"): key = (seed low 32 bits, seed high 32 bits);
+//! **Keying convention** (mecrl's, the same on every backend): key = (seed low 32 bits, seed high 32 bits);
 //! counter = (element, instance, step, stream | draw << 16), where `element` indexes the item
 //! within an instance (IoTD, candidate·N + IoTD, ...), `step` the environment step or search
 //! generation, `stream` one of the constants below (< 2^16), and `draw` the block index for the
@@ -15,7 +15,7 @@
 //! - exponential: −ln(1 − u);
 //! - Poisson: inversion for mean < 30 (one uniform; the walk stops when a term falls below 1e-30),
 //!   else Hörmann's transformed rejection (PTRS) drawing two uniforms per try from successive blocks;
-//! - Lévy step (seed 000 eq. 20–22, Mantegna): d = σ_u·z0 / max(|z1|, 1e-30)^{1/β}.
+//! - Lévy step (DIRS paper eq. 20–22, Mantegna; docs/mec.md): d = σ_u·z0 / max(|z1|, 1e-30)^{1/β}.
 //!
 //! `ln`, `exp`, `sincos` are the portable polynomials of [`crate::math`].
 
@@ -248,7 +248,7 @@ pub fn exponential(x: u32) -> f32 {
     -math::ln(1.0 - uniform(x))
 }
 
-/// σ_u of Mantegna's algorithm, seed 000 eq. (22), for 0 < β < 2.
+/// σ_u of Mantegna's algorithm, eq. (22) of the DIRS paper (docs/mec.md), for 0 < β < 2.
 pub fn levy_sigma_u(beta: f64) -> f64 {
     let num = math::gamma(1.0 + beta) * (std::f64::consts::PI * beta / 2.0).sin();
     let den = math::gamma((1.0 + beta) / 2.0) * beta * 2f64.powf((beta - 1.0) / 2.0);

@@ -1,4 +1,4 @@
-//! The DRL baselines of DIRS (seed 000 §VI, Table III): Actor-Critic and DDPG on the `mec`
+//! The DRL baselines of DIRS (DIRS paper §VI, Table III): Actor-Critic and DDPG on the `mec`
 //! system. Small scale (N = 10 IoTDs, M = 2 MECs), fixed seeds: both learn on held-out channel
 //! states, are deterministic, refuse bad configs with typed errors, and run on every backend
 //! without a download inside a training step.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PPO in JAX on `mecrl.make_vec("mec", 1024)`: the DIRS system (seed 003) as a vector
+"""PPO in JAX on `mecrl.make_vec("mec", 1024)`: the `mec` system of DIRS (docs/mec.md) as a vector
 environment, one offloading target per IoTD (local or one of the M MEC servers) from the
 channel state, reward 1/ΣΦ (§V-C). A factorized categorical policy (one softmax per IoTD) and a
 value network, both MLPs; GAE(γ, 0.95) with γ = 0 by default (each step's channel state is drawn

@@ -112,7 +112,7 @@ static __device__ __forceinline__ void dag_position(const DagGraph& g, u32 sem, 
 // `makespan` of batch.rs. The decision of position k is plan[k] != 0 when `plan` is given, else
 // bit n-1-k of `idx` (n <= 30).
 // The running span the reward follows (reference: the running makespan; paper: the exit tasks'
-// maximum) and the reward of one decision, -ΔT_c (eq. 11), min-max scaled when p.scaled
+// maximum) and the reward of one decision, -ΔT_c (§4.2), min-max scaled when p.scaled
 // (step.rs `reward_of`).
 static __device__ __forceinline__ float dag_span(const DagParams& p, const DagState& s) {
     return p.semantics == 0u ? s.current : s.t;
@@ -219,7 +219,7 @@ extern "C" __global__ void dag_reset(const DagParams p, const u32* __restrict__ 
     for (u32 k = 0; k < p.n_max; ++k) plan[(u64)g * p.n_max + k] = 0xffffffffu;
 }
 
-// One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (eq. 11),
+// One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (§4.2),
 // min-max scaled when p.scaled. Status 0 running, 1 done, 2 bad action.
 extern "C" __global__ void dag_step(const DagParams p, const u32* __restrict__ n_tasks,
                                     const float* __restrict__ cost, const u32* __restrict__ par_off,

@@ -136,7 +136,7 @@ class EndedgeRef(gymnasium.Env):
 
 
 class MecRef(gymnasium.Env):
-    """The `mec` step in numpy with mecrl's model (src/env/mec/model.rs, SPEC `mec`): IoTDs
+    """The `mec` step in numpy with mecrl's model (src/env/mec/model.rs, docs/mec.md): IoTDs
     and MEC servers placed uniformly in the area, a fresh Rayleigh channel per step (eq. 3),
     the observation (ln h − mean) / std per server, each offloaded task at its optimal transmit
     power (eq. 13, Newton on (1+t)ln(1+t) − t = φ_T c/φ_E, vectorized over all links), its rate

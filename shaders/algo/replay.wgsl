@@ -1,4 +1,4 @@
-// Prioritized replay memory (src/algo/replay.rs, eq. 16 of seed 000). Priorities w^tau with
+// Prioritized replay memory (src/algo/replay.rs, eq. 16 of the DIRS paper). Priorities w^tau with
 // w = |delta| + eps_D (demonstrations) or eps_A (agent data); sums over slots in order from 0.
 
 struct ReplayParams {

@@ -154,7 +154,7 @@ fn dag_eval(g: u32, n: u32, fb: u32, plan: u32) -> f32 {
 // One thread per (graph, plan): t = g P + q.
 //!part dag_reward
 // The running span the reward follows (reference: the running makespan; paper: the exit tasks'
-// maximum) and the reward of one decision, -ΔT_c (eq. 11), min-max scaled when params.scaled
+// maximum) and the reward of one decision, -ΔT_c (§4.2), min-max scaled when params.scaled
 // (step.rs `reward_of`). Uses the entry's `scale` binding.
 fn dag_span(s: DagState) -> f32 {
     if (params.semantics != 0u) {
@@ -316,7 +316,7 @@ fn dag_bit(plan: u32, n: u32, k: u32) -> bool {
 //!use dag_position
 //!use dag_reward
 
-// One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (eq. 11),
+// One thread per graph (mdp.rs `cpu_step`): decide the current position, reward -ΔT_c (§4.2),
 // min-max scaled when params.scaled. Status 0 running, 1 done, 2 bad action.
 //!main g
     if (g >= params.b) {

@@ -1,4 +1,4 @@
-//! Actor-Critic, the first DRL baseline of DIRS (seed 000 §VI, Table III): "the same state and a
+//! Actor-Critic, the first DRL baseline of DIRS (DIRS paper §VI, Table III): "the same state and a
 //! continuous relaxation rounded to the nearest action". The paper gives no details; every choice
 //! is a field of [`AcConfig`] (docs/ac_ddpg.md).
 //!

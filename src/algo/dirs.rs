@@ -1,4 +1,4 @@
-//! DIRS (seed 000 §V, Algorithms 1–4; SPEC `mec`): M agents (one per MEC, agent j an MLP on its
+//! DIRS (DIRS paper §V, Algorithms 1–4; docs/dirs.md): M agents (one per MEC, agent j an MLP on its
 //! own column h_j; all M in one grouped parameter set), the maximum vote, Lévy flight refinement
 //! of the voted action, demonstrations from a small-β Lévy search, imitation pre-training with
 //! loss (15), online training every φ steps with loss (17) on a prioritized replay memory (16),

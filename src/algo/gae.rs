@@ -1,4 +1,4 @@
-//! Generalized advantage estimation (Schulman et al. 2016; MRLCO eq. 17–18, O2O eq. 13–15) and
+//! Generalized advantage estimation (Schulman et al. 2016; MRLCO eq. 18, O2O eq. 13–15) and
 //! discounted returns over a rollout of T steps × E environments, as one kernel on every
 //! backend: one thread per environment walks its column backwards, so no step is read back to
 //! the host.

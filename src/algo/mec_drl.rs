@@ -1,4 +1,4 @@
-//! What the DRL baselines of DIRS (seed 000 §VI: Actor-Critic and DDPG) share on the `mec`
+//! What the DRL baselines of DIRS (DIRS paper §VI: Actor-Critic and DDPG) share on the `mec`
 //! system: the state, the reward signal, the rounding of the continuous relaxation, metrics,
 //! the training instances and their training loop (`Learner`, `train`), held-out evaluation
 //! and the timing of Table III ([`Baseline`]). Everything in a training step stays on the

@@ -1,4 +1,4 @@
-//! Prioritized replay memory on the device (seed 000 §V-C (6), eq. 16; SPEC `mec`).
+//! Prioritized replay memory on the device (DIRS paper §V-C (6), eq. 16; docs/dirs.md).
 //!
 //! A ring of `capacity` transitions (state, label) with, per slot, a demonstration flag and the
 //! latest loss variation |Δδ|. Sampling probability (16): P_s = w_s^τ / Σ_k w_k^τ with
@@ -241,7 +241,8 @@ pub fn sizes_gather(bytes: &[u8]) -> Vec<u64> {
     vec![r, cap * m * n, cap * n, cap, m * r * n, r * n, r]
 }
 
-/// Replay settings (SPEC `mec` defaults).
+/// Replay settings, taken from `DirsConfig` (defaults in docs/dirs.md: capacity, ε_A and ε_D
+/// from the DIRS paper §VI-A; τ and the initial |Δδ| are mecrl's choices).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReplayConfig {
     /// Capacity (transitions).

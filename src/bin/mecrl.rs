@@ -74,7 +74,7 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum ReproduceCmd {
-    /// DIRS (seed 000): Table II, Table III (DIRS, Actor-Critic, DDPG), Figs. 5-10 (CSV, PNG, SVG).
+    /// DIRS (Jiang et al.): Table II, Table III (DIRS, Actor-Critic, DDPG), Figs. 5-10 (CSV, PNG, SVG).
     Dirs {
         /// Fewer points and shorter training (about a minute on a 2-core CPU).
         #[arg(long)]
@@ -92,7 +92,7 @@ enum ReproduceCmd {
         #[arg(long)]
         quiet: bool,
     },
-    /// MRLCO (seed 001): Table 3 (heuristics, fine-tuning DRL and MRLCO after 0/20/100
+    /// MRLCO (Wang et al.): Table 3 (heuristics, fine-tuning DRL and MRLCO after 0/20/100
     /// adaptation steps) and Figs. 6-8 (CSV, PNG, SVG) for the three experiments.
     Mrlco {
         /// A smaller network, fewer graphs, iterations and steps (under 3 minutes on 2 cores).

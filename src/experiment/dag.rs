@@ -1,5 +1,5 @@
 //! `mecrl run` for the MRLCO `dag` system (`configs/dag.toml`): generated DAG data sets laid out
-//! as the paper's experiment grids (seed 001 §5), each evaluated with the baselines of Table 3.
+//! as the MRLCO paper's experiment grids (§5), each evaluated with the baselines of Table 3.
 //!
 //! A grid is the product of its axes: task numbers `n` × topologies × rates `rate_mbps`. With
 //! `topology = "per_dataset"` every (fat, density) pair is a data set of its own (experiment 1:

@@ -1,4 +1,4 @@
-//! `mecrl reproduce dirs [--quick]` (issue 5): the paper's experiments (seed 000 §VI) into one
+//! `mecrl reproduce dirs [--quick]` (issue 5): the DIRS paper's experiments (§VI) into one
 //! run directory — Table II (imitation accuracy), Table III (DIRS, Actor-Critic, DDPG), the data
 //! of Figs. 5–10 as CSV files and the figures as PNG + SVG (`figures/`), and `summary.md`.
 //!

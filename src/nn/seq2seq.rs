@@ -1,4 +1,4 @@
-//! The MRLCO policy (seed 001 §4.2, Fig. 4): a sequence-to-sequence network with attention
+//! The MRLCO policy (MRLCO paper §4.2, Fig. 4): a sequence-to-sequence network with attention
 //! that reads a DAG's task embeddings in rank order and emits one offloading decision per task,
 //! with a value head beside the policy head. Built only from tape ops: `linear`, `layer_norm`,
 //! `act`, the [`Lstm`] module, `attention` and the sequence glue.

@@ -1,3 +1,3 @@
-//! Search methods: the population Lévy flight of DIRS (seed 000 Alg. 4).
+//! Search methods: the population Lévy flight of DIRS (DIRS paper Alg. 4; docs/mec.md).
 
 pub mod levy;

@@ -1,4 +1,4 @@
-//! DIRS settings ([`DirsConfig`]; defaults: seed 000 §VI-A and SPEC `mec`, the rest ours,
+//! DIRS settings ([`DirsConfig`]; defaults: the DIRS paper §VI-A and docs/mec.md, the rest ours,
 //! docs/dirs.md) and where the demonstration search starts ([`DemoInit`]).
 
 use serde::{Deserialize, Serialize};
@@ -7,7 +7,7 @@ use crate::algo::replay::ReplayConfig;
 use crate::error::{Error, Result};
 use crate::search::levy::LevyConfig;
 
-/// DIRS settings. Defaults: seed 000 §VI-A and SPEC `mec`; the rest are ours (docs/dirs.md).
+/// DIRS settings. Defaults: the DIRS paper §VI-A and docs/mec.md; the rest are ours (docs/dirs.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DirsConfig {
@@ -48,7 +48,8 @@ pub struct DirsConfig {
     pub lr: f64,
     /// Hidden layer widths (§VI-A: 80, 60); the input and output widths are N.
     pub hidden: Vec<usize>,
-    /// β of the Lévy search that generates demonstrations (SPEC: small, 1.1).
+    /// β of the Lévy search that generates demonstrations (the paper: a small value; 1.1 is mecrl's
+    /// choice, docs/dirs.md).
     pub demo_beta: f64,
     /// Initial decisions of the demonstration search.
     pub demo_init: DemoInit,

@@ -1,4 +1,4 @@
-//! MRLCO (seed 001 §4, Algorithm 1): the Seq2Seq policy ([`crate::nn::seq2seq`]) trained by
+//! MRLCO (MRLCO paper §4, Algorithm 1): the Seq2Seq policy ([`crate::nn::seq2seq`]) trained by
 //! first-order meta-reinforcement learning over learning tasks (data sets of DAGs), with PPO
 //! ([`crate::algo::ppo`]) in the inner loop, and the fine-tuning DRL baseline (the same network
 //! pretrained on all training tasks without meta-learning). Decisions the paper leaves open

@@ -1,4 +1,4 @@
-//! A learning task of MRLCO (seed 001 §5: one data set of DAGs at one transmission rate) on the
+//! A learning task of MRLCO (MRLCO paper §5: one data set of DAGs at one transmission rate) on the
 //! device: the graphs as a [`DagEnv`], the policy's input features time-major [N, G, F], the
 //! real-step mask, and the two passes a learner needs — sampled rollouts of chosen graphs
 //! ([`Task::rollout`]) and the greedy plans' latency over the whole set ([`Task::greedy`]).

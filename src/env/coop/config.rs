@@ -1,5 +1,5 @@
 //! `coop` configuration, state layout, the kernels' parameter block and the heuristics' names
-//! (SPEC section `coop`).
+//! (docs/coop.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +37,7 @@ pub mod state {
     pub const FAILED: u32 = 5;
 }
 
-/// The `coop` system. Defaults: seed 003 §V-A and SPEC. Units: bits, seconds, Hz.
+/// The `coop` system. Defaults: the O2O-DRL paper §V-A and mecrl's choices (docs/coop.md). Units: bits, seconds, Hz.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CoopConfig {

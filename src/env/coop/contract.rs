@@ -1,6 +1,6 @@
 //! `coop` under the environment contract ([`BatchEnv`]): the N edge nodes of an instance are
 //! the agents; each chooses where its arrived task runs (node 0..N−1, or N: no task), within the
-//! mask of reachable, live targets; the team reward of a slot is the SPEC's; episodes are
+//! mask of reachable, live targets; the team reward of a slot is docs/coop.md's; episodes are
 //! truncated after T slots with arrivals plus D − 1 draining slots.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The offline data set of the O2O offline phase (seed 003 §IV-C1): heuristic task logs as
+//! The offline data set of the O2O offline phase (O2O-DRL paper §IV-C1): heuristic task logs as
 //! per-node transitions (o_t, a_t, r_t, o_{t+1}, done, mask_t), in a binary format of ours
 //! (`docs/coop.md`, "Offline data set"):
 //!

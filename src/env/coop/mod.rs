@@ -1,5 +1,5 @@
 //! `coop` — cooperative edge nodes with FIFO queues, deadlines and failures (O2O-DRL, Lin et al.,
-//! seed 003 §III–V; SPEC section `coop`; the decisions SPEC leaves open are in `docs/coop.md`).
+//! §III–V; the model and every decision the paper leaves open are in `docs/coop.md`).
 //!
 //! B instances × N edge nodes, slotted (Δ = `slot_s`). A task arrives at node i in slot t with
 //! probability λ_i (Bernoulli); node i sends it to a target j (itself = local) or, with no task,

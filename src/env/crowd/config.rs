@@ -85,7 +85,8 @@ impl Policy {
     }
 }
 
-/// Physical parameters of the `crowd` system. Defaults: §VI-A, SPEC, and docs/crowd.md.
+/// Physical parameters of the `crowd` system. Defaults: the paper's §VI-A and mecrl's choices
+/// (each with its source in docs/crowd.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CrowdConfig {
@@ -107,7 +108,8 @@ pub struct CrowdConfig {
     pub wireless_bps: f64,
     /// c_l of a wired link BS ↔ BS (bit/s; §VI-A: 30 Mbps).
     pub wired_bps: f64,
-    /// c_l of the backbone link BS ↔ cloud (bit/s; SPEC: 100 Mbps).
+    /// c_l of the backbone link BS ↔ cloud (bit/s; 100 Mbps, mecrl's choice: the paper gives no value,
+    /// docs/crowd.md).
     pub backbone_bps: f64,
     /// Δt, slot length (s; §VI-A: 1 s).
     pub slot_s: f64,

@@ -1,5 +1,5 @@
-//! `crowd` — the crowd-edge system of mixed MAPPO (seed 002, §III–§VI; SPEC section `crowd`;
-//! every modelling decision in `docs/crowd.md`).
+//! `crowd` — the crowd-edge system of mixed MAPPO (the mixed-MAPPO paper, Yao et al.,
+//! §III–§VI; the model and every modelling decision in `docs/crowd.md`).
 //!
 //! Each mobile device (MD) is both a user (an agent that generates tasks and decides where they
 //! run) and a computation unit. S base stations (BSs) each host an edge server and form a cell;

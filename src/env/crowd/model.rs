@@ -1,6 +1,6 @@
 //! The scalar rules of `crowd`, one function per formula, shared by the CPU kernels and mirrored
 //! line by line in `shaders/env/crowd.wgsl` and `kernels/env/crowd.cu`. Equation numbers are
-//! seed 002's; docs/crowd.md states every decision.
+//! those of the mixed-MAPPO paper (Yao et al.); docs/crowd.md states every decision.
 
 use super::config::CrowdParams;
 

@@ -1,7 +1,7 @@
 //! `dag` under the environment contract ([`BatchEnv`]): one decision per graph per step, in rank
-//! order, 0 (local) or 1 (offload) for the task at the current position (§4.1); the observation
+//! order, 0 (local) or 1 (offload) for the task at the current position (MRLCO paper §4.2); the observation
 //! is every task's row [embedding (5 + 2p), decision so far (−1 undecided), 1 at the current
-//! position]; the reward is −ΔT_c (eq. 11), min-max scaled per graph when the env was built
+//! position]; the reward is −ΔT_c (§4.2), min-max scaled per graph when the env was built
 //! scaled; a graph terminates when every task is decided. The graphs are the data: `reset`
 //! ignores its seed.
 

@@ -1,4 +1,4 @@
-//! Graphviz DOT reader and writer for DAGGEN's output (SPEC section `dag`, issue 4).
+//! Graphviz DOT reader and writer for DAGGEN's output (docs/dag.md, issue 4).
 //!
 //! The accepted language is the subset of DOT that DAGGEN (and MRLCO's modified DAGGEN) writes,
 //! with the tolerance a hand-edited file needs:

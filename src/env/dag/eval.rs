@@ -1,4 +1,4 @@
-//! The baselines of one graph (seed 001 §5; SPEC `dag`): what `mecrl dag baselines` and
+//! The baselines of one graph (MRLCO paper §5; docs/dag.md): what `mecrl dag baselines` and
 //! `mecrl run configs/dag.toml` report per graph.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! DAGGEN-style random task graphs (SPEC section `dag`; seed 001 §5 cites DAGGEN, \[27\]).
+//! DAGGEN-style random task graphs (docs/dag.md; the MRLCO paper §5 cites DAGGEN, \[27\]).
 //!
 //! The algorithm follows DAGGEN (F. Suter, S. Hunold; `daggen.c`, `generateTasks` and
 //! `generateDependencies`), with its randomness drawn from mecrl's Philox so that a graph is a
@@ -25,7 +25,7 @@
 //!    `alpha` uniform in `[alpha_min, alpha_max]` rounded to 2 decimals (DAGGEN prints `%.2f`);
 //!    the graph's `ccr` is uniform in `[ccr_min, ccr_max]` (the paper draws it in [0.3, 0.5] per
 //!    DAG) and an edge carries `round(ccr · size(parent))` bytes — communication / computation
-//!    with computation measured in the same bytes (the reference latency model of SPEC uses node
+//!    with computation measured in the same bytes (mecrl's latency model, docs/dag.md, uses node
 //!    bytes only and ignores edge sizes; CPU-cycle ranges are not generated since [`Dag`] has no
 //!    cycles field and `size` doubles as the computation).
 //!

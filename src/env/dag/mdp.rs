@@ -1,4 +1,4 @@
-//! The MDP of MRLCO (seed 001 §4.1; SPEC `dag`) as a batched environment on any backend: B
+//! The MDP of MRLCO (MRLCO paper §4.2; docs/dag.md) as a batched environment on any backend: B
 //! graphs (padded) rolled out together, one decision per graph per step, in rank order. The
 //! rules, buffers and statuses are those of the kernels in [`super::step`].
 

@@ -1,4 +1,4 @@
-//! `dag` — the MRLCO system (seed 001, §3; SPEC section `dag`): one UE and one MEC server run a
+//! `dag` — the MRLCO system (MRLCO paper §3; docs/dag.md): one UE and one MEC server run a
 //! DAG application whose tasks are scheduled one at a time in rank order.
 //!
 //! - [`dot`]: DAGGEN DOT reader and writer; [`gen`]: the DAGGEN-style generator;

@@ -1,7 +1,7 @@
-//! The latency model of MRLCO (seed 001 eq. 4–8, rank order eq. 10) in two semantics, the
+//! The latency model of MRLCO (MRLCO paper eq. 4–8, rank order eq. 10) in two semantics, the
 //! Greedy / all-local / all-MEC baselines and the exhaustive optimum, on the CPU (f64).
 //!
-//! Costs (SPEC `dag`, the published implementation's units): every task's computation is its
+//! Costs (docs/dag.md, the published implementation's units): every task's computation is its
 //! `size` in bytes at a processing speed in bytes/s (UE 2^20 B/s, MEC 10·2^20 B/s by default);
 //! upload = `size` / R_ul, download = `expect_size` / R_dl with R = Mbps · 2^20 / 8 bytes/s.
 //!
@@ -63,7 +63,7 @@ pub struct DagSystem {
     pub heft: HeftMode,
 }
 
-/// What the HEFT-based baseline reports (seed 001 §5: "prioritizes tasks based on HEFT and then
+/// What the HEFT-based baseline reports (MRLCO paper §5: "prioritizes tasks based on HEFT and then
 /// schedules each task with earliest estimated finish time").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -309,7 +309,7 @@ impl Prepared {
         self.earliest_finish(&self.order)
     }
 
-    /// HEFT-based (seed 001 §5, adapted from HEFT): tasks by HEFT's upward rank with the mean
+    /// HEFT-based (MRLCO paper §5, adapted from HEFT): tasks by HEFT's upward rank with the mean
     /// of the two execution options as the task weight, w̄ = (T^UE + T^ul + T^s + T^dl) / 2,
     /// and no separate edge cost (the model moves data with a task's own upload/download);
     /// then each task goes to the side with the earlier estimated finish, as in [`Self::greedy`].

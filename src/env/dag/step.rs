@@ -1,10 +1,10 @@
 //! The MDP of MRLCO as CPU kernels (the reference of every backend; specs in `kernels.rs`, the
-//! environment that launches them in `mdp.rs`). The MDP of MRLCO (seed 001 §4.1; SPEC `dag`), batched: B graphs (padded) are rolled out
-//! together, one decision per graph per step, in rank order. The state is the task embeddings in
-//! rank order plus the decisions so far; the action is 0 (local) or 1 (offload) for the task at
-//! the current position; the reward is −(T_c(A_1:i) − T_c(A_1:i−1)) (eq. 11), optionally
-//! min-max scaled per graph as the published code scores it: −(ΔT − min)/(max − min)
-//! ([`super::model::reward_scale`]).
+//! environment that launches them in `mdp.rs`). The MDP of MRLCO (MRLCO paper §4.2;
+//! docs/dag.md), batched: B graphs (padded) are rolled out together, one decision per graph per
+//! step, in rank order. The state is the task embeddings in rank order plus the decisions so
+//! far; the action is 0 (local) or 1 (offload) for the task at the current position; the reward
+//! is −(T_c(A_1:i) − T_c(A_1:i−1)) (§4.2, unnumbered), optionally min-max scaled per graph as
+//! the published code scores it: −(ΔT − min)/(max − min) ([`super::model::reward_scale`]).
 //!
 //! Kernels (CPU here, WGSL and CUDA in `dag.wgsl` / `dag.cu`), one thread per graph:
 //! - `dag_reset`: bufs n_tasks, ctl [B, 2] u32 (position, status), state [B, 8] f32
@@ -117,11 +117,11 @@ pub fn cpu_step(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 }
 
 /// The reward of one decision of graph `g` whose span went from `before` to `after`: −ΔT_c
-/// (eq. 11), min-max scaled by `scale` [B, 2] (max, min) when `p.scaled` — the one expression
+/// (§4.2), min-max scaled by `scale` [B, 2] (max, min) when `p.scaled` — the one expression
 /// (and order of operations) of `dag_step` and `dag_episode` on every backend.
 #[inline]
 pub(crate) fn reward_of(p: &DagParams, scale: &[f32], g: usize, before: f32, after: f32) -> f32 {
-    let delta = after - before; // ΔT_c (eq. 11)
+    let delta = after - before; // ΔT_c (§4.2)
     if p.scaled != 0 {
         let (hi, lo) = (scale[2 * g], scale[2 * g + 1]);
         -((delta - lo) / (hi - lo))

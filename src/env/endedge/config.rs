@@ -1,4 +1,4 @@
-//! `endedge` configuration (SPEC section `endedge`) and the kernels' parameter block.
+//! `endedge` configuration (docs/endedge.md) and the kernels' parameter block.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +53,7 @@ impl Heuristic {
     }
 }
 
-/// Parameters of the `endedge` system. Defaults: the paper (§5.1, Table 1) and SPEC; the
+/// Parameters of the `endedge` system. Defaults: the paper (§5.1, Table 1) and mecrl's choices (docs/endedge.md); the
 /// published simulator's values are [`EndedgeConfig::reference`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -131,7 +131,7 @@ fn positive(field: &str, v: f64) -> Result<()> {
 }
 
 impl EndedgeConfig {
-    /// The published simulator's defaults (SPEC): D = 50, E = 5, T = 110 with no arrivals in the
+    /// The published simulator's defaults (docs/endedge.md): D = 50, E = 5, T = 110 with no arrivals in the
     /// last 10, τ = 10, density 0.297 Gcycles/Mbit.
     pub fn reference() -> Self {
         EndedgeConfig {

@@ -1,4 +1,4 @@
-//! `endedge` — the CRB-DRQN system (seed 004 §3, §5; SPEC section `endedge`; docs/endedge.md).
+//! `endedge` — the CRB-DRQN system (CRB-DRQN paper, Mao et al., §3, §5; docs/endedge.md).
 //!
 //! B instances × D terminals × E edge servers, slotted. Each terminal has a local compute FIFO, a
 //! transmit FIFO and, on every server, its own edge FIFO; a server shares f_e equally among its

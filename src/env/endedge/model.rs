@@ -1,4 +1,4 @@
-//! The per-terminal queue rules of `endedge` (seed 004 §3, SPEC `endedge`), written once and
+//! The per-terminal queue rules of `endedge` (CRB-DRQN paper §3, docs/endedge.md), written once and
 //! generic over the float type: the batched kernels run them in f32 (the CPU reference of every
 //! backend), the trace-driven simulator in f64 (bit-for-bit the arithmetic of the published
 //! Tang & Wong simulator, which works in Mbit and Gcycles with numpy float64).

@@ -1,4 +1,4 @@
-//! `mec` configuration (SPEC section `mec`, Table I of the DIRS paper) and the kernels'
+//! `mec` configuration (docs/mec.md, Table I of the DIRS paper) and the kernels'
 //! parameter block.
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ pub enum RewardKind {
     NegativeMean,
 }
 
-/// Physical parameters of the `mec` system. Defaults: seed 000 Table I and SPEC.
+/// Physical parameters of the `mec` system. Defaults: the DIRS paper's Table I and mecrl's choices (docs/mec.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MecConfig {
@@ -62,7 +62,7 @@ pub struct MecConfig {
     /// Floor on squared distance (m²) in eq. (3).
     pub d2_min_m2: f64,
     /// Horizon (s) that defines a MEC's capacity for the Random/Greedy baselines: a MEC accepts
-    /// tasks while Σ F_i ≤ F_max · horizon (SPEC leaves "capacity" open; see docs/mec.md).
+    /// tasks while Σ F_i ≤ F_max · horizon (the paper leaves "capacity" open; mecrl's choice, see docs/mec.md).
     pub capacity_horizon_s: f64,
     /// Reward form.
     pub reward: RewardKind,

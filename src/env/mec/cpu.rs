@@ -401,7 +401,7 @@ pub fn cpu_objective_paper(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()>
     Ok(())
 }
 
-/// Baseline decisions (SPEC §VI-C).
+/// Baseline decisions (DIRS paper §VI-C; docs/mec.md, Baselines).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,4 +1,4 @@
-//! `mec` — the DIRS environment (seed 000, §III; SPEC section `mec`).
+//! `mec` — the DIRS environment (DIRS paper §III; docs/mec.md).
 //!
 //! B instances × N IoTDs × M MEC servers. Buffers (f32 unless noted, batch outermost):
 //! `iotd_pos` \[B,2,N\] (x row, y row), `mec_pos` \[B,2,M\], `task_d` \[B,N\] bits, `task_f` \[B,N\]

@@ -1,4 +1,4 @@
-//! `mecrl run configs/mrlco.toml` and `mecrl reproduce mrlco [--quick]` (seed 001 §5): for each
+//! `mecrl run configs/mrlco.toml` and `mecrl reproduce mrlco [--quick]` (MRLCO paper §5): for each
 //! experiment, the heuristics on the test sets, the learners trained on the training sets
 //! (MRLCO's meta-learning and the fine-tuning baseline's pretraining), then each adapted to
 //! every test set; Table 3 and Figs. 6–8 from the results (`outputs.rs`).

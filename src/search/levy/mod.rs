@@ -1,4 +1,4 @@
-//! Population Lévy flight search (seed 000 §V-D, Algorithm 4; SPEC `mec`).
+//! Population Lévy flight search (DIRS paper §V-D, Algorithm 4; docs/mec.md).
 //!
 //! P candidates per instance evolve for G_max generations. Generation G (0-based, so that every
 //! generation moves: γ = 2 − 2G/G_max ∈ (0, 2], eq. 26) draws, for every candidate and IoTD i,

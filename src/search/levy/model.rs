@@ -56,7 +56,8 @@ impl From<LevyInit> for Heuristic {
     }
 }
 
-/// Lévy search settings (defaults: SPEC `mec`; η, f_min, p_min are ours, see docs/mec.md).
+/// Lévy search settings (defaults and their sources: docs/mec.md; β and th from the DIRS paper
+/// §VI-A, the rest mecrl's choices).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LevyConfig {
