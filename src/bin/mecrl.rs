@@ -124,8 +124,9 @@ enum DagCmd {
         /// `reference` (the published implementation) or `paper` (eq. 5–8).
         #[arg(long, default_value = "reference")]
         semantics: String,
-        /// Uplink and downlink rate (Mbps).
-        #[arg(long, default_value_t = 7.0)]
+        /// Uplink and downlink rate (Mbps); 8.5 as in configs/dag.toml and `dag plan` (the middle
+        /// test rate of the MRLCO paper's experiment 3).
+        #[arg(long, default_value_t = 8.5)]
         rate: f64,
         /// Output CSV (default: DIR/baselines.csv).
         #[arg(long)]

@@ -277,6 +277,13 @@ pub fn run(
             r.share[3]
         );
     }
+    table.push_str(concat!(
+        "AD       unit delay: seconds per MB of dispatched data\n",
+        "ANLR     average node load rate: pending computation over capacity, mean over all units\n",
+        "LR md/edge/cloud   the same load rate per kind of unit\n",
+        "E2E, E2D link load rates (pending data over bandwidth): wired BS-BS, wireless MD-BS links\n",
+        "reward   per slot (eq. 13); tasks: shares by where they ran (docs/crowd.md, \"Metrics\")\n",
+    ));
     files.insert(0, ("table3.csv".into(), csv.into_bytes()));
     Ok(super::common::Report {
         table,

@@ -454,26 +454,47 @@ pub fn run(cfg: &DagRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u
 /// mean over the training sets.
 fn table(cfg: &DagRunConfig, rows: &[(Dataset, Vec<Option<f64>>)]) -> String {
     let methods = &cfg.methods;
-    let mut s = format!("{:<34}", "test set (mean makespan, s)");
+    // Row labels first: the column of numbers starts after the longest one.
+    let mut labels: Vec<(Vec<String>, Option<String>)> = vec![];
+    for g in &cfg.grid {
+        let mine: Vec<_> = rows.iter().filter(|(d, _)| d.grid == g.name).collect();
+        let tests = mine
+            .iter()
+            .filter(|(d, _)| d.role == Role::Test)
+            .map(|(d, _)| {
+                let topo = d.topology.map(|(f, de)| format!(" fat {f} dens {de}")).unwrap_or_default();
+                format!("{} n={}{topo} {} Mbps", d.grid, d.n, d.rate_mbps)
+            })
+            .collect();
+        let n_train = mine.iter().filter(|(d, _)| d.role == Role::Train).count();
+        labels.push((tests, (n_train > 0).then(|| format!("{}: {n_train} training sets (mean)", g.name))));
+    }
+    let head = "test set (mean makespan, s)";
+    let w = labels
+        .iter()
+        .flat_map(|(t, tr)| t.iter().chain(tr.iter()))
+        .map(|l| l.chars().count())
+        .chain([head.chars().count()])
+        .max()
+        .unwrap_or(0);
+    let mut s = format!("{head:<w$}");
     for m in methods {
         s.push_str(&format!(" {:>10}", m.name()));
     }
     s.push('\n');
     let cell = |v: Option<f64>| v.map_or(format!(" {:>10}", "n/a"), |x| format!(" {x:>10.4}"));
-    for g in &cfg.grid {
+    for (g, (test_labels, train_label)) in cfg.grid.iter().zip(&labels) {
         let mine: Vec<_> = rows.iter().filter(|(d, _)| d.grid == g.name).collect();
-        for (d, means) in mine.iter().filter(|(d, _)| d.role == Role::Test) {
-            let topo = d.topology.map(|(f, de)| format!(" fat {f} dens {de}")).unwrap_or_default();
-            let label = format!("{} n={}{topo} {} Mbps", d.grid, d.n, d.rate_mbps);
-            s.push_str(&format!("{label:<34}"));
+        for ((_, means), label) in mine.iter().filter(|(d, _)| d.role == Role::Test).zip(test_labels) {
+            s.push_str(&format!("{label:<w$}"));
             for &m in means {
                 s.push_str(&cell(m));
             }
             s.push('\n');
         }
         let train: Vec<_> = mine.iter().filter(|(d, _)| d.role == Role::Train).collect();
-        if !train.is_empty() {
-            s.push_str(&format!("{:<34}", format!("{}: {} training sets (mean)", g.name, train.len())));
+        if let Some(label) = train_label {
+            s.push_str(&format!("{label:<w$}"));
             for j in 0..methods.len() {
                 // a mean over every set, or n/a (the optimum of the larger sets is missing)
                 let all: Option<Vec<f64>> = train.iter().map(|(_, m)| m[j]).collect();

@@ -156,6 +156,19 @@ impl RunReport {
                 r.wall_s * 1e3
             ));
         }
+        s.push_str("ΣΦ: per instance, the sum over IoTDs of φ_T·T_i + φ_E·E_i (eq. 10-11; lower is better)\n");
+        let obj = |name: &str| self.methods.iter().find(|r| r.method.name() == name).map(|r| r.means().objective);
+        if let Some(local) = obj("local") {
+            let worse: Vec<&str> =
+                ["greedy", "random"].into_iter().filter(|n| obj(n).is_some_and(|o| o > local)).collect();
+            if !worse.is_empty() {
+                s.push_str(&format!(
+                    "note: {} above local: they choose MECs without looking at the fading channel, and a deep fade \
+                     makes some of their links very slow at these channel parameters (docs/mec.md, \"Observations on the defaults\")\n",
+                    worse.join(" and ")
+                ));
+            }
+        }
         s
     }
 

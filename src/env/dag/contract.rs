@@ -36,9 +36,9 @@ impl DagBatchEnv {
             masked: false,
             reward_per_agent: false,
             reward: if scaled {
-                "−(ΔT_c − min) / (max − min) per graph (eq. 11, the published score)"
+                "−(ΔT_c − min) / (max − min) per graph (MRLCO paper §4.2, the published score)"
             } else {
-                "−ΔT_c, the growth of the makespan of the decided prefix (eq. 11)"
+                "−ΔT_c, the growth of the makespan of the decided prefix (MRLCO paper §4.2)"
             },
             horizon: None,
             stochastic: false,
