@@ -1,9 +1,39 @@
 //! mecrl — batched task-offloading environments, search and learning for mobile edge
 //! computing, on CPU (rayon), WGSL (wgpu) and CUDA (NVRTC + cudarc).
 //!
-//! This crate implements the systems that `docs/` describes (one page per system); the walking
-//! skeleton covers the DIRS `mec` system: [`env::mec`] (environment and exact allocation),
-//! [`search::levy`] (population Lévy flight search) and the baselines, on every [`backend`].
+//! Five published systems, each as a batch of B instances stepped together on a [`backend`]:
+//!
+//! | system | paper | environment | baselines | learner |
+//! |---|---|---|---|---|
+//! | `mec` | DIRS (Jiang et al.) | [`env::mec`] | Local, Greedy, Random; [`search::levy`] | [`algo::dirs`]; [`algo::ac`], [`algo::ddpg`] |
+//! | `dag` | MRLCO (Wang et al.) | [`env::dag`] | Greedy, HEFT, all-local, all-MEC, Optimal | [`algo::mrlco`] |
+//! | `crowd` | mixed MAPPO (Yao et al.) | [`env::crowd`] | drift-plus-penalty, Greedy, Random | not yet |
+//! | `coop` | O2O-DRL (Lin et al.) | [`env::coop`] | RATC, RDA, Random | not yet |
+//! | `endedge` | CRB-DRQN (Mao et al.) | [`env::endedge`] | Local, Random, Greedy | not yet |
+//!
+//! Every system also implements the one environment contract [`env::contract::BatchEnv`]
+//! (caller-owned device buffers, masks, episodes). The learners are built from [`nn`] (layers
+//! over the reverse-mode tape of [`autograd`], optimizers, checkpoints) and the shared on-policy
+//! core ([`algo::rollout`], [`algo::gae`], [`algo::ppo`]); [`experiment`] runs configs into run
+//! directories and reproduces the papers' tables and figures. The model reference — formulas with
+//! the papers' equation numbers, defaults, decisions — is in the repository's `docs/`.
+//!
+//! ```no_run
+//! use mecrl::env::contract::{BatchEnv, EnvBuffers};
+//! use mecrl::env::endedge::{contract::EndedgeBatchEnv, EndedgeConfig};
+//!
+//! # fn main() -> mecrl::Result<()> {
+//! let be = mecrl::backend::create(mecrl::BackendKind::Cpu)?;
+//! let mut env = EndedgeBatchEnv::new(be.clone(), &EndedgeConfig::default(), 256)?;
+//! let out = EnvBuffers::new(be.as_ref(), env.spec())?;
+//! env.reset(7, &out)?;
+//! let actions = vec![0u32; env.spec().batch * env.spec().agents]; // every terminal computes locally
+//! env.step_host(&actions, &out)?;
+//! let reward: Vec<f32> = be.download(&out.reward)?.into_iter().map(f32::from_bits).collect();
+//! # let _ = reward;
+//! # Ok(())
+//! # }
+//! ```
 #![warn(missing_docs)]
 
 pub mod algo;

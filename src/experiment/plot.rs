@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
+use plotters_backend::BackendCoord;
+use plotters_backend::DrawingErrorKind;
 
 use crate::error::{Error, Result};
 
@@ -69,8 +72,9 @@ pub struct BarChart {
     pub log_y: bool,
 }
 
-/// Pixel size of the figures (the SVG uses the same units).
-pub const SIZE: (u32, u32) = (900, 600);
+/// Pixel size of the figures (the SVG uses the same units): the plot and, right of it, the
+/// legend column.
+pub const SIZE: (u32, u32) = (1000, 600);
 
 fn font_registered() -> std::result::Result<(), String> {
     static FONT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
@@ -136,44 +140,175 @@ fn span(vals: impl Iterator<Item = f64>, log: bool, path: &Path, what: &str) -> 
     }
 }
 
+/// Okabe & Ito's colour-blind-safe palette (its yellow left out: too little contrast on white),
+/// in the order series take them.
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 0, 0),       // black
+];
+
+/// Marker shapes, so that series differ without colour (print, colour blindness).
+const SHAPES: usize = 7;
+
 fn color(i: usize) -> RGBColor {
-    let c = Palette99::pick(i).to_rgba();
-    RGBColor(c.0, c.1, c.2)
+    PALETTE[i % PALETTE.len()]
 }
 
+/// A series' point marker, drawn in pixels around its point (shape `i % SHAPES`, colour `i`).
+struct Marker<C> {
+    at: C,
+    i: usize,
+}
+
+impl<'a, C: 'a> PointCollection<'a, C> for &'a Marker<C> {
+    type Point = &'a C;
+    type IntoIter = std::iter::Once<&'a C>;
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<C, DB: DrawingBackend> Drawable<DB> for Marker<C> {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut pos: I,
+        b: &mut DB,
+        _: (u32, u32),
+    ) -> std::result::Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let Some((x, y)) = pos.next() else { return Ok(()) };
+        let col = color(self.i);
+        let (fill, line) = (col.filled(), col.stroke_width(2));
+        let r = 5;
+        match self.i % SHAPES {
+            0 => b.draw_circle((x, y), r as u32, &fill, true),
+            1 => b.fill_polygon([(x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)], &fill),
+            2 => b.draw_rect((x - r + 1, y - r + 1), (x + r - 1, y + r - 1), &fill, true),
+            3 => b.fill_polygon([(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)], &fill),
+            4 => b.draw_circle((x, y), r as u32, &line, false),
+            5 => {
+                b.draw_line((x - r, y - r), (x + r, y + r), &line)?;
+                b.draw_line((x - r, y + r), (x + r, y - r), &line)
+            }
+            _ => b.draw_rect((x - r + 1, y - r + 1), (x + r - 1, y + r - 1), &line, false),
+        }
+    }
+}
+
+/// A tick label without trailing zeros ("10", "0.25", "1e-4"), never "10.0".
+fn tick(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if !(1e-3..1e6).contains(&a) {
+        let t = format!("{v:.2e}");
+        let (m, e) = t.split_once('e').unwrap_or((&t, "0"));
+        return format!("{}e{e}", trim(m.to_string()));
+    }
+    trim(format!("{v:.4}"))
+}
+
+/// Labels of a linear axis: every tick, or with `integers` only the whole ones (an axis of
+/// counts or generations never reads "2.5").
+fn linear_label(v: f64, integers: bool) -> String {
+    if integers && (v - v.round()).abs() > 1e-9 {
+        String::new()
+    } else {
+        tick(v)
+    }
+}
+
+/// Labels of a log axis: the powers of ten, and 2 and 5 times them when the axis spans fewer than
+/// two decades; nothing in between (the overlapping "100.0" labels).
+fn log_label(v: f64, decades: f64) -> String {
+    let e = v.log10().floor();
+    let m = v / 10f64.powf(e);
+    let keep = |k: f64| (m - k).abs() < 1e-6 * k;
+    if keep(1.0) || keep(10.0) || (decades < 2.0 && (keep(2.0) || keep(5.0))) {
+        tick(v)
+    } else {
+        String::new()
+    }
+}
+
+/// Width of the legend column (right of the plot) for these names, pixels.
+fn legend_width(names: &[&str]) -> u32 {
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as u32;
+    (60 + 8 * longest).clamp(140, 360)
+}
+
+/// The legend in its own column, so it never covers data: a short line and the marker (lines),
+/// or a swatch (bars), and the name per series.
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    names: &[&str],
+    bars: bool,
+) -> std::result::Result<(), String> {
+    let font = (FAMILY, 14).into_font().color(&BLACK);
+    for (i, name) in names.iter().enumerate() {
+        let y = 60 + 26 * i as i32;
+        let col = color(i);
+        if bars {
+            // bars: the legend's order is the bars' order within each group, left to right
+            area.draw(&Rectangle::new([(10, y - 7), (38, y + 7)], col.filled())).map_err(|e| e.to_string())?;
+        } else {
+            area.draw(&PathElement::new(vec![(8, y), (40, y)], col.stroke_width(2))).map_err(|e| e.to_string())?;
+            area.draw(&Marker { at: (24, y), i }).map_err(|e| e.to_string())?;
+        }
+        area.draw(&Text::new(name.to_string(), (48, y - 8), font.clone())).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// At most this many markers per series (every k-th point of a long curve).
+const MARKERS: usize = 12;
+
 macro_rules! draw_lines {
-    ($root:expr, $c:expr, $x:expr, $y:expr) => {{
+    ($root:expr, $c:expr, $x:expr, $y:expr, $ylab:expr, $xint:expr) => {{
         let root = $root;
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(&$c.title, (FAMILY, 24))
+        let names: Vec<&str> = $c.series.iter().map(|s| s.name.as_str()).collect();
+        let body = root.margin(8, 0, 0, 0).titled(&$c.title, (FAMILY, 24)).map_err(|e| e.to_string())?;
+        let (w, _) = body.dim_in_pixel();
+        let (plot, side) = body.split_horizontally(w.saturating_sub(legend_width(&names)));
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(70)
             .build_cartesian_2d($x, $y)
             .map_err(|e| e.to_string())?;
+        let xint = $xint;
         chart
             .configure_mesh()
             .x_desc($c.x_label.as_str())
             .y_desc($c.y_label.as_str())
+            .x_label_formatter(&|v: &f64| linear_label(*v, xint))
+            .y_label_formatter(&$ylab)
             .label_style((FAMILY, 14))
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, s) in $c.series.iter().enumerate() {
-            let col = color(i);
             chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), col.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+                .draw_series(LineSeries::new(s.points.iter().copied(), color(i).stroke_width(2)))
+                .map_err(|e| e.to_string())?;
+            let every = s.points.len().div_ceil(MARKERS).max(1);
+            chart
+                .draw_series(s.points.iter().step_by(every).map(|&p| Marker { at: p, i }))
+                .map_err(|e| e.to_string())?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&side, &names, false)?;
         root.present().map_err(|e| e.to_string())?;
         Ok::<(), String>(())
     }};
@@ -185,20 +320,25 @@ fn line_on<DB: DrawingBackend>(
     x: (f64, f64),
     y: (f64, f64),
 ) -> std::result::Result<(), String> {
+    let xint = c.series.iter().all(|s| s.points.iter().all(|p| p.0 == p.0.round()));
     if c.log_y {
-        draw_lines!(root, c, x.0..x.1, (y.0..y.1).log_scale())
+        let decades = (y.1 / y.0).log10();
+        draw_lines!(root, c, x.0..x.1, (y.0..y.1).log_scale(), |v: &f64| log_label(*v, decades), xint)
     } else {
-        draw_lines!(root, c, x.0..x.1, y.0..y.1)
+        draw_lines!(root, c, x.0..x.1, y.0..y.1, |v: &f64| tick(*v), xint)
     }
 }
 
 macro_rules! draw_bars {
-    ($root:expr, $c:expr, $g:expr, $y:expr, $base:expr) => {{
+    ($root:expr, $c:expr, $g:expr, $y:expr, $base:expr, $ylab:expr) => {{
         let root = $root;
         let groups = &$c.groups;
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(&$c.title, (FAMILY, 24))
+        let names: Vec<&str> = $c.series.iter().map(|s| s.0.as_str()).collect();
+        let body = root.margin(8, 0, 0, 0).titled(&$c.title, (FAMILY, 24)).map_err(|e| e.to_string())?;
+        let (w, _) = body.dim_in_pixel();
+        let (plot, side) = body.split_horizontally(w.saturating_sub(legend_width(&names)));
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(70)
@@ -217,12 +357,13 @@ macro_rules! draw_bars {
             .disable_x_mesh()
             .x_labels(groups.len().max(2))
             .x_label_formatter(&fmt)
+            .y_label_formatter(&$ylab)
             .y_desc($c.y_label.as_str())
             .label_style((FAMILY, 14))
             .draw()
             .map_err(|e| e.to_string())?;
         let w = 0.8 / $c.series.len() as f64;
-        for (k, (name, vals)) in $c.series.iter().enumerate() {
+        for (k, (_, vals)) in $c.series.iter().enumerate() {
             let col = color(k);
             let base = $base;
             chart
@@ -230,17 +371,9 @@ macro_rules! draw_bars {
                     let x0 = g as f64 - 0.4 + k as f64 * w;
                     Rectangle::new([(x0, base), (x0 + w, v)], col.filled())
                 }))
-                .map_err(|e| e.to_string())?
-                .label(name.as_str())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], col.filled()));
+                .map_err(|e| e.to_string())?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&side, &names, true)?;
         root.present().map_err(|e| e.to_string())?;
         Ok::<(), String>(())
     }};
@@ -253,11 +386,12 @@ fn bars_on<DB: DrawingBackend>(
 ) -> std::result::Result<(), String> {
     let g = c.groups.len();
     if c.log_y {
-        draw_bars!(root, c, g, (y.0..y.1).log_scale(), y.0)
+        let decades = (y.1 / y.0).log10();
+        draw_bars!(root, c, g, (y.0..y.1).log_scale(), y.0, |v: &f64| log_label(*v, decades))
     } else {
         // Bars start at 0 (inside the axis range).
         let (lo, hi) = (y.0.min(0.0), y.1.max(0.0));
-        draw_bars!(root, c, g, lo..hi, 0.0)
+        draw_bars!(root, c, g, lo..hi, 0.0, |v: &f64| tick(*v))
     }
 }
 
@@ -373,6 +507,46 @@ mod tests {
         let lin = BarChart { log_y: false, series: vec![("neg".into(), vec![-1.0, 2.0])], ..b };
         check_files(&bar_chart(&d.join("lin"), &lin).unwrap(), &["neg"]);
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn tick_labels_read_as_numbers_not_floats() {
+        assert_eq!(tick(10.0), "10");
+        assert_eq!(tick(100.0), "100");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(-1.5), "-1.5");
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(1e-4), "1e-4");
+        assert_eq!(tick(2.5e6), "2.5e6");
+        // whole-number axes (N, M, iterations) label only whole ticks
+        assert_eq!(linear_label(2.5, true), "");
+        assert_eq!(linear_label(3.0, true), "3");
+        assert_eq!(linear_label(2.5, false), "2.5");
+        // log axes: powers of ten; 2 and 5 times them only when the axis spans < 2 decades
+        assert_eq!(log_label(100.0, 3.0), "100");
+        assert_eq!(log_label(200.0, 3.0), "");
+        assert_eq!(log_label(300.0, 1.5), "");
+        assert_eq!(log_label(200.0, 1.5), "200");
+        assert_eq!(log_label(0.05, 1.5), "0.05");
+        assert_eq!(log_label(1e-4, 6.0), "1e-4");
+    }
+
+    #[test]
+    fn series_differ_by_shape_and_colour_and_the_legend_has_its_own_column() {
+        // Seven series: seven colours (no yellow) and seven marker shapes before either repeats.
+        let cols: std::collections::HashSet<_> = (0..7)
+            .map(|i| {
+                let c = color(i);
+                (c.0, c.1, c.2)
+            })
+            .collect();
+        assert_eq!(cols.len(), 7);
+        assert!(!cols.contains(&(240, 228, 66)), "Okabe-Ito yellow has too little contrast on white");
+        assert_eq!(SHAPES, 7);
+        // The legend column grows with the names and leaves the plot at least 640 px of 1000.
+        assert_eq!(legend_width(&["a"]), 140);
+        assert!(legend_width(&["without Lévy and imitation"]) > 140);
+        assert!(SIZE.0 - legend_width(&[&"x".repeat(200)]) >= 640);
     }
 
     #[test]

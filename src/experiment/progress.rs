@@ -56,7 +56,7 @@ impl Lines {
 
     fn inc(&mut self, k: u64, now: Instant) {
         self.pos += k;
-        let tenth = if self.len == 0 { 10 } else { (10 * self.pos / self.len).min(10) };
+        let tenth = (10 * self.pos).checked_div(self.len).map_or(10, |t| t.min(10));
         let since = now.duration_since(self.last_t);
         let due = (tenth > self.last_tenth && since >= Duration::from_secs(LINE_MIN_S))
             || since >= Duration::from_secs(LINE_EVERY_S);
