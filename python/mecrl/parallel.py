@@ -11,6 +11,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from . import _native
+from .vector import info_columns
 
 # the agents of each multi-agent system: one per user, edge node or terminal
 AGENT_GROUPS = {"crowd": "user", "coop": "node", "endedge": "terminal"}
@@ -99,13 +100,7 @@ class MecrlParallelVecEnv:
             self._rewards[...] = self._reward[:, None]
 
     def _infos(self) -> dict:
-        info = {}
-        if self._mask is not None:
-            info["action_mask"] = self._mask
-        if self._info is not None:
-            for k, name in enumerate(self.spec_dict["info"]):
-                info[name] = self._info[:, k]
-        return info
+        return info_columns(self._mask, self._info, self.spec_dict["info"])
 
 
 class MecrlParallelEnv(ParallelEnv):

@@ -31,6 +31,18 @@ def _spaces(spec: dict):
     return obs, act
 
 
+def info_columns(mask, info, names) -> dict:
+    """The info dict's columns shared by the vector and parallel forms: the action mask (when the
+    system has masks) and one array per info column of the spec, views of the read buffers."""
+    out = {}
+    if mask is not None:
+        out["action_mask"] = mask
+    if info is not None:
+        for k, name in enumerate(names):
+            out[name] = info[:, k]
+    return out
+
+
 class MecrlVectorEnv(VectorEnv):
     """`num_envs` instances of a mecrl system stepped together (one call into Rust per step).
 
@@ -133,12 +145,7 @@ class MecrlVectorEnv(VectorEnv):
                           self._state)
 
     def _infos(self) -> dict:
-        info = {}
-        if self._mask is not None:
-            info["action_mask"] = self._mask
-        if self._info is not None:
-            for k, name in enumerate(self.spec_dict["info"]):
-                info[name] = self._info[:, k]
+        info = info_columns(self._mask, self._info, self.spec_dict["info"])
         if self._state is not None:
             info["state"] = self._state
         if self._reward.ndim == 2:

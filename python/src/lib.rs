@@ -353,6 +353,16 @@ impl Env {
     }
 }
 
+/// The steps of `actions` [steps, `w` action words], as the host step takes them; a ragged or
+/// non-contiguous array is a `ValueError` naming `actions`.
+fn action_rows(actions: &PyReadonlyArrayDyn<'_, i64>, w: usize) -> PyResult<Vec<Vec<u32>>> {
+    let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
+    if w == 0 || a.len() % w != 0 {
+        return Err(bad("actions", a.len(), &format!("must be a whole number of steps of {w} words")));
+    }
+    Ok(a.chunks(w).map(|r| r.iter().map(|&x| x as u32).collect()).collect())
+}
+
 /// The same system stepped by a plain Rust loop (no Python between the steps): reset with
 /// `seed`, then the steps of `actions` [steps, action words] through the contract's host
 /// step. Returns (observations after the last step, the rewards of every step [steps,
@@ -368,17 +378,12 @@ fn reference_run(
     config: &str,
 ) -> PyResult<(Vec<f32>, Vec<f32>)> {
     let (mut e, spec) = Inner::new(system, num_envs, backend, config)?;
-    let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
-    let w = spec.action_words();
-    if w == 0 || a.len() % w != 0 {
-        return Err(bad("actions", a.len(), &format!("must be a whole number of steps of {w} words")));
-    }
+    let rows = action_rows(&actions, spec.action_words())?;
     e.env.reset(seed, &e.out).map_err(err)?;
     let be = e.env.backend().clone();
     let mut rewards = vec![];
-    for step in a.chunks(w) {
-        let words: Vec<u32> = step.iter().map(|&x| x as u32).collect();
-        e.env.step_host(&words, &e.out).map_err(err)?;
+    for words in &rows {
+        e.env.step_host(words, &e.out).map_err(err)?;
         let r = be.download(&e.out.reward).map_err(err)?;
         rewards.extend(r[..spec.reward_words()].iter().map(|&x| f32::from_bits(x)));
     }
@@ -403,12 +408,7 @@ fn step_loop(
     check_mask: bool,
 ) -> PyResult<f64> {
     let (mut e, spec) = Inner::new(system, num_envs, backend, config)?;
-    let a = actions.as_slice().map_err(|_| bad("actions", "non-contiguous", "array must be C-contiguous"))?;
-    let w = spec.action_words();
-    if w == 0 || a.len() % w != 0 {
-        return Err(bad("actions", a.len(), &format!("must be a whole number of steps of {w} words")));
-    }
-    let rows: Vec<Vec<u32>> = a.chunks(w).map(|r| r.iter().map(|&x| x as u32).collect()).collect();
+    let rows = action_rows(&actions, spec.action_words())?;
     e.env.reset(seed, &e.out).map_err(err)?;
     let be = e.env.backend().clone();
     // host arrays allocated once, as a Rust user's loop would keep them (obs, reward, flags,
