@@ -33,6 +33,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::algo::rollout::STEM,
     &crate::algo::replay::STEM,
     &crate::algo::dirs::kernels::STEM,
+    &crate::algo::mappo::kernels::STEM,
 ];
 
 /// Every kernel of every stem.

@@ -72,6 +72,8 @@ pub mod stream {
     pub const PPO: u32 = 64;
     /// MRLCO: the learning tasks of a meta batch and the graphs of an inner loop.
     pub const MRLCO_TASKS: u32 = 65;
+    /// MAPPO / mixed MAPPO: the seeds of the training and test episodes.
+    pub const MAPPO_EPISODES: u32 = 66;
 }
 
 /// One Philox4x32 round.

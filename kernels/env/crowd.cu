@@ -314,6 +314,25 @@ extern "C" __global__ void crowd_observe(const CrowdParams p, const u32* __restr
     }
 }
 
+// One thread per (instance, feature) (model.rs `state_feature`).
+extern "C" __global__ void crowd_state(const CrowdParams p, const float* __restrict__ cap,
+                                       const float* __restrict__ q, const float* __restrict__ v,
+                                       float* __restrict__ state) {
+    u32 id = global_id();
+    u32 un = crowd_units(p), ln = crowd_links(p), w = un + ln + p.n;
+    if (id >= p.b * w) return;
+    u32 g = id / w, f = id % w;
+    const float* capg = cap + (u64)g * p.n;
+    if (f < un) {
+        state[id] = pm_ln1p(q[(u64)g * un + f] / (crowd_unit_capacity(p, capg, f) * p.dt));
+    } else if (f < un + ln) {
+        u32 k = f - un;
+        state[id] = pm_ln1p(v[(u64)g * ln + k] / (crowd_link_capacity(p, k) * p.dt));
+    } else {
+        state[id] = capg[f - un - ln] / p.f_md;
+    }
+}
+
 static __device__ __forceinline__ float crowd_row_value(const CrowdParams& p, const float* row, u32 a, u32 r) {
     u32 k = 3u + 3u * a;
     return crowd_dpp_value(p, row[k], row[k + 1u], row[k + 2u], crowd_level(p, r), crowd_fee(p, crowd_slot_kind(p, a)),

@@ -374,6 +374,36 @@ fn crowd_unit_capacity(g: u32, u: u32) -> f32 {
     }
 }
 
+//!entry crowd_state
+@group(0) @binding(1) var<storage, read> cap: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state: array<f32>;
+
+//!use crowd_cap
+
+// One thread per (instance, feature) (model.rs `state_feature`).
+//!main id
+    let un = crowd_units();
+    let ln = crowd_links();
+    let w = un + ln + params.n;
+    if (id >= params.b * w) {
+        return;
+    }
+    let g = id / w;
+    let f = id % w;
+    if (f < un) {
+        let c = pm_keep(crowd_unit_capacity(g, f) * params.dt);
+        state[id] = pm_ln1p(pm_keep(q[g * un + f] / c));
+    } else if (f < un + ln) {
+        let k = f - un;
+        let c = pm_keep(crowd_link_capacity(k) * params.dt);
+        state[id] = pm_ln1p(pm_keep(v[g * ln + k] / c));
+    } else {
+        state[id] = pm_keep(cap[g * params.n + (f - un - ln)] / params.f_md);
+    }
+}
+
 //!entry crowd_policy
 @group(0) @binding(1) var<storage, read> obs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> action: array<u32>;

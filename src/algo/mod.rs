@@ -8,6 +8,7 @@ pub mod agent;
 pub mod ddpg;
 pub mod dirs;
 pub mod gae;
+pub mod mappo;
 pub mod mec_drl;
 pub mod mrlco;
 pub mod ppo;

@@ -247,6 +247,19 @@ impl Rollout {
         self.backend().launch(&ROLLOUT_PUT, bytemuck::bytes_of(&p), row as u32, &[src, dst.buffer()])
     }
 
+    /// Write chunk `c`'s stored recurrent state from `src` (L·E·H words: every layer's [E, H]).
+    pub fn put_hidden(&self, c: usize, src: &Buffer) -> Result<()> {
+        let (Some(dst), Some((chunks, l, h))) = (&self.hidden, self.shape.hidden) else {
+            return Err(Error::config("rollout.hidden", 0, "this rollout stores no recurrent state"));
+        };
+        if c >= chunks {
+            return Err(Error::input("rollout chunk", c, c, format!("must be < C = {chunks}")));
+        }
+        let row = l * self.shape.envs * h;
+        let p = RolloutParams { outer: chunks as u32, width: row as u32, t: c as u32, ..Default::default() };
+        self.backend().launch(&ROLLOUT_PUT, bytemuck::bytes_of(&p), row as u32, &[src, dst.buffer()])
+    }
+
     /// Advantages and value targets in place (GAE over the rollout; `next_value` bootstraps).
     pub fn advantages(&self, gamma: f32, lambda: f32, returns: Returns) -> Result<()> {
         let p = GaeParams::new(self.shape.steps, self.shape.envs, gamma, lambda)?.with_returns(returns);

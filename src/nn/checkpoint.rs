@@ -213,31 +213,39 @@ pub fn save_training_with(
     opts: &[(&str, &Optimizer)],
     config: &impl serde::Serialize,
 ) -> Result<()> {
+    save_groups(path, &[(params, opts)], config)
+}
+
+/// [`save_training_with`] for several groups of parameters, each with its own optimizers
+/// (e.g. an actor and its critics); the tags must differ between groups.
+pub fn save_groups(path: &Path, groups: &[(&[Param], &[(&str, &Optimizer)])], config: &impl serde::Serialize) -> Result<()> {
     let mut c = Checkpoint::default();
-    for p in params {
-        c.insert(&p.name, &p.value)?;
-    }
-    for &(tag, o) in opts {
-        let mut steps_key = String::new();
-        for (k, p) in params.iter().enumerate() {
-            let (m, v) = o
-                .state(k)
-                .ok_or_else(|| Error::config("checkpoint.optimizer", k, "has no state for this parameter"))?;
-            let (mk, vk, sk) = opt_names(tag, &p.name);
-            c.insert(&mk, m)?;
-            c.insert(&vk, v)?;
-            steps_key = sk;
-        }
-        if steps_key.is_empty() {
-            steps_key = opt_names(tag, "").2;
-        }
-        c.metadata.insert(steps_key, o.steps().to_string());
+    for &(params, opts) in groups {
+        insert_group(&mut c, params, opts)?;
     }
     let cfg = serde_json::to_string(config).map_err(|e| Error::config("checkpoint.config", "?", e.to_string()))?;
     c.metadata.insert("config".into(), cfg);
     c.metadata.insert("mecrl_version".into(), crate::VERSION.into());
     c.metadata.insert("git_commit".into(), crate::GIT_COMMIT.into());
     c.save(path)
+}
+
+fn insert_group(c: &mut Checkpoint, params: &[Param], opts: &[(&str, &Optimizer)]) -> Result<()> {
+    for p in params {
+        c.insert(&p.name, &p.value)?;
+    }
+    for &(tag, o) in opts {
+        for (k, p) in params.iter().enumerate() {
+            let (m, v) = o
+                .state(k)
+                .ok_or_else(|| Error::config("checkpoint.optimizer", k, "has no state for this parameter"))?;
+            let (mk, vk, _) = opt_names(tag, &p.name);
+            c.insert(&mk, m)?;
+            c.insert(&vk, v)?;
+        }
+        c.metadata.insert(opt_names(tag, "").2, o.steps().to_string());
+    }
+    Ok(())
 }
 
 /// Restore what [`save_training`] wrote into `params` (and `opt`); returns the config JSON.
@@ -249,6 +257,12 @@ pub fn load_training(path: &Path, params: &[Param], opt: Option<&mut Optimizer>)
 /// the config JSON.
 pub fn load_training_with(path: &Path, params: &[Param], opts: &mut [(&str, &mut Optimizer)]) -> Result<String> {
     let c = Checkpoint::load(path)?;
+    restore_group(&c, path, params, opts)?;
+    Ok(c.metadata.get("config").cloned().unwrap_or_default())
+}
+
+/// Restore one group of what [`save_groups`] wrote from the loaded checkpoint `c` of `path`.
+pub fn restore_group(c: &Checkpoint, path: &Path, params: &[Param], opts: &mut [(&str, &mut Optimizer)]) -> Result<()> {
     for p in params {
         c.restore(path, &p.name, &p.value)?;
     }
@@ -265,5 +279,5 @@ pub fn load_training_with(path: &Path, params: &[Param], opts: &mut [(&str, &mut
         let steps = c.metadata.get(&sk).and_then(|s| s.parse().ok());
         o.set_steps(steps.ok_or_else(|| bad(path, format!("__metadata__.{sk} missing or not a number")))?);
     }
-    Ok(c.metadata.get("config").cloned().unwrap_or_default())
+    Ok(())
 }

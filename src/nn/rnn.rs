@@ -283,14 +283,44 @@ impl Gru {
     /// x [T, B, I] (K = 1) or [K, T, B, I], from the zero state or `state` (h per layer, [B, H]
     /// or [K, B, H]) → the last layer's outputs and every layer's final h.
     pub fn forward(&self, tape: &Tape, x: &Var, state: Option<&[Var]>) -> Result<GruOutput> {
-        let (k, h) = (self.k, self.hidden);
-        let (t, b, _, grouped) = seq_dims("gru input", x, k, self.input)?;
-        check_loop_budget(tape.backend(), "gru", t, b, 3 * h, self.input.max(h))?;
         if let Some(s) = state {
             if s.len() != self.layers.len() {
                 return Err(Error::shape("gru state", format!("{} layers", self.layers.len()), s.len()));
             }
         }
+        self.run(tape, x, &mut |_, l| Ok(state.map(|s| s[l].clone())), 0)
+    }
+
+    /// Truncated backpropagation through time over chunks of `chunk` steps (recurrent PPO):
+    /// at every step t = c·`chunk` each layer restarts from `starts[c][layer]` (c = 0..⌈T/chunk⌉,
+    /// states [B, H] or [K, B, H], usually stored by the rollout and constant), so no gradient
+    /// crosses a chunk border. With the states the same network reached over the sequence,
+    /// the outputs equal [`Gru::forward`]'s.
+    pub fn forward_chunked(&self, tape: &Tape, x: &Var, chunk: usize, starts: &[Vec<Var>]) -> Result<GruOutput> {
+        let t = x.shape().get(x.shape().len().saturating_sub(3)).copied().unwrap_or(0);
+        let c = if chunk == 0 { 0 } else { t.div_ceil(chunk) };
+        if chunk == 0 || starts.len() != c || starts.iter().any(|s| s.len() != self.layers.len()) {
+            return Err(Error::shape(
+                "gru chunk starts",
+                format!("chunk >= 1 and {c} chunks x {} layers", self.layers.len()),
+                format!("chunk {chunk}, {} chunks", starts.len()),
+            ));
+        }
+        self.run(tape, x, &mut |step, l| Ok(Some(starts[step / chunk][l].clone())), chunk)
+    }
+
+    /// The recurrence; `restart(step, layer)` gives the state a layer starts from at step 0 and,
+    /// when `chunk` > 0, at every multiple of `chunk` (None: zeros).
+    fn run(
+        &self,
+        tape: &Tape,
+        x: &Var,
+        restart: &mut dyn FnMut(usize, usize) -> Result<Option<Var>>,
+        chunk: usize,
+    ) -> Result<GruOutput> {
+        let (k, h) = (self.k, self.hidden);
+        let (t, b, _, grouped) = seq_dims("gru input", x, k, self.input)?;
+        check_loop_budget(tape.backend(), "gru", t, b, 3 * h, self.input.max(h))?;
         let mut input = tape.reshape(x, &[k, t * b, self.input])?;
         let mut finals = vec![];
         let mut seq = None;
@@ -298,13 +328,17 @@ impl Gru {
             // gx = x·W_x + b_x for all T steps at once
             let gx = tape.linear(&input, &tape.param(&layer.w_x), Some(&tape.param(&layer.b_x)))?;
             let gx = tape.reshape(&gx, &[k, t, b, 3 * h])?;
-            let mut hv = match state {
-                Some(s) => state_in(tape, "gru state", &s[l], k, b, h)?,
-                None => tape.constant(&Tensor::zeros(tape.backend(), &[k, b, h])?),
-            };
             let w_h = tape.shared_linear(&tape.param(&layer.w_h), Some(&tape.param(&layer.b_h)))?;
+            let mut hv = tape.constant(&Tensor::zeros(tape.backend(), &[k, b, h])?);
             let mut steps = Vec::with_capacity(t);
             for step in 0..t {
+                if step == 0 || (chunk > 0 && step % chunk == 0) {
+                    hv = match restart(step, l)? {
+                        Some(s) => state_in(tape, "gru state", &s, k, b, h)?,
+                        None if step == 0 => hv,
+                        None => tape.constant(&Tensor::zeros(tape.backend(), &[k, b, h])?),
+                    };
+                }
                 // gh = h·W_h + b_h; h' = GRU(gx_t, gh, h)
                 let gh = tape.linear_step(&w_h, &hv)?;
                 hv = tape.gru_cell(&tape.time_step(&gx, step)?, &gh, &hv)?;

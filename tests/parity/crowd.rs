@@ -14,7 +14,7 @@ use mecrl::env::crowd::{count, metric, Case as TaskCase, CrowdConfig, CrowdEnv, 
 
 use super::{assert_equal, Case};
 use mecrl::env::crowd::kernels::{
-    CROWD_FINISH, CROWD_LOAD, CROWD_OBSERVE, CROWD_OUTCOME, CROWD_POLICY, CROWD_RESET, CROWD_TASKS,
+    CROWD_FINISH, CROWD_LOAD, CROWD_OBSERVE, CROWD_OUTCOME, CROWD_POLICY, CROWD_RESET, CROWD_STATE, CROWD_TASKS,
 };
 
 fn out(v: &[Option<Vec<u32>>], k: usize) -> Vec<u32> {
@@ -118,6 +118,17 @@ fn kernel_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
                     params: bytes.clone(),
                     threads: (b * n) as u32,
                     bufs: vec![cell_off.clone(), task.clone(), cap.clone(), q.clone(), v.clone(), vec![0; b * n * w]],
+                },
+                done,
+            );
+            let sw = env.state_width();
+            assert_equal(
+                be,
+                &Case {
+                    id: &CROWD_STATE,
+                    params: bytes.clone(),
+                    threads: (b * sw) as u32,
+                    bufs: vec![cap.clone(), q.clone(), v.clone(), vec![0; b * sw]],
                 },
                 done,
             );

@@ -1,6 +1,7 @@
 //! `crowd` under the environment contract ([`BatchEnv`]): N users per instance are the agents,
 //! each choosing a target slot and a rate level; the team reward is eq. (13); the info columns
-//! are the slot metrics ([`super::metric`]); episodes are truncated after `horizon_slots`.
+//! are the slot metrics ([`super::metric`]); the state is the critics' global state
+//! ([`super::model::state_feature`]); episodes are truncated after `horizon_slots`.
 
 use std::sync::Arc;
 
@@ -46,7 +47,7 @@ impl CrowdBatchEnv {
             batch,
             agents: env.agents(),
             obs_shape: vec![super::cpu::dims(env.params()).5],
-            state_shape: vec![],
+            state_shape: vec![env.state_width()],
             action: ActionSpace::Discrete { n: env.n_actions() as u32 },
             masked: false,
             reward_per_agent: false,
@@ -84,7 +85,8 @@ impl BatchEnv for CrowdBatchEnv {
         let be = &**self.env.backend();
         clear_flags(be, &self.spec, out)?;
         fill(be, &out.info, self.spec.batch * INFO.len(), 0)?;
-        self.env.begin_slot_into(&out.obs)
+        self.env.begin_slot_into(&out.obs)?;
+        self.env.state_into(&out.state)
     }
     fn step(&mut self, actions: &Buffer, out: &EnvBuffers) -> Result<()> {
         check_step(&self.spec, actions, out)?;
@@ -92,6 +94,7 @@ impl BatchEnv for CrowdBatchEnv {
         self.env.end_slot_with(actions, &out.reward, &out.info)?;
         if self.clock.advance(&**self.env.backend(), out, self.spec.batch)? {
             self.env.begin_slot_into(&out.obs)?;
+            self.env.state_into(&out.state)?;
         }
         Ok(())
     }

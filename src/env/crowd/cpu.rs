@@ -19,6 +19,24 @@ pub fn dims(p: &CrowdParams) -> (usize, usize, usize, usize, usize, usize) {
     (b, n, n + s + 1, n + s * s.saturating_sub(1) / 2 + s, a, 3 + 3 * a)
 }
 
+/// `crowd_state`: the global state [B, U + L + N] of the critics ([`model::state_feature`]),
+/// one value per (instance, feature).
+pub fn cpu_state(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: CrowdParams = decode(params);
+    let (b, n, u, l, ..) = dims(&p);
+    let w = model::state_width(&p) as usize;
+    need_all("crowd_state", bufs, &[("cap", b * n), ("q", b * u), ("v", b * l), ("state", b * w)])?;
+    let (head, tail) = bufs.split_at_mut(3);
+    let (cap, q, v) = (f32s(head[0]), f32s(head[1]), f32s(head[2]));
+    f32s_mut(tail[0])[..b * w].par_chunks_mut(w.max(1)).enumerate().for_each(|(g, row)| {
+        let (c, qg, vg) = (&cap[g * n..(g + 1) * n], &q[g * u..(g + 1) * u], &v[g * l..(g + 1) * l]);
+        for (f, x) in row.iter_mut().enumerate() {
+            *x = model::state_feature(&p, c, qg, vg, f as u32);
+        }
+    });
+    Ok(())
+}
+
 /// `crowd_reset`: first arrival countdown in 1..=gap_hi, empty queues, zero counts.
 pub fn cpu_reset(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: CrowdParams = decode(params);

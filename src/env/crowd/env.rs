@@ -10,7 +10,7 @@ use super::config::{count, metric, CrowdConfig, CrowdParams, Policy, Topology};
 use super::cpu::dims;
 use crate::backend::{download_f32, Backend, Buffer, KernelSpec};
 use crate::env::crowd::kernels::{
-    CROWD_FINISH, CROWD_LOAD, CROWD_OBSERVE, CROWD_OUTCOME, CROWD_POLICY, CROWD_RESET, CROWD_TASKS,
+    CROWD_FINISH, CROWD_LOAD, CROWD_OBSERVE, CROWD_OUTCOME, CROWD_POLICY, CROWD_RESET, CROWD_STATE, CROWD_TASKS,
 };
 use crate::error::{Error, Result};
 
@@ -166,6 +166,18 @@ impl CrowdEnv {
         let (b, n, ..) = dims(&self.params);
         self.arrivals()?;
         self.launch(&CROWD_OBSERVE, b * n, &[&self.cell_off, &self.task, &self.cap, &self.q, &self.v, obs])
+    }
+
+    /// Width of the global state the critics read: U + L + N ([`super::model::state_feature`]).
+    pub fn state_width(&self) -> usize {
+        super::model::state_width(&self.params) as usize
+    }
+
+    /// The global state s = {Q_u, V_l, F_u} of the slot [B, U + L + N] into `state` (after
+    /// [`Self::begin_slot`]: this slot's MD capacities, the backlogs and queues it starts with).
+    pub fn state_into(&self, state: &Buffer) -> Result<()> {
+        let w = self.state_width();
+        self.launch(&CROWD_STATE, self.batch() * w, &[&self.cap, &self.q, &self.v, state])
     }
 
     /// The heuristic `policy` decides every agent's action from its observation (fills

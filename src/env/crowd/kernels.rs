@@ -59,6 +59,9 @@ crate::kernels! {
         cell_off: R U32, task: R U32, cap: R F32, q: R F32, v: R F32, obs: W F32
     )
         cpu super::cpu::cpu_observe, sizes crowd_observe_sizes;
+    /// `crowd`: the global state s = {Q_u, V_l, F_u} of the critics, scaled.
+    CROWD_STATE = crowd_state(CrowdParams; cap: R F32, q: R F32, v: R F32, state: W F32)
+        cpu super::cpu::cpu_state, sizes crowd_state_sizes;
     /// `crowd`: drift-plus-penalty / Greedy / Random actions and their f′ (22).
     CROWD_POLICY = crowd_policy(CrowdParams; obs: R F32, action: W U32, est: W F32)
         cpu super::cpu::cpu_policy, sizes crowd_policy_sizes;
@@ -98,6 +101,11 @@ fn crowd_tasks_sizes(bytes: &[u8]) -> Vec<u64> {
 fn crowd_observe_sizes(bytes: &[u8]) -> Vec<u64> {
     let (b, n, u, l, w, c) = crowd_dims(bytes);
     vec![c, b * n * 3, b * n, b * u, b * l, b * n * w]
+}
+
+fn crowd_state_sizes(bytes: &[u8]) -> Vec<u64> {
+    let (b, n, u, l, ..) = crowd_dims(bytes);
+    vec![b * n, b * u, b * l, b * (u + l + n)]
 }
 
 fn crowd_policy_sizes(bytes: &[u8]) -> Vec<u64> {

@@ -234,6 +234,31 @@ pub fn rate_share(p: &CrowdParams, xsum: &[f32], t: &Target) -> f32 {
     share
 }
 
+/// Width of the global state s (§IV-A): U backlogs, L virtual queues, N MD capacities.
+#[inline(always)]
+pub fn state_width(p: &CrowdParams) -> u32 {
+    let (n, s) = (p.n, p.s);
+    (n + s + 1) + (n + s * (s - 1) / 2 + s) + n
+}
+
+/// Feature `f` of the global state s = {Q_u, V_l, F_u} (§IV-A, S) the critics read, scaled so
+/// every feature is O(1): ln(1 + Q_u/(F_u Δt)) for the U units (the node load rate of the
+/// metrics, compressed: an overloaded MD reaches 10³), ln(1 + V_l/(c_l Δt)) for the L links, and
+/// F_j(t)/f_md for the N MDs. Rows: `cap_md` \[N\], `q` \[U\], `v` \[L\] of one instance.
+#[inline(always)]
+pub fn state_feature(p: &CrowdParams, cap_md: &[f32], q: &[f32], v: &[f32], f: u32) -> f32 {
+    let u = p.n + p.s + 1;
+    let l = p.n + p.s * (p.s - 1) / 2 + p.s;
+    if f < u {
+        crate::math::ln1p(q[f as usize] / (unit_capacity(p, cap_md, f) * p.dt))
+    } else if f < u + l {
+        let k = f - u;
+        crate::math::ln1p(v[k as usize] / (link_capacity(p, k) * p.dt))
+    } else {
+        cap_md[(f - u - l) as usize] / p.f_md
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +274,26 @@ mod tests {
         };
         let topo = cfg.topology().unwrap();
         (cfg.params(&topo, 1, 0, Policy::Dpp), topo.cell_off)
+    }
+
+    #[test]
+    fn state_features_by_hand() {
+        // 12 MDs, U = 16 units, L = 18 links: width 16 + 18 + 12 = 46
+        let (p, _) = small();
+        assert_eq!(state_width(&p), 46);
+        let cap: Vec<f32> = (0..12).map(|j| 1e9 + j as f32 * 1e8).collect();
+        let mut q = vec![0.0f32; 16];
+        let mut v = vec![0.0f32; 18];
+        q[3] = 1.3e9; // MD 3 at 1.3 GHz: load rate 1.3e9 / 1.3e9 = 1 → ln 2
+        q[12] = 25e9 * 3.0; // edge 0 (25 GHz): 3 → ln 4
+        v[14] = 30e6 * 0.5; // wired link 14 (30 Mbps): 0.5 → ln 1.5
+        let f = |k| state_feature(&p, &cap, &q, &v, k);
+        assert!((f(3) - 2f32.ln()).abs() < 1e-6);
+        assert!((f(12) - 4f32.ln()).abs() < 1e-6);
+        assert_eq!(f(0), 0.0);
+        assert!((f(16 + 14) - 1.5f32.ln()).abs() < 1e-6);
+        // MD capacities over f_md = 2 GHz: MD 5 has 1.5 GHz → 0.75
+        assert_eq!(f(16 + 18 + 5), 0.75);
     }
 
     #[test]

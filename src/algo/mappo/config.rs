@@ -1,0 +1,208 @@
+//! The hyper-parameters of MAPPO and mixed MAPPO (a TOML table `[mappo]`; defaults: the paper's
+//! §V-B and §VI-B where it gives them, the MAPPO reference implementation (Yu et al., 2022)
+//! where it does not — docs/mappo.md lists which is which).
+
+use serde::{Deserialize, Serialize};
+
+use crate::algo::gae::Returns;
+use crate::algo::ppo::PpoConfig;
+use crate::error::{Error, Result};
+
+/// Which learner of the paper.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Mixed MAPPO (M2PPO): `critics` averaged critics and the drift-plus-penalty comparison.
+    #[default]
+    MixedMappo,
+    /// Vanilla MAPPO, the paper's ablation: one critic, the actor's own actions.
+    Mappo,
+}
+
+impl Method {
+    /// Column label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::MixedMappo => "mixed_mappo",
+            Method::Mappo => "mappo",
+        }
+    }
+}
+
+/// How the action taken is chosen from the actor's sample (Algorithm 1, line 5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mix {
+    /// The actor's sample (MAPPO).
+    None,
+    /// The likelier under the actor of its sample and the drift-plus-penalty action (mixed
+    /// MAPPO; the paper compares the two by "β_t(s_t, ·)", which its state-value critics cannot
+    /// give — docs/mappo.md).
+    #[default]
+    Likelihood,
+}
+
+/// MAPPO / mixed MAPPO hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MappoConfig {
+    /// Which learner; sets `critics` and `mix` when they are left at 0 / unset.
+    pub method: Method,
+    /// Units of the actor's and critics' layers and GRUs (paper §VI-B: 64).
+    pub hidden: usize,
+    /// Critics (mixed MAPPO: 5; MAPPO: 1). 0 = the method's.
+    pub critics: usize,
+    /// ς_n, the critics' weights (§V-B: 0.2 each, Σ = 1). Empty = 1/critics each.
+    pub critic_weights: Vec<f32>,
+    /// The mixing rule (None = the method's: `likelihood` for mixed MAPPO, `none` for MAPPO).
+    pub mix: Option<Mix>,
+    /// Slots per rollout T between updates (every environment steps T slots).
+    pub rollout_slots: usize,
+    /// Slots per chunk of truncated BPTT; the rollout stores each chunk's starting hidden states.
+    pub chunk: usize,
+    /// The PPO update of the actors (ε3 = 0.1, eq. 26) and GAE's γ, λ.
+    pub ppo: PpoConfig,
+    /// Adam learning rate of the actor.
+    pub actor_lr: f32,
+    /// Adam learning rate of the critics.
+    pub critic_lr: f32,
+    /// Normalize the critics' targets by running statistics of the returns (MAPPO's value
+    /// normalization); the critics then predict normalized values.
+    pub value_norm: bool,
+    /// Decay β of the running statistics (MAPPO: 0.99999).
+    pub value_norm_beta: f64,
+    /// Seed of the initialization, the sampling and the environments' episodes.
+    pub seed: u64,
+}
+
+impl Default for MappoConfig {
+    fn default() -> Self {
+        MappoConfig {
+            method: Method::MixedMappo,
+            hidden: 64,
+            critics: 0,
+            critic_weights: vec![],
+            mix: None,
+            rollout_slots: 50,
+            chunk: 10,
+            ppo: PpoConfig {
+                clip_eps: 0.1,
+                value_coef: 0.0,
+                entropy_coef: 0.01,
+                value_clip: 0.0,
+                gamma: 0.99,
+                lambda: 0.95,
+                returns: Returns::Lambda,
+                norm_adv: true,
+                epochs: 5,
+                minibatches: 1,
+                max_grad_norm: 10.0,
+            },
+            actor_lr: 5e-4,
+            critic_lr: 5e-4,
+            value_norm: true,
+            value_norm_beta: 0.99999,
+            seed: 1,
+        }
+    }
+}
+
+impl MappoConfig {
+    /// The default of `method`.
+    pub fn of(method: Method) -> Self {
+        MappoConfig { method, ..Default::default() }
+    }
+
+    /// K, the critics.
+    pub fn n_critics(&self) -> usize {
+        match (self.critics, self.method) {
+            (0, Method::MixedMappo) => 5,
+            (0, Method::Mappo) => 1,
+            (k, _) => k,
+        }
+    }
+
+    /// ς_n of every critic.
+    pub fn weights(&self) -> Vec<f32> {
+        if self.critic_weights.is_empty() {
+            let k = self.n_critics();
+            vec![1.0 / k as f32; k]
+        } else {
+            self.critic_weights.clone()
+        }
+    }
+
+    /// The mixing rule.
+    pub fn mixing(&self) -> Mix {
+        self.mix.unwrap_or(match self.method {
+            Method::MixedMappo => Mix::Likelihood,
+            Method::Mappo => Mix::None,
+        })
+    }
+
+    /// Check every field (errors name it, `mappo.` prefixed).
+    pub fn validate(&self) -> Result<()> {
+        self.ppo.validate("mappo.ppo")?;
+        for (name, v) in [("hidden", self.hidden), ("rollout_slots", self.rollout_slots), ("chunk", self.chunk)] {
+            if v == 0 || v > 1 << 16 {
+                return Err(Error::config(format!("mappo.{name}"), v, "must be in 1..=65536"));
+            }
+        }
+        if self.rollout_slots % self.chunk != 0 {
+            return Err(Error::config(
+                "mappo.chunk",
+                self.chunk,
+                format!("must divide rollout_slots = {}", self.rollout_slots),
+            ));
+        }
+        let k = self.n_critics();
+        if k > 64 {
+            return Err(Error::config("mappo.critics", k, "must be in 1..=64"));
+        }
+        let w = self.weights();
+        if w.len() != k {
+            return Err(Error::config(
+                "mappo.critic_weights",
+                format!("{w:?}"),
+                format!("needs one weight per critic ({k})"),
+            ));
+        }
+        let sum: f64 = w.iter().map(|&x| x as f64).sum();
+        if w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) || (sum - 1.0).abs() > 1e-4 {
+            return Err(Error::config("mappo.critic_weights", format!("{w:?}"), "must be >= 0 and sum to 1 (§V-B)"));
+        }
+        for (name, v) in [("actor_lr", self.actor_lr), ("critic_lr", self.critic_lr)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(format!("mappo.{name}"), v, "must be finite and > 0"));
+            }
+        }
+        if !(self.value_norm_beta > 0.0 && self.value_norm_beta < 1.0) {
+            return Err(Error::config("mappo.value_norm_beta", self.value_norm_beta, "must be in (0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_and_bad_fields() {
+        let m = MappoConfig::default();
+        assert_eq!((m.n_critics(), m.weights(), m.mixing()), (5, vec![0.2; 5], Mix::Likelihood));
+        let v = MappoConfig::of(Method::Mappo);
+        assert_eq!((v.n_critics(), v.mixing()), (1, Mix::None));
+        m.validate().unwrap();
+        let field = |c: MappoConfig| match c.validate() {
+            Err(Error::Config { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(MappoConfig { critic_weights: vec![0.5, 0.6, 0.0, 0.0, 0.0], ..m.clone() }), "mappo.critic_weights");
+        assert_eq!(field(MappoConfig { critic_weights: vec![1.0], ..m.clone() }), "mappo.critic_weights");
+        assert_eq!(field(MappoConfig { chunk: 7, ..m.clone() }), "mappo.chunk");
+        assert_eq!(field(MappoConfig { actor_lr: f32::NAN, ..m.clone() }), "mappo.actor_lr");
+        let bad_ppo = PpoConfig { clip_eps: 0.0, ..m.ppo.clone() };
+        assert_eq!(field(MappoConfig { ppo: bad_ppo, ..m }), "mappo.ppo.clip_eps");
+    }
+}
