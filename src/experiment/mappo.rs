@@ -66,7 +66,7 @@ impl Default for MappoRunConfig {
             heuristics: vec![Policy::Dpp, Policy::Random],
             episodes: 10,
             test_episodes: 1,
-            greedy_test: true,
+            greedy_test: false,
             mappo: MappoConfig::default(),
             crowd: CrowdConfig { horizon_slots: 500, ..CrowdConfig::default() },
         }
@@ -105,7 +105,7 @@ impl MappoRunConfig {
         for &m in &self.methods {
             MappoConfig { method: m, seed: self.seed, ..self.mappo.clone() }.validate()?;
         }
-        if self.crowd.horizon_slots % self.mappo.rollout_slots != 0 {
+        if !self.crowd.horizon_slots.is_multiple_of(self.mappo.rollout_slots) {
             return Err(Error::config(
                 "mappo.rollout_slots",
                 self.mappo.rollout_slots,
@@ -194,9 +194,14 @@ fn row(case: Case, method: &str, m: &Metrics) -> TestRow {
 }
 
 /// Train and test every (case, learner), test every heuristic; `tick` counts slots.
-pub fn run(cfg: &MappoRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<super::common::Report> {
+pub fn run(
+    cfg: &MappoRunConfig,
+    backend: Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<super::common::Report> {
     cfg.validate()?;
-    let mut curves = String::from("case,method,episode,unit_delay_s_per_mb,reward_per_slot,dpp_share,critic_loss,entropy\n");
+    let mut curves =
+        String::from("case,method,episode,unit_delay_s_per_mb,reward_per_slot,dpp_share,critic_loss,entropy\n");
     let mut rows = vec![];
     for case in cfg.parsed_cases()? {
         let sys = cfg.crowd.clone().with_case(case);
@@ -242,17 +247,36 @@ pub fn run(cfg: &MappoRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut
         "{:<5} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}",
         "case", "method", "AD", "LR md", "LR edge", "LR cloud", "E2E", "E2D", "reward", "dpp"
     );
-    let mut csv = String::from("case,method,unit_delay_s_per_mb,load_md,load_edge,load_cloud,e2e,e2d,reward,dpp_share\n");
+    let mut csv =
+        String::from("case,method,unit_delay_s_per_mb,load_md,load_edge,load_cloud,e2e,e2d,reward,dpp_share\n");
     for r in &rows {
         let _ = writeln!(
             table,
             "{:<5} {:<12} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>10.2} {:>6.3}",
-            r.case, r.method, r.unit_delay, r.load[0], r.load[1], r.load[2], r.links[0], r.links[1], r.reward, r.dpp_share
+            r.case,
+            r.method,
+            r.unit_delay,
+            r.load[0],
+            r.load[1],
+            r.load[2],
+            r.links[0],
+            r.links[1],
+            r.reward,
+            r.dpp_share
         );
         let _ = writeln!(
             csv,
             "{},{},{},{},{},{},{},{},{},{}",
-            r.case, r.method, r.unit_delay, r.load[0], r.load[1], r.load[2], r.links[0], r.links[1], r.reward, r.dpp_share
+            r.case,
+            r.method,
+            r.unit_delay,
+            r.load[0],
+            r.load[1],
+            r.load[2],
+            r.links[0],
+            r.links[1],
+            r.reward,
+            r.dpp_share
         );
     }
     table.push_str(concat!(
@@ -283,7 +307,10 @@ mod tests {
             (MappoRunConfig { episodes: 0, ..Default::default() }, "episodes"),
             (MappoRunConfig { methods: vec![], ..Default::default() }, "methods"),
             (
-                MappoRunConfig { crowd: CrowdConfig { horizon_slots: 510, ..CrowdConfig::default() }, ..Default::default() },
+                MappoRunConfig {
+                    crowd: CrowdConfig { horizon_slots: 510, ..CrowdConfig::default() },
+                    ..Default::default()
+                },
                 "mappo.rollout_slots",
             ),
         ];

@@ -20,6 +20,7 @@ pub mod dirs;
 pub mod dirs_reproduce;
 pub mod endedge;
 pub mod finish;
+pub mod mappo;
 pub mod mrlco;
 pub mod plot;
 pub mod progress;
@@ -33,11 +34,12 @@ pub use crowd::CrowdRunConfig;
 pub use dag::DagRunConfig;
 pub use dirs::DirsRunConfig;
 pub use endedge::EndedgeRunConfig;
+pub use mappo::MappoRunConfig;
 pub use mrlco::MrlcoRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 7] = ["mec", "dirs", "dag", "mrlco", "crowd", "coop", "endedge"];
+pub const SYSTEMS: [&str; 8] = ["mec", "dirs", "dag", "mrlco", "crowd", "mappo", "coop", "endedge"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +54,8 @@ pub enum AnyConfig {
     Mrlco(MrlcoRunConfig),
     /// Mixed-MAPPO `crowd` (`configs/crowd.toml`).
     Crowd(CrowdRunConfig),
+    /// MAPPO and mixed MAPPO on `crowd` (`configs/mappo.toml`).
+    Mappo(MappoRunConfig),
     /// O2O-DRL `coop` (`configs/coop.toml`).
     Coop(CoopRunConfig),
     /// CRB-DRQN `endedge` (`configs/endedge.toml`).
@@ -73,6 +77,7 @@ impl AnyConfig {
             "dag" => Ok(AnyConfig::Dag(DagRunConfig::from_toml(text, path)?)),
             "mrlco" => Ok(AnyConfig::Mrlco(MrlcoRunConfig::from_toml(text, path)?)),
             "crowd" => Ok(AnyConfig::Crowd(CrowdRunConfig::from_toml(text, path)?)),
+            "mappo" => Ok(AnyConfig::Mappo(MappoRunConfig::from_toml(text, path)?)),
             "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
             "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
@@ -97,6 +102,7 @@ impl AnyConfig {
         if let Some(c) = case {
             match self {
                 AnyConfig::Crowd(cfg) => cfg.cases = vec![crate::env::crowd::Case::parse("--case", &c)?.name().into()],
+                AnyConfig::Mappo(cfg) => cfg.cases = vec![crate::env::crowd::Case::parse("--case", &c)?.name().into()],
                 other => return Err(Error::config("--case", c, format!("the {} system has no cases", other.system()))),
             }
         }
@@ -106,6 +112,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Mrlco(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Crowd(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Mappo(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
@@ -129,6 +136,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => c.validate(),
             AnyConfig::Mrlco(c) => c.validate(),
             AnyConfig::Crowd(c) => c.validate(),
+            AnyConfig::Mappo(c) => c.validate(),
             AnyConfig::Coop(c) => c.validate(),
             AnyConfig::Endedge(c) => c.validate(),
         }
@@ -142,6 +150,7 @@ impl AnyConfig {
             AnyConfig::Dag(_) => "dag",
             AnyConfig::Mrlco(_) => "mrlco",
             AnyConfig::Crowd(_) => "crowd",
+            AnyConfig::Mappo(_) => "mappo",
             AnyConfig::Coop(_) => "coop",
             AnyConfig::Endedge(_) => "endedge",
         }
@@ -155,6 +164,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => &c.name,
             AnyConfig::Mrlco(c) => &c.name,
             AnyConfig::Crowd(c) => &c.name,
+            AnyConfig::Mappo(c) => &c.name,
             AnyConfig::Coop(c) => &c.name,
             AnyConfig::Endedge(c) => &c.name,
         }
@@ -168,6 +178,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => &c.backend,
             AnyConfig::Mrlco(c) => &c.backend,
             AnyConfig::Crowd(c) => &c.backend,
+            AnyConfig::Mappo(c) => &c.backend,
             AnyConfig::Coop(c) => &c.backend,
             AnyConfig::Endedge(c) => &c.backend,
         }
@@ -181,6 +192,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => &c.out_dir,
             AnyConfig::Mrlco(c) => &c.out_dir,
             AnyConfig::Crowd(c) => &c.out_dir,
+            AnyConfig::Mappo(c) => &c.out_dir,
             AnyConfig::Coop(c) => &c.out_dir,
             AnyConfig::Endedge(c) => &c.out_dir,
         }
@@ -194,6 +206,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => c.seed,
             AnyConfig::Mrlco(c) => c.seed,
             AnyConfig::Crowd(c) => c.seed,
+            AnyConfig::Mappo(c) => c.seed,
             AnyConfig::Coop(c) => c.seed,
             AnyConfig::Endedge(c) => c.seed,
         }
@@ -207,6 +220,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => c.work_units(),
             AnyConfig::Mrlco(c) => mrlco::work_units(c),
             AnyConfig::Crowd(c) => c.work_units(),
+            AnyConfig::Mappo(c) => c.work_units(),
             AnyConfig::Coop(c) => c.work_units(),
             AnyConfig::Endedge(c) => c.work_units(),
         }
@@ -220,6 +234,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => serde_json::to_value(c),
             AnyConfig::Mrlco(c) => serde_json::to_value(c),
             AnyConfig::Crowd(c) => serde_json::to_value(c),
+            AnyConfig::Mappo(c) => serde_json::to_value(c),
             AnyConfig::Coop(c) => serde_json::to_value(c),
             AnyConfig::Endedge(c) => serde_json::to_value(c),
         }
@@ -234,6 +249,7 @@ impl AnyConfig {
             AnyConfig::Dag(c) => dag::run(c, backend, tick),
             AnyConfig::Mrlco(c) => mrlco::run(c, backend, tick),
             AnyConfig::Crowd(c) => crowd::run(c, backend, tick),
+            AnyConfig::Mappo(c) => mappo::run(c, backend, tick),
             AnyConfig::Coop(c) => coop::run(c, backend, tick),
             AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
         }

@@ -216,9 +216,12 @@ pub fn save_training_with(
     save_groups(path, &[(params, opts)], config)
 }
 
+/// A group of parameters and its tagged optimizers.
+pub type Group<'a> = (&'a [Param], &'a [(&'a str, &'a Optimizer)]);
+
 /// [`save_training_with`] for several groups of parameters, each with its own optimizers
 /// (e.g. an actor and its critics); the tags must differ between groups.
-pub fn save_groups(path: &Path, groups: &[(&[Param], &[(&str, &Optimizer)])], config: &impl serde::Serialize) -> Result<()> {
+pub fn save_groups(path: &Path, groups: &[Group], config: &impl serde::Serialize) -> Result<()> {
     let mut c = Checkpoint::default();
     for &(params, opts) in groups {
         insert_group(&mut c, params, opts)?;

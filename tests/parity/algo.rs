@@ -13,6 +13,7 @@ use mecrl::rng;
 use super::{assert_bit_exact, assert_equal, f32v, Case};
 use mecrl::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
 use mecrl::algo::gae::{GaeParams, Returns, GAE};
+use mecrl::algo::mappo::kernels::{ActParams, MAPPO_ACT};
 use mecrl::algo::replay::{REPLAY_GATHER, REPLAY_PUSH, REPLAY_SAMPLE, REPLAY_UPDATE};
 use mecrl::algo::rollout::{RolloutParams, ROLLOUT_COLUMNS, ROLLOUT_PUT};
 use mecrl::ops::ppo::{PpoLossParams, PPO_OBJECTIVE_BWD, PPO_OBJECTIVE_FWD, STATS};
@@ -284,6 +285,35 @@ fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
             params: bytemuck::bytes_of(&p).to_vec(),
             threads: e as u32,
             bufs: vec![f32v(&reward), f32v(&value), dones.clone(), f32v(&next), vec![7; t * e], vec![7; t * e]],
+        };
+        assert_bit_exact(be, &c, done);
+    }
+    // mappo_act: both rules, ties (equal rows), out-of-range candidates, idle agents
+    let (rows, cols, f) = (40usize, 6usize, 3usize);
+    let mut logp = unif(rows * cols, 31, -4.0, 0.0);
+    for c in 0..cols {
+        logp[5 * cols + c] = -1.0;
+    }
+    let mut sampled = below(rows, 32, cols as u32);
+    let mut dpp = below(rows, 33, cols as u32);
+    sampled[7] = cols as u32;
+    dpp[8] = u32::MAX;
+    let obs: Vec<f32> = below(rows * f, 34, 3).into_iter().map(|x| x as f32).collect();
+    for mix in [0u32, 1] {
+        let p = ActParams { rows: rows as u32, cols: cols as u32, obs_width: f as u32, mix };
+        let c = Case {
+            id: &MAPPO_ACT,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: rows as u32,
+            bufs: vec![
+                f32v(&logp),
+                sampled.clone(),
+                dpp.clone(),
+                f32v(&obs),
+                vec![7; rows],
+                vec![7; rows],
+                vec![7; rows],
+            ],
         };
         assert_bit_exact(be, &c, done);
     }

@@ -148,7 +148,7 @@ impl MappoConfig {
                 return Err(Error::config(format!("mappo.{name}"), v, "must be in 1..=65536"));
             }
         }
-        if self.rollout_slots % self.chunk != 0 {
+        if !self.rollout_slots.is_multiple_of(self.chunk) {
             return Err(Error::config(
                 "mappo.chunk",
                 self.chunk,
@@ -198,7 +198,10 @@ mod tests {
             Err(Error::Config { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(MappoConfig { critic_weights: vec![0.5, 0.6, 0.0, 0.0, 0.0], ..m.clone() }), "mappo.critic_weights");
+        assert_eq!(
+            field(MappoConfig { critic_weights: vec![0.5, 0.6, 0.0, 0.0, 0.0], ..m.clone() }),
+            "mappo.critic_weights"
+        );
         assert_eq!(field(MappoConfig { critic_weights: vec![1.0], ..m.clone() }), "mappo.critic_weights");
         assert_eq!(field(MappoConfig { chunk: 7, ..m.clone() }), "mappo.chunk");
         assert_eq!(field(MappoConfig { actor_lr: f32::NAN, ..m.clone() }), "mappo.actor_lr");

@@ -48,15 +48,7 @@ pub fn cpu_act(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     need_all(
         "mappo_act",
         bufs,
-        &[
-            ("logp", e * a),
-            ("sampled", e),
-            ("dpp", e),
-            ("obs", e * f),
-            ("action", e),
-            ("from_dpp", e),
-            ("weight", e),
-        ],
+        &[("logp", e * a), ("sampled", e), ("dpp", e), ("obs", e * f), ("action", e), ("from_dpp", e), ("weight", e)],
     )?;
     let [logp, sampled, dpp, obs, action, from_dpp, weight] = bufs else { unreachable!("the spec has 7 buffers") };
     let (logp, obs) = (f32s(logp), f32s(obs));

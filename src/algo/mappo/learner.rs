@@ -141,7 +141,8 @@ impl PpoPolicy for ActorPolicy<'_> {
 
     fn evaluate(&self, tape: &Tape, r: &Rollout) -> Result<Evaluated> {
         let (t, e, f) = (r.shape.steps, r.shape.envs, r.shape.obs);
-        let hidden = r.hidden.as_ref().ok_or_else(|| Error::config("rollout.hidden", 0, "the actor needs stored states"))?;
+        let hidden =
+            r.hidden.as_ref().ok_or_else(|| Error::config("rollout.hidden", 0, "the actor needs stored states"))?;
         let x = tape.constant(&r.obs.reshape(&[1, t * e, f])?);
         let starts = chunk_starts(tape, hidden, 1)?;
         let logits = self.net.sequence(tape, &x, t, self.chunk, &starts)?;
@@ -219,7 +220,8 @@ pub struct Learner {
 
 /// The seed of training episode `k` (`test` = false) or test episode `k`.
 pub fn episode_seed(seed: u64, k: u64, test: bool) -> u64 {
-    let w = rng::philox4x32_10([k as u32, (k >> 32) as u32, test as u32, rng::stream::MAPPO_EPISODES], rng::key_of(seed));
+    let w =
+        rng::philox4x32_10([k as u32, (k >> 32) as u32, test as u32, rng::stream::MAPPO_EPISODES], rng::key_of(seed));
     (w[0] as u64) << 32 | w[1] as u64
 }
 
@@ -228,7 +230,7 @@ impl Learner {
     pub fn new(be: &Arc<dyn Backend>, cfg: &MappoConfig, crowd: &CrowdConfig, batch: usize) -> Result<Self> {
         cfg.validate()?;
         crowd.validate()?;
-        if crowd.horizon_slots % cfg.rollout_slots != 0 {
+        if !crowd.horizon_slots.is_multiple_of(cfg.rollout_slots) {
             return Err(Error::config(
                 "mappo.rollout_slots",
                 cfg.rollout_slots,
@@ -261,7 +263,7 @@ impl Learner {
             ));
         }
         let actor = Recurrent::new(be, "actor", f, h, a, 1, cfg.seed)?;
-        let critics = Recurrent::new(be, "critic", s, h, 1, k, cfg.seed ^ 0xc417_1c5)?;
+        let critics = Recurrent::new(be, "critic", s, h, 1, k, cfg.seed ^ 0x0c41_71c5)?;
         let actor_opt = Optimizer::new(OptimConfig::adam(cfg.actor_lr), &actor.params())?;
         let critic_opt = Optimizer::new(OptimConfig::adam(cfg.critic_lr), &critics.params())?;
         let out = EnvBuffers::new(&**be, &spec)?;
@@ -559,7 +561,11 @@ impl Learner {
     /// Save the networks, both optimizers, the normalization and the counters (between episodes).
     pub fn save(&self, path: &Path) -> Result<()> {
         let (ap, cp) = (self.actor.params(), self.critics.params());
-        save_groups(path, &[(&ap, &[("actor_opt", &self.actor_opt)]), (&cp, &[("critic_opt", &self.critic_opt)])], &self.progress())
+        save_groups(
+            path,
+            &[(&ap, &[("actor_opt", &self.actor_opt)]), (&cp, &[("critic_opt", &self.critic_opt)])],
+            &self.progress(),
+        )
     }
 
     /// Restore what [`Learner::save`] wrote; a checkpoint of another configuration is refused
@@ -567,8 +573,9 @@ impl Learner {
     pub fn load(&mut self, path: &Path) -> Result<()> {
         let c = Checkpoint::load(path)?;
         let json = c.metadata.get("config").cloned().unwrap_or_default();
-        let p: Progress = serde_json::from_str(&json)
-            .map_err(|e| Error::input("checkpoint.config", 0, path.display(), format!("not a MAPPO checkpoint: {e}")))?;
+        let p: Progress = serde_json::from_str(&json).map_err(|e| {
+            Error::input("checkpoint.config", 0, path.display(), format!("not a MAPPO checkpoint: {e}"))
+        })?;
         let mine = self.progress();
         if (&p.config, &p.crowd, p.batch) != (&mine.config, &mine.crowd, mine.batch) {
             return Err(Error::config(

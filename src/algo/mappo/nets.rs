@@ -53,7 +53,8 @@ impl Recurrent {
             .with_prefix(&format!("{name}.body"));
         let mut gru = Gru::new(be, hidden, hidden, 1, k, seed ^ 0x6721)?;
         prefix_gru(&mut gru, name);
-        let head = Mlp::new(be, &[hidden, output], k, Act::Relu, None, seed ^ 0x4ead)?.with_prefix(&format!("{name}.head"));
+        let head =
+            Mlp::new(be, &[hidden, output], k, Act::Relu, None, seed ^ 0x4ead)?.with_prefix(&format!("{name}.head"));
         Ok(Recurrent { body, gru, head, k, hidden })
     }
 
@@ -103,7 +104,8 @@ pub fn repeat(x: &Tensor, k: usize) -> Result<Tensor> {
 /// `x` [R] with each element repeated `n` times into `y` [R, n] (a team value to its agents).
 pub fn spread(x: &Tensor, n: usize, y: &Tensor) -> Result<()> {
     let r = x.numel();
-    let p = CopyParams { d0: r as u32, d1: n as u32, d2: 1, n: 1, s0: 1, s1: 0, t0: n as u32, t1: 1, ..Default::default() };
+    let p =
+        CopyParams { d0: r as u32, d1: n as u32, d2: 1, n: 1, s0: 1, s1: 0, t0: n as u32, t1: 1, ..Default::default() };
     x.backend().launch(&GLUE_COPY, bytemuck::bytes_of(&p), (r * n) as u32, &[x.buffer(), y.buffer()])
 }
 
