@@ -135,3 +135,39 @@ fn bad_configuration_is_a_typed_error() {
     assert_eq!(field(&MappoConfig { chunk: 3, ..cfg.clone() }, &crowd), "mappo.chunk");
     assert_eq!(field(&cfg, &CrowdConfig { alpha: -1.0, ..crowd.clone() }), "crowd.alpha");
 }
+
+/// The pipeline of `mecrl run` / `reproduce mappo`: a run stopped after one episode and rerun
+/// with two gives the outputs of an uninterrupted two-episode run, and writes the tables.
+#[test]
+fn the_pipeline_resumes_and_writes_its_tables() {
+    use mecrl::experiment::mappo::{run_in, MappoRunConfig};
+    let (cfg, crowd) = small();
+    let rc = MappoRunConfig {
+        batch: 2,
+        cases: vec!["II".into()],
+        episodes: 2,
+        mappo: cfg,
+        crowd,
+        ..MappoRunConfig::default()
+    };
+    let be = create(BackendKind::Cpu).unwrap();
+    let (a, b) = (tmp("pipe-a"), tmp("pipe-b"));
+    let full = run_in(&rc, be.clone(), &a, &mut |_| {}).unwrap();
+    run_in(&MappoRunConfig { episodes: 1, ..rc.clone() }, be.clone(), &b, &mut |_| {}).unwrap();
+    let mut ticks = 0;
+    let resumed = run_in(&rc, be, &b, &mut |k| ticks += k).unwrap();
+    assert_eq!(ticks, rc.work_units(), "progress counts what was reused");
+    assert_eq!(resumed, full);
+    assert_eq!(full.curves.len(), 2);
+    assert_eq!(full.tests.len(), 4, "two learners and two heuristics");
+    let md = mecrl::experiment::mappo::outputs::write_outputs(&rc, &full, &a.join("out")).unwrap_or_else(|e| {
+        // figures need a font; the tables are written before them
+        assert!(e.to_string().contains("font"), "{e}");
+        String::new()
+    });
+    let table = std::fs::read_to_string(a.join("out/table3.csv")).unwrap();
+    assert_eq!(table.lines().count(), 5);
+    assert!(md.is_empty() || md.contains("| II | mixed_mappo |"));
+    let _ = std::fs::remove_dir_all(a);
+    let _ = std::fs::remove_dir_all(b);
+}

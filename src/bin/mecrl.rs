@@ -111,6 +111,26 @@ enum ReproduceCmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Mixed MAPPO (Yao et al.): Table III, Figs. 3-6 (training and test unit delay, critic
+    /// loss, load rates per kind of unit) for cases I-III, learners beside drift-plus-penalty
+    /// and Random (CSV, markdown, PNG, SVG).
+    Mappo {
+        /// 6 episodes of 200 slots on 2 instances per learner and case (under 3 minutes on 2 cores).
+        #[arg(long)]
+        quick: bool,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (its `work/` holds the resumable state).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// auto, cpu, wgpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,6 +288,9 @@ fn main() -> ExitCode {
         Cmd::Reproduce { what: ReproduceCmd::Mrlco { quick, seed, out, backend, quiet } } => {
             cmd_reproduce_mrlco(quick, seed, out, &backend, quiet)
         }
+        Cmd::Reproduce { what: ReproduceCmd::Mappo { quick, seed, out, backend, quiet } } => {
+            cmd_reproduce_mappo(quick, seed, out, &backend, quiet)
+        }
         Cmd::Devices => cmd_devices(),
         Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
             a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
@@ -378,6 +401,21 @@ fn cmd_reproduce_mrlco(quick: bool, seed: u64, out: Option<PathBuf>, backend: &s
     let mut bar = Progress::new("reproduce mrlco", mrlco::work_units(&cfg), quiet);
     let t0 = Instant::now();
     let md = mrlco::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
+    bar.finish();
+    print!("{md}");
+    println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());
+    Ok(())
+}
+
+fn cmd_reproduce_mappo(quick: bool, seed: u64, out: Option<PathBuf>, backend: &str, quiet: bool) -> anyhow::Result<()> {
+    use mecrl::experiment::mappo;
+    let be = pick_backend(backend)?;
+    let dir =
+        out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-mappo-quick" } else { "runs/reproduce-mappo" }));
+    let cfg = mappo::paper_config(quick, seed)?;
+    let mut bar = Progress::new("reproduce mappo", cfg.work_units(), quiet);
+    let t0 = Instant::now();
+    let md = mappo::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
     bar.finish();
     print!("{md}");
     println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -56,4 +57,30 @@ pub fn check_common(expected: &str, system: &str, name: &str, backend: &str) -> 
     }
     backend.parse::<crate::backend::BackendChoice>()?;
     Ok(())
+}
+
+/// A work file's contents, or None when it does not exist (one that does not parse is an error).
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| Error::input("work file", 0, path.display(), format!("does not parse: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Write `bytes` to `path` through a temporary sibling (never a partial file).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Write `v` as JSON through a temporary sibling.
+pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let s = serde_json::to_vec_pretty(v).map_err(|e| Error::input("work file", 0, path.display(), e.to_string()))?;
+    write_atomic(path, &s)
 }

@@ -91,7 +91,7 @@ fn state_in(tape: &Tape, what: &str, v: &Var, k: usize, b: usize, h: usize) -> R
 }
 
 /// (h, c) of every layer.
-type LstmState = Vec<(Var, Var)>;
+pub type LstmState = Vec<(Var, Var)>;
 
 /// Layer `l`'s parameters of an LSTM.
 pub struct LstmLayer {
@@ -155,26 +155,56 @@ impl Lstm {
     /// x [T, B, I] (K = 1) or [K, T, B, I], from the zero state or `state` ((h, c) per layer,
     /// [B, H] or [K, B, H]) → the last layer's outputs and every layer's final (h, c).
     pub fn forward(&self, tape: &Tape, x: &Var, state: Option<&[(Var, Var)]>) -> Result<LstmOutput> {
-        let (seq, state) = self.run(tape, x, state, true)?;
+        let (seq, state) = self.run_from(tape, x, state, true)?;
         Ok(LstmOutput { seq: seq.expect("kept"), state })
     }
 
-    /// The forward; the last layer's sequence is stacked only when `keep_seq`.
-    fn run(
+    /// Truncated backpropagation through time over chunks of `chunk` steps, as
+    /// [`Gru::forward_chunked`]: every layer restarts from `starts[c][layer]` = (h, c) at
+    /// step c·`chunk`.
+    pub fn forward_chunked(&self, tape: &Tape, x: &Var, chunk: usize, starts: &[LstmState]) -> Result<LstmOutput> {
+        let t = x.shape().get(x.shape().len().saturating_sub(3)).copied().unwrap_or(0);
+        let c = if chunk == 0 { 0 } else { t.div_ceil(chunk) };
+        if chunk == 0 || starts.len() != c || starts.iter().any(|s| s.len() != self.layers.len()) {
+            return Err(Error::shape(
+                "lstm chunk starts",
+                format!("chunk >= 1 and {c} chunks x {} layers", self.layers.len()),
+                format!("chunk {chunk}, {} chunks", starts.len()),
+            ));
+        }
+        let (seq, state) = self.run(tape, x, &mut |step, l| Ok(Some(starts[step / chunk][l].clone())), chunk, true)?;
+        Ok(LstmOutput { seq: seq.expect("kept"), state })
+    }
+
+    fn run_from(
         &self,
         tape: &Tape,
         x: &Var,
         state: Option<&[(Var, Var)]>,
         keep_seq: bool,
     ) -> Result<(Option<Var>, LstmState)> {
-        let (k, h) = (self.k, self.hidden);
-        let (t, b, _, grouped) = seq_dims("lstm input", x, k, self.input)?;
-        check_loop_budget(tape.backend(), "lstm", t, b, 4 * h, self.input.max(h))?;
         if let Some(s) = state {
             if s.len() != self.layers.len() {
                 return Err(Error::shape("lstm state", format!("{} layers", self.layers.len()), s.len()));
             }
         }
+        self.run(tape, x, &mut |_, l| Ok(state.map(|s| s[l].clone())), 0, keep_seq)
+    }
+
+    /// The forward; `restart(step, layer)` gives the (h, c) a layer starts from at step 0 and,
+    /// when `chunk` > 0, at every multiple of `chunk` (None: zeros); the last layer's
+    /// sequence is stacked only when `keep_seq`.
+    fn run(
+        &self,
+        tape: &Tape,
+        x: &Var,
+        restart: &mut dyn FnMut(usize, usize) -> Result<Option<(Var, Var)>>,
+        chunk: usize,
+        keep_seq: bool,
+    ) -> Result<(Option<Var>, LstmState)> {
+        let (k, h) = (self.k, self.hidden);
+        let (t, b, _, grouped) = seq_dims("lstm input", x, k, self.input)?;
+        check_loop_budget(tape.backend(), "lstm", t, b, 4 * h, self.input.max(h))?;
         let be = tape.backend();
         let mut input = tape.reshape(x, &[k, t * b, self.input])?;
         let mut finals = vec![];
@@ -183,16 +213,23 @@ impl Lstm {
             // z_x = x·W_x + b for all T steps at once: [K, T·B, 4H] seen as [K, T, B, 4H]
             let zx = tape.linear(&input, &tape.param(&layer.w_x), Some(&tape.param(&layer.bias)))?;
             let zx = tape.reshape(&zx, &[k, t, b, 4 * h])?;
-            let (mut hv, mut cv) = match state {
-                Some(s) => (
-                    Some(state_in(tape, "lstm state h", &s[l].0, k, b, h)?),
-                    state_in(tape, "lstm state c", &s[l].1, k, b, h)?,
-                ),
-                None => (None, tape.constant(&Tensor::zeros(be, &[k, b, h])?)),
-            };
+            let (mut hv, mut cv): (Option<Var>, Var) = (None, tape.constant(&Tensor::zeros(be, &[k, b, h])?));
             let w_h = tape.shared_linear(&tape.param(&layer.w_h), None)?;
             let mut steps = Vec::with_capacity(t);
             for step in 0..t {
+                if step == 0 || (chunk > 0 && step % chunk == 0) {
+                    match restart(step, l)? {
+                        Some((hs, cs)) => {
+                            hv = Some(state_in(tape, "lstm state h", &hs, k, b, h)?);
+                            cv = state_in(tape, "lstm state c", &cs, k, b, h)?;
+                        }
+                        None if step == 0 => {}
+                        None => {
+                            hv = None;
+                            cv = tape.constant(&Tensor::zeros(be, &[k, b, h])?);
+                        }
+                    }
+                }
                 let zt = tape.time_step(&zx, step)?;
                 // z = x_t·W_x + b + h·W_h (the zero initial state adds nothing)
                 let z = match &hv {
@@ -408,7 +445,7 @@ impl LstmOverHistory {
             ));
         }
         let seq = tape.history_window(history, self.window)?;
-        let (_, mut state) = self.lstm.run(tape, &seq, None, false)?;
+        let (_, mut state) = self.lstm.run_from(tape, &seq, None, false)?;
         Ok(state.pop().expect("layers >= 1").0)
     }
 }

@@ -1,16 +1,22 @@
-//! `mecrl run` for the learners of the mixed-MAPPO paper (`configs/mappo.toml`): per task case,
-//! each learner trains for `episodes` episodes (the training curve of Fig. 3: unit delay per
-//! episode), then every learner and heuristic runs the same `test_episodes` (Fig. 4 and the
-//! Table III metrics: unit delay, node load rates per kind, E2E and E2D link load rates).
+//! The experiments of the mixed-MAPPO paper (`configs/mappo.toml`, `mecrl reproduce mappo`):
+//! per task case, each learner trains for `episodes` episodes (the training curve of Fig. 3:
+//! unit delay per episode), then every learner and heuristic runs the same `test_episodes`
+//! (Fig. 4 and the Table III metrics: unit delay, node load rates per kind, E2E and E2D link
+//! load rates). The config here, the resumable pipeline in [`pipeline`], the tables and
+//! figures in [`outputs`].
 
-use std::fmt::Write as _;
+pub mod outputs;
+pub mod pipeline;
+
+pub use pipeline::{paper_config, reproduce, run, run_in, EpisodeRow, Results, TestRow};
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::algo::mappo::learner::{episode_seed, Metrics};
-use crate::algo::mappo::{Learner, MappoConfig, Method};
+use crate::algo::mappo::{MappoConfig, Method};
 use crate::backend::Backend;
 use crate::env::contract::{BatchEnv, EnvBuffers};
 use crate::env::crowd::contract::CrowdBatchEnv;
@@ -46,6 +52,8 @@ pub struct MappoRunConfig {
     pub test_episodes: usize,
     /// Test with the actor's most likely action (true) or a sample.
     pub greedy_test: bool,
+    /// Episodes between two checkpoints of a learner (a rerun resumes from the last).
+    pub checkpoint_every: usize,
     /// The learners' hyper-parameters (`method` is set per learner).
     pub mappo: MappoConfig,
     /// The system; its λ are set by each case.
@@ -67,6 +75,7 @@ impl Default for MappoRunConfig {
             episodes: 10,
             test_episodes: 1,
             greedy_test: false,
+            checkpoint_every: 1,
             mappo: MappoConfig::default(),
             crowd: CrowdConfig { horizon_slots: 500, ..CrowdConfig::default() },
         }
@@ -96,7 +105,11 @@ impl MappoRunConfig {
         if self.methods.is_empty() {
             return Err(Error::config("methods", "[]", "list at least one learner"));
         }
-        for (name, v) in [("episodes", self.episodes), ("test_episodes", self.test_episodes)] {
+        for (name, v) in [
+            ("episodes", self.episodes),
+            ("test_episodes", self.test_episodes),
+            ("checkpoint_every", self.checkpoint_every),
+        ] {
             if v == 0 || v > 1 << 20 {
                 return Err(Error::config(name, v, "must be in 1..=1048576"));
             }
@@ -160,138 +173,6 @@ pub fn heuristic_test(
         }
     }
     Ok(Metrics { slots: (episodes * crowd.horizon_slots * batch) as f64, sums, decisions: 0.0, from_dpp: 0.0 })
-}
-
-/// One row of the test table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TestRow {
-    /// Case name.
-    pub case: String,
-    /// Method or heuristic.
-    pub method: String,
-    /// AD, s per MB.
-    pub unit_delay: f64,
-    /// Node load rates: MDs, edge servers, cloud.
-    pub load: [f64; 3],
-    /// E2E (wired BS–BS), E2D (wireless MD–BS) link load rates.
-    pub links: [f64; 2],
-    /// Mean reward (13) per slot.
-    pub reward: f64,
-    /// Share of decisions that took the drift-plus-penalty action (learners).
-    pub dpp_share: f64,
-}
-
-fn row(case: Case, method: &str, m: &Metrics) -> TestRow {
-    TestRow {
-        case: case.name().into(),
-        method: method.into(),
-        unit_delay: m.unit_delay(),
-        load: [m.mean(metric::LOAD_MD), m.mean(metric::LOAD_EDGE), m.mean(metric::LOAD_CLOUD)],
-        links: [m.mean(metric::LINK_E2E), m.mean(metric::LINK_E2D)],
-        reward: m.mean(metric::REWARD),
-        dpp_share: m.dpp_share(),
-    }
-}
-
-/// Train and test every (case, learner), test every heuristic; `tick` counts slots.
-pub fn run(
-    cfg: &MappoRunConfig,
-    backend: Arc<dyn Backend>,
-    tick: &mut dyn FnMut(u64),
-) -> Result<super::common::Report> {
-    cfg.validate()?;
-    let mut curves =
-        String::from("case,method,episode,unit_delay_s_per_mb,reward_per_slot,dpp_share,critic_loss,entropy\n");
-    let mut rows = vec![];
-    for case in cfg.parsed_cases()? {
-        let sys = cfg.crowd.clone().with_case(case);
-        for &method in &cfg.methods {
-            let mc = MappoConfig { method, seed: cfg.seed, ..cfg.mappo.clone() };
-            let mut l = Learner::new(&backend, &mc, &sys, cfg.batch)?;
-            let slots = mc.rollout_slots as u64;
-            for ep in 0..cfg.episodes {
-                let (mut loss, mut ent, mut n) = (0.0f64, 0.0f64, 0usize);
-                let m = l.train_episode(&mut |s| {
-                    loss += s.critic_loss as f64;
-                    ent += s.ppo.entropy as f64;
-                    n += 1;
-                    tick(slots);
-                })?;
-                let _ = writeln!(
-                    curves,
-                    "{},{},{},{},{},{},{},{}",
-                    case.name(),
-                    method.name(),
-                    ep + 1,
-                    m.unit_delay(),
-                    m.mean(metric::REWARD),
-                    m.dpp_share(),
-                    loss / n.max(1) as f64,
-                    ent / n.max(1) as f64
-                );
-            }
-            let t = l.test(cfg.test_episodes as u64, cfg.greedy_test, &mut || tick(1))?;
-            rows.push(row(case, method.name(), &t));
-        }
-        for &p in &cfg.heuristics {
-            let m = heuristic_test(&backend, &sys, cfg.batch, p, cfg.seed, cfg.test_episodes, tick)?;
-            rows.push(row(case, p.name(), &m));
-        }
-    }
-    let mut table = format!(
-        "mappo: {} instances × {} slots, {} training episodes, {} test episode(s), seed {} (AD in s per MB)\n",
-        cfg.batch, cfg.crowd.horizon_slots, cfg.episodes, cfg.test_episodes, cfg.seed
-    );
-    let _ = writeln!(
-        table,
-        "{:<5} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}",
-        "case", "method", "AD", "LR md", "LR edge", "LR cloud", "E2E", "E2D", "reward", "dpp"
-    );
-    let mut csv =
-        String::from("case,method,unit_delay_s_per_mb,load_md,load_edge,load_cloud,e2e,e2d,reward,dpp_share\n");
-    for r in &rows {
-        let _ = writeln!(
-            table,
-            "{:<5} {:<12} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>10.2} {:>6.3}",
-            r.case,
-            r.method,
-            r.unit_delay,
-            r.load[0],
-            r.load[1],
-            r.load[2],
-            r.links[0],
-            r.links[1],
-            r.reward,
-            r.dpp_share
-        );
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{},{},{},{},{}",
-            r.case,
-            r.method,
-            r.unit_delay,
-            r.load[0],
-            r.load[1],
-            r.load[2],
-            r.links[0],
-            r.links[1],
-            r.reward,
-            r.dpp_share
-        );
-    }
-    table.push_str(concat!(
-        "AD       unit delay at test: seconds per MB of dispatched data (Fig. 4)\n",
-        "LR       node load rate (pending computation over capacity) per kind of unit (Fig. 5-6)\n",
-        "E2E, E2D link load rates: wired BS-BS, wireless MD-BS (Table III)\n",
-        "dpp      share of decisions that took the drift-plus-penalty action (mixed MAPPO's comparison)\n",
-        "training curves (Fig. 3): curves.csv\n",
-    ));
-    Ok(super::common::Report {
-        table,
-        files: vec![("table3.csv".into(), csv.into_bytes()), ("curves.csv".into(), curves.into_bytes())],
-        summary: serde_json::to_value(&rows).unwrap_or(serde_json::Value::Null),
-        backend: backend.describe(),
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,264 @@
+//! The resumable pipeline: per case, each learner trained episode by episode (a checkpoint and
+//! its log every `checkpoint_every` episodes in the work directory), tested, and the heuristics
+//! tested on the same episodes; every finished piece is a work file a rerun reuses.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::outputs::write_outputs;
+use super::{heuristic_test, MappoRunConfig};
+use crate::algo::mappo::learner::Metrics;
+use crate::algo::mappo::{Learner, MappoConfig, Method};
+use crate::backend::Backend;
+use crate::env::crowd::{metric, Case};
+use crate::error::{Error, Result};
+use crate::experiment::common::Report;
+use crate::experiment::common::{read_json, write_atomic, write_json};
+
+/// One training episode of a learner (the training curve, Fig. 3; the critic loss, Fig. 5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeRow {
+    /// Episodes done after this one.
+    pub episode: usize,
+    /// Unit delay of the episode while training (s per MB).
+    pub unit_delay: f64,
+    /// Mean reward (13) per slot.
+    pub reward: f64,
+    /// Share of decisions that took the drift-plus-penalty action.
+    pub dpp_share: f64,
+    /// The critics' mean loss over the episode's updates.
+    pub critic_loss: f64,
+    /// The actor's mean entropy over the episode's updates.
+    pub entropy: f64,
+}
+
+/// One row of the test table (Fig. 4, Fig. 6, Table III).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestRow {
+    /// Case name.
+    pub case: String,
+    /// Method or heuristic.
+    pub method: String,
+    /// AD, s per MB.
+    pub unit_delay: f64,
+    /// Node load rates: MDs, edge servers, cloud.
+    pub load: [f64; 3],
+    /// E2E (wired BS–BS), E2D (wireless MD–BS) link load rates.
+    pub links: [f64; 2],
+    /// Mean reward (13) per slot.
+    pub reward: f64,
+    /// Share of decisions that took the drift-plus-penalty action (learners).
+    pub dpp_share: f64,
+}
+
+impl TestRow {
+    fn of(case: Case, method: &str, m: &Metrics) -> TestRow {
+        TestRow {
+            case: case.name().into(),
+            method: method.into(),
+            unit_delay: m.unit_delay(),
+            load: [m.mean(metric::LOAD_MD), m.mean(metric::LOAD_EDGE), m.mean(metric::LOAD_CLOUD)],
+            links: [m.mean(metric::LINK_E2E), m.mean(metric::LINK_E2D)],
+            reward: m.mean(metric::REWARD),
+            dpp_share: m.dpp_share(),
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Results {
+    /// (case, learner, its training episodes).
+    pub curves: Vec<(String, String, Vec<EpisodeRow>)>,
+    /// The test rows: per case, the learners then the heuristics.
+    pub tests: Vec<TestRow>,
+}
+
+/// Train `method` on case `case` (resuming from its checkpoint in `work`), `tick` per slot.
+fn train(
+    be: &Arc<dyn Backend>,
+    cfg: &MappoRunConfig,
+    case: Case,
+    method: Method,
+    work: &Path,
+    tick: &mut dyn FnMut(u64),
+) -> Result<(Learner, Vec<EpisodeRow>)> {
+    let sys = cfg.crowd.clone().with_case(case);
+    let mc = MappoConfig { method, seed: cfg.seed, ..cfg.mappo.clone() };
+    let mut l = Learner::new(be, &mc, &sys, cfg.batch)?;
+    let stem = format!("case_{}.{}", case.name(), method.name());
+    let (ckpt, tmp, log_path) = (
+        work.join(format!("{stem}.safetensors")),
+        work.join(format!("{stem}.safetensors.tmp")),
+        work.join(format!("{stem}.log.json")),
+    );
+    let mut log: Vec<EpisodeRow> = vec![];
+    if ckpt.exists() {
+        l.load(&ckpt)?;
+        log = read_json(&log_path)?.unwrap_or_default();
+        log.truncate(l.episode as usize);
+        if log.len() != l.episode as usize {
+            return Err(Error::input("work file", 0, log_path.display(), "the log does not match the checkpoint"));
+        }
+        tick((l.episode as usize * sys.horizon_slots) as u64);
+    }
+    let slots = mc.rollout_slots as u64;
+    while (l.episode as usize) < cfg.episodes {
+        let (mut loss, mut ent, mut n) = (0.0f64, 0.0f64, 0usize);
+        let m = l.train_episode(&mut |s| {
+            loss += s.critic_loss as f64;
+            ent += s.ppo.entropy as f64;
+            n += 1;
+            tick(slots);
+        })?;
+        let k = n.max(1) as f64;
+        log.push(EpisodeRow {
+            episode: l.episode as usize,
+            unit_delay: m.unit_delay(),
+            reward: m.mean(metric::REWARD),
+            dpp_share: m.dpp_share(),
+            critic_loss: loss / k,
+            entropy: ent / k,
+        });
+        if (l.episode as usize).is_multiple_of(cfg.checkpoint_every) || l.episode as usize == cfg.episodes {
+            // the log first: a checkpoint never claims episodes its log lacks
+            write_json(&log_path, &log)?;
+            l.save(&tmp)?;
+            std::fs::rename(&tmp, &ckpt).map_err(|e| Error::io(&ckpt, e))?;
+        }
+    }
+    Ok((l, log))
+}
+
+/// Computes a test row, counting slots through the tick it is given.
+type TestFn<'a> = dyn FnMut(&mut dyn FnMut(u64)) -> Result<TestRow> + 'a;
+
+/// A test row from its work file, or computed by `f` and kept there.
+fn cached(path: &Path, skip: u64, tick: &mut dyn FnMut(u64), f: &mut TestFn) -> Result<TestRow> {
+    if let Some(r) = read_json::<TestRow>(path)? {
+        tick(skip);
+        return Ok(r);
+    }
+    let r = f(tick)?;
+    write_json(path, &r)?;
+    Ok(r)
+}
+
+/// Every (case, learner) trained and tested and every heuristic tested, with the work files
+/// in `work` (created if missing; a rerun continues from them).
+pub fn run_in(cfg: &MappoRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &mut dyn FnMut(u64)) -> Result<Results> {
+    cfg.validate()?;
+    std::fs::create_dir_all(work).map_err(|e| Error::io(work, e))?;
+    let mut res = Results::default();
+    let test_slots = (cfg.test_episodes * cfg.crowd.horizon_slots) as u64;
+    for case in cfg.parsed_cases()? {
+        let sys = cfg.crowd.clone().with_case(case);
+        for &method in &cfg.methods {
+            let (mut l, log) = train(&be, cfg, case, method, work, tick)?;
+            res.curves.push((case.name().into(), method.name().into(), log));
+            // a test belongs to the training it followed
+            let path = work.join(format!("case_{}.{}.after{}.test.json", case.name(), method.name(), cfg.episodes));
+            let row = cached(&path, test_slots, tick, &mut |tick| {
+                let m = l.test(cfg.test_episodes as u64, cfg.greedy_test, &mut || tick(1))?;
+                Ok(TestRow::of(case, method.name(), &m))
+            })?;
+            res.tests.push(row);
+        }
+        for &p in &cfg.heuristics {
+            let path = work.join(format!("case_{}.{}.test.json", case.name(), p.name()));
+            let row = cached(&path, test_slots, tick, &mut |tick| {
+                let m = heuristic_test(&be, &sys, cfg.batch, p, cfg.seed, cfg.test_episodes, tick)?;
+                Ok(TestRow::of(case, p.name(), &m))
+            })?;
+            res.tests.push(row);
+        }
+    }
+    Ok(res)
+}
+
+/// The work directory of `mecrl run` for `cfg`: `<out_dir>/<name>.partial/` (kept when a run
+/// stops: rerunning continues it; removed when the run finishes).
+pub fn work_dir(cfg: &MappoRunConfig) -> PathBuf {
+    cfg.out_dir.join(format!("{}.partial", cfg.name))
+}
+
+/// `mecrl run`: [`run_in`] in [`work_dir`], the outputs as the report's files (tables,
+/// curves, figures, the learners' checkpoints).
+pub fn run(cfg: &MappoRunConfig, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<Report> {
+    let work = work_dir(cfg);
+    let backend = be.describe();
+    let res = run_in(cfg, be, &work, tick)?;
+    let out = work.join("outputs");
+    let table = write_outputs(cfg, &res, &out)?;
+    let mut files = vec![];
+    for sub in ["", "figures"] {
+        let d = out.join(sub);
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let mut names: Vec<_> = rd
+            .filter_map(|x| x.ok())
+            .filter(|x| x.path().is_file())
+            .map(|x| x.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for n in names {
+            let p = d.join(&n);
+            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            files.push((if sub.is_empty() { n } else { format!("{sub}/{n}") }, bytes));
+        }
+    }
+    for case in cfg.parsed_cases()? {
+        for m in &cfg.methods {
+            let name = format!("case_{}.{}.safetensors", case.name(), m.name());
+            let p = work.join(&name);
+            files.push((format!("policies/{name}"), std::fs::read(&p).map_err(|e| Error::io(&p, e))?));
+        }
+    }
+    std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+    let summary = serde_json::to_value(&res.tests).unwrap_or(serde_json::Value::Null);
+    Ok(Report { table, files, summary, backend })
+}
+
+/// The paper's experiment (`configs/mappo.toml`, built in) under `seed`: 100 training episodes
+/// of 500 slots (the paper's 50,000 s) per learner and case, 2 test episodes; with `quick`,
+/// 6 episodes of 200 slots on 2 instances and 1 test episode.
+pub fn paper_config(quick: bool, seed: u64) -> Result<MappoRunConfig> {
+    let text = include_str!("../../../configs/mappo.toml");
+    let mut c = MappoRunConfig::from_toml(text, Path::new("configs/mappo.toml"))?;
+    c.seed = seed;
+    c.mappo.seed = seed;
+    c.episodes = 100;
+    c.test_episodes = 2;
+    c.checkpoint_every = 5;
+    if quick {
+        c.name = "mappo-quick".into();
+        c.batch = 2;
+        c.episodes = 6;
+        c.test_episodes = 1;
+        c.checkpoint_every = 2;
+        c.crowd.horizon_slots = 200;
+    } else {
+        c.name = "mappo-paper".into();
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// `mecrl reproduce mappo`: [`run_in`] with the work files in `<dir>/work/` (kept: rerun to
+/// continue), then the outputs and `manifest.json` in `dir`. Returns the markdown summary.
+pub fn reproduce(cfg: &MappoRunConfig, dir: &Path, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<String> {
+    let backend = be.describe();
+    let res = run_in(cfg, be, &dir.join("work"), tick)?;
+    let md = write_outputs(cfg, &res, dir)?;
+    let manifest = serde_json::json!({
+        "mecrl_version": crate::VERSION,
+        "git_commit": crate::GIT_COMMIT,
+        "system": "mappo",
+        "config": cfg,
+        "backend_device": backend,
+    });
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::config("manifest", "?", e.to_string()))?;
+    write_atomic(&dir.join("manifest.json"), &bytes)?;
+    Ok(md)
+}
