@@ -1,4 +1,4 @@
-//! MAPPO and mixed MAPPO on a small crowd system: training runs and reports finite metrics, the
+//! MAPPO, mixed MAPPO and MAA3C on a small crowd system: training runs and reports finite metrics, the
 //! same seed gives the same curves on every backend (within the parity tolerance), a resumed
 //! run continues bit for bit, and bad configuration is a typed error naming the field.
 
@@ -54,7 +54,7 @@ fn curve(be: Arc<dyn Backend>, cfg: &MappoConfig, crowd: &CrowdConfig, episodes:
 fn both_methods_train_and_report_finite_metrics() {
     let (cfg, crowd) = small();
     let be = create(BackendKind::Cpu).unwrap();
-    for method in [Method::MixedMappo, Method::Mappo] {
+    for method in [Method::MixedMappo, Method::Mappo, Method::Maa3c] {
         let c = MappoConfig { method, ..cfg.clone() };
         let got = curve(be.clone(), &c, &crowd, 2);
         assert!(got.iter().all(|x| x.is_finite()), "{method:?}: {got:?}");
@@ -62,7 +62,7 @@ fn both_methods_train_and_report_finite_metrics() {
         assert!(got[0] > 0.0 && got[1] < 0.0, "{method:?}: {got:?}");
         // MAPPO never takes the drift-plus-penalty action; mixed MAPPO sometimes does
         match method {
-            Method::Mappo => assert_eq!(got[2], 0.0),
+            Method::Mappo | Method::Maa3c => assert_eq!(got[2], 0.0),
             Method::MixedMappo => assert!(got[2] > 0.0 && got[2] < 1.0, "dpp share {}", got[2]),
         }
     }
@@ -74,7 +74,14 @@ fn every_backend_gives_the_same_curves() {
     let mut reference: Option<Vec<f64>> = None;
     for be in common::backends() {
         let kind = be.kind();
-        let got = curve(be, &cfg, &crowd, 2);
+        let mut got = curve(be.clone(), &cfg, &crowd, 2);
+        // MAA3C: LSTM networks, per-agent critics
+        got.extend(curve(
+            be,
+            &MappoConfig { method: Method::Maa3c, lstm_sizes: [8, 12, 16], ..cfg.clone() },
+            &crowd,
+            1,
+        ));
         match &reference {
             None => reference = Some(got),
             Some(want) => {
@@ -158,15 +165,15 @@ fn the_pipeline_resumes_and_writes_its_tables() {
     let resumed = run_in(&rc, be, &b, &mut |k| ticks += k).unwrap();
     assert_eq!(ticks, rc.work_units(), "progress counts what was reused");
     assert_eq!(resumed, full);
-    assert_eq!(full.curves.len(), 2);
-    assert_eq!(full.tests.len(), 4, "two learners and two heuristics");
+    assert_eq!(full.curves.len(), 3);
+    assert_eq!(full.tests.len(), 5, "three learners and two heuristics");
     let md = mecrl::experiment::mappo::outputs::write_outputs(&rc, &full, &a.join("out")).unwrap_or_else(|e| {
         // figures need a font; the tables are written before them
         assert!(e.to_string().contains("font"), "{e}");
         String::new()
     });
     let table = std::fs::read_to_string(a.join("out/table3.csv")).unwrap();
-    assert_eq!(table.lines().count(), 5);
+    assert_eq!(table.lines().count(), 6);
     assert!(md.is_empty() || md.contains("| II | mixed_mappo |"));
     let _ = std::fs::remove_dir_all(a);
     let _ = std::fs::remove_dir_all(b);

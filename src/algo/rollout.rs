@@ -247,16 +247,28 @@ impl Rollout {
         self.backend().launch(&ROLLOUT_PUT, bytemuck::bytes_of(&p), row as u32, &[src, dst.buffer()])
     }
 
-    /// Write chunk `c`'s stored recurrent state from `src` (L·E·H words: every layer's [E, H]).
-    pub fn put_hidden(&self, c: usize, src: &Buffer) -> Result<()> {
+    /// Write part `part` of `parts` of chunk `c`'s stored recurrent state from `src`: the
+    /// state's L layers split into `parts` equal blocks (e.g. an LSTM's h then c), each
+    /// (L/parts)·E·H words; `parts` = 1 writes all L layers.
+    pub fn put_hidden(&self, c: usize, part: usize, parts: usize, src: &Buffer) -> Result<()> {
         let (Some(dst), Some((chunks, l, h))) = (&self.hidden, self.shape.hidden) else {
             return Err(Error::config("rollout.hidden", 0, "this rollout stores no recurrent state"));
         };
-        if c >= chunks {
-            return Err(Error::input("rollout chunk", c, c, format!("must be < C = {chunks}")));
+        if c >= chunks || parts == 0 || part >= parts || l % parts != 0 {
+            return Err(Error::input(
+                "rollout chunk",
+                c,
+                format!("{c}, part {part} of {parts}"),
+                format!("need c < C = {chunks}, part < parts, parts dividing L = {l}"),
+            ));
         }
-        let row = l * self.shape.envs * h;
-        let p = RolloutParams { outer: chunks as u32, width: row as u32, t: c as u32, ..Default::default() };
+        let row = l / parts * self.shape.envs * h;
+        let p = RolloutParams {
+            outer: (chunks * parts) as u32,
+            width: row as u32,
+            t: (c * parts + part) as u32,
+            ..Default::default()
+        };
         self.backend().launch(&ROLLOUT_PUT, bytemuck::bytes_of(&p), row as u32, &[src, dst.buffer()])
     }
 

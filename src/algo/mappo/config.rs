@@ -17,6 +17,11 @@ pub enum Method {
     MixedMappo,
     /// Vanilla MAPPO, the paper's ablation: one critic, the actor's own actions.
     Mappo,
+    /// Multi-agent A3C (§VI-B baseline) made synchronous: the batched environments replace
+    /// A3C's asynchronous workers; one advantage actor-critic step per rollout; LSTM networks
+    /// [in → 32, 32 → 96, LSTM 96 → 64, 64 → out]; each agent's critic reads its own
+    /// observation (independent actor-critic learners sharing parameters).
+    Maa3c,
 }
 
 impl Method {
@@ -25,6 +30,34 @@ impl Method {
         match self {
             Method::MixedMappo => "mixed_mappo",
             Method::Mappo => "mappo",
+            Method::Maa3c => "maa3c",
+        }
+    }
+
+    /// The recurrent cell of its networks.
+    pub fn cell(self) -> Cell {
+        match self {
+            Method::MixedMappo | Method::Mappo => Cell::Gru,
+            Method::Maa3c => Cell::Lstm,
+        }
+    }
+}
+
+/// The recurrent cell of a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// GRU: the state is h.
+    Gru,
+    /// LSTM: the state is (h, c).
+    Lstm,
+}
+
+impl Cell {
+    /// Tensors of its state (h; or h and c).
+    pub fn parts(self) -> usize {
+        match self {
+            Cell::Gru => 1,
+            Cell::Lstm => 2,
         }
     }
 }
@@ -48,8 +81,10 @@ pub enum Mix {
 pub struct MappoConfig {
     /// Which learner; sets `critics` and `mix` when they are left at 0 / unset.
     pub method: Method,
-    /// Units of the actor's and critics' layers and GRUs (paper §VI-B: 64).
+    /// Units of the actor's and critics' layers and GRUs (paper §VI-B: 64; MAPPO, mixed MAPPO).
     pub hidden: usize,
+    /// MAA3C's [first layer, second layer, LSTM] units (paper §VI-B: 32, 96, 64).
+    pub lstm_sizes: [usize; 3],
     /// Critics (mixed MAPPO: 5; MAPPO: 1). 0 = the method's.
     pub critics: usize,
     /// ς_n, the critics' weights (§V-B: 0.2 each, Σ = 1). Empty = 1/critics each.
@@ -80,6 +115,7 @@ impl Default for MappoConfig {
         MappoConfig {
             method: Method::MixedMappo,
             hidden: 64,
+            lstm_sizes: [32, 96, 64],
             critics: 0,
             critic_weights: vec![],
             mix: None,
@@ -117,7 +153,7 @@ impl MappoConfig {
     pub fn n_critics(&self) -> usize {
         match (self.critics, self.method) {
             (0, Method::MixedMappo) => 5,
-            (0, Method::Mappo) => 1,
+            (0, _) => 1,
             (k, _) => k,
         }
     }
@@ -136,14 +172,47 @@ impl MappoConfig {
     pub fn mixing(&self) -> Mix {
         self.mix.unwrap_or(match self.method {
             Method::MixedMappo => Mix::Likelihood,
-            Method::Mappo => Mix::None,
+            Method::Mappo | Method::Maa3c => Mix::None,
         })
+    }
+
+    /// ([first, second layer], recurrent units) of the networks.
+    pub fn sizes(&self) -> ([usize; 2], usize) {
+        match self.method.cell() {
+            Cell::Gru => ([self.hidden, self.hidden], self.hidden),
+            Cell::Lstm => ([self.lstm_sizes[0], self.lstm_sizes[1]], self.lstm_sizes[2]),
+        }
+    }
+
+    /// Whether the critics read the instance's global state (centralized: MAPPO, mixed
+    /// MAPPO) or each agent's own observation (MAA3C).
+    pub fn central_critic(&self) -> bool {
+        self.method != Method::Maa3c
+    }
+
+    /// The update of the actor: PPO as configured, or for MAA3C one advantage actor-critic step
+    /// per rollout (one epoch, one minibatch: at the only step the ratio is 1 and the clipped
+    /// surrogate's gradient is the policy gradient).
+    pub fn actor_update(&self) -> PpoConfig {
+        let base = PpoConfig { value_coef: 0.0, ..self.ppo.clone() };
+        match self.method {
+            Method::Maa3c => PpoConfig { epochs: 1, minibatches: 1, ..base },
+            _ => base,
+        }
     }
 
     /// Check every field (errors name it, `mappo.` prefixed).
     pub fn validate(&self) -> Result<()> {
         self.ppo.validate("mappo.ppo")?;
-        for (name, v) in [("hidden", self.hidden), ("rollout_slots", self.rollout_slots), ("chunk", self.chunk)] {
+        let [l1, l2, l3] = self.lstm_sizes;
+        for (name, v) in [
+            ("hidden", self.hidden),
+            ("lstm_sizes[0]", l1),
+            ("lstm_sizes[1]", l2),
+            ("lstm_sizes[2]", l3),
+            ("rollout_slots", self.rollout_slots),
+            ("chunk", self.chunk),
+        ] {
             if v == 0 || v > 1 << 16 {
                 return Err(Error::config(format!("mappo.{name}"), v, "must be in 1..=65536"));
             }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{MappoConfig, Method, Mix};
 use super::kernels::{ActParams, MAPPO_ACT};
 use super::nets::{combine, repeat, spread, Recurrent};
-use crate::algo::ppo::{self, Evaluated, PpoConfig, PpoPolicy, PpoStats};
+use crate::algo::ppo::{self, Evaluated, PpoPolicy, PpoStats};
 use crate::algo::rollout::{Field, Rollout, RolloutShape};
 use crate::autograd::{Param, Tape, Var};
 use crate::backend::{Backend, Buffer};
@@ -126,12 +126,15 @@ struct ActorPolicy<'a> {
     chunk: usize,
 }
 
-/// The stored states of chunk c of a rollout's `hidden` [C, K, E, H] as [K, E, H] constants.
-fn chunk_starts(tape: &Tape, hidden: &Tensor, k: usize) -> Result<Vec<Var>> {
+/// The stored states of every chunk of a rollout's `hidden` [C, parts·K, E, H]: per chunk,
+/// `parts` constants of [K, E, H].
+fn chunk_starts(tape: &Tape, hidden: &Tensor, k: usize, parts: usize) -> Result<Vec<Vec<Var>>> {
     let s = hidden.shape().to_vec();
     let (c, e, h) = (s[0], s[2], s[3]);
-    let all = tape.constant(&hidden.reshape(&[c, k * e, h])?);
-    (0..c).map(|i| tape.reshape(&tape.time_step(&all, i)?, &[k, e, h])).collect()
+    let all = tape.constant(&hidden.reshape(&[c * parts, k * e, h])?);
+    (0..c)
+        .map(|i| (0..parts).map(|p| tape.reshape(&tape.time_step(&all, i * parts + p)?, &[k, e, h])).collect())
+        .collect()
 }
 
 impl PpoPolicy for ActorPolicy<'_> {
@@ -144,7 +147,7 @@ impl PpoPolicy for ActorPolicy<'_> {
         let hidden =
             r.hidden.as_ref().ok_or_else(|| Error::config("rollout.hidden", 0, "the actor needs stored states"))?;
         let x = tape.constant(&r.obs.reshape(&[1, t * e, f])?);
-        let starts = chunk_starts(tape, hidden, 1)?;
+        let starts = chunk_starts(tape, hidden, 1, self.net.parts())?;
         let logits = self.net.sequence(tape, &x, t, self.chunk, &starts)?;
         let a = logits.shape()[2];
         let logp_all = tape.log_softmax(&tape.reshape(&logits, &[t * e, a])?, None)?;
@@ -196,8 +199,11 @@ pub struct Learner {
     out: EnvBuffers,
     batch: usize,
     agents: usize,
-    h_actor: Tensor,
-    h_critic: Tensor,
+    h_actor: Vec<Tensor>,
+    h_critic: Vec<Tensor>,
+    /// Columns of the critics: B (global state) or B·N (each agent's observation).
+    critic_cols: usize,
+    team_reward: Tensor,
     ra: Rollout,
     rc: Rollout,
     obs: Tensor,
@@ -244,13 +250,18 @@ impl Learner {
             crate::env::contract::ActionSpace::Discrete { n } => n as usize,
             _ => unreachable!("crowd's actions are discrete"),
         };
-        let (e, k, h, t) = (batch * n, cfg.n_critics(), cfg.hidden, cfg.rollout_slots);
+        let (e, k, t) = (batch * n, cfg.n_critics(), cfg.rollout_slots);
+        let (body, h) = cfg.sizes();
+        let cell = cfg.method.cell();
+        let parts = cell.parts();
         let chunks = t / cfg.chunk;
-        let ra_shape = RolloutShape { steps: t, envs: e, obs: f, action_mask: 0, hidden: Some((chunks, 1, h)) };
-        let rc_shape = RolloutShape { steps: t, envs: batch, obs: s, action_mask: 0, hidden: Some((chunks, k, h)) };
+        let (cc, cs) = if cfg.central_critic() { (batch, s) } else { (e, f) };
+        let ra_shape = RolloutShape { steps: t, envs: e, obs: f, action_mask: 0, hidden: Some((chunks, parts, h)) };
+        let rc_shape =
+            RolloutShape { steps: t, envs: cc, obs: cs, action_mask: 0, hidden: Some((chunks, parts * k, h)) };
         // estimate before allocating: both rollouts, the networks' activations of a whole-rollout
         // update (≈ 10 floats of H per agent-step) and the environment
-        let words = ra_shape.words() + rc_shape.words() + (t * e * h * 10 + t * batch * k * h * 10) as u64;
+        let words = ra_shape.words() + rc_shape.words() + (t * e * h * 10 + t * cc * k * h * 10) as u64;
         if words > crate::algo::rollout::MAX_WORDS {
             return Err(Error::config(
                 "batch",
@@ -262,25 +273,28 @@ impl Learner {
                 ),
             ));
         }
-        let actor = Recurrent::new(be, "actor", f, h, a, 1, cfg.seed)?;
-        let critics = Recurrent::new(be, "critic", s, h, 1, k, cfg.seed ^ 0x0c41_71c5)?;
+        let actor = Recurrent::new(be, "actor", f, body, cell, h, a, 1, cfg.seed)?;
+        let critics = Recurrent::new(be, "critic", cs, body, cell, h, 1, k, cfg.seed ^ 0x0c41_71c5)?;
         let actor_opt = Optimizer::new(OptimConfig::adam(cfg.actor_lr), &actor.params())?;
         let critic_opt = Optimizer::new(OptimConfig::adam(cfg.critic_lr), &critics.params())?;
         let out = EnvBuffers::new(&**be, &spec)?;
-        let ones = Tensor::zeros(be, &[batch])?;
+        let ones = Tensor::zeros(be, &[cc])?;
         ones.fill(1.0)?;
+        let zeros = |shape: &[usize]| -> Result<Vec<Tensor>> { (0..parts).map(|_| Tensor::zeros(be, shape)).collect() };
         let mut l = Learner {
-            h_actor: Tensor::zeros(be, &[1, e, h])?,
-            h_critic: Tensor::zeros(be, &[k, batch, h])?,
+            h_actor: zeros(&[1, e, h])?,
+            h_critic: zeros(&[k, cc, h])?,
+            critic_cols: cc,
+            team_reward: Tensor::zeros(be, &[batch])?,
             ra: Rollout::new(be, ra_shape)?,
             rc: Rollout::new(be, rc_shape)?,
             obs: Tensor::zeros(be, &[1, e, f])?,
-            state: Tensor::zeros(be, &[batch, s])?,
+            state: Tensor::zeros(be, &[cc, cs])?,
             dpp: Tensor::zeros_u32(be, &[e])?,
             action: Tensor::zeros_u32(be, &[e])?,
             from_dpp: Tensor::zeros(be, &[e])?,
             weight: Tensor::zeros(be, &[e])?,
-            done_rows: [be.upload(&vec![0u32; batch])?, be.upload(&vec![1u32; batch])?],
+            done_rows: [be.upload(&vec![0u32; cc])?, be.upload(&vec![1u32; cc])?],
             acc_info: Tensor::zeros(be, &[batch * metric::WIDTH])?,
             acc_dpp: Tensor::zeros(be, &[e])?,
             acc_weight: Tensor::zeros(be, &[e])?,
@@ -323,8 +337,9 @@ impl Learner {
     /// Reset the environments for training episode `k` (or test episode `k`), zero states.
     fn begin_episode(&mut self, test: bool, k: u64) -> Result<()> {
         self.env.reset(episode_seed(self.cfg.seed, k, test), &self.out)?;
-        self.h_actor.fill(0.0)?;
-        self.h_critic.fill(0.0)?;
+        for h in self.h_actor.iter().chain(&self.h_critic) {
+            h.fill(0.0)?;
+        }
         Ok(())
     }
 
@@ -354,18 +369,28 @@ impl Learner {
         })
     }
 
-    /// The critics' combined, denormalized value φ(s) of the current state \[B\], from
-    /// `h` [K, B, H]; returns (φ, h′).
-    fn value(&self, tape: &Tape, h: &Tensor) -> Result<(Tensor, Tensor)> {
-        copy_into(&self.out.state, &self.state)?;
+    /// The critics' input buffer: the global state or the agents' observations.
+    fn critic_input(&self) -> &Buffer {
+        if self.cfg.central_critic() {
+            &self.out.state
+        } else {
+            &self.out.obs
+        }
+    }
+
+    /// The critics' combined, denormalized value φ of the current state or observations
+    /// (\[B\] or \[B·N\]), from the state `h`; returns (φ, h′).
+    fn value(&self, tape: &Tape, h: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
+        copy_into(self.critic_input(), &self.state)?;
         let k = self.cfg.n_critics();
         let x = tape.constant(&repeat(&self.state, k)?);
-        let (v, h2) = self.critics.step(tape, &x, &tape.constant(h))?;
+        let hv: Vec<Var> = h.iter().map(|t| tape.constant(t)).collect();
+        let (v, h2) = self.critics.step(tape, &x, &hv)?;
         let phi = combine(tape, &v, &self.cfg.weights())?;
         let (mu, sigma) = if self.cfg.value_norm { self.norm.stats() } else { (0.0, 1.0) };
-        let y = Tensor::output(self.backend(), &[self.batch])?;
+        let y = Tensor::output(self.backend(), &[self.critic_cols])?;
         axpby(&phi.value, sigma, &self.ones, mu, &y)?;
-        Ok((y, h2.value))
+        Ok((y, h2.into_iter().map(|v| v.value).collect()))
     }
 
     /// One decision of every agent from the current observations (greedy: the actor's most
@@ -374,7 +399,8 @@ impl Learner {
     fn decide(&mut self, greedy: bool) -> Result<Tensor> {
         let tape = Tape::no_grad(self.backend());
         copy_into(&self.out.obs, &self.obs)?;
-        let (logits, h2) = self.actor.step(&tape, &tape.constant(&self.obs), &tape.constant(&self.h_actor))?;
+        let hv: Vec<Var> = self.h_actor.iter().map(|t| tape.constant(t)).collect();
+        let (logits, h2) = self.actor.step(&tape, &tape.constant(&self.obs), &hv)?;
         let (e, a) = (self.batch * self.agents, logits.shape()[2]);
         let logp = tape.log_softmax(&tape.reshape(&logits, &[e, a])?, None)?;
         let sampled = if greedy {
@@ -407,7 +433,7 @@ impl Learner {
                 self.weight.buffer(),
             ],
         )?;
-        self.h_actor = h2.value;
+        self.h_actor = h2.into_iter().map(|v| v.value).collect();
         Ok(tape.gather(&logp, &self.action)?.value)
     }
 
@@ -438,11 +464,14 @@ impl Learner {
         let (t_max, chunk) = (self.cfg.rollout_slots, self.cfg.chunk);
         for t in 0..t_max {
             if t % chunk == 0 {
-                self.ra.put_hidden(t / chunk, self.h_actor.buffer())?;
-                self.rc.put_hidden(t / chunk, self.h_critic.buffer())?;
+                let parts = self.h_actor.len();
+                for (p, (ha, hc)) in self.h_actor.iter().zip(&self.h_critic).enumerate() {
+                    self.ra.put_hidden(t / chunk, p, parts, ha.buffer())?;
+                    self.rc.put_hidden(t / chunk, p, parts, hc.buffer())?;
+                }
             }
             self.ra.put(Field::Obs, t, &self.out.obs)?;
-            self.rc.put(Field::Obs, t, &self.out.state)?;
+            self.rc.put(Field::Obs, t, self.critic_input())?;
             let logp = self.decide(false)?;
             self.ra.put(Field::Action, t, self.action.buffer())?;
             self.ra.put(Field::Logp, t, logp.buffer())?;
@@ -452,7 +481,15 @@ impl Learner {
             self.h_critic = h2;
             self.rc.put(Field::Value, t, v.buffer())?;
             self.env_step()?;
-            self.rc.put(Field::Reward, t, &self.out.reward)?;
+            if self.cfg.central_critic() {
+                self.rc.put(Field::Reward, t, &self.out.reward)?;
+            } else {
+                // every agent of an instance gets its team reward
+                copy_into(&self.out.reward, &self.team_reward)?;
+                let per_agent = Tensor::output(self.backend(), &[self.critic_cols])?;
+                spread(&self.team_reward, self.agents, &per_agent)?;
+                self.rc.put(Field::Reward, t, per_agent.buffer())?;
+            }
             let end = last && t + 1 == t_max;
             self.rc.put(Field::Done, t, &self.done_rows[end as usize])?;
         }
@@ -466,8 +503,12 @@ impl Learner {
     fn update(&mut self) -> Result<RoundStats> {
         let c = self.cfg.clone();
         self.rc.advantages(c.ppo.gamma, c.ppo.lambda, c.ppo.returns)?;
-        // the team advantage of instance b is every agent's of b
-        spread(&self.rc.adv, self.agents, &self.ra.adv)?;
+        if c.central_critic() {
+            // the team advantage of instance b is every agent's of b
+            spread(&self.rc.adv, self.agents, &self.ra.adv)?;
+        } else {
+            copy_into(self.rc.adv.buffer(), &self.ra.adv)?;
+        }
         if c.value_norm {
             self.norm.update(&self.rc.ret.to_vec()?, c.value_norm_beta);
             let (mu, sigma) = self.norm.stats();
@@ -478,7 +519,7 @@ impl Learner {
             self.rc.ret = normalized;
         }
         let round = self.round as u32;
-        let actor_ppo = PpoConfig { value_coef: 0.0, ..c.ppo.clone() };
+        let actor_ppo = c.actor_update();
         let policy = ActorPolicy { net: &self.actor, chunk: c.chunk };
         let ppo = ppo::update(&actor_ppo, &policy, &mut self.actor_opt, &self.ra, c.seed, round)?;
         let critic_loss = self.update_critics(round)?;
@@ -490,12 +531,13 @@ impl Learner {
     /// MSE (25), one Adam step each. Returns the mean loss.
     fn update_critics(&mut self, round: u32) -> Result<f32> {
         let c = &self.cfg;
-        let (k, t) = (c.n_critics(), c.rollout_slots);
+        let (k, t, cols_all) = (c.n_critics(), c.rollout_slots, self.critic_cols);
+        let upd = c.actor_update();
         let mut losses = vec![];
-        for epoch in 0..c.ppo.epochs {
-            for cols in ppo::minibatches(self.batch, c.ppo.minibatches, c.seed ^ 0xc1, round, epoch as u32) {
+        for epoch in 0..upd.epochs {
+            for cols in ppo::minibatches(cols_all, upd.minibatches, c.seed ^ 0xc1, round, epoch as u32) {
                 let sub;
-                let mb = if cols.len() == self.batch {
+                let mb = if cols.len() == cols_all {
                     &self.rc
                 } else {
                     sub = self.rc.columns(&cols)?;
@@ -505,7 +547,7 @@ impl Learner {
                 let tape = Tape::new(self.backend());
                 let x = tape.constant(&repeat(&mb.obs.reshape(&[t * b * s])?, k)?.reshape(&[k, t * b, s])?);
                 let hidden = mb.hidden.as_ref().expect("the critic rollout stores states");
-                let starts = chunk_starts(&tape, hidden, k)?;
+                let starts = chunk_starts(&tape, hidden, k, self.critics.parts())?;
                 let v = self.critics.sequence(&tape, &x, t, c.chunk, &starts)?;
                 let v = tape.reshape(&v, &[k * t * b])?;
                 let target = tape.constant(&repeat(&mb.ret.reshape(&[t * b])?, k)?.reshape(&[k * t * b])?);

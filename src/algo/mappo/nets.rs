@@ -1,92 +1,143 @@
-//! The networks of MAPPO and mixed MAPPO (§VI-B): a parameter-shared recurrent actor
+//! The networks of MAPPO, mixed MAPPO and MAA3C (§VI-B): a parameter-shared recurrent actor
 //! [obs → 64, 64 → 64, GRU 64, 64 → A·R] (ReLU after the two linear layers) over each agent's
 //! partial observation, and K recurrent critics of the same shape [s → 64, 64 → 64, GRU 64,
 //! 64 → 1] over the instance's global state s (§V-B: "both the critic and actor-network include
-//! RNNs"), stored as one grouped ensemble (one launch per layer for all K).
+//! RNNs"), stored as one grouped ensemble (one launch per layer for all K); MAA3C's actor and
+//! critic are [in → 32, 32 → 96, LSTM 96 → 64, 64 → out].
 
 use std::sync::Arc;
 
+use super::config::Cell;
 use crate::autograd::{Param, Tape, Var};
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::nn::{Gru, Mlp};
+use crate::nn::{Gru, Lstm, Mlp};
 use crate::ops::act::Act;
 use crate::ops::glue::{CopyParams, GLUE_COPY};
 use crate::tensor::Tensor;
 
-/// Prefix every parameter name of a GRU (several networks in one checkpoint).
-fn prefix_gru(gru: &mut Gru, prefix: &str) {
-    for l in &mut gru.layers {
-        for p in [&mut l.w_x, &mut l.b_x, &mut l.w_h, &mut l.b_h] {
-            p.name = format!("{prefix}.{}", p.name);
-        }
-    }
+/// The recurrent core of a network.
+pub enum Core {
+    /// A GRU (state h).
+    Gru(Gru),
+    /// An LSTM (state h, c).
+    Lstm(Lstm),
 }
 
-/// A recurrent network [in → H, H → H, GRU H, H → out], K copies.
+/// A recurrent network [in → h1, h1 → h2, GRU or LSTM H, H → out], K copies. Its state is one
+/// [K, B, H] tensor per part (h; or h and c).
 pub struct Recurrent {
     /// The two ReLU layers.
     pub body: Mlp,
-    /// The GRU.
-    pub gru: Gru,
+    /// The recurrent cell.
+    pub core: Core,
     /// The linear output layer.
     pub head: Mlp,
     /// K networks.
     pub k: usize,
-    /// H.
+    /// H, the recurrent units.
     pub hidden: usize,
 }
 
 impl Recurrent {
-    /// K networks of `input` → `output` with `hidden` units, seeded by `seed`, parameters
-    /// named `name.…`.
+    /// K networks of `input` → `output` with `body` layer sizes and a `cell` of `hidden` units,
+    /// seeded by `seed`, parameters named `name.…`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         be: &Arc<dyn Backend>,
         name: &str,
         input: usize,
+        body: [usize; 2],
+        cell: Cell,
         hidden: usize,
         output: usize,
         k: usize,
         seed: u64,
     ) -> Result<Self> {
-        let body = Mlp::new(be, &[input, hidden, hidden], k, Act::Relu, Some(Act::Relu), seed)?
+        let mlp = Mlp::new(be, &[input, body[0], body[1]], k, Act::Relu, Some(Act::Relu), seed)?
             .with_prefix(&format!("{name}.body"));
-        let mut gru = Gru::new(be, hidden, hidden, 1, k, seed ^ 0x6721)?;
-        prefix_gru(&mut gru, name);
+        let core = match cell {
+            Cell::Gru => {
+                let mut gru = Gru::new(be, body[1], hidden, 1, k, seed ^ 0x6721)?;
+                for l in &mut gru.layers {
+                    for p in [&mut l.w_x, &mut l.b_x, &mut l.w_h, &mut l.b_h] {
+                        p.name = format!("{name}.{}", p.name);
+                    }
+                }
+                Core::Gru(gru)
+            }
+            Cell::Lstm => {
+                let mut lstm = Lstm::new(be, body[1], hidden, 1, k, seed ^ 0x1577)?;
+                for l in &mut lstm.layers {
+                    for p in [&mut l.w_x, &mut l.w_h, &mut l.bias] {
+                        p.name = format!("{name}.{}", p.name);
+                    }
+                }
+                Core::Lstm(lstm)
+            }
+        };
         let head =
             Mlp::new(be, &[hidden, output], k, Act::Relu, None, seed ^ 0x4ead)?.with_prefix(&format!("{name}.head"));
-        Ok(Recurrent { body, gru, head, k, hidden })
+        Ok(Recurrent { body: mlp, core, head, k, hidden })
+    }
+
+    /// Tensors of the state (1: h; 2: h and c).
+    pub fn parts(&self) -> usize {
+        match self.core {
+            Core::Gru(_) => 1,
+            Core::Lstm(_) => 2,
+        }
     }
 
     /// Every parameter.
     pub fn params(&self) -> Vec<Param> {
         let mut p = self.body.params();
-        p.extend(self.gru.params());
+        p.extend(match &self.core {
+            Core::Gru(g) => g.params(),
+            Core::Lstm(l) => l.params(),
+        });
         p.extend(self.head.params());
         p
     }
 
-    /// One step: x [K, B, I] and h [K, B, H] → (out [K, B, O], h′ [K, B, H]).
-    pub fn step(&self, tape: &Tape, x: &Var, h: &Var) -> Result<(Var, Var)> {
+    /// One step: x [K, B, I] and the state (parts × [K, B, H]) → (out [K, B, O], state′).
+    pub fn step(&self, tape: &Tape, x: &Var, state: &[Var]) -> Result<(Var, Vec<Var>)> {
         let (k, b) = (self.k, x.shape()[1]);
         let z = self.body.forward(tape, x)?;
-        let z = tape.reshape(&z, &[k, 1, b, self.hidden])?;
-        let g = self.gru.forward(tape, &z, Some(std::slice::from_ref(h)))?;
-        let h2 = g.state.into_iter().next().expect("one layer");
-        let y = self.head.forward(tape, &tape.reshape(&g.seq, &[k, b, self.hidden])?)?;
-        Ok((y, h2))
+        let z = tape.reshape(&z, &[k, 1, b, z.shape()[2]])?;
+        let (seq, next) = match &self.core {
+            Core::Gru(g) => {
+                let o = g.forward(tape, &z, Some(&state[..1]))?;
+                (o.seq, o.state)
+            }
+            Core::Lstm(l) => {
+                let o = l.forward(tape, &z, Some(&[(state[0].clone(), state[1].clone())]))?;
+                let (h, c) = o.state.into_iter().next().expect("one layer");
+                (o.seq, vec![h, c])
+            }
+        };
+        let y = self.head.forward(tape, &tape.reshape(&seq, &[k, b, self.hidden])?)?;
+        Ok((y, next))
     }
 
-    /// A sequence x [K, T·B, I] (time-major rows) in chunks of `chunk` steps, each chunk
-    /// starting from `starts[c]` [K, B, H] → out [K, T·B, O].
-    pub fn sequence(&self, tape: &Tape, x: &Var, t: usize, chunk: usize, starts: &[Var]) -> Result<Var> {
+    /// A sequence x [K, T·B, I] (time-major rows) in chunks of `chunk` steps, chunk c starting
+    /// from `starts[c]` (parts × [K, B, H]) → out [K, T·B, O].
+    pub fn sequence(&self, tape: &Tape, x: &Var, t: usize, chunk: usize, starts: &[Vec<Var>]) -> Result<Var> {
         let (k, rows) = (self.k, x.shape()[1]);
         let b = rows / t;
         let z = self.body.forward(tape, x)?;
-        let z = tape.reshape(&z, &[k, t, b, self.hidden])?;
-        let starts: Vec<Vec<Var>> = starts.iter().map(|s| vec![s.clone()]).collect();
-        let g = self.gru.forward_chunked(tape, &z, chunk, &starts)?;
-        self.head.forward(tape, &tape.reshape(&g.seq, &[k, rows, self.hidden])?)
+        let z = tape.reshape(&z, &[k, t, b, z.shape()[2]])?;
+        let seq = match &self.core {
+            Core::Gru(g) => {
+                let st: Vec<Vec<Var>> = starts.iter().map(|s| vec![s[0].clone()]).collect();
+                g.forward_chunked(tape, &z, chunk, &st)?.seq
+            }
+            Core::Lstm(l) => {
+                let st: Vec<Vec<(Var, Var)>> = starts.iter().map(|s| vec![(s[0].clone(), s[1].clone())]).collect();
+                l.forward_chunked(tape, &z, chunk, &st)?.seq
+            }
+        };
+        self.head.forward(tape, &tape.reshape(&seq, &[k, rows, self.hidden])?)
     }
 }
 
