@@ -74,6 +74,10 @@ pub mod stream {
     pub const MRLCO_TASKS: u32 = 65;
     /// MAPPO / mixed MAPPO: the seeds of the training and test episodes.
     pub const MAPPO_EPISODES: u32 = 66;
+    /// MADQN: the ε-greedy exploration draws (kernel `mappo_act`).
+    pub const MADQN_EXPLORE: u32 = 67;
+    /// Sequence replay: the minibatch draws.
+    pub const REPLAY_SEQUENCES: u32 = 68;
 }
 
 /// One Philox4x32 round.

@@ -35,4 +35,14 @@ extern "C" __global__ void rollout_put(const RolloutParams p, const u32* __restr
     dst[(u64)p.t * p.width + i] = src[i];
 }
 
+// dst[o, t + j, :] = src[o, j, :] (a block of columns; t + E_in <= E_out, else nothing).
+extern "C" __global__ void rollout_place(const RolloutParams p, const u32* __restrict__ src, u32* __restrict__ dst) {
+    u32 i = global_id();
+    u32 w = p.width, ei = p.envs_in;
+    if (w == 0u || ei == 0u || (u64)i >= (u64)p.outer * ei * w || p.t + ei > p.envs_out) return;
+    u32 q = i % w, r = i / w;
+    u32 j = r % ei, o = r / ei;
+    dst[((u64)o * p.envs_out + p.t + j) * w + q] = src[i];
+}
+
 #endif

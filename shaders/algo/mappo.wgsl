@@ -1,12 +1,19 @@
-// Mixed MAPPO (src/algo/mappo/kernels.rs): the action per agent, the actor's sample or the
-// drift-plus-penalty action when the policy rates it higher, and the agent's loss weight.
+// Mixed MAPPO and MADQN (src/algo/mappo/kernels.rs): the action per agent, the actor's sample,
+// the drift-plus-penalty action when the policy rates it higher, or epsilon-greedy; the agent's
+// loss weight.
 
 struct ActParams {
     rows: u32,
     cols: u32,
     obs_width: u32,
     mix: u32,
+    epsilon: f32,
+    key0: u32,
+    key1: u32,
+    step: u32,
 }
+
+const STREAM_MADQN_EXPLORE: u32 = 67u;
 
 @group(0) @binding(0) var<uniform> params: ActParams;
 
@@ -29,6 +36,10 @@ struct ActParams {
     var take = false;
     if (params.mix == 1u && a2 < c && a1 < c) {
         take = logp[e * c + a2] > logp[e * c + a1];
+    }
+    if (params.mix == 2u) {
+        let b = philox4x32_10(philox_counter(e, 0u, params.step, STREAM_MADQN_EXPLORE, 0u), vec2<u32>(params.key0, params.key1));
+        take = rng_uniform(b.x) < params.epsilon;
     }
     let w = select(0.0, 1.0, obs[e * params.obs_width] > 0.0);
     weight[e] = w;

@@ -44,3 +44,21 @@ struct RolloutParams {
     }
     dst[params.t * params.width + i] = src[i];
 }
+
+//!entry rollout_place
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+
+// dst[o, t + j, :] = src[o, j, :] (a block of columns; t + E_in <= E_out, else nothing).
+//!main i
+    let w = params.width;
+    let ei = params.envs_in;
+    if (w == 0u || ei == 0u || i >= params.outer * ei * w || params.t + ei > params.envs_out) {
+        return;
+    }
+    let q = i % w;
+    let r = i / w;
+    let j = r % ei;
+    let o = r / ei;
+    dst[(o * params.envs_out + params.t + j) * w + q] = src[i];
+}

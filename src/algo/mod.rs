@@ -14,6 +14,7 @@ pub mod mrlco;
 pub mod ppo;
 pub mod replay;
 pub mod rollout;
+pub mod sequence_replay;
 pub mod state;
 
 pub use agent::{Agent, Decisions, OnStep};

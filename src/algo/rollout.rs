@@ -338,6 +338,56 @@ impl Rollout {
     }
 }
 
+impl Rollout {
+    /// Copy every field of `src` (E columns, the same T, widths and hidden sizes) into columns
+    /// `at`..`at` + E of this rollout (the ring of a sequence replay).
+    pub fn place(&self, src: &Rollout, at: usize) -> Result<()> {
+        let (a, b) = (&self.shape, &src.shape);
+        let same = a.steps == b.steps && a.obs == b.obs && a.action_mask == b.action_mask && a.hidden == b.hidden;
+        if !same || at + b.envs > a.envs {
+            return Err(Error::shape(
+                "Rollout::place",
+                format!("a rollout of T = {}, F = {}, hidden {:?}, at most {} columns from {at}", a.steps, a.obs, a.hidden, a.envs.saturating_sub(at)),
+                format!("T = {}, F = {}, hidden {:?}, {} columns", b.steps, b.obs, b.hidden, b.envs),
+            ));
+        }
+        let be = self.backend().clone();
+        let put = |s: &Tensor, d: &Tensor, outer: usize, width: usize| -> Result<()> {
+            let p = RolloutParams {
+                outer: outer as u32,
+                envs_in: b.envs as u32,
+                envs_out: a.envs as u32,
+                width: width as u32,
+                t: at as u32,
+                ..Default::default()
+            };
+            be.launch(&ROLLOUT_PLACE, bytemuck::bytes_of(&p), (outer * b.envs * width) as u32, &[s.buffer(), d.buffer()])
+        };
+        let t = a.steps;
+        put(&src.obs, &self.obs, t, a.obs.max(1))?;
+        for (s, d) in [
+            (&src.action, &self.action),
+            (&src.logp, &self.logp),
+            (&src.value, &self.value),
+            (&src.reward, &self.reward),
+            (&src.done, &self.done),
+            (&src.valid, &self.valid),
+            (&src.weight, &self.weight),
+            (&src.adv, &self.adv),
+            (&src.ret, &self.ret),
+        ] {
+            put(s, d, t, 1)?;
+        }
+        if let (Some(s), Some(d)) = (&src.action_mask, &self.action_mask) {
+            put(s, d, t, a.action_mask)?;
+        }
+        if let (Some(s), Some(d), Some((c, l, h))) = (&src.hidden, &self.hidden, a.hidden) {
+            put(s, d, c * l, h)?;
+        }
+        put(&src.next_value, &self.next_value, 1, 1)
+    }
+}
+
 /// dst[o, j, :] = src[o, idx\[j\], :] for o < `outer`, j < E', rows of `width` words (any
 /// 4-byte type: the kernel moves words).
 #[allow(clippy::too_many_arguments)]
@@ -421,6 +471,29 @@ fn sizes_columns(bytes: &[u8]) -> Vec<u64> {
     vec![o * p.envs_in as u64 * w, p.envs_out as u64, o * p.envs_out as u64 * w]
 }
 
+/// `rollout_place`: bufs src [outer, E, w], dst [outer, E', w]; columns j < E of the source
+/// into columns `t` + j of the destination (a block, `t` + E ≤ E').
+pub fn cpu_place(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: RolloutParams = decode(params);
+    let (o, ei, eo, w, at) = (p.outer as usize, p.envs_in as usize, p.envs_out as usize, p.width as usize, p.t as usize);
+    need_all("rollout_place", bufs, &[("src", o * ei * w), ("dst", o * eo * w)])?;
+    let [src, dst] = bufs else { unreachable!("the spec has 2 buffers") };
+    if at + ei > eo {
+        return Ok(());
+    }
+    for k in 0..o {
+        let (s, d) = (k * ei * w, (k * eo + at) * w);
+        dst[d..d + ei * w].copy_from_slice(&src[s..s + ei * w]);
+    }
+    Ok(())
+}
+
+fn sizes_place(bytes: &[u8]) -> Vec<u64> {
+    let p: RolloutParams = decode(bytes);
+    let (o, w) = (p.outer as u64, p.width as u64);
+    vec![o * p.envs_in as u64 * w, o * p.envs_out as u64 * w]
+}
+
 fn sizes_put(bytes: &[u8]) -> Vec<u64> {
     let p: RolloutParams = decode(bytes);
     vec![p.width as u64, p.outer as u64 * p.width as u64]
@@ -436,6 +509,9 @@ crate::kernels! {
     /// Rollout: write step t of a [T, w] field, words.
     ROLLOUT_PUT = rollout_put(RolloutParams; src: R U32, dst: W U32)
         cpu cpu_put, sizes sizes_put;
+    /// Rollout: write a [outer, E, w] field's columns as a block into a wider one, words.
+    ROLLOUT_PLACE = rollout_place(RolloutParams; src: R U32, dst: W U32)
+        cpu cpu_place, sizes sizes_place;
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use mecrl::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL
 use mecrl::algo::gae::{GaeParams, Returns, GAE};
 use mecrl::algo::mappo::kernels::{ActParams, MAPPO_ACT};
 use mecrl::algo::replay::{REPLAY_GATHER, REPLAY_PUSH, REPLAY_SAMPLE, REPLAY_UPDATE};
-use mecrl::algo::rollout::{RolloutParams, ROLLOUT_COLUMNS, ROLLOUT_PUT};
+use mecrl::algo::rollout::{RolloutParams, ROLLOUT_COLUMNS, ROLLOUT_PLACE, ROLLOUT_PUT};
 use mecrl::ops::ppo::{PpoLossParams, PPO_OBJECTIVE_BWD, PPO_OBJECTIVE_FWD, STATS};
 
 fn words(n: usize, tag: u32) -> Vec<u32> {
@@ -299,8 +299,17 @@ fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
     sampled[7] = cols as u32;
     dpp[8] = u32::MAX;
     let obs: Vec<f32> = below(rows * f, 34, 3).into_iter().map(|x| x as f32).collect();
-    for mix in [0u32, 1] {
-        let p = ActParams { rows: rows as u32, cols: cols as u32, obs_width: f as u32, mix };
+    for mix in [0u32, 1, 2] {
+        let p = ActParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            obs_width: f as u32,
+            mix,
+            epsilon: 0.4,
+            key0: 7,
+            key1: 9,
+            step: 123,
+        };
         let c = Case {
             id: &MAPPO_ACT,
             params: bytemuck::bytes_of(&p).to_vec(),
@@ -314,6 +323,17 @@ fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
                 vec![7; rows],
                 vec![7; rows],
             ],
+        };
+        assert_bit_exact(be, &c, done);
+    }
+    // rollout_place: 3 columns of a [4, 3, 5] field into columns 2..5 of a [4, 6, 5] one
+    for at in [2u32, 4] {
+        let p = RolloutParams { outer: 4, envs_in: 3, envs_out: 6, width: 5, t: at, ..Default::default() };
+        let c = Case {
+            id: &ROLLOUT_PLACE,
+            params: bytemuck::bytes_of(&p).to_vec(),
+            threads: 4 * 3 * 5,
+            bufs: vec![words(4 * 3 * 5, 41), words(4 * 6 * 5, 42)],
         };
         assert_bit_exact(be, &c, done);
     }

@@ -15,54 +15,18 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::{MappoConfig, Method, Mix};
-use super::kernels::{ActParams, MAPPO_ACT};
+use super::driver::{axpby, copy_into, Driver, Metrics, Rule, ValueNorm};
 use super::nets::{combine, repeat, spread, Recurrent};
 use crate::algo::ppo::{self, Evaluated, PpoPolicy, PpoStats};
 use crate::algo::rollout::{Field, Rollout, RolloutShape};
 use crate::autograd::{Param, Tape, Var};
 use crate::backend::{Backend, Buffer};
-use crate::env::contract::{BatchEnv, EnvBuffers};
-use crate::env::crowd::contract::CrowdBatchEnv;
-use crate::env::crowd::{metric, CrowdConfig, Policy};
+use crate::env::contract::BatchEnv;
+use crate::env::crowd::CrowdConfig;
 use crate::error::{Error, Result};
 use crate::nn::checkpoint::{restore_group, save_groups, Checkpoint};
 use crate::nn::optim::{OptimConfig, Optimizer};
-use crate::ops::elementwise::{AxpbyParams, AXPBY, SCALE_ACC};
-use crate::ops::glue::{CopyParams, GLUE_COPY};
-use crate::rng;
 use crate::tensor::Tensor;
-
-/// MAPPO's value normalization: running, debiased first and second moments of the returns
-/// (β-weighted per update), kept on the host in f64.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ValueNorm {
-    /// Running mean.
-    pub mean: f64,
-    /// Running mean of squares.
-    pub mean_sq: f64,
-    /// The debiasing term (1 − β^updates).
-    pub debias: f64,
-}
-
-impl ValueNorm {
-    /// Fold in a batch of returns with decay `beta`.
-    pub fn update(&mut self, x: &[f32], beta: f64) {
-        let n = x.len().max(1) as f64;
-        let m = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-        let q = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / n;
-        self.mean = self.mean * beta + m * (1.0 - beta);
-        self.mean_sq = self.mean_sq * beta + q * (1.0 - beta);
-        self.debias = self.debias * beta + (1.0 - beta);
-    }
-
-    /// (μ, σ): the debiased mean and standard deviation (variance at least 0.01, as MAPPO's).
-    pub fn stats(&self) -> (f32, f32) {
-        let d = self.debias.max(1e-5);
-        let mu = self.mean / d;
-        let var = (self.mean_sq / d - mu * mu).max(1e-2);
-        (mu as f32, var.sqrt() as f32)
-    }
-}
 
 /// What one round (T slots and an update) measured.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -73,39 +37,6 @@ pub struct RoundStats {
     pub ppo: PpoStats,
     /// The critics' mean squared error on the (normalized) targets, over the update.
     pub critic_loss: f32,
-}
-
-/// The Table III metrics of some slots, summed over instances and slots on the device.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// Instance-slots summed.
-    pub slots: f64,
-    /// Sums of the 16 slot metrics ([`metric`]).
-    pub sums: Vec<f64>,
-    /// Agent-slots with tasks.
-    pub decisions: f64,
-    /// … of which took the drift-plus-penalty action.
-    pub from_dpp: f64,
-}
-
-impl Metrics {
-    /// AD, seconds per MB of dispatched data.
-    pub fn unit_delay(&self) -> f64 {
-        let d = self.sums.get(metric::DATA_MB).copied().unwrap_or(0.0);
-        if d > 0.0 {
-            self.sums[metric::DELAY] / d
-        } else {
-            0.0
-        }
-    }
-    /// Mean of slot metric `k` per instance-slot.
-    pub fn mean(&self, k: usize) -> f64 {
-        self.sums.get(k).copied().unwrap_or(0.0) / self.slots.max(1.0)
-    }
-    /// Share of decisions that took the drift-plus-penalty action.
-    pub fn dpp_share(&self) -> f64 {
-        self.from_dpp / self.decisions.max(1.0)
-    }
 }
 
 /// The counters a checkpoint records beside the tensors.
@@ -160,27 +91,6 @@ impl PpoPolicy for ActorPolicy<'_> {
     }
 }
 
-/// `src` (a buffer of at least `dst`'s words) copied into `dst`.
-fn copy_into(src: &Buffer, dst: &Tensor) -> Result<()> {
-    let n = dst.numel() as u32;
-    let p = CopyParams { d0: 1, d1: 1, d2: 1, n, ..Default::default() };
-    dst.backend().launch(&GLUE_COPY, bytemuck::bytes_of(&p), n, &[src, dst.buffer()])
-}
-
-/// y = a·x + b·x2 on the device (`y` distinct from both).
-fn axpby(x: &Tensor, a: f32, x2: &Tensor, b: f32, y: &Tensor) -> Result<()> {
-    let n = y.numel();
-    let p = AxpbyParams { n: n as u32, a, b, ..Default::default() };
-    y.backend().launch(&AXPBY, bytemuck::bytes_of(&p), n as u32, &[x.buffer(), x2.buffer(), y.buffer()])
-}
-
-/// acc += x on the device.
-fn accumulate(x: &Buffer, acc: &Tensor) -> Result<()> {
-    let n = acc.numel();
-    let p = AxpbyParams { n: n as u32, a: 1.0, ..Default::default() };
-    acc.backend().launch(&SCALE_ACC, bytemuck::bytes_of(&p), n as u32, &[x, acc.buffer()])
-}
-
 /// The learner and its environments.
 pub struct Learner {
     /// The configuration.
@@ -195,40 +105,21 @@ pub struct Learner {
     critic_opt: Optimizer,
     /// The value normalization's moments.
     pub norm: ValueNorm,
-    env: CrowdBatchEnv,
-    out: EnvBuffers,
-    batch: usize,
-    agents: usize,
+    d: Driver,
     h_actor: Vec<Tensor>,
     h_critic: Vec<Tensor>,
     /// Columns of the critics: B (global state) or B·N (each agent's observation).
     critic_cols: usize,
-    team_reward: Tensor,
     ra: Rollout,
     rc: Rollout,
-    obs: Tensor,
     state: Tensor,
-    dpp: Tensor,
-    action: Tensor,
-    from_dpp: Tensor,
-    weight: Tensor,
     ones: Tensor,
     done_rows: [Buffer; 2],
-    acc_info: Tensor,
-    acc_dpp: Tensor,
-    acc_weight: Tensor,
     /// Episodes done.
     pub episode: u64,
     /// Rounds (updates) done.
     pub round: u64,
     sample_step: u32,
-}
-
-/// The seed of training episode `k` (`test` = false) or test episode `k`.
-pub fn episode_seed(seed: u64, k: u64, test: bool) -> u64 {
-    let w =
-        rng::philox4x32_10([k as u32, (k >> 32) as u32, test as u32, rng::stream::MAPPO_EPISODES], rng::key_of(seed));
-    (w[0] as u64) << 32 | w[1] as u64
 }
 
 impl Learner {
@@ -243,13 +134,9 @@ impl Learner {
                 format!("must divide the episode (crowd.horizon_slots = {})", crowd.horizon_slots),
             ));
         }
-        let env = CrowdBatchEnv::new(be.clone(), crowd, batch)?;
-        let spec = env.spec().clone();
-        let (n, f, s) = (spec.agents, spec.obs_shape[0], spec.state_shape[0]);
-        let a = match spec.action {
-            crate::env::contract::ActionSpace::Discrete { n } => n as usize,
-            _ => unreachable!("crowd's actions are discrete"),
-        };
+        let d = Driver::new(be, crowd, batch)?;
+        let (n, f, a) = (d.agents, d.obs_width, d.actions);
+        let s = d.env.spec().state_shape[0];
         let (e, k, t) = (batch * n, cfg.n_critics(), cfg.rollout_slots);
         let (body, h) = cfg.sizes();
         let cell = cfg.method.cell();
@@ -277,7 +164,6 @@ impl Learner {
         let critics = Recurrent::new(be, "critic", cs, body, cell, h, 1, k, cfg.seed ^ 0x0c41_71c5)?;
         let actor_opt = Optimizer::new(OptimConfig::adam(cfg.actor_lr), &actor.params())?;
         let critic_opt = Optimizer::new(OptimConfig::adam(cfg.critic_lr), &critics.params())?;
-        let out = EnvBuffers::new(&**be, &spec)?;
         let ones = Tensor::zeros(be, &[cc])?;
         ones.fill(1.0)?;
         let zeros = |shape: &[usize]| -> Result<Vec<Tensor>> { (0..parts).map(|_| Tensor::zeros(be, shape)).collect() };
@@ -285,19 +171,10 @@ impl Learner {
             h_actor: zeros(&[1, e, h])?,
             h_critic: zeros(&[k, cc, h])?,
             critic_cols: cc,
-            team_reward: Tensor::zeros(be, &[batch])?,
             ra: Rollout::new(be, ra_shape)?,
             rc: Rollout::new(be, rc_shape)?,
-            obs: Tensor::zeros(be, &[1, e, f])?,
             state: Tensor::zeros(be, &[cc, cs])?,
-            dpp: Tensor::zeros_u32(be, &[e])?,
-            action: Tensor::zeros_u32(be, &[e])?,
-            from_dpp: Tensor::zeros(be, &[e])?,
-            weight: Tensor::zeros(be, &[e])?,
             done_rows: [be.upload(&vec![0u32; cc])?, be.upload(&vec![1u32; cc])?],
-            acc_info: Tensor::zeros(be, &[batch * metric::WIDTH])?,
-            acc_dpp: Tensor::zeros(be, &[e])?,
-            acc_weight: Tensor::zeros(be, &[e])?,
             ones,
             cfg: cfg.clone(),
             crowd: crowd.clone(),
@@ -306,10 +183,7 @@ impl Learner {
             actor_opt,
             critic_opt,
             norm: ValueNorm::default(),
-            env,
-            out,
-            batch,
-            agents: n,
+            d,
             episode: 0,
             round: 0,
             sample_step: 0,
@@ -321,12 +195,12 @@ impl Learner {
 
     /// Agents per instance N.
     pub fn agents(&self) -> usize {
-        self.agents
+        self.d.agents
     }
 
     /// The backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
-        self.env.backend()
+        self.d.backend()
     }
 
     /// Rounds per episode.
@@ -336,45 +210,19 @@ impl Learner {
 
     /// Reset the environments for training episode `k` (or test episode `k`), zero states.
     fn begin_episode(&mut self, test: bool, k: u64) -> Result<()> {
-        self.env.reset(episode_seed(self.cfg.seed, k, test), &self.out)?;
+        self.d.begin(self.cfg.seed, k, test)?;
         for h in self.h_actor.iter().chain(&self.h_critic) {
             h.fill(0.0)?;
         }
         Ok(())
     }
 
-    /// Zero the metric accumulators.
-    fn clear_metrics(&self) -> Result<()> {
-        for t in [&self.acc_info, &self.acc_dpp, &self.acc_weight] {
-            t.fill(0.0)?;
-        }
-        Ok(())
-    }
-
-    /// The accumulated metrics over `slots` slots (downloads).
-    fn read_metrics(&self, slots: usize) -> Result<Metrics> {
-        let info = self.acc_info.to_vec()?;
-        let mut sums = vec![0f64; metric::WIDTH];
-        for row in info.chunks(metric::WIDTH) {
-            for (s, &x) in sums.iter_mut().zip(row) {
-                *s += x as f64;
-            }
-        }
-        let sum = |t: &Tensor| -> Result<f64> { Ok(t.to_vec()?.iter().map(|&x| x as f64).sum()) };
-        Ok(Metrics {
-            slots: (slots * self.batch) as f64,
-            sums,
-            decisions: sum(&self.acc_weight)?,
-            from_dpp: sum(&self.acc_dpp)?,
-        })
-    }
-
     /// The critics' input buffer: the global state or the agents' observations.
     fn critic_input(&self) -> &Buffer {
         if self.cfg.central_critic() {
-            &self.out.state
+            &self.d.out.state
         } else {
-            &self.out.obs
+            &self.d.out.obs
         }
     }
 
@@ -398,10 +246,10 @@ impl Learner {
     /// log π of the actions taken [E].
     fn decide(&mut self, greedy: bool) -> Result<Tensor> {
         let tape = Tape::no_grad(self.backend());
-        copy_into(&self.out.obs, &self.obs)?;
+        self.d.load_obs()?;
         let hv: Vec<Var> = self.h_actor.iter().map(|t| tape.constant(t)).collect();
-        let (logits, h2) = self.actor.step(&tape, &tape.constant(&self.obs), &hv)?;
-        let (e, a) = (self.batch * self.agents, logits.shape()[2]);
+        let (logits, h2) = self.actor.step(&tape, &tape.constant(&self.d.obs), &hv)?;
+        let (e, a) = (self.d.agents_total(), logits.shape()[2]);
         let logp = tape.log_softmax(&tape.reshape(&logits, &[e, a])?, None)?;
         let sampled = if greedy {
             tape.argmax(&logp)?
@@ -409,54 +257,27 @@ impl Learner {
             self.sample_step = self.sample_step.wrapping_add(1);
             tape.sample(&logp, self.cfg.seed, self.sample_step)?
         };
-        let mix = self.cfg.mixing();
-        if mix == Mix::Likelihood {
-            self.env.heuristic(Policy::Dpp, &self.out, self.dpp.buffer())?;
-        }
-        let p = ActParams {
-            rows: e as u32,
-            cols: a as u32,
-            obs_width: self.obs.shape()[2] as u32,
-            mix: (mix == Mix::Likelihood) as u32,
+        let rule = match self.cfg.mixing() {
+            Mix::Likelihood => Rule::Likelihood,
+            Mix::None => Rule::Own,
         };
-        self.backend().launch(
-            &MAPPO_ACT,
-            bytemuck::bytes_of(&p),
-            e as u32,
-            &[
-                logp.value.buffer(),
-                sampled.buffer(),
-                self.dpp.buffer(),
-                self.obs.buffer(),
-                self.action.buffer(),
-                self.from_dpp.buffer(),
-                self.weight.buffer(),
-            ],
-        )?;
+        self.d.act(&logp.value, &sampled, rule)?;
         self.h_actor = h2.into_iter().map(|v| v.value).collect();
-        Ok(tape.gather(&logp, &self.action)?.value)
-    }
-
-    /// Step the environments with `action`, accumulate the metrics.
-    fn env_step(&mut self) -> Result<()> {
-        self.env.step(self.action.buffer(), &self.out)?;
-        accumulate(&self.out.info, &self.acc_info)?;
-        accumulate(self.from_dpp.buffer(), &self.acc_dpp)?;
-        accumulate(self.weight.buffer(), &self.acc_weight)
+        Ok(tape.gather(&logp, &self.d.action)?.value)
     }
 
     /// One training episode: `rounds_per_episode` rounds; `tick` after each. Returns the
     /// episode's metrics (measured while training, as the paper's Fig. 3).
     pub fn train_episode(&mut self, tick: &mut dyn FnMut(&RoundStats)) -> Result<Metrics> {
         self.begin_episode(false, self.episode)?;
-        self.clear_metrics()?;
+        self.d.clear_metrics()?;
         let rounds = self.rounds_per_episode();
         for r in 0..rounds {
             let stats = self.round(r + 1 == rounds)?;
             tick(&stats);
         }
         self.episode += 1;
-        self.read_metrics(self.crowd.horizon_slots)
+        self.d.read_metrics(self.crowd.horizon_slots)
     }
 
     /// Collect T slots, then update; `last` when the episode ends with this round.
@@ -470,25 +291,22 @@ impl Learner {
                     self.rc.put_hidden(t / chunk, p, parts, hc.buffer())?;
                 }
             }
-            self.ra.put(Field::Obs, t, &self.out.obs)?;
+            self.ra.put(Field::Obs, t, &self.d.out.obs)?;
             self.rc.put(Field::Obs, t, self.critic_input())?;
             let logp = self.decide(false)?;
-            self.ra.put(Field::Action, t, self.action.buffer())?;
+            self.ra.put(Field::Action, t, self.d.action.buffer())?;
             self.ra.put(Field::Logp, t, logp.buffer())?;
-            self.ra.put(Field::Weight, t, self.weight.buffer())?;
+            self.ra.put(Field::Weight, t, self.d.weight.buffer())?;
             let tape = Tape::no_grad(self.backend());
             let (v, h2) = self.value(&tape, &self.h_critic)?;
             self.h_critic = h2;
             self.rc.put(Field::Value, t, v.buffer())?;
-            self.env_step()?;
+            self.d.step()?;
             if self.cfg.central_critic() {
-                self.rc.put(Field::Reward, t, &self.out.reward)?;
+                self.rc.put(Field::Reward, t, &self.d.out.reward)?;
             } else {
                 // every agent of an instance gets its team reward
-                copy_into(&self.out.reward, &self.team_reward)?;
-                let per_agent = Tensor::output(self.backend(), &[self.critic_cols])?;
-                spread(&self.team_reward, self.agents, &per_agent)?;
-                self.rc.put(Field::Reward, t, per_agent.buffer())?;
+                self.rc.put(Field::Reward, t, self.d.reward_per_agent()?.buffer())?;
             }
             let end = last && t + 1 == t_max;
             self.rc.put(Field::Done, t, &self.done_rows[end as usize])?;
@@ -505,7 +323,7 @@ impl Learner {
         self.rc.advantages(c.ppo.gamma, c.ppo.lambda, c.ppo.returns)?;
         if c.central_critic() {
             // the team advantage of instance b is every agent's of b
-            spread(&self.rc.adv, self.agents, &self.ra.adv)?;
+            spread(&self.rc.adv, self.d.agents, &self.ra.adv)?;
         } else {
             copy_into(self.rc.adv.buffer(), &self.ra.adv)?;
         }
@@ -572,19 +390,19 @@ impl Learner {
     /// greedily (`greedy`) or by sampling, the mixing rule applies as in training, nothing is
     /// learned. The metrics over all of them; `tick` after each slot.
     pub fn test(&mut self, episodes: u64, greedy: bool, tick: &mut dyn FnMut()) -> Result<Metrics> {
-        self.clear_metrics()?;
+        self.d.clear_metrics()?;
         let step = self.sample_step;
         for k in 0..episodes {
             self.begin_episode(true, k)?;
             for _ in 0..self.crowd.horizon_slots {
                 self.decide(greedy)?;
-                self.env_step()?;
+                self.d.step()?;
                 tick();
             }
         }
         // testing leaves the training stream where it was
         self.sample_step = step;
-        self.read_metrics(self.crowd.horizon_slots * episodes as usize)
+        self.d.read_metrics(self.crowd.horizon_slots * episodes as usize)
     }
 
     /// The fingerprint and counters a checkpoint stores.
@@ -592,7 +410,7 @@ impl Learner {
         Progress {
             config: self.cfg.clone(),
             crowd: self.crowd.clone(),
-            batch: self.batch,
+            batch: self.d.batch,
             episode: self.episode,
             round: self.round,
             sample_step: self.sample_step,

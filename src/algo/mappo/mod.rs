@@ -5,9 +5,11 @@
 //! `algo::ppo`). Decisions: docs/mappo.md.
 
 pub mod config;
+pub mod driver;
 pub mod kernels;
 pub mod learner;
 pub mod nets;
 
 pub use config::{MappoConfig, Method, Mix};
-pub use learner::{Learner, Metrics, RoundStats};
+pub use driver::{Metrics, ValueNorm};
+pub use learner::{Learner, RoundStats};

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::algo::mappo::learner::{episode_seed, Metrics};
+use crate::algo::mappo::driver::{episode_seed, Metrics};
 use crate::algo::mappo::{MappoConfig, Method};
 use crate::backend::Backend;
 use crate::env::contract::{BatchEnv, EnvBuffers};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::outputs::write_outputs;
 use super::{heuristic_test, MappoRunConfig};
-use crate::algo::mappo::learner::Metrics;
+use crate::algo::mappo::Metrics;
 use crate::algo::mappo::{Learner, MappoConfig, Method};
 use crate::backend::Backend;
 use crate::env::crowd::{metric, Case};
