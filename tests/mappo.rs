@@ -1,4 +1,4 @@
-//! MAPPO, mixed MAPPO and MAA3C on a small crowd system: training runs and reports finite metrics, the
+//! MAPPO, mixed MAPPO, MAA3C and MADQN on a small crowd system: training runs and reports finite metrics, the
 //! same seed gives the same curves on every backend (within the parity tolerance), a resumed
 //! run continues bit for bit, and bad configuration is a typed error naming the field.
 
@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mecrl::algo::mappo::{Learner, MappoConfig, Method};
+use mecrl::algo::mappo::{DqnLearner, Learner, MadqnConfig, MappoConfig, Method};
 use mecrl::backend::{create, Backend, BackendKind};
 use mecrl::env::crowd::{Case, CrowdConfig};
 use mecrl::error::Error;
@@ -62,9 +62,76 @@ fn both_methods_train_and_report_finite_metrics() {
         assert!(got[0] > 0.0 && got[1] < 0.0, "{method:?}: {got:?}");
         // MAPPO never takes the drift-plus-penalty action; mixed MAPPO sometimes does
         match method {
-            Method::Mappo | Method::Maa3c => assert_eq!(got[2], 0.0),
+            Method::Mappo | Method::Maa3c | Method::Madqn => assert_eq!(got[2], 0.0),
             Method::MixedMappo => assert!(got[2] > 0.0 && got[2] < 1.0, "dpp share {}", got[2]),
         }
+    }
+}
+
+/// MADQN: training metrics per episode and a greedy test, as [`curve`].
+fn dqn_curve(be: Arc<dyn Backend>, cfg: &MappoConfig, crowd: &CrowdConfig, episodes: usize) -> Vec<f64> {
+    let mut l = DqnLearner::new(&be, cfg, crowd, 2).unwrap();
+    let mut out = vec![];
+    for _ in 0..episodes {
+        let mut losses = vec![];
+        let m = l.train_episode(&mut |s| losses.push(s.critic_loss as f64)).unwrap();
+        out.extend([m.unit_delay(), m.mean(0), m.dpp_share()]);
+        out.extend(losses);
+    }
+    let t = l.test(1, &mut || {}).unwrap();
+    out.extend([t.unit_delay(), t.mean(0)]);
+    out
+}
+
+fn dqn_config(cfg: &MappoConfig) -> MappoConfig {
+    let madqn = MadqnConfig {
+        batch: 8,
+        updates: 2,
+        target_every: 1,
+        replay_rounds: 3,
+        epsilon_rounds: 2,
+        ..MadqnConfig::default()
+    };
+    MappoConfig { method: Method::Madqn, lstm_sizes: [8, 12, 16], madqn, ..cfg.clone() }
+}
+
+#[test]
+fn madqn_trains_explores_and_resumes_bit_identically() {
+    let (cfg, crowd) = small();
+    let cfg = dqn_config(&cfg);
+    let be = create(BackendKind::Cpu).unwrap();
+    let full = dqn_curve(be.clone(), &cfg, &crowd, 3);
+    assert!(full.iter().all(|x| x.is_finite()), "{full:?}");
+    // ε starts at 1: most decisions of the first episode explore; the greedy test never does
+    assert!(full[2] > 0.5, "exploration share {}", full[2]);
+    let dir = tmp("madqn");
+    let ck = dir.join("q.ckpt");
+    let mut a = DqnLearner::new(&be, &cfg, &crowd, 2).unwrap();
+    let mut got = vec![];
+    for _ in 0..2 {
+        let mut losses = vec![];
+        let m = a.train_episode(&mut |s| losses.push(s.critic_loss as f64)).unwrap();
+        got.extend([m.unit_delay(), m.mean(0), m.dpp_share()]);
+        got.extend(losses);
+    }
+    a.save(&ck).unwrap();
+    drop(a);
+    let mut b = DqnLearner::new(&be, &cfg, &crowd, 2).unwrap();
+    b.load(&ck).unwrap();
+    let mut losses = vec![];
+    let m = b.train_episode(&mut |s| losses.push(s.critic_loss as f64)).unwrap();
+    got.extend([m.unit_delay(), m.mean(0), m.dpp_share()]);
+    got.extend(losses);
+    let t = b.test(1, &mut || {}).unwrap();
+    got.extend([t.unit_delay(), t.mean(0)]);
+    assert_eq!(got, full, "resumed MADQN differs (the replay travels in the checkpoint)");
+    let _ = std::fs::remove_dir_all(dir);
+    // Learner refuses MADQN; a bad MADQN field is named
+    assert!(matches!(Learner::new(&be, &cfg, &crowd, 2), Err(Error::Config { .. })));
+    let bad = MappoConfig { madqn: MadqnConfig { epsilon_end: 2.0, ..cfg.madqn.clone() }, ..cfg };
+    match DqnLearner::new(&be, &bad, &crowd, 2) {
+        Err(Error::Config { field, .. }) => assert_eq!(field, "mappo.madqn.epsilon_end"),
+        other => panic!("{:?}", other.err()),
     }
 }
 
@@ -153,7 +220,7 @@ fn the_pipeline_resumes_and_writes_its_tables() {
         batch: 2,
         cases: vec!["II".into()],
         episodes: 2,
-        mappo: cfg,
+        mappo: MappoConfig { madqn: dqn_config(&cfg).madqn, ..cfg },
         crowd,
         ..MappoRunConfig::default()
     };
@@ -165,15 +232,15 @@ fn the_pipeline_resumes_and_writes_its_tables() {
     let resumed = run_in(&rc, be, &b, &mut |k| ticks += k).unwrap();
     assert_eq!(ticks, rc.work_units(), "progress counts what was reused");
     assert_eq!(resumed, full);
-    assert_eq!(full.curves.len(), 3);
-    assert_eq!(full.tests.len(), 5, "three learners and two heuristics");
+    assert_eq!(full.curves.len(), 4);
+    assert_eq!(full.tests.len(), 6, "four learners and two heuristics");
     let md = mecrl::experiment::mappo::outputs::write_outputs(&rc, &full, &a.join("out")).unwrap_or_else(|e| {
         // figures need a font; the tables are written before them
         assert!(e.to_string().contains("font"), "{e}");
         String::new()
     });
     let table = std::fs::read_to_string(a.join("out/table3.csv")).unwrap();
-    assert_eq!(table.lines().count(), 6);
+    assert_eq!(table.lines().count(), 7);
     assert!(md.is_empty() || md.contains("| II | mixed_mappo |"));
     let _ = std::fs::remove_dir_all(a);
     let _ = std::fs::remove_dir_all(b);

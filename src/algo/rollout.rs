@@ -347,7 +347,13 @@ impl Rollout {
         if !same || at + b.envs > a.envs {
             return Err(Error::shape(
                 "Rollout::place",
-                format!("a rollout of T = {}, F = {}, hidden {:?}, at most {} columns from {at}", a.steps, a.obs, a.hidden, a.envs.saturating_sub(at)),
+                format!(
+                    "a rollout of T = {}, F = {}, hidden {:?}, at most {} columns from {at}",
+                    a.steps,
+                    a.obs,
+                    a.hidden,
+                    a.envs.saturating_sub(at)
+                ),
                 format!("T = {}, F = {}, hidden {:?}, {} columns", b.steps, b.obs, b.hidden, b.envs),
             ));
         }
@@ -361,7 +367,12 @@ impl Rollout {
                 t: at as u32,
                 ..Default::default()
             };
-            be.launch(&ROLLOUT_PLACE, bytemuck::bytes_of(&p), (outer * b.envs * width) as u32, &[s.buffer(), d.buffer()])
+            be.launch(
+                &ROLLOUT_PLACE,
+                bytemuck::bytes_of(&p),
+                (outer * b.envs * width) as u32,
+                &[s.buffer(), d.buffer()],
+            )
         };
         let t = a.steps;
         put(&src.obs, &self.obs, t, a.obs.max(1))?;
@@ -475,7 +486,8 @@ fn sizes_columns(bytes: &[u8]) -> Vec<u64> {
 /// into columns `t` + j of the destination (a block, `t` + E ≤ E').
 pub fn cpu_place(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: RolloutParams = decode(params);
-    let (o, ei, eo, w, at) = (p.outer as usize, p.envs_in as usize, p.envs_out as usize, p.width as usize, p.t as usize);
+    let (o, ei, eo, w, at) =
+        (p.outer as usize, p.envs_in as usize, p.envs_out as usize, p.width as usize, p.t as usize);
     need_all("rollout_place", bufs, &[("src", o * ei * w), ("dst", o * eo * w)])?;
     let [src, dst] = bufs else { unreachable!("the spec has 2 buffers") };
     if at + ei > eo {

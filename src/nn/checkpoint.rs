@@ -223,14 +223,20 @@ pub type Group<'a> = (&'a [Param], &'a [(&'a str, &'a Optimizer)]);
 /// (e.g. an actor and its critics); the tags must differ between groups.
 pub fn save_groups(path: &Path, groups: &[Group], config: &impl serde::Serialize) -> Result<()> {
     let mut c = Checkpoint::default();
+    insert_groups(&mut c, groups, config)?;
+    c.save(path)
+}
+
+/// What [`save_groups`] writes, added to `c` (which may hold other tensors: a replay's).
+pub fn insert_groups(c: &mut Checkpoint, groups: &[Group], config: &impl serde::Serialize) -> Result<()> {
     for &(params, opts) in groups {
-        insert_group(&mut c, params, opts)?;
+        insert_group(c, params, opts)?;
     }
     let cfg = serde_json::to_string(config).map_err(|e| Error::config("checkpoint.config", "?", e.to_string()))?;
     c.metadata.insert("config".into(), cfg);
     c.metadata.insert("mecrl_version".into(), crate::VERSION.into());
     c.metadata.insert("git_commit".into(), crate::GIT_COMMIT.into());
-    c.save(path)
+    Ok(())
 }
 
 fn insert_group(c: &mut Checkpoint, params: &[Param], opts: &[(&str, &Optimizer)]) -> Result<()> {

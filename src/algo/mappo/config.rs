@@ -22,6 +22,9 @@ pub enum Method {
     /// [in → 32, 32 → 96, LSTM 96 → 64, 64 → out]; each agent's critic reads its own
     /// observation (independent actor-critic learners sharing parameters).
     Maa3c,
+    /// MADQN (§VI-B baseline): independent recurrent Q-learners sharing parameters, LSTM
+    /// networks as MAA3C's, a target network and a replay of sequences.
+    Madqn,
 }
 
 impl Method {
@@ -31,6 +34,7 @@ impl Method {
             Method::MixedMappo => "mixed_mappo",
             Method::Mappo => "mappo",
             Method::Maa3c => "maa3c",
+            Method::Madqn => "madqn",
         }
     }
 
@@ -38,7 +42,7 @@ impl Method {
     pub fn cell(self) -> Cell {
         match self {
             Method::MixedMappo | Method::Mappo => Cell::Gru,
-            Method::Maa3c => Cell::Lstm,
+            Method::Maa3c | Method::Madqn => Cell::Lstm,
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct MappoConfig {
     pub value_norm: bool,
     /// Decay β of the running statistics (MAPPO: 0.99999).
     pub value_norm_beta: f64,
+    /// MADQN's own hyper-parameters.
+    pub madqn: super::madqn::MadqnConfig,
     /// Seed of the initialization, the sampling and the environments' episodes.
     pub seed: u64,
 }
@@ -138,6 +144,7 @@ impl Default for MappoConfig {
             critic_lr: 5e-4,
             value_norm: true,
             value_norm_beta: 0.99999,
+            madqn: super::madqn::MadqnConfig::default(),
             seed: 1,
         }
     }
@@ -172,7 +179,7 @@ impl MappoConfig {
     pub fn mixing(&self) -> Mix {
         self.mix.unwrap_or(match self.method {
             Method::MixedMappo => Mix::Likelihood,
-            Method::Mappo | Method::Maa3c => Mix::None,
+            Method::Mappo | Method::Maa3c | Method::Madqn => Mix::None,
         })
     }
 
@@ -245,6 +252,7 @@ impl MappoConfig {
                 return Err(Error::config(format!("mappo.{name}"), v, "must be finite and > 0"));
             }
         }
+        self.madqn.validate()?;
         if !(self.value_norm_beta > 0.0 && self.value_norm_beta < 1.0) {
             return Err(Error::config("mappo.value_norm_beta", self.value_norm_beta, "must be in (0, 1)"));
         }

@@ -201,7 +201,12 @@ impl Driver {
     /// actor's log-probabilities (or Q-values) `scores` [E, A] (`mappo_act`).
     pub fn act(&mut self, scores: &Tensor, first: &Tensor, rule: Rule) -> Result<()> {
         let e = self.agents_total();
-        let mut p = ActParams { rows: e as u32, cols: self.actions as u32, obs_width: self.obs_width as u32, ..Default::default() };
+        let mut p = ActParams {
+            rows: e as u32,
+            cols: self.actions as u32,
+            obs_width: self.obs_width as u32,
+            ..Default::default()
+        };
         match rule {
             Rule::Own => {}
             Rule::Likelihood => {

@@ -117,7 +117,8 @@ mod tests {
         let plain = ActParams { mix: 0, ..p };
         assert_eq!(act_rule(&plain, 0, &logp, 2, 1, 1.0), (2, 0.0, 1.0));
         // ε-greedy: ε = 0 never, ε = 1 always explores; ε = 0.3 explores about 30 % of agents
-        let eg = |epsilon: f32, e: u32| act_rule(&ActParams { mix: 2, epsilon, key0: 3, key1: 4, ..p }, e, &logp, 0, 2, 1.0);
+        let eg =
+            |epsilon: f32, e: u32| act_rule(&ActParams { mix: 2, epsilon, key0: 3, key1: 4, ..p }, e, &logp, 0, 2, 1.0);
         assert!((0..100).all(|e| eg(0.0, e) == (0, 0.0, 1.0) && eg(1.0, e) == (2, 1.0, 1.0)));
         let explored = (0..1000).filter(|&e| eg(0.3, e).0 == 2).count();
         assert!((250..350).contains(&explored), "{explored}");

@@ -127,6 +127,9 @@ impl Learner {
     pub fn new(be: &Arc<dyn Backend>, cfg: &MappoConfig, crowd: &CrowdConfig, batch: usize) -> Result<Self> {
         cfg.validate()?;
         crowd.validate()?;
+        if cfg.method == Method::Madqn {
+            return Err(Error::config("mappo.method", "madqn", "is a Q-learner: algo::mappo::DqnLearner trains it"));
+        }
         if !crowd.horizon_slots.is_multiple_of(cfg.rollout_slots) {
             return Err(Error::config(
                 "mappo.rollout_slots",

@@ -26,7 +26,7 @@ use crate::autograd::{Tape, Var};
 use crate::backend::Backend;
 use crate::env::crowd::CrowdConfig;
 use crate::error::{Error, Result};
-use crate::nn::checkpoint::{restore_group, save_groups, Checkpoint};
+use crate::nn::checkpoint::{insert_groups, restore_group, Checkpoint};
 use crate::nn::optim::{OptimConfig, Optimizer};
 use crate::ops::glue::{CopyParams, GLUE_COPY};
 use crate::rng;
@@ -290,7 +290,15 @@ impl DqnLearner {
         let target = Tensor::output(&be, &[t * k])?;
         axpby(&mb.reward.reshape(&[t * k])?, c.madqn.reward_scale, &next, c.ppo.gamma, &target)?;
         // the last step of each sequence has no next observation: its target is its own value
-        let p = CopyParams { d0: 1, d1: 1, d2: 1, n: k as u32, soff: ((t - 1) * k) as u32, toff: ((t - 1) * k) as u32, ..Default::default() };
+        let p = CopyParams {
+            d0: 1,
+            d1: 1,
+            d2: 1,
+            n: k as u32,
+            soff: ((t - 1) * k) as u32,
+            toff: ((t - 1) * k) as u32,
+            ..Default::default()
+        };
         be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), k as u32, &[taken.value.buffer(), target.buffer()])?;
         let loss = tape.huber(&taken, &target, c.madqn.huber_delta)?;
         self.opt.zero_grad()?;
@@ -345,15 +353,17 @@ impl DqnLearner {
         for (name, t) in self.replay_tensors() {
             c.insert(name, t)?;
         }
-        save_groups_with(path, c, &[(&qp, &[("opt", &self.opt)]), (&tp, &[])], &self.progress())
+        insert_groups(&mut c, &[(&qp, &[("opt", &self.opt)]), (&tp, &[])], &self.progress())?;
+        c.save(path)
     }
 
     /// Restore what [`DqnLearner::save`] wrote; another configuration's checkpoint is refused.
     pub fn load(&mut self, path: &Path) -> Result<()> {
         let c = Checkpoint::load(path)?;
         let json = c.metadata.get("config").cloned().unwrap_or_default();
-        let p: Progress = serde_json::from_str(&json)
-            .map_err(|e| Error::input("checkpoint.config", 0, path.display(), format!("not a MADQN checkpoint: {e}")))?;
+        let p: Progress = serde_json::from_str(&json).map_err(|e| {
+            Error::input("checkpoint.config", 0, path.display(), format!("not a MADQN checkpoint: {e}"))
+        })?;
         let mine = self.progress();
         if (&p.config, &p.crowd, p.batch) != (&mine.config, &mine.crowd, mine.batch) {
             return Err(Error::config(
@@ -384,16 +394,4 @@ fn starts(tape: &Tape, hidden: &Tensor, parts: usize) -> Result<Vec<Vec<Var>>> {
     (0..c)
         .map(|i| (0..parts).map(|p| tape.reshape(&tape.time_step(&all, i * parts + p)?, &[1, e, h])).collect())
         .collect()
-}
-
-/// [`save_groups`] into a checkpoint that already holds other tensors.
-fn save_groups_with(
-    path: &Path,
-    mut c: Checkpoint,
-    groups: &[crate::nn::checkpoint::Group],
-    config: &impl Serialize,
-) -> Result<()> {
-    let _ = save_groups; // the same layout: parameters and tagged optimizer states per group
-    crate::nn::checkpoint::insert_groups(&mut c, groups, config)?;
-    c.save(path)
 }

@@ -8,8 +8,10 @@ pub mod config;
 pub mod driver;
 pub mod kernels;
 pub mod learner;
+pub mod madqn;
 pub mod nets;
 
 pub use config::{MappoConfig, Method, Mix};
 pub use driver::{Metrics, ValueNorm};
 pub use learner::{Learner, RoundStats};
+pub use madqn::{DqnLearner, MadqnConfig};

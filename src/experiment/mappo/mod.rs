@@ -70,7 +70,7 @@ impl Default for MappoRunConfig {
             out_dir: PathBuf::from("runs"),
             batch: 4,
             cases: vec!["I".into(), "II".into(), "III".into()],
-            methods: vec![Method::MixedMappo, Method::Mappo, Method::Maa3c],
+            methods: vec![Method::MixedMappo, Method::Mappo, Method::Maa3c, Method::Madqn],
             heuristics: vec![Policy::Dpp, Policy::Random],
             episodes: 10,
             test_episodes: 1,

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::outputs::write_outputs;
 use super::{heuristic_test, MappoRunConfig};
 use crate::algo::mappo::Metrics;
-use crate::algo::mappo::{Learner, MappoConfig, Method};
+use crate::algo::mappo::{DqnLearner, Learner, MappoConfig, Method, RoundStats};
 use crate::backend::Backend;
-use crate::env::crowd::{metric, Case};
+use crate::env::crowd::{metric, Case, CrowdConfig};
 use crate::error::{Error, Result};
 use crate::experiment::common::Report;
 use crate::experiment::common::{read_json, write_atomic, write_json};
@@ -76,6 +76,53 @@ pub struct Results {
     pub tests: Vec<TestRow>,
 }
 
+/// Either kind of learner of the paper.
+enum AnyLearner {
+    /// MAPPO, mixed MAPPO, MAA3C.
+    Pg(Box<Learner>),
+    /// MADQN.
+    Dqn(Box<DqnLearner>),
+}
+
+impl AnyLearner {
+    fn new(be: &Arc<dyn Backend>, mc: &MappoConfig, sys: &CrowdConfig, batch: usize) -> Result<Self> {
+        Ok(match mc.method {
+            Method::Madqn => AnyLearner::Dqn(Box::new(DqnLearner::new(be, mc, sys, batch)?)),
+            _ => AnyLearner::Pg(Box::new(Learner::new(be, mc, sys, batch)?)),
+        })
+    }
+    fn episode(&self) -> u64 {
+        match self {
+            AnyLearner::Pg(l) => l.episode,
+            AnyLearner::Dqn(l) => l.episode,
+        }
+    }
+    fn train_episode(&mut self, tick: &mut dyn FnMut(&RoundStats)) -> Result<Metrics> {
+        match self {
+            AnyLearner::Pg(l) => l.train_episode(tick),
+            AnyLearner::Dqn(l) => l.train_episode(tick),
+        }
+    }
+    fn test(&mut self, episodes: u64, greedy: bool, tick: &mut dyn FnMut()) -> Result<Metrics> {
+        match self {
+            AnyLearner::Pg(l) => l.test(episodes, greedy, tick),
+            AnyLearner::Dqn(l) => l.test(episodes, tick),
+        }
+    }
+    fn save(&self, path: &Path) -> Result<()> {
+        match self {
+            AnyLearner::Pg(l) => l.save(path),
+            AnyLearner::Dqn(l) => l.save(path),
+        }
+    }
+    fn load(&mut self, path: &Path) -> Result<()> {
+        match self {
+            AnyLearner::Pg(l) => l.load(path),
+            AnyLearner::Dqn(l) => l.load(path),
+        }
+    }
+}
+
 /// Train `method` on case `case` (resuming from its checkpoint in `work`), `tick` per slot.
 fn train(
     be: &Arc<dyn Backend>,
@@ -84,10 +131,10 @@ fn train(
     method: Method,
     work: &Path,
     tick: &mut dyn FnMut(u64),
-) -> Result<(Learner, Vec<EpisodeRow>)> {
+) -> Result<(AnyLearner, Vec<EpisodeRow>)> {
     let sys = cfg.crowd.clone().with_case(case);
     let mc = MappoConfig { method, seed: cfg.seed, ..cfg.mappo.clone() };
-    let mut l = Learner::new(be, &mc, &sys, cfg.batch)?;
+    let mut l = AnyLearner::new(be, &mc, &sys, cfg.batch)?;
     let stem = format!("case_{}.{}", case.name(), method.name());
     let (ckpt, tmp, log_path) = (
         work.join(format!("{stem}.safetensors")),
@@ -98,14 +145,14 @@ fn train(
     if ckpt.exists() {
         l.load(&ckpt)?;
         log = read_json(&log_path)?.unwrap_or_default();
-        log.truncate(l.episode as usize);
-        if log.len() != l.episode as usize {
+        log.truncate(l.episode() as usize);
+        if log.len() != l.episode() as usize {
             return Err(Error::input("work file", 0, log_path.display(), "the log does not match the checkpoint"));
         }
-        tick((l.episode as usize * sys.horizon_slots) as u64);
+        tick((l.episode() as usize * sys.horizon_slots) as u64);
     }
     let slots = mc.rollout_slots as u64;
-    while (l.episode as usize) < cfg.episodes {
+    while (l.episode() as usize) < cfg.episodes {
         let (mut loss, mut ent, mut n) = (0.0f64, 0.0f64, 0usize);
         let m = l.train_episode(&mut |s| {
             loss += s.critic_loss as f64;
@@ -115,14 +162,15 @@ fn train(
         })?;
         let k = n.max(1) as f64;
         log.push(EpisodeRow {
-            episode: l.episode as usize,
+            episode: l.episode() as usize,
             unit_delay: m.unit_delay(),
             reward: m.mean(metric::REWARD),
             dpp_share: m.dpp_share(),
             critic_loss: loss / k,
             entropy: ent / k,
         });
-        if (l.episode as usize).is_multiple_of(cfg.checkpoint_every) || l.episode as usize == cfg.episodes {
+        let done = l.episode() as usize;
+        if done.is_multiple_of(cfg.checkpoint_every) || done == cfg.episodes {
             // the log first: a checkpoint never claims episodes its log lacks
             write_json(&log_path, &log)?;
             l.save(&tmp)?;
