@@ -15,6 +15,7 @@ pub mod coop;
 pub mod crowd;
 pub mod dag;
 pub mod endedge;
+pub mod mappo;
 pub mod mec;
 pub mod mrlco;
 pub mod nn;

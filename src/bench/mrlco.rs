@@ -90,7 +90,7 @@ pub fn rollout(be: &Arc<dyn Backend>) -> Result<Rollout> {
 }
 
 /// The CPU's model name (/proc/cpuinfo), if known.
-fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("model name"))?;
     Some(line.split_once(':')?.1.trim().to_string())

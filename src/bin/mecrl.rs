@@ -276,6 +276,9 @@ enum BenchCmd {
     /// `mrlco`: one PPO update of MRLCO's Seq2Seq policy (and its sampling decode) next to JAX
     /// (XLA, CPU) in the same run.
     Mrlco(bench::mrlco::Args),
+    /// `mappo`: one mixed-MAPPO update (recurrent actor over every agent, five recurrent
+    /// critics; a rollout of at least 100,000 agent-steps) next to JAX-CPU.
+    Mappo(bench::mappo::Args),
 }
 
 fn main() -> ExitCode {
@@ -352,6 +355,7 @@ fn bench(what: &BenchCmd) -> mecrl::Result<()> {
         BenchCmd::Crowd(a) => bench::crowd::run(a),
         BenchCmd::Nn(a) => bench::nn::run(a),
         BenchCmd::Mrlco(a) => bench::mrlco::run(a),
+        BenchCmd::Mappo(a) => bench::mappo::run(a),
     }
 }
 

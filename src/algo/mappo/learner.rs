@@ -206,6 +206,21 @@ impl Learner {
         self.d.backend()
     }
 
+    /// F, the observation width of an agent.
+    pub fn obs_width(&self) -> usize {
+        self.d.obs_width
+    }
+
+    /// A·R, the actions of an agent.
+    pub fn actions(&self) -> usize {
+        self.d.actions
+    }
+
+    /// The width of the global state (U + L + N).
+    pub fn state_width(&self) -> usize {
+        self.d.env.inner().state_width()
+    }
+
     /// Rounds per episode.
     pub fn rounds_per_episode(&self) -> usize {
         self.crowd.horizon_slots / self.cfg.rollout_slots
@@ -285,6 +300,14 @@ impl Learner {
 
     /// Collect T slots, then update; `last` when the episode ends with this round.
     fn round(&mut self, last: bool) -> Result<RoundStats> {
+        self.collect(last)?;
+        self.update()
+    }
+
+    /// Collect T slots of every instance into the rollouts (`last`: the episode ends with
+    /// them). A round is `collect` then [`Learner::update`]; `mecrl bench mappo` times the
+    /// update alone.
+    pub fn collect(&mut self, last: bool) -> Result<()> {
         let (t_max, chunk) = (self.cfg.rollout_slots, self.cfg.chunk);
         for t in 0..t_max {
             if t % chunk == 0 {
@@ -317,11 +340,12 @@ impl Learner {
         // the bootstrap: φ of the state after the round (masked by `done` at an episode's end)
         let tape = Tape::no_grad(self.backend());
         self.rc.next_value = self.value(&tape, &self.h_critic)?.0;
-        self.update()
+        Ok(())
     }
 
-    /// GAE, the value normalization, the actors' PPO update and the critics' regression.
-    fn update(&mut self) -> Result<RoundStats> {
+    /// GAE, the value normalization, the actors' PPO update and the critics' regression on
+    /// the rollouts [`Learner::collect`] filled.
+    pub fn update(&mut self) -> Result<RoundStats> {
         let c = self.cfg.clone();
         self.rc.advantages(c.ppo.gamma, c.ppo.lambda, c.ppo.returns)?;
         if c.central_critic() {
