@@ -7,7 +7,7 @@
 //! |---|---|---|---|---|
 //! | `mec` | DIRS (Jiang et al.) | [`env::mec`] | Local, Greedy, Random; [`search::levy`] | [`algo::dirs`]; [`algo::ac`], [`algo::ddpg`] |
 //! | `dag` | MRLCO (Wang et al.) | [`env::dag`] | Greedy, HEFT, all-local, all-MEC, Optimal | [`algo::mrlco`] |
-//! | `crowd` | mixed MAPPO (Yao et al.) | [`env::crowd`] | drift-plus-penalty, Greedy, Random | [`algo::mappo`] (MAPPO, mixed MAPPO) |
+//! | `crowd` | mixed MAPPO (Yao et al.) | [`env::crowd`] | drift-plus-penalty, Greedy, Random | [`algo::mappo`] (mixed MAPPO; MAPPO, MAA3C, MADQN) |
 //! | `coop` | O2O-DRL (Lin et al.) | [`env::coop`] | RATC, RDA, Random | not yet |
 //! | `endedge` | CRB-DRQN (Mao et al.) | [`env::endedge`] | Local, Random, Greedy | not yet |
 //!

@@ -475,7 +475,11 @@ fn reproduce(system: &str, out: &str, quick: bool, seed: u64, backend: &str) -> 
             let cfg = mecrl::experiment::mrlco::paper_config(quick, seed).map_err(err)?;
             mecrl::experiment::mrlco::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
-        other => Err(bad("reproduce.system", other, "expected dirs or mrlco (the systems with learners so far)")),
+        "mappo" => {
+            let cfg = mecrl::experiment::mappo::paper_config(quick, seed).map_err(err)?;
+            mecrl::experiment::mappo::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
+        }
+        other => Err(bad("reproduce.system", other, "expected dirs, mrlco or mappo (the systems with learners so far)")),
     }
 }
 
