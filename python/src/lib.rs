@@ -479,7 +479,9 @@ fn reproduce(system: &str, out: &str, quick: bool, seed: u64, backend: &str) -> 
             let cfg = mecrl::experiment::mappo::paper_config(quick, seed).map_err(err)?;
             mecrl::experiment::mappo::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
-        other => Err(bad("reproduce.system", other, "expected dirs, mrlco or mappo (the systems with learners so far)")),
+        other => {
+            Err(bad("reproduce.system", other, "expected dirs, mrlco or mappo (the systems with learners so far)"))
+        }
     }
 }
 

@@ -121,12 +121,16 @@ fn summary(cfg: &MappoRunConfig, res: &Results) -> String {
         let have: Vec<(&str, f64)> = order.iter().filter_map(|m| get(m).map(|v| (*m, v))).collect();
         let holds = have.windows(2).all(|w| w[0].1 <= w[1].1);
         let random = get("random");
-        let beat = have.iter().all(|(_, v)| random.is_none_or(|r| *v < r));
+        let all: Vec<f64> = ["mixed_mappo", "mappo", "maa3c", "madqn"].iter().filter_map(|m| get(m)).collect();
+        let beat = all.iter().all(|v| random.is_none_or(|r| *v < r));
+        let learners: Vec<f64> = ["mixed_mappo", "mappo", "maa3c"].iter().filter_map(|m| get(m)).collect();
+        let madqn_worst = get("madqn").map(|q| learners.iter().all(|&v| q >= v));
         let _ = writeln!(
             md,
-            "- case {case}: {} — {}; every learner below Random: {}",
+            "- case {case}: {} — {}; MADQN worst of the learners: {}; every learner below Random: {}",
             have.iter().map(|(m, v)| format!("{m} {v:.4}")).collect::<Vec<_>>().join(", "),
             if holds { "ordered as the paper (mixed MAPPO ≤ MAPPO ≤ MAA3C)" } else { "NOT ordered as the paper" },
+            madqn_worst.map_or("no MADQN row".to_string(), |w| w.to_string()),
             if random.is_none() { "no Random row".to_string() } else { beat.to_string() }
         );
     }
