@@ -1,9 +1,10 @@
-//! The MAPPO / mixed-MAPPO learner (Algorithm 2) on B `crowd` instances of N users each: every
-//! user is an agent (E = B·N columns), the actors share their parameters, the critics read the
-//! instance's global state. One round = T slots of every instance collected on the device, then
-//! GAE on the team reward (the shared core), the actors' PPO update (the shared core) and the
-//! critics' regression on the value targets. Nothing crosses to the host but the metrics and,
-//! per round, the T·B returns for the value normalization's two running moments.
+//! The actor-critic learners of the mixed-MAPPO paper — mixed MAPPO (Algorithm 2), MAPPO and
+//! MAA3C — on B `crowd` instances of N users each: every user is an agent (E = B·N columns),
+//! the actors share their parameters, the critics read the instance's global state (MAA3C's:
+//! each agent's observation). One round = T slots of every instance collected on the device,
+//! then GAE on the team reward (the shared core), the actors' PPO update (the shared core; one
+//! step for MAA3C) and the critics' regression on the value targets. Nothing crosses to the
+//! host but the metrics and, per round, the returns for the value normalization's two moments.
 //!
 //! Episodes (`horizon_slots` slots, a multiple of T) start from a reset with a seed drawn from
 //! (`seed`, episode) and zero recurrent states; checkpoints are taken between episodes, so a
