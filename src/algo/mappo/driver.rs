@@ -137,11 +137,11 @@ pub struct Driver {
     pub actions: usize,
     /// The observations [1, E, F] (copied from `out` by [`Driver::load_obs`]).
     pub obs: Tensor,
-    /// The actions taken [E].
+    /// The actions taken \[E\].
     pub action: Tensor,
-    /// 1.0 where an agent with tasks took the second candidate [E].
+    /// 1.0 where an agent with tasks took the second candidate \[E\].
     pub from_dpp: Tensor,
-    /// Loss weights [E]: 1 for an agent with tasks this slot.
+    /// Loss weights \[E\]: 1 for an agent with tasks this slot.
     pub weight: Tensor,
     second: Tensor,
     team_reward: Tensor,
@@ -197,7 +197,7 @@ impl Driver {
         copy_into(&self.out.obs, &self.obs)
     }
 
-    /// The actions of every agent by `rule` from its first candidate `first` [E] and the
+    /// The actions of every agent by `rule` from its first candidate `first` \[E\] and the
     /// actor's log-probabilities (or Q-values) `scores` [E, A] (`mappo_act`).
     pub fn act(&mut self, scores: &Tensor, first: &Tensor, rule: Rule) -> Result<()> {
         let e = self.agents_total();

@@ -141,7 +141,7 @@ impl Recurrent {
     }
 }
 
-/// `x` [n] repeated `k` times: [k, n] (a constant; glue copy with source stride 0).
+/// `x` \[n\] repeated `k` times: [k, n] (a constant; glue copy with source stride 0).
 pub fn repeat(x: &Tensor, k: usize) -> Result<Tensor> {
     let n = x.numel();
     let mut shape = vec![k];
@@ -152,7 +152,7 @@ pub fn repeat(x: &Tensor, k: usize) -> Result<Tensor> {
     Ok(y)
 }
 
-/// `x` [R] with each element repeated `n` times into `y` [R, n] (a team value to its agents).
+/// `x` \[R\] with each element repeated `n` times into `y` [R, n] (a team value to its agents).
 pub fn spread(x: &Tensor, n: usize, y: &Tensor) -> Result<()> {
     let r = x.numel();
     let p =
