@@ -111,7 +111,7 @@ pub struct MappoConfig {
     /// Decay β of the running statistics (MAPPO: 0.99999).
     pub value_norm_beta: f64,
     /// MADQN's own hyper-parameters.
-    pub madqn: super::madqn::MadqnConfig,
+    pub madqn: MadqnConfig,
     /// Seed of the initialization, the sampling and the environments' episodes.
     pub seed: u64,
 }
@@ -144,7 +144,7 @@ impl Default for MappoConfig {
             critic_lr: 5e-4,
             value_norm: true,
             value_norm_beta: 0.99999,
-            madqn: super::madqn::MadqnConfig::default(),
+            madqn: MadqnConfig::default(),
             seed: 1,
         }
     }
@@ -257,6 +257,84 @@ impl MappoConfig {
             return Err(Error::config("mappo.value_norm_beta", self.value_norm_beta, "must be in (0, 1)"));
         }
         Ok(())
+    }
+}
+
+/// MADQN's hyper-parameters (a TOML table `[mappo.madqn]`; the paper gives none of them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MadqnConfig {
+    /// Adam learning rate.
+    pub lr: f32,
+    /// Rounds of sequences the replay keeps (each round's B·N sequences of T slots).
+    pub replay_rounds: usize,
+    /// Sequences per minibatch.
+    pub batch: usize,
+    /// Adam steps per round.
+    pub updates: usize,
+    /// Rounds between copies of the online network into the target network.
+    pub target_every: usize,
+    /// ε at the first round.
+    pub epsilon_start: f32,
+    /// ε after `epsilon_rounds` rounds (and on).
+    pub epsilon_end: f32,
+    /// Rounds of the linear decay of ε.
+    pub epsilon_rounds: usize,
+    /// κ, the reward's scale in the target (the team reward (13) is O(100) per slot).
+    pub reward_scale: f32,
+    /// δ of the Huber loss.
+    pub huber_delta: f32,
+}
+
+impl Default for MadqnConfig {
+    fn default() -> Self {
+        MadqnConfig {
+            lr: 5e-4,
+            replay_rounds: 8,
+            batch: 64,
+            updates: 4,
+            target_every: 5,
+            epsilon_start: 1.0,
+            epsilon_end: 0.05,
+            epsilon_rounds: 50,
+            reward_scale: 0.01,
+            huber_delta: 1.0,
+        }
+    }
+}
+
+impl MadqnConfig {
+    /// Check every field (`mappo.madqn.` prefixed).
+    pub fn validate(&self) -> Result<()> {
+        let f = |x: &str| format!("mappo.madqn.{x}");
+        for (name, v) in [
+            ("replay_rounds", self.replay_rounds),
+            ("batch", self.batch),
+            ("updates", self.updates),
+            ("target_every", self.target_every),
+            ("epsilon_rounds", self.epsilon_rounds),
+        ] {
+            if v == 0 || v > 1 << 20 {
+                return Err(Error::config(f(name), v, "must be in 1..=1048576"));
+            }
+        }
+        for (name, v) in [("epsilon_start", self.epsilon_start), ("epsilon_end", self.epsilon_end)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::config(f(name), v, "must be in [0, 1]"));
+            }
+        }
+        for (name, v) in [("lr", self.lr), ("reward_scale", self.reward_scale), ("huber_delta", self.huber_delta)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(f(name), v, "must be finite and > 0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// ε at round `r` (linear from `epsilon_start` to `epsilon_end` over `epsilon_rounds`).
+    pub fn epsilon(&self, r: u64) -> f32 {
+        let x = (r as f64 / self.epsilon_rounds as f64).min(1.0);
+        (self.epsilon_start as f64 + (self.epsilon_end as f64 - self.epsilon_start as f64) * x) as f32
     }
 }
 

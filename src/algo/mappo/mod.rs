@@ -11,7 +11,7 @@ pub mod learner;
 pub mod madqn;
 pub mod nets;
 
-pub use config::{MappoConfig, Method, Mix};
+pub use config::{MadqnConfig, MappoConfig, Method, Mix};
 pub use driver::{Metrics, ValueNorm};
 pub use learner::{Learner, RoundStats};
-pub use madqn::{DqnLearner, MadqnConfig};
+pub use madqn::DqnLearner;

@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::pipeline::{Results, TestRow};
-use super::MappoRunConfig;
+use super::config::MappoRunConfig;
+use super::results::{EpisodeRow, Results, TestRow};
 use crate::error::Result;
 use crate::experiment::common::write_atomic;
 use crate::experiment::plot::{bar_chart, line_chart, BarChart, LineChart, Series};
@@ -142,7 +142,7 @@ fn figures(res: &Results, dir: &Path) -> Result<()> {
     let mut cases: Vec<&str> = res.curves.iter().map(|c| c.0.as_str()).collect();
     cases.dedup();
     for case in &cases {
-        let of = |f: &dyn Fn(&super::pipeline::EpisodeRow) -> f64| -> Vec<Series> {
+        let of = |f: &dyn Fn(&EpisodeRow) -> f64| -> Vec<Series> {
             res.curves
                 .iter()
                 .filter(|c| c.0 == *case)

@@ -5,75 +5,53 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
+use super::config::MappoRunConfig;
 use super::outputs::write_outputs;
-use super::{heuristic_test, MappoRunConfig};
+use super::results::{EpisodeRow, Results, TestRow};
+use crate::algo::mappo::driver::episode_seed;
 use crate::algo::mappo::Metrics;
 use crate::algo::mappo::{DqnLearner, Learner, MappoConfig, Method, RoundStats};
 use crate::backend::Backend;
-use crate::env::crowd::{metric, Case, CrowdConfig};
+use crate::env::contract::{BatchEnv, EnvBuffers};
+use crate::env::crowd::contract::CrowdBatchEnv;
+use crate::env::crowd::{metric, Case, CrowdConfig, Policy};
 use crate::error::{Error, Result};
 use crate::experiment::common::Report;
 use crate::experiment::common::{read_json, write_atomic, write_json};
+use crate::tensor::Tensor;
 
-/// One training episode of a learner (the training curve, Fig. 3; the critic loss, Fig. 5).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpisodeRow {
-    /// Episodes done after this one.
-    pub episode: usize,
-    /// Unit delay of the episode while training (s per MB).
-    pub unit_delay: f64,
-    /// Mean reward (13) per slot.
-    pub reward: f64,
-    /// Share of decisions that took the drift-plus-penalty action.
-    pub dpp_share: f64,
-    /// The critics' mean loss over the episode's updates.
-    pub critic_loss: f64,
-    /// The actor's mean entropy over the episode's updates.
-    pub entropy: f64,
-}
-
-/// One row of the test table (Fig. 4, Fig. 6, Table III).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TestRow {
-    /// Case name.
-    pub case: String,
-    /// Method or heuristic.
-    pub method: String,
-    /// AD, s per MB.
-    pub unit_delay: f64,
-    /// Node load rates: MDs, edge servers, cloud.
-    pub load: [f64; 3],
-    /// E2E (wired BS–BS), E2D (wireless MD–BS) link load rates.
-    pub links: [f64; 2],
-    /// Mean reward (13) per slot.
-    pub reward: f64,
-    /// Share of decisions that took the drift-plus-penalty action (learners).
-    pub dpp_share: f64,
-}
-
-impl TestRow {
-    fn of(case: Case, method: &str, m: &Metrics) -> TestRow {
-        TestRow {
-            case: case.name().into(),
-            method: method.into(),
-            unit_delay: m.unit_delay(),
-            load: [m.mean(metric::LOAD_MD), m.mean(metric::LOAD_EDGE), m.mean(metric::LOAD_CLOUD)],
-            links: [m.mean(metric::LINK_E2E), m.mean(metric::LINK_E2D)],
-            reward: m.mean(metric::REWARD),
-            dpp_share: m.dpp_share(),
+/// A heuristic over the test episodes of `seed` (the learners' test seeds).
+pub fn heuristic_test(
+    be: &Arc<dyn Backend>,
+    crowd: &CrowdConfig,
+    batch: usize,
+    policy: Policy,
+    seed: u64,
+    episodes: usize,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Metrics> {
+    let mut env = CrowdBatchEnv::new(be.clone(), crowd, batch)?;
+    let out = EnvBuffers::new(&**be, env.spec())?;
+    let actions = be.alloc(env.spec().action_words())?;
+    let acc = Tensor::zeros(be, &[batch * metric::WIDTH])?;
+    let mut sums = vec![0f64; metric::WIDTH];
+    for k in 0..episodes as u64 {
+        env.reset(episode_seed(seed, k, true), &out)?;
+        for _ in 0..crowd.horizon_slots {
+            env.heuristic(policy, &out, &actions)?;
+            env.step(&actions, &out)?;
+            let p = crate::ops::elementwise::AxpbyParams { n: acc.numel() as u32, a: 1.0, ..Default::default() };
+            let n = acc.numel() as u32;
+            be.launch(&crate::ops::elementwise::SCALE_ACC, bytemuck::bytes_of(&p), n, &[&out.info, acc.buffer()])?;
+            tick(1);
         }
     }
-}
-
-/// What a run produced.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Results {
-    /// (case, learner, its training episodes).
-    pub curves: Vec<(String, String, Vec<EpisodeRow>)>,
-    /// The test rows: per case, the learners then the heuristics.
-    pub tests: Vec<TestRow>,
+    for row in acc.to_vec()?.chunks(metric::WIDTH) {
+        for (s, &x) in sums.iter_mut().zip(row) {
+            *s += x as f64;
+        }
+    }
+    Ok(Metrics { slots: (episodes * crowd.horizon_slots * batch) as f64, sums, decisions: 0.0, from_dpp: 0.0 })
 }
 
 /// Either kind of learner of the paper.
