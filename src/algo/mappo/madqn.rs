@@ -235,6 +235,8 @@ impl DqnLearner {
     /// Test episodes `0..episodes`: greedy on Q, nothing learned; `tick` after each slot.
     pub fn test(&mut self, episodes: u64, tick: &mut dyn FnMut()) -> Result<Metrics> {
         self.d.clear_metrics()?;
+        // testing leaves the training's decision counter where it was
+        let decision = self.decision;
         for k in 0..episodes {
             self.begin_episode(true, k)?;
             for _ in 0..self.crowd.horizon_slots {
@@ -243,6 +245,7 @@ impl DqnLearner {
                 tick();
             }
         }
+        self.decision = decision;
         self.d.read_metrics(self.crowd.horizon_slots * episodes as usize)
     }
 
