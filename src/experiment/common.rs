@@ -84,3 +84,25 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
     let s = serde_json::to_vec_pretty(v).map_err(|e| Error::input("work file", 0, path.display(), e.to_string()))?;
     write_atomic(path, &s)
 }
+
+/// Every file of `out` and of `out/figures` (sorted by name), as the report files of a run
+/// (`figures/<name>` for the second).
+pub(crate) fn output_files(out: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = vec![];
+    for sub in ["", "figures"] {
+        let d = out.join(sub);
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let mut names: Vec<_> = rd
+            .filter_map(|x| x.ok())
+            .filter(|x| x.path().is_file())
+            .map(|x| x.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for n in names {
+            let p = d.join(&n);
+            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            files.push((if sub.is_empty() { n } else { format!("{sub}/{n}") }, bytes));
+        }
+    }
+    Ok(files)
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::config::MappoRunConfig;
 use super::outputs::write_outputs;
 use super::results::{EpisodeRow, Results, TestRow};
-use crate::algo::mappo::driver::episode_seed;
+use crate::algo::mappo::driver::{accumulate, episode_seed};
 use crate::algo::mappo::Metrics;
 use crate::algo::mappo::{DqnLearner, Learner, MappoConfig, Method, RoundStats};
 use crate::backend::Backend;
@@ -17,7 +17,7 @@ use crate::env::crowd::contract::CrowdBatchEnv;
 use crate::env::crowd::{metric, Case, CrowdConfig, Policy};
 use crate::error::{Error, Result};
 use crate::experiment::common::Report;
-use crate::experiment::common::{read_json, write_atomic, write_json};
+use crate::experiment::common::{output_files, read_json, write_atomic, write_json};
 use crate::tensor::Tensor;
 
 /// A heuristic over the test episodes of `seed` (the learners' test seeds).
@@ -40,9 +40,7 @@ pub fn heuristic_test(
         for _ in 0..crowd.horizon_slots {
             env.heuristic(policy, &out, &actions)?;
             env.step(&actions, &out)?;
-            let p = crate::ops::elementwise::AxpbyParams { n: acc.numel() as u32, a: 1.0, ..Default::default() };
-            let n = acc.numel() as u32;
-            be.launch(&crate::ops::elementwise::SCALE_ACC, bytemuck::bytes_of(&p), n, &[&out.info, acc.buffer()])?;
+            accumulate(&out.info, &acc)?;
             tick(1);
         }
     }
@@ -218,22 +216,7 @@ pub fn run(cfg: &MappoRunConfig, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)
     let res = run_in(cfg, be, &work, tick)?;
     let out = work.join("outputs");
     let table = write_outputs(cfg, &res, &out)?;
-    let mut files = vec![];
-    for sub in ["", "figures"] {
-        let d = out.join(sub);
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        let mut names: Vec<_> = rd
-            .filter_map(|x| x.ok())
-            .filter(|x| x.path().is_file())
-            .map(|x| x.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        for n in names {
-            let p = d.join(&n);
-            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            files.push((if sub.is_empty() { n } else { format!("{sub}/{n}") }, bytes));
-        }
-    }
+    let mut files = output_files(&out)?;
     for case in cfg.parsed_cases()? {
         for m in &cfg.methods {
             let name = format!("case_{}.{}.safetensors", case.name(), m.name());

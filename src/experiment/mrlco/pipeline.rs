@@ -161,22 +161,7 @@ pub fn run(cfg: &MrlcoRunConfig, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)
     let res = run_in(cfg, be, &work, tick)?;
     let out = work.join("outputs");
     let table = write_outputs(&res, &out, cfg.mrlco.adapt_steps())?;
-    let mut files = vec![];
-    for sub in ["", "figures"] {
-        let d = out.join(sub);
-        let mut names: Vec<_> = std::fs::read_dir(&d)
-            .map_err(|e| Error::io(&d, e))?
-            .filter_map(|x| x.ok())
-            .filter(|x| x.path().is_file())
-            .map(|x| x.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        for n in names {
-            let p = d.join(&n);
-            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            files.push((if sub.is_empty() { n } else { format!("{sub}/{n}") }, bytes));
-        }
-    }
+    let mut files = crate::experiment::common::output_files(&out)?;
     for e in &cfg.experiment {
         for m in &cfg.methods {
             let name = format!("{}.{}.safetensors", e.name, m.name());
