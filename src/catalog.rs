@@ -34,6 +34,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::algo::replay::STEM,
     &crate::algo::dirs::kernels::STEM,
     &crate::algo::mappo::kernels::STEM,
+    &crate::algo::crbdrqn::kernels::STEM,
 ];
 
 /// Every kernel of every stem.

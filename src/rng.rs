@@ -78,6 +78,17 @@ pub mod stream {
     pub const MADQN_EXPLORE: u32 = 67;
     /// Sequence replay: the minibatch draws.
     pub const REPLAY_SEQUENCES: u32 = 68;
+    /// CRB-DRQN: the familiarity sampling of the trajectory pool (kernel `crbdrqn_sample`).
+    pub const CRBDRQN_POOL: u32 = 69;
+    /// CRB-DRQN: the seeds of the training and test episodes.
+    pub const CRBDRQN_EPISODES: u32 = 70;
+}
+
+/// The seed of episode `k` of a learner seeded `seed` (`test`: the test episodes), drawn from
+/// `stream` (each learner family its own), so a resumed run meets the same episodes.
+pub fn episode_seed(seed: u64, k: u64, test: bool, stream: u32) -> u64 {
+    let w = philox4x32_10([k as u32, (k >> 32) as u32, test as u32, stream], key_of(seed));
+    (w[0] as u64) << 32 | w[1] as u64
 }
 
 /// One Philox4x32 round.

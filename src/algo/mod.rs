@@ -5,6 +5,7 @@
 
 pub mod ac;
 pub mod agent;
+pub mod crbdrqn;
 pub mod ddpg;
 pub mod dirs;
 pub mod gae;

@@ -84,9 +84,7 @@ impl Metrics {
 
 /// The seed of training episode `k` (`test` = false) or test episode `k`.
 pub fn episode_seed(seed: u64, k: u64, test: bool) -> u64 {
-    let w =
-        rng::philox4x32_10([k as u32, (k >> 32) as u32, test as u32, rng::stream::MAPPO_EPISODES], rng::key_of(seed));
-    (w[0] as u64) << 32 | w[1] as u64
+    rng::episode_seed(seed, k, test, rng::stream::MAPPO_EPISODES)
 }
 
 /// `src` (a buffer of at least `dst`'s words) copied into `dst`.

@@ -286,6 +286,35 @@ pub fn cpu_state(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     Ok(())
 }
 
+/// The reward of terminal `i`'s task that arrived at slot a (eq. 18–19), from its result word:
+/// −delay when done, Const when dropped, invalid or still pending (unfinished at the horizon).
+#[inline(always)]
+pub fn credit(result: u32, drop_reward: f32) -> f32 {
+    if result & !super::model::RES_DELAY == super::model::RES_DONE {
+        -((result & super::model::RES_DELAY) as f32)
+    } else {
+        drop_reward
+    }
+}
+
+/// `endedge_credit` (`t` = the arrival slot a): bufs result \[B,D,W\], obs \[≥ a + 1, B·D, 3 + E\]
+/// (the episode's observations; η = column 0), reward \[≥ a + 1, B·D\]: row a takes each
+/// terminal's reward of the task that arrived at a (0 without one) — the credit of eq. (18)–(19)
+/// to the arrival slot. Call it once the task has resolved (after slot a + τ, before ring entry
+/// a mod W is reused at slot a + W) or at the horizon (pending → Const).
+pub fn cpu_credit(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: EndedgeParams = decode(params);
+    check("endedge_credit", sizes_credit, params, bufs, &["result", "obs", "reward"])?;
+    let (n, f, w, a) = ((p.b * p.d) as usize, 3 + p.e as usize, p.w as usize, p.t as usize);
+    let [result, obs, reward] = bufs else { unreachable!("the spec has 3 buffers") };
+    let (obs, reward) = (f32s(obs), f32s_mut(reward));
+    for i in 0..n {
+        let arrived = obs[(a * n + i) * f] > 0.0;
+        reward[a * n + i] = if arrived { credit(result[i * w + a % w], p.drop_reward) } else { 0.0 };
+    }
+    Ok(())
+}
+
 /// The kernels whose buffer sizes [`sizes`] knows.
 #[derive(Clone, Copy)]
 enum Kernel {
@@ -296,6 +325,7 @@ enum Kernel {
     Observe,
     Reward,
     State,
+    Credit,
 }
 
 /// Minimum words of every buffer of kernel `k`.
@@ -311,6 +341,10 @@ fn sizes(k: Kernel, bytes: &[u8]) -> Vec<u64> {
         Kernel::Observe => vec![bd, bd * 2, bdw, bdw, bd * (3 + e), bd * (1 + e)],
         Kernel::Reward => vec![bd * 4, bd * 2, bd],
         Kernel::State => vec![b * c * e, b * c * e],
+        Kernel::Credit => {
+            let rows = p.t as u64 + 1;
+            vec![bdw, rows * bd * (3 + e), rows * bd]
+        }
     }
 }
 
@@ -347,4 +381,9 @@ pub fn sizes_reward(bytes: &[u8]) -> Vec<u64> {
 /// Sizes of `endedge_state`.
 pub fn sizes_state(bytes: &[u8]) -> Vec<u64> {
     sizes(Kernel::State, bytes)
+}
+
+/// Sizes of `endedge_credit`.
+pub fn sizes_credit(bytes: &[u8]) -> Vec<u64> {
+    sizes(Kernel::Credit, bytes)
 }

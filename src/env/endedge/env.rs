@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use super::kernels::{
-    ENDEDGE_ARRIVE, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_REWARD, ENDEDGE_STATE, ENDEDGE_STEP,
+    ENDEDGE_ARRIVE, ENDEDGE_CREDIT, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_REWARD, ENDEDGE_STATE,
+    ENDEDGE_STEP,
 };
 use crate::backend::{Backend, Buffer, KernelSpec};
 use crate::error::{Error, Result};
@@ -11,7 +12,7 @@ use crate::error::{Error, Result};
 use super::config::*;
 
 /// Totals of an episode over all instances and terminals.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Tasks that arrived.
     pub arrivals: u64,
@@ -225,6 +226,14 @@ impl EndedgeEnv {
     pub fn reward_into(&self, prev: &Buffer, reward: &Buffer) -> Result<()> {
         let p = self.params(Heuristic::Local);
         self.launch(&ENDEDGE_REWARD, &p, self.batch * self.cfg.devices, &[&self.acc, prev, reward])
+    }
+
+    /// Row `a` of an episode's rewards credited to the arrival slot (eq. 18–19; `endedge_credit`)
+    /// from the result ring: `obs` [≥ a + 1, B·D, 3 + E] the episode's observations, `reward`
+    /// [≥ a + 1, B·D]. Call after slot a + τ and before slot a + τ + 1, or at the horizon.
+    pub fn credit_into(&self, a: u32, obs: &Buffer, reward: &Buffer) -> Result<()> {
+        let p = EndedgeParams { t: a, ..self.params(Heuristic::Local) };
+        self.launch(&ENDEDGE_CREDIT, &p, self.batch * self.cfg.devices, &[&self.result, obs, reward])
     }
 
     /// Load(t) [B, C, E] as floats into `state`.

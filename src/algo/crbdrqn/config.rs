@@ -1,0 +1,173 @@
+//! The hyper-parameters of CRB-DRQN (a TOML table `[crbdrqn]`; the paper's §4–5.1 where it gives
+//! them — n = 4, γ = 0.9, RMSProp 10⁻³, batch 4, ε 1 → 0.01 — mecrl's choices otherwise, listed
+//! in docs/crbdrqn.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::nn::optim::OptimConfig;
+
+/// CRB-DRQN hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrbDrqnConfig {
+    /// Seed of the initialization, the sampling, the exploration and the episodes.
+    pub seed: u64,
+    /// B, system instances stepped together (every terminal of every instance is an agent of
+    /// the one shared network). 1 = the paper's single system.
+    pub instances: usize,
+    /// n, decisions per trajectory (Table 1: 4).
+    pub trajectory_steps: usize,
+    /// |𝒯| at most, trajectories in the central pool (a ring: the oldest are overwritten).
+    pub pool_capacity: usize,
+    /// α of the familiarity sampling (22) (not given by the paper).
+    pub alpha: f32,
+    /// |I|, trajectories per training step (§5.1 "batch size = 4").
+    pub batch: usize,
+    /// γ (§4.5, §5.1: 0.9).
+    pub gamma: f32,
+    /// The optimizer (§5.1: RMSProp, learning rate 10⁻³).
+    pub optim: OptimConfig,
+    /// Gradient-norm clip of a training step (0 = none; the paper clips nothing).
+    pub max_grad_norm: f32,
+    /// Training steps of the edge server per slot once the pool holds `warmup` trajectories.
+    pub updates_per_slot: usize,
+    /// Trajectories the pool must hold before training starts.
+    pub warmup: usize,
+    /// `update` (Alg. 2): θ⁻ ← θ every this many training steps.
+    pub target_update: usize,
+    /// `tag` (Alg. 1): the terminals download θ every this many slots.
+    pub tag: usize,
+    /// ε of the first training episode (§5.1: 1).
+    pub epsilon_start: f32,
+    /// ε at and after `epsilon_episodes` (§5.1: 0.01).
+    pub epsilon_end: f32,
+    /// Episodes over which ε falls linearly from `epsilon_start` to `epsilon_end`.
+    pub epsilon_episodes: usize,
+    /// Units of the fully connected layer over (η, μ^comp, μ^tran, q) (§4.2).
+    pub obs_hidden: usize,
+    /// Units of the LSTM over the rows of Load(t) (§4.2).
+    pub lstm_hidden: usize,
+    /// Units of the two ReLU layers after the concatenation (§4.2).
+    pub hidden: [usize; 2],
+}
+
+impl Default for CrbDrqnConfig {
+    fn default() -> Self {
+        CrbDrqnConfig {
+            seed: 1,
+            instances: 1,
+            trajectory_steps: 4,
+            pool_capacity: 20_000,
+            alpha: 1.0,
+            batch: 4,
+            gamma: 0.9,
+            optim: OptimConfig::RmsProp { lr: 1e-3, alpha: 0.9, eps: 1e-8, weight_decay: 0.0 },
+            max_grad_norm: 0.0,
+            updates_per_slot: 1,
+            warmup: 64,
+            target_update: 200,
+            tag: 10,
+            epsilon_start: 1.0,
+            epsilon_end: 0.01,
+            epsilon_episodes: 100,
+            obs_hidden: 32,
+            lstm_hidden: 20,
+            hidden: [64, 64],
+        }
+    }
+}
+
+impl CrbDrqnConfig {
+    /// ε of training episode `episode`: linear from `epsilon_start` to `epsilon_end`.
+    pub fn epsilon(&self, episode: u64) -> f32 {
+        if self.epsilon_episodes == 0 || episode >= self.epsilon_episodes as u64 {
+            return self.epsilon_end;
+        }
+        let f = episode as f32 / self.epsilon_episodes as f32;
+        self.epsilon_start + (self.epsilon_end - self.epsilon_start) * f
+    }
+
+    /// Check every field (names prefixed `crbdrqn.`).
+    pub fn validate(&self) -> Result<()> {
+        let positive = |f: &str, v: usize| {
+            if v == 0 {
+                Err(Error::config(format!("crbdrqn.{f}"), v, "must be >= 1"))
+            } else {
+                Ok(())
+            }
+        };
+        positive("instances", self.instances)?;
+        positive("pool_capacity", self.pool_capacity)?;
+        positive("batch", self.batch)?;
+        positive("target_update", self.target_update)?;
+        positive("tag", self.tag)?;
+        positive("obs_hidden", self.obs_hidden)?;
+        positive("lstm_hidden", self.lstm_hidden)?;
+        positive("hidden[0]", self.hidden[0])?;
+        positive("hidden[1]", self.hidden[1])?;
+        if !(1..=16).contains(&self.trajectory_steps) {
+            return Err(Error::config("crbdrqn.trajectory_steps", self.trajectory_steps, "must be in 1..=16"));
+        }
+        if self.pool_capacity > u32::MAX as usize / 2 {
+            return Err(Error::config("crbdrqn.pool_capacity", self.pool_capacity, "must be below 2^31"));
+        }
+        if self.warmup < self.batch.min(self.pool_capacity) || self.warmup > self.pool_capacity {
+            return Err(Error::config(
+                "crbdrqn.warmup",
+                self.warmup,
+                format!("must be in batch..=pool_capacity ({}..={})", self.batch, self.pool_capacity),
+            ));
+        }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(Error::config("crbdrqn.alpha", self.alpha, "must be finite and >= 0"));
+        }
+        if !(self.gamma.is_finite() && (0.0..1.0).contains(&self.gamma)) {
+            return Err(Error::config("crbdrqn.gamma", self.gamma, "must be in [0, 1)"));
+        }
+        if !(self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0) {
+            return Err(Error::config("crbdrqn.max_grad_norm", self.max_grad_norm, "must be finite and >= 0"));
+        }
+        for (f, v) in [("epsilon_start", self.epsilon_start), ("epsilon_end", self.epsilon_end)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::config(format!("crbdrqn.{f}"), v, "must be in [0, 1]"));
+            }
+        }
+        self.optim.validate().map_err(|e| match e {
+            Error::Config { field, value, why } => Error::Config { field: format!("crbdrqn.{field}"), value, why },
+            other => other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epsilon_falls_linearly_and_bad_fields_are_named() {
+        let c = CrbDrqnConfig { epsilon_episodes: 10, ..Default::default() };
+        assert_eq!(c.epsilon(0), 1.0);
+        assert!((c.epsilon(5) - 0.505).abs() < 1e-6);
+        assert_eq!(c.epsilon(10), 0.01);
+        assert_eq!(c.epsilon(1000), 0.01);
+        c.validate().unwrap();
+        for (bad, field) in [
+            (CrbDrqnConfig { trajectory_steps: 0, ..c.clone() }, "crbdrqn.trajectory_steps"),
+            (CrbDrqnConfig { gamma: 1.0, ..c.clone() }, "crbdrqn.gamma"),
+            (CrbDrqnConfig { alpha: f32::NAN, ..c.clone() }, "crbdrqn.alpha"),
+            (CrbDrqnConfig { warmup: 1, ..c.clone() }, "crbdrqn.warmup"),
+            (CrbDrqnConfig { batch: 0, ..c.clone() }, "crbdrqn.batch"),
+            (
+                CrbDrqnConfig {
+                    optim: OptimConfig::RmsProp { lr: -1.0, alpha: 0.9, eps: 0.0, weight_decay: 0.0 },
+                    ..c
+                },
+                "crbdrqn.optim.lr",
+            ),
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
+    }
+}

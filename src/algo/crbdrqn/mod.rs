@@ -1,0 +1,12 @@
+//! CRB-DRQN (seed 004, Mao et al., §4): per-terminal agents sharing one LSTM dueling double-DQN
+//! trained by the edge server from a central pool of n-step trajectories drawn by familiarity
+//! (eq. 20–25), on the `endedge` system. Decisions: docs/crbdrqn.md.
+
+pub mod config;
+pub mod kernels;
+pub mod learner;
+pub mod net;
+pub mod pool;
+
+pub use config::CrbDrqnConfig;
+pub use learner::CrbDrqn;
