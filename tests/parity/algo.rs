@@ -5,6 +5,10 @@
 
 use std::collections::BTreeSet;
 
+use mecrl::algo::crbdrqn::kernels::{
+    PoolParams, CRBDRQN_COUNT, CRBDRQN_GATHER, CRBDRQN_SAMPLE, CRBDRQN_SCAN, CRBDRQN_TARGET, CRBDRQN_TOUCH,
+    CRBDRQN_WRITE,
+};
 use mecrl::algo::dirs::DirsParams;
 use mecrl::algo::replay::ReplayParams;
 use mecrl::backend::{Backend, KernelSpec};
@@ -337,4 +341,96 @@ fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
         };
         assert_bit_exact(be, &c, done);
     }
+    crbdrqn_cases(be, done);
+}
+
+/// The CRB-DRQN pool: an episode of 3 instances × 4 terminals cut into trajectories (some
+/// beyond the capacity, the ring wrapping), familiarity draws over uneven counts, touches with
+/// duplicates and an out-of-range index, both gathers, and double-DQN targets with ties.
+fn crbdrqn_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
+    let (t, e, f, l, n, cap) = (23usize, 12usize, 5usize, 6usize, 3usize, 9usize);
+    let base = PoolParams {
+        cols: e as u32,
+        steps: t as u32,
+        f: f as u32,
+        l: l as u32,
+        agents: 4,
+        n: n as u32,
+        cap: cap as u32,
+        k: 7,
+        alpha: 1.3,
+        key0: 3,
+        key1: 8,
+        step: 41,
+        gamma: 0.9,
+        ..Default::default()
+    };
+    let case = |id, p: PoolParams, threads: usize, bufs: Vec<Vec<u32>>| Case {
+        id,
+        params: bytemuck::bytes_of(&p).to_vec(),
+        threads: threads as u32,
+        bufs,
+    };
+    let weight: Vec<f32> = below(t * e, 51, 3).into_iter().map(|x| if x == 0 { 1.0 } else { 0.0 }).collect();
+    let count = assert_bit_exact(be, &case(&CRBDRQN_COUNT, base, e, vec![f32v(&weight), vec![9; e]]), done)[1]
+        .clone()
+        .unwrap();
+    for head in [0u32, 7] {
+        let r = assert_bit_exact(be, &case(&CRBDRQN_SCAN, base, 1, vec![count.clone(), vec![9; e], vec![head, 4, 0, 0]]), done);
+        let (offset, ring) = (r[1].clone().unwrap(), r[2].clone().unwrap());
+        let bufs = vec![
+            f32v(&unif(t * e * f, 52, -1.0, 1.0)),
+            f32v(&unif(t * 3 * l, 53, 0.0, 9.0)),
+            below(t * e, 54, 4),
+            f32v(&unif(t * e, 55, -36.0, 0.0)),
+            f32v(&weight),
+            count.clone(),
+            offset,
+            ring,
+            f32v(&unif(cap * (n + 1) * f, 56, -1.0, 1.0)),
+            f32v(&unif(cap * (n + 1) * l, 57, -1.0, 1.0)),
+            below(cap * n, 58, 4),
+            f32v(&unif(cap * n, 59, -1.0, 1.0)),
+            below(cap, 60, 2),
+            below(cap, 61, 5),
+        ];
+        assert_bit_exact(be, &case(&CRBDRQN_WRITE, base, e, bufs), done);
+    }
+    let fam = below(cap, 62, 6);
+    for filled in [9u32, 5, 1] {
+        let c = case(&CRBDRQN_SAMPLE, base, 7, vec![fam.clone(), vec![0, filled, 0, 0], vec![99; 7]]);
+        assert_bit_exact(be, &c, done);
+    }
+    let idx = vec![2u32, 5, 2, 8, 100, 0, 5];
+    assert_bit_exact(be, &case(&CRBDRQN_TOUCH, base, 1, vec![idx.clone(), fam.clone()]), done);
+    for shift in [0u32, 1] {
+        let bufs = vec![
+            idx.clone(),
+            f32v(&unif(cap * (n + 1) * f, 63, -1.0, 1.0)),
+            f32v(&unif(cap * (n + 1) * l, 64, -1.0, 1.0)),
+            below(cap * n, 65, 4),
+            f32v(&unif(cap * n, 66, -1.0, 1.0)),
+            below(cap, 67, 2),
+            vec![7; n * 7 * f],
+            vec![7; n * 7 * l],
+            vec![7; n * 7],
+            vec![7; n * 7],
+            vec![7; n * 7],
+        ];
+        assert_bit_exact(be, &case(&CRBDRQN_GATHER, PoolParams { shift, ..base }, n * 7, bufs), done);
+    }
+    let (rows, a) = (30usize, 5usize);
+    let mut qn = unif(rows * a, 68, -30.0, 0.0);
+    qn[3 * a + 1] = qn[3 * a + 4];
+    let term: Vec<f32> = below(rows, 69, 2).into_iter().map(|x| x as f32).collect();
+    let p = PoolParams { rows: rows as u32, actions: a as u32, ..base };
+    let bufs = vec![
+        f32v(&qn),
+        f32v(&unif(rows * a, 70, -30.0, 0.0)),
+        f32v(&unif(rows, 71, -36.0, 0.0)),
+        f32v(&term),
+        vec![7; rows],
+        vec![7; rows],
+    ];
+    assert_bit_exact(be, &case(&CRBDRQN_TARGET, p, rows, bufs), done);
 }

@@ -9,8 +9,10 @@ use std::collections::BTreeSet;
 use mecrl::backend::{self, Backend, BackendKind, KernelSpec};
 use mecrl::env::endedge::{EndedgeConfig, EndedgeEnv, EndedgeParams, Heuristic, Semantics};
 
-use super::{assert_bit_exact, Case};
-use mecrl::env::endedge::kernels::{ENDEDGE_ARRIVE, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_STEP};
+use super::{assert_bit_exact, f32v, Case};
+use mecrl::env::endedge::kernels::{
+    ENDEDGE_ARRIVE, ENDEDGE_CREDIT, ENDEDGE_LOAD, ENDEDGE_OBSERVE, ENDEDGE_POLICY, ENDEDGE_STEP,
+};
 
 fn config(servers: usize, semantics: Semantics) -> EndedgeConfig {
     EndedgeConfig {
@@ -75,6 +77,15 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) 
                     nonempty.clone(),
                 ];
                 let out = assert_bit_exact(be, &case(&ENDEDGE_STEP, n, step), done);
+                // the credit of arrival slot t from the ring after the step (done, dropped,
+                // pending and invalid words; terminals with and without a task)
+                let rows = t as usize + 1;
+                let arrived: Vec<f32> =
+                    (0..rows * n * (3 + e)).map(|i| if (i * 7919) % 3 == 0 { 0.0 } else { 1.5 }).collect();
+                let mut ring = out[7].clone().unwrap();
+                ring[1] = 3 << 30;
+                let credit = vec![ring, f32v(&arrived), vec![7; rows * n]];
+                assert_bit_exact(be, &case(&ENDEDGE_CREDIT, n, credit), done);
                 assert_bit_exact(be, &case(&ENDEDGE_LOAD, batch * e, vec![out[10].clone().unwrap(), m, load]), done);
                 let w = cfg.deadline_slots as usize + 1;
                 let obs = vec![eta, pred, rem, at, vec![0; n * (3 + e)], vec![5; n * (1 + e)]];
