@@ -145,3 +145,96 @@ fn bad_configuration_is_a_typed_error() {
     let e = CrbDrqn::new(&be, &cfg, &EndedgeConfig { servers: 0, ..sys }).err().expect("refused").to_string();
     assert!(e.contains("endedge.servers"), "{e}");
 }
+
+/// The pipeline of `mecrl run` / `reproduce crbdrqn`: a run stopped after two episodes and rerun
+/// with four gives the outputs of an uninterrupted four-episode run (wall-clock times aside),
+/// and writes the tables.
+#[test]
+fn the_pipeline_resumes_and_writes_its_tables() {
+    use mecrl::experiment::crbdrqn::{outputs::write_outputs, run_in, CrbDrqnRunConfig};
+    let (cfg, sys) = small();
+    let rc = CrbDrqnRunConfig {
+        devices: vec![4, 6],
+        rates_mbps: vec![2.0],
+        base_devices: 6,
+        episodes: 4,
+        test_episodes: 1,
+        checkpoint_every: 1,
+        convergence_window: 2,
+        crbdrqn: cfg,
+        endedge: sys,
+        ..CrbDrqnRunConfig::default()
+    };
+    let be = create(BackendKind::Cpu).unwrap();
+    let (a, b) = (tmp("pipe-a"), tmp("pipe-b"));
+    let untimed = |mut r: mecrl::experiment::crbdrqn::results::Results| {
+        for (_, _, rows) in &mut r.curves {
+            rows.iter_mut().for_each(|x| x.seconds = 0.0);
+        }
+        r.convergence.iter_mut().for_each(|c| c.seconds = c.seconds.map(|_| 0.0));
+        r
+    };
+    let full = untimed(run_in(&rc, be.clone(), &a, &mut |_| {}).unwrap());
+    run_in(&CrbDrqnRunConfig { episodes: 2, ..rc.clone() }, be.clone(), &b, &mut |_| {}).unwrap();
+    let mut ticks = 0;
+    let resumed = untimed(run_in(&rc, be, &b, &mut |k| ticks += k).unwrap());
+    assert_eq!(ticks, rc.work_units(), "progress counts what was reused");
+    assert_eq!(resumed, full);
+    assert_eq!(full.curves.len(), 3, "one learner at three points");
+    assert_eq!(full.tests.len(), 12, "a learner and three heuristics at three points");
+    assert_eq!(full.convergence.len(), 2, "one per D of Fig. 5");
+    let md = write_outputs(&rc, &full, &a.join("out")).unwrap_or_else(|e| {
+        // figures need a font; the tables are written before them
+        assert!(e.to_string().contains("font"), "{e}");
+        String::new()
+    });
+    let table = std::fs::read_to_string(a.join("out/tests.csv")).unwrap();
+    assert_eq!(table.lines().count(), 13);
+    assert!(md.is_empty() || md.contains("| 6 | crb_drqn |"), "{md}");
+    let _ = std::fs::remove_dir_all(a);
+    let _ = std::fs::remove_dir_all(b);
+}
+
+/// `mecrl run configs/crbdrqn.toml` (cut down) prints both figures' tables, writes a run
+/// directory with its figures' data and the policy at the base point; a bad field is refused
+/// with its name and no directory.
+#[test]
+fn cli_run_of_the_shipped_config() {
+    let d = tmp("run-config");
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/crbdrqn.toml")).unwrap();
+    let small = shipped
+        .replace("episodes = 20 ", "episodes = 2 ")
+        .replace("test_episodes = 2", "test_episodes = 1")
+        .replace("devices = [5, 10, 15, 20, 25, 30, 35]", "devices = [3, 5]")
+        .replace("rates_mbps = [1.0, 1.5, 2.0, 2.5, 3.0]", "rates_mbps = [3.0]")
+        .replace("base_devices = 25", "base_devices = 5")
+        .replace("slots = 110", "slots = 40")
+        .replace("warmup = 64", "warmup = 8");
+    assert_ne!(small, shipped);
+    let cfg = d.join("crbdrqn.toml");
+    std::fs::write(&cfg, &small).unwrap();
+    let out = d.join("runs");
+    let mecrl = || std::process::Command::new(env!("CARGO_BIN_EXE_mecrl"));
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    for label in ["Fig. 5", "Fig. 6", "| 3 | crb_drqn |", "| 5 | greedy |", "| 3 | local |"] {
+        assert!(stdout.contains(label), "table shows {label}:\n{stdout}");
+    }
+    let run = out.join("crbdrqn");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["system"], "crbdrqn");
+    for f in ["tests.csv", "curves.csv", "convergence.csv", "policies/fig5_d5.crb_drqn.safetensors"] {
+        assert!(run.join(f).exists(), "{f}");
+    }
+    let bad = small.replace("trajectory_steps = 4", "trajectory_steps = 0");
+    std::fs::write(&cfg, bad).unwrap();
+    let out2 = d.join("runs-bad");
+    let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out2).arg("--quiet").output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("crbdrqn.trajectory_steps"), "{err}");
+    assert!(!out2.exists() || std::fs::read_dir(&out2).unwrap().count() == 0, "no run directory");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -131,6 +131,27 @@ enum ReproduceCmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// CRB-DRQN (Mao et al.): Fig. 4 (training reward, convergence episode and time vs D),
+    /// Fig. 5a-b (delay and failure rate vs D = 5..35), Fig. 6a-b (vs arrival rate 1.0-3.0
+    /// Mbit/s) for the learners beside Local, Random and Greedy (CSV, markdown, PNG, SVG).
+    Crbdrqn {
+        /// D in {5, 25}, rates {1.0, 3.0} Mbit/s, 40 episodes per learner and point (under 3
+        /// minutes on 2 cores).
+        #[arg(long)]
+        quick: bool,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (its `work/` holds the resumable state).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// auto, cpu, wgpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +315,9 @@ fn main() -> ExitCode {
         Cmd::Reproduce { what: ReproduceCmd::Mappo { quick, seed, out, backend, quiet } } => {
             cmd_reproduce_mappo(quick, seed, out, &backend, quiet)
         }
+        Cmd::Reproduce { what: ReproduceCmd::Crbdrqn { quick, seed, out, backend, quiet } } => {
+            cmd_reproduce_crbdrqn(quick, seed, out, &backend, quiet)
+        }
         Cmd::Devices => cmd_devices(),
         Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
             a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
@@ -420,6 +444,28 @@ fn cmd_reproduce_mappo(quick: bool, seed: u64, out: Option<PathBuf>, backend: &s
     let mut bar = Progress::new("reproduce mappo", cfg.work_units(), quiet);
     let t0 = Instant::now();
     let md = mappo::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
+    bar.finish();
+    print!("{md}");
+    println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());
+    Ok(())
+}
+
+fn cmd_reproduce_crbdrqn(
+    quick: bool,
+    seed: u64,
+    out: Option<PathBuf>,
+    backend: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use mecrl::experiment::crbdrqn;
+    let be = pick_backend(backend)?;
+    let dir = out.unwrap_or_else(|| {
+        PathBuf::from(if quick { "runs/reproduce-crbdrqn-quick" } else { "runs/reproduce-crbdrqn" })
+    });
+    let cfg = crbdrqn::paper_config(quick, seed)?;
+    let mut bar = Progress::new("reproduce crbdrqn", cfg.work_units(), quiet);
+    let t0 = Instant::now();
+    let md = crbdrqn::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
     bar.finish();
     print!("{md}");
     println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());

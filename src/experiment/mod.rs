@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 pub mod common;
 pub mod config;
 pub mod coop;
+pub mod crbdrqn;
 pub mod crowd;
 pub mod dag;
 pub mod dag_dot;
@@ -30,6 +31,7 @@ pub mod runner;
 pub use common::{check_common, parse_toml, pick_backend, Report};
 pub use config::{Method, RunConfig};
 pub use coop::CoopRunConfig;
+pub use crbdrqn::CrbDrqnRunConfig;
 pub use crowd::CrowdRunConfig;
 pub use dag::DagRunConfig;
 pub use dirs::DirsRunConfig;
@@ -39,7 +41,7 @@ pub use mrlco::MrlcoRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 8] = ["mec", "dirs", "dag", "mrlco", "crowd", "mappo", "coop", "endedge"];
+pub const SYSTEMS: [&str; 9] = ["mec", "dirs", "dag", "mrlco", "crowd", "mappo", "coop", "endedge", "crbdrqn"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +62,8 @@ pub enum AnyConfig {
     Coop(CoopRunConfig),
     /// CRB-DRQN `endedge` (`configs/endedge.toml`).
     Endedge(EndedgeRunConfig),
+    /// CRB-DRQN and its baselines on `endedge` (`configs/crbdrqn.toml`).
+    Crbdrqn(CrbDrqnRunConfig),
 }
 
 impl AnyConfig {
@@ -80,6 +84,7 @@ impl AnyConfig {
             "mappo" => Ok(AnyConfig::Mappo(MappoRunConfig::from_toml(text, path)?)),
             "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
             "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
+            "crbdrqn" => Ok(AnyConfig::Crbdrqn(CrbDrqnRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
         }
     }
@@ -115,6 +120,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::Crbdrqn(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
             *b = x;
@@ -139,6 +145,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => c.validate(),
             AnyConfig::Coop(c) => c.validate(),
             AnyConfig::Endedge(c) => c.validate(),
+            AnyConfig::Crbdrqn(c) => c.validate(),
         }
     }
 
@@ -153,6 +160,7 @@ impl AnyConfig {
             AnyConfig::Mappo(_) => "mappo",
             AnyConfig::Coop(_) => "coop",
             AnyConfig::Endedge(_) => "endedge",
+            AnyConfig::Crbdrqn(_) => "crbdrqn",
         }
     }
 
@@ -167,6 +175,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => &c.name,
             AnyConfig::Coop(c) => &c.name,
             AnyConfig::Endedge(c) => &c.name,
+            AnyConfig::Crbdrqn(c) => &c.name,
         }
     }
 
@@ -181,6 +190,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => &c.backend,
             AnyConfig::Coop(c) => &c.backend,
             AnyConfig::Endedge(c) => &c.backend,
+            AnyConfig::Crbdrqn(c) => &c.backend,
         }
     }
 
@@ -195,6 +205,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => &c.out_dir,
             AnyConfig::Coop(c) => &c.out_dir,
             AnyConfig::Endedge(c) => &c.out_dir,
+            AnyConfig::Crbdrqn(c) => &c.out_dir,
         }
     }
 
@@ -209,6 +220,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => c.seed,
             AnyConfig::Coop(c) => c.seed,
             AnyConfig::Endedge(c) => c.seed,
+            AnyConfig::Crbdrqn(c) => c.seed,
         }
     }
 
@@ -223,6 +235,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => c.work_units(),
             AnyConfig::Coop(c) => c.work_units(),
             AnyConfig::Endedge(c) => c.work_units(),
+            AnyConfig::Crbdrqn(c) => c.work_units(),
         }
     }
 
@@ -237,6 +250,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => serde_json::to_value(c),
             AnyConfig::Coop(c) => serde_json::to_value(c),
             AnyConfig::Endedge(c) => serde_json::to_value(c),
+            AnyConfig::Crbdrqn(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
     }
@@ -252,6 +266,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => mappo::run(c, backend, tick),
             AnyConfig::Coop(c) => coop::run(c, backend, tick),
             AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
+            AnyConfig::Crbdrqn(c) => crbdrqn::run(c, backend, tick),
         }
     }
 }

@@ -372,11 +372,14 @@ fn crbdrqn_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
         bufs,
     };
     let weight: Vec<f32> = below(t * e, 51, 3).into_iter().map(|x| if x == 0 { 1.0 } else { 0.0 }).collect();
-    let count = assert_bit_exact(be, &case(&CRBDRQN_COUNT, base, e, vec![f32v(&weight), vec![9; e]]), done)[1]
-        .clone()
-        .unwrap();
+    let count =
+        assert_bit_exact(be, &case(&CRBDRQN_COUNT, base, e, vec![f32v(&weight), vec![9; e]]), done)[1].clone().unwrap();
     for head in [0u32, 7] {
-        let r = assert_bit_exact(be, &case(&CRBDRQN_SCAN, base, 1, vec![count.clone(), vec![9; e], vec![head, 4, 0, 0]]), done);
+        let r = assert_bit_exact(
+            be,
+            &case(&CRBDRQN_SCAN, base, 1, vec![count.clone(), vec![9; e], vec![head, 4, 0, 0]]),
+            done,
+        );
         let (offset, ring) = (r[1].clone().unwrap(), r[2].clone().unwrap());
         let bufs = vec![
             f32v(&unif(t * e * f, 52, -1.0, 1.0)),

@@ -7,6 +7,27 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::nn::optim::OptimConfig;
 
+/// The learners of the paper's comparison (§5.2) that mecrl implements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// CRB-DRQN (§4).
+    #[default]
+    CrbDrqn,
+}
+
+impl Method {
+    /// Every learner, in table order.
+    pub const ALL: [Method; 1] = [Method::CrbDrqn];
+
+    /// Column label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::CrbDrqn => "crb_drqn",
+        }
+    }
+}
+
 /// CRB-DRQN hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -228,14 +228,37 @@ pub fn sample_one(p: &PoolParams, k: u32, fam: &[u32], filled: u32) -> u32 {
     (size as u32).saturating_sub(1)
 }
 
-/// `crbdrqn_sample`: bufs p_fam \[cap\], ring \[4\], idx \[K\].
+/// `crbdrqn_sample`: bufs p_fam \[cap\], ring \[4\], idx \[K\]. The CPU forms the running sums once
+/// (the same f32 additions in the same order as every thread of the device kernels, so the
+/// same cumulative values) and finds each draw by bisection: O(cap + K log cap), not O(K·cap).
 pub fn cpu_sample(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: PoolParams = decode(params);
     let (cap, k) = (p.cap as usize, p.k as usize);
     need_all("crbdrqn_sample", bufs, &[("p_fam", cap), ("ring", 4), ("idx", k)])?;
     let [fam, ring, idx] = bufs else { unreachable!("the spec has 3 buffers") };
+    let size = ring[1].min(p.cap) as usize;
+    // the weight of a familiarity, computed once per distinct small count
+    let mut table = [f32::NAN; 64];
+    let mut cum = Vec::with_capacity(size);
+    let mut total = 0.0f32;
+    for &x in &fam[..size] {
+        let w = match table.get_mut(x as usize) {
+            Some(t) if !t.is_nan() => *t,
+            Some(t) => {
+                *t = familiarity_weight(p.alpha, x);
+                *t
+            }
+            None => familiarity_weight(p.alpha, x),
+        };
+        total += w;
+        cum.push(total);
+    }
     for (kk, out) in idx[..k].iter_mut().enumerate() {
-        *out = sample_one(&p, kk as u32, fam, ring[1]);
+        let w = rng::philox4x32_10(rng::counter(kk as u32, 0, p.step, rng::stream::CRBDRQN_POOL, 0), [p.key0, p.key1]);
+        let target = rng::uniform(w[0]) * total;
+        // the first slot whose running sum exceeds the target (the sums never decrease)
+        let s = cum.partition_point(|&c| c <= target);
+        *out = if s < size { s as u32 } else { (size as u32).saturating_sub(1) };
     }
     Ok(())
 }
@@ -460,6 +483,20 @@ mod tests {
         let s2: f64 = sq.iter().sum();
         for (got, want) in probabilities(4.0, &[0, 1, 2]).iter().zip(sq.iter().map(|x| x / s2)) {
             assert!((got - want).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn the_bisected_draws_are_the_scanned_ones() {
+        let fam: Vec<u32> = (0..500u32).map(|i| (i * 7 + i / 3) % 70).collect();
+        for (filled, alpha) in [(500u32, 1.0f32), (37, 2.5), (1, 1.0)] {
+            let p = PoolParams { cap: 500, k: 300, alpha, key0: 4, key1: 9, step: 12, ..Default::default() };
+            let mut idx = vec![0u32; 300];
+            let mut f = fam.clone();
+            let mut ring = vec![0, filled, 0, 0];
+            cpu_sample(bytemuck::bytes_of(&p), &mut [&mut f, &mut ring, &mut idx]).unwrap();
+            let want: Vec<u32> = (0..300).map(|k| sample_one(&p, k, &fam, filled)).collect();
+            assert_eq!(idx, want);
         }
     }
 

@@ -241,13 +241,7 @@ impl CrbDrqn {
                 self.env.step(self.action.buffer(), &self.out)?;
                 tick();
             }
-            let s = self.env.inner().stats()?;
-            total.arrivals += s.arrivals;
-            total.finished += s.finished;
-            total.dropped += s.dropped;
-            total.unfinished += s.unfinished;
-            total.delay_sum += s.delay_sum;
-            total.unfinished_delay_sum += s.unfinished_delay_sum;
+            total.add(&self.env.inner().stats()?);
         }
         Ok(total)
     }

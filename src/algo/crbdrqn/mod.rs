@@ -8,5 +8,5 @@ pub mod learner;
 pub mod net;
 pub mod pool;
 
-pub use config::CrbDrqnConfig;
+pub use config::{CrbDrqnConfig, Method};
 pub use learner::CrbDrqn;

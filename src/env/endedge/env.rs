@@ -29,6 +29,16 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Add another run's totals.
+    pub fn add(&mut self, o: &Stats) {
+        self.arrivals += o.arrivals;
+        self.finished += o.finished;
+        self.dropped += o.dropped;
+        self.unfinished += o.unfinished;
+        self.delay_sum += o.delay_sum;
+        self.unfinished_delay_sum += o.unfinished_delay_sum;
+    }
+
     /// Average delay (slots) of finished tasks.
     pub fn avg_delay(&self) -> f64 {
         self.delay_sum as f64 / self.finished.max(1) as f64
