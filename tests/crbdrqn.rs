@@ -7,9 +7,10 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mecrl::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig};
+use mecrl::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig, EpisodeStats, Method, OnPolicy};
 use mecrl::backend::{create, Backend, BackendKind};
 use mecrl::env::endedge::EndedgeConfig;
+use mecrl::env::endedge::Stats;
 use mecrl::error::Error;
 
 /// 6 terminals, 2 servers, 30-slot episodes with τ = 6; two instances; small networks.
@@ -67,6 +68,73 @@ fn curve(be: Arc<dyn Backend>, cfg: &CrbDrqnConfig, sys: &EndedgeConfig, episode
     let mut out = curve_of(&mut l, episodes);
     out.extend(test_of(&mut l));
     out
+}
+
+/// A Decentralized or MAPPO learner's curve: per episode (drop, delay, reward, loss), then a test.
+fn onpolicy_curve(
+    be: Arc<dyn Backend>,
+    method: Method,
+    cfg: &CrbDrqnConfig,
+    sys: &EndedgeConfig,
+    episodes: usize,
+) -> Vec<f64> {
+    let mut l = OnPolicy::new(&be, method, cfg, sys).unwrap();
+    let mut out = onpolicy_more(&mut l, episodes);
+    out.extend(flat(&l.test(1, &mut || {}).unwrap()));
+    out
+}
+
+fn onpolicy_more(l: &mut OnPolicy, episodes: usize) -> Vec<f64> {
+    let mut out = vec![];
+    for _ in 0..episodes {
+        let s: EpisodeStats = l.train_episode(&mut || {}).unwrap();
+        out.extend(flat(&s.stats));
+        out.push(s.loss as f64);
+    }
+    out
+}
+
+fn flat(s: &Stats) -> Vec<f64> {
+    vec![s.drop_rate(), s.avg_delay(), s.avg_reward(-36.0), s.arrivals as f64]
+}
+
+#[test]
+fn the_baselines_train_resume_and_agree_across_backends() {
+    let (cfg, sys) = small();
+    let dir = tmp("baselines");
+    for method in [Method::Decentralized, Method::Mappo] {
+        let mut reference: Option<Vec<f64>> = None;
+        for be in common::backends() {
+            let kind = be.kind();
+            let got = onpolicy_curve(be, method, &cfg, &sys, 3);
+            assert!(got.iter().all(|x| x.is_finite()), "{method:?}: {got:?}");
+            match &reference {
+                None => reference = Some(got),
+                Some(want) => {
+                    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                        assert!((w - g).abs() <= 1e-4 * w.abs().max(1e-3), "{method:?} {kind}: point {i}: {g} vs {w}");
+                    }
+                }
+            }
+        }
+        // resumed after two episodes: the same third episode and test, bit for bit
+        let be = create(BackendKind::Cpu).unwrap();
+        let full = onpolicy_curve(be.clone(), method, &cfg, &sys, 3);
+        let ck = dir.join(format!("{}.ckpt", method.name()));
+        let mut a = OnPolicy::new(&be, method, &cfg, &sys).unwrap();
+        let mut got = onpolicy_more(&mut a, 2);
+        a.save(&ck).unwrap();
+        let mut b = OnPolicy::new(&be, method, &cfg, &sys).unwrap();
+        b.load(&ck).unwrap();
+        got.extend(onpolicy_more(&mut b, 1));
+        got.extend(flat(&b.test(1, &mut || {}).unwrap()));
+        assert_eq!(got, full, "{method:?}: resumed run differs");
+        // a checkpoint of the other method is refused
+        let other = if method == Method::Mappo { Method::Decentralized } else { Method::Mappo };
+        assert!(OnPolicy::new(&be, other, &cfg, &sys).unwrap().load(&ck).is_err());
+    }
+    assert!(OnPolicy::new(&create(BackendKind::Cpu).unwrap(), Method::CrbDrqn, &cfg, &sys).is_err());
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -180,16 +248,16 @@ fn the_pipeline_resumes_and_writes_its_tables() {
     let resumed = untimed(run_in(&rc, be, &b, &mut |k| ticks += k).unwrap());
     assert_eq!(ticks, rc.work_units(), "progress counts what was reused");
     assert_eq!(resumed, full);
-    assert_eq!(full.curves.len(), 3, "one learner at three points");
-    assert_eq!(full.tests.len(), 12, "a learner and three heuristics at three points");
-    assert_eq!(full.convergence.len(), 2, "one per D of Fig. 5");
+    assert_eq!(full.curves.len(), 9, "three learners at three points");
+    assert_eq!(full.tests.len(), 18, "three learners and three heuristics at three points");
+    assert_eq!(full.convergence.len(), 6, "one per learner and D of Fig. 5");
     let md = write_outputs(&rc, &full, &a.join("out")).unwrap_or_else(|e| {
         // figures need a font; the tables are written before them
         assert!(e.to_string().contains("font"), "{e}");
         String::new()
     });
     let table = std::fs::read_to_string(a.join("out/tests.csv")).unwrap();
-    assert_eq!(table.lines().count(), 13);
+    assert_eq!(table.lines().count(), 19);
     assert!(md.is_empty() || md.contains("| 6 | crb_drqn |"), "{md}");
     let _ = std::fs::remove_dir_all(a);
     let _ = std::fs::remove_dir_all(b);
@@ -218,14 +286,20 @@ fn cli_run_of_the_shipped_config() {
     let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
-    for label in ["Fig. 5", "Fig. 6", "| 3 | crb_drqn |", "| 5 | greedy |", "| 3 | local |"] {
+    for label in ["Fig. 5", "Fig. 6", "| 3 | crb_drqn |", "| 3 | decentralized |", "| 5 | mappo |", "| 5 | greedy |"] {
         assert!(stdout.contains(label), "table shows {label}:\n{stdout}");
     }
     let run = out.join("crbdrqn");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["system"], "crbdrqn");
-    for f in ["tests.csv", "curves.csv", "convergence.csv", "policies/fig5_d5.crb_drqn.safetensors"] {
+    for f in [
+        "tests.csv",
+        "curves.csv",
+        "convergence.csv",
+        "policies/fig5_d5.crb_drqn.safetensors",
+        "policies/fig5_d5.mappo.safetensors",
+    ] {
         assert!(run.join(f).exists(), "{f}");
     }
     let bad = small.replace("trajectory_steps = 4", "trajectory_steps = 0");

@@ -45,4 +45,39 @@ extern "C" __global__ void rollout_place(const RolloutParams p, const u32* __res
     dst[((u64)o * p.envs_out + p.t + j) * w + q] = src[i];
 }
 
+// Per column e (one thread): the rows of its weighted steps in order, T below them; done = 1
+// on its last weighted row and below, valid = 1 on the weighted rows.
+extern "C" __global__ void rollout_index(const RolloutParams p, const float* __restrict__ weight,
+                                         u32* __restrict__ idx, u32* __restrict__ done, u32* __restrict__ valid) {
+    u32 c = global_id();
+    u32 t = p.outer, e = p.envs_in;
+    if (c >= e) return;
+    u32 j = 0u;
+    for (u32 s = 0; s < t; ++s) {
+        if (weight[(u64)s * e + c] > 0.0f) {
+            idx[(u64)j * e + c] = s;
+            valid[(u64)j * e + c] = 1u;
+            done[(u64)j * e + c] = 0u;
+            j += 1u;
+        }
+    }
+    if (j > 0u) done[(u64)(j - 1u) * e + c] = 1u;
+    for (u32 r = j; r < t; ++r) {
+        idx[(u64)r * e + c] = t;
+        valid[(u64)r * e + c] = 0u;
+        done[(u64)r * e + c] = 1u;
+    }
+}
+
+// dst[j, e, :] = src[idx[j, e], e, :], zeros where idx >= T; one thread per word.
+extern "C" __global__ void rollout_rows(const RolloutParams p, const u32* __restrict__ src,
+                                        const u32* __restrict__ idx, u32* __restrict__ dst) {
+    u32 i = global_id();
+    u32 w = p.width, e = p.envs_in;
+    if (w == 0u || e == 0u || (u64)i >= (u64)p.outer * e * w) return;
+    u32 q = i % w, r = i / w;
+    u32 c = r % e, s = idx[r];
+    dst[i] = s < p.outer ? src[((u64)s * e + c) * w + q] : 0u;
+}
+
 #endif

@@ -335,13 +335,13 @@ extern "C" __global__ void endedge_state(const EndedgeParams p, const u32* __res
 // One thread per (instance, terminal) (cpu.rs `cpu_credit`), p.t = the arrival slot a: the
 // reward of the task that arrived at a (-delay when done, Const otherwise; 0 without a task).
 extern "C" __global__ void endedge_credit(const EndedgeParams p, const u32* __restrict__ result,
-                                          const float* __restrict__ obs, float* __restrict__ reward) {
+                                          const float* __restrict__ arrived, float* __restrict__ reward) {
     u32 i = global_id();
     u32 n = p.b * p.d;
     if (i >= n) return;
     u64 row = (u64)p.t * n + i;
     float r = 0.0f;
-    if (obs[row * (3u + p.e)] > 0.0f) {
+    if (arrived[row] > 0.0f) {
         u32 res = result[(u64)i * p.w + p.t % p.w];
         r = (res & EE_RES_INVALID) == EE_RES_DONE ? -(float)(res & 0x3fffffffu) : p.drop_reward;
     }

@@ -411,7 +411,7 @@ fn ee_slot(mo: u32) {
 
 //!entry endedge_credit
 @group(0) @binding(1) var<storage, read> result: array<u32>;
-@group(0) @binding(2) var<storage, read> obs: array<f32>;
+@group(0) @binding(2) var<storage, read> arrived: array<f32>;
 @group(0) @binding(3) var<storage, read_write> reward: array<f32>;
 
 // One thread per (instance, terminal) (cpu.rs `cpu_credit`), params.t = the arrival slot a: the
@@ -423,7 +423,7 @@ fn ee_slot(mo: u32) {
     }
     let row = params.t * n + i;
     var r = 0.0;
-    if (obs[row * (3u + params.e)] > 0.0) {
+    if (arrived[row] > 0.0) {
         let res = result[i * params.w + params.t % params.w];
         if ((res & EE_RES_INVALID) == EE_RES_DONE) {
             r = -f32(res & 0x3fffffffu);

@@ -397,6 +397,35 @@ impl Rollout {
         }
         put(&src.next_value, &self.next_value, 1, 1)
     }
+
+    /// The steps with `weight` > 0 of every environment moved to the top of its column, in
+    /// order (e.g. an agent's decisions among slots where it had none): a new rollout of the
+    /// same shape whose column e holds its m_e weighted steps at rows 0..m_e (obs, action,
+    /// logp, value, reward, weight) with `valid` = 1, `done` = 1 on row m_e − 1 (each column
+    /// one episode), and zeros, `valid` = 0, `done` = 1 below. Hidden states and masks are
+    /// not carried (`rollout_index`, `rollout_rows`).
+    pub fn compact(&self) -> Result<Rollout> {
+        let be = self.backend().clone();
+        let (t, e) = (self.shape.steps, self.shape.envs);
+        let out = Rollout::new(&be, RolloutShape { action_mask: 0, hidden: None, ..self.shape })?;
+        let idx = Tensor::zeros_u32(&be, &[t, e])?;
+        let p = RolloutParams { outer: t as u32, envs_in: e as u32, envs_out: e as u32, ..Default::default() };
+        let bufs = [self.weight.buffer(), idx.buffer(), out.done.buffer(), out.valid.buffer()];
+        be.launch(&ROLLOUT_INDEX, bytemuck::bytes_of(&p), e as u32, &bufs)?;
+        for (src, dst, w) in [
+            (&self.obs, &out.obs, self.shape.obs.max(1)),
+            (&self.action, &out.action, 1),
+            (&self.logp, &out.logp, 1),
+            (&self.value, &out.value, 1),
+            (&self.reward, &out.reward, 1),
+            (&self.weight, &out.weight, 1),
+        ] {
+            let p = RolloutParams { width: w as u32, ..p };
+            let n = t * e * w;
+            be.launch(&ROLLOUT_ROWS, bytemuck::bytes_of(&p), n as u32, &[src.buffer(), idx.buffer(), dst.buffer()])?;
+        }
+        Ok(out)
+    }
 }
 
 /// dst[o, j, :] = src[o, idx\[j\], :] for o < `outer`, j < E', rows of `width` words (any
@@ -506,6 +535,67 @@ fn sizes_place(bytes: &[u8]) -> Vec<u64> {
     vec![o * p.envs_in as u64 * w, o * p.envs_out as u64 * w]
 }
 
+/// `rollout_index`: bufs weight [T, E], idx [T, E], done [T, E], valid [T, E]; per column e the
+/// source rows of its weighted steps in order (T below them), their `done` and `valid` flags.
+pub fn cpu_index(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: RolloutParams = decode(params);
+    let (t, e) = (p.outer as usize, p.envs_in as usize);
+    need_all("rollout_index", bufs, &[("weight", t * e), ("idx", t * e), ("done", t * e), ("valid", t * e)])?;
+    let [weight, idx, done, valid] = bufs else { unreachable!("the spec has 4 buffers") };
+    let weight = crate::backend::cpu::f32s(weight);
+    for c in 0..e {
+        let mut j = 0usize;
+        for s in 0..t {
+            if weight[s * e + c] > 0.0 {
+                idx[j * e + c] = s as u32;
+                valid[j * e + c] = 1;
+                done[j * e + c] = 0;
+                j += 1;
+            }
+        }
+        if j > 0 {
+            done[(j - 1) * e + c] = 1;
+        }
+        for r in j..t {
+            idx[r * e + c] = t as u32;
+            valid[r * e + c] = 0;
+            done[r * e + c] = 1;
+        }
+    }
+    Ok(())
+}
+
+/// `rollout_rows`: bufs src [T, E, w], idx [T, E], dst [T, E, w]; dst[j, e] = src[idx[j, e], e],
+/// zeros where idx ≥ T.
+pub fn cpu_rows(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
+    let p: RolloutParams = decode(params);
+    let (t, e, w) = (p.outer as usize, p.envs_in as usize, p.width as usize);
+    need_all("rollout_rows", bufs, &[("src", t * e * w), ("idx", t * e), ("dst", t * e * w)])?;
+    let [src, idx, dst] = bufs else { unreachable!("the spec has 3 buffers") };
+    for r in 0..t * e {
+        let (c, s) = (r % e, idx[r] as usize);
+        let d = &mut dst[r * w..(r + 1) * w];
+        if s < t {
+            d.copy_from_slice(&src[(s * e + c) * w..(s * e + c + 1) * w]);
+        } else {
+            d.fill(0);
+        }
+    }
+    Ok(())
+}
+
+fn sizes_index(bytes: &[u8]) -> Vec<u64> {
+    let p: RolloutParams = decode(bytes);
+    let n = p.outer as u64 * p.envs_in as u64;
+    vec![n, n, n, n]
+}
+
+fn sizes_rows(bytes: &[u8]) -> Vec<u64> {
+    let p: RolloutParams = decode(bytes);
+    let n = p.outer as u64 * p.envs_in as u64;
+    vec![n * p.width as u64, n, n * p.width as u64]
+}
+
 fn sizes_put(bytes: &[u8]) -> Vec<u64> {
     let p: RolloutParams = decode(bytes);
     vec![p.width as u64, p.outer as u64 * p.width as u64]
@@ -524,6 +614,12 @@ crate::kernels! {
     /// Rollout: write a [outer, E, w] field's columns as a block into a wider one, words.
     ROLLOUT_PLACE = rollout_place(RolloutParams; src: R U32, dst: W U32)
         cpu cpu_place, sizes sizes_place;
+    /// Rollout: per column, the rows of its weighted steps in order (compaction).
+    ROLLOUT_INDEX = rollout_index(RolloutParams; weight: R F32, idx: W U32, done: W U32, valid: W U32)
+        cpu cpu_index, sizes sizes_index;
+    /// Rollout: rows of a [T, E, w] field gathered per column by an index, words.
+    ROLLOUT_ROWS = rollout_rows(RolloutParams; src: R U32, idx: R U32, dst: W U32)
+        cpu cpu_rows, sizes sizes_rows;
 }
 
 #[cfg(test)]
@@ -558,6 +654,30 @@ mod tests {
         m.advantages(1.0, 1.0, Returns::Discounted).unwrap();
         assert_eq!(m.adv.to_vec().unwrap(), [6.0, 3.0, 3.0, 2.0, 3.0, 1.0]);
         assert_eq!(m.ret.to_vec().unwrap(), [6.0, 3.0, 3.0, 2.0, 3.0, 1.0]);
+    }
+
+    #[test]
+    fn compaction_moves_weighted_steps_up() {
+        let be = create(BackendKind::Cpu).unwrap();
+        let shape = RolloutShape { steps: 4, envs: 2, obs: 1, action_mask: 0, hidden: None };
+        let r = Rollout::new(&be, shape).unwrap();
+        // column 0 decides at steps 1 and 3, column 1 at step 0 only
+        let w = [[0.0f32, 1.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.0]];
+        for (t, wt) in w.iter().enumerate() {
+            let up = |v: &[f32]| crate::backend::upload_f32(&*be, v).unwrap();
+            r.put(Field::Weight, t, &up(wt)).unwrap();
+            r.put(Field::Obs, t, &up(&[10.0 * t as f32, 10.0 * t as f32 + 1.0])).unwrap();
+            r.put(Field::Reward, t, &up(&[-(t as f32), -(t as f32) - 0.5])).unwrap();
+        }
+        let c = r.compact().unwrap();
+        assert_eq!(c.obs.to_vec().unwrap(), [10.0, 1.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(c.reward.to_vec().unwrap(), [-1.0, -0.5, -3.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(c.weight.to_vec().unwrap(), [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(c.valid.to_u32().unwrap(), [1, 1, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(c.done.to_u32().unwrap(), [0, 1, 1, 1, 1, 1, 1, 1]);
+        // GAE over the compacted decisions: γ = 0.5, V = 0 → column 0: −1 + 0.5·−3, −3
+        c.advantages(0.5, 1.0, Returns::Discounted).unwrap();
+        assert_eq!(c.ret.to_vec().unwrap()[..4], [-2.5, -0.5, -3.0, 0.0]);
     }
 
     #[test]

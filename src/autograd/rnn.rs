@@ -126,6 +126,28 @@ impl Tape {
         }))
     }
 
+    /// `x` viewed as [A, B, n] (A·B·n elements) with its first two axes swapped: [B, A, n]
+    /// (e.g. time-major samples of per-agent networks regrouped agent-major, and back).
+    pub fn swap01(&self, x: &Var, a: usize, b: usize) -> Result<Var> {
+        let numel = x.value.numel();
+        if a == 0 || b == 0 || !numel.is_multiple_of(a * b) {
+            return Err(Error::shape("swap01", format!("[{a}, {b}, n]"), format!("{:?}", x.shape())));
+        }
+        let n = numel / (a * b);
+        let p = CopyParams {
+            d0: a as u32,
+            d1: b as u32,
+            d2: 1,
+            n: n as u32,
+            s0: (b * n) as u32,
+            s1: n as u32,
+            t0: n as u32,
+            t1: (a * n) as u32,
+            ..Default::default()
+        };
+        self.strided(x, &[b, a, n], p)
+    }
+
     /// Step `t` of a sequence: [K, T, B, F] → [K, B, F], or [T, B, F] → [B, F].
     pub fn time_step(&self, seq: &Var, t: usize) -> Result<Var> {
         let s = seq.shape();
@@ -504,4 +526,34 @@ fn shared_backward_w(
     let dys = stack(o, &|s| &s.1)?;
     let p = LinearParams { b: (n * b) as u32, ..p0 };
     linear_backward_w(g, be, &p, w, dummy, wsl, bs, &xs, &dys)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::autograd::Tape;
+    use crate::backend::{create, BackendKind};
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn swap01_moves_rows_and_gradients_back() {
+        let be = create(BackendKind::Cpu).unwrap();
+        let tape = Tape::new(&be);
+        // x [A = 2, B = 3, n = 2] → y [3, 2, 2]; y[b, a] = x[a, b]
+        let x = crate::autograd::Param::new(
+            "x",
+            Tensor::from_f32(&be, &[2, 3, 2], &(0..12).map(|i| i as f32).collect::<Vec<_>>()).unwrap(),
+        )
+        .unwrap();
+        let y = tape.swap01(&tape.param(&x), 2, 3).unwrap();
+        assert_eq!(y.value.to_vec().unwrap(), [0.0, 1.0, 6.0, 7.0, 2.0, 3.0, 8.0, 9.0, 4.0, 5.0, 10.0, 11.0]);
+        // loss = mean(y²): each x's gradient is 2·x/12 when the backward maps every element
+        // of y back to its own x
+        let z = tape.mse(&y, &tape.constant(&Tensor::zeros(&be, &[3, 2, 2]).unwrap())).unwrap();
+        tape.backward(&z).unwrap();
+        let g = x.grad.to_vec().unwrap();
+        for (i, gi) in g.iter().enumerate() {
+            assert!((gi - 2.0 * i as f32 / 12.0).abs() < 1e-6, "{i}: {gi}");
+        }
+        assert!(tape.swap01(&tape.param(&x), 5, 3).is_err());
+    }
 }

@@ -19,7 +19,7 @@ use mecrl::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL
 use mecrl::algo::gae::{GaeParams, Returns, GAE};
 use mecrl::algo::mappo::kernels::{ActParams, MAPPO_ACT};
 use mecrl::algo::replay::{REPLAY_GATHER, REPLAY_PUSH, REPLAY_SAMPLE, REPLAY_UPDATE};
-use mecrl::algo::rollout::{RolloutParams, ROLLOUT_COLUMNS, ROLLOUT_PLACE, ROLLOUT_PUT};
+use mecrl::algo::rollout::{RolloutParams, ROLLOUT_COLUMNS, ROLLOUT_INDEX, ROLLOUT_PLACE, ROLLOUT_PUT, ROLLOUT_ROWS};
 use mecrl::ops::ppo::{PpoLossParams, PPO_OBJECTIVE_BWD, PPO_OBJECTIVE_FWD, STATS};
 
 fn words(n: usize, tag: u32) -> Vec<u32> {
@@ -341,6 +341,29 @@ fn gae_cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) {
         };
         assert_bit_exact(be, &c, done);
     }
+    // rollout_index / rollout_rows: sparse weights (a column without any), indices past T
+    let (t, e) = (9usize, 5usize);
+    let mut weight: Vec<f32> = below(t * e, 43, 3).into_iter().map(|x| if x == 0 { 1.0 } else { 0.0 }).collect();
+    for s in 0..t {
+        weight[s * e + 2] = 0.0;
+    }
+    let p = RolloutParams { outer: t as u32, envs_in: e as u32, envs_out: e as u32, ..Default::default() };
+    let c = Case {
+        id: &ROLLOUT_INDEX,
+        params: bytemuck::bytes_of(&p).to_vec(),
+        threads: e as u32,
+        bufs: vec![f32v(&weight), vec![77; t * e], vec![77; t * e], vec![77; t * e]],
+    };
+    let idx = assert_bit_exact(be, &c, done)[1].clone().unwrap();
+    assert!(idx.contains(&(t as u32)));
+    let p = RolloutParams { width: 3, ..p };
+    let c = Case {
+        id: &ROLLOUT_ROWS,
+        params: bytemuck::bytes_of(&p).to_vec(),
+        threads: (t * e * 3) as u32,
+        bufs: vec![words(t * e * 3, 44), idx, vec![5; t * e * 3]],
+    };
+    assert_bit_exact(be, &c, done);
     crbdrqn_cases(be, done);
 }
 

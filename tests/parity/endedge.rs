@@ -80,8 +80,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) 
                 // the credit of arrival slot t from the ring after the step (done, dropped,
                 // pending and invalid words; terminals with and without a task)
                 let rows = t as usize + 1;
-                let arrived: Vec<f32> =
-                    (0..rows * n * (3 + e)).map(|i| if (i * 7919) % 3 == 0 { 0.0 } else { 1.5 }).collect();
+                let arrived: Vec<f32> = (0..rows * n).map(|i| if (i * 7919) % 3 == 0 { 0.0 } else { 1.0 }).collect();
                 let mut ring = out[7].clone().unwrap();
                 ring[1] = 3 << 30;
                 let credit = vec![ring, f32v(&arrived), vec![7; rows * n]];

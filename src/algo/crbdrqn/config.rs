@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::algo::gae::Returns;
+use crate::algo::ppo::PpoConfig;
 use crate::error::{Error, Result};
 use crate::nn::optim::OptimConfig;
 
@@ -14,16 +16,61 @@ pub enum Method {
     /// CRB-DRQN (§4).
     #[default]
     CrbDrqn,
+    /// The decentralized actor-critic (§5.2 (1)): every terminal its own actor and critic over
+    /// its own observation (η, μ, q, Load(t)), trained on its own decisions only (no sharing);
+    /// one advantage actor-critic step per episode.
+    Decentralized,
+    /// MAPPO (§5.2 (4)): one actor shared by the terminals, a critic that also reads the
+    /// instance's mean observation (centralized training), PPO per episode.
+    Mappo,
 }
 
 impl Method {
     /// Every learner, in table order.
-    pub const ALL: [Method; 1] = [Method::CrbDrqn];
+    pub const ALL: [Method; 3] = [Method::CrbDrqn, Method::Decentralized, Method::Mappo];
 
     /// Column label.
     pub fn name(self) -> &'static str {
         match self {
             Method::CrbDrqn => "crb_drqn",
+            Method::Decentralized => "decentralized",
+            Method::Mappo => "mappo",
+        }
+    }
+}
+
+/// The on-policy baselines' settings (Decentralized, MAPPO; the paper gives none).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BaselineConfig {
+    /// Units of the actors' and critics' two ReLU layers.
+    pub hidden: [usize; 2],
+    /// Adam learning rate of actor and critic (one optimizer; the value loss weighted by
+    /// `ppo.value_coef`).
+    pub lr: f32,
+    /// MAPPO's update (Yu et al.'s defaults); Decentralized takes its γ, λ, coefficients and
+    /// clip with one epoch of one minibatch (the policy gradient of A2C: the ratio is 1).
+    pub ppo: PpoConfig,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            hidden: [64, 64],
+            lr: 5e-4,
+            ppo: PpoConfig {
+                clip_eps: 0.2,
+                value_coef: 0.5,
+                entropy_coef: 0.01,
+                value_clip: 0.0,
+                gamma: 0.9,
+                lambda: 0.95,
+                returns: Returns::Lambda,
+                norm_adv: true,
+                epochs: 5,
+                minibatches: 1,
+                max_grad_norm: 10.0,
+            },
         }
     }
 }
@@ -71,6 +118,8 @@ pub struct CrbDrqnConfig {
     pub lstm_hidden: usize,
     /// Units of the two ReLU layers after the concatenation (§4.2).
     pub hidden: [usize; 2],
+    /// The baselines' settings.
+    pub baseline: BaselineConfig,
 }
 
 impl Default for CrbDrqnConfig {
@@ -95,6 +144,7 @@ impl Default for CrbDrqnConfig {
             obs_hidden: 32,
             lstm_hidden: 20,
             hidden: [64, 64],
+            baseline: BaselineConfig::default(),
         }
     }
 }
@@ -154,6 +204,14 @@ impl CrbDrqnConfig {
                 return Err(Error::config(format!("crbdrqn.{f}"), v, "must be in [0, 1]"));
             }
         }
+        let b = &self.baseline;
+        if b.hidden.contains(&0) {
+            return Err(Error::config("crbdrqn.baseline.hidden", format!("{:?}", b.hidden), "must be >= 1"));
+        }
+        if !(b.lr.is_finite() && b.lr > 0.0) {
+            return Err(Error::config("crbdrqn.baseline.lr", b.lr, "must be finite and > 0"));
+        }
+        b.ppo.validate("crbdrqn.baseline.ppo")?;
         self.optim.validate().map_err(|e| match e {
             Error::Config { field, value, why } => Error::Config { field: format!("crbdrqn.{field}"), value, why },
             other => other,

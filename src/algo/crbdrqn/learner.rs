@@ -13,21 +13,18 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::CrbDrqnConfig;
+use super::episodes::Episodes;
 use super::kernels::{PoolParams, CRBDRQN_TARGET};
 use super::net::DrqnNet;
 use super::pool::TrajectoryPool;
 use crate::algo::mappo::kernels::{ActParams, MAPPO_ACT};
 use crate::algo::mrlco::policy::restore;
-use crate::algo::rollout::{Field, Rollout, RolloutShape};
 use crate::autograd::Tape;
 use crate::backend::Backend;
-use crate::env::contract::{BatchEnv, EnvBuffers};
-use crate::env::endedge::contract::EndedgeBatchEnv;
 use crate::env::endedge::{EndedgeConfig, Heuristic, Stats};
 use crate::error::{Error, Result};
 use crate::nn::checkpoint::{insert_groups, restore_group, Checkpoint};
 use crate::nn::optim::Optimizer;
-use crate::ops::glue::{CopyParams, GLUE_COPY};
 use crate::rng;
 use crate::tensor::Tensor;
 
@@ -71,10 +68,7 @@ pub struct CrbDrqn {
     /// θ_d, the copy the terminals act with.
     pub terminal: DrqnNet,
     opt: Optimizer,
-    env: EndedgeBatchEnv,
-    out: EnvBuffers,
-    store: Rollout,
-    load: Tensor,
+    ep: Episodes,
     pool: TrajectoryPool,
     obs: Tensor,
     state: Tensor,
@@ -97,12 +91,9 @@ impl CrbDrqn {
         cfg.validate()?;
         system.validate()?;
         let b = cfg.instances;
-        let env = EndedgeBatchEnv::new(be.clone(), system, b)?;
-        let spec = env.spec().clone();
-        let (d, f, s) = (spec.agents, spec.obs_shape[0], system.servers);
+        let (d, s, f) = (system.devices, system.servers, 3 + system.servers);
         let (c, t, e) = (system.load_history, system.slots, b * d);
-        let shape = RolloutShape { steps: t, envs: e, obs: f, action_mask: 0, hidden: None };
-        shape.validate()?;
+        let ep = Episodes::new(be, system, b, f, true)?;
         let pool = TrajectoryPool::new(be, cfg.pool_capacity, cfg.trajectory_steps, e, d, t, f, (c, s))?;
         let net = |name: &str| DrqnNet::new(be, name, cfg, f, s, c, cfg.seed);
         let online = net("online")?;
@@ -112,10 +103,7 @@ impl CrbDrqn {
             terminal: net("terminal")?,
             online,
             opt,
-            out: EnvBuffers::new(&**be, &spec)?,
-            env,
-            store: Rollout::new(be, shape)?,
-            load: Tensor::zeros(be, &[t, b, c * s])?,
+            ep,
             pool,
             obs: Tensor::zeros(be, &[e, f])?,
             state: Tensor::zeros(be, &[b, c, s])?,
@@ -134,7 +122,7 @@ impl CrbDrqn {
     }
 
     fn be(&self) -> &Arc<dyn Backend> {
-        self.env.backend()
+        self.ep.backend()
     }
 
     /// Terminals per instance.
@@ -142,17 +130,12 @@ impl CrbDrqn {
         self.system.devices
     }
 
-    /// The seed of training (or test) episode `k`.
-    pub fn episode_seed(&self, k: u64, test: bool) -> u64 {
-        rng::episode_seed(self.cfg.seed, k, test, rng::stream::CRBDRQN_EPISODES)
-    }
-
     /// One decision of every terminal of the current slot with `net`: ε-greedy (ε = 0:
     /// greedy) into `action`, `weight` = 1.0 where a task arrived. Observes the slot first.
     fn decide(&mut self, test: bool, epsilon: f32) -> Result<()> {
         let be = self.be().clone();
-        copy(&self.out.obs, &self.obs)?;
-        copy(&self.out.state, &self.state)?;
+        copy(&self.ep.out.obs, &self.obs)?;
+        copy(&self.ep.out.state, &self.state)?;
         let tape = Tape::no_grad(&be);
         let net = if test { &self.online } else { &self.terminal };
         let q = net.forward(&tape, &tape.constant(&self.obs), &tape.constant(&self.state), self.agents())?;
@@ -165,7 +148,7 @@ impl CrbDrqn {
             ..Default::default()
         };
         if epsilon > 0.0 {
-            self.env.heuristic(Heuristic::Random, self.random.buffer())?;
+            self.ep.heuristic(Heuristic::Random, self.random.buffer())?;
             self.decision = self.decision.wrapping_add(1);
             let key = rng::key_of(self.cfg.seed);
             p = ActParams { mix: 2, epsilon, key0: key[0], key1: key[1], step: self.decision, ..p };
@@ -184,21 +167,14 @@ impl CrbDrqn {
 
     /// One training episode; `tick` after each slot. Returns its statistics.
     pub fn train_episode(&mut self, tick: &mut dyn FnMut()) -> Result<EpisodeStats> {
-        let (t_max, tau) = (self.system.slots, self.system.deadline_slots as usize);
-        let seed = self.episode_seed(self.episode, false);
-        self.env.reset(seed, &self.out)?;
+        let t_max = self.system.slots;
+        self.ep.begin(self.cfg.seed, self.episode, false)?;
         let epsilon = self.cfg.epsilon(self.episode);
         let (mut loss_sum, mut losses) = (None::<Tensor>, 0usize);
         for t in 0..t_max {
-            self.store.put(Field::Obs, t, &self.out.obs)?;
-            self.put_load(t)?;
+            self.ep.put_inputs(t, &self.ep.out.obs)?;
             self.decide(false, epsilon)?;
-            self.store.put(Field::Action, t, self.action.buffer())?;
-            self.store.put(Field::Weight, t, self.weight.buffer())?;
-            self.env.step(self.action.buffer(), &self.out)?;
-            if t >= tau {
-                self.credit(t - tau)?;
-            }
+            self.ep.step(t, self.action.buffer(), self.weight.buffer())?;
             if self.pool_filled >= self.cfg.warmup {
                 for _ in 0..self.cfg.updates_per_slot {
                     let l = self.update()?;
@@ -215,11 +191,9 @@ impl CrbDrqn {
             }
             tick();
         }
-        for a in t_max.saturating_sub(tau)..t_max {
-            self.credit(a)?;
-        }
-        let stats = self.env.inner().stats()?;
-        self.pool.push(&self.store, &self.load)?;
+        let stats = self.ep.finish()?;
+        let load = self.ep.load.as_ref().expect("the store keeps Load(t)");
+        self.pool.push(&self.ep.store, load)?;
         self.pool_filled = self.pool.filled()?.0;
         let loss = match loss_sum {
             Some(s) => s.to_vec()?[0] / losses as f32,
@@ -234,28 +208,15 @@ impl CrbDrqn {
     pub fn test(&mut self, episodes: u64, tick: &mut dyn FnMut()) -> Result<Stats> {
         let mut total = Stats::default();
         for k in 0..episodes {
-            let seed = self.episode_seed(k, true);
-            self.env.reset(seed, &self.out)?;
+            self.ep.begin(self.cfg.seed, k, true)?;
             for _ in 0..self.system.slots {
                 self.decide(true, 0.0)?;
-                self.env.step(self.action.buffer(), &self.out)?;
+                self.ep.step_only(self.action.buffer())?;
                 tick();
             }
-            total.add(&self.env.inner().stats()?);
+            total.add(&self.ep.stats()?);
         }
         Ok(total)
-    }
-
-    /// Row t of the episode's Load(t) store.
-    fn put_load(&self, t: usize) -> Result<()> {
-        let n = self.state.numel();
-        let p = CopyParams { d0: 1, d1: 1, d2: 1, n: n as u32, toff: (t * n) as u32, ..Default::default() };
-        self.be().launch(&GLUE_COPY, bytemuck::bytes_of(&p), n as u32, &[&self.out.state, self.load.buffer()])
-    }
-
-    /// The rewards of the tasks that arrived at slot `a`, credited to it (eq. 18–19).
-    fn credit(&self, a: usize) -> Result<()> {
-        self.env.inner().credit_into(a as u32, self.store.obs.buffer(), self.store.reward.buffer())
     }
 
     /// θ_d ← θ (Alg. 1, line 12).

@@ -3,10 +3,13 @@
 //! (eq. 20–25), on the `endedge` system. Decisions: docs/crbdrqn.md.
 
 pub mod config;
+pub mod episodes;
 pub mod kernels;
 pub mod learner;
 pub mod net;
+pub mod onpolicy;
 pub mod pool;
 
 pub use config::{CrbDrqnConfig, Method};
-pub use learner::CrbDrqn;
+pub use learner::{CrbDrqn, EpisodeStats};
+pub use onpolicy::OnPolicy;

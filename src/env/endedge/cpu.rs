@@ -297,19 +297,19 @@ pub fn credit(result: u32, drop_reward: f32) -> f32 {
     }
 }
 
-/// `endedge_credit` (`t` = the arrival slot a): bufs result \[B,D,W\], obs \[≥ a + 1, B·D, 3 + E\]
-/// (the episode's observations; η = column 0), reward \[≥ a + 1, B·D\]: row a takes each
-/// terminal's reward of the task that arrived at a (0 without one) — the credit of eq. (18)–(19)
-/// to the arrival slot. Call it once the task has resolved (after slot a + τ, before ring entry
+/// `endedge_credit` (`t` = the arrival slot a): bufs result \[B,D,W\], arrived \[≥ a + 1, B·D\]
+/// (> 0 where a task arrived: a learner's decision weights), reward \[≥ a + 1, B·D\]: row a takes
+/// each terminal's reward of the task that arrived at a (0 without one) — the credit of eq.
+/// (18)–(19) to the arrival slot. Call it once the task has resolved (after slot a + τ, before ring entry
 /// a mod W is reused at slot a + W) or at the horizon (pending → Const).
 pub fn cpu_credit(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: EndedgeParams = decode(params);
-    check("endedge_credit", sizes_credit, params, bufs, &["result", "obs", "reward"])?;
-    let (n, f, w, a) = ((p.b * p.d) as usize, 3 + p.e as usize, p.w as usize, p.t as usize);
-    let [result, obs, reward] = bufs else { unreachable!("the spec has 3 buffers") };
-    let (obs, reward) = (f32s(obs), f32s_mut(reward));
+    check("endedge_credit", sizes_credit, params, bufs, &["result", "arrived", "reward"])?;
+    let (n, w, a) = ((p.b * p.d) as usize, p.w as usize, p.t as usize);
+    let [result, arrived, reward] = bufs else { unreachable!("the spec has 3 buffers") };
+    let (arrived, reward) = (f32s(arrived), f32s_mut(reward));
     for i in 0..n {
-        let arrived = obs[(a * n + i) * f] > 0.0;
+        let arrived = arrived[a * n + i] > 0.0;
         reward[a * n + i] = if arrived { credit(result[i * w + a % w], p.drop_reward) } else { 0.0 };
     }
     Ok(())
@@ -343,7 +343,7 @@ fn sizes(k: Kernel, bytes: &[u8]) -> Vec<u64> {
         Kernel::State => vec![b * c * e, b * c * e],
         Kernel::Credit => {
             let rows = p.t as u64 + 1;
-            vec![bdw, rows * bd * (3 + e), rows * bd]
+            vec![bdw, rows * bd, rows * bd]
         }
     }
 }

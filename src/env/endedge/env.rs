@@ -239,11 +239,11 @@ impl EndedgeEnv {
     }
 
     /// Row `a` of an episode's rewards credited to the arrival slot (eq. 18–19; `endedge_credit`)
-    /// from the result ring: `obs` [≥ a + 1, B·D, 3 + E] the episode's observations, `reward`
+    /// from the result ring: `arrived` [≥ a + 1, B·D] > 0 where a task arrived, `reward`
     /// [≥ a + 1, B·D]. Call after slot a + τ and before slot a + τ + 1, or at the horizon.
-    pub fn credit_into(&self, a: u32, obs: &Buffer, reward: &Buffer) -> Result<()> {
+    pub fn credit_into(&self, a: u32, arrived: &Buffer, reward: &Buffer) -> Result<()> {
         let p = EndedgeParams { t: a, ..self.params(Heuristic::Local) };
-        self.launch(&ENDEDGE_CREDIT, &p, self.batch * self.cfg.devices, &[&self.result, obs, reward])
+        self.launch(&ENDEDGE_CREDIT, &p, self.batch * self.cfg.devices, &[&self.result, arrived, reward])
     }
 
     /// Load(t) [B, C, E] as floats into `state`.

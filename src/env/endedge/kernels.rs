@@ -61,6 +61,6 @@ crate::kernels! {
         cpu super::cpu::cpu_state, sizes super::cpu::sizes_state;
     /// `endedge`: the reward of each terminal's task that arrived at slot `t`, credited to it
     /// (eq. 18–19; the learner's view of the result ring).
-    ENDEDGE_CREDIT = endedge_credit(EndedgeParams; result: R U32, obs: R F32, reward: W F32)
+    ENDEDGE_CREDIT = endedge_credit(EndedgeParams; result: R U32, arrived: R F32, reward: W F32)
         cpu super::cpu::cpu_credit, sizes super::cpu::sizes_credit;
 }

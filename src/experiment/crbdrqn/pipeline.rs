@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::config::{CrbDrqnRunConfig, Point};
 use super::outputs::write_outputs;
 use super::results::{convergence_episode, Convergence, EpisodeRow, Results, TestRow};
-use crate::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig, Method};
+use crate::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig, EpisodeStats, Method, OnPolicy};
 use crate::backend::Backend;
 use crate::env::contract::{BatchEnv, EnvBuffers};
 use crate::env::endedge::contract::EndedgeBatchEnv;
@@ -45,6 +45,55 @@ pub fn heuristic_test(
     Ok(total)
 }
 
+/// Any learner of the comparison.
+enum AnyLearner {
+    /// CRB-DRQN.
+    Drqn(Box<CrbDrqn>),
+    /// Decentralized, MAPPO.
+    OnPolicy(Box<OnPolicy>),
+}
+
+impl AnyLearner {
+    fn new(be: &Arc<dyn Backend>, method: Method, cfg: &CrbDrqnConfig, sys: &EndedgeConfig) -> Result<Self> {
+        Ok(match method {
+            Method::CrbDrqn => AnyLearner::Drqn(Box::new(CrbDrqn::new(be, cfg, sys)?)),
+            Method::Decentralized | Method::Mappo => {
+                AnyLearner::OnPolicy(Box::new(OnPolicy::new(be, method, cfg, sys)?))
+            }
+        })
+    }
+    fn episode(&self) -> u64 {
+        match self {
+            AnyLearner::Drqn(l) => l.episode,
+            AnyLearner::OnPolicy(l) => l.episode,
+        }
+    }
+    fn train_episode(&mut self, tick: &mut dyn FnMut()) -> Result<EpisodeStats> {
+        match self {
+            AnyLearner::Drqn(l) => l.train_episode(tick),
+            AnyLearner::OnPolicy(l) => l.train_episode(tick),
+        }
+    }
+    fn test(&mut self, episodes: u64, tick: &mut dyn FnMut()) -> Result<Stats> {
+        match self {
+            AnyLearner::Drqn(l) => l.test(episodes, tick),
+            AnyLearner::OnPolicy(l) => l.test(episodes, tick),
+        }
+    }
+    fn save(&self, path: &Path) -> Result<()> {
+        match self {
+            AnyLearner::Drqn(l) => l.save(path),
+            AnyLearner::OnPolicy(l) => l.save(path),
+        }
+    }
+    fn load(&mut self, path: &Path) -> Result<()> {
+        match self {
+            AnyLearner::Drqn(l) => l.load(path),
+            AnyLearner::OnPolicy(l) => l.load(path),
+        }
+    }
+}
+
 /// Train `method` at `point` (resuming from its checkpoint in `work`), `tick` per slot.
 fn train(
     be: &Arc<dyn Backend>,
@@ -53,12 +102,10 @@ fn train(
     method: Method,
     work: &Path,
     tick: &mut dyn FnMut(u64),
-) -> Result<(CrbDrqn, Vec<EpisodeRow>)> {
+) -> Result<(AnyLearner, Vec<EpisodeRow>)> {
     let sys = &point.system;
     let lc = CrbDrqnConfig { seed: cfg.seed, ..cfg.crbdrqn.clone() };
-    let mut l = match method {
-        Method::CrbDrqn => CrbDrqn::new(be, &lc, sys)?,
-    };
+    let mut l = AnyLearner::new(be, method, &lc, sys)?;
     let stem = format!("{}.{}", point.stem(), method.name());
     let (ckpt, tmp, log_path) = (
         work.join(format!("{stem}.safetensors")),
@@ -69,18 +116,18 @@ fn train(
     if ckpt.exists() {
         l.load(&ckpt)?;
         log = read_json(&log_path)?.unwrap_or_default();
-        log.truncate(l.episode as usize);
-        if log.len() != l.episode as usize {
+        log.truncate(l.episode() as usize);
+        if log.len() != l.episode() as usize {
             return Err(Error::input("work file", 0, log_path.display(), "the log does not match the checkpoint"));
         }
-        tick((l.episode as usize * sys.slots) as u64);
+        tick((l.episode() as usize * sys.slots) as u64);
     }
     let (slot_s, drop) = (sys.slot_s, sys.drop_reward());
-    while (l.episode as usize) < cfg.episodes {
+    while (l.episode() as usize) < cfg.episodes {
         let t0 = Instant::now();
         let s = l.train_episode(&mut || tick(1))?;
         log.push(EpisodeRow {
-            episode: l.episode as usize,
+            episode: l.episode() as usize,
             reward: s.stats.avg_reward(drop),
             failure: s.stats.drop_rate(),
             delay_s: s.stats.avg_delay() * slot_s,
@@ -88,7 +135,7 @@ fn train(
             epsilon: s.epsilon as f64,
             seconds: t0.elapsed().as_secs_f64(),
         });
-        let done = l.episode as usize;
+        let done = l.episode() as usize;
         if done.is_multiple_of(cfg.checkpoint_every) || done == cfg.episodes {
             // the log first: a checkpoint never claims episodes its log lacks
             write_json(&log_path, &log)?;
