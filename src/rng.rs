@@ -82,6 +82,8 @@ pub mod stream {
     pub const CRBDRQN_POOL: u32 = 69;
     /// CRB-DRQN: the seeds of the training and test episodes.
     pub const CRBDRQN_EPISODES: u32 = 70;
+    /// Sequence replay: draws of whole groups of columns (QMIX's episode-instances).
+    pub const REPLAY_GROUPS: u32 = 71;
 }
 
 /// The seed of episode `k` of a learner seeded `seed` (`test`: the test episodes), drawn from

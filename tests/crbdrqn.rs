@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mecrl::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig, EpisodeStats, Method, OnPolicy};
+use mecrl::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig, EpisodeStats, Method, OnPolicy, Qmix, QmixConfig};
 use mecrl::backend::{create, Backend, BackendKind};
 use mecrl::env::endedge::EndedgeConfig;
 use mecrl::env::endedge::Stats;
@@ -34,6 +34,16 @@ fn small() -> (CrbDrqnConfig, EndedgeConfig) {
         obs_hidden: 8,
         lstm_hidden: 6,
         hidden: [12, 10],
+        qmix: QmixConfig {
+            agent_hidden: [12, 10],
+            embed: 6,
+            hyper_hidden: 8,
+            batch: 2,
+            updates: 2,
+            replay_episodes: 6,
+            target_update: 3,
+            ..QmixConfig::default()
+        },
         ..CrbDrqnConfig::default()
     };
     (cfg, sys)
@@ -134,6 +144,62 @@ fn the_baselines_train_resume_and_agree_across_backends() {
         assert!(OnPolicy::new(&be, other, &cfg, &sys).unwrap().load(&ck).is_err());
     }
     assert!(OnPolicy::new(&create(BackendKind::Cpu).unwrap(), Method::CrbDrqn, &cfg, &sys).is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// QMIX's curve: per episode (drop, delay, reward, loss, episodes held), then a test.
+fn qmix_more(l: &mut Qmix, episodes: usize) -> Vec<f64> {
+    let mut out = vec![];
+    for _ in 0..episodes {
+        let s = l.train_episode(&mut || {}).unwrap();
+        out.extend(flat(&s.stats));
+        out.extend([s.loss as f64, s.pool as f64]);
+    }
+    out
+}
+
+#[test]
+fn qmix_trains_resumes_and_agrees_across_backends() {
+    let (cfg, sys) = small();
+    let mut reference: Option<Vec<f64>> = None;
+    for be in common::backends() {
+        let kind = be.kind();
+        let mut l = Qmix::new(&be, &cfg, &sys).unwrap();
+        let mut got = qmix_more(&mut l, 3);
+        got.extend(flat(&l.test(1, &mut || {}).unwrap()));
+        assert!(got.iter().all(|x| x.is_finite()), "{got:?}");
+        // every episode pushes its two instance-episodes; with `batch` = 2 held, `updates` = 2
+        // updates follow each episode
+        assert_eq!((got[5], got[11], got[17]), (2.0, 4.0, 6.0));
+        assert!(got[4] > 0.0 && got[10] > 0.0 && got[16] > 0.0 && l.updates == 6, "{got:?}");
+        match &reference {
+            None => reference = Some(got),
+            Some(want) => {
+                for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                    assert!((w - g).abs() <= 1e-4 * w.abs().max(1e-3), "{kind}: point {i}: {g} vs {w}");
+                }
+            }
+        }
+    }
+    let be = create(BackendKind::Cpu).unwrap();
+    let dir = tmp("qmix");
+    let ck = dir.join("qmix.ckpt");
+    let mut full_l = Qmix::new(&be, &cfg, &sys).unwrap();
+    let mut full = qmix_more(&mut full_l, 4);
+    full.extend(flat(&full_l.test(1, &mut || {}).unwrap()));
+    let mut a = Qmix::new(&be, &cfg, &sys).unwrap();
+    let mut got = qmix_more(&mut a, 2);
+    a.save(&ck).unwrap();
+    let mut b = Qmix::new(&be, &cfg, &sys).unwrap();
+    b.load(&ck).unwrap();
+    got.extend(qmix_more(&mut b, 2));
+    got.extend(flat(&b.test(1, &mut || {}).unwrap()));
+    assert_eq!(got, full, "resumed QMIX differs");
+    let other = CrbDrqnConfig { qmix: QmixConfig { lr: 1e-3, ..cfg.qmix.clone() }, ..cfg.clone() };
+    assert!(Qmix::new(&be, &other, &sys).unwrap().load(&ck).is_err());
+    let bad = CrbDrqnConfig { qmix: QmixConfig { embed: 0, ..cfg.qmix.clone() }, ..cfg };
+    let e = Qmix::new(&be, &bad, &sys).err().expect("refused").to_string();
+    assert!(e.contains("crbdrqn.qmix.embed"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -248,16 +314,16 @@ fn the_pipeline_resumes_and_writes_its_tables() {
     let resumed = untimed(run_in(&rc, be, &b, &mut |k| ticks += k).unwrap());
     assert_eq!(ticks, rc.work_units(), "progress counts what was reused");
     assert_eq!(resumed, full);
-    assert_eq!(full.curves.len(), 9, "three learners at three points");
-    assert_eq!(full.tests.len(), 18, "three learners and three heuristics at three points");
-    assert_eq!(full.convergence.len(), 6, "one per learner and D of Fig. 5");
+    assert_eq!(full.curves.len(), 12, "four learners at three points");
+    assert_eq!(full.tests.len(), 21, "four learners and three heuristics at three points");
+    assert_eq!(full.convergence.len(), 8, "one per learner and D of Fig. 5");
     let md = write_outputs(&rc, &full, &a.join("out")).unwrap_or_else(|e| {
         // figures need a font; the tables are written before them
         assert!(e.to_string().contains("font"), "{e}");
         String::new()
     });
     let table = std::fs::read_to_string(a.join("out/tests.csv")).unwrap();
-    assert_eq!(table.lines().count(), 19);
+    assert_eq!(table.lines().count(), 22);
     assert!(md.is_empty() || md.contains("| 6 | crb_drqn |"), "{md}");
     let _ = std::fs::remove_dir_all(a);
     let _ = std::fs::remove_dir_all(b);
@@ -286,7 +352,7 @@ fn cli_run_of_the_shipped_config() {
     let o = mecrl().arg("run").arg(&cfg).arg("--out").arg(&out).arg("--quiet").output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
-    for label in ["Fig. 5", "Fig. 6", "| 3 | crb_drqn |", "| 3 | decentralized |", "| 5 | mappo |", "| 5 | greedy |"] {
+    for label in ["Fig. 5", "Fig. 6", "| 3 | crb_drqn |", "| 3 | decentralized |", "| 5 | qmix |", "| 5 | mappo |"] {
         assert!(stdout.contains(label), "table shows {label}:\n{stdout}");
     }
     let run = out.join("crbdrqn");

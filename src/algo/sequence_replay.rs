@@ -86,6 +86,32 @@ impl SequenceReplay {
             .collect())
     }
 
+    /// A minibatch of `k` groups of `group` consecutive columns (e.g. the D terminals of one
+    /// instance's episode, for a team learner), each group drawn uniformly with replacement
+    /// among those held (Philox under (`seed`, `round`, `draw`)): k·group columns, group by group.
+    pub fn sample_groups(&self, k: usize, group: usize, seed: u64, round: u32, draw: u32) -> Result<Rollout> {
+        let n = self.len();
+        if group == 0 || !self.block.is_multiple_of(group) {
+            return Err(Error::config(
+                "replay.group",
+                group,
+                format!("must divide the {} columns of a push", self.block),
+            ));
+        }
+        let groups = n / group;
+        if groups == 0 || k == 0 {
+            return Err(Error::config("replay.batch", k, format!("cannot draw {k} groups from {groups}")));
+        }
+        let key = rng::key_of(seed);
+        let mut idx = Vec::with_capacity(k * group);
+        for i in 0..k as u32 {
+            let w = rng::philox4x32_10([i, round, draw, rng::stream::REPLAY_GROUPS], key)[0];
+            let g = rng::uniform_index(w, groups as u32) as usize;
+            idx.extend((g * group..(g + 1) * group).map(|c| c as u32));
+        }
+        self.store.columns(&idx)
+    }
+
     /// A minibatch of `k` sequences (see [`SequenceReplay::draw`]) gathered on the device.
     pub fn sample(&self, k: usize, seed: u64, round: u32, draw: u32) -> Result<Rollout> {
         self.store.columns(&self.draw(k, seed, round, draw)?)
@@ -127,6 +153,15 @@ mod tests {
         assert!(d.iter().all(|&i| i < 6) && (0..6).all(|i| d.contains(&i)));
         assert_eq!(d, rb.draw(200, 5, 3, 0).unwrap(), "deterministic");
         assert_ne!(d, rb.draw(200, 5, 4, 0).unwrap());
+        // groups of 3 columns (a push is one group): both pushes held, whole groups drawn
+        let g = rb.sample_groups(5, 3, 5, 3, 1).unwrap();
+        let cols = g.obs.to_vec().unwrap();
+        for k in 0..5 {
+            let first = cols[3 * k];
+            assert!(first == 200.0 || first == 100.0, "{cols:?}");
+            assert_eq!(cols[3 * k..3 * k + 3], [first, first + 1.0, first + 2.0]);
+        }
+        assert!(rb.sample_groups(1, 2, 5, 3, 1).is_err(), "2 does not divide 3");
         let wrong = Rollout::new(&be, RolloutShape { envs: 2, ..one }).unwrap();
         assert!(rb.push(&wrong).is_err());
     }

@@ -16,6 +16,9 @@ pub enum Method {
     /// CRB-DRQN (§4).
     #[default]
     CrbDrqn,
+    /// QMIX (§5.2 (3)): a shared agent Q-network and a monotonic hypernetwork mixer over the
+    /// global state, trained from a replay of whole episodes.
+    Qmix,
     /// The decentralized actor-critic (§5.2 (1)): every terminal its own actor and critic over
     /// its own observation (η, μ, q, Load(t)), trained on its own decisions only (no sharing);
     /// one advantage actor-critic step per episode.
@@ -27,13 +30,14 @@ pub enum Method {
 
 impl Method {
     /// Every learner, in table order.
-    pub const ALL: [Method; 3] = [Method::CrbDrqn, Method::Decentralized, Method::Mappo];
+    pub const ALL: [Method; 4] = [Method::CrbDrqn, Method::Decentralized, Method::Qmix, Method::Mappo];
 
     /// Column label.
     pub fn name(self) -> &'static str {
         match self {
             Method::CrbDrqn => "crb_drqn",
             Method::Decentralized => "decentralized",
+            Method::Qmix => "qmix",
             Method::Mappo => "mappo",
         }
     }
@@ -72,6 +76,73 @@ impl Default for BaselineConfig {
                 max_grad_norm: 10.0,
             },
         }
+    }
+}
+
+/// QMIX's settings (pymarl's defaults where the CRB-DRQN paper gives none).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QmixConfig {
+    /// Units of the agent network's two ReLU layers.
+    pub agent_hidden: [usize; 2],
+    /// Units of the mixing network's hidden layer (pymarl: 32).
+    pub embed: usize,
+    /// Units of the hypernetworks' hidden layer (pymarl: 64).
+    pub hyper_hidden: usize,
+    /// RMSProp learning rate (pymarl: 5e-4).
+    pub lr: f32,
+    /// Episodes (of one instance) per update (pymarl: 32).
+    pub batch: usize,
+    /// Updates per training episode.
+    pub updates: usize,
+    /// Episodes of B instances the replay holds.
+    pub replay_episodes: usize,
+    /// Target networks ← online every this many updates.
+    pub target_update: usize,
+    /// Gradient-norm clip (pymarl: 10).
+    pub max_grad_norm: f32,
+}
+
+impl Default for QmixConfig {
+    fn default() -> Self {
+        QmixConfig {
+            agent_hidden: [64, 64],
+            embed: 32,
+            hyper_hidden: 64,
+            lr: 5e-4,
+            batch: 8,
+            updates: 4,
+            replay_episodes: 200,
+            target_update: 50,
+            max_grad_norm: 10.0,
+        }
+    }
+}
+
+impl QmixConfig {
+    /// Check every field (names prefixed `crbdrqn.qmix.`).
+    pub fn validate(&self) -> Result<()> {
+        for (f, v) in [
+            ("agent_hidden[0]", self.agent_hidden[0]),
+            ("agent_hidden[1]", self.agent_hidden[1]),
+            ("embed", self.embed),
+            ("hyper_hidden", self.hyper_hidden),
+            ("batch", self.batch),
+            ("updates", self.updates),
+            ("replay_episodes", self.replay_episodes),
+            ("target_update", self.target_update),
+        ] {
+            if v == 0 || v > 1 << 20 {
+                return Err(Error::config(format!("crbdrqn.qmix.{f}"), v, "must be in 1..=1048576"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::config("crbdrqn.qmix.lr", self.lr, "must be finite and > 0"));
+        }
+        if !(self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0) {
+            return Err(Error::config("crbdrqn.qmix.max_grad_norm", self.max_grad_norm, "must be finite and >= 0"));
+        }
+        Ok(())
     }
 }
 
@@ -120,6 +191,8 @@ pub struct CrbDrqnConfig {
     pub hidden: [usize; 2],
     /// The baselines' settings.
     pub baseline: BaselineConfig,
+    /// QMIX's settings.
+    pub qmix: QmixConfig,
 }
 
 impl Default for CrbDrqnConfig {
@@ -145,6 +218,7 @@ impl Default for CrbDrqnConfig {
             lstm_hidden: 20,
             hidden: [64, 64],
             baseline: BaselineConfig::default(),
+            qmix: QmixConfig::default(),
         }
     }
 }
@@ -212,6 +286,7 @@ impl CrbDrqnConfig {
             return Err(Error::config("crbdrqn.baseline.lr", b.lr, "must be finite and > 0"));
         }
         b.ppo.validate("crbdrqn.baseline.ppo")?;
+        self.qmix.validate()?;
         self.optim.validate().map_err(|e| match e {
             Error::Config { field, value, why } => Error::Config { field: format!("crbdrqn.{field}"), value, why },
             other => other,

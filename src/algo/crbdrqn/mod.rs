@@ -9,7 +9,9 @@ pub mod learner;
 pub mod net;
 pub mod onpolicy;
 pub mod pool;
+pub mod qmix;
 
-pub use config::{CrbDrqnConfig, Method};
+pub use config::{BaselineConfig, CrbDrqnConfig, Method, QmixConfig};
 pub use learner::{CrbDrqn, EpisodeStats};
 pub use onpolicy::OnPolicy;
+pub use qmix::Qmix;

@@ -165,7 +165,7 @@ impl OnPolicy {
         let (k, width) = match method {
             Method::Decentralized => (d, actor_in),
             Method::Mappo => (1, actor_in + f),
-            Method::CrbDrqn => return Err(Error::config("method", "crb_drqn", "is not an on-policy baseline")),
+            other => return Err(Error::config("method", other.name(), "is not an on-policy baseline")),
         };
         let b = cfg.instances;
         let ep = Episodes::new(be, system, b, width, false)?;

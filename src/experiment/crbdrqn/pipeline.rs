@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::config::{CrbDrqnRunConfig, Point};
 use super::outputs::write_outputs;
 use super::results::{convergence_episode, Convergence, EpisodeRow, Results, TestRow};
-use crate::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig, EpisodeStats, Method, OnPolicy};
+use crate::algo::crbdrqn::{CrbDrqn, CrbDrqnConfig, EpisodeStats, Method, OnPolicy, Qmix};
 use crate::backend::Backend;
 use crate::env::contract::{BatchEnv, EnvBuffers};
 use crate::env::endedge::contract::EndedgeBatchEnv;
@@ -51,6 +51,8 @@ enum AnyLearner {
     Drqn(Box<CrbDrqn>),
     /// Decentralized, MAPPO.
     OnPolicy(Box<OnPolicy>),
+    /// QMIX.
+    Qmix(Box<Qmix>),
 }
 
 impl AnyLearner {
@@ -60,36 +62,42 @@ impl AnyLearner {
             Method::Decentralized | Method::Mappo => {
                 AnyLearner::OnPolicy(Box::new(OnPolicy::new(be, method, cfg, sys)?))
             }
+            Method::Qmix => AnyLearner::Qmix(Box::new(Qmix::new(be, cfg, sys)?)),
         })
     }
     fn episode(&self) -> u64 {
         match self {
             AnyLearner::Drqn(l) => l.episode,
             AnyLearner::OnPolicy(l) => l.episode,
+            AnyLearner::Qmix(l) => l.episode,
         }
     }
     fn train_episode(&mut self, tick: &mut dyn FnMut()) -> Result<EpisodeStats> {
         match self {
             AnyLearner::Drqn(l) => l.train_episode(tick),
             AnyLearner::OnPolicy(l) => l.train_episode(tick),
+            AnyLearner::Qmix(l) => l.train_episode(tick),
         }
     }
     fn test(&mut self, episodes: u64, tick: &mut dyn FnMut()) -> Result<Stats> {
         match self {
             AnyLearner::Drqn(l) => l.test(episodes, tick),
             AnyLearner::OnPolicy(l) => l.test(episodes, tick),
+            AnyLearner::Qmix(l) => l.test(episodes, tick),
         }
     }
     fn save(&self, path: &Path) -> Result<()> {
         match self {
             AnyLearner::Drqn(l) => l.save(path),
             AnyLearner::OnPolicy(l) => l.save(path),
+            AnyLearner::Qmix(l) => l.save(path),
         }
     }
     fn load(&mut self, path: &Path) -> Result<()> {
         match self {
             AnyLearner::Drqn(l) => l.load(path),
             AnyLearner::OnPolicy(l) => l.load(path),
+            AnyLearner::Qmix(l) => l.load(path),
         }
     }
 }
