@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::experiment::pick_backend;
 
 pub mod coop;
+pub mod crbdrqn;
 pub mod crowd;
 pub mod dag;
 pub mod endedge;

@@ -300,6 +300,9 @@ enum BenchCmd {
     /// `mappo`: one mixed-MAPPO update (recurrent actor over every agent, five recurrent
     /// critics; a rollout of at least 100,000 agent-steps) next to JAX-CPU.
     Mappo(bench::mappo::Args),
+    /// `crbdrqn`: one CRB-DRQN training step (familiarity sampling, double-DQN target, LSTM
+    /// over Load(t), dueling head, RMSProp) at K = 4 and 256 trajectories next to JAX-CPU.
+    Crbdrqn(bench::crbdrqn::Args),
 }
 
 fn main() -> ExitCode {
@@ -380,6 +383,7 @@ fn bench(what: &BenchCmd) -> mecrl::Result<()> {
         BenchCmd::Nn(a) => bench::nn::run(a),
         BenchCmd::Mrlco(a) => bench::mrlco::run(a),
         BenchCmd::Mappo(a) => bench::mappo::run(a),
+        BenchCmd::Crbdrqn(a) => bench::crbdrqn::run(a),
     }
 }
 
