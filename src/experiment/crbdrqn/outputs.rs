@@ -154,6 +154,14 @@ fn summary(cfg: &CrbDrqnRunConfig, res: &Results) -> String {
             c.seconds.map_or(String::new(), |s| format!("{s:.2}"))
         );
     }
+    md.push_str("\n## Training throughput (whole training: act, step, pool or rollout, updates)\n\n");
+    md.push_str("| point | method | episodes | seconds | terminal-slots/s |\n|---|---|---|---|---|\n");
+    for (point, method, rows) in &res.curves {
+        let secs: f64 = rows.iter().map(|r| r.seconds).sum();
+        let d = cfg.points().into_iter().find(|p| &p.stem() == point).map_or(0, |p| p.system.devices);
+        let ts = (d * cfg.endedge.slots * cfg.crbdrqn.instances * rows.len()) as f64;
+        let _ = writeln!(md, "| {point} | {method} | {} | {secs:.1} | {:.0} |", rows.len(), ts / secs.max(1e-9));
+    }
     md.push_str("\n## The paper's claims, checked\n\n");
     let learners: Vec<&str> = cfg.methods.iter().map(|m| m.name()).collect();
     for &d in cfg.devices.iter().filter(|&&d| d >= 25) {
