@@ -106,3 +106,35 @@ pub(crate) fn output_files(out: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     }
     Ok(files)
 }
+
+/// Computes a work file's value, counting slots through the tick it is given.
+pub(crate) type Compute<'a, T> = dyn FnMut(&mut dyn FnMut(u64)) -> Result<T> + 'a;
+
+/// A work file's value, or computed by `f` and kept there (a rerun ticks `skip` instead).
+pub(crate) fn cached<T: Serialize + DeserializeOwned>(
+    path: &Path,
+    skip: u64,
+    tick: &mut dyn FnMut(u64),
+    f: &mut Compute<T>,
+) -> Result<T> {
+    if let Some(r) = read_json::<T>(path)? {
+        tick(skip);
+        return Ok(r);
+    }
+    let r = f(tick)?;
+    write_json(path, &r)?;
+    Ok(r)
+}
+
+/// `manifest.json` of a reproduction in `dir`: version, commit, system, config, device.
+pub(crate) fn write_manifest(dir: &Path, system: &str, config: &impl Serialize, backend: &str) -> Result<()> {
+    let manifest = serde_json::json!({
+        "mecrl_version": crate::VERSION,
+        "git_commit": crate::GIT_COMMIT,
+        "system": system,
+        "config": config,
+        "backend_device": backend,
+    });
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::config("manifest", "?", e.to_string()))?;
+    write_atomic(&dir.join("manifest.json"), &bytes)
+}

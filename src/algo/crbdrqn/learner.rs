@@ -13,15 +13,14 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::CrbDrqnConfig;
-use super::episodes::Episodes;
+use super::episodes::{Episodes, Pick};
 use super::kernels::{PoolParams, CRBDRQN_TARGET};
 use super::net::DrqnNet;
 use super::pool::TrajectoryPool;
-use crate::algo::mappo::kernels::{ActParams, MAPPO_ACT};
 use crate::algo::mrlco::policy::restore;
 use crate::autograd::Tape;
 use crate::backend::Backend;
-use crate::env::endedge::{EndedgeConfig, Heuristic, Stats};
+use crate::env::endedge::{EndedgeConfig, Stats};
 use crate::error::{Error, Result};
 use crate::nn::checkpoint::{insert_groups, restore_group, Checkpoint};
 use crate::nn::optim::Optimizer;
@@ -72,10 +71,6 @@ pub struct CrbDrqn {
     pool: TrajectoryPool,
     obs: Tensor,
     state: Tensor,
-    random: Tensor,
-    action: Tensor,
-    explored: Tensor,
-    weight: Tensor,
     /// Episodes trained.
     pub episode: u64,
     /// Training steps taken (Alg. 2's count_e).
@@ -107,10 +102,6 @@ impl CrbDrqn {
             pool,
             obs: Tensor::zeros(be, &[e, f])?,
             state: Tensor::zeros(be, &[b, c, s])?,
-            random: Tensor::zeros_u32(be, &[e])?,
-            action: Tensor::zeros_u32(be, &[e])?,
-            explored: Tensor::zeros(be, &[e])?,
-            weight: Tensor::zeros(be, &[e])?,
             cfg: cfg.clone(),
             system: system.clone(),
             episode: 0,
@@ -140,29 +131,13 @@ impl CrbDrqn {
         let net = if test { &self.online } else { &self.terminal };
         let q = net.forward(&tape, &tape.constant(&self.obs), &tape.constant(&self.state), self.agents())?;
         let greedy = tape.argmax(&q)?;
-        let e = self.obs.shape()[0];
-        let mut p = ActParams {
-            rows: e as u32,
-            cols: q.shape()[1] as u32,
-            obs_width: self.obs.shape()[1] as u32,
-            ..Default::default()
-        };
-        if epsilon > 0.0 {
-            self.ep.heuristic(Heuristic::Random, self.random.buffer())?;
+        let pick = if epsilon > 0.0 {
             self.decision = self.decision.wrapping_add(1);
-            let key = rng::key_of(self.cfg.seed);
-            p = ActParams { mix: 2, epsilon, key0: key[0], key1: key[1], step: self.decision, ..p };
-        }
-        let bufs = [
-            q.value.buffer(),
-            greedy.buffer(),
-            self.random.buffer(),
-            self.obs.buffer(),
-            self.action.buffer(),
-            self.explored.buffer(),
-            self.weight.buffer(),
-        ];
-        be.launch(&MAPPO_ACT, bytemuck::bytes_of(&p), e as u32, &bufs)
+            Pick::Epsilon(epsilon, rng::key_of(self.cfg.seed), self.decision)
+        } else {
+            Pick::Own
+        };
+        self.ep.act(&q.value, &greedy, &self.obs, pick)
     }
 
     /// One training episode; `tick` after each slot. Returns its statistics.
@@ -174,7 +149,7 @@ impl CrbDrqn {
         for t in 0..t_max {
             self.ep.put_inputs(t, &self.ep.out.obs)?;
             self.decide(false, epsilon)?;
-            self.ep.step(t, self.action.buffer(), self.weight.buffer())?;
+            self.ep.step(t)?;
             if self.pool_filled >= self.cfg.warmup {
                 for _ in 0..self.cfg.updates_per_slot {
                     let l = self.update()?;
@@ -211,7 +186,7 @@ impl CrbDrqn {
             self.ep.begin(self.cfg.seed, k, true)?;
             for _ in 0..self.system.slots {
                 self.decide(true, 0.0)?;
-                self.ep.step_only(self.action.buffer())?;
+                self.ep.step_only()?;
                 tick();
             }
             total.add(&self.ep.stats()?);

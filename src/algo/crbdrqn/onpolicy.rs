@@ -14,9 +14,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::{CrbDrqnConfig, Method};
-use super::episodes::Episodes;
+use super::episodes::{Episodes, Pick};
 use super::learner::EpisodeStats;
-use crate::algo::mappo::kernels::{ActParams, MAPPO_ACT};
 use crate::algo::ppo::{self, Evaluated, PpoConfig, PpoPolicy};
 use crate::algo::rollout::Rollout;
 use crate::autograd::{Param, Tape, Var};
@@ -144,11 +143,6 @@ pub struct OnPolicy {
     opt: Optimizer,
     ep: Episodes,
     x: Tensor,
-    mean_w: Tensor,
-    action: Tensor,
-    second: Tensor,
-    unused: Tensor,
-    weight: Tensor,
     /// Episodes trained.
     pub episode: u64,
     decision: u32,
@@ -179,11 +173,6 @@ impl OnPolicy {
         Ok(OnPolicy {
             method,
             x: Tensor::zeros(be, &[e, width])?,
-            mean_w: Tensor::from_f32(be, &[b, 1, d], &vec![1.0 / d as f32; b * d])?,
-            action: Tensor::zeros_u32(be, &[e])?,
-            second: Tensor::zeros_u32(be, &[e])?,
-            unused: Tensor::zeros(be, &[e])?,
-            weight: Tensor::zeros(be, &[e])?,
             net,
             opt,
             ep,
@@ -207,76 +196,22 @@ impl OnPolicy {
         }
     }
 
-    /// Row inputs of the current slot into `x` [E, width]: the terminal's observation, Load(t)
-    /// and (MAPPO's critic) the instance's mean observation.
-    fn inputs(&self) -> Result<()> {
-        let be = self.be().clone();
-        let (b, d, s) = (self.ep.instances, self.system.devices, self.system.servers);
-        let (f, l, w) = (3 + s, self.system.load_history * s, self.net.width);
-        let e = b * d;
-        let launch = |p: CopyParams, src: &crate::backend::Buffer| {
-            be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), p.count() as u32, &[src, self.x.buffer()])
-        };
-        let obs =
-            CopyParams { d0: e as u32, d1: 1, d2: 1, n: f as u32, s0: f as u32, t0: w as u32, ..Default::default() };
-        launch(obs, &self.ep.out.obs)?;
-        let spread = |n: usize, toff: usize| CopyParams {
-            d0: b as u32,
-            d1: d as u32,
-            d2: 1,
-            n: n as u32,
-            s0: n as u32,
-            s1: 0,
-            t0: (d * w) as u32,
-            t1: w as u32,
-            toff: toff as u32,
-            ..Default::default()
-        };
-        launch(spread(l, f), &self.ep.out.state)?;
-        if w > f + l {
-            // the instance's mean observation: (1/D)·1ᵀ·obs_b, one grouped product per instance
-            let tape = Tape::no_grad(&be);
-            let obs_t = Tensor::output(&be, &[b, d, f])?;
-            let p = CopyParams { d0: 1, d1: 1, d2: 1, n: (e * f) as u32, ..Default::default() };
-            be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), (e * f) as u32, &[&self.ep.out.obs, obs_t.buffer()])?;
-            let m = tape.linear(&tape.constant(&self.mean_w), &tape.constant(&obs_t), None)?;
-            launch(spread(f, f + l), m.value.buffer())?;
-        }
-        Ok(())
-    }
-
     /// One slot's actions sampled from the actor (every terminal; the environment ignores the
     /// ones without a task) into `action`, their weights (1.0 with a task) into `weight`, and
     /// the rollout's log π and V of row `t` when `t` is given.
     fn act(&mut self, store_row: Option<usize>) -> Result<()> {
         let be = self.be().clone();
-        self.inputs()?;
+        self.ep.inputs_into(&self.x)?;
         let tape = Tape::no_grad(&be);
         let (logits, value) = self.net.forward(&tape, &self.x, self.system.devices)?;
         let logp_all = tape.log_softmax(&logits, None)?;
         self.decision = self.decision.wrapping_add(1);
         let sampled = tape.sample(&logp_all, self.cfg.seed ^ 0x5A, self.decision)?;
-        let e = self.x.shape()[0];
-        let p = ActParams {
-            rows: e as u32,
-            cols: logits.shape()[1] as u32,
-            obs_width: self.net.width as u32,
-            ..Default::default()
-        };
-        // rule 0: the sample itself; the weight from column 0 (η > 0: a task arrived)
-        let bufs = [
-            logp_all.value.buffer(),
-            sampled.buffer(),
-            self.second.buffer(),
-            self.x.buffer(),
-            self.action.buffer(),
-            self.unused.buffer(),
-            self.weight.buffer(),
-        ];
-        be.launch(&MAPPO_ACT, bytemuck::bytes_of(&p), e as u32, &bufs)?;
+        // the sample itself; the weight from column 0 (η > 0: a task arrived)
+        self.ep.act(&logp_all.value, &sampled, &self.x, Pick::Own)?;
         if let Some(t) = store_row {
             use crate::algo::rollout::Field;
-            let logp = tape.gather(&logp_all, &self.action)?;
+            let logp = tape.gather(&logp_all, &self.ep.action)?;
             self.ep.store.put(Field::Logp, t, logp.value.buffer())?;
             self.ep.store.put(Field::Value, t, value.value.buffer())?;
         }
@@ -289,7 +224,7 @@ impl OnPolicy {
         for t in 0..self.system.slots {
             self.act(Some(t))?;
             self.ep.put_inputs(t, self.x.buffer())?;
-            self.ep.step(t, self.action.buffer(), self.weight.buffer())?;
+            self.ep.step(t)?;
             tick();
         }
         let stats = self.ep.finish()?;
@@ -310,7 +245,7 @@ impl OnPolicy {
             self.ep.begin(self.cfg.seed, k, true)?;
             for _ in 0..self.system.slots {
                 self.act(None)?;
-                self.ep.step_only(self.action.buffer())?;
+                self.ep.step_only()?;
                 tick();
             }
             total.add(&self.ep.stats()?);

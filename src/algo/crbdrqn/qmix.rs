@@ -15,15 +15,14 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::{CrbDrqnConfig, QmixConfig};
-use super::episodes::Episodes;
+use super::episodes::{Episodes, Pick};
 use super::learner::{double_dqn_target, EpisodeStats};
-use crate::algo::mappo::kernels::{ActParams, MAPPO_ACT};
 use crate::algo::mrlco::policy::restore;
 use crate::algo::rollout::RolloutShape;
 use crate::algo::sequence_replay::{SequenceCursor, SequenceReplay};
 use crate::autograd::{Param, Tape, Var};
-use crate::backend::{Backend, Buffer};
-use crate::env::endedge::{EndedgeConfig, Heuristic, Stats};
+use crate::backend::Backend;
+use crate::env::endedge::{EndedgeConfig, Stats};
 use crate::error::{Error, Result};
 use crate::nn::checkpoint::{insert_groups, restore_group, Checkpoint};
 use crate::nn::mlp::Mlp;
@@ -134,11 +133,6 @@ pub struct Qmix {
     ep: Episodes,
     replay: SequenceReplay,
     x: Tensor,
-    mean_w: Tensor,
-    random: Tensor,
-    action: Tensor,
-    explored: Tensor,
-    weight: Tensor,
     /// Episodes trained.
     pub episode: u64,
     /// Updates taken.
@@ -186,11 +180,6 @@ impl Qmix {
             ep,
             replay,
             x: Tensor::zeros(be, &[e, width])?,
-            mean_w: Tensor::from_f32(be, &[b, 1, d], &vec![1.0 / d as f32; e])?,
-            random: Tensor::zeros_u32(be, &[e])?,
-            action: Tensor::zeros_u32(be, &[e])?,
-            explored: Tensor::zeros(be, &[e])?,
-            weight: Tensor::zeros(be, &[e])?,
             cfg: cfg.clone(),
             system: system.clone(),
             episode: 0,
@@ -206,40 +195,6 @@ impl Qmix {
     fn widths(&self) -> (usize, usize, usize) {
         let s = self.system.servers;
         (3 + s, self.system.load_history * s, 2 * (3 + s) + self.system.load_history * s)
-    }
-
-    /// Inputs of the current slot into `x` [E, W]: (obs, Load(t), the instance's mean obs).
-    fn inputs(&self) -> Result<()> {
-        let be = self.be().clone();
-        let (b, d) = (self.ep.instances, self.system.devices);
-        let (f, l, w) = self.widths();
-        let e = b * d;
-        let launch = |p: CopyParams, src: &Buffer| {
-            be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), p.count() as u32, &[src, self.x.buffer()])
-        };
-        launch(
-            CopyParams { d0: e as u32, d1: 1, d2: 1, n: f as u32, s0: f as u32, t0: w as u32, ..Default::default() },
-            &self.ep.out.obs,
-        )?;
-        let spread = |n: usize, toff: usize| CopyParams {
-            d0: b as u32,
-            d1: d as u32,
-            d2: 1,
-            n: n as u32,
-            s0: n as u32,
-            s1: 0,
-            t0: (d * w) as u32,
-            t1: w as u32,
-            toff: toff as u32,
-            ..Default::default()
-        };
-        launch(spread(l, f), &self.ep.out.state)?;
-        let tape = Tape::no_grad(&be);
-        let obs = Tensor::output(&be, &[b, d, f])?;
-        let p = CopyParams { d0: 1, d1: 1, d2: 1, n: (e * f) as u32, ..Default::default() };
-        be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), (e * f) as u32, &[&self.ep.out.obs, obs.buffer()])?;
-        let m = tape.linear(&tape.constant(&self.mean_w), &tape.constant(&obs), None)?;
-        launch(spread(f, f + l), m.value.buffer())
     }
 
     /// The agent part (the first F + L words) of rows `x` [N, W].
@@ -283,35 +238,20 @@ impl Qmix {
     /// Every terminal's action of the current slot: ε-greedy on the agent network.
     fn decide(&mut self, epsilon: f32) -> Result<()> {
         let be = self.be().clone();
-        self.inputs()?;
+        self.ep.inputs_into(&self.x)?;
         let tape = Tape::no_grad(&be);
         let xa = self.agent_inputs(&self.x)?;
         let q = self.agent.forward(&tape, &tape.constant(&xa))?;
         let e = self.x.shape()[0];
         let q = tape.reshape(&q, &[e, 1 + self.system.servers])?;
         let greedy = tape.argmax(&q)?;
-        let mut p = ActParams {
-            rows: e as u32,
-            cols: q.shape()[1] as u32,
-            obs_width: self.widths().2 as u32,
-            ..Default::default()
-        };
-        if epsilon > 0.0 {
-            self.ep.heuristic(Heuristic::Random, self.random.buffer())?;
+        let pick = if epsilon > 0.0 {
             self.decision = self.decision.wrapping_add(1);
-            let key = rng::key_of(self.cfg.seed ^ 0x9419);
-            p = ActParams { mix: 2, epsilon, key0: key[0], key1: key[1], step: self.decision, ..p };
-        }
-        let bufs = [
-            q.value.buffer(),
-            greedy.buffer(),
-            self.random.buffer(),
-            self.x.buffer(),
-            self.action.buffer(),
-            self.explored.buffer(),
-            self.weight.buffer(),
-        ];
-        be.launch(&MAPPO_ACT, bytemuck::bytes_of(&p), e as u32, &bufs)
+            Pick::Epsilon(epsilon, rng::key_of(self.cfg.seed ^ 0x9419), self.decision)
+        } else {
+            Pick::Own
+        };
+        self.ep.act(&q.value, &greedy, &self.x, pick)
     }
 
     /// One training episode, its push into the replay and `updates` updates; `tick` per slot.
@@ -321,7 +261,7 @@ impl Qmix {
         for t in 0..self.system.slots {
             self.decide(epsilon)?;
             self.ep.put_inputs(t, self.x.buffer())?;
-            self.ep.step(t, self.action.buffer(), self.weight.buffer())?;
+            self.ep.step(t)?;
             tick();
         }
         let stats = self.ep.finish()?;
@@ -409,7 +349,7 @@ impl Qmix {
             self.ep.begin(self.cfg.seed, k, true)?;
             for _ in 0..self.system.slots {
                 self.decide(0.0)?;
-                self.ep.step_only(self.action.buffer())?;
+                self.ep.step_only()?;
                 tick();
             }
             total.add(&self.ep.stats()?);

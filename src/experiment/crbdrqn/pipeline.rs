@@ -16,7 +16,7 @@ use crate::env::endedge::contract::EndedgeBatchEnv;
 use crate::env::endedge::{EndedgeConfig, Heuristic, Stats};
 use crate::error::{Error, Result};
 use crate::experiment::common::Report;
-use crate::experiment::common::{output_files, read_json, write_atomic, write_json};
+use crate::experiment::common::{cached, output_files, read_json, write_json, write_manifest};
 use crate::rng;
 
 /// A heuristic over the learners' test episodes of `seed` (`instances` instances each).
@@ -154,20 +154,6 @@ fn train(
     Ok((l, log))
 }
 
-/// Computes a test row, counting slots through the tick it is given.
-type TestFn<'a> = dyn FnMut(&mut dyn FnMut(u64)) -> Result<TestRow> + 'a;
-
-/// A test row from its work file, or computed by `f` and kept there.
-fn cached(path: &Path, skip: u64, tick: &mut dyn FnMut(u64), f: &mut TestFn) -> Result<TestRow> {
-    if let Some(r) = read_json::<TestRow>(path)? {
-        tick(skip);
-        return Ok(r);
-    }
-    let r = f(tick)?;
-    write_json(path, &r)?;
-    Ok(r)
-}
-
 /// Every (point, learner) trained and tested and every heuristic tested, with the work files
 /// in `work` (created if missing; a rerun continues from them).
 pub fn run_in(cfg: &CrbDrqnRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &mut dyn FnMut(u64)) -> Result<Results> {
@@ -195,7 +181,7 @@ pub fn run_in(cfg: &CrbDrqnRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &
             res.curves.push((point.stem(), method.name().into(), log));
             // a test belongs to the training it followed
             let path = work.join(format!("{}.{}.after{}.test.json", point.stem(), method.name(), cfg.episodes));
-            let row = cached(&path, test_slots, tick, &mut |tick| {
+            let row: TestRow = cached(&path, test_slots, tick, &mut |tick| {
                 let s = l.test(cfg.test_episodes as u64, &mut || tick(1))?;
                 Ok(TestRow::of(point.figure, point.x, method.name(), &s, slot_s, drop))
             })?;
@@ -203,7 +189,7 @@ pub fn run_in(cfg: &CrbDrqnRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &
         }
         for &h in &cfg.heuristics {
             let path = work.join(format!("{}.{}.test.json", point.stem(), h.name()));
-            let row = cached(&path, test_slots, tick, &mut |tick| {
+            let row: TestRow = cached(&path, test_slots, tick, &mut |tick| {
                 let s = heuristic_test(&be, sys, instances, h, cfg.seed, cfg.test_episodes, tick)?;
                 Ok(TestRow::of(point.figure, point.x, h.name(), &s, slot_s, drop))
             })?;
@@ -275,14 +261,6 @@ pub fn reproduce(
     let backend = be.describe();
     let res = run_in(cfg, be, &dir.join("work"), tick)?;
     let md = write_outputs(cfg, &res, dir)?;
-    let manifest = serde_json::json!({
-        "mecrl_version": crate::VERSION,
-        "git_commit": crate::GIT_COMMIT,
-        "system": "crbdrqn",
-        "config": cfg,
-        "backend_device": backend,
-    });
-    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::config("manifest", "?", e.to_string()))?;
-    write_atomic(&dir.join("manifest.json"), &bytes)?;
+    write_manifest(dir, "crbdrqn", cfg, &backend)?;
     Ok(md)
 }

@@ -17,7 +17,7 @@ use crate::env::crowd::contract::CrowdBatchEnv;
 use crate::env::crowd::{metric, Case, CrowdConfig, Policy};
 use crate::error::{Error, Result};
 use crate::experiment::common::Report;
-use crate::experiment::common::{output_files, read_json, write_atomic, write_json};
+use crate::experiment::common::{cached, output_files, read_json, write_json, write_manifest};
 use crate::tensor::Tensor;
 
 /// A heuristic over the test episodes of `seed` (the learners' test seeds).
@@ -156,20 +156,6 @@ fn train(
     Ok((l, log))
 }
 
-/// Computes a test row, counting slots through the tick it is given.
-type TestFn<'a> = dyn FnMut(&mut dyn FnMut(u64)) -> Result<TestRow> + 'a;
-
-/// A test row from its work file, or computed by `f` and kept there.
-fn cached(path: &Path, skip: u64, tick: &mut dyn FnMut(u64), f: &mut TestFn) -> Result<TestRow> {
-    if let Some(r) = read_json::<TestRow>(path)? {
-        tick(skip);
-        return Ok(r);
-    }
-    let r = f(tick)?;
-    write_json(path, &r)?;
-    Ok(r)
-}
-
 /// Every (case, learner) trained and tested and every heuristic tested, with the work files
 /// in `work` (created if missing; a rerun continues from them).
 pub fn run_in(cfg: &MappoRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &mut dyn FnMut(u64)) -> Result<Results> {
@@ -184,7 +170,7 @@ pub fn run_in(cfg: &MappoRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &mu
             res.curves.push((case.name().into(), method.name().into(), log));
             // a test belongs to the training it followed
             let path = work.join(format!("case_{}.{}.after{}.test.json", case.name(), method.name(), cfg.episodes));
-            let row = cached(&path, test_slots, tick, &mut |tick| {
+            let row: TestRow = cached(&path, test_slots, tick, &mut |tick| {
                 let m = l.test(cfg.test_episodes as u64, cfg.greedy_test, &mut || tick(1))?;
                 Ok(TestRow::of(case, method.name(), &m))
             })?;
@@ -192,7 +178,7 @@ pub fn run_in(cfg: &MappoRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &mu
         }
         for &p in &cfg.heuristics {
             let path = work.join(format!("case_{}.{}.test.json", case.name(), p.name()));
-            let row = cached(&path, test_slots, tick, &mut |tick| {
+            let row: TestRow = cached(&path, test_slots, tick, &mut |tick| {
                 let m = heuristic_test(&be, &sys, cfg.batch, p, cfg.seed, cfg.test_episodes, tick)?;
                 Ok(TestRow::of(case, p.name(), &m))
             })?;
@@ -260,14 +246,6 @@ pub fn reproduce(cfg: &MappoRunConfig, dir: &Path, be: Arc<dyn Backend>, tick: &
     let backend = be.describe();
     let res = run_in(cfg, be, &dir.join("work"), tick)?;
     let md = write_outputs(cfg, &res, dir)?;
-    let manifest = serde_json::json!({
-        "mecrl_version": crate::VERSION,
-        "git_commit": crate::GIT_COMMIT,
-        "system": "mappo",
-        "config": cfg,
-        "backend_device": backend,
-    });
-    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::config("manifest", "?", e.to_string()))?;
-    write_atomic(&dir.join("manifest.json"), &bytes)?;
+    write_manifest(dir, "mappo", cfg, &backend)?;
     Ok(md)
 }
