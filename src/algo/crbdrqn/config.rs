@@ -101,6 +101,11 @@ pub struct QmixConfig {
     pub target_update: usize,
     /// Gradient-norm clip (pymarl: 10).
     pub max_grad_norm: f32,
+    /// The team reward of a slot: the mean over the instance's terminals (true) or the sum.
+    pub team_reward_mean: bool,
+    /// The hypernetworks' input: the global state times this (its Load counts reach D and its
+    /// backlogs tens of Mbit; unscaled, the unbounded |W| blow up Q_tot — docs/crbdrqn.md).
+    pub state_scale: f32,
 }
 
 impl Default for QmixConfig {
@@ -115,6 +120,8 @@ impl Default for QmixConfig {
             replay_episodes: 200,
             target_update: 50,
             max_grad_norm: 10.0,
+            team_reward_mean: true,
+            state_scale: 0.05,
         }
     }
 }
@@ -141,6 +148,9 @@ impl QmixConfig {
         }
         if !(self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0) {
             return Err(Error::config("crbdrqn.qmix.max_grad_norm", self.max_grad_norm, "must be finite and >= 0"));
+        }
+        if !(self.state_scale.is_finite() && self.state_scale > 0.0) {
+            return Err(Error::config("crbdrqn.qmix.state_scale", self.state_scale, "must be finite and > 0"));
         }
         Ok(())
     }

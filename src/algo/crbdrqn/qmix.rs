@@ -4,7 +4,9 @@
 //! instance's mean observation), made non-negative by |·| so that Q_tot is monotonic in every
 //! agent's Q (eq. 5 of QMIX); Q_tot = |W2(s)|ᵀ · ReLU(|W1(s)|ᵀ q + b1(s)) + V(s). Every terminal
 //! acts every slot (ε-greedy; a terminal without a task takes a no-op whatever it picks); the
-//! team reward of a slot is the sum of its arrivals' rewards (credited to the arrival slot).
+//! team reward of a slot is the mean over the instance's terminals of their arrivals' rewards
+//! (credited to the arrival slot; `team_reward_mean` = false: the sum); the hypernetworks read
+//! the state times `state_scale`.
 //! Whole episodes of an instance go to a replay of episodes; each update draws `batch` of them
 //! and minimizes (r + γ·Q_tot⁻(s′, Q⁻(o′, argmax_a Q(o′, a))) − Q_tot(s, Q(o, a)))² over their
 //! slots (the horizon slot bootstraps nothing). Decisions: docs/crbdrqn.md.
@@ -215,7 +217,8 @@ impl Qmix {
         Ok(y)
     }
 
-    /// The global state (Load(t), mean obs) of every (slot, instance) of rows `x` [N·D, W]: \[N, L + F\].
+    /// The global state (Load(t), mean obs) of every (slot, instance) of rows `x` [N·D, W],
+    /// times `state_scale`: \[N, L + F\].
     fn states(&self, x: &Tensor) -> Result<Tensor> {
         let (f, l, w) = self.widths();
         let d = self.system.devices;
@@ -232,7 +235,13 @@ impl Qmix {
             ..Default::default()
         };
         x.backend().launch(&GLUE_COPY, bytemuck::bytes_of(&p), (n * (l + f)) as u32, &[x.buffer(), y.buffer()])?;
-        Ok(y)
+        let scale = self.cfg.qmix.state_scale;
+        if scale == 1.0 {
+            return Ok(y);
+        }
+        let (z, out) = (Tensor::zeros(x.backend(), &[n, l + f])?, Tensor::output(x.backend(), &[n, l + f])?);
+        crate::algo::mappo::driver::axpby(&y, scale, &z, 0.0, &out)?;
+        Ok(out)
     }
 
     /// Every terminal's action of the current slot: ε-greedy on the agent network.
@@ -299,7 +308,8 @@ impl Qmix {
         let xa = self.agent_inputs(&x)?;
         let s = self.states(&x)?;
         // the team reward of every (slot, episode): the sum over its terminals
-        let ones = Tensor::from_f32(&be, &[1, d, 1], &vec![1.0; d])?;
+        let per_terminal = if self.cfg.qmix.team_reward_mean { 1.0 / d as f32 } else { 1.0 };
+        let ones = Tensor::from_f32(&be, &[1, d, 1], &vec![per_terminal; d])?;
         let target = {
             let tape = Tape::no_grad(&be);
             let r = tape.linear(&tape.constant(&mb.reward.reshape(&[1, n, d])?), &tape.constant(&ones), None)?;
