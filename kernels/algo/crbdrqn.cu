@@ -48,7 +48,7 @@ extern "C" __global__ void crbdrqn_count(const PoolParams p, const float* __rest
 
 extern "C" __global__ void crbdrqn_scan(const PoolParams p, const u32* __restrict__ count,
                                         u32* __restrict__ offset, u32* __restrict__ ring) {
-    if (global_id() != 0u) return;
+    if (global_id() != 0u || p.cap == 0u) return;
     u32 total = 0u;
     for (u32 c = 0; c < p.cols; ++c) {
         offset[c] = total;
@@ -121,7 +121,7 @@ extern "C" __global__ void crbdrqn_sample(const PoolParams p, const u32* __restr
                                           const u32* __restrict__ ring, u32* __restrict__ idx) {
     u32 k = global_id();
     if (k >= p.k) return;
-    u32 size = ring[1] < p.cap ? ring[1] : p.cap;
+    u32 size = p.cap == 0u ? 0u : (ring[1] < p.cap ? ring[1] : p.cap);
     float total = 0.0f;
     for (u32 s = 0; s < size; ++s) total = total + crbdrqn_weight(p.alpha, p_fam[s]);
     pblock w = philox4x32_10(philox_counter(k, 0u, p.step, STREAM_CRBDRQN_POOL, 0u), p.key0, p.key1);
@@ -155,7 +155,7 @@ extern "C" __global__ void crbdrqn_gather(const PoolParams p, const u32* __restr
                                           float* __restrict__ reward_out, float* __restrict__ term_out) {
     u32 r = global_id();
     u32 n = p.n, k = p.k, f = p.f, l = p.l;
-    if (r >= n * k) return;
+    if (r >= n * k || p.cap == 0u) return;
     u32 s = r / k, kk = r % k;
     u32 slot = idx[kk] < p.cap ? idx[kk] : p.cap - 1u;
     u32 pos = s + (p.shift > 0u ? 1u : 0u);

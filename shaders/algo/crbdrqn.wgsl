@@ -59,7 +59,7 @@ fn crbdrqn_weight(times: u32) -> f32 {
 @group(0) @binding(3) var<storage, read_write> ring: array<u32>;
 
 //!main t
-    if (t != 0u) {
+    if (t != 0u || params.cap == 0u) {
         return;
     }
     var total = 0u;
@@ -170,7 +170,10 @@ fn crbdrqn_weight(times: u32) -> f32 {
     if (k >= params.k) {
         return;
     }
-    let size = min(ring[1], params.cap);
+    var size = 0u;
+    if (params.cap > 0u) {
+        size = min(ring[1], params.cap);
+    }
     var total = 0.0;
     for (var s = 0u; s < size; s = s + 1u) {
         total = pm_keep(total + crbdrqn_weight(p_fam[s]));
@@ -224,7 +227,7 @@ fn crbdrqn_weight(times: u32) -> f32 {
     let k = params.k;
     let f = params.f;
     let l = params.l;
-    if (r >= n * k) {
+    if (r >= n * k || params.cap == 0u) {
         return;
     }
     let s = r / k;

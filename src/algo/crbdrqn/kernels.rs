@@ -70,6 +70,16 @@ pub struct PoolParams {
     pub rows: u32,
 }
 
+/// Words of the `ring` buffer: [head, filled, base, produced] (none for an empty pool's
+/// parameters, so a zero parameter block needs no buffer).
+fn ring_words(p: &PoolParams) -> usize {
+    if p.cap > 0 {
+        4
+    } else {
+        0
+    }
+}
+
 /// Familiarity N_i of a trajectory sampled `times` times: 3 + times (docs/crbdrqn.md: the
 /// paper's count from 1 gives ln 1 = 0, probability 0 to every fresh trajectory).
 pub const FAMILIARITY_START: u32 = 3;
@@ -112,8 +122,11 @@ pub fn cpu_count(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 pub fn cpu_scan(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: PoolParams = decode(params);
     let e = p.cols as usize;
-    need_all("crbdrqn_scan", bufs, &[("count", e), ("offset", e), ("ring", 4)])?;
+    need_all("crbdrqn_scan", bufs, &[("count", e), ("offset", e), ("ring", ring_words(&p))])?;
     let [count, offset, ring] = bufs else { unreachable!("the spec has 3 buffers") };
+    if p.cap == 0 {
+        return Ok(());
+    }
     let mut total = 0u32;
     for c in 0..e {
         offset[c] = total;
@@ -146,7 +159,7 @@ pub fn cpu_write(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
             ("weight", t * e),
             ("count", e),
             ("offset", e),
-            ("ring", 4),
+            ("ring", ring_words(&p)),
             ("p_obs", cap * (n + 1) * f),
             ("p_load", cap * (n + 1) * l),
             ("p_action", cap * n),
@@ -234,9 +247,9 @@ pub fn sample_one(p: &PoolParams, k: u32, fam: &[u32], filled: u32) -> u32 {
 pub fn cpu_sample(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let p: PoolParams = decode(params);
     let (cap, k) = (p.cap as usize, p.k as usize);
-    need_all("crbdrqn_sample", bufs, &[("p_fam", cap), ("ring", 4), ("idx", k)])?;
+    need_all("crbdrqn_sample", bufs, &[("p_fam", cap), ("ring", ring_words(&p)), ("idx", k)])?;
     let [fam, ring, idx] = bufs else { unreachable!("the spec has 3 buffers") };
-    let size = ring[1].min(p.cap) as usize;
+    let size = if p.cap == 0 { 0 } else { ring[1].min(p.cap) as usize };
     // the weight of a familiarity, computed once per distinct small count
     let mut table = [f32::NAN; 64];
     let mut cum = Vec::with_capacity(size);
@@ -304,6 +317,9 @@ pub fn cpu_gather(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     else {
         unreachable!("the spec has 11 buffers")
     };
+    if cap == 0 {
+        return Ok(());
+    }
     for r in 0..rows {
         let (s, kk) = (r / k, r % k);
         let slot = (idx[kk] as usize).min(cap - 1);
@@ -361,7 +377,7 @@ fn sizes_count(bytes: &[u8]) -> Vec<u64> {
 
 fn sizes_scan(bytes: &[u8]) -> Vec<u64> {
     let p: PoolParams = decode(bytes);
-    vec![p.cols as u64, p.cols as u64, 4]
+    vec![p.cols as u64, p.cols as u64, ring_words(&p) as u64]
 }
 
 fn sizes_write(bytes: &[u8]) -> Vec<u64> {
@@ -376,7 +392,7 @@ fn sizes_write(bytes: &[u8]) -> Vec<u64> {
         t * e,
         e,
         e,
-        4,
+        ring_words(&p) as u64,
         cap * (n + 1) * f,
         cap * (n + 1) * l,
         cap * n,
@@ -388,7 +404,7 @@ fn sizes_write(bytes: &[u8]) -> Vec<u64> {
 
 fn sizes_sample(bytes: &[u8]) -> Vec<u64> {
     let p: PoolParams = decode(bytes);
-    vec![p.cap as u64, 4, p.k as u64]
+    vec![p.cap as u64, ring_words(&p) as u64, p.k as u64]
 }
 
 fn sizes_touch(bytes: &[u8]) -> Vec<u64> {
