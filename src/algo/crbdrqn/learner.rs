@@ -38,7 +38,8 @@ pub struct EpisodeStats {
     pub stats: Stats,
     /// Mean loss (25) of its training steps (0 before training starts).
     pub loss: f32,
-    /// Trajectories in the pool after it.
+    /// After it: trajectories in the pool (CRB-DRQN), instance-episodes in the replay (QMIX), 0
+    /// (on-policy learners).
     pub pool: usize,
 }
 
