@@ -378,3 +378,47 @@ fn cli_run_of_the_shipped_config() {
     assert!(!out2.exists() || std::fs::read_dir(&out2).unwrap().count() == 0, "no run directory");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Eq. (18)–(19) credited to the arrival slot: over an episode the credited rewards of the
+/// store sum to −(delay of the finished tasks) + Const·(dropped + unfinished), the totals of
+/// the environment's counters, every arrival slot holds exactly one task's reward, and slots
+/// without a task hold 0.
+#[test]
+fn rewards_are_credited_to_their_arrival_slots() {
+    use mecrl::algo::crbdrqn::episodes::{Episodes, Pick};
+    let (_, sys) = small();
+    // a short tail: tasks still pending at the horizon count as unfinished (Const)
+    let sys = EndedgeConfig { tail_slots: 2, arrival_prob: 0.7, ..sys };
+    let be = create(BackendKind::Cpu).unwrap();
+    let w = 3 + sys.servers + sys.load_history * sys.servers;
+    let mut ep = Episodes::new(&be, &sys, 2, w, false).unwrap();
+    ep.begin(7, 0, false).unwrap();
+    let e = ep.agents();
+    let x = mecrl::tensor::Tensor::zeros(&be, &[e, w]).unwrap();
+    assert!(ep.inputs_into(&mecrl::tensor::Tensor::zeros(&be, &[e, w + 1]).unwrap()).is_err());
+    for t in 0..sys.slots {
+        ep.inputs_into(&x).unwrap();
+        ep.put_inputs(t, x.buffer()).unwrap();
+        // every terminal offloads to server 1 (a congested choice: drops happen)
+        let first = mecrl::tensor::Tensor::from_u32(&be, &[e], &vec![1; e]).unwrap();
+        let scores = mecrl::tensor::Tensor::zeros(&be, &[e, 1 + sys.servers]).unwrap();
+        ep.act(&scores, &first, &x, Pick::Own).unwrap();
+        ep.step(t).unwrap();
+    }
+    let s = ep.finish().unwrap();
+    let reward = ep.store.reward.to_vec().unwrap();
+    let weight = ep.store.weight.to_vec().unwrap();
+    let c = sys.drop_reward();
+    let want = -(s.delay_sum as f64) + c * (s.dropped + s.unfinished) as f64;
+    let got: f64 = reward.iter().map(|&r| r as f64).sum();
+    assert!(s.dropped + s.unfinished > 0 && s.finished > 0, "{s:?}");
+    assert!((got - want).abs() < 1e-6 * want.abs(), "{got} vs {want}");
+    assert_eq!(weight.iter().filter(|&&w| w > 0.0).count() as u64, s.arrivals);
+    for (r, w) in reward.iter().zip(&weight) {
+        if *w > 0.0 {
+            assert!(*r == c as f32 || (*r <= -1.0 && *r >= -(sys.deadline_slots as f32)), "{r}");
+        } else {
+            assert_eq!(*r, 0.0);
+        }
+    }
+}

@@ -138,3 +138,61 @@ pub(crate) fn write_manifest(dir: &Path, system: &str, config: &impl Serialize, 
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::config("manifest", "?", e.to_string()))?;
     write_atomic(&dir.join("manifest.json"), &bytes)
 }
+
+/// A learner's work files in a run's work directory: its checkpoint and its per-episode log.
+pub(crate) struct WorkFiles {
+    /// `<stem>.safetensors`.
+    pub ckpt: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+impl WorkFiles {
+    /// The files of `stem` in `work`.
+    pub fn new(work: &Path, stem: &str) -> Self {
+        WorkFiles {
+            ckpt: work.join(format!("{stem}.safetensors")),
+            tmp: work.join(format!("{stem}.safetensors.tmp")),
+            log: work.join(format!("{stem}.log.json")),
+        }
+    }
+
+    /// The log of a learner just restored from [`WorkFiles::ckpt`] at `episodes` episodes (a log
+    /// that holds fewer is an error; later rows, written before a checkpoint that never came,
+    /// are dropped).
+    pub fn read_log<T: DeserializeOwned>(&self, episodes: usize) -> Result<Vec<T>> {
+        let mut log: Vec<T> = read_json(&self.log)?.unwrap_or_default();
+        log.truncate(episodes);
+        if log.len() != episodes {
+            return Err(Error::input("work file", 0, self.log.display(), "the log does not match the checkpoint"));
+        }
+        Ok(log)
+    }
+
+    /// Write the log, then the checkpoint by `save` through a temporary sibling: a checkpoint
+    /// never claims episodes its log lacks.
+    pub fn save<T: Serialize>(&self, log: &[T], save: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+        write_json(&self.log, &log)?;
+        save(&self.tmp)?;
+        std::fs::rename(&self.tmp, &self.ckpt).map_err(|e| Error::io(&self.ckpt, e))
+    }
+}
+
+/// `mecrl run`'s report of a pipeline run: the files of `out` (and `out/figures`), the named
+/// checkpoints of `work` as `policies/<name>`, the summary; `work` is removed (the run is done).
+pub(crate) fn run_report(
+    work: &Path,
+    out: &Path,
+    table: String,
+    policies: &[String],
+    summary: serde_json::Value,
+    backend: String,
+) -> Result<Report> {
+    let mut files = output_files(out)?;
+    for name in policies {
+        let p = work.join(name);
+        files.push((format!("policies/{name}"), std::fs::read(&p).map_err(|e| Error::io(&p, e))?));
+    }
+    std::fs::remove_dir_all(work).map_err(|e| Error::io(work, e))?;
+    Ok(Report { table, files, summary, backend })
+}

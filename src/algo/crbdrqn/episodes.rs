@@ -12,7 +12,7 @@ use crate::backend::{Backend, Buffer};
 use crate::env::contract::{BatchEnv, EnvBuffers};
 use crate::env::endedge::contract::EndedgeBatchEnv;
 use crate::env::endedge::{EndedgeConfig, Heuristic, Stats};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::glue::{CopyParams, GLUE_COPY};
 use crate::rng;
 use crate::tensor::Tensor;
@@ -38,6 +38,7 @@ pub struct Episodes {
     random: Tensor,
     explored: Tensor,
     mean_w: Tensor,
+    obs_t: Tensor,
 }
 
 /// How [`Episodes::act`] picks an action.
@@ -72,6 +73,7 @@ impl Episodes {
             random: Tensor::zeros_u32(be, &[e])?,
             explored: Tensor::zeros(be, &[e])?,
             mean_w: Tensor::from_f32(be, &[instances, 1, d], &vec![1.0 / d as f32; e])?,
+            obs_t: Tensor::zeros(be, &[instances, d, 3 + system.servers])?,
             out: EnvBuffers::new(&**be, env.spec())?,
             env,
             store: Rollout::new(be, shape)?,
@@ -115,6 +117,13 @@ impl Episodes {
         let (b, d, s) = (self.instances, self.system.devices, self.system.servers);
         let (f, l, w) = (3 + s, self.system.load_history * s, x.shape()[1]);
         let e = b * d;
+        if x.shape()[0] != e || (w != f + l && w != 2 * f + l) {
+            return Err(Error::shape(
+                "Episodes::inputs_into",
+                format!("[{e}, {}] or [{e}, {}]", f + l, 2 * f + l),
+                format!("{:?}", x.shape()),
+            ));
+        }
         let launch = |p: CopyParams, src: &Buffer| {
             be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), p.count() as u32, &[src, x.buffer()])
         };
@@ -134,12 +143,11 @@ impl Episodes {
             ..Default::default()
         };
         launch(spread(l, f), &self.out.state)?;
-        if w >= 2 * f + l {
+        if w == 2 * f + l {
             let tape = Tape::no_grad(&be);
-            let obs_t = Tensor::output(&be, &[b, d, f])?;
             let p = CopyParams { d0: 1, d1: 1, d2: 1, n: (e * f) as u32, ..Default::default() };
-            be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), (e * f) as u32, &[&self.out.obs, obs_t.buffer()])?;
-            let m = tape.linear(&tape.constant(&self.mean_w), &tape.constant(&obs_t), None)?;
+            be.launch(&GLUE_COPY, bytemuck::bytes_of(&p), (e * f) as u32, &[&self.out.obs, self.obs_t.buffer()])?;
+            let m = tape.linear(&tape.constant(&self.mean_w), &tape.constant(&self.obs_t), None)?;
             launch(spread(f, f + l), m.value.buffer())?;
         }
         Ok(())

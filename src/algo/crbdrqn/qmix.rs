@@ -135,6 +135,8 @@ pub struct Qmix {
     ep: Episodes,
     replay: SequenceReplay,
     x: Tensor,
+    /// The team reward's weights per terminal \[1, D, 1\]: 1/D (mean) or 1 (sum).
+    team_w: Tensor,
     /// Episodes trained.
     pub episode: u64,
     /// Updates taken.
@@ -182,6 +184,7 @@ impl Qmix {
             ep,
             replay,
             x: Tensor::zeros(be, &[e, width])?,
+            team_w: Tensor::from_f32(be, &[1, d, 1], &vec![if q.team_reward_mean { 1.0 / d as f32 } else { 1.0 }; d])?,
             cfg: cfg.clone(),
             system: system.clone(),
             episode: 0,
@@ -307,12 +310,11 @@ impl Qmix {
         let x = mb.obs.reshape(&[n * d, w])?;
         let xa = self.agent_inputs(&x)?;
         let s = self.states(&x)?;
-        // the team reward of every (slot, episode): the sum over its terminals
-        let per_terminal = if self.cfg.qmix.team_reward_mean { 1.0 / d as f32 } else { 1.0 };
-        let ones = Tensor::from_f32(&be, &[1, d, 1], &vec![per_terminal; d])?;
+        // the team reward of every (slot, episode): the mean (or sum) over its terminals
+
         let target = {
             let tape = Tape::no_grad(&be);
-            let r = tape.linear(&tape.constant(&mb.reward.reshape(&[1, n, d])?), &tape.constant(&ones), None)?;
+            let r = tape.linear(&tape.constant(&mb.reward.reshape(&[1, n, d])?), &tape.constant(&self.team_w), None)?;
             let xv = tape.constant(&xa);
             let q_on = tape.reshape(&self.agent.forward(&tape, &xv)?, &[n * d, a])?;
             let q_tg = tape.reshape(&self.agent_target.forward(&tape, &xv)?, &[n * d, a])?;

@@ -16,7 +16,7 @@ use crate::env::endedge::contract::EndedgeBatchEnv;
 use crate::env::endedge::{EndedgeConfig, Heuristic, Stats};
 use crate::error::{Error, Result};
 use crate::experiment::common::Report;
-use crate::experiment::common::{cached, output_files, read_json, write_json, write_manifest};
+use crate::experiment::common::{cached, run_report, write_manifest, WorkFiles};
 use crate::rng;
 
 /// A heuristic over the learners' test episodes of `seed` (`instances` instances each).
@@ -115,19 +115,11 @@ fn train(
     let lc = CrbDrqnConfig { seed: cfg.seed, ..cfg.crbdrqn.clone() };
     let mut l = AnyLearner::new(be, method, &lc, sys)?;
     let stem = format!("{}.{}", point.stem(), method.name());
-    let (ckpt, tmp, log_path) = (
-        work.join(format!("{stem}.safetensors")),
-        work.join(format!("{stem}.safetensors.tmp")),
-        work.join(format!("{stem}.log.json")),
-    );
+    let files = WorkFiles::new(work, &stem);
     let mut log: Vec<EpisodeRow> = vec![];
-    if ckpt.exists() {
-        l.load(&ckpt)?;
-        log = read_json(&log_path)?.unwrap_or_default();
-        log.truncate(l.episode() as usize);
-        if log.len() != l.episode() as usize {
-            return Err(Error::input("work file", 0, log_path.display(), "the log does not match the checkpoint"));
-        }
+    if files.ckpt.exists() {
+        l.load(&files.ckpt)?;
+        log = files.read_log(l.episode() as usize)?;
         tick((l.episode() as usize * sys.slots) as u64);
     }
     let (slot_s, drop) = (sys.slot_s, sys.drop_reward());
@@ -145,10 +137,7 @@ fn train(
         });
         let done = l.episode() as usize;
         if done.is_multiple_of(cfg.checkpoint_every) || done == cfg.episodes {
-            // the log first: a checkpoint never claims episodes its log lacks
-            write_json(&log_path, &log)?;
-            l.save(&tmp)?;
-            std::fs::rename(&tmp, &ckpt).map_err(|e| Error::io(&ckpt, e))?;
+            files.save(&log, |p| l.save(p))?;
         }
     }
     Ok((l, log))
@@ -213,15 +202,10 @@ pub fn run(cfg: &CrbDrqnRunConfig, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u6
     let res = run_in(cfg, be, &work, tick)?;
     let out = work.join("outputs");
     let table = write_outputs(cfg, &res, &out)?;
-    let mut files = output_files(&out)?;
-    for m in &cfg.methods {
-        let name = format!("fig5_d{}.{}.safetensors", cfg.base_devices, m.name());
-        let p = work.join(&name);
-        files.push((format!("policies/{name}"), std::fs::read(&p).map_err(|e| Error::io(&p, e))?));
-    }
-    std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+    let policies: Vec<String> =
+        cfg.methods.iter().map(|m| format!("fig5_d{}.{}.safetensors", cfg.base_devices, m.name())).collect();
     let summary = serde_json::to_value(&res.tests).unwrap_or(serde_json::Value::Null);
-    Ok(Report { table, files, summary, backend })
+    run_report(&work, &out, table, &policies, summary, backend)
 }
 
 /// The paper's experiment (`configs/crbdrqn.toml`, built in) under `seed`: 300 training

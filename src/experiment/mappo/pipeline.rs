@@ -17,7 +17,7 @@ use crate::env::crowd::contract::CrowdBatchEnv;
 use crate::env::crowd::{metric, Case, CrowdConfig, Policy};
 use crate::error::{Error, Result};
 use crate::experiment::common::Report;
-use crate::experiment::common::{cached, output_files, read_json, write_json, write_manifest};
+use crate::experiment::common::{cached, run_report, write_manifest, WorkFiles};
 use crate::tensor::Tensor;
 
 /// A heuristic over the test episodes of `seed` (the learners' test seeds).
@@ -112,19 +112,11 @@ fn train(
     let mc = MappoConfig { method, seed: cfg.seed, ..cfg.mappo.clone() };
     let mut l = AnyLearner::new(be, &mc, &sys, cfg.batch)?;
     let stem = format!("case_{}.{}", case.name(), method.name());
-    let (ckpt, tmp, log_path) = (
-        work.join(format!("{stem}.safetensors")),
-        work.join(format!("{stem}.safetensors.tmp")),
-        work.join(format!("{stem}.log.json")),
-    );
+    let files = WorkFiles::new(work, &stem);
     let mut log: Vec<EpisodeRow> = vec![];
-    if ckpt.exists() {
-        l.load(&ckpt)?;
-        log = read_json(&log_path)?.unwrap_or_default();
-        log.truncate(l.episode() as usize);
-        if log.len() != l.episode() as usize {
-            return Err(Error::input("work file", 0, log_path.display(), "the log does not match the checkpoint"));
-        }
+    if files.ckpt.exists() {
+        l.load(&files.ckpt)?;
+        log = files.read_log(l.episode() as usize)?;
         tick((l.episode() as usize * sys.horizon_slots) as u64);
     }
     let slots = mc.rollout_slots as u64;
@@ -147,10 +139,7 @@ fn train(
         });
         let done = l.episode() as usize;
         if done.is_multiple_of(cfg.checkpoint_every) || done == cfg.episodes {
-            // the log first: a checkpoint never claims episodes its log lacks
-            write_json(&log_path, &log)?;
-            l.save(&tmp)?;
-            std::fs::rename(&tmp, &ckpt).map_err(|e| Error::io(&ckpt, e))?;
+            files.save(&log, |p| l.save(p))?;
         }
     }
     Ok((l, log))
@@ -202,17 +191,12 @@ pub fn run(cfg: &MappoRunConfig, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)
     let res = run_in(cfg, be, &work, tick)?;
     let out = work.join("outputs");
     let table = write_outputs(cfg, &res, &out)?;
-    let mut files = output_files(&out)?;
+    let mut policies = vec![];
     for case in cfg.parsed_cases()? {
-        for m in &cfg.methods {
-            let name = format!("case_{}.{}.safetensors", case.name(), m.name());
-            let p = work.join(&name);
-            files.push((format!("policies/{name}"), std::fs::read(&p).map_err(|e| Error::io(&p, e))?));
-        }
+        policies.extend(cfg.methods.iter().map(|m| format!("case_{}.{}.safetensors", case.name(), m.name())));
     }
-    std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     let summary = serde_json::to_value(&res.tests).unwrap_or(serde_json::Value::Null);
-    Ok(Report { table, files, summary, backend })
+    run_report(&work, &out, table, &policies, summary, backend)
 }
 
 /// The paper's experiment (`configs/mappo.toml`, built in) under `seed`: 100 training episodes
