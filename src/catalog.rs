@@ -21,6 +21,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::ops::optim::STEM,
     &crate::ops::ppo::STEM,
     &crate::ops::rnn::STEM,
+    &crate::ops::sac::STEM,
     &crate::ops::softmax::STEM,
     &crate::env::mec::kernels::STEM,
     &crate::env::dag::kernels::STEM,
@@ -35,6 +36,7 @@ pub static STEMS: &[&Stem] = &[
     &crate::algo::dirs::kernels::STEM,
     &crate::algo::mappo::kernels::STEM,
     &crate::algo::crbdrqn::kernels::STEM,
+    &crate::algo::o2o::kernels::STEM,
 ];
 
 /// Every kernel of every stem.

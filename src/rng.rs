@@ -84,6 +84,8 @@ pub mod stream {
     pub const CRBDRQN_EPISODES: u32 = 70;
     /// Sequence replay: draws of whole groups of columns (QMIX's episode-instances).
     pub const REPLAY_GROUPS: u32 = 71;
+    /// O2O-DRL: the offline phase's minibatch draws (kernel `o2o_gather`).
+    pub const O2O_SAMPLE: u32 = 72;
 }
 
 /// The seed of episode `k` of a learner seeded `seed` (`test`: the test episodes), drawn from

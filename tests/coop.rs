@@ -673,3 +673,30 @@ fn lavapipe_loop_budget_is_checked() {
     }
     assert!(CoopEnv::new(be, &CoopConfig { n_nodes: 100, ..Default::default() }, 1, 1).is_ok());
 }
+
+#[test]
+fn a_fixed_network_is_the_same_for_every_instance_and_episode() {
+    let be = backend::create(BackendKind::Cpu).unwrap();
+    let net = |fixed: bool, episode: u32| {
+        let cfg = CoopConfig { n_nodes: 5, horizon: 4, fixed_network: fixed, ..CoopConfig::default() };
+        let mut env = CoopEnv::new(be.clone(), &cfg, 3, 9).unwrap();
+        env.reset(episode).unwrap();
+        let (node, link) = (be.download(&env.node).unwrap(), be.download(&env.link).unwrap());
+        let (wn, wl) = (node.len() / 3, link.len() / 3);
+        let arrivals = be.download(&env.arr_u).unwrap();
+        (
+            (0..3)
+                .map(|b| (node[b * wn..(b + 1) * wn].to_vec(), link[b * wl..(b + 1) * wl].to_vec()))
+                .collect::<Vec<_>>(),
+            arrivals,
+        )
+    };
+    let (a, arr_a) = net(true, 0);
+    let (b, arr_b) = net(true, 7);
+    assert!(a.iter().all(|x| *x == a[0]), "instances share the network");
+    assert_eq!(a, b, "episodes share the network");
+    assert_ne!(arr_a, arr_b, "tasks still differ between episodes");
+    let (c, _) = net(false, 0);
+    assert_ne!(c[0], c[1], "without it each instance has its own network");
+    assert_ne!(net(false, 7).0, c, "and each episode");
+}

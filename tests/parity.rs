@@ -44,6 +44,8 @@ mod crowd;
 mod dag;
 #[path = "parity/endedge.rs"]
 mod endedge;
+#[path = "parity/o2o.rs"]
+mod o2o;
 #[path = "parity/ops.rs"]
 mod ops;
 #[path = "parity/rnn.rs"]
@@ -458,6 +460,7 @@ fn every_kernel_matches_cpu_on_every_backend() {
         attention::attention_cases(&**be, &mut done);
         endedge::cases(&**be, &mut done);
         algo::cases(&**be, &mut done);
+        o2o::cases(&**be, &mut done);
         contract::cases(&**be, &mut done);
 
         let missing: Vec<_> = mecrl::catalog::kernels().filter(|k| !done.contains(k)).map(|k| k.entry).collect();

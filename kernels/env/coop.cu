@@ -47,7 +47,7 @@ struct CoopParams {
     u32 cores5;
     u32 cores6;
     u32 cores7;
-    u32 _pad0;
+    u32 fixed_network;
     f32 dt;
     f32 deadline;
     f32 lambda_lo;
@@ -155,8 +155,11 @@ extern "C" __global__ void coop_reset(const CoopParams p, float* __restrict__ no
     float* nd = node + b * iw.node;
     float* lk = link + b * iw.link;
     u32 n = p.n;
+    // one network for every instance and episode (fixed_network), else the instance's own
+    u32 nb = p.fixed_network != 0u ? 0u : b;
+    u32 ne = p.fixed_network != 0u ? 0u : p.episode;
     for (u32 i = 0u; i < n; ++i) {
-        pblock w = philox4x32_10(philox_counter(i, b, p.episode, STREAM_COOP_NODE, 0u), p.key0, p.key1);
+        pblock w = philox4x32_10(philox_counter(i, nb, ne, STREAM_COOP_NODE, 0u), p.key0, p.key1);
         nd[3u * i] = coop_span(p.lambda_lo, p.lambda_hi, w.x);
         nd[3u * i + 1u] = (float)coop_core(p, rng_uniform_index(w.y, p.n_cores)) * p.core_hz;
         nd[3u * i + 2u] = coop_span(p.alpha_lo, p.alpha_hi, w.z);
@@ -165,7 +168,7 @@ extern "C" __global__ void coop_reset(const CoopParams p, float* __restrict__ no
         lk[2u * (i * n + i)] = 0.0f;
         lk[2u * (i * n + i) + 1u] = 0.0f;
         for (u32 j = i + 1u; j < n; ++j) {
-            pblock w = philox4x32_10(philox_counter(i * n + j, b, p.episode, STREAM_COOP_LINK, 0u), p.key0, p.key1);
+            pblock w = philox4x32_10(philox_counter(i * n + j, nb, ne, STREAM_COOP_LINK, 0u), p.key0, p.key1);
             float r = coop_span(p.r_lo, p.r_hi, w.x);
             float be = coop_span(p.beta_lo, p.beta_hi, w.y);
             lk[2u * (i * n + j)] = r;

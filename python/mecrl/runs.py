@@ -54,7 +54,7 @@ def run(config, backend: str | None = None, seed: int | None = None, out: str | 
 
 def reproduce(system: str, quick: bool = False, seed: int = 1, out: str | os.PathLike | None = None,
               backend: str = "cpu") -> dict:
-    """`mecrl reproduce <system> [--quick]` (dirs, mrlco, mappo, crbdrqn): the paper's tables and figures in
+    """`mecrl reproduce <system> [--quick]` (dirs, mrlco, mappo, o2o, crbdrqn): the paper's tables and figures in
     `out` (default runs/reproduce-<system>[-quick], resumable). Returns {"dir", "summary",
     "tables"}: the directory, the summary (markdown) and every CSV there as columns."""
     d = Path(out) if out is not None else Path("runs") / (f"reproduce-{system}" + ("-quick" if quick else ""))

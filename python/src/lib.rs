@@ -479,15 +479,15 @@ fn reproduce(system: &str, out: &str, quick: bool, seed: u64, backend: &str) -> 
             let cfg = mecrl::experiment::mappo::paper_config(quick, seed).map_err(err)?;
             mecrl::experiment::mappo::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
+        "o2o" => {
+            let cfg = mecrl::experiment::o2o::paper_config(quick, seed).map_err(err)?;
+            mecrl::experiment::o2o::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
+        }
         "crbdrqn" => {
             let cfg = mecrl::experiment::crbdrqn::paper_config(quick, seed).map_err(err)?;
             mecrl::experiment::crbdrqn::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
-        other => Err(bad(
-            "reproduce.system",
-            other,
-            "expected dirs, mrlco, mappo or crbdrqn (the systems with learners so far)",
-        )),
+        other => Err(bad("reproduce.system", other, "expected dirs, mrlco, mappo, o2o or crbdrqn")),
     }
 }
 

@@ -23,7 +23,7 @@ struct CoopParams {
     cores5: u32,
     cores6: u32,
     cores7: u32,
-    _pad0: u32,
+    fixed_network: u32,
     dt: f32,
     deadline: f32,
     lambda_lo: f32,
@@ -150,8 +150,11 @@ fn coop_arrivals(b: u32, t: u32) {
     let key = vec2<u32>(params.key0, params.key1);
     let nd = b * coop_w_node();
     let lk = b * coop_w_link();
+    // one network for every instance and episode (fixed_network), else the instance's own
+    let nb = select(b, 0u, params.fixed_network != 0u);
+    let ne = select(params.episode, 0u, params.fixed_network != 0u);
     for (var i = 0u; i < n; i = i + 1u) {
-        let w = philox4x32_10(philox_counter(i, b, params.episode, STREAM_COOP_NODE, 0u), key);
+        let w = philox4x32_10(philox_counter(i, nb, ne, STREAM_COOP_NODE, 0u), key);
         node[nd + 3u * i] = coop_span(params.lambda_lo, params.lambda_hi, w.x);
         node[nd + 3u * i + 1u] = pm_keep(f32(coop_core(rng_uniform_index(w.y, params.n_cores))) * params.core_hz);
         node[nd + 3u * i + 2u] = coop_span(params.alpha_lo, params.alpha_hi, w.z);
@@ -160,7 +163,7 @@ fn coop_arrivals(b: u32, t: u32) {
         link[lk + 2u * (i * n + i)] = 0.0;
         link[lk + 2u * (i * n + i) + 1u] = 0.0;
         for (var j = i + 1u; j < n; j = j + 1u) {
-            let w = philox4x32_10(philox_counter(i * n + j, b, params.episode, STREAM_COOP_LINK, 0u), key);
+            let w = philox4x32_10(philox_counter(i * n + j, nb, ne, STREAM_COOP_LINK, 0u), key);
             let r = coop_span(params.r_lo, params.r_hi, w.x);
             let be = coop_span(params.beta_lo, params.beta_hi, w.y);
             link[lk + 2u * (i * n + j)] = r;

@@ -12,6 +12,7 @@ pub mod gae;
 pub mod mappo;
 pub mod mec_drl;
 pub mod mrlco;
+pub mod o2o;
 pub mod ppo;
 pub mod replay;
 pub mod rollout;

@@ -14,6 +14,7 @@ mod attention;
 mod losses;
 mod policy;
 pub mod rnn;
+pub mod sac;
 
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;

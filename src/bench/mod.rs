@@ -20,6 +20,7 @@ pub mod mappo;
 pub mod mec;
 pub mod mrlco;
 pub mod nn;
+pub mod o2o;
 
 /// The median (the upper one of an even count).
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {

@@ -131,6 +131,28 @@ enum ReproduceCmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// O2O-DRL (Lin et al.): Fig. 3 (success rate across the offline -> online switch, with
+    /// online-only's cold start), Fig. 4 (by log source), Fig. 5a-c (task size, arrival
+    /// probability, failure rate), Fig. 6 (nodes) for O2O, offline-only, online-only, RATC, RDA
+    /// and Random (CSV, markdown, PNG, SVG).
+    O2o {
+        /// One point per figure beside the default, 8,000 offline steps and 20 online updates
+        /// (under 3 minutes on 2 cores).
+        #[arg(long)]
+        quick: bool,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (its `work/` holds the resumable state).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// auto, cpu, wgpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// CRB-DRQN (Mao et al.): Fig. 4 (training reward, convergence episode and time vs D),
     /// Fig. 5a-b (delay and failure rate vs D = 5..35), Fig. 6a-b (vs arrival rate 1.0-3.0
     /// Mbit/s) for the learners beside Local, Random and Greedy (CSV, markdown, PNG, SVG).
@@ -300,6 +322,9 @@ enum BenchCmd {
     /// `mappo`: one mixed-MAPPO update (recurrent actor over every agent, five recurrent
     /// critics; a rollout of at least 100,000 agent-steps) next to JAX-CPU.
     Mappo(bench::mappo::Args),
+    /// `o2o`: one O2O-DRL offline gradient step (discrete SAC + CQL, batch 128 and 1024) next
+    /// to the same step in JAX-CPU.
+    O2o(bench::o2o::Args),
     /// `crbdrqn`: one CRB-DRQN training step (familiarity sampling, double-DQN target, LSTM
     /// over Load(t), dueling head, RMSProp) at K = 4 and 256 trajectories next to JAX-CPU.
     Crbdrqn(bench::crbdrqn::Args),
@@ -317,6 +342,9 @@ fn main() -> ExitCode {
         }
         Cmd::Reproduce { what: ReproduceCmd::Mappo { quick, seed, out, backend, quiet } } => {
             cmd_reproduce_mappo(quick, seed, out, &backend, quiet)
+        }
+        Cmd::Reproduce { what: ReproduceCmd::O2o { quick, seed, out, backend, quiet } } => {
+            cmd_reproduce_o2o(quick, seed, out, &backend, quiet)
         }
         Cmd::Reproduce { what: ReproduceCmd::Crbdrqn { quick, seed, out, backend, quiet } } => {
             cmd_reproduce_crbdrqn(quick, seed, out, &backend, quiet)
@@ -384,6 +412,7 @@ fn bench(what: &BenchCmd) -> mecrl::Result<()> {
         BenchCmd::Mrlco(a) => bench::mrlco::run(a),
         BenchCmd::Mappo(a) => bench::mappo::run(a),
         BenchCmd::Crbdrqn(a) => bench::crbdrqn::run(a),
+        BenchCmd::O2o(a) => bench::o2o::run(a),
     }
 }
 
@@ -470,6 +499,21 @@ fn cmd_reproduce_crbdrqn(
     let mut bar = Progress::new("reproduce crbdrqn", cfg.work_units(), quiet);
     let t0 = Instant::now();
     let md = crbdrqn::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
+    bar.finish();
+    print!("{md}");
+    println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());
+    Ok(())
+}
+
+fn cmd_reproduce_o2o(quick: bool, seed: u64, out: Option<PathBuf>, backend: &str, quiet: bool) -> anyhow::Result<()> {
+    use mecrl::experiment::o2o;
+    let be = pick_backend(backend)?;
+    let dir =
+        out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-o2o-quick" } else { "runs/reproduce-o2o" }));
+    let cfg = o2o::paper_config(quick, seed)?;
+    let mut bar = Progress::new("reproduce o2o", cfg.work_units(), quiet);
+    let t0 = Instant::now();
+    let md = o2o::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
     bar.finish();
     print!("{md}");
     println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());

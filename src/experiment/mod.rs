@@ -23,6 +23,7 @@ pub mod endedge;
 pub mod finish;
 pub mod mappo;
 pub mod mrlco;
+pub mod o2o;
 pub mod plot;
 pub mod progress;
 pub mod rundir;
@@ -38,10 +39,11 @@ pub use dirs::DirsRunConfig;
 pub use endedge::EndedgeRunConfig;
 pub use mappo::MappoRunConfig;
 pub use mrlco::MrlcoRunConfig;
+pub use o2o::O2oRunConfig;
 pub use runner::{run_mec, MethodResult, RunReport};
 
 /// The systems `mecrl run` knows.
-pub const SYSTEMS: [&str; 9] = ["mec", "dirs", "dag", "mrlco", "crowd", "mappo", "coop", "endedge", "crbdrqn"];
+pub const SYSTEMS: [&str; 10] = ["mec", "dirs", "dag", "mrlco", "crowd", "mappo", "coop", "o2o", "endedge", "crbdrqn"];
 
 /// A run config of any system.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +62,8 @@ pub enum AnyConfig {
     Mappo(MappoRunConfig),
     /// O2O-DRL `coop` (`configs/coop.toml`).
     Coop(CoopRunConfig),
+    /// O2O-DRL and its comparison on `coop` (`configs/o2o.toml`).
+    O2o(O2oRunConfig),
     /// CRB-DRQN `endedge` (`configs/endedge.toml`).
     Endedge(EndedgeRunConfig),
     /// CRB-DRQN and its baselines on `endedge` (`configs/crbdrqn.toml`).
@@ -83,6 +87,7 @@ impl AnyConfig {
             "crowd" => Ok(AnyConfig::Crowd(CrowdRunConfig::from_toml(text, path)?)),
             "mappo" => Ok(AnyConfig::Mappo(MappoRunConfig::from_toml(text, path)?)),
             "coop" => Ok(AnyConfig::Coop(CoopRunConfig::from_toml(text, path)?)),
+            "o2o" => Ok(AnyConfig::O2o(O2oRunConfig::from_toml(text, path)?)),
             "endedge" => Ok(AnyConfig::Endedge(EndedgeRunConfig::from_toml(text, path)?)),
             "crbdrqn" => Ok(AnyConfig::Crbdrqn(CrbDrqnRunConfig::from_toml(text, path)?)),
             other => Err(Error::config("system", other, format!("expected one of {SYSTEMS:?}"))),
@@ -120,6 +125,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Coop(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Endedge(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
+            AnyConfig::O2o(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
             AnyConfig::Crbdrqn(c) => (&mut c.backend, &mut c.seed, &mut c.out_dir),
         };
         if let Some(x) = backend {
@@ -145,6 +151,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => c.validate(),
             AnyConfig::Coop(c) => c.validate(),
             AnyConfig::Endedge(c) => c.validate(),
+            AnyConfig::O2o(c) => c.validate(),
             AnyConfig::Crbdrqn(c) => c.validate(),
         }
     }
@@ -160,6 +167,7 @@ impl AnyConfig {
             AnyConfig::Mappo(_) => "mappo",
             AnyConfig::Coop(_) => "coop",
             AnyConfig::Endedge(_) => "endedge",
+            AnyConfig::O2o(_) => "o2o",
             AnyConfig::Crbdrqn(_) => "crbdrqn",
         }
     }
@@ -175,6 +183,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => &c.name,
             AnyConfig::Coop(c) => &c.name,
             AnyConfig::Endedge(c) => &c.name,
+            AnyConfig::O2o(c) => &c.name,
             AnyConfig::Crbdrqn(c) => &c.name,
         }
     }
@@ -190,6 +199,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => &c.backend,
             AnyConfig::Coop(c) => &c.backend,
             AnyConfig::Endedge(c) => &c.backend,
+            AnyConfig::O2o(c) => &c.backend,
             AnyConfig::Crbdrqn(c) => &c.backend,
         }
     }
@@ -205,6 +215,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => &c.out_dir,
             AnyConfig::Coop(c) => &c.out_dir,
             AnyConfig::Endedge(c) => &c.out_dir,
+            AnyConfig::O2o(c) => &c.out_dir,
             AnyConfig::Crbdrqn(c) => &c.out_dir,
         }
     }
@@ -220,6 +231,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => c.seed,
             AnyConfig::Coop(c) => c.seed,
             AnyConfig::Endedge(c) => c.seed,
+            AnyConfig::O2o(c) => c.seed,
             AnyConfig::Crbdrqn(c) => c.seed,
         }
     }
@@ -235,6 +247,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => c.work_units(),
             AnyConfig::Coop(c) => c.work_units(),
             AnyConfig::Endedge(c) => c.work_units(),
+            AnyConfig::O2o(c) => c.work_units(),
             AnyConfig::Crbdrqn(c) => c.work_units(),
         }
     }
@@ -250,6 +263,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => serde_json::to_value(c),
             AnyConfig::Coop(c) => serde_json::to_value(c),
             AnyConfig::Endedge(c) => serde_json::to_value(c),
+            AnyConfig::O2o(c) => serde_json::to_value(c),
             AnyConfig::Crbdrqn(c) => serde_json::to_value(c),
         }
         .unwrap_or(serde_json::Value::Null)
@@ -266,6 +280,7 @@ impl AnyConfig {
             AnyConfig::Mappo(c) => mappo::run(c, backend, tick),
             AnyConfig::Coop(c) => coop::run(c, backend, tick),
             AnyConfig::Endedge(c) => endedge::run(c, backend, tick),
+            AnyConfig::O2o(c) => o2o::run(c, backend, tick),
             AnyConfig::Crbdrqn(c) => crbdrqn::run(c, backend, tick),
         }
     }

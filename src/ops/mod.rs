@@ -22,6 +22,7 @@ pub mod loss;
 pub mod optim;
 pub mod ppo;
 pub mod rnn;
+pub mod sac;
 pub mod softmax;
 
 use std::ops::{Add, Div, Mul, Neg, Sub};

@@ -26,6 +26,7 @@ fn configs() -> Vec<(CoopConfig, usize)> {
         (base.clone(), 5),
         (CoopConfig { n_nodes: 3, deadline_s: 16.0, slot_s: 0.5, task_bits_max: 1.6e8, ..base.clone() }, 3),
         (CoopConfig { n_nodes: 4, deadline_s: 0.5, ..base.clone() }, 2),
+        (CoopConfig { n_nodes: 5, fixed_network: true, ..base.clone() }, 3),
         (CoopConfig { n_nodes: 1, ..base }, 2),
     ]
 }

@@ -81,6 +81,11 @@ pub struct CoopConfig {
     /// Maximum execution queue length: other nodes' actions to a node whose queue holds this
     /// many tasks are masked (§IV-B2); RDA's local threshold (§V-B).
     pub max_queue: u32,
+    /// One edge network (nodes' λ, F, α and links' r, β) for every instance and episode of a
+    /// seed — the paper's "edge network setting" that its methods run 10 episodes in (§V-B) and
+    /// its learners train in — instead of a new network per instance and episode. Tasks,
+    /// failures and the heuristics' draws stay per instance and episode.
+    pub fixed_network: bool,
 }
 
 impl Default for CoopConfig {
@@ -105,6 +110,7 @@ impl Default for CoopConfig {
             link_failure_min: 0.0,
             link_failure_max: 0.03,
             max_queue: 4,
+            fixed_network: false,
         }
     }
 }
@@ -226,7 +232,7 @@ impl CoopConfig {
             cores5: cores[5],
             cores6: cores[6],
             cores7: cores[7],
-            _pad0: 0,
+            fixed_network: self.fixed_network as u32,
             dt: self.slot_s as f32,
             deadline: self.deadline_s as f32,
             lambda_lo: self.arrival_prob_min as f32,
@@ -298,8 +304,9 @@ pub struct CoopParams {
     pub cores6: u32,
     /// Core count 7.
     pub cores7: u32,
-    /// Padding.
-    pub _pad0: u32,
+    /// 1: one network for every instance and episode (`fixed_network`): node and link draws
+    /// use instance 0 and episode 0.
+    pub fixed_network: u32,
     /// Δ (s).
     pub dt: f32,
     /// d (s).

@@ -57,10 +57,22 @@ pub fn failure_flags(u_link: f32, u_node: f32, r_link: f32, r_node: f32, local: 
     f
 }
 
+/// The (instance, episode) counter words of the network draws of instance `b`: its own, or
+/// (0, 0) with a fixed network (one edge network setting for every instance and episode).
+#[inline(always)]
+pub fn network_words(p: &CoopParams, b: u32) -> (u32, u32) {
+    if p.fixed_network != 0 {
+        (0, 0)
+    } else {
+        (b, p.episode)
+    }
+}
+
 /// Node parameters at reset: (λ_i, F_i, α_i) of node `i` of instance `b`.
 #[inline(always)]
 pub fn draw_node(p: &CoopParams, b: u32, i: u32) -> (f32, f32, f32) {
-    let w = rng::philox4x32_10(rng::counter(i, b, p.episode, stream::COOP_NODE, 0), [p.key0, p.key1]);
+    let (nb, ne) = network_words(p, b);
+    let w = rng::philox4x32_10(rng::counter(i, nb, ne, stream::COOP_NODE, 0), [p.key0, p.key1]);
     let lambda = span(p.lambda_lo, p.lambda_hi, w[0]);
     let k = rng::uniform_index(w[1], p.n_cores);
     let f = p.core(k) as f32 * p.core_hz;
@@ -71,7 +83,8 @@ pub fn draw_node(p: &CoopParams, b: u32, i: u32) -> (f32, f32, f32) {
 /// Link parameters at reset: (r_ij, β_ij) of the undirected link {i, j} (i < j).
 #[inline(always)]
 pub fn draw_link(p: &CoopParams, b: u32, i: u32, j: u32) -> (f32, f32) {
-    let w = rng::philox4x32_10(rng::counter(i * p.n + j, b, p.episode, stream::COOP_LINK, 0), [p.key0, p.key1]);
+    let (nb, ne) = network_words(p, b);
+    let w = rng::philox4x32_10(rng::counter(i * p.n + j, nb, ne, stream::COOP_LINK, 0), [p.key0, p.key1]);
     (span(p.r_lo, p.r_hi, w[0]), span(p.beta_lo, p.beta_hi, w[1]))
 }
 

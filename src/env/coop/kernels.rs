@@ -23,7 +23,7 @@ crate::kernel_params!(CoopParams {
     cores5,
     cores6,
     cores7,
-    _pad0,
+    fixed_network,
     dt,
     deadline,
     lambda_lo,
