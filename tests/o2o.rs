@@ -189,3 +189,59 @@ fn a_resumed_run_continues_bit_for_bit() {
     let mut e = O2o::new(&be, &other, &sys).unwrap();
     assert!(matches!(e.load(&ck), Err(Error::Config { .. })));
 }
+
+/// A run of the pipeline at one small point (no figure axes, O2O and online-only, RATC).
+fn tiny_run(dir: &Path) -> mecrl::experiment::O2oRunConfig {
+    let (o2o, coop) = small();
+    mecrl::experiment::O2oRunConfig {
+        out_dir: dir.to_path_buf(),
+        heuristics: vec![Heuristic::Ratc],
+        sources: vec![],
+        log_instances: 2,
+        log_episodes: 2,
+        test_episodes: 1,
+        checkpoint_every: 1,
+        o2o,
+        coop,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_rerun_of_the_pipeline_reuses_its_work_files() {
+    let be = create(BackendKind::Cpu).unwrap();
+    let dir = tmp("pipeline");
+    let cfg = tiny_run(&dir);
+    let work = dir.join("work");
+    let a = mecrl::experiment::o2o::run_in(&cfg, be.clone(), &work, &mut |_| {}).unwrap();
+    let methods: Vec<&str> = a.tests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["offline_only", "o2o", "online_only", "ratc"]);
+    // the curve: offline points 0, 3, 6, then the online updates
+    let steps: Vec<(String, u64)> = a.curves[0].rows.iter().map(|r| (r.phase.clone(), r.step)).collect();
+    assert_eq!(steps.len(), 3 + 2);
+    assert_eq!(steps[0], ("offline".to_string(), 0));
+    assert!(!work.join("base.ratc.log").exists(), "the log is removed once the offline phase is done");
+    let mut ticks = 0u64;
+    let b = mecrl::experiment::o2o::run_in(&cfg, be, &work, &mut |k| ticks += k).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(ticks, cfg.work_units(), "a rerun accounts for all the work it skips");
+}
+
+#[test]
+fn a_configured_log_that_is_corrupt_is_an_error_naming_it() {
+    let be = create(BackendKind::Cpu).unwrap();
+    let dir = tmp("userlog");
+    let (_, sys) = small();
+    let good = dir.join("mine.log");
+    log(&be, &sys).write(&good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = dir.join("cut.log");
+    std::fs::write(&bad, &bytes[..bytes.len() - 9]).unwrap();
+    let cfg = mecrl::experiment::O2oRunConfig { log: Some(bad.clone()), ..tiny_run(&dir) };
+    let e = mecrl::experiment::o2o::run_in(&cfg, be.clone(), &dir.join("w1"), &mut |_| {}).unwrap_err();
+    assert!(matches!(e, Error::Parse { .. }) && e.to_string().contains("cut.log"), "{e}");
+    // the good one trains, labelled as a file
+    let cfg = mecrl::experiment::O2oRunConfig { log: Some(good), ..tiny_run(&dir) };
+    let r = mecrl::experiment::o2o::run_in(&cfg, be, &dir.join("w2"), &mut |_| {}).unwrap();
+    assert!(r.tests.iter().any(|t| t.method == "o2o" && t.source == "file"));
+}

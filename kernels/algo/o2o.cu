@@ -19,7 +19,7 @@ struct O2oParams {
     u32 step;
     u32 n;
     float scale;
-    u32 _pad0;
+    float bias;
     u32 _pad1;
     u32 _pad2;
 };
@@ -60,7 +60,7 @@ extern "C" __global__ void o2o_team(const O2oParams p, const float* __restrict__
     u32 e = global_id();
     if (e >= p.k) return;
     u32 n = p.n > 0u ? p.n : 1u;
-    out[e] = p.scale * reward[e / n];
+    out[e] = p.scale * reward[e / n] + p.bias;
 }
 
 #endif

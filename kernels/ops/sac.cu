@@ -16,7 +16,7 @@ struct SacParams {
     float gamma;
     float lambda_c;
     float reward_scale;
-    u32 _pad0;
+    float reward_bias;
     u32 _pad1;
 };
 
@@ -73,7 +73,7 @@ extern "C" __global__ void sac_value_fwd(const SacParams p, const float* __restr
         float v = sac_soft_value(z + o, qbar + o, qbar + (u64)r * a + o, mask + o, a, p.alpha);
         value[i] = v;
         float keep = done[i] != 0u ? 0.0f : 1.0f;
-        y[i] = p.reward_scale * reward[i] + p.gamma * (keep * v);
+        y[i] = (p.reward_scale * reward[i] + p.reward_bias) + p.gamma * (keep * v);
         total = total + v;
     }
     loss[0] = -(total / (float)r);

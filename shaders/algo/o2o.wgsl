@@ -11,7 +11,7 @@ struct O2oParams {
     step: u32,
     n: u32,
     scale: f32,
-    _pad0: u32,
+    bias: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -76,5 +76,5 @@ const STREAM_O2O_SAMPLE: u32 = 72u;
         return;
     }
     let n = max(params.n, 1u);
-    out[e] = params.scale * reward[e / n];
+    out[e] = pm_keep(params.scale * reward[e / n]) + params.bias;
 }

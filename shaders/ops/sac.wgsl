@@ -10,7 +10,7 @@ struct SacParams {
     gamma: f32,
     lambda_c: f32,
     reward_scale: f32,
-    _pad0: u32,
+    reward_bias: f32,
     _pad1: u32,
 }
 
@@ -75,7 +75,7 @@ fn soft_value(i: u32) -> f32 {
         let v = soft_value(i);
         value[i] = v;
         let keep = select(1.0, 0.0, done[i] != 0u);
-        y[i] = pm_keep(pm_keep(params.reward_scale * reward[i]) + pm_keep(params.gamma * pm_keep(keep * v)));
+        y[i] = pm_keep(pm_keep(pm_keep(params.reward_scale * reward[i]) + params.reward_bias) + pm_keep(params.gamma * pm_keep(keep * v)));
         total = pm_keep(total + v);
     }
     loss[0] = -pm_keep(total / f32(r));

@@ -22,7 +22,7 @@ pub struct SoftValue {
 pub struct SacBatch<'a> {
     /// The action mask of the rows' observations [R, A] (u32, 1 = allowed).
     pub mask: &'a Tensor,
-    /// Rewards \[R\] (raw; scaled by `reward_scale`).
+    /// Rewards \[R\] (raw; normalized by `reward_scale` and `reward_bias`).
     pub reward: &'a Tensor,
     /// 1 where the episode ended with the transition \[R\] (u32).
     pub done: &'a Tensor,

@@ -7,7 +7,7 @@
 //! Per row i of the actor's logits z at o′ (mask m′), the twin target Qs q̄₁, q̄₂ at o′:
 //! - p = masked softmax(z), log p = masked log-softmax(z);
 //! - V_i = Σ_{a allowed} p_a (min(q̄₁, q̄₂)_a − α log p_a) (the soft value);
-//! - y_i = s·r_i + γ (1 − done_i) V_i (the target; s = the reward scale of the normalization);
+//! - y_i = (s·r_i + b) + γ (1 − done_i) V_i (the target; s·r + b = (r − μ)/σ, the normalized reward);
 //! - actor loss L_π = −(1/R) Σ_i V_i (eq. 11: gradient ascent on V), with
 //!   ∂V_i/∂z_j = p_j (h_j − V_i), h = min q̄ − α log p (0 for masked j).
 //!
@@ -40,8 +40,8 @@ pub struct SacParams {
     pub lambda_c: f32,
     /// s, the reward scale (the normalization of the rewards).
     pub reward_scale: f32,
-    /// Padding.
-    pub _pad0: u32,
+    /// b, added to the scaled reward (the normalization's −s·μ).
+    pub reward_bias: f32,
     /// Padding.
     pub _pad1: u32,
 }
@@ -140,7 +140,7 @@ pub fn cpu_value_fwd(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
         let v = soft_value_row(&z[row.clone()], &qbar[row.clone()], &qbar[q2], &mask[row], p.alpha, &mut logp);
         vs[i] = v;
         let keep = if done[i] != 0 { 0.0 } else { 1.0 };
-        ys[i] = p.reward_scale * reward[i] + p.gamma * (keep * v);
+        ys[i] = (p.reward_scale * reward[i] + p.reward_bias) + p.gamma * (keep * v);
         total += v;
     }
     f32s_mut(value)[..r].copy_from_slice(&vs);
@@ -277,7 +277,7 @@ fn sizes_cql_bwd(bytes: &[u8]) -> Vec<u64> {
     vec![2 * r * a, r, r, r * a, (r > 0) as u64, 2 * r * a]
 }
 
-crate::kernel_params!(SacParams { rows, actions, alpha, gamma, lambda_c, reward_scale, _pad0, _pad1 });
+crate::kernel_params!(SacParams { rows, actions, alpha, gamma, lambda_c, reward_scale, reward_bias, _pad1 });
 
 crate::kernels! {
     stem "ops" / "sac";
@@ -323,17 +323,25 @@ mod tests {
         let z = [0.0, 9.0, 3f32.ln()];
         let qbar = [2.0, 5.0, -1.0, /* twin 2 */ 4.0, 7.0, -2.0];
         let want_v = 0.25 * (2.0 - 0.5 * 0.25f64.ln()) + 0.75 * (-2.0 - 0.5 * 0.75f64.ln());
-        let p = SacParams { rows: 1, actions: 3, alpha: 0.5, gamma: 0.9, reward_scale: 0.5, ..Default::default() };
+        let p = SacParams {
+            rows: 1,
+            actions: 3,
+            alpha: 0.5,
+            gamma: 0.9,
+            reward_scale: 0.5,
+            reward_bias: -0.25,
+            ..Default::default()
+        };
         let out =
             run(&SAC_VALUE_FWD, p, vec![u(&z), u(&qbar), vec![1, 0, 1], u(&[4.0]), vec![0], vec![0], vec![0], vec![0]]);
         let (loss, v, y) = (f(&out[5])[0], f(&out[6])[0], f(&out[7])[0]);
         assert!((v as f64 - want_v).abs() < 1e-5, "{v} vs {want_v}");
         assert!((loss as f64 + want_v).abs() < 1e-5);
-        // y = 0.5 · 4 + 0.9 · V; done: y = 0.5 · 4
-        assert!((y as f64 - (2.0 + 0.9 * want_v)).abs() < 1e-5, "{y}");
+        // y = (0.5 · 4 − 0.25) + 0.9 · V; done: y = 0.5 · 4 − 0.25
+        assert!((y as f64 - (1.75 + 0.9 * want_v)).abs() < 1e-5, "{y}");
         let done =
             run(&SAC_VALUE_FWD, p, vec![u(&z), u(&qbar), vec![1, 0, 1], u(&[4.0]), vec![1], vec![0], vec![0], vec![0]]);
-        assert_eq!(f(&done[7])[0], 2.0);
+        assert_eq!(f(&done[7])[0], 1.75);
         // gradient against central differences of −V
         let out_b = run(&SAC_VALUE_BWD, p, vec![u(&z), u(&qbar), vec![1, 0, 1], u(&[v]), u(&[1.0]), vec![0; 3]]);
         let dz = f(&out_b[5]);

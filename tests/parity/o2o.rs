@@ -41,6 +41,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) 
         gamma: 0.99,
         lambda_c: 0.1,
         reward_scale: 0.37,
+        reward_bias: -0.6,
         ..Default::default()
     };
     let bufs = vec![
@@ -105,7 +106,7 @@ pub(super) fn cases(be: &dyn Backend, done: &mut BTreeSet<&'static KernelSpec>) 
     let actions = out[11].clone().expect("a_out");
     assert!(actions.iter().all(|&a| (a as usize) < na));
     // the team reward of 5 instances of 3 nodes (K = 14: a partial last instance)
-    let tp = O2oParams { k: 14, n: 3, scale: 0.25, ..Default::default() };
+    let tp = O2oParams { k: 14, n: 3, scale: 0.25, bias: -0.5, ..Default::default() };
     let c = Case {
         id: &O2O_TEAM,
         params: bytemuck::bytes_of(&tp).to_vec(),

@@ -130,9 +130,9 @@ pub struct O2oConfig {
     pub variant: Variant,
     /// Units of the two ReLU layers of every network (§V-A: 64, 64).
     pub hidden: [usize; 2],
-    /// Divide the rewards by their standard deviation (Alg. 1 line "normalize the rewards",
-    /// Alg. 2 line 3): the offline data set's, kept for the online phase; online-only takes the
-    /// first online batch's. The scale is fixed once so V_ω's units never change.
+    /// Standardize the rewards, (r − μ)/σ (Alg. 1 "normalize the rewards", Alg. 2 line 3): μ
+    /// and σ of the offline data set, kept for the online phase; online-only takes its first
+    /// online batch's. Fixed once so V_ω's units never change.
     pub normalize_rewards: bool,
     /// Instances stepped together online and in evaluations (each one episode per update).
     pub instances: usize,

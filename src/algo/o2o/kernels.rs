@@ -5,8 +5,8 @@
 //!   O2O_SAMPLE) (uniform over the replay's R rows, with replacement), then row i of every field:
 //!   o_t into `x` [K, F] and both halves of `x2` [2, K, F] (the twin Qs' input), o_{t+1} into
 //!   `xn` and `xn2`, and the action, reward, done flag and both masks.
-//! - `o2o_team` (thread per node e < K = B·N): out\[e\] = scale · reward\[e / N\], the team reward
-//!   of node e's instance (every node an agent, §IV-B3), normalized.
+//! - `o2o_team` (thread per node e < K = B·N): out\[e\] = scale · reward\[e / N\] + bias, the
+//!   team reward of node e's instance (every node an agent, §IV-B3), normalized.
 
 use crate::backend::cpu::{f32s, f32s_mut, need_all};
 use crate::backend::params as decode;
@@ -35,8 +35,8 @@ pub struct O2oParams {
     pub n: u32,
     /// The reward scale (`o2o_team`).
     pub scale: f32,
-    /// Padding.
-    pub _pad0: u32,
+    /// The reward bias (`o2o_team`).
+    pub bias: f32,
     /// Padding.
     pub _pad1: u32,
     /// Padding.
@@ -108,7 +108,7 @@ pub fn cpu_team(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let [reward, out] = bufs else { unreachable!("the spec has 2 buffers") };
     let reward = f32s(reward).to_vec();
     for (e, o) in f32s_mut(out)[..k].iter_mut().enumerate() {
-        *o = p.scale * reward[e / n];
+        *o = p.scale * reward[e / n] + p.bias;
     }
     Ok(())
 }
@@ -128,7 +128,7 @@ fn sizes_team(bytes: &[u8]) -> Vec<u64> {
     vec![k.div_ceil(n), k]
 }
 
-crate::kernel_params!(O2oParams { rows, f, a, k, key0, key1, step, n, scale, _pad0, _pad1, _pad2 });
+crate::kernel_params!(O2oParams { rows, f, a, k, key0, key1, step, n, scale, bias, _pad1, _pad2 });
 
 crate::kernels! {
     stem "algo" / "o2o";
@@ -163,10 +163,10 @@ mod tests {
 
     #[test]
     fn team_reward_per_node() {
-        let p = O2oParams { k: 6, n: 3, scale: 0.5, ..Default::default() };
+        let p = O2oParams { k: 6, n: 3, scale: 0.5, bias: 1.0, ..Default::default() };
         let mut reward: Vec<u32> = bytemuck::cast_slice(&[2.0f32, -4.0]).to_vec();
         let mut out = vec![0u32; 6];
         cpu_team(bytemuck::bytes_of(&p), &mut [&mut reward, &mut out]).unwrap();
-        assert_eq!(bytemuck::cast_slice::<u32, f32>(&out), &[1.0, 1.0, 1.0, -2.0, -2.0, -2.0]);
+        assert_eq!(bytemuck::cast_slice::<u32, f32>(&out), &[2.0, 2.0, 2.0, -1.0, -1.0, -1.0]);
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::O2oConfig;
+use super::replay::RewardNorm;
 use crate::algo::rollout::Rollout;
 use crate::autograd::{Param, Tape};
 use crate::backend::Backend;
@@ -35,7 +36,7 @@ pub(super) struct Progress {
     pub system: CoopConfig,
     pub offline_step: u64,
     pub online_update: u64,
-    pub reward_scale: Option<f32>,
+    pub reward_norm: Option<RewardNorm>,
     pub decision: u32,
 }
 
@@ -110,9 +111,9 @@ pub struct O2o {
     pub nets: Nets,
     pub(super) offline_opt: Optimizer,
     pub(super) online_opt: Optimizer,
-    /// The reward normalization's scale 1/σ, once known (offline: the log's; online-only: the
-    /// first online batch's); 1 without normalization.
-    pub reward_scale: Option<f32>,
+    /// The reward normalization (r − μ)/σ, once known (offline: the log's; online-only: the
+    /// first online batch's); the identity without normalization.
+    pub reward_norm: Option<RewardNorm>,
     /// Offline gradient steps taken.
     pub offline_step: u64,
     /// Online updates taken.
@@ -140,7 +141,7 @@ impl O2o {
         let env = CoopEnv::new(be.clone(), system, b, cfg.seed)?;
         let e = b * n;
         Ok(O2o {
-            reward_scale: (!cfg.normalize_rewards).then_some(1.0),
+            reward_norm: (!cfg.normalize_rewards).then_some(RewardNorm::IDENTITY),
             x: Tensor::zeros(be, &[e, f])?,
             mask: Tensor::zeros_u32(be, &[e, a])?,
             team: Tensor::zeros(be, &[b])?,
@@ -207,7 +208,7 @@ impl O2o {
             system: self.system.clone(),
             offline_step: self.offline_step,
             online_update: self.online_update,
-            reward_scale: self.reward_scale,
+            reward_norm: self.reward_norm,
             decision: self.decision,
         }
     }
@@ -242,7 +243,7 @@ impl O2o {
         restore_group(&c, path, &self.nets.q_target.params(), &mut [])?;
         self.offline_step = p.offline_step;
         self.online_update = p.online_update;
-        self.reward_scale = p.reward_scale;
+        self.reward_norm = p.reward_norm;
         self.decision = p.decision;
         Ok(())
     }

@@ -8,7 +8,7 @@
 //! reads the last step's losses when asked.
 
 use super::learner::O2o;
-use super::replay::OfflineReplay;
+use super::replay::{OfflineReplay, RewardNorm};
 use crate::autograd::sac::SacBatch;
 use crate::autograd::Tape;
 use crate::error::{Error, Result};
@@ -38,9 +38,10 @@ pub struct OfflineStats {
 }
 
 impl O2o {
-    /// The reward scale for `replay` (its 1/σ on first use, when rewards are normalized).
-    fn offline_scale(&mut self, replay: &OfflineReplay) -> f32 {
-        *self.reward_scale.get_or_insert(replay.reward_scale)
+    /// The reward normalization for `replay` (its own on first use, when rewards are
+    /// normalized).
+    fn offline_norm(&mut self, replay: &OfflineReplay) -> RewardNorm {
+        *self.reward_norm.get_or_insert(replay.reward_norm)
     }
 
     /// `steps` offline gradient steps on `replay`, `tick` after each; returns the last one's
@@ -77,7 +78,7 @@ impl O2o {
 
     /// One gradient step; returns the loss tensors (actor, Q, critic, CQL statistics).
     fn offline_step(&mut self, replay: &mut OfflineReplay) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
-        let scale = self.offline_scale(replay);
+        let norm = self.offline_norm(replay);
         let o = self.cfg.offline.clone();
         let (k, f, a) = (o.batch, replay.f, replay.a);
         let be = self.backend().clone();
@@ -93,7 +94,8 @@ impl O2o {
             alpha: o.alpha,
             gamma: o.gamma,
             lambda_c: o.lambda_c,
-            reward_scale: scale,
+            reward_scale: norm.scale,
+            reward_bias: norm.bias,
             ..Default::default()
         };
         let batch = SacBatch { mask: &mb.next_mask, reward: &mb.reward, done: &mb.done };

@@ -6,7 +6,7 @@
 
 use super::kernels::{O2oParams, O2O_TEAM};
 use super::learner::{total, Nets, O2o, ONLINE_EPISODES};
-use super::replay::reward_scale;
+use super::replay::RewardNorm;
 use crate::algo::ppo::{self, Evaluated, PpoPolicy, PpoStats};
 use crate::algo::rollout::{Field, Rollout, RolloutShape};
 use crate::autograd::{Param, Tape};
@@ -80,7 +80,7 @@ impl O2o {
         let team = self.team.clone();
         let episode = ONLINE_EPISODES + self.online_update as u32;
         self.env.reseed_into(self.cfg.seed, episode, team.buffer())?;
-        let scale = self.reward_scale.unwrap_or(1.0);
+        let norm = self.reward_norm.unwrap_or(RewardNorm::IDENTITY);
         let e = self.node_reward.numel();
         for t in 0..r.shape.steps {
             let tape = Tape::no_grad(&be);
@@ -94,17 +94,23 @@ impl O2o {
             r.put(Field::Logp, t, logp.value.buffer())?;
             r.put(Field::Value, t, v.value.buffer())?;
             self.env.step_with(action.buffer(), team.buffer())?;
-            let p = O2oParams { k: e as u32, n: self.system.n_nodes as u32, scale, ..Default::default() };
+            let p = O2oParams {
+                k: e as u32,
+                n: self.system.n_nodes as u32,
+                scale: norm.scale,
+                bias: norm.bias,
+                ..Default::default()
+            };
             be.launch(&O2O_TEAM, bytemuck::bytes_of(&p), e as u32, &[team.buffer(), self.node_reward.buffer()])?;
             r.put(Field::Reward, t, self.node_reward.buffer())?;
             tick();
         }
-        if self.reward_scale.is_none() {
-            // online-only with normalization: the first batch's 1/σ, fixed from here on
+        if self.reward_norm.is_none() {
+            // online-only with normalization: the first batch's (r − μ)/σ, fixed from here on
             let raw = r.reward.to_vec()?;
-            let s = reward_scale(&raw);
-            r.reward.write(&raw.iter().map(|x| x * s).collect::<Vec<_>>())?;
-            self.reward_scale = Some(s);
+            let n = RewardNorm::of(&raw);
+            r.reward.write(&raw.iter().map(|&x| n.apply(x)).collect::<Vec<_>>())?;
+            self.reward_norm = Some(n);
         }
         let p = self.cfg.online.ppo.clone();
         r.advantages(p.gamma, p.lambda, p.returns)?;

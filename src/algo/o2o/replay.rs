@@ -58,18 +58,34 @@ pub fn next_masks(ds: &OfflineDataset, path: &Path) -> Result<Vec<u32>> {
     Ok(out)
 }
 
-/// 1/σ of the rewards (population standard deviation; 1 when they are all equal).
-pub fn reward_scale(rewards: &[f32]) -> f32 {
-    if rewards.is_empty() {
-        return 1.0;
+/// The reward normalization r ↦ scale·r + bias = (r − μ)/σ.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RewardNorm {
+    /// 1/σ.
+    pub scale: f32,
+    /// −μ/σ.
+    pub bias: f32,
+}
+
+impl RewardNorm {
+    /// No normalization.
+    pub const IDENTITY: RewardNorm = RewardNorm { scale: 1.0, bias: 0.0 };
+
+    /// (r − μ)/σ of `rewards` (population statistics; σ = 1 when they are all equal).
+    pub fn of(rewards: &[f32]) -> Self {
+        if rewards.is_empty() {
+            return Self::IDENTITY;
+        }
+        let n = rewards.len() as f64;
+        let mean = rewards.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let var = rewards.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        let sd = if var.sqrt() < 1e-6 { 1.0 } else { var.sqrt() };
+        RewardNorm { scale: (1.0 / sd) as f32, bias: (-mean / sd) as f32 }
     }
-    let n = rewards.len() as f64;
-    let mean = rewards.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let var = rewards.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
-    if var.sqrt() < 1e-6 {
-        1.0
-    } else {
-        (1.0 / var.sqrt()) as f32
+
+    /// The normalized reward.
+    pub fn apply(&self, r: f32) -> f32 {
+        self.scale * r + self.bias
     }
 }
 
@@ -104,8 +120,8 @@ pub struct OfflineReplay {
     pub f: usize,
     /// A.
     pub a: usize,
-    /// 1/σ of the kept rows' rewards.
-    pub reward_scale: f32,
+    /// The normalization of the kept rows' rewards.
+    pub reward_norm: RewardNorm,
     obs: Tensor,
     next: Tensor,
     action: Tensor,
@@ -142,7 +158,7 @@ impl OfflineReplay {
             obs: Tensor::from_f32(be, &[r, f], &rows(&ds.obs, f))?,
             next: Tensor::from_f32(be, &[r, f], &rows(&ds.next_obs, f))?,
             action: Tensor::from_u32(be, &[r], &ds.action[s..])?,
-            reward_scale: reward_scale(&reward),
+            reward_norm: RewardNorm::of(&reward),
             reward: Tensor::from_f32(be, &[r], &reward)?,
             done: Tensor::from_u32(be, &[r], &ds.done[s..])?,
             mask: Tensor::from_u32(be, &[r, a], &ds.mask[s * a..])?,
@@ -262,10 +278,12 @@ mod tests {
     }
 
     #[test]
-    fn reward_scale_is_one_over_sigma() {
-        assert_eq!(reward_scale(&[2.0, 2.0]), 1.0);
-        assert!((reward_scale(&[1.0, -1.0, 1.0, -1.0]) - 1.0).abs() < 1e-6);
-        assert!((reward_scale(&[0.0, 4.0]) - 0.5).abs() < 1e-6);
+    fn rewards_are_standardized() {
+        assert_eq!(RewardNorm::of(&[2.0, 2.0]), RewardNorm { scale: 1.0, bias: -2.0 });
+        assert_eq!(RewardNorm::of(&[1.0, -1.0, 1.0, -1.0]), RewardNorm { scale: 1.0, bias: 0.0 });
+        // μ = 2, σ = 2: (r − 2)/2
+        let n = RewardNorm::of(&[0.0, 4.0]);
+        assert_eq!((n.apply(0.0), n.apply(4.0)), (-1.0, 1.0));
     }
 
     #[test]

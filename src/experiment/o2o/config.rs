@@ -31,6 +31,10 @@ pub struct O2oRunConfig {
     pub source: Heuristic,
     /// Fig. 4: O2O from the log of each of these at the default point.
     pub sources: Vec<Heuristic>,
+    /// A task log (`mecrl coop log` file) for the default point's offline phase instead of
+    /// collecting one from `source` (checked on load: a corrupt, truncated or mismatched file is
+    /// an error naming it).
+    pub log: Option<PathBuf>,
     /// Instances of a log run (each logs every node of every slot).
     pub log_instances: usize,
     /// Episodes of a log run.
@@ -65,8 +69,9 @@ impl Default for O2oRunConfig {
             heuristics: vec![Heuristic::Ratc, Heuristic::Rda, Heuristic::Random],
             source: Heuristic::Ratc,
             sources: vec![Heuristic::Ratc, Heuristic::Rda, Heuristic::Random],
+            log: None,
             log_instances: 8,
-            log_episodes: 10,
+            log_episodes: 20,
             test_episodes: 10,
             checkpoint_every: 10,
             task_kb_max: vec![],

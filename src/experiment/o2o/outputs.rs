@@ -33,12 +33,13 @@ pub fn write_outputs(cfg: &O2oRunConfig, res: &Results, dir: &Path) -> Result<St
     std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
     let figs = dir.join("figures");
     std::fs::create_dir_all(&figs).map_err(|e| crate::error::Error::io(&figs, e))?;
-    let mut curves = String::from("point,variant,phase,step,success,train_success,drop,fail\n");
+    let mut curves =
+        String::from("point,variant,phase,step,success,train_success,drop,fail,q_mean,y_mean,cql,actor_loss\n");
     for c in &res.curves {
         for r in &c.rows {
             let _ = writeln!(
                 curves,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{}",
                 c.point,
                 c.variant,
                 r.phase,
@@ -46,7 +47,8 @@ pub fn write_outputs(cfg: &O2oRunConfig, res: &Results, dir: &Path) -> Result<St
                 r.success,
                 r.train_success.map_or(String::new(), |x| x.to_string()),
                 r.drop,
-                r.fail
+                r.fail,
+                r.offline.map_or(",,,".into(), |o| format!("{},{},{},{}", o[0], o[1], o[2], o[3]))
             );
         }
     }

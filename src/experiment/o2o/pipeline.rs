@@ -52,8 +52,12 @@ fn task_log(
     work: &Path,
     tick: &mut dyn FnMut(u64),
 ) -> Result<(OfflineDataset, PathBuf)> {
-    let path = work.join(format!("{}.{}.log", point.stem(), point.source.name()));
     let slots = point.system.episode_slots() as u64;
+    if let (Some(user), "base") = (&cfg.log, point.figure) {
+        tick(cfg.log_episodes as u64 * slots);
+        return Ok((OfflineDataset::read(user)?, user.clone()));
+    }
+    let path = work.join(format!("{}.{}.log", point.stem(), point.source.name()));
     if path.exists() {
         tick(cfg.log_episodes as u64 * slots);
         return Ok((OfflineDataset::read(&path)?, path));
@@ -65,6 +69,16 @@ fn task_log(
     tick(cfg.log_episodes as u64 * slots);
     ds.write(&path)?;
     Ok((ds, path))
+}
+
+/// The log source of `point`'s learners in the tables: the heuristic, or `file` for a
+/// configured log.
+fn source_label(cfg: &O2oRunConfig, point: &Point) -> &'static str {
+    if cfg.log.is_some() && point.figure == "base" {
+        "file"
+    } else {
+        point.source.name()
+    }
 }
 
 /// Curve rows a checkpoint at (offline step, online update) holds.
@@ -112,19 +126,28 @@ fn train(
             let (ds, path) = task_log(be, cfg, point, work, tick)?;
             let mut replay = OfflineReplay::new(be, &ds, &path, o.capacity)?;
             for p in pending {
-                l.offline_steps(&mut replay, p - l.offline_step, &mut || tick(1))?;
+                let st = l.offline_steps(&mut replay, p - l.offline_step, &mut || tick(1))?;
                 let ev = l.evaluate(0, ev_k, &mut || tick(1))?;
-                rows.push(CurveRow::of("offline", p, &crate::algo::o2o::learner::total(&ev)));
+                let mut row = CurveRow::of("offline", p, &crate::algo::o2o::learner::total(&ev));
+                if p > 0 {
+                    row.offline = Some([st.q_mean, st.y_mean, st.cql, st.actor_loss].map(f64::from));
+                }
+                rows.push(row);
                 files.save(&rows, |f| l.save(f))?;
             }
         } else {
             tick(cfg.log_episodes as u64 * slots);
         }
+        // the log has served (online-only never reads one): free its disk
+        let log = work.join(format!("{}.{}.log", point.stem(), point.source.name()));
+        if log.exists() {
+            std::fs::remove_file(&log).map_err(|e| Error::io(&log, e))?;
+        }
         let path = work.join(format!("{}.offline_only.test.json", point.stem()));
         let test_slots = cfg.test_episodes as u64 * slots;
         offline_test = Some(cached(&path, test_slots, tick, &mut |tick| {
             let s = l.evaluate(0, cfg.test_episodes, &mut || tick(1))?;
-            Ok(TestRow::of(point.figure, point.x, point.source.name(), Variant::OfflineOnly.name(), &s))
+            Ok(TestRow::of(point.figure, point.x, source_label(cfg, point), Variant::OfflineOnly.name(), &s))
         })?);
     }
     let every = cfg.checkpoint_every;
@@ -140,7 +163,7 @@ fn train(
     }
     let path = work.join(format!("{stem}.after{}.test.json", lc.online.updates));
     let test_slots = cfg.test_episodes as u64 * slots;
-    let source = if variant.offline() { point.source.name() } else { "" };
+    let source = if variant.offline() { source_label(cfg, point) } else { "" };
     let test = cached(&path, test_slots, tick, &mut |tick| {
         let s = l.evaluate(0, cfg.test_episodes, &mut || tick(1))?;
         Ok(TestRow::of(point.figure, point.x, source, variant.name(), &s))

@@ -17,6 +17,9 @@ pub struct CurveRow {
     pub success: f64,
     /// Online: the success rate of the update's own training episodes.
     pub train_success: Option<f64>,
+    /// Offline: the last step's losses (mean Q(o, a) of the logged actions, mean target y,
+    /// mean CQL regularizer, actor loss −mean V(o′)).
+    pub offline: Option<[f64; 4]>,
     /// Drop rate.
     pub drop: f64,
     /// Failure rate.
@@ -32,6 +35,7 @@ impl CurveRow {
             step,
             success: stats.success_rate(),
             train_success: None,
+            offline: None,
             drop: stats.dropped as f64 / done,
             fail: stats.failed as f64 / done,
         }
@@ -128,6 +132,7 @@ mod tests {
             step,
             success,
             train_success: None,
+            offline: None,
             drop: 0.0,
             fail: 0.0,
         };
