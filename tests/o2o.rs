@@ -245,3 +245,14 @@ fn a_configured_log_that_is_corrupt_is_an_error_naming_it() {
     let r = mecrl::experiment::o2o::run_in(&cfg, be, &dir.join("w2"), &mut |_| {}).unwrap();
     assert!(r.tests.iter().any(|t| t.method == "o2o" && t.source == "file"));
 }
+
+#[test]
+fn a_diverged_offline_phase_is_a_typed_error() {
+    let be = create(BackendKind::Cpu).unwrap();
+    let (mut cfg, sys) = small();
+    cfg.offline.lr = 1e30;
+    let mut l = O2o::new(&be, &cfg, &sys).unwrap();
+    let mut rp = replay(&be, &sys);
+    let e = l.offline_steps(&mut rp, 20, &mut || {}).unwrap_err();
+    assert!(matches!(&e, Error::Config { field, .. } if field == "o2o.offline.lr"), "{e}");
+}

@@ -72,6 +72,14 @@ impl O2o {
             out.q_loss = lq.to_vec()?[0];
             out.critic_loss = lv.to_vec()?[0];
             (out.td, out.cql, out.q_mean, out.y_mean) = (s[0], s[1], s[2], s[3]);
+            let all = [out.actor_loss, out.q_loss, out.critic_loss, out.td, out.cql, out.q_mean, out.y_mean];
+            if all.iter().any(|x| !x.is_finite()) {
+                return Err(Error::config(
+                    "o2o.offline.lr",
+                    self.cfg.offline.lr,
+                    format!("the offline losses are not finite at step {} (diverged): {out:?}", self.offline_step),
+                ));
+            }
         }
         Ok(out)
     }

@@ -11,7 +11,7 @@ use crate::algo::ppo::{self, Evaluated, PpoPolicy, PpoStats};
 use crate::algo::rollout::{Field, Rollout, RolloutShape};
 use crate::autograd::{Param, Tape};
 use crate::env::coop::Stats;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One online update's figures.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -116,6 +116,13 @@ impl O2o {
         r.advantages(p.gamma, p.lambda, p.returns)?;
         let policy = Policy { nets: &self.nets };
         let st = ppo::update(&p, &policy, &mut self.online_opt, &r, self.cfg.seed, self.online_update as u32)?;
+        if !(st.loss.is_finite() && st.value_loss.is_finite()) {
+            return Err(Error::config(
+                "o2o.online.lr",
+                self.cfg.online.lr,
+                format!("the PPO losses are not finite at update {} (diverged): {st:?}", self.online_update),
+            ));
+        }
         self.online_update += 1;
         Ok(OnlineStats { update: self.online_update, stats: total(&self.env.stats()?), ppo: st })
     }
