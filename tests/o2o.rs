@@ -8,11 +8,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mecrl::algo::o2o::learner::total;
 use mecrl::algo::o2o::{O2o, O2oConfig, OfflineConfig, OfflineReplay, OnlineConfig};
 use mecrl::backend::{create, Backend, BackendKind};
 use mecrl::env::coop::dataset::{collect, OfflineDataset};
-use mecrl::env::coop::{CoopConfig, CoopEnv, Heuristic};
+use mecrl::env::coop::{CoopConfig, CoopEnv, Heuristic, Stats};
 use mecrl::error::Error;
 
 /// 4 nodes, 6 slots with arrivals (+ 7 drain slots), 2 instances, small networks.
@@ -84,7 +83,7 @@ fn masked_actions_are_never_taken() {
     let (cfg, sys) = small();
     // an untrained actor samples every allowed action; the environment counts any masked one
     let mut l = O2o::new(&be, &cfg, &sys).unwrap();
-    let st = total(&l.evaluate(0, 3, &mut || {}).unwrap());
+    let st = Stats::sum(&l.evaluate(0, 3, &mut || {}).unwrap());
     assert!(st.arrivals > 0);
     assert_eq!(st.invalid, 0, "{st:?}");
     let on = l.online_update(&mut || {}).unwrap();
@@ -93,7 +92,7 @@ fn masked_actions_are_never_taken() {
     // with a fully loaded system only local or "no task" are allowed: RDA-like loads
     let busy = CoopConfig { arrival_prob_min: 1.0, arrival_prob_max: 1.0, max_queue: 1, ..sys.clone() };
     let mut l = O2o::new(&be, &cfg, &busy).unwrap();
-    let st = total(&l.evaluate(2, 2, &mut || {}).unwrap());
+    let st = Stats::sum(&l.evaluate(2, 2, &mut || {}).unwrap());
     assert_eq!(st.invalid, 0, "{st:?}");
 }
 
@@ -129,7 +128,7 @@ fn short_run(be: &Arc<dyn Backend>) -> (Vec<f32>, f64, Vec<f64>) {
     let mut l = O2o::new(be, &cfg, &sys).unwrap();
     let mut rp = replay(be, &sys);
     let s = l.offline_steps(&mut rp, 6, &mut || {}).unwrap();
-    let ev = total(&l.evaluate(0, 1, &mut || {}).unwrap());
+    let ev = Stats::sum(&l.evaluate(0, 1, &mut || {}).unwrap());
     let on: Vec<f64> = (0..2).map(|_| l.online_update(&mut || {}).unwrap().stats.success_rate()).collect();
     (vec![s.actor_loss, s.q_loss, s.critic_loss, s.cql], ev.success_rate(), on)
 }
@@ -255,4 +254,24 @@ fn a_diverged_offline_phase_is_a_typed_error() {
     let mut rp = replay(&be, &sys);
     let e = l.offline_steps(&mut rp, 20, &mut || {}).unwrap_err();
     assert!(matches!(&e, Error::Config { field, .. } if field == "o2o.offline.lr"), "{e}");
+}
+
+#[test]
+fn the_shipped_config_is_the_papers_and_quick_is_a_subset() {
+    use mecrl::experiment::o2o::paper_config;
+    let full = paper_config(false, 3).unwrap();
+    let quick = paper_config(true, 3).unwrap();
+    for c in [&full, &quick] {
+        assert!(c.coop.fixed_network, "one edge network per setting");
+        assert_eq!((c.coop.n_nodes, c.o2o.offline.batch, c.o2o.offline.lambda_c), (20, 128, 0.1));
+        assert_eq!((c.seed, c.o2o.seed), (3, 3));
+    }
+    let figs = |c: &mecrl::experiment::O2oRunConfig| {
+        let mut f: Vec<&str> = c.points().iter().map(|p| p.figure).collect();
+        f.dedup();
+        f
+    };
+    assert_eq!(figs(&full), ["base", "fig4", "fig5a", "fig5b", "fig5c", "fig6"]);
+    assert_eq!(figs(&quick), figs(&full));
+    assert!(quick.work_units() < full.work_units() / 3);
 }

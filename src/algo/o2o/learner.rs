@@ -40,25 +40,6 @@ pub(super) struct Progress {
     pub decision: u32,
 }
 
-/// The sum of per-instance statistics.
-pub fn total(stats: &[Stats]) -> Stats {
-    let mut t = Stats::default();
-    for s in stats {
-        t.arrivals += s.arrivals;
-        t.success += s.success;
-        t.dropped += s.dropped;
-        t.failed += s.failed;
-        t.invalid += s.invalid;
-        t.fail_link += s.fail_link;
-        t.fail_node += s.fail_node;
-        t.offloaded += s.offloaded;
-        for k in 0..4 {
-            t.bits[k] += s.bits[k];
-        }
-    }
-    t
-}
-
 /// The shared networks.
 pub struct Nets {
     /// π_θ: F → h → h → A logits.

@@ -5,7 +5,7 @@
 //! update (eq. 16–19; `algo::ppo`) of the actor and V_ω.
 
 use super::kernels::{O2oParams, O2O_TEAM};
-use super::learner::{total, Nets, O2o, ONLINE_EPISODES};
+use super::learner::{Nets, O2o, ONLINE_EPISODES};
 use super::replay::RewardNorm;
 use crate::algo::ppo::{self, Evaluated, PpoPolicy, PpoStats};
 use crate::algo::rollout::{Field, Rollout, RolloutShape};
@@ -124,6 +124,6 @@ impl O2o {
             ));
         }
         self.online_update += 1;
-        Ok(OnlineStats { update: self.online_update, stats: total(&self.env.stats()?), ppo: st })
+        Ok(OnlineStats { update: self.online_update, stats: Stats::sum(&self.env.stats()?), ppo: st })
     }
 }

@@ -435,6 +435,30 @@ impl Stats {
             bits: [f32::from_bits(f[0]), f32::from_bits(f[1]), f32::from_bits(f[2]), f32::from_bits(f[3])],
         }
     }
+    /// Add `o`'s counts and bits.
+    pub fn add(&mut self, o: &Stats) {
+        self.arrivals += o.arrivals;
+        self.success += o.success;
+        self.dropped += o.dropped;
+        self.failed += o.failed;
+        self.invalid += o.invalid;
+        self.fail_link += o.fail_link;
+        self.fail_node += o.fail_node;
+        self.offloaded += o.offloaded;
+        for (b, x) in self.bits.iter_mut().zip(o.bits) {
+            *b += x;
+        }
+    }
+
+    /// The sum of several instances' (or episodes') statistics.
+    pub fn sum(all: &[Stats]) -> Stats {
+        let mut t = Stats::default();
+        for s in all {
+            t.add(s);
+        }
+        t
+    }
+
     /// Task success rate (eq. 9) over resolved tasks; NaN with none.
     pub fn success_rate(&self) -> f64 {
         let done = (self.success + self.dropped + self.failed) as f64;

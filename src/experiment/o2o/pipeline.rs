@@ -128,7 +128,7 @@ fn train(
             for p in pending {
                 let st = l.offline_steps(&mut replay, p - l.offline_step, &mut || tick(1))?;
                 let ev = l.evaluate(0, ev_k, &mut || tick(1))?;
-                let mut row = CurveRow::of("offline", p, &crate::algo::o2o::learner::total(&ev));
+                let mut row = CurveRow::of("offline", p, &Stats::sum(&ev));
                 if p > 0 {
                     row.offline = Some([st.q_mean, st.y_mean, st.cql, st.actor_loss].map(f64::from));
                 }
@@ -154,7 +154,7 @@ fn train(
     while l.online_update < lc.online.updates {
         let s = l.online_update(&mut || tick(1))?;
         let ev = l.evaluate(0, ev_k, &mut || tick(1))?;
-        let mut row = CurveRow::of("online", s.update, &crate::algo::o2o::learner::total(&ev));
+        let mut row = CurveRow::of("online", s.update, &Stats::sum(&ev));
         row.train_success = Some(s.stats.success_rate());
         rows.push(row);
         if s.update.is_multiple_of(every) || s.update == lc.online.updates {

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::algo::o2o::learner::total;
 use crate::env::coop::Stats;
 
 /// One point of a learner's curve: the actor evaluated on the curve's episodes (the same at
@@ -69,7 +68,7 @@ pub struct TestRow {
 impl TestRow {
     /// The row of `method` from its per-episode, per-instance statistics.
     pub fn of(figure: &str, x: f64, source: &str, method: &str, per: &[Stats]) -> Self {
-        let t = total(per);
+        let t = Stats::sum(per);
         let rates: Vec<f64> = per.iter().map(|s| s.success_rate()).filter(|r| r.is_finite()).collect();
         let n = rates.len().max(1) as f64;
         let mean = rates.iter().sum::<f64>() / n;
