@@ -94,6 +94,11 @@ fn masked_actions_are_never_taken() {
     let mut l = O2o::new(&be, &cfg, &busy).unwrap();
     let st = Stats::sum(&l.evaluate(2, 2, &mut || {}).unwrap());
     assert_eq!(st.invalid, 0, "{st:?}");
+    // the greedy evaluation takes the most likely allowed action
+    let greedy = O2oConfig { greedy_eval: true, ..cfg.clone() };
+    let mut l = O2o::new(&be, &greedy, &busy).unwrap();
+    let st = Stats::sum(&l.evaluate(2, 2, &mut || {}).unwrap());
+    assert!(st.arrivals > 0 && st.invalid == 0, "{st:?}");
 }
 
 #[test]

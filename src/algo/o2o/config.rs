@@ -138,6 +138,9 @@ pub struct O2oConfig {
     pub instances: usize,
     /// Episodes per curve evaluation (every instance runs each).
     pub eval_episodes: u32,
+    /// Evaluations and tests take the actor's most likely allowed action (training always
+    /// samples).
+    pub greedy_eval: bool,
     /// The offline phase.
     pub offline: OfflineConfig,
     /// The online phase.
@@ -153,6 +156,7 @@ impl Default for O2oConfig {
             normalize_rewards: true,
             instances: 8,
             eval_episodes: 2,
+            greedy_eval: false,
             offline: OfflineConfig::default(),
             online: OnlineConfig::default(),
         }

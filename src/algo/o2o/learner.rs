@@ -147,14 +147,15 @@ impl O2o {
 
     /// Observe the current slot, then sample every node's action from the masked actor into
     /// `self.env.act`; returns (log π of all actions [E, A], the actions \[E\]) of the tape.
-    pub(super) fn act(&mut self, tape: &Tape) -> Result<(crate::autograd::Var, Tensor)> {
+    pub(super) fn act(&mut self, tape: &Tape, greedy: bool) -> Result<(crate::autograd::Var, Tensor)> {
         self.env.observe_into(self.x.buffer(), self.mask.buffer())?;
         let e = self.x.shape()[0];
         let a = self.system.n_actions();
         let z = self.nets.actor.forward(tape, &tape.constant(&self.x.reshape(&[1, e, self.x.shape()[1]])?))?;
         let logp = tape.log_softmax(&tape.reshape(&z, &[e, a])?, Some(&self.mask))?;
         self.decision = self.decision.wrapping_add(1);
-        let action = tape.sample(&logp, self.cfg.seed ^ 0xAC7, self.decision)?;
+        let action =
+            if greedy { tape.argmax(&logp)? } else { tape.sample(&logp, self.cfg.seed ^ 0xAC7, self.decision)? };
         Ok((logp, action))
     }
 
@@ -173,7 +174,7 @@ impl O2o {
             self.env.reseed_into(self.cfg.seed, TEST_EPISODES + first + k, team.buffer())?;
             while !self.env.done() {
                 let tape = Tape::no_grad(self.backend());
-                let (_, action) = self.act(&tape)?;
+                let (_, action) = self.act(&tape, self.cfg.greedy_eval)?;
                 self.env.step_with(action.buffer(), team.buffer())?;
                 tick();
             }

@@ -84,7 +84,7 @@ impl O2o {
         let e = self.node_reward.numel();
         for t in 0..r.shape.steps {
             let tape = Tape::no_grad(&be);
-            let (logp_all, action) = self.act(&tape)?;
+            let (logp_all, action) = self.act(&tape, false)?;
             let logp = tape.gather(&logp_all, &action)?;
             let f = self.x.shape()[1];
             let v = self.nets.critic.forward(&tape, &tape.constant(&self.x.reshape(&[1, e, f])?))?;
