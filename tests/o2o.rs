@@ -232,6 +232,26 @@ fn a_rerun_of_the_pipeline_reuses_its_work_files() {
 }
 
 #[test]
+fn each_variant_alone_runs_what_it_needs() {
+    use mecrl::algo::o2o::Variant;
+    let be = create(BackendKind::Cpu).unwrap();
+    let dir = tmp("variants");
+    for (k, v) in Variant::ALL.into_iter().enumerate() {
+        let cfg = mecrl::experiment::O2oRunConfig { variants: vec![v], heuristics: vec![], ..tiny_run(&dir) };
+        let mut ticks = 0u64;
+        let r =
+            mecrl::experiment::o2o::run_in(&cfg, be.clone(), &dir.join(format!("w{k}")), &mut |n| ticks += n).unwrap();
+        let methods: Vec<&str> = r.tests.iter().map(|t| t.method.as_str()).collect();
+        assert_eq!(methods, [v.name()]);
+        assert_eq!(r.curves.len(), 1);
+        let phases: Vec<&str> = r.curves[0].rows.iter().map(|x| x.phase.as_str()).collect();
+        assert_eq!(phases.contains(&"offline"), v.offline(), "{v:?}");
+        assert_eq!(phases.contains(&"online"), v.online(), "{v:?}");
+        assert_eq!(ticks, cfg.work_units(), "{v:?}");
+    }
+}
+
+#[test]
 fn a_configured_log_that_is_corrupt_is_an_error_naming_it() {
     let be = create(BackendKind::Cpu).unwrap();
     let dir = tmp("userlog");

@@ -193,6 +193,23 @@ impl O2oRunConfig {
         v
     }
 
+    /// The learners trained at `p`: O2O, whose offline phase is offline-only (trained alone,
+    /// without the online phase, when only offline-only is asked for), and online-only; at
+    /// Fig. 4's points O2O only.
+    pub fn learners(&self, p: &Point) -> Vec<Variant> {
+        let has = |v: Variant| self.variants.contains(&v);
+        let mut out = vec![];
+        if has(Variant::O2o) {
+            out.push(Variant::O2o);
+        } else if has(Variant::OfflineOnly) && p.full() {
+            out.push(Variant::OfflineOnly);
+        }
+        if has(Variant::OnlineOnly) && p.full() {
+            out.push(Variant::OnlineOnly);
+        }
+        out
+    }
+
     /// Units of progress: one per slot simulated (logs, online updates, evaluations, tests)
     /// and one per offline gradient step.
     pub fn work_units(&self) -> u64 {
@@ -201,19 +218,16 @@ impl O2oRunConfig {
         for p in self.points() {
             let slots = p.system.episode_slots() as u64;
             let evals = offline_points(o.offline.steps, o.offline.eval_every).len() as u64;
-            let learners: Vec<Variant> = self
-                .variants
-                .iter()
-                .copied()
-                .filter(|v| *v != Variant::OfflineOnly && (p.full() || *v == Variant::O2o))
-                .collect();
-            total += self.log_episodes as u64 * slots;
-            for v in learners {
+            let test = self.test_episodes as u64 * slots;
+            for v in self.learners(&p) {
                 if v.offline() {
                     total +=
-                        o.offline.steps + evals * o.eval_episodes as u64 * slots + self.test_episodes as u64 * slots;
+                        self.log_episodes as u64 * slots + o.offline.steps + evals * o.eval_episodes as u64 * slots;
+                    total += test;
                 }
-                total += o.online.updates * slots * (1 + o.eval_episodes as u64) + self.test_episodes as u64 * slots;
+                if v.online() {
+                    total += o.online.updates * slots * (1 + o.eval_episodes as u64) + test;
+                }
             }
             if p.full() {
                 total += self.heuristics.len() as u64 * self.test_episodes as u64 * slots;

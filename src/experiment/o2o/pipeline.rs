@@ -150,6 +150,10 @@ fn train(
             Ok(TestRow::of(point.figure, point.x, source_label(cfg, point), Variant::OfflineOnly.name(), &s))
         })?);
     }
+    // offline-only alone: its test is the offline one
+    if let (false, Some(t)) = (variant.online(), offline_test.clone()) {
+        return Ok((rows, offline_test, t));
+    }
     let every = cfg.checkpoint_every;
     while l.online_update < lc.online.updates {
         let s = l.online_update(&mut || tick(1))?;
@@ -178,13 +182,7 @@ pub fn run_in(cfg: &O2oRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &mut 
     std::fs::create_dir_all(work).map_err(|e| Error::io(work, e))?;
     let mut res = Results::default();
     for point in cfg.points() {
-        let learners: Vec<Variant> = cfg
-            .variants
-            .iter()
-            .copied()
-            .filter(|v| *v != Variant::OfflineOnly && (point.full() || *v == Variant::O2o))
-            .collect();
-        for v in learners {
+        for v in cfg.learners(&point) {
             let (rows, offline_test, test) = train(&be, cfg, &point, v, work, tick)?;
             res.curves.push(Curve { point: point.stem(), variant: v.name().into(), rows });
             if let Some(t) = offline_test {
@@ -192,7 +190,7 @@ pub fn run_in(cfg: &O2oRunConfig, be: Arc<dyn Backend>, work: &Path, tick: &mut 
                     res.tests.push(t);
                 }
             }
-            if cfg.variants.contains(&v) {
+            if v != Variant::OfflineOnly && cfg.variants.contains(&v) {
                 res.tests.push(test);
             }
         }
@@ -226,12 +224,8 @@ pub fn run(cfg: &O2oRunConfig, be: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) 
     let res = run_in(cfg, be, &work, tick)?;
     let out = work.join("outputs");
     let table = write_outputs(cfg, &res, &out)?;
-    let policies: Vec<String> = cfg
-        .variants
-        .iter()
-        .filter(|v| **v != Variant::OfflineOnly)
-        .map(|v| format!("base.{}.safetensors", v.name()))
-        .collect();
+    let base = &cfg.points()[0];
+    let policies: Vec<String> = cfg.learners(base).iter().map(|v| format!("base.{}.safetensors", v.name())).collect();
     let summary = serde_json::to_value(&res.tests).unwrap_or(serde_json::Value::Null);
     run_report(&work, &out, table, &policies, summary, backend)
 }
