@@ -300,3 +300,24 @@ fn the_shipped_config_is_the_papers_and_quick_is_a_subset() {
     assert_eq!(figs(&quick), figs(&full));
     assert!(quick.work_units() < full.work_units() / 3);
 }
+
+#[test]
+fn the_actor_at_the_current_state_is_another_update() {
+    use mecrl::algo::o2o::ActorState;
+    let be = create(BackendKind::Cpu).unwrap();
+    let (cfg, sys) = small();
+    let run = |s: ActorState| {
+        let mut c = cfg.clone();
+        c.offline.actor_state = s;
+        let mut l = O2o::new(&be, &c, &sys).unwrap();
+        let mut rp = replay(&be, &sys);
+        let st = l.offline_steps(&mut rp, 10, &mut || {}).unwrap();
+        let actor: Vec<Vec<f32>> = l.nets.actor.params().iter().map(|p| p.value.to_vec().unwrap()).collect();
+        (st, actor)
+    };
+    let (next, a_next) = run(ActorState::Next);
+    let (cur, a_cur) = run(ActorState::Current);
+    // the same targets at step 1 feed the Qs; the actors move differently
+    assert!(cur.q_loss.is_finite() && cur.actor_loss.is_finite() && next.actor_loss.is_finite());
+    assert_ne!(a_next, a_cur);
+}

@@ -45,6 +45,17 @@ impl Variant {
     }
 }
 
+/// Where the offline actor is trained (eq. 11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorState {
+    /// As printed: ascend V(o_{t+1}) with the target Qs (the pass that gives the targets y).
+    #[default]
+    Next,
+    /// Standard discrete SAC: ascend Σ_a π(a|o_t)(min_k Q_φk(o_t, a) − α log π(a|o_t)).
+    Current,
+}
+
 /// The offline phase (Alg. 1, discrete SAC + CQL).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +78,8 @@ pub struct OfflineConfig {
     pub lambda_c: f32,
     /// Evaluate the actor every this many steps (the offline part of Fig. 3; 0 = only at the end).
     pub eval_every: u64,
+    /// Where the actor is trained: `next` (eq. 11 as printed) or `current` (standard SAC).
+    pub actor_state: ActorState,
 }
 
 impl Default for OfflineConfig {
@@ -81,6 +94,7 @@ impl Default for OfflineConfig {
             tau: 5e-4,
             lambda_c: 0.1,
             eval_every: 2_000,
+            actor_state: ActorState::Next,
         }
     }
 }

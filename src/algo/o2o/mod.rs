@@ -10,7 +10,7 @@ pub mod offline;
 pub mod online;
 pub mod replay;
 
-pub use config::{O2oConfig, OfflineConfig, OnlineConfig, Variant};
+pub use config::{ActorState, O2oConfig, OfflineConfig, OnlineConfig, Variant};
 pub use learner::O2o;
 pub use offline::OfflineStats;
 pub use online::OnlineStats;

@@ -7,9 +7,10 @@
 //! then π, then the Qs, all from the same minibatch). Everything stays on the device; the host
 //! reads the last step's losses when asked.
 
+use super::config::ActorState;
 use super::learner::O2o;
 use super::replay::{OfflineReplay, RewardNorm};
-use crate::autograd::sac::SacBatch;
+use crate::autograd::sac::{SacBatch, SoftValue};
 use crate::autograd::Tape;
 use crate::error::{Error, Result};
 use crate::ops::elementwise::{AxpbyParams, AXPBY};
@@ -95,7 +96,6 @@ impl O2o {
         let nt = Tape::no_grad(&be);
         let qbar = self.nets.q_target.forward(&nt, &nt.constant(&mb.xn2))?.value;
         let tape = Tape::new(&be);
-        let z = self.nets.actor.forward(&tape, &tape.constant(&mb.xn.reshape(&[1, k, f])?))?;
         let sp = SacParams {
             rows: k as u32,
             actions: a as u32,
@@ -107,8 +107,24 @@ impl O2o {
             ..Default::default()
         };
         let batch = SacBatch { mask: &mb.next_mask, reward: &mb.reward, done: &mb.done };
-        let sv = tape.soft_value(&tape.reshape(&z, &[k, a])?, &qbar, &batch, sp)?;
         let q = self.nets.q.forward(&tape, &tape.constant(&mb.x2))?;
+        let sv = match o.actor_state {
+            // eq. (11) as printed: the actor at o′ against the target Qs, in the same pass as y
+            ActorState::Next => {
+                let z = self.nets.actor.forward(&tape, &tape.constant(&mb.xn.reshape(&[1, k, f])?))?;
+                tape.soft_value(&tape.reshape(&z, &[k, a])?, &qbar, &batch, sp)?
+            }
+            // standard discrete SAC: y from the actor at o′ (no gradient), the actor at o against
+            // the current Qs there (constants)
+            ActorState::Current => {
+                let zn = self.nets.actor.forward(&nt, &nt.constant(&mb.xn.reshape(&[1, k, f])?))?;
+                let target = nt.soft_value(&nt.reshape(&zn, &[k, a])?, &qbar, &batch, sp)?;
+                let z = self.nets.actor.forward(&tape, &tape.constant(&mb.x.reshape(&[1, k, f])?))?;
+                let here = SacBatch { mask: &mb.mask, ..batch };
+                let actor = tape.soft_value(&tape.reshape(&z, &[k, a])?, &q.value, &here, sp)?;
+                SoftValue { y: target.y, ..actor }
+            }
+        };
         let (lq, stats) = tape.cql_loss(&q, &mb.action, &sv.y, &mb.mask, sp)?;
         let v = self.nets.critic.forward(&tape, &tape.constant(&mb.x.reshape(&[1, k, f])?))?;
         let lv = tape.mse(&tape.reshape(&v, &[k])?, &tape.constant(&sv.y))?;
