@@ -226,3 +226,43 @@ def test_steps_from_threads_equal_the_sequential_run():
     for k in (1, 2):
         for x, y in zip(alone[k], both[k]):
             np.testing.assert_array_equal(x, y)
+
+
+SMALL_O2O = """
+system = "o2o"
+name = "o2o-py"
+backend = "cpu"
+heuristics = ["ratc"]
+sources = []
+log_instances = 2
+log_episodes = 2
+test_episodes = 1
+[o2o]
+instances = 2
+eval_episodes = 1
+hidden = [16, 16]
+[o2o.offline]
+steps = 6
+batch = 32
+eval_every = 3
+[o2o.online]
+updates = 2
+[coop]
+n_nodes = 4
+horizon = 6
+fixed_network = true
+"""
+
+
+def test_o2o_trains_from_python(tmp_path):
+    """O2O-DRL's run (offline SAC + CQL from a RATC log, online PPO, online-only, RATC) from
+    Python writes the CLI's run directory: tables, curves, figures, policies."""
+    res = mecrl.run(SMALL_O2O, out=tmp_path)
+    tests = res["results"]["tests"]
+    assert sorted(set(tests["method"])) == ["o2o", "offline_only", "online_only", "ratc"]
+    assert np.isfinite(np.asarray(tests["success"], dtype=float)).all()
+    d = res["dir"]
+    assert (d / "figures" / "fig3_learning_curve.svg").is_file()
+    assert (d / "policies" / "base.o2o.safetensors").is_file()
+    with pytest.raises(mecrl.Error, match="o2o.offline.batch"):
+        mecrl.run(SMALL_O2O.replace("batch = 32", "batch = 0"), out=tmp_path)
