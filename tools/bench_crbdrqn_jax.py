@@ -18,13 +18,11 @@ jitted by XLA on the CPU, with the same networks, sizes and steps as mecrl's `Cr
 
     pip install jax      # then: mecrl bench crbdrqn (or --python PATH to this interpreter)
 """
-import argparse
-import json
-import sys
 import time
 
 import jax
 import jax.numpy as jnp
+import jax_serve
 
 GAMMA, LR, ALPHA_RMS, EPS, FAM_ALPHA = 0.9, 1e-3, 0.9, 1e-8, 1.0
 
@@ -130,27 +128,10 @@ def runners(k, n, pool_size, f, e, c):
     return {"step": run_step}
 
 
-def info():
-    return {"jax_version": jax.__version__, "device": str(jax.devices()[0])}
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    for name, default in [("k", 4), ("n", 4), ("pool", 20000), ("f", 7), ("e", 4), ("c", 10), ("steps", 100),
-                          ("reps", 3)]:
-        ap.add_argument(f"--{name}", type=int, default=default)
-    ap.add_argument("--serve", action="store_true", help="answer timing requests on stdin")
-    x = ap.parse_args()
-    rs = runners(x.k, x.n, x.pool, x.f, x.e, x.c)
-    if x.serve:
-        print(json.dumps(info()), flush=True)
-        for line in sys.stdin:
-            name, steps = line.split()
-            print(repr(rs[name](int(steps))), flush=True)
-        return
-    rs["step"](x.steps)  # warm-up (and compile)
-    times = sorted(rs["step"](x.steps) for _ in range(x.reps))
-    print(json.dumps({"seconds_per_step": times[len(times) // 2], **info()}))
+    jax_serve.main([("k", 4), ("n", 4), ("pool", 20000), ("f", 7), ("e", 4), ("c", 10), ("steps", 100),
+                    ("reps", 3)],
+                   lambda x: runners(x.k, x.n, x.pool, x.f, x.e, x.c), "step", "seconds_per_step")
 
 
 if __name__ == "__main__":

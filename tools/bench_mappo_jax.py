@@ -17,13 +17,11 @@ mecrl's `Learner` update:
 
     pip install jax      # then: mecrl bench mappo (or --python PATH to this interpreter)
 """
-import argparse
-import json
-import sys
 import time
 
 import jax
 import jax.numpy as jnp
+import jax_serve
 
 CLIP, ENT, MAX_NORM, LR, CHUNK = 0.1, 0.01, 10.0, 5e-4, 10
 
@@ -152,27 +150,10 @@ def runners(t, e, b, f, s, a, h, k, epochs):
     return {"update": run_update}
 
 
-def info():
-    return {"jax_version": jax.__version__, "device": str(jax.devices()[0])}
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    for name, default in [("t", 50), ("e", 2160), ("b", 48), ("f", 45), ("s", 145), ("a", 42), ("hidden", 64),
-                          ("critics", 5), ("epochs", 5), ("steps", 1), ("reps", 3)]:
-        ap.add_argument(f"--{name}", type=int, default=default)
-    ap.add_argument("--serve", action="store_true", help="answer timing requests on stdin")
-    x = ap.parse_args()
-    rs = runners(x.t, x.e, x.b, x.f, x.s, x.a, x.hidden, x.critics, x.epochs)
-    if x.serve:
-        print(json.dumps(info()), flush=True)
-        for line in sys.stdin:
-            name, steps = line.split()
-            print(repr(rs[name](int(steps))), flush=True)
-        return
-    rs["update"](x.steps)  # warm-up (and compile)
-    times = sorted(rs["update"](x.steps) for _ in range(x.reps))
-    print(json.dumps({"seconds_per_update": times[len(times) // 2], **info()}))
+    jax_serve.main([("t", 50), ("e", 2160), ("b", 48), ("f", 45), ("s", 145), ("a", 42), ("hidden", 64),
+                    ("critics", 5), ("epochs", 5), ("steps", 1), ("reps", 3)],
+                   lambda x: runners(x.t, x.e, x.b, x.f, x.s, x.a, x.hidden, x.critics, x.epochs), "update", "seconds_per_update")
 
 
 if __name__ == "__main__":

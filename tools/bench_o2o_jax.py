@@ -14,13 +14,11 @@ Networks: F -> 64 -> 64 -> A (actor, Q1, Q2, targets) and F -> 64 -> 64 -> 1 (cr
 "device"}), as tools/bench_nn_jax.py does for `mecrl bench nn`.
     pip install jax      # then: mecrl bench o2o (or --python PATH to this interpreter)
 """
-import argparse
-import json
-import sys
 import time
 
 import jax
 import jax.numpy as jnp
+import jax_serve
 
 ALPHA, GAMMA, TAU, LAMBDA_C, LR, B1, B2, EPS = 0.05, 0.99, 5e-4, 0.1, 3e-4, 0.9, 0.999, 1e-8
 
@@ -113,26 +111,9 @@ def runners(batch, rows, f, a):
     return {"step": run_step}
 
 
-def info():
-    return {"jax_version": jax.__version__, "device": str(jax.devices()[0])}
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    for name, default in [("batch", 128), ("rows", 100000), ("f", 65), ("a", 21), ("steps", 100), ("reps", 3)]:
-        ap.add_argument(f"--{name}", type=int, default=default)
-    ap.add_argument("--serve", action="store_true", help="answer timing requests on stdin")
-    x = ap.parse_args()
-    rs = runners(x.batch, x.rows, x.f, x.a)
-    if x.serve:
-        print(json.dumps(info()), flush=True)
-        for line in sys.stdin:
-            name, steps = line.split()
-            print(repr(rs[name](int(steps))), flush=True)
-        return
-    rs["step"](x.steps)  # warm-up (and compile)
-    times = sorted(rs["step"](x.steps) for _ in range(x.reps))
-    print(json.dumps({"seconds_per_step": times[len(times) // 2], **info()}))
+    jax_serve.main([("batch", 128), ("rows", 100000), ("f", 65), ("a", 21), ("steps", 100), ("reps", 3)],
+                   lambda x: runners(x.batch, x.rows, x.f, x.a), "step", "seconds_per_step")
 
 
 if __name__ == "__main__":
