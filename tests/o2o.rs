@@ -321,3 +321,24 @@ fn the_actor_at_the_current_state_is_another_update() {
     assert!(cur.q_loss.is_finite() && cur.actor_loss.is_finite() && next.actor_loss.is_finite());
     assert_ne!(a_next, a_cur);
 }
+
+#[test]
+fn the_target_qs_follow_by_tau() {
+    // Alg. 1 lines 6-7: after a step, Q̄ = (1 − τ)·Q̄_before + τ·Q_after
+    let be = create(BackendKind::Cpu).unwrap();
+    let (mut cfg, sys) = small();
+    cfg.offline.tau = 0.25;
+    let mut l = O2o::new(&be, &cfg, &sys).unwrap();
+    let mut rp = replay(&be, &sys);
+    let vals =
+        |ps: Vec<mecrl::autograd::Param>| -> Vec<f32> { ps.iter().flat_map(|p| p.value.to_vec().unwrap()).collect() };
+    l.offline_steps(&mut rp, 3, &mut || {}).unwrap();
+    let before = vals(l.nets.q_target.params());
+    l.offline_steps(&mut rp, 1, &mut || {}).unwrap();
+    let (q, after) = (vals(l.nets.q.params()), vals(l.nets.q_target.params()));
+    assert!(before.iter().zip(&q).any(|(b, q)| b != q), "the Qs moved away from their targets");
+    for ((b, q), a) in before.iter().zip(&q).zip(&after) {
+        let want = 0.75 * b + 0.25 * q;
+        assert!((a - want).abs() <= 1e-6 * want.abs().max(1.0), "{a} vs {want}");
+    }
+}
