@@ -86,6 +86,8 @@ pub mod stream {
     pub const REPLAY_GROUPS: u32 = 71;
     /// O2O-DRL: the offline phase's minibatch draws (kernel `o2o_gather`).
     pub const O2O_SAMPLE: u32 = 72;
+    /// Sweeps: the seeded random samples of a sweep file's `[random]` axes (host side).
+    pub const SWEEP_SAMPLE: u32 = 73;
 }
 
 /// The seed of episode `k` of a learner seeded `seed` (`test`: the test episodes), drawn from

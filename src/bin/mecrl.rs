@@ -65,10 +65,66 @@ enum Cmd {
         #[command(subcommand)]
         what: EndedgeCmd,
     },
+    /// Run a sweep: every configuration × seed of SWEEP.toml as a run directory, on local
+    /// worker processes, Ray or Slurm; resumable (rerun it to run what is missing); a report.
+    Sweep(SweepArgs),
     /// Throughput benchmarks next to reference implementations run in the same invocation.
     Bench {
         #[command(subcommand)]
         what: BenchCmd,
+    },
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    what: Option<SweepCmd>,
+    /// The sweep file (e.g. configs/sweeps/dirs_nm.toml).
+    file: Option<PathBuf>,
+    /// List the points (index, hash, seed, values, state) and run nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// local, ray or slurm (overrides the file's `executor`).
+    #[arg(long)]
+    executor: Option<String>,
+    /// The Ray cluster (`auto`, or host:port; overrides `[ray] address`).
+    #[arg(long)]
+    ray_address: Option<String>,
+    /// Worker processes of the local executor (overrides `[local] workers`).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Where the sweep directory is created (overrides the file's `out_dir`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Slurm: wait for the job array to end (`sbatch --wait`), then write the report.
+    #[arg(long)]
+    wait: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum SweepCmd {
+    /// Aggregate the points over seeds: report/summary.{csv,md}, points.csv, timings.csv, figures.
+    Report {
+        /// The sweep directory.
+        dir: PathBuf,
+    },
+    /// Points done / failed / not done, and the Slurm array's tasks.
+    Status {
+        /// The sweep directory.
+        dir: PathBuf,
+    },
+    /// Run one point (what every executor's workers run).
+    #[command(hide = true)]
+    RunPoint {
+        /// The sweep directory.
+        dir: PathBuf,
+        /// The point's index.
+        #[arg(long)]
+        index: usize,
     },
 }
 
@@ -350,6 +406,7 @@ fn main() -> ExitCode {
             cmd_reproduce_crbdrqn(quick, seed, out, &backend, quiet)
         }
         Cmd::Devices => cmd_devices(),
+        Cmd::Sweep(a) => cmd_sweep(a),
         Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
             a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
         }
@@ -583,5 +640,86 @@ fn cmd_coop_log(a: &CoopLogArgs) -> anyhow::Result<()> {
     let be = pick_backend(&a.backend)?;
     let (rows, sr) = mecrl::experiment::coop::write_log(&cfg, h, a.batch, a.episodes, a.seed, be, &a.out)?;
     println!("{}: {rows} transitions of {} ({} nodes), success rate {sr:.4}", a.out.display(), h.name(), cfg.n_nodes);
+    Ok(())
+}
+
+fn cmd_sweep(a: SweepArgs) -> anyhow::Result<()> {
+    use mecrl::experiment::sweep::{self, point, report, Ran};
+    match a.what {
+        Some(SweepCmd::RunPoint { dir, index }) => {
+            match point::run_point(&dir, index)? {
+                point::Outcome::Ran(f) => eprintln!("point {index}: {} ({:.3} s)", f.dir.display(), f.wall_s),
+                point::Outcome::AlreadyDone => eprintln!("point {index}: done already"),
+            }
+            return Ok(());
+        }
+        Some(SweepCmd::Report { dir }) => {
+            let metrics = std::fs::read_to_string(dir.join("sweep.toml"))
+                .ok()
+                .and_then(|t| toml::from_str::<sweep::SweepFile>(&t).ok())
+                .map(|f| f.report.metrics)
+                .unwrap_or_default();
+            let r = report::write(&dir, &metrics)?;
+            print!("{}", r.markdown);
+            println!(
+                "report: {} ({} done, {} failed, {} not run)",
+                dir.join("report").display(),
+                r.done,
+                r.failed,
+                r.missing
+            );
+            return Ok(());
+        }
+        Some(SweepCmd::Status { dir }) => {
+            let sd = sweep::SweepDir::new(&dir);
+            let plan = sd.read_plan()?.ok_or_else(|| anyhow::anyhow!("{}: holds no sweep.json", dir.display()))?;
+            print!("{}", sweep::slurm::status(&plan, &sd)?);
+            return Ok(());
+        }
+        None => {}
+    }
+    let Some(file) = a.file else { bail!("mecrl sweep: give a sweep file (SWEEP.toml), or report/status DIR") };
+    let s = sweep::Sweep::load(&file, a.executor.as_deref(), a.out.as_deref())?;
+    if a.dry_run {
+        print!("{}", s.listing());
+        return Ok(());
+    }
+    let opts = sweep::Options { workers: a.workers, ray_address: a.ray_address, wait: a.wait, quiet: a.quiet };
+    match sweep::run(&s, &opts)? {
+        Ran::Submitted { job: None, .. } => println!("every point is done already"),
+        Ran::Submitted { job: Some(id), points } => println!(
+            "submitted Slurm job array {id} ({points} points); follow it with `mecrl sweep status {}`, then `mecrl sweep report {}`",
+            s.file.dir().display(),
+            s.file.dir().display()
+        ),
+        Ran::Finished { summary: sm, workers, report } => {
+            println!(
+                "{} points: {} done before, {} ran, {} failed, in {:.1} s",
+                sm.total,
+                sm.already,
+                sm.ran,
+                sm.failed.len(),
+                sm.wall_s
+            );
+            if workers > 0 && sm.ran > 0 {
+                println!(
+                    "{workers} workers: the runs took {:.1} s of {:.1} worker-seconds (outside the runs: {:.1} %)",
+                    sm.runs_s,
+                    workers as f64 * sm.wall_s,
+                    100.0 * sm.overhead(workers)
+                );
+            }
+            if let Some(r) = report {
+                println!("report: {}", s.file.dir().join("report").join("summary.md").display());
+                let _ = r;
+            }
+            if !sm.failed.is_empty() {
+                for (i, e) in &sm.failed {
+                    eprintln!("point {i} failed: {e}");
+                }
+                bail!("{} of {} points failed (rerun the sweep to retry them)", sm.failed.len(), sm.total);
+            }
+        }
+    }
     Ok(())
 }

@@ -36,10 +36,37 @@ pub fn run_to_dir(
     be: Arc<dyn Backend>,
     tick: &mut dyn FnMut(u64),
 ) -> Result<Finished> {
+    run_into(cfg, config_file, command, be, tick, false)
+}
+
+/// [`run_to_dir`] into exactly `out_dir/<name>/` (a sweep's point, named by its config's
+/// hash): an `AlreadyExists` I/O error, and nothing written, if it appeared meanwhile.
+pub fn run_to_dir_exact(
+    cfg: &AnyConfig,
+    config_file: Option<&Path>,
+    command: Vec<String>,
+    be: Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Finished> {
+    run_into(cfg, config_file, command, be, tick, true)
+}
+
+fn run_into(
+    cfg: &AnyConfig,
+    config_file: Option<&Path>,
+    command: Vec<String>,
+    be: Arc<dyn Backend>,
+    tick: &mut dyn FnMut(u64),
+    exact: bool,
+) -> Result<Finished> {
     let t0 = Instant::now();
     let report = cfg.run(be, tick)?;
     let wall_s = t0.elapsed().as_secs_f64();
-    let dir = RunDir::create(cfg.out_dir(), cfg.name())?;
+    let dir = if exact {
+        RunDir::create_exact(cfg.out_dir(), cfg.name())?
+    } else {
+        RunDir::create(cfg.out_dir(), cfg.name())?
+    };
     for (name, contents) in &report.files {
         dir.write(name, contents)?;
     }

@@ -28,6 +28,7 @@ pub mod plot;
 pub mod progress;
 pub mod rundir;
 pub mod runner;
+pub mod sweep;
 
 pub use common::{check_common, parse_toml, pick_backend, Report};
 pub use config::{Method, RunConfig};

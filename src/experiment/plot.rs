@@ -276,7 +276,7 @@ fn legend<DB: DrawingBackend>(
 const MARKERS: usize = 12;
 
 macro_rules! draw_lines {
-    ($root:expr, $c:expr, $x:expr, $y:expr, $ylab:expr, $xint:expr) => {{
+    ($root:expr, $c:expr, $bands:expr, $x:expr, $y:expr, $ylab:expr, $xint:expr) => {{
         let root = $root;
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let names: Vec<&str> = $c.series.iter().map(|s| s.name.as_str()).collect();
@@ -299,6 +299,16 @@ macro_rules! draw_lines {
             .label_style((FAMILY, 14))
             .draw()
             .map_err(|e| e.to_string())?;
+        // Bands first, translucent, so that every line stays visible on top.
+        for (i, b) in $bands.iter().enumerate() {
+            let mut outline: Vec<(f64, f64)> = b.iter().map(|p| (p.0, p.2)).collect();
+            outline.extend(b.iter().rev().map(|p| (p.0, p.1)));
+            if outline.len() >= 4 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(outline, color(i).mix(0.18).filled())))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         for (i, s) in $c.series.iter().enumerate() {
             chart
                 .draw_series(LineSeries::new(s.points.iter().copied(), color(i).stroke_width(2)))
@@ -317,15 +327,16 @@ macro_rules! draw_lines {
 fn line_on<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     c: &LineChart,
+    bands: &[Band],
     x: (f64, f64),
     y: (f64, f64),
 ) -> std::result::Result<(), String> {
     let xint = c.series.iter().all(|s| s.points.iter().all(|p| p.0 == p.0.round()));
     if c.log_y {
         let decades = (y.1 / y.0).log10();
-        draw_lines!(root, c, x.0..x.1, (y.0..y.1).log_scale(), |v: &f64| log_label(*v, decades), xint)
+        draw_lines!(root, c, bands, x.0..x.1, (y.0..y.1).log_scale(), |v: &f64| log_label(*v, decades), xint)
     } else {
-        draw_lines!(root, c, x.0..x.1, y.0..y.1, |v: &f64| tick(*v), xint)
+        draw_lines!(root, c, bands, x.0..x.1, y.0..y.1, |v: &f64| tick(*v), xint)
     }
 }
 
@@ -415,16 +426,29 @@ fn both(
     Ok(vec![p_png, p_svg])
 }
 
+/// A shaded band around a series: (x, low, high) per point, in x order.
+pub type Band = Vec<(f64, f64, f64)>;
+
 /// Write a line chart as `<stem>.png` and `<stem>.svg` (atomically); returns the paths.
 pub fn line_chart(stem: &Path, c: &LineChart) -> Result<Vec<PathBuf>> {
+    line_chart_with_bands(stem, c, &[])
+}
+
+/// [`line_chart`] with a shaded band (an error band: a confidence interval) under each series;
+/// `bands[i]` belongs to `c.series[i]` (fewer bands than series: the rest have none).
+pub fn line_chart_with_bands(stem: &Path, c: &LineChart, bands: &[Band]) -> Result<Vec<PathBuf>> {
     let at = stem.with_extension("png");
     if c.series.is_empty() {
         return Err(plot_err(&at, "a line chart needs at least one series"));
     }
+    if bands.len() > c.series.len() {
+        return Err(plot_err(&at, format!("{} bands for {} series", bands.len(), c.series.len())));
+    }
     let x = span(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), false, &at, "x")?;
-    let y = span(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), c.log_y, &at, "y")?;
-    both(stem, &|tmp| line_on(BitMapBackend::new(tmp, SIZE).into_drawing_area(), c, x, y), &|s| {
-        line_on(SVGBackend::with_string(s, SIZE).into_drawing_area(), c, x, y)
+    let ys = c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let y = span(ys.chain(bands.iter().flatten().flat_map(|b| [b.1, b.2])), c.log_y, &at, "y")?;
+    both(stem, &|tmp| line_on(BitMapBackend::new(tmp, SIZE).into_drawing_area(), c, bands, x, y), &|s| {
+        line_on(SVGBackend::with_string(s, SIZE).into_drawing_area(), c, bands, x, y)
     })
 }
 

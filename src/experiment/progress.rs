@@ -36,6 +36,7 @@ struct Lines {
     t0: Instant,
     last_t: Instant,
     last_tenth: u64,
+    msg: String,
     out: Box<dyn Write + Send>,
 }
 
@@ -49,7 +50,9 @@ impl Lines {
             String::new()
         };
         // A log line that cannot be written must not stop the work.
-        let _ = writeln!(self.out, "{}: {}/{} ({pct:.0} %), {el:.1} s elapsed{left}", self.label, self.pos, self.len);
+        let msg = if self.msg.is_empty() { String::new() } else { format!(" [{}]", self.msg) };
+        let _ =
+            writeln!(self.out, "{}: {}/{} ({pct:.0} %), {el:.1} s elapsed{left}{msg}", self.label, self.pos, self.len);
         let _ = self.out.flush();
         self.last_t = now;
     }
@@ -79,7 +82,7 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(len);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta}) {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             return Progress { inner: Inner::Bar(bar) };
@@ -90,7 +93,8 @@ impl Progress {
     /// The plain-line form into `out` (what [`Progress::new`] uses when stderr is no terminal).
     pub fn lines(label: &str, len: u64, out: Box<dyn Write + Send>) -> Self {
         let t0 = Instant::now();
-        let mut l = Lines { label: label.to_string(), len, pos: 0, t0, last_t: t0, last_tenth: 0, out };
+        let mut l =
+            Lines { label: label.to_string(), len, pos: 0, t0, last_t: t0, last_tenth: 0, msg: String::new(), out };
         let _ = writeln!(l.out, "{label}: started, {len} units of work");
         let _ = l.out.flush();
         Progress { inner: Inner::Lines(l) }
@@ -102,6 +106,15 @@ impl Progress {
             Inner::Hidden => {}
             Inner::Bar(b) => b.inc(k),
             Inner::Lines(l) => l.inc(k, Instant::now()),
+        }
+    }
+
+    /// A note shown beside the bar (and at the end of each line): `3 running, 1 failed`.
+    pub fn set_message(&mut self, msg: &str) {
+        match &mut self.inner {
+            Inner::Hidden => {}
+            Inner::Bar(b) => b.set_message(msg.to_string()),
+            Inner::Lines(l) => l.msg = msg.to_string(),
         }
     }
 

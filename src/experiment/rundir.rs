@@ -11,6 +11,7 @@ pub struct RunDir {
     dest: PathBuf,
     taken: Option<PathBuf>,
     committed: bool,
+    exact: bool,
 }
 
 impl RunDir {
@@ -33,7 +34,20 @@ impl RunDir {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        Ok(RunDir { tmp, dest, taken, committed: false })
+        Ok(RunDir { tmp, dest, taken, committed: false, exact: false })
+    }
+
+    /// Start exactly `parent/name` (a sweep's point): [`RunDir::commit`] then fails with an
+    /// `AlreadyExists` I/O error if that directory appeared meanwhile, and never numbers.
+    pub fn create_exact(parent: &Path, name: &str) -> Result<Self> {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let dest = parent.join(name);
+        let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        }
+        std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        Ok(RunDir { tmp, dest, taken: None, committed: false, exact: true })
     }
 
     /// Write a file into the run directory (`file` may name subdirectories: `a/b.csv`).
@@ -57,6 +71,11 @@ impl RunDir {
 
     /// Move into place.
     pub fn commit(mut self) -> Result<PathBuf> {
+        // rename(2) replaces an empty directory: an exact destination must not exist at all.
+        if self.exact && self.dest.exists() {
+            let e = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "the run directory exists already");
+            return Err(Error::io(&self.dest, e));
+        }
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
         self.committed = true;
         Ok(self.dest.clone())
