@@ -156,7 +156,7 @@ fn worker_pid(dir: &Path) -> Option<u32> {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
         let args: Vec<String> = cmd.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        if args.iter().any(|a| a == "run-point") && args.iter().any(|a| *a == want) {
+        if args.iter().any(|a| a == "run-point") && args.contains(&want) {
             return Some(pid);
         }
     }
