@@ -22,7 +22,7 @@ fn sweep_file(dir: &Path, extra: &str) -> PathBuf {
     let text = format!(
         "name = \"t\"\nbase = \"{}\"\nseeds = 2\nout_dir = \"{}\"\nretries = 1\n\
          [set]\nbackend = \"cpu\"\nbatch = 8\nmethods = [\"local\", \"greedy\", \"levy_exact\"]\n\
-         \"levy.generations\" = 40\n\"levy.population\" = 16\n\
+         \"levy.generations\" = 300\n\"levy.population\" = 32\n\
          [grid]\n\"mec.n_iotd\" = [20, 40]\n\"mec.n_mec\" = {{ range = [2, 3, 1] }}\n{extra}",
         base.display(),
         dir.join("out").display()
@@ -149,14 +149,14 @@ fn killed_sweeps_and_workers_resume_to_the_same_results() {
     assert_eq!(&results(&out, "points.csv"), points, "every point's values as in the uninterrupted sweep");
 }
 
-/// The pid of a `mecrl sweep run-point` worker of the sweep in `dir`, from /proc.
+/// The pid of a `mecrl sweep worker` process of the sweep in `dir`, from /proc.
 fn worker_pid(dir: &Path) -> Option<u32> {
     let want = dir.to_string_lossy().into_owned();
     for e in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
         let args: Vec<String> = cmd.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        if args.iter().any(|a| a == "run-point") && args.contains(&want) {
+        if args.iter().any(|a| a == "worker") && args.contains(&want) {
             return Some(pid);
         }
     }

@@ -117,7 +117,13 @@ enum SweepCmd {
         /// The sweep directory.
         dir: PathBuf,
     },
-    /// Run one point (what every executor's workers run).
+    /// Run the points whose indices come on stdin, one per line (the local pool's workers).
+    #[command(hide = true)]
+    Worker {
+        /// The sweep directory.
+        dir: PathBuf,
+    },
+    /// Run one point (what Ray tasks and Slurm array tasks run).
     #[command(hide = true)]
     RunPoint {
         /// The sweep directory.
@@ -651,6 +657,10 @@ fn cmd_sweep(a: SweepArgs) -> anyhow::Result<()> {
                 point::Outcome::Ran(f) => eprintln!("point {index}: {} ({:.3} s)", f.dir.display(), f.wall_s),
                 point::Outcome::AlreadyDone => eprintln!("point {index}: done already"),
             }
+            return Ok(());
+        }
+        Some(SweepCmd::Worker { dir }) => {
+            point::serve(&dir, std::io::stdin().lock(), std::io::stdout().lock())?;
             return Ok(());
         }
         Some(SweepCmd::Report { dir }) => {

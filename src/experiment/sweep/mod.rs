@@ -222,10 +222,9 @@ pub fn run(sweep: &Sweep, opts: &Options) -> Result<Ran> {
             let mecrl = bin(&sweep.file.slurm.mecrl);
             let todo = sweep.plan.points.iter().filter(|p| sd.state(p) != State::Done).count();
             let t0 = std::time::Instant::now();
-            let job = slurm::submit(&sweep.plan, &sd, &sweep.file.slurm, &mecrl, sweep.file.retries, opts.wait)?;
-            if !opts.wait || job.is_none() {
-                return Ok(Ran::Submitted { job, points: todo });
-            }
+            let job = slurm::submit(&sweep.plan, &sd, &sweep.file.slurm, &mecrl, sweep.file.retries)?;
+            let Some(id) = job.clone().filter(|_| opts.wait) else { return Ok(Ran::Submitted { job, points: todo }) };
+            slurm::wait(&sweep.plan, &sd, &id, todo, opts.quiet)?;
             let (done, _, _) = counts(&sweep.plan, &sd);
             let failed: Vec<(usize, String)> = sweep
                 .plan

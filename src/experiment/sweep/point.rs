@@ -1,5 +1,6 @@
-//! One point, run by a worker process (`mecrl sweep run-point DIR --index I`): every executor —
-//! the local pool, a Ray task, a Slurm array task — runs points this way.
+//! One point, run by a worker process: `mecrl sweep run-point DIR --index I` (a Ray task, a
+//! Slurm array task) or `mecrl sweep worker DIR` (the local pool's workers, which take one
+//! index after another on stdin): every executor runs points through [`run_point_with`].
 //!
 //! The worker reads only its own config (`configs/<index>.toml`), holds the point's lock while
 //! it runs (so two workers never run one point, and a worker whose process dies releases it),
@@ -25,6 +26,15 @@ pub enum Outcome {
 /// Run point `index` of the sweep in `dir`. A failure is recorded in `failed/<hash>.json` before
 /// it is returned; a success removes that record.
 pub fn run_point(dir: &Path, index: usize) -> Result<Outcome> {
+    run_point_with(dir, index, &mut Backends::new())
+}
+
+/// The backends a worker has opened, by choice (`cpu`, `auto`…): a worker that runs many points
+/// opens each once.
+pub type Backends = std::collections::BTreeMap<String, std::sync::Arc<dyn crate::backend::Backend>>;
+
+/// [`run_point`] reusing (and adding to) the worker's open `backends`.
+pub fn run_point_with(dir: &Path, index: usize, backends: &mut Backends) -> Result<Outcome> {
     let sd = SweepDir::new(dir);
     if !sd.plan_file().is_file() {
         return Err(Error::config("DIR", dir.display(), "holds no sweep.json (not a sweep directory)"));
@@ -62,7 +72,14 @@ pub fn run_point(dir: &Path, index: usize) -> Result<Outcome> {
     remove_partials(&sd, &hash)?;
     let res = (|| {
         cfg.override_with(None, None, Some(sd.points()), None)?;
-        let be = pick_backend(cfg.backend())?;
+        let be = match backends.get(cfg.backend()) {
+            Some(b) => b.clone(),
+            None => {
+                let b = pick_backend(cfg.backend())?;
+                backends.insert(cfg.backend().to_string(), b.clone());
+                b
+            }
+        };
         run_to_dir_exact(&cfg, None, std::env::args().collect(), be, &mut |_| {})
     })();
     match res {
@@ -90,6 +107,24 @@ fn remove_partials(sd: &SweepDir, hash: &str) -> Result<()> {
         if e.file_name().to_string_lossy().starts_with(&prefix) {
             std::fs::remove_dir_all(e.path()).map_err(|x| Error::io(e.path(), x))?;
         }
+    }
+    Ok(())
+}
+
+/// `mecrl sweep worker DIR`: run the points whose indices come on `input`, one per line, until
+/// it ends; after each, one line on `output`: `done <i>` or `failed <i> <error>`.
+pub fn serve(dir: &Path, input: impl std::io::BufRead, mut output: impl std::io::Write) -> Result<()> {
+    let mut backends = Backends::new();
+    for line in input.lines() {
+        let line = line.map_err(|e| Error::io("stdin", e))?;
+        let Ok(index) = line.trim().parse::<usize>() else {
+            return Err(Error::input("worker input", 0, line.trim(), "expected a point index"));
+        };
+        let reply = match run_point_with(dir, index, &mut backends) {
+            Ok(_) => format!("done {index}"),
+            Err(e) => format!("failed {index} {}", e.to_string().replace('\n', " ")),
+        };
+        writeln!(output, "{reply}").and_then(|()| output.flush()).map_err(|e| Error::io("stdout", e))?;
     }
     Ok(())
 }

@@ -51,6 +51,8 @@ pub fn run(
         .arg(&dir)
         .args(["--indices", &indices.join(","), "--retries", &retries.to_string()])
         .args(["--cpus-per-point", &spec.cpus_per_point.to_string()])
+        .arg("--cwd")
+        .arg(&plan.cwd)
         .current_dir(&plan.cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -61,8 +63,8 @@ pub fn run(
     let stdout = child.stdout.take().ok_or_else(|| Error::config("ray.python", &spec.python, "no stdout"))?;
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
-        let Some(json) = line.strip_prefix("MECRL_EVENT ") else { continue };
-        let Ok(ev) = serde_json::from_str::<serde_json::Value>(json) else { continue };
+        // The driver's stdout carries only its JSON events (Ray's own output goes to stderr).
+        let Ok(ev) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
         let index = ev["index"].as_u64().map(|i| i as usize);
         match (ev["event"].as_str(), index) {
             (Some("done"), Some(i)) if i < plan.points.len() => {
@@ -71,13 +73,17 @@ pub fn run(
                 bar.inc(1);
             }
             (Some("failed"), Some(i)) if i < plan.points.len() => {
-                let err = ev["error"].as_str().unwrap_or("the Ray task failed").to_string();
+                let err = ev["stderr"].as_str().unwrap_or("the Ray task failed").trim().to_string();
+                let err = err.lines().rev().find_map(|l| l.strip_prefix("error: ")).unwrap_or(&err).to_string();
                 let p = &plan.points[i];
-                if sd.state(p) != State::Failed {
+                // A worker that exited with 2 recorded its error itself; a killed one did not.
+                if ev["rc"].as_i64() != Some(2) {
                     sd.record_failure(i, &p.hash, &err)?;
                 }
-                sum.failed.push((i, err));
-                bar.inc(1);
+                if ev["final"].as_bool().unwrap_or(true) {
+                    sum.failed.push((i, err));
+                    bar.inc(1);
+                }
             }
             _ => {}
         }

@@ -83,16 +83,9 @@ pub fn script(
     Ok(s)
 }
 
-/// Submit the points not yet done as one array (`wait`: `sbatch --wait`, return when it ends).
-/// Returns the job id, or None when every point is done.
-pub fn submit(
-    plan: &Plan,
-    sd: &SweepDir,
-    spec: &SlurmSpec,
-    mecrl: &Path,
-    retries: u32,
-    wait: bool,
-) -> Result<Option<String>> {
+/// Submit the points not yet done as one array. Returns the job id, or None when every point
+/// is done.
+pub fn submit(plan: &Plan, sd: &SweepDir, spec: &SlurmSpec, mecrl: &Path, retries: u32) -> Result<Option<String>> {
     let todo: Vec<usize> = plan.points.iter().filter(|p| sd.state(p) != State::Done).map(|p| p.index).collect();
     if todo.is_empty() {
         return Ok(None);
@@ -101,12 +94,7 @@ pub fn submit(
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let file = dir.join("array.sbatch");
     write_atomic(&file, script(plan, sd, spec, mecrl, &todo, retries)?.as_bytes())?;
-    let mut cmd = Command::new("sbatch");
-    cmd.arg("--parsable");
-    if wait {
-        cmd.arg("--wait");
-    }
-    let out = cmd.arg(&file).output().map_err(|e| {
+    let out = Command::new("sbatch").arg("--parsable").arg(&file).output().map_err(|e| {
         Error::config("executor", "slurm", format!("cannot run sbatch ({e}): is Slurm installed and on PATH?"))
     })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -122,8 +110,39 @@ pub fn submit(
     let mut old = std::fs::read_to_string(&jobs).unwrap_or_default();
     let _ = writeln!(old, "{id} {}", array_ranges(&todo));
     write_atomic(&jobs, old.as_bytes())?;
-    // `sbatch --wait` exits nonzero when a task failed: the points' states say which.
     Ok(Some(id))
+}
+
+/// Wait until job `id` has left the queue (polling `squeue` every second: `sbatch --wait` polls
+/// at up to 32 s), with the points done as progress.
+pub fn wait(plan: &Plan, sd: &SweepDir, id: &str, todo: usize, quiet: bool) -> Result<()> {
+    let mut bar = crate::experiment::progress::Progress::new(
+        &format!("sweep {} (slurm job {id})", plan.name),
+        todo as u64,
+        quiet,
+    );
+    let (done0, _, _) = super::counts(plan, sd);
+    let mut shown = 0;
+    loop {
+        let out = Command::new("squeue")
+            .args(["-h", "-r", "-j", id, "-o", "%T"])
+            .output()
+            .map_err(|e| Error::config("executor", "slurm", format!("cannot run squeue ({e})")))?;
+        // squeue fails for a job id it no longer knows: the job has ended.
+        let queued = out.status.success() && out.stdout.iter().any(|b| !b.is_ascii_whitespace());
+        let (done, _, _) = super::counts(plan, sd);
+        let now = done.saturating_sub(done0);
+        if now > shown {
+            bar.inc((now - shown) as u64);
+            shown = now;
+        }
+        if !queued {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    bar.finish();
+    Ok(())
 }
 
 /// `mecrl sweep status DIR`: points done / failed / not done, and the last array's tasks by

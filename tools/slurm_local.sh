@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Start / stop a real single-node Slurm cluster (Debian's slurm-wlm + munge)
+# whose config, state, spool, logs, pid files, munge key and munge socket all
+# live under STATE_DIR.  Nothing under /etc is touched (apart from apt-get
+# installing the packages), so it does not clash with a system munged/slurm.
+#
+#   tools/slurm_local.sh start  STATE_DIR   # install (if needed) + start; idempotent
+#   tools/slurm_local.sh stop   STATE_DIR   # cancel jobs, stop slurmd/slurmctld/munged
+#   tools/slurm_local.sh status STATE_DIR   # exit 0 iff all three daemons run
+#   tools/slurm_local.sh env    STATE_DIR   # print the export line only
+#
+# `start` prints progress on stderr and exactly one line on stdout, last:
+#   export SLURM_CONF=STATE_DIR/slurm.conf
+# so a caller can:  eval "$(tools/slurm_local.sh start "$DIR" | tail -1)"
+# SLURM_CONF is the only variable clients (sbatch, squeue, scancel, sinfo,
+# scontrol) need; the munge socket path is carried inside slurm.conf (AuthInfo).
+#
+# Optional environment knobs:
+#   SLURM_LOCAL_CTLD_PORT (default 6817), SLURM_LOCAL_SLURMD_PORT (default 6818);
+#     set both to other values to run two clusters (two STATE_DIRs) at once
+#   SLURM_LOCAL_TIMEOUT   seconds to wait for the node to become usable (60)
+#   SLURM_LOCAL_NO_INSTALL=1  never run apt-get (fail if binaries are missing)
+set -euo pipefail
+
+log() { printf '[slurm_local] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+usage() {
+    echo "usage: $0 {start|stop|status|env} STATE_DIR" >&2
+    exit 2
+}
+
+[[ $# -eq 2 ]] || usage
+CMD=$1
+mkdir -p "$2"
+STATE=$(cd "$2" && pwd -P)
+# slurm.conf values cannot hold whitespace
+[[ $STATE != *[[:space:]]* ]] || die "STATE_DIR must not contain whitespace: '$STATE'"
+
+CONF=$STATE/slurm.conf
+RUN=$STATE/run
+LOGDIR=$STATE/log
+MUNGE_DIR=$STATE/munge
+MUNGE_KEY=$MUNGE_DIR/munge.key
+MUNGE_SOCK=$MUNGE_DIR/munge.socket
+CTLD_PORT=${SLURM_LOCAL_CTLD_PORT:-6817}
+SLURMD_PORT=${SLURM_LOCAL_SLURMD_PORT:-6818}
+TIMEOUT=${SLURM_LOCAL_TIMEOUT:-60}
+NODE=$(hostname -s)
+export SLURM_CONF=$CONF
+
+SLURMD_SPOOL=$STATE/slurmd
+# AF_UNIX socket paths are limited to 108 bytes: the munge socket and
+# slurmstepd's SPOOL/NODE_JOBID.STEPID sockets (up to ~24 chars + node name)
+# must fit, so with a long STATE_DIR they move to a short per-STATE dir in /run.
+if (( ${#STATE} + ${#NODE} > 70 )); then
+    SHORT=/run/slurm_local_$(printf '%s' "$STATE" | md5sum | cut -c1-12)
+    MUNGE_SOCK=$SHORT/munge.socket
+    SLURMD_SPOOL=$SHORT/slurmd
+fi
+
+SUDO=()
+[[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+
+# ---------------------------------------------------------------- helpers
+# pid_alive PIDFILE COMM -> prints pid and returns 0 if that process runs.
+pid_alive() {
+    local f=$1 comm=$2 pid
+    [[ -s $f ]] || return 1
+    pid=$(tr -dc '0-9' <"$f")
+    [[ -n $pid ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # guard against pid reuse after a reboot / container restart
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm"* ]] || return 1
+    # a killed daemon may linger as a zombie until init reaps it
+    local st
+    st=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+    [[ -n $st && $st != Z && $st != X ]] || return 1
+    echo "$pid"
+}
+
+wait_for() { # wait_for SECONDS CMD... : poll CMD every 0.5 s
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        (( SECONDS < deadline )) || return 1
+        sleep 0.5
+    done
+}
+
+install_packages() {
+    local missing=()
+    command -v munged >/dev/null 2>&1 || [[ -x /usr/sbin/munged ]] || missing+=(munge)
+    { command -v slurmctld && command -v slurmd && command -v sbatch; } >/dev/null 2>&1 \
+        || [[ -x /usr/sbin/slurmctld && -x /usr/sbin/slurmd && -x /usr/bin/sbatch ]] \
+        || missing+=(slurm-wlm)
+    (( ${#missing[@]} )) || return 0
+    [[ ${SLURM_LOCAL_NO_INSTALL:-0} != 1 ]] || die "missing packages: ${missing[*]}"
+    log "installing ${missing[*]} with apt-get"
+    local t0=$SECONDS
+    # The package lists may be absent/stale on a fresh machine.
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends slurm-wlm munge >&2 \
+    || { "${SUDO[@]}" apt-get update -qq >&2 \
+         && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+              --no-install-recommends slurm-wlm munge >&2; } \
+    || die "apt-get install slurm-wlm munge failed"
+    log "apt-get install took $((SECONDS - t0)) s"
+}
+
+write_conf() {
+    local cpus mem_kb mem_mb real_mem tmp
+    cpus=$(nproc)
+    mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+    mem_mb=$((mem_kb / 1024))
+    # leave ~5% (at least 256 MB) for the OS; slurmd must not see less than this.
+    real_mem=$((mem_mb - (mem_mb / 20 > 256 ? mem_mb / 20 : 256)))
+    (( real_mem > 100 )) || real_mem=100
+    tmp=$(mktemp "$STATE/.slurm.conf.XXXXXX")
+    cat >"$tmp" <<EOF
+# generated by tools/slurm_local.sh -- single-node test cluster
+ClusterName=local
+SlurmctldHost=$NODE(127.0.0.1)
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$MUNGE_SOCK
+CredType=cred/munge
+StateSaveLocation=$STATE/ctld
+SlurmdSpoolDir=$SLURMD_SPOOL
+SlurmctldPidFile=$RUN/slurmctld.pid
+SlurmdPidFile=$RUN/slurmd.pid
+SlurmctldLogFile=$LOGDIR/slurmctld.log
+SlurmdLogFile=$LOGDIR/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+PlugStackConfig=$STATE/plugstack.conf
+MailProg=/bin/true
+# no cgroups (gVisor / containers without a writable cgroup fs)
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+SwitchType=switch/none
+SchedulerType=sched/backfill
+# start jobs right at submit / when resources free up (default delay is 3 s)
+SchedulerParameters=batch_sched_delay=0
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+# without this a job lacking --mem is given the whole node's memory, so such
+# jobs (and array tasks) would run one at a time
+DefMemPerCPU=$((real_mem / cpus))
+# take CPUs/RealMemory from this file even if slurmd detects something else
+SlurmdParameters=config_overrides
+ReturnToService=2
+MaxArraySize=100001
+MaxJobCount=1000000
+MinJobAge=300
+KillWait=5
+InactiveLimit=0
+SlurmctldTimeout=120
+SlurmdTimeout=300
+Waittime=0
+NodeName=$NODE NodeAddr=127.0.0.1 NodeHostname=$NODE CPUs=$cpus RealMemory=$real_mem State=UNKNOWN
+PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+EOF
+    if [[ -f $CONF ]] && cmp -s "$tmp" "$CONF"; then
+        rm -f "$tmp"
+        return 1 # unchanged
+    fi
+    mv -f "$tmp" "$CONF"
+    chmod 644 "$CONF"
+    return 0
+}
+
+start_munge() {
+    local pid
+    if pid=$(pid_alive "$RUN/munged.pid" munged); then
+        log "munged already running (pid $pid)"
+        munge -n -S "$MUNGE_SOCK" | unmunge -S "$MUNGE_SOCK" >/dev/null \
+            || die "munged (pid $pid) does not answer on $MUNGE_SOCK; run '$0 stop $STATE' first"
+        return 0
+    fi
+    mkdir -p "$(dirname "$MUNGE_SOCK")"
+    if [[ ! -s $MUNGE_KEY ]]; then
+        log "creating munge key $MUNGE_KEY"
+        mungekey --create --keyfile="$MUNGE_KEY" 2>/dev/null \
+            || dd if=/dev/urandom of="$MUNGE_KEY" bs=1024 count=1 status=none
+    fi
+    chmod 600 "$MUNGE_KEY"
+    rm -f "$MUNGE_SOCK" "$MUNGE_SOCK.lock"
+    # --force: run as root and tolerate loose permissions on STATE_DIR's parents.
+    munged --force --origin=127.0.0.1 \
+        --key-file="$MUNGE_KEY" \
+        --socket="$MUNGE_SOCK" \
+        --pid-file="$RUN/munged.pid" \
+        --seed-file="$MUNGE_DIR/munged.seed" \
+        --log-file="$LOGDIR/munged.log" \
+        || die "munged failed to start; see $LOGDIR/munged.log"
+    wait_for 10 test -S "$MUNGE_SOCK" || die "munge socket $MUNGE_SOCK did not appear"
+    munge -n -S "$MUNGE_SOCK" | unmunge -S "$MUNGE_SOCK" >/dev/null \
+        || die "munge self-test failed; see $LOGDIR/munged.log"
+    log "munged started (pid $(cat "$RUN/munged.pid"))"
+}
+
+ctld_responds() { scontrol ping 2>/dev/null | grep -q 'is UP'; }
+
+start_slurmctld() {
+    local pid
+    if pid=$(pid_alive "$RUN/slurmctld.pid" slurmctld); then
+        log "slurmctld already running (pid $pid)"
+        wait_for 30 ctld_responds || die "slurmctld (pid $pid) not responding; see $LOGDIR/slurmctld.log"
+        return 0
+    fi
+    rm -f "$RUN/slurmctld.pid"
+    # daemonizes by default; keeps state in StateSaveLocation across restarts
+    slurmctld || die "slurmctld failed to start; see $LOGDIR/slurmctld.log"
+    wait_for 30 ctld_responds || die "slurmctld not responding; see $LOGDIR/slurmctld.log"
+    log "slurmctld started (pid $(cat "$RUN/slurmctld.pid" 2>/dev/null || echo ?))"
+}
+
+start_slurmd() {
+    local pid
+    if pid=$(pid_alive "$RUN/slurmd.pid" slurmd); then
+        log "slurmd already running (pid $pid)"
+        return 0
+    fi
+    rm -f "$RUN/slurmd.pid"
+    slurmd -N "$NODE" || die "slurmd failed to start; see $LOGDIR/slurmd.log"
+    wait_for 10 pid_alive "$RUN/slurmd.pid" slurmd >/dev/null \
+        || die "slurmd exited; see $LOGDIR/slurmd.log"
+    log "slurmd started (pid $(cat "$RUN/slurmd.pid"))"
+}
+
+node_state() { sinfo -h -n "$NODE" -o %t 2>/dev/null | head -1; }
+
+wait_node_ready() {
+    local deadline=$((SECONDS + TIMEOUT)) st resumed=0
+    while :; do
+        st=$(node_state || true)
+        case $st in
+            idle|mix|alloc|comp|mix-|alloc-|comp-) log "node $NODE is $st"; return 0 ;;
+            down|drain|drng|fail|failg|inval)  # responding but administratively down
+                if (( resumed < 3 )); then
+                    log "node $NODE is $st ($(scontrol show node "$NODE" | sed -n 's/.*Reason=//p' | head -1)); resuming"
+                    scontrol update nodename="$NODE" state=resume >&2 || true
+                    resumed=$((resumed + 1))
+                fi ;;
+        esac
+        if (( SECONDS >= deadline )); then
+            log "node $NODE still '$st' after ${TIMEOUT}s"
+            scontrol show node "$NODE" >&2 || true
+            tail -n 20 "$LOGDIR/slurmd.log" "$LOGDIR/slurmctld.log" >&2 || true
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
+stop_daemons() { # stop_daemons NAME... : SIGTERM all, wait up to 15 s, then SIGKILL
+    local name pid pids=()
+    for name in "$@"; do
+        if pid=$(pid_alive "$RUN/$name.pid" "$name"); then
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid")
+            log "stopping $name (pid $pid)"
+        fi
+        rm -f "$RUN/$name.pid"
+    done
+    (( ${#pids[@]} )) || return 0
+    any_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+    if ! wait_for 15 eval '! any_alive'; then
+        for pid in "${pids[@]}"; do
+            kill -0 "$pid" 2>/dev/null || continue
+            log "pid $pid ignored SIGTERM; killing"
+            kill -KILL "$pid" 2>/dev/null || true
+        done
+        wait_for 5 eval '! any_alive' || log "WARNING: could not kill ${pids[*]}"
+    fi
+}
+
+# ---------------------------------------------------------------- commands
+cmd_start() {
+    local t0=$SECONDS
+    install_packages
+    mkdir -p "$RUN" "$LOGDIR" "$MUNGE_DIR" "$STATE/ctld" "$SLURMD_SPOOL"
+    # 755: non-root clients/jobs must reach the munge socket; the key stays 600
+    mkdir -p "$(dirname "$MUNGE_SOCK")"
+    chmod 755 "$MUNGE_DIR" "$(dirname "$MUNGE_SOCK")"
+    [[ -f $STATE/plugstack.conf ]] || : >"$STATE/plugstack.conf"
+    local changed=0
+    write_conf && changed=1
+    start_munge
+    local running=0
+    pid_alive "$RUN/slurmctld.pid" slurmctld >/dev/null && running=1
+    start_slurmctld
+    start_slurmd
+    if (( changed && running )); then
+        log "slurm.conf changed while slurmctld was running: scontrol reconfigure"
+        scontrol reconfigure >&2 || true
+    fi
+    wait_node_ready || die "node did not become usable"
+    log "cluster up in $((SECONDS - t0)) s ($(sinfo -V))"
+    echo "export SLURM_CONF=$CONF"
+}
+
+cmd_stop() {
+    if pid_alive "$RUN/slurmctld.pid" slurmctld >/dev/null && ctld_responds; then
+        # cancel leftover jobs so their slurmstepd/job processes do not outlive us
+        local jobs
+        jobs=$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ' || true)
+        if [[ -n ${jobs// /} ]]; then
+            log "cancelling jobs: $jobs"
+            # shellcheck disable=SC2086
+            scancel $jobs 2>/dev/null || true
+            # shellcheck disable=SC2016
+            wait_for 20 eval '[[ -z "$(squeue -h -t R,CG -o %A 2>/dev/null)" ]]' \
+                || log "some jobs still running/completing"
+        fi
+    fi
+    stop_daemons slurmd slurmctld munged
+    rm -f "$MUNGE_SOCK" "$MUNGE_SOCK.lock"
+    [[ -z ${SHORT:-} ]] || rm -rf "$SHORT"
+}
+
+cmd_status() {
+    local rc=0 d pid
+    for d in munged slurmctld slurmd; do
+        if pid=$(pid_alive "$RUN/$d.pid" "$d"); then log "$d running (pid $pid)"
+        else log "$d not running"; rc=1; fi
+    done
+    (( rc )) || log "node $NODE: $(node_state)"
+    return $rc
+}
+
+case $CMD in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    env) echo "export SLURM_CONF=$CONF" ;;
+    *) usage ;;
+esac
