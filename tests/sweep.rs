@@ -234,3 +234,112 @@ fn bad_sweep_files_fail_before_anything_runs() {
         assert!(!d.join("out").exists(), "{extra}: nothing written");
     }
 }
+
+/// A real engine the test command started, or None (then the test says so and passes, unless
+/// `require` names an environment variable that is set: the test command set up the engine).
+fn engine(vars: &[&str], require: &str) -> Option<Vec<String>> {
+    let vals: Vec<Option<String>> = vars.iter().map(|v| std::env::var(v).ok().filter(|s| !s.is_empty())).collect();
+    if vals.iter().all(Option::is_some) {
+        return Some(vals.into_iter().flatten().collect());
+    }
+    assert!(std::env::var(require).is_err(), "{require} is set but {vars:?} are not: the engine did not start");
+    eprintln!("skipped: no {vars:?} (tools/test.sh starts the engine)");
+    None
+}
+
+/// The points of the sweep in `dir` being run by a `mecrl sweep run-point` process, and their
+/// parents (a Ray worker).
+fn run_point_parents(dir: &Path) -> Vec<u32> {
+    let want = dir.to_string_lossy().into_owned();
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
+        let args: Vec<String> = cmd.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if args.iter().any(|a| a == "run-point") && args.contains(&want) {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid …: the comm may hold spaces, so split after its ')'.
+            let ppid: Option<u32> = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)?.parse().ok());
+            out.extend(ppid);
+        }
+    }
+    out
+}
+
+/// A sweep on a local Ray head (`ray start --head`, tools/ray_local.sh): the same report as the
+/// local executor; SIGKILL of the sweep midway, then of a Ray worker running a point during the
+/// rerun: every point exactly once, the same results.
+#[test]
+fn ray_executor_matches_local_and_survives_kills() {
+    let Some(v) = engine(&["MECRL_TEST_RAY_ADDRESS", "MECRL_TEST_RAY_PYTHON"], "MECRL_REQUIRE_RAY") else { return };
+    let (addr, python) = (&v[0], &v[1]);
+    let (summary, points) = reference();
+    let d = tmp("ray");
+    let f = sweep_file(&d, &format!("[ray]\npython = \"{python}\"\n"));
+    let out = d.join("out");
+    let args = ["sweep", f.to_str().unwrap(), "--quiet", "--executor", "ray", "--ray-address", addr.as_str()];
+    let done = || {
+        std::fs::read_dir(out.join("t/points"))
+            .map(|r| r.filter(|e| e.as_ref().unwrap().path().join("manifest.json").is_file()).count())
+            .unwrap_or(0)
+    };
+    let mut child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let t0 = Instant::now();
+    while done() < 2 && t0.elapsed() < Duration::from_secs(300) && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_kill = done();
+    assert!(after_kill < 8, "killed before the end: {after_kill} points done");
+    // The rerun; SIGKILL the Ray worker process of a running point: Ray runs its task again.
+    let mut child = Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut killed = false;
+    let t0 = Instant::now();
+    while !killed && t0.elapsed() < Duration::from_secs(300) && child.try_wait().unwrap().is_none() {
+        if let Some(worker) = run_point_parents(&out.join("t")).first() {
+            killed = Command::new("kill").args(["-9", &worker.to_string()]).status().unwrap().success();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let s = ok(&child.wait_with_output().unwrap());
+    assert!(killed, "a Ray worker running a point was killed");
+    assert!(s.contains(", 0 failed"), "{s}");
+    points_exactly_once(&out);
+    assert_eq!(&report(&out, "summary.csv"), summary, "the Ray sweep's report is the local one's");
+    assert_eq!(&results(&out, "points.csv"), points);
+}
+
+/// A job-array sweep on a single-node Slurm (slurm-wlm + munge, tools/slurm_local.sh): the
+/// array script, `sweep status`, and the same report as the local executor.
+#[test]
+fn slurm_executor_matches_local() {
+    let Some(_) = engine(&["SLURM_CONF"], "MECRL_REQUIRE_SLURM") else { return };
+    let (summary, points) = reference();
+    let d = tmp("slurm");
+    let f = sweep_file(&d, "[slurm]\ntime = \"00:10:00\"\nmem = \"1G\"\nthrottle = 3\n");
+    let out = d.join("out");
+    let o = ok(&mecrl(&["sweep", f.to_str().unwrap(), "--quiet", "--executor", "slurm"]));
+    assert!(o.contains("submitted Slurm job array"), "{o}");
+    let script = std::fs::read_to_string(out.join("t/slurm/array.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-7%3") && script.contains("#SBATCH --mem=1G"), "{script}");
+    // Follow the array as a user would, with `sweep status`.
+    let t0 = Instant::now();
+    loop {
+        let st = ok(&mecrl(&["sweep", "status", out.join("t").to_str().unwrap()]));
+        if st.contains("8 done") && st.contains("no task queued or running") {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(300), "the array did not finish: {st}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    ok(&mecrl(&["sweep", "report", out.join("t").to_str().unwrap()]));
+    points_exactly_once(&out);
+    assert_eq!(&report(&out, "summary.csv"), summary, "the Slurm sweep's report is the local one's");
+    assert_eq!(&results(&out, "points.csv"), points);
+    // With --wait: nothing is left to submit; a new sweep directory runs whole and reports.
+    let d2 = tmp("slurm-wait");
+    let f2 = sweep_file(&d2, "[slurm]\ntime = \"00:10:00\"\nmem = \"1G\"\n");
+    let s = ok(&mecrl(&["sweep", f2.to_str().unwrap(), "--quiet", "--executor", "slurm", "--wait"]));
+    assert!(s.contains("8 points: 0 done before, 8 ran, 0 failed"), "{s}");
+    assert_eq!(&report(&d2.join("out"), "summary.csv"), summary);
+}

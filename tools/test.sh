@@ -6,7 +6,11 @@
 #   - Debian: mesa-vulkan-drivers + libvulkan1 (lavapipe: the wgpu backend runs WGSL for real),
 #     fonts-dejavu-core (text in figures), g++ (tools/cuda_host runs every .cu file on the CPU);
 #   - PyPI into ./.venv: NVRTC + ptxas wheels (every .cu compiled and checked for spills), numpy,
-#     gymnasium, pettingzoo, maturin, pytest, jax (the Python package, its tests and examples).
+#     gymnasium, pettingzoo, maturin, pytest, jax (the Python package, its tests and examples),
+#     ray (the sweep's Ray executor);
+#   - Debian: slurm-wlm + munge (the sweep's Slurm executor).
+# The sweep tests run on real engines started here: a local Ray head (tools/ray_local.sh) and a
+# single-node Slurm (tools/slurm_local.sh), both stopped when this script exits.
 # Usage: tools/test.sh [--no-install] [extra cargo test args]
 #   --no-install  install nothing; run what this machine already supports and say what was skipped.
 set -euo pipefail
@@ -102,6 +106,42 @@ fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
 export MESA_SHADER_CACHE_DIR="$ROOT/target/mesa-cache"
+
+# --- the sweep's engines: a local Ray head and a single-node Slurm ----------------------------
+ENGINES=$(mktemp -d /tmp/mecrl-engines.XXXXXX)
+RAY_UP=0
+SLURM_UP=0
+stop_engines() {
+  [ $RAY_UP = 1 ] && tools/ray_local.sh stop "$ENGINES/ray" "$PY" >/dev/null 2>&1 || true
+  [ $SLURM_UP = 1 ] && tools/slurm_local.sh stop "$ENGINES/slurm" >/dev/null 2>&1 || true
+  rm -rf "$ENGINES"
+}
+trap stop_engines EXIT
+if [ -x "$PY" ] && ! "$PY" -c "import ray" 2>/dev/null && [ $INSTALL = 1 ]; then
+  say "installing ray (the sweep's Ray executor)"
+  "$PY" -m pip install -q --disable-pip-version-check ray
+fi
+if [ -x "$PY" ] && "$PY" -c "import ray" 2>/dev/null; then
+  say "starting a local Ray head"
+  mkdir -p "$ENGINES/ray"
+  MECRL_TEST_RAY_ADDRESS=$(tools/ray_local.sh start "$ENGINES/ray" "$PY" | tail -1)
+  RAY_UP=1
+  export MECRL_TEST_RAY_ADDRESS MECRL_TEST_RAY_PYTHON="$PY" MECRL_REQUIRE_RAY=1
+  echo "   ray head at $MECRL_TEST_RAY_ADDRESS"
+else
+  skip "the sweep's Ray executor tests (pip install ray into .venv)"
+fi
+if [ $INSTALL = 1 ] || command -v slurmctld >/dev/null; then
+  say "starting a single-node Slurm"
+  mkdir -p "$ENGINES/slurm"
+  [ $INSTALL = 1 ] || export SLURM_LOCAL_NO_INSTALL=1
+  eval "$(tools/slurm_local.sh start "$ENGINES/slurm" | tail -1)"
+  SLURM_UP=1
+  export SLURM_CONF MECRL_REQUIRE_SLURM=1
+  echo "   SLURM_CONF=$SLURM_CONF"
+else
+  skip "the sweep's Slurm executor tests (apt-get install slurm-wlm munge)"
+fi
 
 say "rustfmt"
 cargo fmt --all -- --check

@@ -653,14 +653,14 @@ fn cmd_sweep(a: SweepArgs) -> anyhow::Result<()> {
     use mecrl::experiment::sweep::{self, point, report, Ran};
     match a.what {
         Some(SweepCmd::RunPoint { dir, index }) => {
-            match point::run_point(&dir, index)? {
+            match point::in_pool(|| point::run_point(&dir, index))? {
                 point::Outcome::Ran(f) => eprintln!("point {index}: {} ({:.3} s)", f.dir.display(), f.wall_s),
                 point::Outcome::AlreadyDone => eprintln!("point {index}: done already"),
             }
             return Ok(());
         }
         Some(SweepCmd::Worker { dir }) => {
-            point::serve(&dir, std::io::stdin().lock(), std::io::stdout().lock())?;
+            point::serve(&dir, std::io::BufReader::new(std::io::stdin()), std::io::stdout())?;
             return Ok(());
         }
         Some(SweepCmd::Report { dir }) => {

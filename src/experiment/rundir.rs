@@ -38,11 +38,13 @@ impl RunDir {
     }
 
     /// Start exactly `parent/name` (a sweep's point): [`RunDir::commit`] then fails with an
-    /// `AlreadyExists` I/O error if that directory appeared meanwhile, and never numbers.
+    /// `AlreadyExists` I/O error if that directory appeared meanwhile, and never numbers. The
+    /// caller holds the point's lock, so the temporary `.<name>.partial` is its own: one left by a
+    /// killed writer is removed here.
     pub fn create_exact(parent: &Path, name: &str) -> Result<Self> {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         let dest = parent.join(name);
-        let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let tmp = parent.join(format!(".{name}.partial"));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }

@@ -16,8 +16,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use super::plan::{Plan, State, SweepDir};
-use super::Summary;
+use super::plan::{run_wall_s, Plan, State, Summary, SweepDir};
 use crate::error::{Error, Result};
 use crate::experiment::progress::Progress;
 
@@ -102,20 +101,20 @@ pub fn run(plan: &Plan, sd: &SweepDir, exe: &Path, pool: &Pool) -> Result<Summar
     let mut failed: Vec<(usize, String)> = vec![];
     loop {
         // Hand a point to every idle worker (starting workers as needed).
-        for w in 0..workers.len() {
-            if workers[w].as_ref().is_some_and(|x| x.busy.is_some()) {
+        for (w, slot) in workers.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(|x| x.busy.is_some()) {
                 continue;
             }
             let Some(i) = queue.pop_front() else { break };
-            if workers[w].is_none() {
-                workers[w] = Some(spawn(exe, sd, w, pool.threads, &tx)?);
-            }
-            let wk = workers[w].as_mut().ok_or_else(|| Error::config("executor", "local", "no worker"))?;
-            let sent = wk.stdin.as_mut().is_some_and(|s| writeln!(s, "{i}").and_then(|()| s.flush()).is_ok());
+            let wk = match slot {
+                Some(wk) => wk,
+                None => slot.insert(spawn(exe, sd, w, pool.threads, &tx)?),
+            };
+            // A write that fails means the worker is gone: its reader thread reports that, and the
+            // point goes back to the queue then.
+            let _ = wk.stdin.as_mut().is_some_and(|s| writeln!(s, "{i}").and_then(|()| s.flush()).is_ok());
             wk.busy = Some(i);
             tries[i] += 1;
-            // Not sent: the worker is gone, and its reader thread says so; the point goes back then.
-            let _ = sent;
         }
         let running = workers.iter().filter(|w| w.as_ref().is_some_and(|x| x.busy.is_some())).count();
         bar.set_message(&format!("{running} running, {} failed", failed.len()));
@@ -180,15 +179,6 @@ fn retry_or_fail(
         failed.push((i, why));
         bar.inc(1);
     }
-}
-
-/// The run's own wall time from its manifest (0 when unreadable).
-pub(crate) fn run_wall_s(sd: &SweepDir, hash: &str) -> f64 {
-    std::fs::read(sd.point(hash).join("manifest.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|m| m["wall_s"].as_f64())
-        .unwrap_or(0.0)
 }
 
 fn describe_exit(s: &std::process::ExitStatus) -> String {

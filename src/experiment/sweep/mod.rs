@@ -22,38 +22,8 @@ pub mod stats;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-pub use plan::{Plan, State, SweepDir, SweepLock};
+pub use plan::{counts, Plan, State, Summary, SweepDir, SweepLock};
 pub use spec::SweepFile;
-
-/// What one `mecrl sweep` did.
-#[derive(Clone, Debug, Default)]
-pub struct Summary {
-    /// Points in the sweep.
-    pub total: usize,
-    /// Points complete before this sweep started.
-    pub already: usize,
-    /// Points this sweep ran to completion.
-    pub ran: usize,
-    /// Points that failed every try: (index, last error).
-    pub failed: Vec<(usize, String)>,
-    /// Wall time of the sweep, seconds.
-    pub wall_s: f64,
-    /// The runs' own wall time (their manifests' `wall_s`), summed over the points run.
-    pub runs_s: f64,
-}
-
-impl Summary {
-    /// The share of the workers' time spent outside the runs themselves (process start, the
-    /// backend, writing run directories, scheduling): 1 − runs_s / (workers · wall_s).
-    pub fn overhead(&self, workers: usize) -> f64 {
-        let cap = workers.max(1) as f64 * self.wall_s;
-        if cap > 0.0 {
-            1.0 - self.runs_s / cap
-        } else {
-            0.0
-        }
-    }
-}
 
 /// A sweep file, loaded and resolved, with the overrides of the command line.
 #[derive(Clone, Debug)]
@@ -64,11 +34,14 @@ pub struct Sweep {
     pub path: PathBuf,
     /// Every point.
     pub plan: Plan,
+    /// Seconds spent reading the file and resolving the points.
+    pub resolve_s: f64,
 }
 
 impl Sweep {
     /// Read the sweep file, apply `executor` / `out_dir` overrides, resolve and check every point.
     pub fn load(path: &Path, executor: Option<&str>, out_dir: Option<&Path>) -> Result<Self> {
+        let t0 = std::time::Instant::now();
         let mut file = SweepFile::load(path)?;
         if let Some(e) = executor {
             file.executor = e.to_string();
@@ -78,7 +51,7 @@ impl Sweep {
         }
         file.validate()?;
         let plan = Plan::resolve(&file, path)?;
-        Ok(Sweep { file, path: path.to_path_buf(), plan })
+        Ok(Sweep { file, path: path.to_path_buf(), plan, resolve_s: t0.elapsed().as_secs_f64() })
     }
 
     /// The sweep directory.
@@ -155,19 +128,6 @@ impl Sweep {
     }
 }
 
-/// Points by state: (done, failed, missing).
-pub fn counts(plan: &Plan, sd: &SweepDir) -> (usize, usize, usize) {
-    let mut c = (0, 0, 0);
-    for p in &plan.points {
-        match sd.state(p) {
-            State::Done => c.0 += 1,
-            State::Failed => c.1 += 1,
-            State::Missing => c.2 += 1,
-        }
-    }
-    c
-}
-
 /// The command line's choices for one `mecrl sweep`.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -204,6 +164,7 @@ pub enum Ran {
 
 /// Run `sweep` with its executor: the points not yet done, then the report.
 pub fn run(sweep: &Sweep, opts: &Options) -> Result<Ran> {
+    let t0 = std::time::Instant::now();
     let sd = sweep.dir();
     let _lock = sweep.prepare()?;
     let exe = std::env::current_exe().map_err(|e| Error::io("current_exe", e))?;
@@ -248,5 +209,9 @@ pub fn run(sweep: &Sweep, opts: &Options) -> Result<Ran> {
         }
     };
     let report = Some(report::write(&sd.root, &sweep.file.report.metrics)?);
+    let mut summary = summary;
+    if workers > 0 {
+        summary.wall_s = sweep.resolve_s + t0.elapsed().as_secs_f64();
+    }
     Ok(Ran::Finished { summary, workers, report })
 }

@@ -376,6 +376,59 @@ impl SweepLock {
     }
 }
 
+/// What one `mecrl sweep` did.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Points in the sweep.
+    pub total: usize,
+    /// Points complete before this sweep started.
+    pub already: usize,
+    /// Points this sweep ran to completion.
+    pub ran: usize,
+    /// Points that failed every try: (index, last error).
+    pub failed: Vec<(usize, String)>,
+    /// Wall time of the sweep, seconds: from reading the file to the report written (for a
+    /// Slurm array, from the submission).
+    pub wall_s: f64,
+    /// The runs' own wall time (their manifests' `wall_s`), summed over the points run.
+    pub runs_s: f64,
+}
+
+impl Summary {
+    /// The share of the workers' time spent outside the runs themselves (process start, the
+    /// backend, writing run directories, scheduling): 1 − runs_s / (workers · wall_s).
+    pub fn overhead(&self, workers: usize) -> f64 {
+        let cap = workers.max(1) as f64 * self.wall_s;
+        if cap > 0.0 {
+            1.0 - self.runs_s / cap
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Points by state: (done, failed, missing).
+pub fn counts(plan: &Plan, sd: &SweepDir) -> (usize, usize, usize) {
+    let mut c = (0, 0, 0);
+    for p in &plan.points {
+        match sd.state(p) {
+            State::Done => c.0 += 1,
+            State::Failed => c.1 += 1,
+            State::Missing => c.2 += 1,
+        }
+    }
+    c
+}
+
+/// The run's own wall time from its manifest (0 when unreadable).
+pub fn run_wall_s(sd: &SweepDir, hash: &str) -> f64 {
+    std::fs::read(sd.point(hash).join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|m| m["wall_s"].as_f64())
+        .unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

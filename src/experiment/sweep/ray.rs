@@ -9,9 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use super::plan::{Plan, State, SweepDir};
+use super::plan::{run_wall_s, Plan, State, Summary, SweepDir};
 use super::spec::RaySpec;
-use super::Summary;
 use crate::error::{Error, Result};
 use crate::experiment::common::write_atomic;
 use crate::experiment::progress::Progress;
@@ -69,7 +68,7 @@ pub fn run(
         match (ev["event"].as_str(), index) {
             (Some("done"), Some(i)) if i < plan.points.len() => {
                 sum.ran += 1;
-                sum.runs_s += super::local::run_wall_s(sd, &plan.points[i].hash);
+                sum.runs_s += run_wall_s(sd, &plan.points[i].hash);
                 bar.inc(1);
             }
             (Some("failed"), Some(i)) if i < plan.points.len() => {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::plan::{Plan, State, SweepDir};
+use super::plan::{counts, Plan, State, SweepDir};
 use super::spec::SlurmSpec;
 use crate::error::{Error, Result};
 use crate::experiment::common::write_atomic;
@@ -121,7 +121,7 @@ pub fn wait(plan: &Plan, sd: &SweepDir, id: &str, todo: usize, quiet: bool) -> R
         todo as u64,
         quiet,
     );
-    let (done0, _, _) = super::counts(plan, sd);
+    let (done0, _, _) = counts(plan, sd);
     let mut shown = 0;
     loop {
         let out = Command::new("squeue")
@@ -130,7 +130,7 @@ pub fn wait(plan: &Plan, sd: &SweepDir, id: &str, todo: usize, quiet: bool) -> R
             .map_err(|e| Error::config("executor", "slurm", format!("cannot run squeue ({e})")))?;
         // squeue fails for a job id it no longer knows: the job has ended.
         let queued = out.status.success() && out.stdout.iter().any(|b| !b.is_ascii_whitespace());
-        let (done, _, _) = super::counts(plan, sd);
+        let (done, _, _) = counts(plan, sd);
         let now = done.saturating_sub(done0);
         if now > shown {
             bar.inc((now - shown) as u64);
@@ -148,7 +148,7 @@ pub fn wait(plan: &Plan, sd: &SweepDir, id: &str, todo: usize, quiet: bool) -> R
 /// `mecrl sweep status DIR`: points done / failed / not done, and the last array's tasks by
 /// Slurm state when a job was submitted (and `squeue` answers).
 pub fn status(plan: &Plan, sd: &SweepDir) -> Result<String> {
-    let (done, failed, missing) = super::counts(plan, sd);
+    let (done, failed, missing) = counts(plan, sd);
     let mut s = format!(
         "sweep `{}`: {} points: {done} done, {failed} failed, {missing} not done\n",
         plan.name,
