@@ -671,6 +671,9 @@ fn cmd_sweep(a: SweepArgs) -> anyhow::Result<()> {
                 .unwrap_or_default();
             let r = report::write(&dir, &metrics)?;
             print!("{}", r.markdown);
+            if let Some(e) = &r.figures_error {
+                eprintln!("warning: the figures were not drawn: {e}");
+            }
             println!(
                 "report: {} ({} done, {} failed, {} not run)",
                 dir.join("report").display(),
@@ -721,7 +724,9 @@ fn cmd_sweep(a: SweepArgs) -> anyhow::Result<()> {
             }
             if let Some(r) = report {
                 println!("report: {}", s.file.dir().join("report").join("summary.md").display());
-                let _ = r;
+                if let Some(e) = r.figures_error {
+                    eprintln!("warning: the report's figures were not drawn: {e}");
+                }
             }
             if !sm.failed.is_empty() {
                 for (i, e) in &sm.failed {

@@ -276,7 +276,7 @@ fn legend<DB: DrawingBackend>(
 const MARKERS: usize = 12;
 
 macro_rules! draw_lines {
-    ($root:expr, $c:expr, $bands:expr, $x:expr, $y:expr, $ylab:expr, $xint:expr) => {{
+    ($root:expr, $c:expr, $x:expr, $y:expr, $ylab:expr, $xint:expr) => {{
         let root = $root;
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let names: Vec<&str> = $c.series.iter().map(|s| s.name.as_str()).collect();
@@ -299,16 +299,6 @@ macro_rules! draw_lines {
             .label_style((FAMILY, 14))
             .draw()
             .map_err(|e| e.to_string())?;
-        // Bands first, translucent, so that every line stays visible on top.
-        for (i, b) in $bands.iter().enumerate() {
-            let mut outline: Vec<(f64, f64)> = b.iter().map(|p| (p.0, p.2)).collect();
-            outline.extend(b.iter().rev().map(|p| (p.0, p.1)));
-            if outline.len() >= 4 {
-                chart
-                    .draw_series(std::iter::once(Polygon::new(outline, color(i).mix(0.18).filled())))
-                    .map_err(|e| e.to_string())?;
-            }
-        }
         for (i, s) in $c.series.iter().enumerate() {
             chart
                 .draw_series(LineSeries::new(s.points.iter().copied(), color(i).stroke_width(2)))
@@ -327,16 +317,15 @@ macro_rules! draw_lines {
 fn line_on<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     c: &LineChart,
-    bands: &[Band],
     x: (f64, f64),
     y: (f64, f64),
 ) -> std::result::Result<(), String> {
     let xint = c.series.iter().all(|s| s.points.iter().all(|p| p.0 == p.0.round()));
     if c.log_y {
         let decades = (y.1 / y.0).log10();
-        draw_lines!(root, c, bands, x.0..x.1, (y.0..y.1).log_scale(), |v: &f64| log_label(*v, decades), xint)
+        draw_lines!(root, c, x.0..x.1, (y.0..y.1).log_scale(), |v: &f64| log_label(*v, decades), xint)
     } else {
-        draw_lines!(root, c, bands, x.0..x.1, y.0..y.1, |v: &f64| tick(*v), xint)
+        draw_lines!(root, c, x.0..x.1, y.0..y.1, |v: &f64| tick(*v), xint)
     }
 }
 
@@ -426,29 +415,16 @@ fn both(
     Ok(vec![p_png, p_svg])
 }
 
-/// A shaded band around a series: (x, low, high) per point, in x order.
-pub type Band = Vec<(f64, f64, f64)>;
-
 /// Write a line chart as `<stem>.png` and `<stem>.svg` (atomically); returns the paths.
 pub fn line_chart(stem: &Path, c: &LineChart) -> Result<Vec<PathBuf>> {
-    line_chart_with_bands(stem, c, &[])
-}
-
-/// [`line_chart`] with a shaded band (an error band: a confidence interval) under each series;
-/// `bands[i]` belongs to `c.series[i]` (fewer bands than series: the rest have none).
-pub fn line_chart_with_bands(stem: &Path, c: &LineChart, bands: &[Band]) -> Result<Vec<PathBuf>> {
     let at = stem.with_extension("png");
     if c.series.is_empty() {
         return Err(plot_err(&at, "a line chart needs at least one series"));
     }
-    if bands.len() > c.series.len() {
-        return Err(plot_err(&at, format!("{} bands for {} series", bands.len(), c.series.len())));
-    }
     let x = span(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), false, &at, "x")?;
-    let ys = c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let y = span(ys.chain(bands.iter().flatten().flat_map(|b| [b.1, b.2])), c.log_y, &at, "y")?;
-    both(stem, &|tmp| line_on(BitMapBackend::new(tmp, SIZE).into_drawing_area(), c, bands, x, y), &|s| {
-        line_on(SVGBackend::with_string(s, SIZE).into_drawing_area(), c, bands, x, y)
+    let y = span(c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), c.log_y, &at, "y")?;
+    both(stem, &|tmp| line_on(BitMapBackend::new(tmp, SIZE).into_drawing_area(), c, x, y), &|s| {
+        line_on(SVGBackend::with_string(s, SIZE).into_drawing_area(), c, x, y)
     })
 }
 
@@ -604,4 +580,109 @@ mod tests {
         assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "nothing but the blocker was written");
         std::fs::remove_dir_all(&d).unwrap();
     }
+}
+
+/// A shaded band around a series: (x, low, high) per point, in x order.
+pub type Band = Vec<(f64, f64, f64)>;
+
+/// One panel of a [`PanelChart`]: its title and its lines, each (series index, the points'
+/// (x, low, high); the line is drawn through the middle of the band).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panel {
+    /// Above the panel.
+    pub title: String,
+    /// (index into [`PanelChart::names`], its band), in drawing order.
+    pub lines: Vec<(usize, Band)>,
+}
+
+/// Small multiples: panels sharing their axes and one legend (a series keeps its colour and
+/// marker in every panel), each line with its band (a confidence interval).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PanelChart {
+    /// Above all panels.
+    pub title: String,
+    /// x-axis label.
+    pub x_label: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// The series' legend names.
+    pub names: Vec<String>,
+    /// The panels, row by row.
+    pub panels: Vec<Panel>,
+}
+
+/// Write a panel chart as `<stem>.png` and `<stem>.svg` (atomically); returns the paths.
+pub fn panel_chart(stem: &Path, c: &PanelChart) -> Result<Vec<PathBuf>> {
+    let at = stem.with_extension("png");
+    if c.panels.is_empty() || c.names.is_empty() {
+        return Err(plot_err(&at, "a panel chart needs a panel and a series"));
+    }
+    if let Some(k) = c.panels.iter().flat_map(|p| &p.lines).map(|l| l.0).find(|&k| k >= c.names.len()) {
+        return Err(plot_err(&at, format!("a line names series {k} of {}", c.names.len())));
+    }
+    let pts = || c.panels.iter().flat_map(|p| &p.lines).flat_map(|l| &l.1);
+    let x = span(pts().map(|p| p.0), false, &at, "x")?;
+    let y = span(pts().flat_map(|p| [p.1, p.2]), false, &at, "y")?;
+    let cols = (c.panels.len() as f64).sqrt().ceil().clamp(1.0, 4.0) as usize;
+    let rows = c.panels.len().div_ceil(cols);
+    let size = (1200, (320 * rows as u32).max(SIZE.1));
+    both(stem, &|tmp| panels_on(BitMapBackend::new(tmp, size).into_drawing_area(), c, (rows, cols), x, y), &|s| {
+        panels_on(SVGBackend::with_string(s, size).into_drawing_area(), c, (rows, cols), x, y)
+    })
+}
+
+fn panels_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &PanelChart,
+    grid: (usize, usize),
+    x: (f64, f64),
+    y: (f64, f64),
+) -> std::result::Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let names: Vec<&str> = c.names.iter().map(String::as_str).collect();
+    let body = root.margin(8, 0, 0, 0).titled(&c.title, (FAMILY, 24)).map_err(|e| e.to_string())?;
+    let (w, _) = body.dim_in_pixel();
+    let (plot, side) = body.split_horizontally(w.saturating_sub(legend_width(&names)));
+    let xint = c.panels.iter().flat_map(|p| &p.lines).flat_map(|l| &l.1).all(|p| p.0 == p.0.round());
+    for (p, area) in c.panels.iter().zip(plot.split_evenly(grid).iter()) {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&p.title, (FAMILY, 15))
+            .margin(8)
+            .x_label_area_size(38)
+            .y_label_area_size(62)
+            .build_cartesian_2d(x.0..x.1, y.0..y.1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(c.x_label.as_str())
+            .y_desc(c.y_label.as_str())
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&|v: &f64| linear_label(*v, xint))
+            .y_label_formatter(&|v: &f64| tick(*v))
+            .label_style((FAMILY, 12))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        // Bands first, translucent, so that every line stays visible on top.
+        for (i, b) in &p.lines {
+            let mut outline: Vec<(f64, f64)> = b.iter().map(|q| (q.0, q.2)).collect();
+            outline.extend(b.iter().rev().map(|q| (q.0, q.1)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(outline, color(*i).mix(0.18).filled())))
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, b) in &p.lines {
+            let mid: Vec<(f64, f64)> = b.iter().map(|q| (q.0, 0.5 * (q.1 + q.2))).collect();
+            chart
+                .draw_series(LineSeries::new(mid.iter().copied(), color(*i).stroke_width(2)))
+                .map_err(|e| e.to_string())?;
+            let every = mid.len().div_ceil(MARKERS).max(1);
+            chart
+                .draw_series(mid.iter().step_by(every).map(|&q| Marker { at: q, i: *i }))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    legend(&side, &names, false)?;
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
 }

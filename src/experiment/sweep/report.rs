@@ -13,7 +13,7 @@ use super::plan::{Plan, State, SweepDir};
 use super::stats::describe;
 use crate::error::{Error, Result};
 use crate::experiment::common::write_atomic;
-use crate::experiment::plot::{line_chart_with_bands, Band, LineChart, Series};
+use crate::experiment::plot::{panel_chart, Band, Panel, PanelChart};
 
 /// One number of one point's summary.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +67,7 @@ fn walk(v: &serde_json::Value, labels: &[(String, String)], prefix: &str, out: &
             let mut l = labels.to_vec();
             for (k, x) in o {
                 match x {
-                    J::String(s) => l.push((join(k), s.clone())),
+                    J::String(s) if !s.is_empty() => l.push((join(k), s.clone())),
                     J::Bool(b) => l.push((join(k), b.to_string())),
                     _ => {}
                 }
@@ -127,6 +127,8 @@ pub struct ReportOut {
     pub files: Vec<PathBuf>,
     /// `summary.md`.
     pub markdown: String,
+    /// Why the figures were not drawn (the tables were written).
+    pub figures_error: Option<String>,
 }
 
 /// Aggregated: (axis values, labels, metric) → one value per seed, in point order.
@@ -200,7 +202,15 @@ pub fn write(dir: &Path, metrics: &[String]) -> Result<ReportOut> {
         plan.points.len() / plan.points.iter().map(|p| p.seed).collect::<std::collections::BTreeSet<_>>().len().max(1),
     );
     md.push_str(&groups_md(&plan.axes, &results));
-    let figs = figures(&out.join("figures"), &plan.axes, &results, metrics)?;
+    // A figure that cannot be drawn (no font on this machine) must not cost the tables.
+    let (figs, figures_error) = match figures(&out.join("figures"), &plan.axes, &results, metrics) {
+        Ok(f) => (f, None),
+        Err(e @ Error::Plot { .. }) => {
+            let _ = writeln!(md, "\nFigures not drawn: {e}");
+            (vec![], Some(e.to_string()))
+        }
+        Err(e) => return Err(e),
+    };
     if !figs.is_empty() {
         md.push_str("\n## Figures\n\n");
         for f in &figs {
@@ -214,7 +224,7 @@ pub fn write(dir: &Path, metrics: &[String]) -> Result<ReportOut> {
     let p = out.join("summary.md");
     write_atomic(&p, md.as_bytes())?;
     files.push(p);
-    Ok(ReportOut { done, failed, missing, files, markdown: md })
+    Ok(ReportOut { done, failed, missing, files, markdown: md, figures_error })
 }
 
 fn groups_csv(axes: &[String], g: &Groups) -> String {
@@ -254,61 +264,124 @@ fn groups_md(axes: &[String], g: &Groups) -> String {
     s
 }
 
+/// Most panels in one figure (more combinations of the other axes: evenly spaced ones).
+pub const MAX_PANELS: usize = 16;
+
 /// Per metric and per numeric axis with two or more values: the mean against the axis, one
-/// line per labels (method) and combination of the other axes, the 95 % interval as a band.
+/// line per labels (method) with its 95 % interval as a band, one panel per combination of the
+/// other axes (small multiples sharing their axes).
 fn figures(dir: &Path, axes: &[String], g: &Groups, metrics: &[String]) -> Result<Vec<PathBuf>> {
     let chosen: Vec<String> = if metrics.is_empty() {
         g.keys().map(|k| k.2.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect()
     } else {
         metrics.to_vec()
     };
-    let mut files = vec![];
+    let names = legend_names(g);
+    let mut charts: Vec<(PathBuf, PanelChart)> = vec![];
     for (a, axis) in axes.iter().enumerate() {
-        let xs: Vec<Option<f64>> = g.keys().map(|k| k.0[a].parse::<f64>().ok()).collect();
-        let distinct: std::collections::BTreeSet<String> = g.keys().map(|k| k.0[a].clone()).collect();
-        if xs.iter().any(Option::is_none) || distinct.len() < 2 {
+        let distinct: std::collections::BTreeSet<&str> = g.keys().map(|k| k.0[a].as_str()).collect();
+        if distinct.len() < 2 || distinct.iter().any(|v| v.parse::<f64>().is_err()) {
             continue;
         }
         for metric in &chosen {
-            let mut lines: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+            // other axes' values → labels → (x, low, high)
+            let mut panels: BTreeMap<Vec<(i64, String)>, BTreeMap<&str, Band>> = BTreeMap::new();
             for ((ax, labels, m), vals) in g {
                 if m != metric {
                     continue;
                 }
-                let others: Vec<String> =
-                    ax.iter().enumerate().filter(|(j, _)| *j != a).map(|(j, v)| format!("{}={v}", axes[j])).collect();
-                let name = [labels.replace("method=", "")]
-                    .into_iter()
-                    .chain(others)
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>();
+                let others: Vec<(i64, String)> = ax
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != a)
+                    .map(|(j, v)| (order_key(v), format!("{} = {v}", short(&axes[j]))))
+                    .collect();
                 let (mean, _, h) = describe(vals);
                 let h = if h.is_nan() { 0.0 } else { h };
                 let x = ax[a].parse::<f64>().unwrap_or(f64::NAN);
-                lines.entry(name.join(", ")).or_default().push((x, mean - h, mean + h));
+                panels.entry(others).or_default().entry(labels.as_str()).or_default().push((x, mean - h, mean + h));
             }
-            if lines.is_empty() {
+            if panels.is_empty() {
                 continue;
             }
-            let mut series = vec![];
-            let mut bands: Vec<Band> = vec![];
-            for (name, mut pts) in lines {
-                pts.sort_by(|p, q| p.0.total_cmp(&q.0));
-                series.push(Series { name, points: pts.iter().map(|p| (p.0, 0.5 * (p.1 + p.2))).collect() });
-                bands.push(pts);
-            }
-            let chart = LineChart {
-                title: format!("{metric} vs {axis}"),
+            let all: Vec<_> = panels.into_iter().collect();
+            let keep: Vec<usize> = if all.len() <= MAX_PANELS {
+                (0..all.len()).collect()
+            } else {
+                (0..MAX_PANELS).map(|k| k * (all.len() - 1) / (MAX_PANELS - 1)).collect()
+            };
+            let mut chart = PanelChart {
+                title: format!("{metric} vs {axis} (mean, 95 % CI over seeds)"),
                 x_label: axis.clone(),
                 y_label: metric.clone(),
-                series,
-                log_y: false,
+                names: names.iter().map(|n| n.1.clone()).collect(),
+                panels: vec![],
             };
-            let stem = dir.join(format!("{}_vs_{}", file_part(metric), file_part(axis)));
-            files.extend(line_chart_with_bands(&stem, &chart, &bands)?);
+            if keep.len() < all.len() {
+                chart.title = format!("{} — {} of {} panels", chart.title, keep.len(), all.len());
+            }
+            for k in keep {
+                let (others, lines) = &all[k];
+                let title = others.iter().map(|o| o.1.clone()).collect::<Vec<_>>().join(", ");
+                let mut p = Panel { title, lines: vec![] };
+                for (labels, band) in lines {
+                    let i = names.iter().position(|n| n.0 == *labels).unwrap_or(0);
+                    let mut band = band.clone();
+                    band.sort_by(|p, q| p.0.total_cmp(&q.0));
+                    p.lines.push((i, band));
+                }
+                chart.panels.push(p);
+            }
+            charts.push((dir.join(format!("{}_vs_{}", file_part(metric), file_part(axis))), chart));
         }
     }
+    // Drawn in parallel: a sweep's report is written while the machine is otherwise idle.
+    use rayon::prelude::*;
+    let drawn: Vec<Result<Vec<PathBuf>>> = charts.par_iter().map(|(stem, c)| panel_chart(stem, c)).collect();
+    let mut files = vec![];
+    for d in drawn {
+        files.extend(d?);
+    }
     Ok(files)
+}
+
+/// Sorts numbers by value (total order of f64), anything else after them.
+fn order_key(v: &str) -> i64 {
+    match v.parse::<f64>() {
+        Ok(x) => {
+            let b = x.to_bits() as i64;
+            b ^ ((((b >> 63) as u64) >> 1) as i64)
+        }
+        Err(_) => i64::MAX,
+    }
+}
+
+/// A dotted field's last part (`endedge.devices` → `devices`).
+fn short(field: &str) -> &str {
+    field.rsplit('.').next().unwrap_or(field)
+}
+
+/// (labels, legend name) of every labels string: `method=` and the parts every group shares
+/// (`axis=base`) left out.
+fn legend_names(g: &Groups) -> Vec<(String, String)> {
+    let labels: std::collections::BTreeSet<&str> = g.keys().map(|k| k.1.as_str()).collect();
+    let parts = |l: &str| l.split("; ").filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    let common: Vec<String> = labels
+        .iter()
+        .next()
+        .map(|first| parts(first).into_iter().filter(|p| labels.iter().all(|l| parts(l).contains(p))).collect())
+        .unwrap_or_default();
+    labels
+        .iter()
+        .map(|l| {
+            let name: Vec<String> = parts(l)
+                .into_iter()
+                .filter(|p| labels.len() == 1 || !common.contains(p))
+                .map(|p| p.strip_prefix("method=").map(str::to_string).unwrap_or(p))
+                .collect();
+            (l.to_string(), if name.is_empty() { "mean".to_string() } else { name.join(", ") })
+        })
+        .collect()
 }
 
 fn file_part(s: &str) -> String {
@@ -333,5 +406,54 @@ mod tests {
         assert_eq!(find("", "pretrain_s#2"), Some(4.0));
         assert!(is_timing("wall_s") && is_timing("pretrain_s#2") && is_timing("inference_s_per_batch"));
         assert!(!is_timing("objective") && !is_timing("success_rate"));
+    }
+
+    #[test]
+    fn legends_drop_what_every_line_shares() {
+        let mut g = Groups::new();
+        for l in ["axis=base; method=greedy", "axis=base; method=local"] {
+            g.insert((vec!["1".into()], l.into(), "drop_rate".into()), vec![0.0]);
+        }
+        let names: Vec<String> = legend_names(&g).into_iter().map(|n| n.1).collect();
+        assert_eq!(names, ["greedy", "local"]);
+        assert!(order_key("-2") < order_key("-1.5") && order_key("-1.5") < order_key("3") && order_key("3") < order_key("x"));
+    }
+
+    #[test]
+    fn a_report_of_two_seeds_by_hand() {
+        let dir = std::env::temp_dir().join(format!("mecrl-report-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sd = SweepDir::new(&dir);
+        let mut points = vec![];
+        for (k, (n, seed, obj)) in [(10, 1, 2.0), (10, 2, 4.0), (20, 1, 5.0), (20, 2, 5.0)].into_iter().enumerate() {
+            let hash = format!("{k:016x}");
+            let values = BTreeMap::from([("mec.n_iotd".to_string(), toml::Value::Integer(n))]);
+            points.push(super::super::plan::Point { index: k, hash: hash.clone(), seed, values, config: String::new() });
+            let m = serde_json::json!({"summary": [{"method": "local", "objective": obj, "wall_s": 0.5}]});
+            std::fs::create_dir_all(sd.point(&hash)).unwrap();
+            std::fs::write(sd.point(&hash).join("manifest.json"), m.to_string()).unwrap();
+        }
+        let plan = Plan {
+            name: "t".into(),
+            system: "mec".into(),
+            base: "b.toml".into(),
+            cwd: ".".into(),
+            axes: vec!["mec.n_iotd".into()],
+            points,
+        };
+        crate::experiment::common::write_json(&sd.plan_file(), &plan).unwrap();
+        let r = write(&dir, &[]).unwrap();
+        assert_eq!((r.done, r.failed, r.missing), (4, 0, 0));
+        let csv = std::fs::read_to_string(dir.join("report/summary.csv")).unwrap();
+        // n = 10: 2 and 4 → mean 3, s = √2, half-width 12.706 · √2 / √2 = 12.706.
+        let row = csv.lines().find(|l| l.starts_with("10,")).unwrap();
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(&f[..5], ["10", "method=local", "objective", "2", "3.000000000e0"]);
+        assert!((f[5].parse::<f64>().unwrap() - 2f64.sqrt()).abs() < 1e-8);
+        assert!((f[7].parse::<f64>().unwrap() - (3.0 + 12.706)).abs() < 1e-8);
+        assert!(csv.lines().any(|l| l.starts_with("20,method=local,objective,2,5.000000000e0,0.000000000e0")));
+        assert!(!csv.contains("wall_s"), "timings go to timings.csv");
+        assert!(std::fs::read_to_string(dir.join("report/timings.csv")).unwrap().contains("wall_s"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
