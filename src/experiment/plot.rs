@@ -609,6 +609,8 @@ pub struct PanelChart {
     pub names: Vec<String>,
     /// The panels, row by row.
     pub panels: Vec<Panel>,
+    /// A categorical x axis: x = k is `x_categories[k]` (empty: a numeric axis).
+    pub x_categories: Vec<String>,
 }
 
 /// Write a panel chart as `<stem>.png` and `<stem>.svg` (atomically); returns the paths.
@@ -621,7 +623,11 @@ pub fn panel_chart(stem: &Path, c: &PanelChart) -> Result<Vec<PathBuf>> {
         return Err(plot_err(&at, format!("a line names series {k} of {}", c.names.len())));
     }
     let pts = || c.panels.iter().flat_map(|p| &p.lines).flat_map(|l| &l.1);
-    let x = span(pts().map(|p| p.0), false, &at, "x")?;
+    let x = if c.x_categories.is_empty() {
+        span(pts().map(|p| p.0), false, &at, "x")?
+    } else {
+        (-0.5, c.x_categories.len() as f64 - 0.5)
+    };
     let y = span(pts().flat_map(|p| [p.1, p.2]), false, &at, "y")?;
     let cols = (c.panels.len() as f64).sqrt().ceil().clamp(1.0, 4.0) as usize;
     let rows = c.panels.len().div_ceil(cols);
@@ -644,6 +650,19 @@ fn panels_on<DB: DrawingBackend>(
     let (w, _) = body.dim_in_pixel();
     let (plot, side) = body.split_horizontally(w.saturating_sub(legend_width(&names)));
     let xint = c.panels.iter().flat_map(|p| &p.lines).flat_map(|l| &l.1).all(|p| p.0 == p.0.round());
+    let cats = &c.x_categories;
+    let xlab = |v: &f64| {
+        if cats.is_empty() {
+            return linear_label(*v, xint);
+        }
+        let k = v.round();
+        let at = (v - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < cats.len();
+        if at {
+            cats[k as usize].clone()
+        } else {
+            String::new()
+        }
+    };
     for (p, area) in c.panels.iter().zip(plot.split_evenly(grid).iter()) {
         let mut chart = ChartBuilder::on(area)
             .caption(&p.title, (FAMILY, 15))
@@ -656,9 +675,9 @@ fn panels_on<DB: DrawingBackend>(
             .configure_mesh()
             .x_desc(c.x_label.as_str())
             .y_desc(c.y_label.as_str())
-            .x_labels(6)
+            .x_labels(if cats.is_empty() { 6 } else { cats.len().max(2) })
             .y_labels(6)
-            .x_label_formatter(&|v: &f64| linear_label(*v, xint))
+            .x_label_formatter(&xlab)
             .y_label_formatter(&|v: &f64| tick(*v))
             .label_style((FAMILY, 12))
             .draw()

@@ -89,11 +89,12 @@ pub fn is_timing(metric: &str) -> bool {
     last.ends_with("_s") || last.contains("_s_per_")
 }
 
-/// An axis value as text (strings unquoted).
+/// An axis value as text: strings unquoted, a list's items joined by `+` (`["dpp"]` → `dpp`).
 fn cell(v: Option<&toml::Value>) -> String {
     match v {
         None => String::new(),
         Some(toml::Value::String(s)) => s.clone(),
+        Some(toml::Value::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("+"),
         Some(x) => x.to_string(),
     }
 }
@@ -267,25 +268,39 @@ fn groups_md(axes: &[String], g: &Groups) -> String {
 /// Most panels in one figure (more combinations of the other axes: evenly spaced ones).
 pub const MAX_PANELS: usize = 16;
 
-/// Per metric and per numeric axis with two or more values: the mean against the axis, one
-/// line per labels (method) with its 95 % interval as a band, one panel per combination of the
-/// other axes (small multiples sharing their axes).
+/// Per metric and per axis with two or more values (numeric, or categories in order): the mean
+/// against the axis, one line per labels (method) with its 95 % interval as a band, one panel
+/// per combination of the other axes (small multiples sharing their axes).
 fn figures(dir: &Path, axes: &[String], g: &Groups, metrics: &[String]) -> Result<Vec<PathBuf>> {
     let chosen: Vec<String> = if metrics.is_empty() {
         g.keys().map(|k| k.2.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect()
     } else {
         metrics.to_vec()
     };
-    let names = legend_names(g);
+    let keys = config_keys(g);
+    let names: Vec<String> =
+        g.keys().map(|k| line_name(&k.1, &keys)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let mut charts: Vec<(PathBuf, PanelChart)> = vec![];
     for (a, axis) in axes.iter().enumerate() {
-        let distinct: std::collections::BTreeSet<&str> = g.keys().map(|k| k.0[a].as_str()).collect();
-        if distinct.len() < 2 || distinct.iter().any(|v| v.parse::<f64>().is_err()) {
+        let mut distinct: Vec<&str> = g.keys().map(|k| k.0[a].as_str()).collect();
+        distinct.sort_by_key(|v| (order_key(v), v.to_string()));
+        distinct.dedup();
+        if distinct.len() < 2 {
             continue;
         }
+        // A categorical axis (a method, a case): its values at x = 0, 1, …
+        let categories: Vec<String> = if distinct.iter().any(|v| v.parse::<f64>().is_err()) {
+            distinct.iter().map(|v| v.to_string()).collect()
+        } else {
+            vec![]
+        };
+        let x_of = |v: &str| match categories.iter().position(|c| c == v) {
+            Some(k) => k as f64,
+            None => v.parse::<f64>().unwrap_or(f64::NAN),
+        };
         for metric in &chosen {
             // other axes' values → labels → (x, low, high)
-            let mut panels: BTreeMap<Vec<(i64, String)>, BTreeMap<&str, Band>> = BTreeMap::new();
+            let mut panels: BTreeMap<Vec<(i64, String)>, BTreeMap<String, Band>> = BTreeMap::new();
             for ((ax, labels, m), vals) in g {
                 if m != metric {
                     continue;
@@ -298,8 +313,12 @@ fn figures(dir: &Path, axes: &[String], g: &Groups, metrics: &[String]) -> Resul
                     .collect();
                 let (mean, _, h) = describe(vals);
                 let h = if h.is_nan() { 0.0 } else { h };
-                let x = ax[a].parse::<f64>().unwrap_or(f64::NAN);
-                panels.entry(others).or_default().entry(labels.as_str()).or_default().push((x, mean - h, mean + h));
+                let x = x_of(&ax[a]);
+                panels.entry(others).or_default().entry(line_name(labels, &keys)).or_default().push((
+                    x,
+                    mean - h,
+                    mean + h,
+                ));
             }
             if panels.is_empty() {
                 continue;
@@ -314,8 +333,9 @@ fn figures(dir: &Path, axes: &[String], g: &Groups, metrics: &[String]) -> Resul
                 title: format!("{metric} vs {axis} (mean, 95 % CI over seeds)"),
                 x_label: axis.clone(),
                 y_label: metric.clone(),
-                names: names.iter().map(|n| n.1.clone()).collect(),
+                names: names.clone(),
                 panels: vec![],
+                x_categories: categories.clone(),
             };
             if keep.len() < all.len() {
                 chart.title = format!("{} — {} of {} panels", chart.title, keep.len(), all.len());
@@ -324,8 +344,8 @@ fn figures(dir: &Path, axes: &[String], g: &Groups, metrics: &[String]) -> Resul
                 let (others, lines) = &all[k];
                 let title = others.iter().map(|o| o.1.clone()).collect::<Vec<_>>().join(", ");
                 let mut p = Panel { title, lines: vec![] };
-                for (labels, band) in lines {
-                    let i = names.iter().position(|n| n.0 == *labels).unwrap_or(0);
+                for (name, band) in lines {
+                    let i = names.iter().position(|n| n == name).unwrap_or(0);
                     let mut band = band.clone();
                     band.sort_by(|p, q| p.0.total_cmp(&q.0));
                     p.lines.push((i, band));
@@ -361,31 +381,40 @@ fn short(field: &str) -> &str {
     field.rsplit('.').next().unwrap_or(field)
 }
 
-/// (labels, legend name) of every labels string: `method=` and the parts every group shares
-/// (`axis=base`) left out.
-fn legend_names(g: &Groups) -> Vec<(String, String)> {
-    let labels: std::collections::BTreeSet<&str> = g.keys().map(|k| k.1.as_str()).collect();
-    let parts = |l: &str| l.split("; ").filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>();
-    let common: Vec<String> = labels
-        .iter()
-        .next()
-        .map(|first| parts(first).into_iter().filter(|p| labels.iter().all(|l| parts(l).contains(p))).collect())
-        .unwrap_or_default();
-    labels
-        .iter()
-        .map(|l| {
-            let name: Vec<String> = parts(l)
-                .into_iter()
-                .filter(|p| labels.len() == 1 || !common.contains(p))
-                .map(|p| p.strip_prefix("method=").map(str::to_string).unwrap_or(p))
-                .collect();
-            (l.to_string(), if name.is_empty() { "mean".to_string() } else { name.join(", ") })
-        })
+/// The label keys that only restate a point's configuration (`case=II` in a sweep over cases,
+/// `axis=base`): one value within every configuration. A figure's lines are told apart by the
+/// other keys (the method).
+fn config_keys(g: &Groups) -> std::collections::BTreeSet<String> {
+    let mut by_config: BTreeMap<&Vec<String>, BTreeMap<&str, std::collections::BTreeSet<&str>>> = BTreeMap::new();
+    for (ax, labels, _) in g.keys() {
+        for part in labels.split("; ").filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            by_config.entry(ax).or_default().entry(k).or_default().insert(v);
+        }
+    }
+    let keys: std::collections::BTreeSet<&str> = by_config.values().flat_map(|m| m.keys().copied()).collect();
+    keys.into_iter()
+        .filter(|k| by_config.values().all(|m| m.get(k).is_none_or(|vs| vs.len() == 1)))
+        .map(str::to_string)
         .collect()
 }
 
 fn file_part(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
+}
+
+/// A line's name: its labels without the keys that restate the configuration, `method=` left out.
+fn line_name(labels: &str, config_keys: &std::collections::BTreeSet<String>) -> String {
+    let parts: Vec<&str> = labels
+        .split("; ")
+        .filter(|p| !p.is_empty() && !config_keys.contains(p.split_once('=').map_or(*p, |x| x.0)))
+        .map(|p| p.strip_prefix("method=").unwrap_or(p))
+        .collect();
+    if parts.is_empty() {
+        "mean".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -409,14 +438,30 @@ mod tests {
     }
 
     #[test]
-    fn legends_drop_what_every_line_shares() {
+    fn legends_drop_what_restates_the_configuration() {
         let mut g = Groups::new();
         for l in ["axis=base; method=greedy", "axis=base; method=local"] {
             g.insert((vec!["1".into()], l.into(), "drop_rate".into()), vec![0.0]);
         }
-        let names: Vec<String> = legend_names(&g).into_iter().map(|n| n.1).collect();
-        assert_eq!(names, ["greedy", "local"]);
-        assert!(order_key("-2") < order_key("-1.5") && order_key("-1.5") < order_key("3") && order_key("3") < order_key("x"));
+        g.insert((vec!["2".into()], "axis=base; method=local".into(), "drop_rate".into()), vec![0.0]);
+        let mut crowd = Groups::new();
+        for (case, policy) in [("I", "dpp"), ("II", "dpp"), ("I", "random")] {
+            let l = format!("case={case}; policy={policy}; unit=md");
+            crowd.insert((vec![case.into(), policy.into()], l, "e2e".into()), vec![0.0]);
+            crowd.insert(
+                (vec![case.into(), policy.into()], format!("case={case}; policy={policy}; unit=bs"), "e2e".into()),
+                vec![0.0],
+            );
+        }
+        let keys = config_keys(&g);
+        assert_eq!(line_name("axis=base; method=greedy", &keys), "greedy", "{keys:?}");
+        let keys = config_keys(&crowd);
+        assert_eq!(line_name("case=I; policy=dpp; unit=md", &keys), "unit=md", "{keys:?}");
+        assert!(
+            order_key("-2") < order_key("-1.5")
+                && order_key("-1.5") < order_key("3")
+                && order_key("3") < order_key("x")
+        );
     }
 
     #[test]
@@ -428,7 +473,13 @@ mod tests {
         for (k, (n, seed, obj)) in [(10, 1, 2.0), (10, 2, 4.0), (20, 1, 5.0), (20, 2, 5.0)].into_iter().enumerate() {
             let hash = format!("{k:016x}");
             let values = BTreeMap::from([("mec.n_iotd".to_string(), toml::Value::Integer(n))]);
-            points.push(super::super::plan::Point { index: k, hash: hash.clone(), seed, values, config: String::new() });
+            points.push(super::super::plan::Point {
+                index: k,
+                hash: hash.clone(),
+                seed,
+                values,
+                config: String::new(),
+            });
             let m = serde_json::json!({"summary": [{"method": "local", "objective": obj, "wall_s": 0.5}]});
             std::fs::create_dir_all(sd.point(&hash)).unwrap();
             std::fs::write(sd.point(&hash).join("manifest.json"), m.to_string()).unwrap();
