@@ -322,6 +322,10 @@ fn slurm_executor_matches_local() {
     assert!(o.contains("submitted Slurm job array"), "{o}");
     let script = std::fs::read_to_string(out.join("t/slurm/array.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array=0-7%3") && script.contains("#SBATCH --mem=1G"), "{script}");
+    // A second array while this one is queued is refused.
+    let again = mecrl(&["sweep", f.to_str().unwrap(), "--quiet", "--executor", "slurm"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("still queued or running"), "{again:?}");
     // Follow the array as a user would, with `sweep status`.
     let t0 = Instant::now();
     loop {

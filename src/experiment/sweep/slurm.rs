@@ -91,6 +91,20 @@ pub fn submit(plan: &Plan, sd: &SweepDir, spec: &SlurmSpec, mecrl: &Path, retrie
         return Ok(None);
     }
     let dir = sd.root.join("slurm");
+    // A second array beside a queued one would only queue tasks that wait on its points' locks.
+    if let Some(id) = last_job(sd) {
+        if !queued_tasks(&id).is_empty() {
+            return Err(Error::config(
+                "executor",
+                "slurm",
+                format!(
+                    "Slurm job {id} of this sweep is still queued or running (`mecrl sweep status {}`): \
+                     wait for it, or `scancel {id}`, then submit again",
+                    sd.root.display()
+                ),
+            ));
+        }
+    }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let file = dir.join("array.sbatch");
     write_atomic(&file, script(plan, sd, spec, mecrl, &todo, retries)?.as_bytes())?;
@@ -113,6 +127,25 @@ pub fn submit(plan: &Plan, sd: &SweepDir, spec: &SlurmSpec, mecrl: &Path, retrie
     Ok(Some(id))
 }
 
+/// The id of the sweep's last submitted array, if any.
+fn last_job(sd: &SweepDir) -> Option<String> {
+    let jobs = std::fs::read_to_string(sd.root.join("slurm").join("jobs.txt")).ok()?;
+    jobs.lines().last().and_then(|l| l.split_whitespace().next()).map(str::to_string)
+}
+
+/// The Slurm states of job `id`'s tasks still in the queue (empty: none, or `squeue` does not
+/// know the job any more).
+fn queued_tasks(id: &str) -> Vec<String> {
+    match Command::new("squeue").args(["-h", "-r", "-j", id, "-o", "%T"]).output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.trim().to_lowercase())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        _ => vec![],
+    }
+}
+
 /// Wait until job `id` has left the queue (polling `squeue` every second: `sbatch --wait` polls
 /// at up to 32 s), with the points done as progress.
 pub fn wait(plan: &Plan, sd: &SweepDir, id: &str, todo: usize, quiet: bool) -> Result<()> {
@@ -124,12 +157,8 @@ pub fn wait(plan: &Plan, sd: &SweepDir, id: &str, todo: usize, quiet: bool) -> R
     let (done0, _, _) = counts(plan, sd);
     let mut shown = 0;
     loop {
-        let out = Command::new("squeue")
-            .args(["-h", "-r", "-j", id, "-o", "%T"])
-            .output()
-            .map_err(|e| Error::config("executor", "slurm", format!("cannot run squeue ({e})")))?;
         // squeue fails for a job id it no longer knows: the job has ended.
-        let queued = out.status.success() && out.stdout.iter().any(|b| !b.is_ascii_whitespace());
+        let queued = !queued_tasks(id).is_empty();
         let (done, _, _) = counts(plan, sd);
         let now = done.saturating_sub(done0);
         if now > shown {
@@ -161,25 +190,14 @@ pub fn status(plan: &Plan, sd: &SweepDir) -> Result<String> {
             }
         }
     }
-    let jobs = std::fs::read_to_string(sd.root.join("slurm").join("jobs.txt")).unwrap_or_default();
-    if let Some(id) = jobs.lines().last().and_then(|l| l.split_whitespace().next()) {
-        match Command::new("squeue").args(["-h", "-r", "-j", id, "-o", "%T"]).output() {
-            Ok(o) if o.status.success() => {
-                let mut by: std::collections::BTreeMap<String, usize> = Default::default();
-                for l in String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.trim().is_empty()) {
-                    *by.entry(l.trim().to_lowercase()).or_default() += 1;
-                }
-                let states: Vec<String> = by.iter().map(|(k, v)| format!("{v} {k}")).collect();
-                let _ = writeln!(
-                    s,
-                    "slurm job {id}: {}",
-                    if states.is_empty() { "no task queued or running".into() } else { states.join(", ") }
-                );
-            }
-            _ => {
-                let _ = writeln!(s, "slurm job {id}: squeue does not answer here");
-            }
+    if let Some(id) = last_job(sd) {
+        let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+        for t in queued_tasks(&id) {
+            *by.entry(t).or_default() += 1;
         }
+        let states: Vec<String> = by.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let what = if states.is_empty() { "no task queued or running".to_string() } else { states.join(", ") };
+        let _ = writeln!(s, "slurm job {id}: {what}");
     }
     Ok(s)
 }
