@@ -122,6 +122,12 @@ fn killed_sweeps_and_workers_resume_to_the_same_results() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // Its worker, orphaned, finishes its point and exits (its stdin closed): wait for it, so
+    // that the worker killed below is the rerun's own.
+    let t0 = Instant::now();
+    while worker_pid(&out.join("t")).is_some() && t0.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let after_kill = done();
     assert!((2..8).contains(&after_kill), "killed midway: {after_kill} points done");
     // Rerun, and SIGKILL one of its workers while it runs a point: the pool retries it.
@@ -289,6 +295,11 @@ fn ray_executor_matches_local_and_survives_kills() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    // Ray stops the dead driver's tasks (and their points' processes): wait until none is left.
+    let t0 = Instant::now();
+    while !run_point_parents(&out.join("t")).is_empty() && t0.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let after_kill = done();
     assert!(after_kill < 8, "killed before the end: {after_kill} points done");
     // The rerun; SIGKILL the Ray worker process of a running point: Ray runs its task again.
