@@ -79,7 +79,7 @@ pub fn run_point_with(dir: &Path, index: usize, backends: &mut Backends) -> Resu
                 b
             }
         };
-        run_to_dir_exact(&cfg, None, std::env::args().collect(), be, &mut |_| {})
+        run_to_dir_exact(&cfg, Some(&file), std::env::args().collect(), be, &mut |_| {})
     })();
     match res {
         Ok(done) => {
