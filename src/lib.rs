@@ -47,6 +47,7 @@ pub mod experiment;
 pub mod math;
 pub mod nn;
 pub mod ops;
+pub mod output;
 pub mod rng;
 pub mod search;
 pub mod tensor;

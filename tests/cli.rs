@@ -377,3 +377,50 @@ fn bench_nn_alternates_with_the_jax_reference() {
     assert!(line.trim_end().ends_with('-'), "{line}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--out` by the one rule of `mecrl::output`: a device is written through and stays a device,
+/// a directory is refused before any work (nothing left beside it), a regular file is replaced.
+#[test]
+fn outputs_never_replace_devices_or_folders() {
+    let d = tmpdir("outputs");
+    let arrivals = d.join("a.csv");
+    let actions = d.join("b.csv");
+    std::fs::write(&arrivals, "slot,device,mbits\n0,0,3.0\n1,49,2.2\n").unwrap();
+    std::fs::write(&actions, "slot,device,action\n0,0,5\n1,49,0\n").unwrap();
+    let trace = |out: &Path| {
+        mecrl()
+            .args(["endedge", "trace", "--arrivals"])
+            .arg(&arrivals)
+            .arg("--actions")
+            .arg(&actions)
+            .args(["--devices", "50", "--servers", "5", "--slots", "110", "--deadline", "10", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    #[cfg(unix)]
+    if Path::new("/dev/full").exists() {
+        // Before: /dev/full was renamed over, a regular file in place of the device.
+        let o = trace(Path::new("/dev/full"));
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device(), "/dev/full is still a device");
+    }
+    let folder = d.join("X.csv");
+    std::fs::create_dir(&folder).unwrap();
+    let o = trace(&folder);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`--out`"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = mecrl().args(["coop", "log", "--method", "ratc", "--batch", "1", "--out"]).arg(&folder).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a directory"), "{}", String::from_utf8_lossy(&o.stderr));
+    let missing = d.join("no/such/folder/r.csv");
+    let o = trace(&missing);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"), "{}", String::from_utf8_lossy(&o.stderr));
+    let names = entries(&d);
+    assert_eq!(names, ["X.csv", "a.csv", "b.csv"], "nothing partial left beside the outputs");
+    let file = d.join("r.csv");
+    std::fs::write(&file, "old").unwrap();
+    assert!(trace(&file).status.success());
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("slot,device,action,delay_slots,unfinished\n"));
+}

@@ -275,6 +275,7 @@ pub fn write_log(
     if episodes == 0 || episodes > 0x10000 {
         return Err(Error::config("episodes", episodes, "must be in 1..=65536"));
     }
+    crate::output::check_writable(out, "--out")?;
     let mut env = CoopEnv::new(backend, cfg, batch, seed)?;
     let (ds, stats) = crate::env::coop::dataset::collect(&mut env, h, 0, episodes, seed)?;
     ds.write(out)?;

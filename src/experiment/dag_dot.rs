@@ -55,6 +55,7 @@ pub fn baselines(
     out: &Path,
     tick: &mut dyn FnMut(),
 ) -> Result<String> {
+    crate::output::check_writable(out, "--out")?;
     let mut methods = DagMethod::ALL.to_vec();
     if no_optimal {
         methods.pop();
@@ -78,9 +79,7 @@ pub fn baselines(
         csv.push('\n');
         tick();
     }
-    let tmp = out.with_extension("csv.partial");
-    std::fs::write(&tmp, csv).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    crate::output::write_output(out, "--out", csv.as_bytes())?;
     let (rate, max) = (sys.rate_up_mbps, sys.max_optimal_tasks);
     let mut report =
         format!("{} graphs ({:?} semantics, {rate} Mbps); mean makespan (s):\n", files.len(), sys.semantics);

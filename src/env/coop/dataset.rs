@@ -20,7 +20,6 @@
 //! Everything little-endian. Files are written to a temporary name and renamed into place, so a
 //! reader never sees a half-written file under the final name.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::{CoopEnv, Heuristic};
@@ -286,25 +285,11 @@ impl OfflineDataset {
         Ok(ds)
     }
 
-    /// Write atomically: a temporary file beside `path`, flushed, then renamed over it.
+    /// Write to `path` by the rule of [`crate::output`] (a regular file replaced through a
+    /// temporary sibling, a device written through, a directory refused).
     pub fn write(&self, path: &Path) -> Result<()> {
         self.check(path)?;
-        let bytes = self.to_bytes();
-        let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
-        let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-        let res = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()
-        })();
-        if let Err(e) = res {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&tmp, e));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })
+        crate::output::write_output(path, "--out", &self.to_bytes())
     }
 
     /// Read and verify a file.

@@ -9,7 +9,6 @@
 //! the line.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::model::{self, Flow, Rates, Real, Terminal, RES_DELAY, RES_DONE};
@@ -261,33 +260,20 @@ pub fn read_trace(cfg: &EndedgeConfig, arrivals: &Path, actions: &Path) -> Resul
     Ok(Trace { eta, action })
 }
 
-/// Write `results` as CSV to `out` atomically (a temporary file in the same folder, then rename).
+/// Write `results` as CSV to `out` (by the rule of [`crate::output`]: a regular file is replaced
+/// through a temporary sibling, a device is written through, a directory refused).
 pub fn write_results(out: &Path, results: &[TaskResult]) -> Result<()> {
     let mut text = String::from("slot,device,action,delay_slots,unfinished\n");
     for r in results {
         text.push_str(&format!("{},{},{},{},{}\n", r.slot, r.device, r.action, r.delay, r.unfinished as u8));
     }
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = out.file_name().ok_or_else(|| Error::config("--out", out.display(), "not a file path"))?;
-    let tmp: PathBuf = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
-    };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
-    }
-    std::fs::rename(&tmp, out).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(out, e)
-    })
+    crate::output::write_output(out, "--out", text.as_bytes())
 }
 
 /// The whole trace command: read, simulate, write. Returns the results.
 pub fn run_trace(cfg: &EndedgeConfig, arrivals: &Path, actions: &Path, out: &Path) -> Result<Vec<TaskResult>> {
     cfg.validate()?;
+    crate::output::check_writable(out, "--out")?;
     let tr = read_trace(cfg, arrivals, actions)?;
     let res = simulate(cfg, &tr.eta, &tr.action);
     write_results(out, &res)?;
