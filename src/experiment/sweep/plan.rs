@@ -353,17 +353,18 @@ pub struct SweepLock {
     _file: std::fs::File,
 }
 
+/// A lock file (created if missing, never truncated) to take `flock` on: the sweep's and each
+/// point's.
+pub fn lock_file(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| Error::io(path, e))
+}
+
 impl SweepLock {
     /// Take the lock of `dir` or fail at once naming the directory.
     pub fn take(dir: &SweepDir) -> Result<Self> {
         std::fs::create_dir_all(&dir.root).map_err(|e| Error::io(&dir.root, e))?;
         let path = dir.root.join("sweep.lock");
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let f = lock_file(&path)?;
         match f.try_lock() {
             Ok(()) => Ok(SweepLock { _file: f }),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::config(

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::plan::{config_hash, SweepDir};
+use super::plan::{config_hash, lock_file, SweepDir};
 use crate::error::{Error, Result};
 use crate::experiment::finish::{run_to_dir_exact, Finished};
 use crate::experiment::{common::pick_backend, AnyConfig};
@@ -58,12 +58,7 @@ pub fn run_point_with(dir: &Path, index: usize, backends: &mut Backends) -> Resu
         ));
     }
     let lock_path = sd.point_lock(&hash);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e))?;
+    let lock = lock_file(&lock_path)?;
     // Blocks while another worker (perhaps one orphaned by a killed sweep) runs this point.
     lock.lock().map_err(|e| Error::io(&lock_path, e))?;
     if sd.point(&hash).join("manifest.json").is_file() {
