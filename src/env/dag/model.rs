@@ -1,6 +1,5 @@
 //! The latency model of MRLCO (MRLCO paper eq. 4–8, rank order eq. 10) in two semantics, the
 //! Greedy / all-local / all-MEC baselines and the exhaustive optimum, on the CPU (f64).
-//!
 //! Costs (docs/dag.md, the published implementation's units): every task's computation is its
 //! `size` in bytes at a processing speed in bytes/s (UE 2^20 B/s, MEC 10·2^20 B/s by default);
 //! upload = `size` / R_ul, download = `expect_size` / R_dl with R = Mbps · 2^20 / 8 bytes/s.
@@ -148,15 +147,15 @@ pub fn costs(dag: &Dag, sys: &DagSystem) -> Costs {
 }
 
 /// Eq. (10): rank = w + max over children of rank, w = min(local, upload + MEC + download);
-/// returns task ids by rank descending. Ties go to the larger task id first, as the published
-/// code's reversed `argsort` does (parents always precede children since every w > 0).
+/// returns task ids by rank descending, parents first. Ties go to the larger id first, as the
+/// published code's reversed `argsort` does.
 pub fn rank_order(dag: &Dag, c: &Costs) -> Vec<usize> {
     let w: Vec<f64> = (0..dag.n()).map(|i| c.local[i].min(c.up[i] + c.mec[i] + c.down[i])).collect();
     order_by_upward_rank(dag, &w)
 }
 
-/// Task ids by upward rank (rank = w + max over children of rank) descending; ties: larger id
-/// first (a stable ascending sort, reversed). Iterative, so deep graphs cannot overflow the stack.
+/// Task ids by upward rank (rank = w + max over children of rank) descending, ties larger id
+/// first (a stable ascending sort, reversed), parents first; iterative (deep graphs are fine).
 pub fn order_by_upward_rank(dag: &Dag, w: &[f64]) -> Vec<usize> {
     let n = dag.n();
     let children = dag.children();
@@ -180,7 +179,28 @@ pub fn order_by_upward_rank(dag: &Dag, w: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| rank[a].total_cmp(&rank[b]));
     order.reverse();
-    order
+    parents_first(dag, &children, order)
+}
+
+/// `order` made topological: each next task is the earliest of `order` whose parents are placed
+/// (unchanged when every w > 0; a w = 0 tie no longer puts a child before its parent).
+fn parents_first(dag: &Dag, children: &[Vec<usize>], order: Vec<usize>) -> Vec<usize> {
+    let mut pos = vec![0usize; order.len()];
+    order.iter().enumerate().for_each(|(k, &i)| pos[i] = k);
+    let mut waiting: Vec<usize> = dag.parents().iter().map(Vec::len).collect();
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
+        (0..order.len()).filter(|&i| waiting[i] == 0).map(|i| std::cmp::Reverse(pos[i])).collect();
+    let mut out = Vec::with_capacity(order.len());
+    while let Some(std::cmp::Reverse(k)) = ready.pop() {
+        out.push(order[k]);
+        for &j in &children[order[k]] {
+            waiting[j] -= 1;
+            if waiting[j] == 0 {
+                ready.push(std::cmp::Reverse(pos[j]));
+            }
+        }
+    }
+    out
 }
 
 /// A DAG prepared for repeated makespan evaluations: rank order, costs and parents.
