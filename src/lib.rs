@@ -45,6 +45,7 @@ pub mod env;
 pub mod error;
 pub mod experiment;
 pub mod math;
+pub mod memory;
 pub mod nn;
 pub mod ops;
 pub mod output;

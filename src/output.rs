@@ -68,17 +68,28 @@ pub fn check_writable(path: &Path, field: &str) -> Result<()> {
 
 /// Write `bytes` to `path` (the value of `field`) by the module's rule.
 pub fn write_output(path: &Path, field: &str, bytes: &[u8]) -> Result<()> {
+    write_output_with(path, field, &mut |w| w.write_all(bytes))
+}
+
+/// Write to `path` (the value of `field`) by the module's rule what `fill` writes, streamed
+/// (a file larger than memory goes through a buffer); on any error nothing replaces the path.
+pub fn write_output_with(
+    path: &Path,
+    field: &str,
+    fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     match target(path, field)? {
         Target::Through(p) => {
-            let mut f = std::fs::OpenOptions::new().write(true).open(&p).map_err(|e| Error::io(&p, e))?;
-            f.write_all(bytes).and_then(|()| f.flush()).map_err(|e| Error::io(&p, e))
+            let f = std::fs::OpenOptions::new().write(true).open(&p).map_err(|e| Error::io(&p, e))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            fill(&mut w).and_then(|()| w.flush()).map_err(|e| Error::io(&p, e))
         }
         Target::Replace(p) => {
             let tmp = temp_beside(&p);
             let res = (|| {
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(bytes)?;
-                f.sync_all()
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+                fill(&mut w)?;
+                w.into_inner().map_err(|e| e.into_error())?.sync_all()
             })();
             if let Err(e) = res {
                 let _ = std::fs::remove_file(&tmp);
@@ -90,6 +101,15 @@ pub fn write_output(path: &Path, field: &str, bytes: &[u8]) -> Result<()> {
             })
         }
     }
+}
+
+/// A folder for scratch files of the output `path`: its own folder when it is a file to
+/// replace (the same file system), else the system's temporary folder.
+pub fn scratch_dir(path: &Path, field: &str) -> Result<PathBuf> {
+    Ok(match target(path, field)? {
+        Target::Replace(p) => parent_of(&p).to_path_buf(),
+        Target::Through(_) => std::env::temp_dir(),
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The shape of the crate (docs/architecture.md), read from the sources:
 //! - no import circle between the files of `src/` (the library; a module's `mod tests` excluded);
-//! - `backend` is the ground floor: it imports nothing of the crate but `error`;
+//! - `backend` is the ground floor: it imports nothing of the crate but `error` and `memory`;
 //! - no file over 800 lines but `src/ops/gemm.rs` (and the named ones still to split).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -239,7 +239,7 @@ fn the_backend_knows_no_kernel() {
     let g = graph();
     for (m, to) in g.edges.iter().filter(|(m, _)| m.starts_with("crate::backend")) {
         for t in to {
-            assert!(t.starts_with("crate::backend") || t == "crate::error", "{m} imports {t}");
+            assert!(t.starts_with("crate::backend") || t == "crate::error" || t == "crate::memory", "{m} imports {t}");
         }
     }
 }

@@ -276,7 +276,7 @@ fn trace_files_round_trip_and_bad_rows_name_the_line() {
     let (a, b, out) = (dir.join("a.csv"), dir.join("b.csv"), dir.join("r.csv"));
     std::fs::write(&a, "slot,device,mbits\n0,1,2.5\n\n3,0,4.1\n4,2,0\n").unwrap();
     std::fs::write(&b, "slot,device,action\n0,1,2\n3,0,0\n4,2,1\n").unwrap();
-    let res = trace::run_trace(&cfg4(), &a, &b, &out).unwrap();
+    let res = trace::run_trace(&cfg4(), &a, &b, &out, &mut |_| {}).unwrap();
     assert_eq!(res.len(), 2);
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text, "slot,device,action,delay_slots,unfinished\n0,1,2,3,0\n3,0,0,5,0\n");
@@ -287,7 +287,7 @@ fn trace_files_round_trip_and_bad_rows_name_the_line() {
         std::fs::write(&a, arr).unwrap();
         std::fs::write(&b, act).unwrap();
         let _ = std::fs::remove_file(&out);
-        match trace::run_trace(&cfg4(), &a, &b, &out) {
+        match trace::run_trace(&cfg4(), &a, &b, &out, &mut |_| {}) {
             Err(Error::Parse { path, line: l, why }) => {
                 assert_eq!(l, line, "{why}");
                 assert!(why.contains(needle), "{why}");
@@ -361,7 +361,7 @@ fn reference_semantics_reproduces_the_published_simulator() {
         };
         let r = out.join(format!("{g}.csv"));
         let f = |x: &str| dir.join(format!("{g}_{x}.csv"));
-        let res = trace::run_trace(&cfg, &f("arrivals"), &f("actions"), &r).unwrap();
+        let res = trace::run_trace(&cfg, &f("arrivals"), &f("actions"), &r, &mut |_| {}).unwrap();
         assert!(res.iter().any(|x| x.unfinished) && res.iter().any(|x| !x.unfinished));
         assert_eq!(std::fs::read_to_string(&r).unwrap(), std::fs::read_to_string(f("expected")).unwrap(), "{g}");
     }

@@ -45,12 +45,15 @@ impl Backend for CpuBackend {
                 }
                 v
             }
-            None => vec![0u32; words],
+            None => crate::memory::zeroed_words(words, "cpu buffer")?,
         };
         Ok(Buffer::new(words, BufferInner::Host(HostMem::pooled(v, &self.pool))))
     }
     fn alloc_uninit(&self, words: usize) -> Result<Buffer> {
-        let v = self.pool.take(words).unwrap_or_else(|| vec![0u32; words]);
+        let v = match self.pool.take(words) {
+            Some(v) => v,
+            None => crate::memory::zeroed_words(words, "cpu buffer")?,
+        };
         Ok(Buffer::new(words, BufferInner::Host(HostMem::pooled(v, &self.pool))))
     }
     fn upload(&self, data: &[u32]) -> Result<Buffer> {
@@ -59,7 +62,11 @@ impl Backend for CpuBackend {
                 v.copy_from_slice(data);
                 v
             }
-            None => data.to_vec(),
+            None => {
+                let mut v = crate::memory::zeroed_words(data.len(), "cpu buffer")?;
+                v.copy_from_slice(data);
+                v
+            }
         };
         Ok(Buffer::new(data.len(), BufferInner::Host(HostMem::pooled(v, &self.pool))))
     }

@@ -321,7 +321,7 @@ impl Backend for CudaHostBackend {
         format!("cuda-host: .cu kernels as host C++ ({}/mecrl-cuda-host-*)", std::env::temp_dir().display())
     }
     fn alloc(&self, words: usize) -> Result<Buffer> {
-        Ok(Buffer::new(words, BufferInner::Host(HostMem::new(vec![0u32; words]))))
+        Ok(Buffer::new(words, BufferInner::Host(HostMem::new(crate::memory::zeroed_words(words, "cuda-host buffer")?))))
     }
     fn upload(&self, data: &[u32]) -> Result<Buffer> {
         Ok(Buffer::new(data.len(), BufferInner::Host(HostMem::new(data.to_vec()))))

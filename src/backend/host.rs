@@ -19,16 +19,19 @@ impl HostMem {
     /// Unpooled storage.
     #[cfg_attr(not(feature = "cuda-host"), allow(dead_code))]
     pub(crate) fn new(words: Vec<u32>) -> HostWords {
+        crate::memory::note_host(4 * words.len() as i64);
         Arc::new(HostMem { words: Mutex::new(words), pool: None })
     }
     /// Storage that returns to `pool` when dropped.
     pub(crate) fn pooled(words: Vec<u32>, pool: &Arc<HostPool>) -> HostWords {
+        crate::memory::note_host(4 * words.len() as i64);
         Arc::new(HostMem { words: Mutex::new(words), pool: Some(pool.clone()) })
     }
 }
 
 impl Drop for HostMem {
     fn drop(&mut self) {
+        crate::memory::note_host(-4 * self.words.get_mut().map_or(0, |w| w.len()) as i64);
         if let Some(pool) = &self.pool {
             pool.put(std::mem::take(self.words.get_mut().unwrap_or_else(|e| e.into_inner())));
         }

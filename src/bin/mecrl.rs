@@ -19,6 +19,11 @@ use mecrl::experiment::{dag_dot, pick_backend, AnyConfig};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// The most memory a command may use (8G, 512M, bytes; K/M/G/T are powers of 1024). A run
+    /// whose estimate exceeds it is refused before it starts. Default: the environment's
+    /// MECRL_MAX_MEMORY, else the memory the system reports available.
+    #[arg(long, global = true, value_name = "SIZE")]
+    max_memory: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -394,6 +399,16 @@ enum BenchCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(m) = &cli.max_memory {
+        if mecrl::memory::parse_size(m).is_none() {
+            eprintln!(
+                "error: invalid config: `--max-memory` = {m}: expected a size such as 8G, 512M or a number of bytes"
+            );
+            return ExitCode::from(2);
+        }
+        // Before any thread starts; sweep workers and Ray/Slurm tasks inherit it.
+        std::env::set_var(mecrl::memory::ENV_MAX_MEMORY, m);
+    }
     let res = match cli.cmd {
         Cmd::Run { config, backend, seed, out, quiet, case } => cmd_run(&config, backend, seed, out, quiet, case),
         Cmd::Reproduce { what: ReproduceCmd::Dirs { quick, seed, out, backend, quiet } } => {
@@ -414,7 +429,10 @@ fn main() -> ExitCode {
         Cmd::Devices => cmd_devices(),
         Cmd::Sweep(a) => cmd_sweep(a),
         Cmd::Endedge { what: EndedgeCmd::Trace(a) } => {
-            a.run().map(|n| println!("{n} tasks written")).map_err(Into::into)
+            let mut bar = Progress::new("endedge trace", a.slots as u64, false);
+            let n = a.run(&mut |k| bar.inc(k));
+            bar.finish();
+            n.map(|n| println!("{n} tasks written")).map_err(Into::into)
         }
         Cmd::Bench { what } => bench(&what).map_err(Into::into),
         Cmd::Coop { what: CoopCmd::Log(a) } => cmd_coop_log(&a),
@@ -489,6 +507,7 @@ fn cmd_run(
 ) -> anyhow::Result<()> {
     let mut cfg = AnyConfig::load(path)?;
     cfg.override_with(backend, seed, out, case)?;
+    cfg.check_memory()?;
     let be = pick_backend(cfg.backend())?;
     let mut bar = Progress::new(&format!("run {}", path.display()), cfg.work_units(), quiet);
     let done =

@@ -55,6 +55,15 @@ pub fn check_common(expected: &str, system: &str, name: &str, backend: &str) -> 
     if name.is_empty() || name.contains(['/', '\\']) {
         return Err(Error::config("name", name, "must be a non-empty file name"));
     }
+    // "." and ".." name the folder itself or its parent; a leading dot is mecrl's temporary
+    // files' (`.<name>.partial-<pid>`); control characters break terminals and CSV.
+    if name.starts_with('.') || name.chars().any(char::is_control) {
+        return Err(Error::config(
+            "name",
+            format!("{name:?}"),
+            "must not start with '.' (\".\", \"..\" and hidden names) or hold control characters",
+        ));
+    }
     backend.parse::<crate::backend::BackendChoice>()?;
     Ok(())
 }

@@ -276,11 +276,37 @@ pub fn write_log(
         return Err(Error::config("episodes", episodes, "must be in 1..=65536"));
     }
     crate::output::check_writable(out, "--out")?;
+    super::memory::coop_log(cfg, batch).check()?;
+    let scratch = crate::output::scratch_dir(out, "--out")?;
+    // The file: its rows of every node of every slot, written twice (the columns, then the file).
+    let rows =
+        crate::memory::product(&[episodes as u128, cfg.episode_slots() as u128, batch as u128, cfg.n_nodes as u128]);
+    let per_row = 4 * (2 * cfg.obs_dim() as u128 + cfg.n_actions() as u128 + 3);
+    let bytes = crate::memory::product(&[rows, per_row, 2]);
+    // Named: the setting furthest above its default (10 instances, 1 episode, 20 nodes).
+    let (field, value) = [
+        ("--batch", batch as f64 / 10.0, batch),
+        ("--episodes", episodes as f64, episodes as usize),
+        ("--nodes", cfg.n_nodes as f64 / 20.0, cfg.n_nodes),
+    ]
+    .into_iter()
+    .max_by(|a, b| a.1.total_cmp(&b.1))
+    .map(|(f, _, v)| (f, v))
+    .unwrap_or(("--episodes", episodes as usize));
+    crate::memory::check_disk(
+        &scratch,
+        bytes,
+        field,
+        value,
+        &format!("the log ({rows} rows of {per_row} B, written twice)"),
+    )?;
     let mut env = CoopEnv::new(backend, cfg, batch, seed)?;
-    let (ds, stats) = crate::env::coop::dataset::collect(&mut env, h, 0, episodes, seed)?;
-    ds.write(out)?;
+    let mut w = crate::env::coop::dataset::DatasetWriter::new(&scratch, cfg.n_nodes as u32, Some(h), seed)?;
+    let stats =
+        crate::env::coop::dataset::collect_into(&mut env, h, 0, episodes, seed, &mut |slot| w.append(slot, out))?;
+    let rows = w.finish(out)?;
     let all: Vec<Stats> = stats.into_iter().flatten().collect();
-    Ok((ds.len(), CoopResult::from_stats("base", f64::NAN, h, &all).success_rate))
+    Ok((rows as usize, CoopResult::from_stats("base", f64::NAN, h, &all).success_rate))
 }
 
 fn report(cfg: &CoopRunConfig, backend: &str, results: &[CoopResult]) -> super::common::Report {

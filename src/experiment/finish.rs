@@ -59,14 +59,17 @@ fn run_into(
     tick: &mut dyn FnMut(u64),
     exact: bool,
 ) -> Result<Finished> {
-    let t0 = Instant::now();
-    let report = cfg.run(be, tick)?;
-    let wall_s = t0.elapsed().as_secs_f64();
+    cfg.check_memory()?;
+    // The (hidden, temporary) run directory first: an output folder that cannot be written
+    // is found before the work, not after it.
     let dir = if exact {
         RunDir::create_exact(cfg.out_dir(), cfg.name())?
     } else {
         RunDir::create(cfg.out_dir(), cfg.name())?
     };
+    let t0 = Instant::now();
+    let report = cfg.run(be, tick)?;
+    let wall_s = t0.elapsed().as_secs_f64();
     for (name, contents) in &report.files {
         dir.write(name, contents)?;
     }

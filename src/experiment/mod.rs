@@ -22,6 +22,7 @@ pub mod dirs_reproduce;
 pub mod endedge;
 pub mod finish;
 pub mod mappo;
+pub mod memory;
 pub mod mrlco;
 pub mod o2o;
 pub mod plot;
@@ -270,8 +271,41 @@ impl AnyConfig {
         .unwrap_or(serde_json::Value::Null)
     }
 
-    /// Run every method of the config on `backend`. `tick` advances a progress bar.
+    /// Refuse a config whose run would not fit the memory budget ([`crate::memory`]): the
+    /// error names the field that sizes the largest allocation.
+    pub fn check_memory(&self) -> Result<()> {
+        self.memory().check()
+    }
+
+    /// What a run of this config allocates, estimated ([`memory`]).
+    pub fn memory(&self) -> crate::memory::Need {
+        match self {
+            AnyConfig::Mec(c) => memory::mec(c),
+            AnyConfig::Dirs(c) => memory::dirs(c),
+            AnyConfig::Dag(c) => memory::dag(&c.grid),
+            AnyConfig::Mrlco(c) => memory::mrlco(c),
+            AnyConfig::Crowd(c) => memory::crowd_env(&c.crowd, c.batch, "batch"),
+            AnyConfig::Mappo(c) => memory::mappo(c),
+            AnyConfig::Coop(c) => {
+                let nodes = c
+                    .sweep
+                    .iter()
+                    .filter(|s| s.axis == coop::CoopAxis::Nodes)
+                    .flat_map(|s| s.values.iter().map(|&v| v.clamp(0.0, 1e15) as usize))
+                    .fold(c.coop.n_nodes, usize::max);
+                let field = if nodes > c.coop.n_nodes { "sweep.values" } else { "coop.n_nodes" };
+                memory::coop_env(&c.coop, nodes, c.batch, "batch", field)
+            }
+            AnyConfig::O2o(c) => memory::o2o(c),
+            AnyConfig::Endedge(c) => memory::endedge(c),
+            AnyConfig::Crbdrqn(c) => memory::crbdrqn(c),
+        }
+    }
+
+    /// Run every method of the config on `backend` (after [`AnyConfig::check_memory`]). `tick`
+    /// advances a progress bar.
     pub fn run(&self, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(u64)) -> Result<Report> {
+        self.check_memory()?;
         match self {
             AnyConfig::Mec(c) => Ok(run_mec(c, backend, tick)?.report(c.batch)),
             AnyConfig::Dirs(c) => dirs::run(c, backend, tick),

@@ -50,11 +50,16 @@ const CRC_TABLE: [u32; 256] = {
 
 /// CRC-32 (IEEE, as zlib's `crc32`) of `bytes`.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
+    !crc32_update(0xFFFF_FFFF, bytes)
+}
+
+/// The CRC-32 register after `bytes` (start at 0xFFFF_FFFF, invert at the end): the checksum
+/// of a file streamed in pieces.
+pub fn crc32_update(mut c: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
         c = CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
     }
-    !c
+    c
 }
 
 /// Transitions of a heuristic log: one row per (instance, node, slot).
@@ -186,25 +191,31 @@ impl OfflineDataset {
         Ok(())
     }
 
-    /// The file bytes (header, arrays, CRC-32).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let r = self.len();
-        let mut out =
-            Vec::with_capacity(HEADER + 4 * (r * (2 * self.obs_dim as usize + 3 + self.n_actions as usize)) + 4);
+    /// The header of a file of `rows` rows of this data set's shapes.
+    fn header(&self, rows: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER);
         out.extend_from_slice(&MAGIC);
         for v in [VERSION, self.n_nodes, self.obs_dim, self.n_actions, self.source.map_or(u32::MAX, |h| h as u32), 0] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(&(r as u64).to_le_bytes());
+        out.extend_from_slice(&rows.to_le_bytes());
         out.extend_from_slice(&self.seed.to_le_bytes());
-        let f = |out: &mut Vec<u8>, v: &[f32]| v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
-        let u = |out: &mut Vec<u8>, v: &[u32]| v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
-        f(&mut out, &self.obs);
-        u(&mut out, &self.action);
-        f(&mut out, &self.reward);
-        f(&mut out, &self.next_obs);
-        u(&mut out, &self.done);
-        u(&mut out, &self.mask);
+        out
+    }
+
+    /// The six arrays' bytes, in file order.
+    fn columns(&self) -> [Vec<u8>; 6] {
+        let f = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let u = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        [f(&self.obs), u(&self.action), f(&self.reward), f(&self.next_obs), u(&self.done), u(&self.mask)]
+    }
+
+    /// The file bytes (header, arrays, CRC-32).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.header(self.len() as u64);
+        for c in self.columns() {
+            out.extend_from_slice(&c);
+        }
         let c = crc32(&out);
         out.extend_from_slice(&c.to_le_bytes());
         out
@@ -323,9 +334,23 @@ pub fn collect(
     episodes: u32,
     seed: u64,
 ) -> Result<(OfflineDataset, Vec<Vec<super::Stats>>)> {
+    let mut all = OfflineDataset::new(env.config().n_nodes as u32, Some(h), seed);
+    let stats = collect_into(env, h, first_episode, episodes, seed, &mut |slot| all.extend(slot))?;
+    Ok((all, stats))
+}
+
+/// [`collect`], handing each slot's rows to `sink` instead of keeping them (a log larger than
+/// memory streams to disk through a [`DatasetWriter`]).
+pub fn collect_into(
+    env: &mut CoopEnv,
+    h: Heuristic,
+    first_episode: u32,
+    episodes: u32,
+    seed: u64,
+    sink: &mut dyn FnMut(&OfflineDataset) -> Result<()>,
+) -> Result<Vec<Vec<super::Stats>>> {
     let n = env.config().n_nodes;
     let (b, od, na) = (env.batch(), 3 * n + 5, n + 1);
-    let mut ds = OfflineDataset::new(n as u32, Some(h), seed);
     let mut stats = vec![];
     let be = env.backend().clone();
     for e in 0..episodes {
@@ -342,20 +367,116 @@ pub fn collect(
             let next_mask = be.download(&env.mask)?;
             let reward = env.last_reward()?;
             let done = env.done() as u32;
-            ds.obs.extend_from_slice(&obs);
-            ds.action.extend_from_slice(&act);
-            ds.reward.extend((0..b * n).map(|k| reward[k / n]));
-            ds.next_obs.extend_from_slice(&next);
-            ds.done.extend(std::iter::repeat_n(done, b * n));
-            ds.mask.extend_from_slice(&mask);
             debug_assert_eq!(obs.len(), b * n * od);
             debug_assert_eq!(mask.len(), b * n * na);
-            obs = next;
+            let slot = OfflineDataset {
+                obs,
+                action: act,
+                reward: (0..b * n).map(|k| reward[k / n]).collect(),
+                next_obs: next,
+                done: vec![done; b * n],
+                mask,
+                ..OfflineDataset::new(n as u32, Some(h), seed)
+            };
+            sink(&slot)?;
+            obs = slot.next_obs;
             mask = next_mask;
         }
         stats.push(env.stats()?);
     }
-    Ok((ds, stats))
+    Ok(stats)
+}
+
+/// A data set written as it is collected: each array goes to its own scratch file, and
+/// [`DatasetWriter::finish`] joins them behind the header with the CRC, so memory holds one
+/// slot's rows, never the log. The scratch files are removed however the writer ends.
+pub struct DatasetWriter {
+    shape: OfflineDataset,
+    cols: Vec<(std::path::PathBuf, std::io::BufWriter<std::fs::File>)>,
+    rows: u64,
+}
+
+impl DatasetWriter {
+    /// A writer of a data set of `n_nodes` nodes with scratch files in `scratch`.
+    pub fn new(scratch: &Path, n_nodes: u32, source: Option<Heuristic>, seed: u64) -> Result<Self> {
+        let shape = OfflineDataset::new(n_nodes, source, seed);
+        let mut w = DatasetWriter { shape, cols: vec![], rows: 0 };
+        for k in 0..6 {
+            let p = scratch.join(format!(".mecrl-dataset-{}-{k}.col", std::process::id()));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&p)
+                .map_err(|e| Error::io(&p, e))?;
+            // Unix: unlinked at once, the open file lives on until closed, so a killed writer
+            // leaves nothing behind; elsewhere `Drop` removes it.
+            #[cfg(unix)]
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            w.cols.push((p, std::io::BufWriter::with_capacity(1 << 20, f)));
+        }
+        Ok(w)
+    }
+
+    /// Append rows (checked as [`OfflineDataset::check`] does; `path` names the output in errors).
+    pub fn append(&mut self, part: &OfflineDataset, path: &Path) -> Result<()> {
+        use std::io::Write;
+        if (part.n_nodes, part.obs_dim, part.n_actions)
+            != (self.shape.n_nodes, self.shape.obs_dim, self.shape.n_actions)
+        {
+            return Err(Error::shape("offline data set append", self.shape.n_nodes, part.n_nodes));
+        }
+        part.check(path)?;
+        for ((p, w), bytes) in self.cols.iter_mut().zip(part.columns()) {
+            w.write_all(&bytes).map_err(|e| Error::io(&*p, e))?;
+        }
+        self.rows += part.len() as u64;
+        Ok(())
+    }
+
+    /// Rows appended so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Write the file to `out` (by the rule of [`crate::output`]) and remove the scratch files.
+    pub fn finish(mut self, out: &Path) -> Result<u64> {
+        use std::io::{Read, Seek, Write};
+        for (p, w) in &mut self.cols {
+            w.flush().map_err(|e| Error::io(&*p, e))?;
+        }
+        let header = self.shape.header(self.rows);
+        let cols = &mut self.cols;
+        crate::output::write_output_with(out, "--out", &mut |w| {
+            let mut crc = crc32_update(0xFFFF_FFFF, &header);
+            w.write_all(&header)?;
+            let mut buf = vec![0u8; 1 << 20];
+            for (_, col) in cols.iter_mut() {
+                let f = col.get_mut();
+                f.seek(std::io::SeekFrom::Start(0))?;
+                loop {
+                    let k = f.read(&mut buf)?;
+                    if k == 0 {
+                        break;
+                    }
+                    crc = crc32_update(crc, &buf[..k]);
+                    w.write_all(&buf[..k])?;
+                }
+            }
+            w.write_all(&(!crc).to_le_bytes())
+        })?;
+        Ok(self.rows)
+    }
+}
+
+impl Drop for DatasetWriter {
+    fn drop(&mut self) {
+        #[cfg(not(unix))]
+        for (p, _) in &self.cols {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 #[cfg(test)]

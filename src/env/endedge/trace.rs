@@ -8,7 +8,6 @@
 //! names; blank lines are skipped. Every malformed row is an [`Error::Parse`] naming the file and
 //! the line.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::model::{self, Flow, Rates, Real, Terminal, RES_DELAY, RES_DONE};
@@ -135,13 +134,41 @@ pub struct TaskResult {
     pub unfinished: bool,
 }
 
-/// Simulate `slots` slots of one instance in f64 with arrivals \[T\]\[D\] (Mbit) and actions \[T\]\[D\];
-/// one result per task, in (slot, device) order.
+/// One task of a trace: its arrival slot, terminal, size and action.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Task {
+    /// Arrival slot.
+    pub slot: u32,
+    /// Terminal.
+    pub device: u32,
+    /// Size in Mbit (> 0).
+    pub mbits: f64,
+    /// Action (0 local, k server k − 1).
+    pub action: u32,
+}
+
+/// Simulate `slots` slots of one instance in f64 with dense arrivals \[T\]\[D\] (Mbit, 0 = none)
+/// and actions \[T\]\[D\]; one result per task, in (slot, device) order.
 pub fn simulate(cfg: &EndedgeConfig, eta: &[Vec<f64>], action: &[Vec<u32>]) -> Vec<TaskResult> {
+    let mut tasks = vec![];
+    for (t, (e, a)) in eta.iter().zip(action).enumerate().take(cfg.slots) {
+        for (d, (&mbits, &action)) in e.iter().zip(a).enumerate() {
+            if mbits > 0.0 {
+                tasks.push(Task { slot: t as u32, device: d as u32, mbits, action });
+            }
+        }
+    }
+    simulate_tasks(cfg, &tasks, &mut |_| {})
+}
+
+/// Simulate `slots` slots of one instance in f64 with `tasks` sorted by (slot, device): memory
+/// grows with the terminals and the tasks, never with slots × terminals. One result per task,
+/// in (slot, device) order; `tick(1)` after each slot.
+pub fn simulate_tasks(cfg: &EndedgeConfig, tasks: &[Task], tick: &mut dyn FnMut(u64)) -> Vec<TaskResult> {
     let rates = cfg.rates_f64();
     let (d, tau, w) = (cfg.devices, rates.tau, rates.w() as usize);
     let mut sim = HostSim::new(d, cfg.servers, rates);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(tasks.len());
     let mut pending: std::collections::VecDeque<(u32, u32, u32)> = Default::default();
     let collect = |sim: &HostSim<f64>, (slot, dev, act): (u32, u32, u32), horizon: Option<u32>| {
         let k = dev as usize * w + slot as usize % w;
@@ -153,14 +180,20 @@ pub fn simulate(cfg: &EndedgeConfig, eta: &[Vec<f64>], action: &[Vec<u32>]) -> V
             TaskResult { slot, device: dev, action: act, delay: r & RES_DELAY, unfinished: r & !RES_DELAY != RES_DONE }
         }
     };
+    let (mut eta, mut action) = (vec![0.0f64; d], vec![0u32; d]);
+    let mut next = 0;
     for t in 0..cfg.slots as u32 {
-        let (e, a) = (&eta[t as usize], &action[t as usize]);
-        for dev in 0..d {
-            if e[dev] > 0.0 {
-                pending.push_back((t, dev as u32, a[dev]));
-            }
+        let first = next;
+        while next < tasks.len() && tasks[next].slot == t {
+            let k = tasks[next];
+            (eta[k.device as usize], action[k.device as usize]) = (k.mbits, k.action);
+            pending.push_back((t, k.device, k.action));
+            next += 1;
         }
-        sim.step(t, e, a);
+        sim.step(t, &eta, &action);
+        for k in &tasks[first..next] {
+            (eta[k.device as usize], action[k.device as usize]) = (0.0, 0);
+        }
         while let Some(&p) = pending.front() {
             if p.0 + tau > t {
                 break;
@@ -168,6 +201,7 @@ pub fn simulate(cfg: &EndedgeConfig, eta: &[Vec<f64>], action: &[Vec<u32>]) -> V
             out.push(collect(&sim, p, None));
             pending.pop_front();
         }
+        tick(1);
     }
     for p in pending {
         out.push(collect(&sim, p, Some(cfg.slots as u32)));
@@ -179,22 +213,39 @@ fn parse_err(path: &Path, line: usize, why: impl Into<String>) -> Error {
     Error::Parse { path: path.to_path_buf(), line, why: why.into() }
 }
 
-/// Rows (line number, three fields) of a 3-column CSV with the given header.
-fn rows(path: &Path, header: &str) -> Result<Vec<(usize, [String; 3])>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if l.is_empty() || (out.is_empty() && l.replace(' ', "") == header) {
+/// Each row (line number, three fields) of a 3-column CSV with the given optional header, read
+/// line by line (a UTF-8 byte-order mark before the first line is skipped).
+fn for_rows(path: &Path, header: &str, f: &mut dyn FnMut(usize, [&str; 3]) -> Result<()>) -> Result<()> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = std::io::BufReader::new(file);
+    let (mut buf, mut i, mut any) = (String::new(), 0usize, false);
+    loop {
+        buf.clear();
+        let n = reader.read_line(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => parse_err(path, i + 1, "not UTF-8 text"),
+            _ => Error::io(path, e),
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        i += 1;
+        let l = if i == 1 { buf.trim_start_matches('\u{feff}') } else { &buf }.trim();
+        if l.is_empty() || (!any && l.replace(' ', "") == header) {
             continue;
         }
-        let f: Vec<&str> = l.split(',').map(str::trim).collect();
-        if f.len() != 3 {
-            return Err(parse_err(path, i + 1, format!("expected 3 fields `{header}`, got {}", f.len())));
+        any = true;
+        let mut it = l.split(',').map(str::trim);
+        let (a, b, c) = (it.next(), it.next(), it.next());
+        let extra = it.count();
+        match (a, b, c) {
+            (Some(a), Some(b), Some(c)) if extra == 0 => f(i, [a, b, c])?,
+            _ => {
+                let got = l.split(',').count();
+                return Err(parse_err(path, i, format!("expected 3 fields `{header}`, got {got}")));
+            }
         }
-        out.push((i + 1, [f[0].to_string(), f[1].to_string(), f[2].to_string()]));
     }
-    Ok(out)
 }
 
 fn index(path: &Path, line: usize, name: &str, s: &str, below: usize) -> Result<usize> {
@@ -206,58 +257,71 @@ fn index(path: &Path, line: usize, name: &str, s: &str, below: usize) -> Result<
     Ok(v)
 }
 
-/// A parsed trace: arrivals \[T\]\[D\] and actions \[T\]\[D\].
+/// A parsed trace: its tasks (arrivals of more than 0 Mbit with their actions), sorted by
+/// (slot, device).
 pub struct Trace {
-    /// Mbit per slot and terminal.
-    pub eta: Vec<Vec<f64>>,
-    /// Action per slot and terminal.
-    pub action: Vec<Vec<u32>>,
+    /// The tasks.
+    pub tasks: Vec<Task>,
+}
+
+/// Rows keyed by (slot, device) with their line: sorted, and a key given twice is an error at
+/// the second line (the earliest such line of the file).
+fn sorted_unique<T: Copy>(
+    path: &Path,
+    what: &str,
+    mut rows: Vec<(u32, u32, T, usize)>,
+) -> Result<Vec<(u32, u32, T, usize)>> {
+    rows.sort_by_key(|r| (r.0, r.1, r.3));
+    let dup = rows.windows(2).filter(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1)).min_by_key(|w| w[1].3);
+    if let Some(w) = dup {
+        return Err(parse_err(
+            path,
+            w[1].3,
+            format!("second {what} for slot {} device {} (first on line {})", w[0].0, w[0].1, w[0].3),
+        ));
+    }
+    Ok(rows)
 }
 
 /// Read and check the arrivals and actions files for `cfg` (D, E, T).
 pub fn read_trace(cfg: &EndedgeConfig, arrivals: &Path, actions: &Path) -> Result<Trace> {
     let (t_max, d_max, e_max) = (cfg.slots, cfg.devices, cfg.servers);
-    let mut eta = vec![vec![0.0f64; d_max]; t_max];
-    let mut line_of = HashMap::new();
-    for (line, [s, d, x]) in rows(arrivals, "slot,device,mbits")? {
-        let (s, d) = (index(arrivals, line, "slot", &s, t_max)?, index(arrivals, line, "device", &d, d_max)?);
+    let mut arr = vec![];
+    for_rows(arrivals, "slot,device,mbits", &mut |line, [s, d, x]| {
+        let (s, d) = (index(arrivals, line, "slot", s, t_max)?, index(arrivals, line, "device", d, d_max)?);
         let v: f64 = x.parse().map_err(|_| parse_err(arrivals, line, format!("mbits `{x}` is not a number")))?;
         if !(v.is_finite() && v >= 0.0) {
             return Err(parse_err(arrivals, line, format!("mbits {v} must be finite and >= 0")));
         }
-        if let Some(prev) = line_of.insert((s, d), line) {
-            return Err(parse_err(
-                arrivals,
-                line,
-                format!("second arrival for slot {s} device {d} (first on line {prev})"),
-            ));
+        arr.push((s as u32, d as u32, v, line));
+        Ok(())
+    })?;
+    let arr = sorted_unique(arrivals, "arrival", arr)?;
+    let mut act = vec![];
+    for_rows(actions, "slot,device,action", &mut |line, [s, d, a]| {
+        let (s, d) = (index(actions, line, "slot", s, t_max)?, index(actions, line, "device", d, d_max)?);
+        let a = index(actions, line, "action", a, e_max + 1)?;
+        act.push((s as u32, d as u32, a as u32, line));
+        Ok(())
+    })?;
+    let act = sorted_unique(actions, "action", act)?;
+    let mut tasks = Vec::with_capacity(arr.len());
+    let mut missing: Option<(u32, u32, usize)> = None;
+    for &(slot, device, mbits, line) in arr.iter().filter(|r| r.2 > 0.0) {
+        match act.binary_search_by_key(&(slot, device), |r| (r.0, r.1)) {
+            Ok(k) => tasks.push(Task { slot, device, mbits, action: act[k].2 }),
+            Err(_) if missing.is_none_or(|m| line < m.2) => missing = Some((slot, device, line)),
+            Err(_) => {}
         }
-        eta[s][d] = v;
     }
-    let mut action = vec![vec![0u32; d_max]; t_max];
-    let mut seen = HashMap::new();
-    for (line, [s, d, a]) in rows(actions, "slot,device,action")? {
-        let (s, d) = (index(actions, line, "slot", &s, t_max)?, index(actions, line, "device", &d, d_max)?);
-        let a = index(actions, line, "action", &a, e_max + 1)?;
-        if let Some(prev) = seen.insert((s, d), line) {
-            return Err(parse_err(
-                actions,
-                line,
-                format!("second action for slot {s} device {d} (first on line {prev})"),
-            ));
-        }
-        action[s][d] = a as u32;
-    }
-    let mut missing: Vec<_> = line_of.iter().filter(|(k, _)| eta[k.0][k.1] > 0.0 && !seen.contains_key(*k)).collect();
-    missing.sort_by_key(|(_, &l)| l);
-    if let Some(((s, d), &line)) = missing.first() {
+    if let Some((s, d, line)) = missing {
         return Err(parse_err(
             arrivals,
             line,
             format!("no action for the task of slot {s} device {d} in {}", actions.display()),
         ));
     }
-    Ok(Trace { eta, action })
+    Ok(Trace { tasks })
 }
 
 /// Write `results` as CSV to `out` (by the rule of [`crate::output`]: a regular file is replaced
@@ -270,12 +334,31 @@ pub fn write_results(out: &Path, results: &[TaskResult]) -> Result<()> {
     crate::output::write_output(out, "--out", text.as_bytes())
 }
 
-/// The whole trace command: read, simulate, write. Returns the results.
-pub fn run_trace(cfg: &EndedgeConfig, arrivals: &Path, actions: &Path, out: &Path) -> Result<Vec<TaskResult>> {
+/// What a trace run allocates: the simulator's rings (D · W · 28 B), and per row of the input
+/// files (a row takes at least 6 bytes) its parsed task, its result and its CSV line.
+pub fn memory(cfg: &EndedgeConfig, arrivals: &Path, actions: &Path) -> Result<crate::memory::Need> {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as u128).map_err(|e| Error::io(p, e));
+    let w = cfg.deadline_slots as u128 + 1;
+    let mut need = crate::memory::Need::new();
+    need.add("--devices", cfg.devices, "simulator state", (cfg.devices as u128).saturating_mul(w * 28 + 56));
+    need.add("--arrivals", arrivals.display(), "tasks, results and output", size(arrivals)? / 6 * 128);
+    need.add("--actions", actions.display(), "actions", size(actions)? / 6 * 24);
+    Ok(need)
+}
+
+/// The whole trace command: read, simulate (`tick(1)` per slot), write. Returns the results.
+pub fn run_trace(
+    cfg: &EndedgeConfig,
+    arrivals: &Path,
+    actions: &Path,
+    out: &Path,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Vec<TaskResult>> {
     cfg.validate()?;
     crate::output::check_writable(out, "--out")?;
+    memory(cfg, arrivals, actions)?.check()?;
     let tr = read_trace(cfg, arrivals, actions)?;
-    let res = simulate(cfg, &tr.eta, &tr.action);
+    let res = simulate_tasks(cfg, &tr.tasks, tick);
     write_results(out, &res)?;
     Ok(res)
 }
@@ -325,8 +408,8 @@ impl TraceArgs {
         Ok(cfg)
     }
 
-    /// Run the trace; returns the number of tasks written.
-    pub fn run(&self) -> Result<usize> {
-        Ok(run_trace(&self.config()?, &self.arrivals, &self.actions, &self.out)?.len())
+    /// Run the trace (`tick(1)` per slot); returns the number of tasks written.
+    pub fn run(&self, tick: &mut dyn FnMut(u64)) -> Result<usize> {
+        Ok(run_trace(&self.config()?, &self.arrivals, &self.actions, &self.out, tick)?.len())
     }
 }

@@ -1,0 +1,145 @@
+//! Issue 22's defects, each as a user met it (docs/reliability.md): sizes the machine cannot
+//! hold are refused before anything is allocated, naming the field; a trace's memory does not
+//! grow with slots × terminals; an offline log streams to disk; an output folder that cannot be
+//! written stops a run before its work; `name = ".."` is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mecrl::backend::{self, BackendKind};
+use mecrl::env::coop::dataset::{collect, OfflineDataset};
+use mecrl::env::coop::{CoopConfig, CoopEnv, Heuristic};
+use mecrl::env::endedge::{trace, EndedgeConfig};
+use mecrl::experiment::AnyConfig;
+
+fn mecrl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mecrl"))
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mecrl-reliability-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Run `mecrl run` on `toml` (out_dir inside `d`): exit code and stderr.
+fn run(d: &Path, toml: &str) -> (Option<i32>, String) {
+    let p = d.join("c.toml");
+    std::fs::write(&p, format!("out_dir = {:?}\nbackend = \"cpu\"\n{toml}", d.join("runs"))).unwrap();
+    // A fixed limit: the same answer on a machine of any size.
+    let o = mecrl().arg("run").arg(&p).arg("--quiet").env("MECRL_MAX_MEMORY", "8G").output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// Before: each of these allocated until the allocator aborted (exit 134) or ran for hours
+/// growing its results; now exit 2 at once, naming the field, and nothing written.
+#[test]
+fn oversized_configs_are_refused_naming_the_field() {
+    let d = tmpdir("oversized");
+    for (toml, field) in [
+        ("system = \"dirs\"\n[dirs]\nhidden = [100000000, 100000000]\n", "`dirs.hidden`"),
+        ("system = \"dirs\"\n[dirs]\nminibatch = 4000000000\n", "`dirs.minibatch`"),
+        ("system = \"dirs\"\n[mec]\nn_iotd = 10000000\n", "`mec.n_iotd`"),
+        ("steps = 100000000000\n", "`steps`"),
+        ("system = \"endedge\"\n[endedge]\ndevices = 16000000\n", "`endedge.devices`"),
+        ("system = \"coop\"\nbatch = 1000\n[coop]\nn_nodes = 4096\n", "`coop.n_nodes`"),
+    ] {
+        let (code, err) = run(&d, toml);
+        assert_eq!(code, Some(2), "{toml}: {err}");
+        assert!(err.contains(field) && err.contains("would need about"), "{toml}: {err}");
+        assert!(!d.join("runs").exists(), "{toml}: nothing written");
+    }
+    // An explicit limit below the shipped config's need refuses it too, naming the limit.
+    let p = d.join("small.toml");
+    std::fs::write(&p, format!("out_dir = {:?}\nbackend = \"cpu\"\nbatch = 4000\n", d.join("runs"))).unwrap();
+    let o = mecrl().args(["--max-memory", "1M", "run"]).arg(&p).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("MECRL_MAX_MEMORY = 1M"), "{err}");
+}
+
+/// The estimate counts what grows with a config's sizes, monotonically, and a shipped config
+/// fits a small machine (a unit check of `mecrl::memory` through `AnyConfig`).
+#[test]
+fn estimates_grow_with_the_sizes() {
+    let need = |toml: &str| AnyConfig::from_toml(toml, Path::new("t.toml")).unwrap().memory().total();
+    assert!(need("batch = 128\n") > need("batch = 64\n"));
+    assert!(need("system = \"dirs\"\n[dirs]\nhidden = [800, 600]\n") > need("system = \"dirs\"\n"));
+    assert!(need("system = \"crowd\"\nbatch = 64\n") > need("system = \"crowd\"\n"));
+}
+
+/// Before: `read_trace` allocated a dense slots × devices grid (100,000 × 100,000: 80 GB, killed
+/// by the kernel); the estimate, checked before reading, holds no such term now.
+#[test]
+fn a_trace_needs_memory_for_its_terminals_and_tasks_only() {
+    let d = tmpdir("trace");
+    let (a, b, out) = (d.join("a.csv"), d.join("b.csv"), d.join("r.csv"));
+    // A byte-order mark (as spreadsheet programs write) before the header is fine.
+    std::fs::write(&a, "\u{feff}slot,device,mbits\n0,0,1.0\n5,9,2.0\n").unwrap();
+    std::fs::write(&b, "slot,device,action\n5,9,1\n0,0,0\n").unwrap();
+    let big = EndedgeConfig { devices: 100_000, slots: 100_000, tail_slots: 0, ..EndedgeConfig::reference() };
+    let need = trace::memory(&big, &a, &b).unwrap();
+    assert!(need.total() < 1 << 30, "{need:?}");
+    let small = EndedgeConfig { devices: 10, slots: 40, tail_slots: 0, ..EndedgeConfig::reference() };
+    let res = trace::run_trace(&small, &a, &b, &out, &mut |_| {}).unwrap();
+    assert_eq!(res.len(), 2);
+    assert_eq!((res[0].slot, res[0].device, res[1].slot, res[1].device), (0, 0, 5, 9));
+}
+
+/// Before: the whole log was assembled in memory (`--batch 65536 --episodes 65536` grew until
+/// the kernel killed it). Now it streams through scratch files, is byte-identical to the
+/// in-memory format, and a log the disk cannot hold is refused before the work.
+#[test]
+fn offline_logs_stream_to_disk_in_the_same_format() {
+    let d = tmpdir("log");
+    let out = d.join("ratc.bin");
+    let o = mecrl()
+        .args(["coop", "log", "--method", "ratc", "--batch", "2", "--episodes", "2", "--seed", "5", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cpu = backend::create(BackendKind::Cpu).unwrap();
+    let mut env = CoopEnv::new(cpu, &CoopConfig::default(), 2, 5).unwrap();
+    let (ds, _) = collect(&mut env, Heuristic::Ratc, 0, 2, 5).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), ds.to_bytes(), "the streamed file is the in-memory one");
+    assert_eq!(OfflineDataset::read(&out).unwrap(), ds);
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "no scratch file left");
+
+    let huge = d.join("huge.bin");
+    let o = mecrl()
+        .args(["coop", "log", "--method", "random", "--batch", "65536", "--episodes", "65536", "--out"])
+        .arg(&huge)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("`--episodes` = 65536") && err.contains("on disk"), "{err}");
+    assert!(!huge.exists());
+}
+
+/// Before: an output folder that could not be created was found after the work (18 s of DIRS
+/// training, a whole mec computation). Now before the first unit of work.
+#[test]
+fn an_unwritable_output_folder_stops_the_run_before_its_work() {
+    let d = tmpdir("unwritable");
+    let file = d.join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let toml = format!("backend = \"cpu\"\nbatch = 2\nout_dir = {:?}\n", file.join("runs"));
+    let cfg = AnyConfig::from_toml(&toml, Path::new("t.toml")).unwrap();
+    let be = backend::create(BackendKind::Cpu).unwrap();
+    let mut ticks = 0u64;
+    let r = mecrl::experiment::finish::run_to_dir(&cfg, None, vec![], be, &mut |k| ticks += k);
+    assert!(matches!(r, Err(mecrl::error::Error::Io { .. })), "{:?}", r.map(|f| f.dir));
+    assert_eq!(ticks, 0, "no work before the check");
+}
+
+#[test]
+fn run_names_that_are_not_plain_file_names_are_refused() {
+    for name in ["..", ".", ".hidden", "a\\u0007b"] {
+        let toml = format!("name = \"{name}\"\n");
+        let e = AnyConfig::from_toml(&toml, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("`name`"), "{name:?}: {e}");
+    }
+}
