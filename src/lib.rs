@@ -41,6 +41,7 @@ pub mod autograd;
 pub mod backend;
 pub mod bench;
 pub mod catalog;
+pub mod checksum;
 pub mod env;
 pub mod error;
 pub mod experiment;

@@ -238,6 +238,28 @@ fn corrupt_checkpoints_are_typed_errors() {
         c.save(&path).unwrap();
         parse_error(what);
     }
+    // Before the checksum: a flipped bit in the data resumed silently with other weights.
+    let header = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    for k in [header, header + 1001, (header + good.len()) / 2, good.len() - 1] {
+        let mut flipped = good.clone();
+        flipped[k] ^= 0x10;
+        std::fs::write(&path, &flipped).unwrap();
+        match resume(&cfg, &work) {
+            Err(Error::Parse { why, .. }) => assert!(why.contains("checksum mismatch"), "byte {k}: {why}"),
+            Err(e) => panic!("byte {k}: {e}"),
+            Ok(_) => panic!("byte {k}: a flipped bit was accepted"),
+        }
+    }
+    // Before: a NaN weight resumed (exit 0, a worse sum of Phi); with a valid checksum too.
+    std::fs::write(&path, &good).unwrap();
+    let mut c = Checkpoint::load(&path).unwrap();
+    let param = c.tensors.keys().find(|k| k.ends_with(".opt_m")).unwrap().trim_end_matches(".opt_m").to_string();
+    c.tensors.get_mut(&param).unwrap().words[0] = f32::NAN.to_bits();
+    c.save(&path).unwrap();
+    match resume(&cfg, &work) {
+        Err(Error::Parse { why, .. }) => assert!(why.contains("not finite"), "{why}"),
+        other => panic!("a NaN weight: {:?}", other.map(|r| r.0.resumed_at)),
+    }
     // The untouched file still resumes.
     std::fs::write(&path, &good).unwrap();
     assert_eq!(resume(&cfg, &work).unwrap().0.resumed_at, Some(4));

@@ -143,3 +143,29 @@ fn run_names_that_are_not_plain_file_names_are_refused() {
         assert!(e.contains("`name`"), "{name:?}: {e}");
     }
 }
+
+/// Before: four parallel DIRS runs into one directory shared `<name>.partial/`, and one failed
+/// after another deleted the checkpoint. Now the second stops at once, naming the holder.
+#[test]
+fn a_learners_work_directory_is_one_runs_at_a_time() {
+    let d = tmpdir("lock");
+    let toml = format!(
+        "system = \"dirs\"\nbackend = \"cpu\"\nout_dir = {:?}\ninference_batch = 0\neval_steps = 1\n\
+         [mec]\nn_iotd = 4\n[dirs]\ndemonstrations = 2\nt_d = 2\nt_drl = 4\nminibatch = 2\n[dirs.levy]\npopulation = 2\ngenerations = 2\n",
+        d.join("runs")
+    );
+    let cfg = AnyConfig::from_toml(&toml, Path::new("t.toml")).unwrap();
+    let held = mecrl::experiment::rundir::RunLock::take(&d.join("runs"), "dirs").unwrap();
+    let be = backend::create(BackendKind::Cpu).unwrap();
+    let mut ticks = 0u64;
+    let e = mecrl::experiment::finish::run_to_dir(&cfg, None, vec![], be.clone(), &mut |k| ticks += k)
+        .err()
+        .expect("the work directory is held");
+    let msg = e.to_string();
+    assert!(msg.contains("`name` = dirs") && msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+    assert_eq!(ticks, 0);
+    drop(held);
+    let done = mecrl::experiment::finish::run_to_dir(&cfg, None, vec![], be, &mut |_| {}).unwrap();
+    assert!(done.dir.join("manifest.json").exists());
+    assert!(!d.join("runs/dirs.partial").exists(), "the work directory is removed when done");
+}

@@ -222,6 +222,19 @@ impl AnyConfig {
         }
     }
 
+    /// The work directory of a learner's run (`<out_dir>/<name>.partial/`: checkpoints a rerun
+    /// continues from); None for the systems without training.
+    pub fn work_dir(&self) -> Option<PathBuf> {
+        match self {
+            AnyConfig::Dirs(c) => Some(c.work_dir()),
+            AnyConfig::Mrlco(c) => Some(mrlco::work_dir(c)),
+            AnyConfig::Mappo(c) => Some(mappo::pipeline::work_dir(c)),
+            AnyConfig::O2o(c) => Some(o2o::pipeline::work_dir(c)),
+            AnyConfig::Crbdrqn(c) => Some(crbdrqn::pipeline::work_dir(c)),
+            _ => None,
+        }
+    }
+
     /// The master seed.
     pub fn seed(&self) -> u64 {
         match self {

@@ -84,6 +84,60 @@ impl RunDir {
     }
 }
 
+/// The lock of a learner's work directory `<out_dir>/<name>.partial/`: held by one run at a
+/// time, in `<out_dir>/.<name>.lock` (a run name never starts with a dot). The file stays; the
+/// lock (flock) ends with the process, however it ends.
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// Take the lock of run `name` in `parent`, or fail at once with an error naming the
+    /// process that holds it.
+    pub fn take(parent: &Path, name: &str) -> Result<Self> {
+        use std::io::{Read, Seek, Write};
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let path = parent.join(format!(".{name}.lock"));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match f.try_lock() {
+            Ok(()) => {
+                let me = format!("pid {} since {}", std::process::id(), unix_now());
+                let res = f
+                    .set_len(0)
+                    .and_then(|()| f.seek(std::io::SeekFrom::Start(0)))
+                    .and_then(|_| f.write_all(me.as_bytes()));
+                res.map_err(|e| Error::io(&path, e))?;
+                Ok(RunLock { _file: f })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = f.read_to_string(&mut holder);
+                Err(Error::config(
+                    "name",
+                    name,
+                    format!(
+                        "another mecrl run ({}) is using {}: wait for it, or give this run another name or out_dir",
+                        if holder.is_empty() { "unknown process".into() } else { holder },
+                        parent.join(format!("{name}.partial")).display()
+                    ),
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
+fn unix_now() -> String {
+    let s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("unix time {s}")
+}
+
 impl Drop for RunDir {
     fn drop(&mut self) {
         if !self.committed {

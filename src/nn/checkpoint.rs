@@ -5,6 +5,13 @@
 //! partial file is ever left under the final name); validated on load (every expected tensor
 //! present with its dtype and shape — a mismatch is a typed error naming the tensor).
 //!
+//! Every checkpoint mecrl writes carries `__metadata__.mecrl.crc32`: the CRC-32 of its contents
+//! (names, dtypes, shapes, the data and the other metadata, config included). [`Checkpoint::load`]
+//! verifies it: a flipped bit, an edited weight or config is a typed error naming the file, and
+//! the run that would have resumed from it stops until the user removes it. A training
+//! checkpoint (one with `__metadata__.config`) without a checksum is refused as well; a plain
+//! safetensors file from elsewhere is read without one.
+//!
 //! [`save_training`] / [`load_training`] store a model's parameters, an optimizer's moments
 //! (`<name>.opt_m`, `<name>.opt_v`) and step count, and a JSON config under `__metadata__.config`.
 
@@ -48,9 +55,39 @@ fn bad(path: &Path, why: impl Into<String>) -> Error {
     Error::Parse { path: path.to_path_buf(), line: 0, why: why.into() }
 }
 
+/// The metadata key of the checksum.
+pub const CHECKSUM_KEY: &str = "mecrl.crc32";
+
 impl Checkpoint {
-    /// Write to `path` atomically.
+    /// CRC-32 of the contents: per tensor (by name) its name, dtype, shape and words, then every
+    /// metadata entry but the checksum's own.
+    pub fn digest(&self) -> u32 {
+        use crate::checksum::crc32_update;
+        let mut c = 0xFFFF_FFFF;
+        for (name, t) in &self.tensors {
+            c = crc32_update(c, name.as_bytes());
+            c = crc32_update(c, &[0]);
+            c = crc32_update(c, dtype_name(t.dtype).as_bytes());
+            for &d in &t.shape {
+                c = crc32_update(c, &(d as u64).to_le_bytes());
+            }
+            for w in &t.words {
+                c = crc32_update(c, &w.to_le_bytes());
+            }
+        }
+        for (k, v) in self.metadata.iter().filter(|(k, _)| k.as_str() != CHECKSUM_KEY) {
+            c = crc32_update(c, k.as_bytes());
+            c = crc32_update(c, &[0]);
+            c = crc32_update(c, v.as_bytes());
+            c = crc32_update(c, &[0]);
+        }
+        !c
+    }
+
+    /// Write to `path` atomically, with the checksum of the contents.
     pub fn save(&self, path: &Path) -> Result<()> {
+        let mut metadata = self.metadata.clone();
+        metadata.insert(CHECKSUM_KEY.into(), format!("{:08x}", self.digest()));
         let mut header = serde_json::Map::new();
         let mut offset = 0usize;
         for (name, t) in &self.tensors {
@@ -67,9 +104,7 @@ impl Checkpoint {
             );
             offset += 4 * n;
         }
-        if !self.metadata.is_empty() {
-            header.insert("__metadata__".into(), serde_json::to_value(&self.metadata).unwrap_or_default());
-        }
+        header.insert("__metadata__".into(), serde_json::to_value(&metadata).unwrap_or_default());
         let mut h = serde_json::to_vec(&serde_json::Value::Object(header)).map_err(|e| bad(path, e.to_string()))?;
         while h.len() % 8 != 0 {
             h.push(b' ');
@@ -153,7 +188,31 @@ impl Checkpoint {
                 return Err(bad(path, format!("tensors `{}` and `{}` overlap", w[0].2, w[1].2)));
             }
         }
+        out.verify(path)?;
         Ok(out)
+    }
+
+    /// Check the stored checksum against the contents (required of a training checkpoint).
+    fn verify(&self, path: &Path) -> Result<()> {
+        let restart = "remove it (or the run's work directory) to start the run over";
+        match self.metadata.get(CHECKSUM_KEY) {
+            Some(s) => {
+                let computed = self.digest();
+                if u32::from_str_radix(s, 16).ok() != Some(computed) || s.len() != 8 {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "checksum mismatch: stored {s}, computed {computed:08x}: the file is corrupt; {restart}"
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            None if self.metadata.contains_key("config") => {
+                Err(bad(path, format!("a training checkpoint without `__metadata__.{CHECKSUM_KEY}`: {restart}")))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Add a device tensor (a download).
@@ -175,6 +234,10 @@ impl Checkpoint {
         }
         if s.shape != t.shape() {
             return Err(bad(path, format!("tensor `{name}`: shape {:?}, expected {:?}", s.shape, t.shape())));
+        }
+        // Weights and moments that are not finite would train on silently as NaN.
+        if let Some(k) = s.words.iter().position(|&w| s.dtype == DType::F32 && !f32::from_bits(w).is_finite()) {
+            return Err(bad(path, format!("tensor `{name}`[{k}] = {}: not finite", f32::from_bits(s.words[k]))));
         }
         if !s.words.is_empty() {
             t.backend().write(t.buffer(), &s.words)?;

@@ -32,35 +32,7 @@ pub const VERSION: u32 = 1;
 /// Header bytes before the arrays.
 pub const HEADER: usize = 48;
 
-const CRC_TABLE: [u32; 256] = {
-    let mut t = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            k += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-};
-
-/// CRC-32 (IEEE, as zlib's `crc32`) of `bytes`.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    !crc32_update(0xFFFF_FFFF, bytes)
-}
-
-/// The CRC-32 register after `bytes` (start at 0xFFFF_FFFF, invert at the end): the checksum
-/// of a file streamed in pieces.
-pub fn crc32_update(mut c: u32, bytes: &[u8]) -> u32 {
-    for &b in bytes {
-        c = CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
-    }
-    c
-}
+pub use crate::checksum::{crc32, crc32_update};
 
 /// Transitions of a heuristic log: one row per (instance, node, slot).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -476,17 +448,5 @@ impl Drop for DatasetWriter {
         for (p, _) in &self.cols {
             let _ = std::fs::remove_file(p);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crc32_known_answers() {
-        assert_eq!(crc32(b""), 0);
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b"The quick brown fox jumps over the lazy dog"), 0x414F_A339);
     }
 }
