@@ -112,10 +112,19 @@ pub enum Error {
     },
 }
 
+/// A number written out in hundreds of digits (`1e300` as an f64's `Display`) in scientific
+/// notation instead; any other value unchanged.
+fn short_number(v: String) -> String {
+    match v.parse::<f64>() {
+        Ok(x) if v.len() > 24 && x.is_finite() => format!("{x:e}"),
+        _ => v,
+    }
+}
+
 impl Error {
     /// Shorthand for [`Error::Config`].
     pub fn config(field: impl Into<String>, value: impl ToString, why: impl Into<String>) -> Self {
-        Error::Config { field: field.into(), value: value.to_string(), why: why.into() }
+        Error::Config { field: field.into(), value: short_number(value.to_string()), why: why.into() }
     }
     /// Shorthand for [`Error::Shape`].
     pub fn shape(op: impl Into<String>, expected: impl ToString, got: impl ToString) -> Self {
@@ -123,7 +132,7 @@ impl Error {
     }
     /// Shorthand for [`Error::Input`].
     pub fn input(field: impl Into<String>, index: usize, value: impl ToString, why: impl Into<String>) -> Self {
-        Error::Input { field: field.into(), index, value: value.to_string(), why: why.into() }
+        Error::Input { field: field.into(), index, value: short_number(value.to_string()), why: why.into() }
     }
     /// Shorthand for [`Error::NoDevice`].
     pub fn no_device(backend: impl Into<String>, why: impl Into<String>) -> Self {
@@ -136,5 +145,19 @@ impl Error {
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_numbers_are_written_short() {
+        assert_eq!(Error::config("mec.area_m", 1e300, "x").to_string(), "invalid config: `mec.area_m` = 1e300: x");
+        assert_eq!(short_number(1e-27f64.to_string()), "1e-27");
+        assert_eq!(short_number("0.5".into()), "0.5");
+        assert_eq!(short_number("[100000000, 100000000, 100000000]".into()), "[100000000, 100000000, 100000000]");
+        assert_eq!(short_number("12345678901234567890123456789".into()), "1.2345678901234568e28");
     }
 }

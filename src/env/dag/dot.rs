@@ -34,6 +34,7 @@
 //! (naming a task on it, at the line of an edge of the cycle), an empty graph. The reader never
 //! panics, whatever the input (see the fuzz target under `fuzz/`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -44,11 +45,11 @@ use crate::error::{Error, Result};
 
 /// A token and the 1-based line it starts on.
 #[derive(Clone, Debug, PartialEq)]
-enum Tok {
+enum Tok<'a> {
     /// Bare word: identifier or number (`[A-Za-z0-9_.+-]`, not starting `->`).
-    Word(String),
-    /// Quoted string, escapes resolved.
-    Quoted(String),
+    Word(&'a str),
+    /// Quoted string, escapes resolved (borrowed from the text when it has none).
+    Quoted(Cow<'a, str>),
     /// One of `{ } [ ] = , ;`.
     Punct(char),
     /// `->`.
@@ -76,9 +77,20 @@ fn clip(s: &str) -> String {
     out
 }
 
+/// Tokens read one at a time from the text (one token of look-ahead), so that the memory of a
+/// parse is the graph's, not the text's times the size of a token list.
 struct Lexer<'a> {
+    text: &'a str,
     path: &'a Path,
-    toks: Vec<(Tok, usize)>,
+    /// Byte position.
+    i: usize,
+    line: usize,
+    at_line_start: bool,
+    ahead: Option<(Tok<'a>, usize)>,
+    last_line: usize,
+    /// A lexical error; the parser then sees the end of the input, and the error wins.
+    error: Option<Error>,
+    done: bool,
 }
 
 fn is_word_char(c: char) -> bool {
@@ -89,155 +101,184 @@ fn perr(path: &Path, line: usize, why: impl Into<String>) -> Error {
     Error::Parse { path: PathBuf::from(path), line, why: why.into() }
 }
 
-fn lex<'a>(text: &str, path: &'a Path) -> Result<Lexer<'a>> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut toks = Vec::new();
-    let mut line = 1usize;
-    let mut i = 0usize;
-    let mut at_line_start = true;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\n' {
-            line += 1;
-            i += 1;
-            at_line_start = true;
-            continue;
+impl<'a> Lexer<'a> {
+    fn new(text: &'a str, path: &'a Path) -> Self {
+        Lexer { text, path, i: 0, line: 1, at_line_start: true, ahead: None, last_line: 1, error: None, done: false }
+    }
+
+    fn ch(&self, i: usize) -> Option<char> {
+        self.text.get(i..).and_then(|t| t.chars().next())
+    }
+
+    /// Make the next token (if any) the look-ahead.
+    fn fill(&mut self) {
+        if self.ahead.is_some() || self.done {
+            return;
         }
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        let line_start = at_line_start;
-        at_line_start = false;
-        // Comments.
-        if c == '/' && chars.get(i + 1) == Some(&'/') || (c == '#' && line_start) {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
+        match self.lex_one() {
+            Ok(Some(t)) => {
+                self.last_line = t.1;
+                self.ahead = Some(t);
             }
-            continue;
-        }
-        if c == '/' && chars.get(i + 1) == Some(&'*') {
-            let start = line;
-            i += 2;
-            loop {
-                match chars.get(i) {
-                    None => return Err(perr(path, start, "unterminated `/*` comment")),
-                    Some('*') if chars.get(i + 1) == Some(&'/') => {
-                        i += 2;
-                        break;
-                    }
-                    Some('\n') => {
-                        line += 1;
-                        i += 1;
-                    }
-                    Some(_) => i += 1,
-                }
+            Ok(None) => self.done = true,
+            Err(e) => {
+                self.error = Some(e);
+                self.done = true;
             }
-            continue;
-        }
-        match c {
-            '{' | '}' | '[' | ']' | '=' | ',' | ';' => {
-                toks.push((Tok::Punct(c), line));
-                i += 1;
-            }
-            '-' if chars.get(i + 1) == Some(&'>') => {
-                toks.push((Tok::Arrow, line));
-                i += 2;
-            }
-            '-' if chars.get(i + 1) == Some(&'-') => {
-                toks.push((Tok::UndirectedEdge, line));
-                i += 2;
-            }
-            '"' => {
-                let start = line;
-                let mut s = String::new();
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err(perr(path, start, "unterminated quoted string")),
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some('\\') => {
-                            // DOT escapes: \" is a quote, backslash-newline continues the line.
-                            match chars.get(i + 1) {
-                                Some('"') => s.push('"'),
-                                Some('\n') => line += 1,
-                                Some(&o) => {
-                                    s.push('\\');
-                                    s.push(o);
-                                }
-                                None => return Err(perr(path, start, "unterminated quoted string")),
-                            }
-                            i += 2;
-                        }
-                        Some(&o) => {
-                            if o == '\n' {
-                                line += 1;
-                            }
-                            s.push(o);
-                            i += 1;
-                        }
-                    }
-                }
-                toks.push((Tok::Quoted(s), start));
-            }
-            c if is_word_char(c) => {
-                let mut s = String::new();
-                while i < chars.len() && is_word_char(chars[i]) {
-                    // Stop before an arrow glued to a word: `1->2`.
-                    if chars[i] == '-' && matches!(chars.get(i + 1), Some('>') | Some('-')) {
-                        break;
-                    }
-                    s.push(chars[i]);
-                    i += 1;
-                }
-                if s.is_empty() {
-                    // A lone '-' followed by '>' or '-' is handled above; this cannot loop.
-                    return Err(perr(path, line, format!("unexpected character `{c}`")));
-                }
-                toks.push((Tok::Word(s), line));
-            }
-            other => return Err(perr(path, line, format!("unexpected character {:?}", other))),
         }
     }
-    Ok(Lexer { path, toks })
+
+    fn lex_one(&mut self) -> Result<Option<(Tok<'a>, usize)>> {
+        let path = self.path;
+        while let Some(c) = self.ch(self.i) {
+            let i = self.i;
+            if c == '\n' {
+                self.line += 1;
+                self.i += 1;
+                self.at_line_start = true;
+                continue;
+            }
+            if c.is_whitespace() {
+                self.i += c.len_utf8();
+                continue;
+            }
+            let line_start = self.at_line_start;
+            self.at_line_start = false;
+            let next = self.ch(i + c.len_utf8());
+            // Comments.
+            if c == '/' && next == Some('/') || (c == '#' && line_start) {
+                self.i = self.text[i..].find('\n').map_or(self.text.len(), |k| i + k);
+                continue;
+            }
+            if c == '/' && next == Some('*') {
+                let start = self.line;
+                let Some(k) = self.text[i + 2..].find("*/") else {
+                    return Err(perr(path, start, "unterminated `/*` comment"));
+                };
+                self.line += self.text[i + 2..i + 2 + k].matches('\n').count();
+                self.i = i + 2 + k + 2;
+                continue;
+            }
+            let line = self.line;
+            return match c {
+                '{' | '}' | '[' | ']' | '=' | ',' | ';' => {
+                    self.i += 1;
+                    Ok(Some((Tok::Punct(c), line)))
+                }
+                '-' if next == Some('>') => {
+                    self.i += 2;
+                    Ok(Some((Tok::Arrow, line)))
+                }
+                '-' if next == Some('-') => {
+                    self.i += 2;
+                    Ok(Some((Tok::UndirectedEdge, line)))
+                }
+                '"' => self.quoted().map(Some),
+                c if is_word_char(c) => {
+                    let mut j = i;
+                    while let Some(d) = self.ch(j).filter(|&d| is_word_char(d)) {
+                        // Stop before an arrow glued to a word: `1->2`.
+                        if d == '-' && matches!(self.ch(j + 1), Some('>') | Some('-')) {
+                            break;
+                        }
+                        j += d.len_utf8();
+                    }
+                    if j == i {
+                        // A lone '-' followed by '>' or '-' is handled above; this cannot loop.
+                        return Err(perr(path, line, format!("unexpected character `{c}`")));
+                    }
+                    self.i = j;
+                    Ok(Some((Tok::Word(&self.text[i..j]), line)))
+                }
+                other => Err(perr(path, line, format!("unexpected character {:?}", other))),
+            };
+        }
+        Ok(None)
+    }
+
+    /// A quoted string at `self.i`. DOT escapes: \" is a quote, backslash-newline continues the
+    /// line; any other backslash stays.
+    fn quoted(&mut self) -> Result<(Tok<'a>, usize)> {
+        let start = self.line;
+        let body = self.i + 1;
+        let mut owned: Option<String> = None;
+        let mut j = body;
+        loop {
+            match self.ch(j) {
+                None => return Err(perr(self.path, start, "unterminated quoted string")),
+                Some('"') => break,
+                Some('\\') => {
+                    let s = owned.get_or_insert_with(|| self.text[body..j].to_string());
+                    match self.ch(j + 1) {
+                        Some('"') => s.push('"'),
+                        Some('\n') => self.line += 1,
+                        Some(o) => {
+                            s.push('\\');
+                            s.push(o);
+                        }
+                        None => return Err(perr(self.path, start, "unterminated quoted string")),
+                    }
+                    j += 1 + self.ch(j + 1).map_or(0, char::len_utf8);
+                }
+                Some(o) => {
+                    if o == '\n' {
+                        self.line += 1;
+                    }
+                    if let Some(s) = owned.as_mut() {
+                        s.push(o);
+                    }
+                    j += o.len_utf8();
+                }
+            }
+        }
+        self.i = j + 1;
+        let text = match owned {
+            Some(s) => Cow::Owned(s),
+            None => Cow::Borrowed(&self.text[body..j]),
+        };
+        Ok((Tok::Quoted(text), start))
+    }
 }
 
-/// Parser state over the token list.
+/// Parser state over the tokens.
 struct Parser<'a> {
     lx: Lexer<'a>,
-    pos: usize,
 }
 
 type Attrs = Vec<(String, String, usize)>;
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Tok> {
-        self.lx.toks.get(self.pos).map(|(t, _)| t)
+impl<'a> Parser<'a> {
+    fn peek(&mut self) -> Option<&Tok<'a>> {
+        self.lx.fill();
+        self.lx.ahead.as_ref().map(|(t, _)| t)
     }
-    fn line(&self) -> usize {
+    fn line(&mut self) -> usize {
         // At the end of the input: the line of the last token (1 when there is none).
-        self.lx.toks.get(self.pos).or(self.lx.toks.last()).map(|&(_, l)| l).unwrap_or(1)
+        self.lx.fill();
+        self.lx.ahead.as_ref().map_or(self.lx.last_line, |&(_, l)| l)
     }
-    fn err(&self, why: impl Into<String>) -> Error {
-        perr(self.lx.path, self.line(), why)
+    fn err(&mut self, why: impl Into<String>) -> Error {
+        let line = self.line();
+        perr(self.lx.path, line, why)
     }
-    fn next(&mut self) -> Option<(Tok, usize)> {
-        let t = self.lx.toks.get(self.pos).cloned();
-        if t.is_some() {
-            self.pos += 1;
-        }
-        t
+    fn next(&mut self) -> Option<(Tok<'a>, usize)> {
+        self.lx.fill();
+        self.lx.ahead.take()
+    }
+    /// Drop the look-ahead token.
+    fn bump(&mut self) {
+        self.next();
     }
     fn expect_punct(&mut self, c: char, ctx: &str) -> Result<()> {
         match self.peek() {
             Some(Tok::Punct(p)) if *p == c => {
-                self.pos += 1;
+                self.bump();
                 Ok(())
             }
-            Some(t) => Err(self.err(format!("expected `{c}` {ctx}, found {}", tok_name(t)))),
+            Some(t) => {
+                let found = tok_name(t);
+                Err(self.err(format!("expected `{c}` {ctx}, found {found}")))
+            }
             None => Err(self.err(format!("expected `{c}` {ctx}, found end of file"))),
         }
     }
@@ -245,7 +286,8 @@ impl Parser<'_> {
     /// An identifier: word or quoted string.
     fn id(&mut self, ctx: &str) -> Result<(String, usize)> {
         match self.next() {
-            Some((Tok::Word(w), l)) | Some((Tok::Quoted(w), l)) => Ok((w, l)),
+            Some((Tok::Word(w), l)) => Ok((w.to_string(), l)),
+            Some((Tok::Quoted(w), l)) => Ok((w.into_owned(), l)),
             Some((t, l)) => Err(perr(self.lx.path, l, format!("expected {ctx}, found {}", tok_name(&t)))),
             None => Err(self.err(format!("expected {ctx}, found end of file"))),
         }
@@ -255,14 +297,14 @@ impl Parser<'_> {
     fn attr_lists(&mut self) -> Result<Attrs> {
         let mut out = Vec::new();
         while self.peek() == Some(&Tok::Punct('[')) {
-            self.pos += 1;
+            self.bump();
             loop {
                 match self.peek() {
                     Some(Tok::Punct(']')) => {
-                        self.pos += 1;
+                        self.bump();
                         break;
                     }
-                    Some(Tok::Punct(',')) | Some(Tok::Punct(';')) => self.pos += 1,
+                    Some(Tok::Punct(',')) | Some(Tok::Punct(';')) => self.bump(),
                     None => return Err(self.err("unterminated attribute list: expected `]`")),
                     _ => {
                         let (k, l) = self.id("an attribute name")?;
@@ -334,13 +376,21 @@ struct EdgeDecl {
 
 /// Parse DAGGEN DOT text. `path` only names the source in errors.
 pub fn parse_dot(text: &str, path: &Path) -> Result<Dag> {
-    let lx = lex(text, path)?;
-    let mut p = Parser { lx, pos: 0 };
+    let mut p = Parser { lx: Lexer::new(text, path) };
+    let parsed = parse(&mut p, path);
+    // A lexical error ends the tokens early: it, not what the parser made of the early end, is
+    // the problem.
+    match p.lx.error.take() {
+        Some(e) => Err(e),
+        None => parsed,
+    }
+}
 
+fn parse(p: &mut Parser, path: &Path) -> Result<Dag> {
     // Header.
     if let Some(Tok::Word(w)) = p.peek() {
         if w.eq_ignore_ascii_case("strict") {
-            p.pos += 1;
+            p.bump();
         }
     }
     match p.next() {
@@ -352,7 +402,7 @@ pub fn parse_dot(text: &str, path: &Path) -> Result<Dag> {
         None => return Err(perr(path, p.line(), "empty file: expected `digraph { … }`")),
     }
     if matches!(p.peek(), Some(Tok::Word(_)) | Some(Tok::Quoted(_))) {
-        p.pos += 1;
+        p.bump();
     }
     p.expect_punct('{', "to open the graph body")?;
 
@@ -367,10 +417,10 @@ pub fn parse_dot(text: &str, path: &Path) -> Result<Dag> {
         match t {
             Tok::Punct('}') => {
                 close_line = p.line();
-                p.pos += 1;
+                p.bump();
                 break;
             }
-            Tok::Punct(';') => p.pos += 1,
+            Tok::Punct(';') => p.bump(),
             Tok::Word(_) | Tok::Quoted(_) => {
                 let (first, l0) = p.id("a statement")?;
                 let bare_keyword = matches!(&t, Tok::Word(_))
@@ -386,13 +436,13 @@ pub fn parse_dot(text: &str, path: &Path) -> Result<Dag> {
                 match p.peek() {
                     Some(Tok::Punct('=')) => {
                         // Graph attribute `key = value`: ignored.
-                        p.pos += 1;
+                        p.bump();
                         p.id(&format!("a value for graph attribute `{}`", clip(&first)))?;
                     }
                     Some(Tok::Arrow) => {
                         let mut chain = vec![(node_id(&first, l0, path)?, l0)];
                         while p.peek() == Some(&Tok::Arrow) {
-                            p.pos += 1;
+                            p.bump();
                             let (id, l) = p.id("a node id after `->`")?;
                             chain.push((node_id(&id, l, path)?, l));
                         }
