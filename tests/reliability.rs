@@ -159,8 +159,7 @@ fn a_learners_work_directory_is_one_runs_at_a_time() {
     let be = backend::create(BackendKind::Cpu).unwrap();
     let mut ticks = 0u64;
     let e = mecrl::experiment::finish::run_to_dir(&cfg, None, vec![], be.clone(), &mut |k| ticks += k)
-        .err()
-        .expect("the work directory is held");
+        .expect_err("the work directory is held");
     let msg = e.to_string();
     assert!(msg.contains("`name` = dirs") && msg.contains(&format!("pid {}", std::process::id())), "{msg}");
     assert_eq!(ticks, 0);
