@@ -48,7 +48,9 @@ pub fn parse_size(s: &str) -> Option<u128> {
         _ => (t, 1),
     };
     let v: f64 = num.trim().parse().ok()?;
-    (v.is_finite() && v > 0.0 && v * (mult as f64) < 1e30).then_some((v * mult as f64) as u128)
+    let bytes = v * mult as f64;
+    // At least one byte: "0.1" or "1e-300" is no limit a run can meet.
+    (v.is_finite() && (1.0..1e30).contains(&bytes)).then_some(bytes as u128)
 }
 
 /// A size for people: `512 B`, `3.2 MiB`, `1.5 GiB`, `2.0e6 TiB`.
@@ -295,6 +297,7 @@ mod tests {
         assert_eq!(parse_size("2MB"), Some(2 << 20));
         assert_eq!(parse_size("-1G"), None);
         assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("0.1"), None, "found by the fuzz target memory_size");
         assert_eq!(human(100), "100 B");
         assert_eq!(human(3 << 29), "1.5 GiB");
         assert_eq!(human(1u128 << 80), "1.1e12 TiB");

@@ -16,7 +16,6 @@
 //! (`<name>.opt_m`, `<name>.opt_v`) and step count, and a JSON config under `__metadata__.config`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::autograd::Param;
@@ -84,8 +83,8 @@ impl Checkpoint {
         !c
     }
 
-    /// Write to `path` atomically, with the checksum of the contents.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// The header (length, JSON with the checksum, padding) of the file.
+    fn header(&self) -> Result<Vec<u8>> {
         let mut metadata = self.metadata.clone();
         metadata.insert(CHECKSUM_KEY.into(), format!("{:08x}", self.digest()));
         let mut header = serde_json::Map::new();
@@ -105,20 +104,43 @@ impl Checkpoint {
             offset += 4 * n;
         }
         header.insert("__metadata__".into(), serde_json::to_value(&metadata).unwrap_or_default());
-        let mut h = serde_json::to_vec(&serde_json::Value::Object(header)).map_err(|e| bad(path, e.to_string()))?;
+        let mut h = serde_json::to_vec(&serde_json::Value::Object(header))
+            .map_err(|e| Error::config("checkpoint header", "?", e.to_string()))?;
         while h.len() % 8 != 0 {
             h.push(b' ');
         }
+        let mut out = (h.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(&h);
+        Ok(out)
+    }
+
+    /// The header, then the data, streamed to `w` (a checkpoint of gigabytes is not copied).
+    fn write_to(&self, header: &[u8], w: &mut impl std::io::Write) -> std::io::Result<()> {
+        w.write_all(header)?;
+        for t in self.tensors.values() {
+            for c in t.words.chunks(1 << 14) {
+                let bytes: Vec<u8> = c.iter().flat_map(|x| x.to_le_bytes()).collect();
+                w.write_all(&bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The file's bytes, with the checksum of the contents.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let header = self.header()?;
+        let mut out = Vec::new();
+        self.write_to(&header, &mut out).map_err(|e| Error::io("checkpoint", e))?;
+        Ok(out)
+    }
+
+    /// Write to `path` atomically (a temporary sibling, synced, then renamed).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let header = self.header()?;
         let tmp = tmp_path(path);
         let write = || -> std::io::Result<()> {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            f.write_all(&(h.len() as u64).to_le_bytes())?;
-            f.write_all(&h)?;
-            for t in self.tensors.values() {
-                for w in &t.words {
-                    f.write_all(&w.to_le_bytes())?;
-                }
-            }
+            self.write_to(&header, &mut f)?;
             f.into_inner().map_err(|e| e.into_error())?.sync_all()
         };
         if let Err(e) = write() {
@@ -131,9 +153,14 @@ impl Checkpoint {
         })
     }
 
-    /// Read and check the structure of `path` (header, dtypes, offsets).
+    /// Read and check the structure of `path` (header, dtypes, offsets, checksum).
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parse and check file bytes (`path` names the file in errors).
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         if bytes.len() < 8 {
             return Err(bad(path, format!("{} bytes: too short for a safetensors header", bytes.len())));
         }

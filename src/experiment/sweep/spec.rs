@@ -211,7 +211,12 @@ impl SweepFile {
     /// Read and check a sweep file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let s: SweepFile = parse_toml(&text, path)?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parse and check sweep-file text (`path` names it in errors).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
+        let s: SweepFile = parse_toml(text, path)?;
         s.validate()?;
         Ok(s)
     }
