@@ -47,6 +47,10 @@ enum Cmd {
         /// `crowd` only: evaluate this task case of §VI-A (I, II or III).
         #[arg(long)]
         case: Option<String>,
+        /// Print the memory the run would allocate (its estimate, term by term, and the limit)
+        /// and exit without running.
+        #[arg(long)]
+        memory: bool,
     },
     /// Run a paper's experiments and write its tables and figures (resumable: rerun to continue).
     Reproduce {
@@ -410,7 +414,9 @@ fn main() -> ExitCode {
         std::env::set_var(mecrl::memory::ENV_MAX_MEMORY, m);
     }
     let res = match cli.cmd {
-        Cmd::Run { config, backend, seed, out, quiet, case } => cmd_run(&config, backend, seed, out, quiet, case),
+        Cmd::Run { config, backend, seed, out, quiet, case, memory } => {
+            cmd_run(&config, backend, seed, out, quiet, case, memory)
+        }
         Cmd::Reproduce { what: ReproduceCmd::Dirs { quick, seed, out, backend, quiet } } => {
             cmd_reproduce_dirs(quick, seed, out, &backend, quiet)
         }
@@ -504,9 +510,24 @@ fn cmd_run(
     out: Option<PathBuf>,
     quiet: bool,
     case: Option<String>,
+    memory: bool,
 ) -> anyhow::Result<()> {
     let mut cfg = AnyConfig::load(path)?;
     cfg.override_with(backend, seed, out, case)?;
+    if memory {
+        let need = cfg.memory();
+        println!("{:<32} {:>12}  what", "field = value", "bytes");
+        for p in &need.parts {
+            println!("{:<32} {:>12}  {}", format!("{} = {}", p.field, p.value), mecrl::memory::human(p.bytes), p.what);
+        }
+        println!("{:<32} {:>12}  the program itself", "", mecrl::memory::human(mecrl::memory::BASE));
+        println!("{:<32} {:>12}", "total", mecrl::memory::human(need.total()));
+        match mecrl::memory::budget()? {
+            Some(b) => println!("limit: {} ({})", mecrl::memory::human(b.bytes), b.source),
+            None => println!("limit: unknown here (nothing is refused by estimate)"),
+        }
+        return Ok(());
+    }
     cfg.check_memory()?;
     let be = pick_backend(cfg.backend())?;
     let mut bar = Progress::new(&format!("run {}", path.display()), cfg.work_units(), quiet);

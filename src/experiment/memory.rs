@@ -8,9 +8,9 @@
 use crate::memory::{product, Need};
 
 /// 32-bit words of a parameter set of `params` weights while training: weights, gradients,
-/// two Adam moments and one copy (target network or snapshot).
+/// two Adam moments, one copy (target network or snapshot) and the update's temporaries.
 fn training_words(params: u128) -> u128 {
-    params.saturating_mul(5)
+    params.saturating_mul(6)
 }
 
 /// Weights of an MLP with layer sizes `sizes` (biases included).
@@ -41,10 +41,11 @@ pub fn mec_env(m: &crate::env::mec::MecConfig, batch: usize, batch_field: &str) 
     need
 }
 
-/// The Lévy search's population, candidates and bins: B · P · (6N + 4M + 4) words.
+/// The Lévy search's population, candidates and bins: B · P · (3N + 2M + 2) words (the
+/// decisions, and in `paper` mode the f and p populations, with the bins).
 fn levy(l: &crate::search::levy::LevyConfig, m: &crate::env::mec::MecConfig, batch: usize, prefix: &str) -> Need {
     let mut need = Need::new();
-    let per = u(m.n_iotd).saturating_mul(6).saturating_add(u(m.n_mec) * 4 + 4);
+    let per = u(m.n_iotd).saturating_mul(3).saturating_add(u(m.n_mec) * 2 + 2);
     need.words(
         &format!("{prefix}population"),
         l.population,
@@ -260,7 +261,9 @@ pub fn o2o(c: &super::o2o::O2oRunConfig) -> Need {
     need
 }
 
-/// The `endedge` environment: per instance D · (5W + 2E + 12) + C · E words (env.rs).
+/// The `endedge` environment: per instance D · (5W + 6E + 40) + C · E words (env.rs: rings of
+/// W, predictions, counters, observation and mask; the contract's buffers and the runner's
+/// downloads of them).
 pub fn endedge_env(
     e: &crate::env::endedge::EndedgeConfig,
     devices: usize,
@@ -269,7 +272,7 @@ pub fn endedge_env(
     d_field: &str,
 ) -> Need {
     let w = u(e.deadline_slots as usize) + 1;
-    let per = product(&[u(devices), (w * 5).saturating_add(u(e.servers) * 2 + 12)])
+    let per = product(&[u(devices), (w * 5).saturating_add(u(e.servers) * 6 + 40)])
         .saturating_add(product(&[u(e.load_history), u(e.servers)]));
     let mut need = Need::new();
     if devices >= batch {
