@@ -473,18 +473,22 @@ fn reproduce(system: &str, out: &str, quick: bool, seed: u64, backend: &str) -> 
         "dirs" => mecrl::experiment::dirs_reproduce::reproduce(quick, seed, dir, be, &mut |_| {}).map_err(err),
         "mrlco" => {
             let cfg = mecrl::experiment::mrlco::paper_config(quick, seed).map_err(err)?;
+            mecrl::experiment::AnyConfig::Mrlco(cfg.clone()).check_memory().map_err(err)?;
             mecrl::experiment::mrlco::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
         "mappo" => {
             let cfg = mecrl::experiment::mappo::paper_config(quick, seed).map_err(err)?;
+            mecrl::experiment::AnyConfig::Mappo(cfg.clone()).check_memory().map_err(err)?;
             mecrl::experiment::mappo::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
         "o2o" => {
             let cfg = mecrl::experiment::o2o::paper_config(quick, seed).map_err(err)?;
+            mecrl::experiment::AnyConfig::O2o(cfg.clone()).check_memory().map_err(err)?;
             mecrl::experiment::o2o::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
         "crbdrqn" => {
             let cfg = mecrl::experiment::crbdrqn::paper_config(quick, seed).map_err(err)?;
+            mecrl::experiment::AnyConfig::Crbdrqn(cfg.clone()).check_memory().map_err(err)?;
             mecrl::experiment::crbdrqn::reproduce(&cfg, dir, be, &mut |_| {}).map_err(err)
         }
         other => Err(bad("reproduce.system", other, "expected dirs, mrlco, mappo, o2o or crbdrqn")),

@@ -562,6 +562,7 @@ fn cmd_reproduce_mrlco(quick: bool, seed: u64, out: Option<PathBuf>, backend: &s
     let dir =
         out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-mrlco-quick" } else { "runs/reproduce-mrlco" }));
     let cfg = mrlco::paper_config(quick, seed)?;
+    AnyConfig::Mrlco(cfg.clone()).check_memory()?;
     let mut bar = Progress::new("reproduce mrlco", mrlco::work_units(&cfg), quiet);
     let t0 = Instant::now();
     let md = mrlco::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
@@ -577,6 +578,7 @@ fn cmd_reproduce_mappo(quick: bool, seed: u64, out: Option<PathBuf>, backend: &s
     let dir =
         out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-mappo-quick" } else { "runs/reproduce-mappo" }));
     let cfg = mappo::paper_config(quick, seed)?;
+    AnyConfig::Mappo(cfg.clone()).check_memory()?;
     let mut bar = Progress::new("reproduce mappo", cfg.work_units(), quiet);
     let t0 = Instant::now();
     let md = mappo::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
@@ -599,6 +601,7 @@ fn cmd_reproduce_crbdrqn(
         PathBuf::from(if quick { "runs/reproduce-crbdrqn-quick" } else { "runs/reproduce-crbdrqn" })
     });
     let cfg = crbdrqn::paper_config(quick, seed)?;
+    AnyConfig::Crbdrqn(cfg.clone()).check_memory()?;
     let mut bar = Progress::new("reproduce crbdrqn", cfg.work_units(), quiet);
     let t0 = Instant::now();
     let md = crbdrqn::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
@@ -614,6 +617,7 @@ fn cmd_reproduce_o2o(quick: bool, seed: u64, out: Option<PathBuf>, backend: &str
     let dir =
         out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-o2o-quick" } else { "runs/reproduce-o2o" }));
     let cfg = o2o::paper_config(quick, seed)?;
+    AnyConfig::O2o(cfg.clone()).check_memory()?;
     let mut bar = Progress::new("reproduce o2o", cfg.work_units(), quiet);
     let t0 = Instant::now();
     let md = o2o::reproduce(&cfg, &dir, be, &mut |k| bar.inc(k))?;
