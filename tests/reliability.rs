@@ -198,3 +198,19 @@ fn an_overflow_names_its_field_and_numbers_stay_short() {
     let e = AnyConfig::from_toml("[mec]\nkappa = -1e300\n", Path::new("t.toml")).unwrap_err().to_string();
     assert!(e.contains("`mec.kappa` = -1e300"), "{e}");
 }
+
+/// Before: `dag generate` held every graph before writing the first, whatever `--count`.
+#[test]
+fn dag_generate_refuses_a_count_it_cannot_hold() {
+    let d = tmpdir("generate");
+    let o = mecrl()
+        .args(["dag", "generate", "--n", "50", "--count", "4000000000", "--out"])
+        .arg(d.join("g"))
+        .env("MECRL_MAX_MEMORY", "8G")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("`--count` = 4000000000"), "{err}");
+    assert_eq!(std::fs::read_dir(d.join("g")).unwrap().count(), 0, "nothing written");
+}

@@ -100,8 +100,19 @@ pub fn baselines(
 /// before the first is written, so a failure leaves no partial set behind. Returns the report.
 pub fn generate(cfg: &DagGenConfig, count: u32, seed: u64, out: &Path) -> Result<String> {
     cfg.validate()?;
-    let dags = (0..count).map(|k| gen::generate(cfg, seed, k)).collect::<Result<Vec<_>>>()?;
+    // The folder first (an unwritable one is found before the work); the graphs are all held
+    // before the first is written: their memory is checked first too.
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let n = cfg.n as u128;
+    let mut need = crate::memory::Need::new();
+    need.words(
+        "--count",
+        count,
+        "the graphs (and their DOT text)",
+        crate::memory::product(&[count as u128, n, 2 * n + 32]),
+    );
+    need.check()?;
+    let dags = (0..count).map(|k| gen::generate(cfg, seed, k)).collect::<Result<Vec<_>>>()?;
     for (k, d) in dags.iter().enumerate() {
         dot::write_dot_file(d, &out.join(format!("random.{}.{k}.gv", cfg.n)))?;
     }

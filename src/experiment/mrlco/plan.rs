@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::results::write_atomic;
 use crate::algo::mrlco::{load_policy, Task};
 use crate::backend::Backend;
 use crate::env::dag::eval::{evaluate_all, DagMethod};
@@ -21,6 +20,7 @@ use crate::error::Result;
 /// to `out` (file, tasks, the policy's latency, the heuristics', the plan in rank order).
 /// Returns the report (means, decisions per second).
 pub fn plan(policy: &Path, files: &[PathBuf], sys: &DagSystem, be: Arc<dyn Backend>, out: &Path) -> Result<String> {
+    crate::output::check_writable(out, "--out")?;
     sys.validate()?;
     let (cfg, method, net) = load_policy(&be, policy)?;
     let dags: Vec<Dag> = files.iter().map(|f| dot::read_dot(f)).collect::<Result<_>>()?;
@@ -64,7 +64,7 @@ pub fn plan(policy: &Path, files: &[PathBuf], sys: &DagSystem, be: Arc<dyn Backe
         let p: String = plans[i].iter().map(|a| char::from(b'0' + *a as u8)).collect();
         let _ = writeln!(csv, ",{p}");
     }
-    write_atomic(out, csv.as_bytes())?;
+    crate::output::write_output(out, "--out", csv.as_bytes())?;
     let mut r = format!(
         "{} graphs, policy {} ({}, {} LSTM units; {}), {:?} semantics, {} Mbps; mean latency (s):\n",
         files.len(),
