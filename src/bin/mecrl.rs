@@ -688,7 +688,12 @@ fn cmd_coop_log(a: &CoopLogArgs) -> anyhow::Result<()> {
     cfg.validate()?;
     let h = mecrl::env::coop::Heuristic::parse(&a.method)?;
     let be = pick_backend(&a.backend)?;
-    let (rows, sr) = mecrl::experiment::coop::write_log(&cfg, h, a.batch, a.episodes, a.seed, be, &a.out)?;
+    let slots = a.episodes as u64 * cfg.episode_slots() as u64;
+    let mut bar = Progress::new("coop log", slots, false);
+    let run = mecrl::experiment::coop::LogRun { method: h, batch: a.batch, episodes: a.episodes, seed: a.seed };
+    let done = mecrl::experiment::coop::write_log(&cfg, run, be, &a.out, &mut |k| bar.inc(k));
+    bar.finish();
+    let (rows, sr) = done?;
     println!("{}: {rows} transitions of {} ({} nodes), success rate {sr:.4}", a.out.display(), h.name(), cfg.n_nodes);
     Ok(())
 }

@@ -260,18 +260,30 @@ pub fn run(cfg: &CoopRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
     Ok(report(cfg, &backend.describe(), &results))
 }
 
-/// `mecrl coop log`: run `episodes` episodes of heuristic `h` on `batch` instances and write
-/// the task log as an offline data set (`docs/coop.md`) to `out`. Returns the rows written and
-/// the success rate (eq. 9) of the logged episodes.
+/// What `mecrl coop log` runs: `episodes` episodes of heuristic `method` on `batch` instances.
+#[derive(Clone, Copy, Debug)]
+pub struct LogRun {
+    /// The heuristic whose decisions are logged.
+    pub method: Heuristic,
+    /// Instances per episode.
+    pub batch: usize,
+    /// Episodes (1..=65536).
+    pub episodes: u32,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// `mecrl coop log`: run `run` and write the task log as an offline data set (`docs/coop.md`)
+/// to `out`, streamed (`tick(1)` per slot). Returns the rows written and the success rate
+/// (eq. 9) of the logged episodes.
 pub fn write_log(
     cfg: &CoopConfig,
-    h: Heuristic,
-    batch: usize,
-    episodes: u32,
-    seed: u64,
+    run: LogRun,
     backend: Arc<dyn Backend>,
     out: &std::path::Path,
+    tick: &mut dyn FnMut(u64),
 ) -> Result<(usize, f64)> {
+    let LogRun { method: h, batch, episodes, seed } = run;
     if episodes == 0 || episodes > 0x10000 {
         return Err(Error::config("episodes", episodes, "must be in 1..=65536"));
     }
@@ -302,8 +314,10 @@ pub fn write_log(
     )?;
     let mut env = CoopEnv::new(backend, cfg, batch, seed)?;
     let mut w = crate::env::coop::dataset::DatasetWriter::new(&scratch, cfg.n_nodes as u32, Some(h), seed)?;
-    let stats =
-        crate::env::coop::dataset::collect_into(&mut env, h, 0, episodes, seed, &mut |slot| w.append(slot, out))?;
+    let stats = crate::env::coop::dataset::collect_into(&mut env, h, 0, episodes, seed, &mut |slot| {
+        tick(1);
+        w.append(slot, out)
+    })?;
     let rows = w.finish(out)?;
     let all: Vec<Stats> = stats.into_iter().flatten().collect();
     Ok((rows as usize, CoopResult::from_stats("base", f64::NAN, h, &all).success_rate))
