@@ -9,14 +9,9 @@ use mecrl::env::dag::model::{DagSystem, HeftMode, Prepared, Scratch, Semantics};
 use mecrl::env::dag::optimal::optimal_batch;
 use mecrl::env::dag::Dag;
 
-/// Task sizes (bytes) of at least one byte, as the generator makes them: every task then
-/// has a weight w > 0 in the rank (10), which docs/dag.md relies on.
-pub fn sizes() -> BoxedStrategy<f64> {
-    (1.0f64..60_000.0).boxed()
-}
-
 /// Every task size the DOT reader accepts (finite, ≥ 0): 0 and fractions of a byte (which
-/// `reference` truncates to 0) included.
+/// `reference` truncates to 0) included — a weight w = 0 in the rank (10), where the parents-first
+/// order matters.
 pub fn any_sizes() -> BoxedStrategy<f64> {
     prop_oneof![Just(0.0f64), 0.0f64..1.0, 1.0f64..60_000.0].boxed()
 }
