@@ -96,7 +96,8 @@ pub fn dirs(c: &super::dirs::DirsRunConfig) -> Need {
         "dirs.minibatch",
         d.minibatch,
         "minibatch activations and gradients",
-        product(&[u(d.minibatch), m, width.saturating_mul(3).saturating_add(n)]),
+        // Per unit: its input, pre-activation, activation and their gradients.
+        product(&[u(d.minibatch), m, width.saturating_mul(6).saturating_add(n)]),
     );
     let row = product(&[m, n]).saturating_add(n + 2);
     need.words("dirs.replay_capacity", d.replay_capacity, "replay memory", product(&[u(d.replay_capacity), row]));
