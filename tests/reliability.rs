@@ -214,3 +214,32 @@ fn dag_generate_refuses_a_count_it_cannot_hold() {
     assert!(err.contains("`--count` = 4000000000"), "{err}");
     assert_eq!(std::fs::read_dir(d.join("g")).unwrap().count(), 0, "nothing written");
 }
+
+/// A sweep of a learner: its points run under the sweep's point locks and take no second lock on
+/// the same file (the work-directory lock is `mecrl run`'s).
+#[test]
+fn a_sweep_of_a_learner_runs_its_points() {
+    let d = tmpdir("sweep-learner");
+    std::fs::write(
+        d.join("dirs.toml"),
+        "system = \"dirs\"\nbackend = \"cpu\"\ninference_batch = 0\neval_steps = 1\n[mec]\nn_iotd = 4\n\
+         [dirs]\ndemonstrations = 2\nt_d = 2\nt_drl = 4\nminibatch = 2\n[dirs.levy]\npopulation = 2\ngenerations = 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("sweep.toml"),
+        format!(
+            "name = \"s\"\nbase = \"dirs.toml\"\nseeds = 1\nout_dir = {:?}\n[grid]\n\"dirs.lr\" = [0.001, 0.002]\n",
+            d.join("out")
+        ),
+    )
+    .unwrap();
+    let o = mecrl().arg("sweep").arg(d.join("sweep.toml")).args(["--workers", "1", "--quiet"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let done = std::fs::read_dir(d.join("out/s/points"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("manifest.json").exists())
+        .count();
+    assert_eq!(done, 2, "{err}");
+}

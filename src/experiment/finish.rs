@@ -60,10 +60,11 @@ fn run_into(
     exact: bool,
 ) -> Result<Finished> {
     cfg.check_memory()?;
-    // A learner's work directory (its checkpoints) is one run's at a time.
+    // A learner's work directory (its checkpoints) is one run's at a time; a sweep's point
+    // (`exact`) is run under the sweep's lock of that point already.
     let _lock = match cfg.work_dir() {
-        Some(_) => Some(super::rundir::RunLock::take(cfg.out_dir(), cfg.name())?),
-        None => None,
+        Some(_) if !exact => Some(super::rundir::RunLock::take(cfg.out_dir(), cfg.name())?),
+        _ => None,
     };
     // The (hidden, temporary) run directory first: an output folder that cannot be written
     // is found before the work, not after it.

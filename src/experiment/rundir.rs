@@ -85,8 +85,8 @@ impl RunDir {
 }
 
 /// The lock of a learner's work directory `<out_dir>/<name>.partial/`: held by one run at a
-/// time, in `<out_dir>/.<name>.lock` (a run name never starts with a dot). The file stays; the
-/// lock (flock) ends with the process, however it ends.
+/// time, in `<out_dir>/.<name>.partial.lock` (a run name never starts with a dot). The file
+/// stays; the lock (flock) ends with the process, however it ends.
 pub struct RunLock {
     _file: std::fs::File,
 }
@@ -97,7 +97,7 @@ impl RunLock {
     pub fn take(parent: &Path, name: &str) -> Result<Self> {
         use std::io::{Read, Seek, Write};
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        let path = parent.join(format!(".{name}.lock"));
+        let path = parent.join(format!(".{name}.partial.lock"));
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
