@@ -98,13 +98,7 @@ impl RunLock {
         use std::io::{Read, Seek, Write};
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         let path = parent.join(format!(".{name}.partial.lock"));
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut f = lock_file(&path)?;
         match f.try_lock() {
             Ok(()) => {
                 let me = format!("pid {} since {}", std::process::id(), unix_now());
@@ -131,6 +125,18 @@ impl RunLock {
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
         }
     }
+}
+
+/// A lock file opened (created if missing, never truncated) for `try_lock` / `lock` (flock);
+/// the runs' and the sweeps' locks.
+pub fn lock_file(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
 }
 
 fn unix_now() -> String {

@@ -16,7 +16,7 @@
 //! (`<name>.opt_m`, `<name>.opt_v`) and step count, and a JSON config under `__metadata__.config`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::autograd::Param;
 use crate::error::{Error, Result};
@@ -115,7 +115,7 @@ impl Checkpoint {
     }
 
     /// The header, then the data, streamed to `w` (a checkpoint of gigabytes is not copied).
-    fn write_to(&self, header: &[u8], w: &mut impl std::io::Write) -> std::io::Result<()> {
+    fn write_to<W: std::io::Write + ?Sized>(&self, header: &[u8], w: &mut W) -> std::io::Result<()> {
         w.write_all(header)?;
         for t in self.tensors.values() {
             for c in t.words.chunks(1 << 14) {
@@ -134,23 +134,11 @@ impl Checkpoint {
         Ok(out)
     }
 
-    /// Write to `path` atomically (a temporary sibling, synced, then renamed).
+    /// Write to `path` atomically, by the rule of [`crate::output`] (a temporary sibling,
+    /// synced, then renamed; a folder refused).
     pub fn save(&self, path: &Path) -> Result<()> {
         let header = self.header()?;
-        let tmp = tmp_path(path);
-        let write = || -> std::io::Result<()> {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            self.write_to(&header, &mut f)?;
-            f.into_inner().map_err(|e| e.into_error())?.sync_all()
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(path, e));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })
+        crate::output::write_output_with(path, "checkpoint", &mut |w| self.write_to(&header, w))
     }
 
     /// Read and check the structure of `path` (header, dtypes, offsets, checksum).
@@ -271,11 +259,6 @@ impl Checkpoint {
         }
         Ok(())
     }
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint");
-    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
 /// Save parameters, the optimizer's state (when given) and `config` (any serializable value).

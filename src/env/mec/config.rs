@@ -166,14 +166,14 @@ impl MecConfig {
         let p_local = self.p_local();
         if !(p_local.is_finite() && p_local <= f32::MAX as f64) {
             // Named: the factor that makes it overflow (ν as the exponent, or κ, or f_local).
-            let (field, value) =
-                if self.f_local_hz.powf(self.nu).is_finite() && self.f_local_hz.powf(self.nu) <= f32::MAX as f64 {
-                    ("mec.kappa", self.kappa)
-                } else if self.nu > 3.0 {
-                    ("mec.nu", self.nu)
-                } else {
-                    ("mec.f_local_hz", self.f_local_hz)
-                };
+            let f_nu = self.f_local_hz.powf(self.nu);
+            let (field, value) = if f_nu.is_finite() && f_nu <= f32::MAX as f64 {
+                ("mec.kappa", self.kappa)
+            } else if self.nu > 3.0 {
+                ("mec.nu", self.nu)
+            } else {
+                ("mec.f_local_hz", self.f_local_hz)
+            };
             return Err(Error::config(
                 field,
                 value,

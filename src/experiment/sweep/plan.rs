@@ -353,11 +353,7 @@ pub struct SweepLock {
     _file: std::fs::File,
 }
 
-/// A lock file (created if missing, never truncated) to take `flock` on: the sweep's and each
-/// point's.
-pub fn lock_file(path: &Path) -> Result<std::fs::File> {
-    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| Error::io(path, e))
-}
+pub use crate::experiment::rundir::lock_file;
 
 impl SweepLock {
     /// Take the lock of `dir` or fail at once naming the directory.
