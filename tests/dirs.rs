@@ -218,6 +218,7 @@ fn bad_configs_are_typed_errors_naming_the_field() {
         (DirsConfig { demo_beta: 2.0, ..DirsConfig::default() }, "dirs.demo_beta"),
         (DirsConfig { replay_capacity: 0, ..DirsConfig::default() }, "dirs.replay_capacity"),
         (DirsConfig { hidden: vec![80, 0], ..DirsConfig::default() }, "dirs.hidden"),
+        (DirsConfig { accuracy_tolerance: -0.1, ..DirsConfig::default() }, "dirs.accuracy_tolerance"),
     ];
     for (cfg, field) in cases {
         match Dirs::new(be.clone(), &mec(), &cfg) {
@@ -225,8 +226,47 @@ fn bad_configs_are_typed_errors_naming_the_field() {
             other => panic!("{field}: expected a config error, got {:?}", other.err()),
         }
     }
+    // The exact optimum needs equal task cycles.
+    let het = MecConfig { task_cycles_max: Some(2e9), ..mec() };
+    let opt = DirsConfig { demo_solver: dirs::DemoSolver::Optimal, ..DirsConfig::default() };
+    match Dirs::new(be.clone(), &het, &opt) {
+        Err(Error::Config { field, .. }) => assert_eq!(field, "dirs.demo_solver"),
+        other => panic!("expected a config error, got {:?}", other.err()),
+    }
     // An environment of another size is refused, not misread.
     let d = Dirs::new(be.clone(), &mec(), &small(1)).unwrap();
     let other = MecEnv::new(be, &MecConfig { n_iotd: 11, ..mec() }, 2, 1).unwrap();
     assert!(matches!(d.decide(&other), Err(Error::Shape { .. })));
+}
+
+/// `demo_solver = "optimal"`: the labels are a function of the instance (two runs with other
+/// seeds label the same states alike, where two Lévy searches disagree), no Lévy label beats
+/// them, and the set accuracy is never below the accuracy.
+#[test]
+fn optimal_demonstrations_are_canonical_and_no_search_beats_them() {
+    let be = cpu();
+    let cfg = MecConfig { n_iotd: 30, ..mec() };
+    let labels = |seed: u64, solver| {
+        let d = Dirs::new(be.clone(), &cfg, &DirsConfig { seed, demo_solver: solver, ..small(seed) }).unwrap();
+        // The same states for every run: one fixed layout seed, not the run's.
+        let mut env = MecEnv::new(be.clone(), &cfg, 4, 77).unwrap();
+        let mut d = d;
+        let demos = d.demonstrations(&mut env, 32, false).unwrap();
+        let idx: Vec<u32> = (0..demos.len() as u32).collect();
+        let (_, l, _) = demos.set.gather(&be.upload(&idx).unwrap(), demos.len()).unwrap();
+        let acc = d.accuracies(&demos).unwrap();
+        assert!(acc.exact <= acc.set && acc.set <= 1.0, "{acc:?}");
+        (be.download(&l).unwrap(), demos.objective.clone())
+    };
+    let (a1, f1) = labels(1, dirs::DemoSolver::Optimal);
+    let (a2, f2) = labels(2, dirs::DemoSolver::Optimal);
+    assert_eq!(a1, a2, "optimal labels do not depend on the run's seed");
+    assert_eq!(f1, f2);
+    let (l1, g1) = labels(1, dirs::DemoSolver::Levy);
+    let (l2, _) = labels(2, dirs::DemoSolver::Levy);
+    let agree = l1.iter().zip(&l2).filter(|(x, y)| x == y).count() as f64 / l1.len() as f64;
+    eprintln!("Lévy labels of two seeds agree on {:.1}% of decisions", 100.0 * agree);
+    for (k, (o, l)) in f1.iter().zip(&g1).enumerate() {
+        assert!(*o <= l * (1.0 + 1e-5), "state {k}: optimum {o} above the Lévy label's {l}");
+    }
 }

@@ -147,7 +147,7 @@ static __device__ __forceinline__ float mec_objective_paper_row(
 
 // eq. (3) `channel_gain`.
 static __device__ __forceinline__ float mec_channel_gain(float beta0, float fading, float d2, float d2_min) {
-    return beta0 * fading / fmaxf(d2, d2_min);
+    return beta0 * fmaxf(fading, 2.98023223876953125e-8f) / fmaxf(d2, d2_min);  // FADING_MIN = 2^-25
 }
 
 // `optimal_power` (eq. 13, power part): Newton from above on (1+t) ln(1+t) - t = phi_T c / phi_E.

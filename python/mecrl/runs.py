@@ -53,10 +53,12 @@ def run(config, backend: str | None = None, seed: int | None = None, out: str | 
 
 
 def reproduce(system: str, quick: bool = False, seed: int = 1, out: str | os.PathLike | None = None,
-              backend: str = "cpu") -> dict:
+              backend: str = "cpu", profile: str = "mecrl") -> dict:
     """`mecrl reproduce <system> [--quick]` (dirs, mrlco, mappo, o2o, crbdrqn): the paper's tables and figures in
-    `out` (default runs/reproduce-<system>[-quick], resumable). Returns {"dir", "summary",
+    `out` (default runs/reproduce-<system>[-quick][-calibrated], resumable). `profile` (dirs only):
+    the `mec` constants, "mecrl" or "calibrated" (docs/mec.md "Profiles"). Returns {"dir", "summary",
     "tables"}: the directory, the summary (markdown) and every CSV there as columns."""
-    d = Path(out) if out is not None else Path("runs") / (f"reproduce-{system}" + ("-quick" if quick else ""))
-    md = _native.reproduce(system, str(d), quick, seed, backend)
+    tail = ("-quick" if quick else "") + ("" if profile == "mecrl" else f"-{profile}")
+    d = Path(out) if out is not None else Path("runs") / (f"reproduce-{system}" + tail)
+    md = _native.reproduce(system, str(d), quick, seed, backend, profile)
     return {"dir": d, "summary": md, "tables": _tables(d)}

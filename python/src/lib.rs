@@ -464,13 +464,19 @@ fn run(
 /// `mecrl reproduce <system>`: a paper's tables and figures into `out` (resumable). Returns
 /// the summary in markdown.
 #[pyfunction]
-#[pyo3(signature = (system, out, quick = false, seed = 1, backend = "cpu"))]
-fn reproduce(system: &str, out: &str, quick: bool, seed: u64, backend: &str) -> PyResult<String> {
+#[pyo3(signature = (system, out, quick = false, seed = 1, backend = "cpu", profile = "mecrl"))]
+fn reproduce(system: &str, out: &str, quick: bool, seed: u64, backend: &str, profile: &str) -> PyResult<String> {
     let choice: mecrl::BackendChoice = backend.parse().map_err(err)?;
     let (be, _) = mecrl::backend::select(choice).map_err(err)?;
     let dir = std::path::Path::new(out);
+    if system != "dirs" && profile != "mecrl" {
+        return Err(err(mecrl::Error::config("profile", profile, "only `reproduce(\"dirs\")` has profiles")));
+    }
     match system {
-        "dirs" => mecrl::experiment::dirs_reproduce::reproduce(quick, seed, dir, be, &mut |_| {}).map_err(err),
+        "dirs" => {
+            let profile = mecrl::env::mec::MecProfile::parse(profile).map_err(err)?;
+            mecrl::experiment::dirs_reproduce::reproduce(quick, seed, profile, dir, be, &mut |_| {}).map_err(err)
+        }
         "mrlco" => {
             let cfg = mecrl::experiment::mrlco::paper_config(quick, seed).map_err(err)?;
             mecrl::experiment::AnyConfig::Mrlco(cfg.clone()).check_memory().map_err(err)?;

@@ -38,7 +38,8 @@ fn mec_key() -> vec2<u32> {
 
 // Eq. (3): h = beta0 l / max(d2, d2_min).
 fn mec_channel_gain(beta0: f32, fading: f32, d2: f32, d2_min: f32) -> f32 {
-    return pm_keep(pm_keep(beta0 * fading) / max(pm_keep(d2), d2_min));
+    // FADING_MIN = 2^-25 (src/env/mec/model.rs)
+    return pm_keep(pm_keep(beta0 * max(fading, bitcast<f32>(0x33000000u))) / max(pm_keep(d2), d2_min));
 }
 
 // The transmit power minimizing (phi_T + phi_E p) D / r(p) on (0, P_max] (eq. 13, power part).

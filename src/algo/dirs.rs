@@ -26,6 +26,7 @@ use super::replay::{Replay, ReplayConfig, Transposer};
 use crate::algo::dirs::kernels::{DIRS_LOSS_GRAD, DIRS_LOSS_ROWS, DIRS_LOSS_TOTAL, DIRS_VOTE};
 use crate::autograd::Tape;
 use crate::backend::{Backend, Buffer};
+use crate::env::mec::optimum::optimum_batch;
 use crate::env::mec::{Heuristic, MecConfig, MecEnv};
 use crate::error::{Error, Result};
 use crate::nn::{Mlp, OptimConfig, Optimizer};
@@ -42,7 +43,7 @@ pub mod config;
 pub mod kernels;
 pub mod loss;
 
-pub use config::{DemoInit, DirsConfig};
+pub use config::{DemoInit, DemoSolver, DirsConfig};
 pub use loss::*;
 
 /// The maximum vote on the device: logits z [M, R, N] → decisions [R, N] u32.
@@ -92,6 +93,38 @@ fn demo_start(env: &MecEnv, init: DemoInit) -> Result<Buffer> {
     env.heuristic_dev(h)
 }
 
+/// Table II's hits of one instance: (decisions equal to the label, decisions in the label's
+/// set). IoTD i's decision d is in the set when d = label_i or the label with a_i := d has
+/// Σ Φ ≤ (1 + `tol`)·Σ Φ(label) — eq. (11) with the exact allocation: Σ cost[i, a_i] +
+/// c·Σ_j S_j², c = φ_T / F_max, S_j = Σ_{a_i = j} √F_i. `cost` [N, M+1], `sqrt_f` \[N\].
+pub fn decision_hits(cost: &[f32], sqrt_f: &[f32], label: &[u32], vote: &[u32], c: f64, tol: f64) -> (usize, usize) {
+    let n = label.len();
+    let w = cost.len() / n.max(1);
+    let mut s = vec![0.0f64; w];
+    let mut base = 0.0;
+    for i in 0..n {
+        s[label[i] as usize] += sqrt_f[i] as f64;
+        base += cost[i * w + label[i] as usize] as f64;
+    }
+    base += c * s[1..].iter().map(|x| x * x).sum::<f64>();
+    let cpu = |j: usize, delta: f64| if j == 0 { 0.0 } else { c * ((s[j] + delta).powi(2) - s[j] * s[j]) };
+    let (mut exact, mut set) = (0, 0);
+    for i in 0..n {
+        let (d, l) = (vote[i] as usize, label[i] as usize);
+        if d == l {
+            exact += 1;
+            set += 1;
+        } else if d < w {
+            let f = sqrt_f[i] as f64;
+            let change = cost[i * w + d] as f64 - cost[i * w + l] as f64 + cpu(d, f) + cpu(l, -f);
+            if change <= tol * base {
+                set += 1;
+            }
+        }
+    }
+    (exact, set)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The algorithm
 // ---------------------------------------------------------------------------------------------
@@ -113,6 +146,20 @@ pub struct Demonstrations {
     pub set: Replay,
     /// Objective Σ Φ of each label (the search's best fitness), in generation order.
     pub objective: Vec<f32>,
+    /// Each demonstration's cost table [rows, N, M+1] and √F_i [rows, N] (host copies, for the
+    /// set accuracy of Table II).
+    cost: Vec<f32>,
+    sqrt_f: Vec<f32>,
+}
+
+/// Table II's two accuracies of the vote on a demonstration set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Accuracy {
+    /// Fraction of IoTD decisions equal to the label (the paper's accuracy).
+    pub exact: f64,
+    /// Fraction of IoTD decisions d that are the label's or as good within the tolerance: the
+    /// label with a_i := d has Σ Φ ≤ (1 + `accuracy_tolerance`)·Σ Φ(label).
+    pub set: f64,
 }
 
 impl Demonstrations {
@@ -226,6 +273,13 @@ impl Dirs {
     pub fn new(be: Arc<dyn Backend>, mec: &MecConfig, cfg: &DirsConfig) -> Result<Self> {
         cfg.validate()?;
         mec.validate()?;
+        if cfg.demo_solver == DemoSolver::Optimal && mec.task_cycles_max.is_some() {
+            return Err(Error::config(
+                "dirs.demo_solver",
+                "optimal",
+                "needs equal task cycles: unset mec.task_cycles_max or use \"levy\"",
+            ));
+        }
         let (n, m) = (mec.n_iotd, mec.n_mec);
         let mut sizes = vec![n];
         sizes.extend(&cfg.hidden);
@@ -313,30 +367,68 @@ impl Dirs {
         let mut set = Replay::new(self.be.clone(), cfg, self.mec.n_iotd, self.mec.n_mec, 0)?;
         let lc = LevyConfig { beta: self.cfg.demo_beta, ..self.cfg.levy.clone() };
         let mut objective = Vec::with_capacity(steps * b);
+        let (mut cost, mut sqrt_f) = (vec![], vec![]);
+        let p = env.params();
         for s in 0..steps {
-            let a0 = demo_start(env, self.cfg.demo_init)?;
-            let seed = rng::derive_seed(rng::derive_seed(self.cfg.seed, tag::DEMO_LEVY), s as u64 >> 16);
-            let r = levy::search(env, &lc, &a0, seed, (s & 0xffff) as u32, false, &mut |_| {})?;
-            set.push(&env.obs, &r.best_a, b, true)?;
+            let c = crate::backend::download_f32(&*self.be, &env.cost)?;
+            let sf = crate::backend::download_f32(&*self.be, &env.sqrt_f)?;
+            let label = match self.cfg.demo_solver {
+                DemoSolver::Levy => {
+                    let a0 = demo_start(env, self.cfg.demo_init)?;
+                    let seed = rng::derive_seed(rng::derive_seed(self.cfg.seed, tag::DEMO_LEVY), s as u64 >> 16);
+                    let r = levy::search(env, &lc, &a0, seed, (s & 0xffff) as u32, false, &mut |_| {})?;
+                    objective.extend(r.best_fit);
+                    r.best_a
+                }
+                DemoSolver::Optimal => {
+                    let n = self.mec.n_iotd;
+                    let (a, _) = optimum_batch(&c, &sf, n, self.mec.n_mec, p.f_max as f64, p.phi_t as f64)?;
+                    let a = self.be.upload(&a)?;
+                    objective.extend(crate::backend::download_f32(&*self.be, &env.objective_exact_dev(&a, 1)?)?);
+                    a
+                }
+            };
+            set.push(&env.obs, &label, b, true)?;
             if keep {
-                self.replay.push(&env.obs, &r.best_a, b, true)?;
+                self.replay.push(&env.obs, &label, b, true)?;
             }
-            objective.extend(r.best_fit);
+            cost.extend(c);
+            sqrt_f.extend(sf);
             env.step()?;
         }
-        Ok(Demonstrations { set, objective })
+        Ok(Demonstrations { set, objective, cost, sqrt_f })
     }
 
     /// Fraction of IoTD decisions where the vote equals the demonstration label (Table II).
     pub fn accuracy(&self, d: &Demonstrations) -> Result<f64> {
+        Ok(self.accuracies(d)?.exact)
+    }
+
+    /// Both accuracies of Table II ([`Accuracy`]) of the vote on the demonstrations `d`.
+    pub fn accuracies(&self, d: &Demonstrations) -> Result<Accuracy> {
         let rows = d.len();
         let idx: Vec<u32> = (0..rows as u32).collect();
         let (x, labels, _) = d.set.gather(&self.be.upload(&idx)?, rows)?;
         let a = self.be.download(&vote(&self.be, &self.logits(&x)?, rows)?)?;
         let want = self.be.download(&labels)?;
-        let n = rows * self.mec.n_iotd;
-        let hits = a[..n].iter().zip(&want[..n]).filter(|(x, y)| x == y).count();
-        Ok(hits as f64 / n as f64)
+        let (n, w) = (self.mec.n_iotd, self.mec.n_mec + 1);
+        let p = self.env.params();
+        let c = p.phi_t as f64 / p.f_max as f64;
+        let (mut exact, mut set) = (0usize, 0usize);
+        for k in 0..rows {
+            let (e, s) = decision_hits(
+                &d.cost[k * n * w..(k + 1) * n * w],
+                &d.sqrt_f[k * n..(k + 1) * n],
+                &want[k * n..(k + 1) * n],
+                &a[k * n..(k + 1) * n],
+                c,
+                self.cfg.accuracy_tolerance,
+            );
+            exact += e;
+            set += s;
+        }
+        let total = (rows * n).max(1) as f64;
+        Ok(Accuracy { exact: exact as f64 / total, set: set as f64 / total })
     }
 
     /// An environment with the training instances' layouts (the same seed and B) at channel
@@ -509,6 +601,19 @@ mod tests {
     use super::*;
 
     /// §V-C (5), the paper's example: outputs 0.7, 0.8, 0.2 → MEC 2; all below 0.5 → local.
+    /// Two IoTDs, one MEC, c = 0.1, √F = 1: label (1, 0), Σ Φ = 0.2 + 1 + 0.1 = 1.3. IoTD 0 local
+    /// instead: 1 + 1 = 2 (+54 %); IoTD 1 offloaded too: 0.2 + 0.95 + 0.4 = 1.55 (+19 %).
+    #[test]
+    fn decision_hits_hand_case() {
+        let cost = [1.0, 0.2, 1.0, 0.95];
+        let sf = [1.0, 1.0];
+        assert_eq!(decision_hits(&cost, &sf, &[1, 0], &[1, 0], 0.1, 0.0), (2, 2));
+        assert_eq!(decision_hits(&cost, &sf, &[1, 0], &[1, 1], 0.1, 0.1), (1, 1));
+        assert_eq!(decision_hits(&cost, &sf, &[1, 0], &[1, 1], 0.1, 0.2), (1, 2));
+        assert_eq!(decision_hits(&cost, &sf, &[1, 0], &[0, 1], 0.1, 0.2), (0, 1));
+        assert_eq!(decision_hits(&cost, &sf, &[1, 0], &[0, 1], 0.1, 0.6), (0, 2));
+    }
+
     #[test]
     fn vote_paper_example() {
         let logit = |p: f32| (p / (1.0 - p)).ln();

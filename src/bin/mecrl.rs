@@ -153,6 +153,9 @@ enum ReproduceCmd {
         /// Master seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The `mec` constants: mecrl (default) or calibrated (to Table III; docs/mec.md "Profiles").
+        #[arg(long, default_value = "mecrl")]
+        profile: String,
         /// Output directory (finished experiments there are reused).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -417,8 +420,8 @@ fn main() -> ExitCode {
         Cmd::Run { config, backend, seed, out, quiet, case, memory } => {
             cmd_run(&config, backend, seed, out, quiet, case, memory)
         }
-        Cmd::Reproduce { what: ReproduceCmd::Dirs { quick, seed, out, backend, quiet } } => {
-            cmd_reproduce_dirs(quick, seed, out, &backend, quiet)
+        Cmd::Reproduce { what: ReproduceCmd::Dirs { quick, seed, profile, out, backend, quiet } } => {
+            cmd_reproduce_dirs(quick, seed, &profile, out, &backend, quiet)
         }
         Cmd::Reproduce { what: ReproduceCmd::Mrlco { quick, seed, out, backend, quiet } } => {
             cmd_reproduce_mrlco(quick, seed, out, &backend, quiet)
@@ -542,14 +545,21 @@ fn cmd_run(
     Ok(())
 }
 
-fn cmd_reproduce_dirs(quick: bool, seed: u64, out: Option<PathBuf>, backend: &str, quiet: bool) -> anyhow::Result<()> {
+fn cmd_reproduce_dirs(
+    quick: bool,
+    seed: u64,
+    profile: &str,
+    out: Option<PathBuf>,
+    backend: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
     use mecrl::experiment::dirs_reproduce as dirs;
-    let be = pick_backend(backend)?;
-    let dir =
-        out.unwrap_or_else(|| PathBuf::from(if quick { "runs/reproduce-dirs-quick" } else { "runs/reproduce-dirs" }));
-    let mut bar = Progress::new("reproduce dirs", dirs::reproduce_work_units(quick, seed), quiet);
+    let (profile, be) = (mecrl::env::mec::MecProfile::parse(profile)?, pick_backend(backend)?);
+    let tail = if profile == Default::default() { String::new() } else { format!("-{}", profile.name()) };
+    let dir = out.unwrap_or_else(|| format!("runs/reproduce-dirs{}{tail}", if quick { "-quick" } else { "" }).into());
+    let mut bar = Progress::new("reproduce dirs", dirs::reproduce_work_units(quick, seed, profile), quiet);
     let t0 = Instant::now();
-    let md = dirs::reproduce(quick, seed, &dir, be, &mut |k| bar.inc(k))?;
+    let md = dirs::reproduce(quick, seed, profile, &dir, be, &mut |k| bar.inc(k))?;
     bar.finish();
     print!("{md}");
     println!("\nwall time {:.1} s; tables, figures and summary.md in {}", t0.elapsed().as_secs_f64(), dir.display());

@@ -128,6 +128,15 @@ pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
             100.0 * tr,
             100.0 * te
         ));
+        if let Some((sr, se)) = o.imitation_set {
+            table.push_str(&format!(
+                "  set accuracy (within {} of the label's objective): train {:.1}%, held-out {:.1}%  (labels: {:?})\n",
+                algo.accuracy_tolerance,
+                100.0 * sr,
+                100.0 * se,
+                algo.demo_solver
+            ));
+        }
     }
     table.push_str(&format!("online training: T_DRL = {} steps, {:.1} s in all\n", algo.t_drl, t_train));
     if let Some(t) = o.resumed_at {
@@ -165,6 +174,9 @@ pub fn run(cfg: &DirsRunConfig, backend: Arc<dyn Backend>, tick: &mut dyn FnMut(
     }
     if let Some((tr, te)) = imitation {
         summary.push(serde_json::json!({"imitation_train_accuracy": tr, "imitation_test_accuracy": te}));
+    }
+    if let Some((tr, te)) = o.imitation_set {
+        summary.push(serde_json::json!({"imitation_train_set_accuracy": tr, "imitation_test_set_accuracy": te}));
     }
     summary.push(serde_json::json!({"pretrain_s": t_pre, "train_s": t_train}));
     let p = &o.phase_s;

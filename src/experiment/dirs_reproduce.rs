@@ -18,7 +18,7 @@ use crate::algo::ac::ActorCritic;
 use crate::algo::ddpg::Ddpg;
 use crate::algo::mec_drl::{self as drl, Baseline};
 use crate::backend::Backend;
-use crate::env::mec::{Heuristic, MecConfig, MecEnv};
+use crate::env::mec::{Heuristic, MecConfig, MecEnv, MecProfile};
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
 use crate::search::levy::{self, LevyConfig, LevyVariant};
@@ -26,7 +26,10 @@ use crate::search::levy::{self, LevyConfig, LevyVariant};
 mod outputs;
 mod points;
 
-pub use points::{reproduce_points, reproduce_work_units, BaselineEval, BaselineOutcome, Job, LevyOutcome, Point};
+pub use points::{
+    reproduce_points, reproduce_points_for, reproduce_work_units, BaselineEval, BaselineOutcome, Job, LevyOutcome,
+    Point, TABLE3_SEEDS,
+};
 
 /// Seed tag of the Fig. 7 instances (and of their searches, `+ 1`).
 const TAG_FIG7: u64 = 0xF167_0007;
@@ -40,14 +43,18 @@ const INFERENCE_REPS: usize = 5;
 /// (`table2.csv`, `table3.csv`, `fig5.csv` … `fig10.csv`), the figures (`figures/*.png`, `.svg`)
 /// and `summary.md` are written (each file through a temporary sibling: none is left partial).
 /// Returns the summary (markdown).
+/// `profile` picks the `mec` constants ([`MecProfile`]; `mecrl` is today's default, `calibrated`
+/// the one fitted to the paper's Table III reward); its experiments are kept under their own
+/// names, so one directory never mixes profiles.
 pub fn reproduce(
     quick: bool,
     seed: u64,
+    profile: MecProfile,
     dir: &Path,
     backend: Arc<dyn Backend>,
     tick: &mut dyn FnMut(u64),
 ) -> Result<String> {
-    reproduce_with(reproduce_points(quick, seed), quick, seed, dir, backend, tick)
+    reproduce_with(reproduce_points_for(quick, seed, profile), quick, seed, dir, backend, tick)
 }
 
 /// The outcome kept at `path`, or `run`'s (then kept there, through a temporary sibling).
@@ -146,8 +153,12 @@ pub(crate) fn reproduce_with(
     let mut done: Vec<(&'static str, String, Done)> = vec![];
     for p in points {
         p.job.validate()?;
-        // The mode and seed are part of the name: a directory never mixes experiments.
-        let path = pdir.join(format!("{}{}_s{seed}.json", p.id, if quick { "_quick" } else { "" }));
+        // The mode, profile and seed are part of the name: a directory never mixes experiments.
+        let profile = match p.job.mec().profile {
+            MecProfile::Mecrl => "",
+            MecProfile::Calibrated => "_calibrated",
+        };
+        let path = pdir.join(format!("{}{}{profile}_s{seed}.json", p.id, if quick { "_quick" } else { "" }));
         let units = p.job.work_units();
         let be = &backend;
         let d = match p.job {
@@ -215,7 +226,7 @@ mod tests {
                 assert!(pts.iter().any(|p| p.fig == fig), "{fig} has experiments");
             }
         }
-        assert!(reproduce_work_units(true, 1) < reproduce_work_units(false, 1));
+        assert!(reproduce_work_units(true, 1, MecProfile::Mecrl) < reproduce_work_units(false, 1, MecProfile::Mecrl));
     }
 
     fn unique_dir(tag: &str) -> std::path::PathBuf {
@@ -261,8 +272,26 @@ mod tests {
                 },
                 true,
             ),
-            // Table III takes DIRS's row from the N = 30 point of Fig. 9: here the one with inference.
-            dirs("fig9", "fig9_n30", DirsRunConfig { mec: MecConfig { n_iotd: 30, ..c.mec.clone() }, ..n30 }, true),
+            // Table III's DIRS rows (here one seed, with inference), and Table II with optimal labels.
+            dirs(
+                "table3",
+                "table3_dirs_s1",
+                DirsRunConfig { mec: MecConfig { n_iotd: 30, ..c.mec.clone() }, ..n30 },
+                true,
+            ),
+            dirs(
+                "table2",
+                "table2_d8_L1_opt",
+                DirsRunConfig {
+                    dirs: DirsConfig {
+                        t_drl: 0,
+                        demo_solver: crate::algo::dirs::DemoSolver::Optimal,
+                        ..c.dirs.clone()
+                    },
+                    ..c.clone()
+                },
+                false,
+            ),
             Point {
                 fig: "fig7",
                 id: "fig7_levy".into(),
@@ -270,7 +299,7 @@ mod tests {
             },
             Point {
                 fig: "table3",
-                id: "table3_ac".into(),
+                id: "table3_ac_s1".into(),
                 job: Job::Ac {
                     mec: c.mec.clone(),
                     cfg: AcConfig { train_envs: 2, steps: 3, ..Default::default() },
@@ -279,7 +308,7 @@ mod tests {
             },
             Point {
                 fig: "table3",
-                id: "table3_ddpg".into(),
+                id: "table3_ddpg_s1".into(),
                 job: Job::Ddpg {
                     mec: c.mec.clone(),
                     cfg: DdpgConfig {
@@ -311,10 +340,19 @@ mod tests {
         let total: u64 = ticks.iter().sum();
         assert_eq!(total, small_points().iter().map(|p| p.job.work_units()).sum::<u64>(), "every unit ticked once");
         let table2 = std::fs::read_to_string(dir.join("table2.csv")).unwrap();
-        assert_eq!(table2.lines().count(), 2);
+        let labels: Vec<&str> = table2.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(labels, ["levy", "optimal"], "{table2}");
+        for l in table2.lines().skip(1) {
+            // accuracy ≤ set accuracy ≤ 1, on the demonstrations and held out
+            let v: Vec<f64> = l.split(',').skip(3).map(|x| x.parse().unwrap()).collect();
+            assert!(v[0] <= v[2] && v[1] <= v[3] && v[2] <= 1.0 && v[3] <= 1.0, "{l}");
+        }
         let table3 = std::fs::read_to_string(dir.join("table3.csv")).unwrap();
         let methods: Vec<&str> = table3.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
         assert_eq!(methods, ["dirs", "ac", "ddpg"]);
+        let seeds = std::fs::read_to_string(dir.join("table3_seeds.csv")).unwrap();
+        assert_eq!(seeds.lines().count(), 4, "one row per method and seed: {seeds}");
+        assert!(table3.lines().skip(1).all(|l| l.split(',').nth(1) == Some("1")), "{table3}");
         for f in ["fig5.csv", "fig7.csv", "fig8.csv", "fig9.csv", "fig10.csv"] {
             assert!(dir.join(f).is_file(), "{f}");
         }

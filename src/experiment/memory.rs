@@ -107,6 +107,12 @@ pub fn dirs(c: &super::dirs::DirsRunConfig) -> Need {
         "demonstrations",
         product(&[u(d.demonstrations), u(d.train_envs), row, 2]),
     );
+    need.words(
+        "dirs.demonstrations",
+        d.demonstrations,
+        "host copies of the demonstrations' cost tables and √F (Table II's set accuracy)",
+        product(&[u(d.demonstrations), u(d.train_envs), n, m.saturating_add(2), 2]),
+    );
     need.extend(mec_env(&c.mec, d.train_envs, "dirs.train_envs"));
     need.extend(levy(&d.levy, &c.mec, d.train_envs, "dirs.levy."));
     need.extend(mec_env(&c.mec, c.inference_batch, "inference_batch"));

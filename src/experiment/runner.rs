@@ -164,7 +164,7 @@ impl RunReport {
             if !worse.is_empty() {
                 s.push_str(&format!(
                     "note: {} above local: they choose MECs without looking at the fading channel, and a deep fade \
-                     makes some of their links very slow at these channel parameters (docs/mec.md, \"Observations on the defaults\")\n",
+                     makes some of their links very slow at these channel parameters (docs/mec.md, \"Profiles\")\n",
                     worse.join(" and ")
                 ));
             }

@@ -21,6 +21,7 @@ pub fn cfg() -> impl Strategy<Value = (MecConfig, usize)> {
             let (phi_t, phi_e, d2_min_m2, capacity_horizon_s) = d;
             let (negative, batch) = f;
             let cfg = MecConfig {
+                profile: Default::default(),
                 n_iotd,
                 n_mec,
                 area_m,

@@ -53,6 +53,12 @@ pub struct DirsConfig {
     pub demo_beta: f64,
     /// Initial decisions of the demonstration search.
     pub demo_init: DemoInit,
+    /// What labels the demonstrations (Alg. 2 line 1): the small-β Lévy search (the paper's
+    /// choice) or the exact optimum (§V-B's "exhaustive search" category; equal task cycles only).
+    pub demo_solver: DemoSolver,
+    /// Table II's set accuracy: a voted decision d of IoTD i also counts as right when the label
+    /// with a_i := d is within this fraction of the label's Σ Φ (docs/dirs.md).
+    pub accuracy_tolerance: f64,
     /// The online refinement search (Alg. 4; its β is the paper's 1.5; `init` is unused: the
     /// population starts from the voted action).
     pub levy: LevyConfig,
@@ -90,6 +96,8 @@ impl Default for DirsConfig {
             hidden: vec![80, 60],
             demo_beta: 1.1,
             demo_init: DemoInit::Best,
+            demo_solver: DemoSolver::Levy,
+            accuracy_tolerance: 1e-3,
             levy: LevyConfig::default(),
             use_levy: true,
             use_imitation: true,
@@ -126,6 +134,13 @@ impl DirsConfig {
         }
         if !(self.demo_beta > 0.0 && self.demo_beta < 2.0) {
             return Err(Error::config("dirs.demo_beta", self.demo_beta, "must be in (0, 2)"));
+        }
+        if !(self.accuracy_tolerance.is_finite() && self.accuracy_tolerance >= 0.0) {
+            return Err(Error::config(
+                "dirs.accuracy_tolerance",
+                self.accuracy_tolerance,
+                "must be a finite number >= 0",
+            ));
         }
         if self.use_imitation && self.keep_demonstrations && self.replay_capacity <= self.demonstrations {
             return Err(Error::config(
@@ -164,4 +179,16 @@ pub enum DemoInit {
     Greedy,
     /// The Random baseline.
     Random,
+}
+
+/// What labels the demonstrations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoSolver {
+    /// The Lévy search with β = `demo_beta` from `demo_init` (§V-B: the paper's demonstrations).
+    #[default]
+    Levy,
+    /// The exact optimum of (11) with the exact allocation (`env::mec::optimum`): a canonical
+    /// label, a function of the instance alone. Needs equal task cycles (no `task_cycles_max`).
+    Optimal,
 }

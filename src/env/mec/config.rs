@@ -21,10 +21,57 @@ pub enum RewardKind {
     NegativeMean,
 }
 
+/// Named presets of the `mec` constants the DIRS paper leaves open (docs/mec.md "Profiles").
+/// A preset of the open channel constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MecProfile {
+    /// mecrl's first choice (β0 = 1e-3, −30 dB at 1 m): offloading pays for most IoTDs near a
+    /// MEC (the optimum offloads 78 % at N = 30, M = 2).
+    #[default]
+    Mecrl,
+    /// Calibrated to the paper's Table III reward (DIRS ≈ 0.035 at N = 30, M = 2, i.e.
+    /// Σ Φ ≈ 28.7): β0 = 1e-4 (−40 dB at 1 m); offloading pays for about a quarter of the IoTDs.
+    Calibrated,
+}
+
+impl MecProfile {
+    /// The profile's name in config files.
+    pub fn name(self) -> &'static str {
+        match self {
+            MecProfile::Mecrl => "mecrl",
+            MecProfile::Calibrated => "calibrated",
+        }
+    }
+
+    /// The profile of this name (`mecrl`, `calibrated`); `Error::Config` naming `mec.profile`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "mecrl" => Ok(MecProfile::Mecrl),
+            "calibrated" => Ok(MecProfile::Calibrated),
+            _ => Err(Error::config("mec.profile", name, "must be \"mecrl\" or \"calibrated\"")),
+        }
+    }
+
+    /// The full configuration of this preset (every other field at its default).
+    pub fn config(self) -> MecConfig {
+        let base = MecConfig { profile: self, ..MecConfig::default() };
+        match self {
+            MecProfile::Mecrl => base,
+            MecProfile::Calibrated => MecConfig { beta0: 1e-4, ..base },
+        }
+    }
+}
+
 /// Physical parameters of the `mec` system. Defaults: the DIRS paper's Table I and mecrl's choices (docs/mec.md).
+///
+/// In a config file, `profile` names the preset the other fields start from ([`MecProfile`],
+/// `src/env/mec/profile.rs`); fields given next to it override the preset's values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(remote = "Self", default, deny_unknown_fields)]
 pub struct MecConfig {
+    /// The preset of the constants the paper leaves open (docs/mec.md "Profiles").
+    pub profile: MecProfile,
     /// N, number of IoTDs.
     pub n_iotd: usize,
     /// M, number of MEC servers.
@@ -71,6 +118,7 @@ pub struct MecConfig {
 impl Default for MecConfig {
     fn default() -> Self {
         MecConfig {
+            profile: MecProfile::Mecrl,
             n_iotd: 30,
             n_mec: 2,
             area_m: 50.0,

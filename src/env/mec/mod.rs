@@ -16,6 +16,8 @@ pub mod cpu;
 pub mod env;
 pub mod kernels;
 pub mod model;
+pub mod optimum;
+pub mod profile;
 
 pub use config::*;
 pub use cpu::*;

@@ -7,10 +7,16 @@ use crate::math;
 // Formulas (scalar, shared by the CPU kernels in cpu.rs; hand-checked in the tests below)
 // ---------------------------------------------------------------------------------------------
 
-/// Eq. (3): h_ij = β0·l_ij / d_ij², with d² floored at `d2_min`.
+/// The floor of the fading draw, 2^-25: the Exp(1) draw −ln(1 − u) is exactly 0 when the 24-bit
+/// uniform u is 0 (one draw in 2^24), a link with no channel and an infinite upload time, whose
+/// −∞ reward turns a learner's parameters into NaN; the floor is half the smallest positive
+/// draw, so every other draw is unchanged (docs/mec.md).
+pub const FADING_MIN: f32 = 2.980_232_2e-8;
+
+/// Eq. (3): h_ij = β0·l_ij / d_ij², with l floored at [`FADING_MIN`] and d² at `d2_min`.
 #[inline(always)]
 pub fn channel_gain(beta0: f32, fading: f32, d2: f32, d2_min: f32) -> f32 {
-    beta0 * fading / d2.max(d2_min)
+    beta0 * fading.max(FADING_MIN) / d2.max(d2_min)
 }
 
 /// Eq. (2): r_ij = B·log2(1 + p·h / (σ²·B)).
@@ -137,6 +143,15 @@ mod tests {
         assert!(close(channel_gain(1e-3, 0.8, 25.0, 1.0) as f64, 3.2e-5, 1e-6));
         // Floor: d² = 0.25 → treated as 1 m².
         assert!(close(channel_gain(1e-3, 1.0, 0.25, 1.0) as f64, 1e-3, 1e-6));
+        // A zero fading draw (u = 0) is floored at 2^-25: a finite, positive gain and rate, so
+        // the cost of the link is finite; the smallest positive draw −ln(1 − 2^-24) is kept.
+        assert_eq!(FADING_MIN, 2f32.powi(-25));
+        let h = channel_gain(1e-4, 0.0, 2500.0, 1.0);
+        assert!(h > 0.0 && close(h as f64, 1e-4 * 2f64.powi(-25) / 2500.0, 1e-6));
+        let r = rate(1e6, 1e-12, 1.5, h);
+        assert!(r > 0.0 && tx_cost(8e5, r, 1.5, 0.5, 0.5).is_finite());
+        let smallest = -(1.0 - 2f64.powi(-24)).ln() as f32;
+        assert_eq!(channel_gain(1.0, smallest, 1.0, 1.0), smallest);
     }
     #[test]
     fn eq2_rate_hand_case() {

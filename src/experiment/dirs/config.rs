@@ -103,6 +103,10 @@ impl DirsRunConfig {
 pub struct Outcome {
     /// Imitation accuracy (train, held-out) when pre-training ran.
     pub imitation: Option<(f64, f64)>,
+    /// The set accuracies (train, held-out): a decision within `dirs.accuracy_tolerance` of the
+    /// label counts as right (docs/dirs.md, Table II).
+    #[serde(default)]
+    pub imitation_set: Option<(f64, f64)>,
     /// Online metrics every `log_every` steps.
     pub log: Vec<StepMetrics>,
     /// (Σ Φ, mean T, mean E) of dirs, greedy, random, local on held-out channel states.

@@ -30,6 +30,8 @@ pub const CHECKPOINT: &str = "training.safetensors";
 #[serde(deny_unknown_fields)]
 struct Logged {
     imitation: Option<[u64; 2]>,
+    #[serde(default)]
+    imitation_set: Option<[u64; 2]>,
     /// step, voted, refined, reward, loss, mean_time, mean_energy.
     log: Vec<[u64; 7]>,
     /// Each logged step's per-agent losses (Fig. 5).
@@ -48,6 +50,7 @@ impl Logged {
         let b = f64::to_bits;
         Logged {
             imitation: o.imitation.map(|(x, y)| [b(x), b(y)]),
+            imitation_set: o.imitation_set.map(|(x, y)| [b(x), b(y)]),
             log: o
                 .log
                 .iter()
@@ -71,6 +74,7 @@ impl Logged {
         let f = f64::from_bits;
         Outcome {
             imitation: self.imitation.map(|[x, y]| (f(x), f(y))),
+            imitation_set: self.imitation_set.map(|[x, y]| (f(x), f(y))),
             log: self
                 .log
                 .iter()
@@ -182,10 +186,12 @@ pub fn train_resumable(
                 backend.sync()?;
                 o.phase_s.imitation = t.elapsed().as_secs_f64();
                 let t = Instant::now();
-                let train = d.accuracy(&demos)?;
+                let train = d.accuracies(&demos)?;
                 let mut env = d.scenario(HELD_OUT_STEP)?;
                 let held = d.demonstrations(&mut env, algo.demonstrations, false)?;
-                o.imitation = Some((train, d.accuracy(&held)?));
+                let held = d.accuracies(&held)?;
+                o.imitation = Some((train.exact, held.exact));
+                o.imitation_set = Some((train.set, held.set));
                 o.phase_s.accuracy = t.elapsed().as_secs_f64();
             }
             o.pretrain_s = t0.elapsed().as_secs_f64();

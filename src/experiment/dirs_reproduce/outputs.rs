@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::points::{BaselineOutcome, LevyOutcome};
+use crate::algo::dirs::DemoSolver;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::experiment::dirs::{DirsRunConfig, Outcome, METHODS};
@@ -16,6 +17,33 @@ pub(super) enum Done {
     Dirs(Box<DirsRunConfig>, bool, Box<Outcome>),
     Levy(LevyOutcome),
     Baseline(BaselineOutcome),
+}
+
+/// One seed's Table III row.
+struct Table3Row {
+    method: &'static str,
+    seed: u64,
+    train_s: f64,
+    inference_s: f64,
+    batch: usize,
+    reward: f64,
+    objective: f64,
+    local: f64,
+}
+
+impl Table3Row {
+    /// Inference per instance (µs).
+    fn us(&self) -> f64 {
+        1e6 * self.inference_s / self.batch.max(1) as f64
+    }
+}
+
+/// Mean and sample standard deviation (0 for one value).
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 { v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (m, var.sqrt())
 }
 
 /// A trailing moving average over `w` points (the first points average what exists).
@@ -69,61 +97,124 @@ pub(super) fn write_outputs(
         figures.push((c.title.clone(), format!("figures/{stem}")));
         Ok(())
     };
+    let profile = done
+        .iter()
+        .find_map(|(_, _, d)| match d {
+            Done::Dirs(c, _, _) => Some(c.mec.profile),
+            _ => None,
+        })
+        .unwrap_or_default();
     let mut md = format!(
-        "# mecrl reproduce dirs{} (seed {seed}, {})\n\nmecrl {} (commit {})\n\n",
+        "# mecrl reproduce dirs{} (seed {seed}, profile {}, {})\n\nmecrl {} (commit {})\n\n",
         if quick { " --quick" } else { "" },
+        serde_json::to_value(profile).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
         backend.describe(),
         crate::VERSION,
         crate::GIT_COMMIT
     );
     // Table II.
-    let mut t2 = String::from("demonstrations,loss,train_accuracy,test_accuracy\n");
+    let mut t2 =
+        String::from("labels,demonstrations,loss,train_accuracy,test_accuracy,train_set_accuracy,test_set_accuracy\n");
     md.push_str(
-        "## Table II: imitation accuracy (per decision)\n| demonstrations | loss | train | test |\n|---|---|---|---|\n",
+        "## Table II: imitation accuracy (per decision)\nAccuracy: the vote equals the label; set accuracy: the vote is the label's \
+         decision or changes the label's Σ Φ by at most `dirs.accuracy_tolerance` (docs/dirs.md).\n\n\
+         | labels | demonstrations | loss | train | test | train (set) | test (set) |\n|---|---|---|---|---|---|---|\n",
     );
     for (_, c, o) in dirs_of(done, "table2") {
         let (tr, te) = o.imitation.unwrap_or((f64::NAN, f64::NAN));
+        let (sr, se) = o.imitation_set.unwrap_or((f64::NAN, f64::NAN));
         let loss = if c.dirs.lambda1 > 0.0 { "L1" } else { "LD" };
-        t2.push_str(&format!("{},{loss},{tr:.4},{te:.4}\n", c.dirs.demonstrations));
-        md.push_str(&format!("| {} | {loss} | {:.1}% | {:.1}% |\n", c.dirs.demonstrations, 100.0 * tr, 100.0 * te));
+        let labels = match c.dirs.demo_solver {
+            DemoSolver::Levy => "levy",
+            DemoSolver::Optimal => "optimal",
+        };
+        let dm = c.dirs.demonstrations;
+        t2.push_str(&format!("{labels},{dm},{loss},{tr:.4},{te:.4},{sr:.4},{se:.4}\n"));
+        md.push_str(&format!(
+            "| {labels} | {dm} | {loss} | {:.1}% | {:.1}% | {:.1}% | {:.1}% |\n",
+            100.0 * tr,
+            100.0 * te,
+            100.0 * sr,
+            100.0 * se
+        ));
     }
     write("table2.csv", &t2)?;
-    // Table III: training time, inference time, average reward.
-    let mut t3 = String::from(
-        "method,training_s,inference_s_per_batch,batch,inference_us_per_instance,average_reward,held_out_objective,local_objective\n",
-    );
-    md.push_str(
-        "\n## Table III: DIRS vs the DRL baselines (N = 30, M = 2)\n| method | training (s) | inference per batch | per instance | average reward 1/Σ Φ | held-out Σ Φ | Local Σ Φ (same states) |\n|---|---|---|---|---|---|---|\n",
-    );
-    let mut t3md = String::new();
-    let mut row = |name: &str, train: f64, inf: f64, batch: usize, reward: f64, obj: f64, local: f64| {
-        let us = 1e6 * inf / batch.max(1) as f64;
-        t3.push_str(&format!("{name},{train:.3},{inf:.6},{batch},{us:.3},{reward:.6},{obj:.4},{local:.4}\n"));
-        t3md.push_str(&format!(
-            "| {name} | {train:.1} | {:.3} ms ({batch}) | {us:.2} µs | {reward:.4} | {obj:.3} | {local:.3} |\n",
-            1e3 * inf
-        ));
-    };
-    if let Some((_, c, o)) = dirs_of(done, "fig9").into_iter().find(|p| p.1.mec.n_iotd == 30 && p.2.fresh.is_some()) {
+    // Table III: training time, inference time, average reward, per seed and as mean ± std.
+    let mut rows: Vec<Table3Row> = vec![];
+    for (_, c, o) in dirs_of(done, "table3") {
         let tail: Vec<f64> = o.log.iter().rev().take(50).map(|s| s.reward).collect();
-        let reward = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
-        let inf = o.fresh.as_ref().map(|f| f.1).unwrap_or(f64::NAN);
-        row("dirs", o.train_s, inf, c.inference_batch, reward, o.held_out[0][0], o.held_out[3][0]);
+        rows.push(Table3Row {
+            method: "dirs",
+            seed: c.seed,
+            train_s: o.train_s,
+            inference_s: o.fresh.as_ref().map(|f| f.1).unwrap_or(f64::NAN),
+            batch: c.inference_batch,
+            reward: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
+            objective: o.held_out[0][0],
+            local: o.held_out[3][0],
+        });
     }
-    let mut baselines = vec![];
     for (fig, id, d) in done {
         if let (&"table3", Done::Baseline(b)) = (fig, d) {
-            let name = id.trim_start_matches("table3_");
-            row(name, b.train_s, b.inference_s_per_batch, b.batch, b.reward, b.objective, b.local);
-            baselines.push((name, b));
+            let (name, seed) = id.trim_start_matches("table3_").split_once("_s").unwrap_or((id.as_str(), "0"));
+            rows.push(Table3Row {
+                method: if name == "ac" { "ac" } else { "ddpg" },
+                seed: seed.parse().unwrap_or(0),
+                train_s: b.train_s,
+                inference_s: b.inference_s_per_batch,
+                batch: b.batch,
+                reward: b.reward,
+                objective: b.objective,
+                local: b.local,
+            });
         }
     }
-    md.push_str(&t3md);
+    let mut t3s = String::from(
+        "method,seed,training_s,inference_s_per_batch,batch,inference_us_per_instance,average_reward,held_out_objective,local_objective\n",
+    );
+    for r in &rows {
+        t3s.push_str(&format!(
+            "{},{},{:.3},{:.6},{},{:.3},{:.6},{:.4},{:.4}\n",
+            r.method,
+            r.seed,
+            r.train_s,
+            r.inference_s,
+            r.batch,
+            r.us(),
+            r.reward,
+            r.objective,
+            r.local
+        ));
+    }
+    write("table3_seeds.csv", &t3s)?;
+    let mut t3 = String::from(
+        "method,seeds,training_s_mean,training_s_std,inference_us_mean,inference_us_std,average_reward_mean,average_reward_std,held_out_objective_mean,held_out_objective_std,local_objective_mean\n",
+    );
+    md.push_str(
+        "\n## Table III: DIRS vs the DRL baselines (N = 30, M = 2), mean ± std over seeds\n| method | seeds | training (s) | inference per instance (µs) | average reward 1/Σ Φ | held-out Σ Φ | Local Σ Φ (same states) |\n|---|---|---|---|---|---|---|\n",
+    );
+    for method in ["dirs", "ac", "ddpg"] {
+        let of: Vec<&Table3Row> = rows.iter().filter(|r| r.method == method).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let ms = |f: &dyn Fn(&Table3Row) -> f64| mean_std(&of.iter().map(|r| f(r)).collect::<Vec<_>>());
+        let (tr, inf, rw, ob, lo) =
+            (ms(&|r| r.train_s), ms(&|r| r.us()), ms(&|r| r.reward), ms(&|r| r.objective), ms(&|r| r.local));
+        // (mean, std), decimals in the CSV and in the markdown
+        let cells = [(tr, 3, 1), (inf, 3, 2), (rw, 6, 4), (ob, 4, 3)];
+        let csv: Vec<String> =
+            cells.iter().flat_map(|&((m, s), p, _)| [format!("{m:.p$}"), format!("{s:.p$}")]).collect();
+        t3.push_str(&format!("{method},{},{},{:.4}\n", of.len(), csv.join(","), lo.0));
+        let cols: Vec<String> = cells.iter().map(|&((m, s), _, p)| format!("{m:.p$} ± {s:.p$}")).collect();
+        md.push_str(&format!("| {method} | {} | {} | {:.3} |\n", of.len(), cols.join(" | "), lo.0));
+    }
     md.push_str(
         "\nAverage reward: DIRS, the voted action over its last 50 logged online steps (each a channel state \
          seen for the first time); the baselines, their greedy policy on held-out states of their own training \
          layouts (docs/ac_ddpg.md), where Local is the reference. Inference: policy, rounding or vote, and the \
-         allocation (13) for a batch of new layouts.\n",
+         allocation (13) for a batch of new layouts. std: the sample standard deviation over seeds; every seed \
+         in `table3_seeds.csv`.\n",
     );
     write("table3.csv", &t3)?;
     // Figs. 9 and 10.

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::algo::ac::AcConfig;
 use crate::algo::ddpg::DdpgConfig;
+use crate::algo::dirs::DemoSolver;
 use crate::algo::mec_drl as drl;
-use crate::env::mec::MecConfig;
+use crate::env::mec::{MecConfig, MecProfile};
 use crate::error::{Error, Result};
 use crate::experiment::dirs::DirsRunConfig;
 use crate::search::levy::LevyConfig;
@@ -91,6 +92,14 @@ impl Job {
         }
     }
 
+    /// The system the experiment runs on.
+    pub fn mec(&self) -> &MecConfig {
+        match self {
+            Job::Dirs { cfg, .. } => &cfg.mec,
+            Job::Levy { mec, .. } | Job::Ac { mec, .. } | Job::Ddpg { mec, .. } => mec,
+        }
+    }
+
     /// Units of progress (training steps and iterations, evaluated states, search generations).
     pub fn work_units(&self) -> u64 {
         match self {
@@ -156,11 +165,25 @@ pub struct BaselineOutcome {
     pub batch: usize,
 }
 
-/// The experiments of `mecrl reproduce dirs` (paper scale, or `quick`: fewer points, shorter
-/// training; see docs/dirs.md).
+/// Seeds of Table III's mean ± std (the run's seed and the next ones).
+pub const TABLE3_SEEDS: u64 = 5;
+
+/// The experiments of `mecrl reproduce dirs` under the `mecrl` profile ([`reproduce_points_for`]).
 pub fn reproduce_points(quick: bool, seed: u64) -> Vec<Point> {
-    let mut base =
-        DirsRunConfig { seed, backend: "cpu".into(), log_every: 10, inference_batch: 0, ..Default::default() };
+    reproduce_points_for(quick, seed, MecProfile::Mecrl)
+}
+
+/// The experiments of `mecrl reproduce dirs` (paper scale, or `quick`: fewer points, shorter
+/// training; see docs/dirs.md) with the `mec` constants of `profile`.
+pub fn reproduce_points_for(quick: bool, seed: u64, profile: MecProfile) -> Vec<Point> {
+    let mut base = DirsRunConfig {
+        seed,
+        backend: "cpu".into(),
+        log_every: 10,
+        inference_batch: 0,
+        mec: profile.config(),
+        ..Default::default()
+    };
     if quick {
         base.dirs.t_d = 300;
         base.dirs.t_drl = 600;
@@ -170,13 +193,17 @@ pub fn reproduce_points(quick: bool, seed: u64) -> Vec<Point> {
     let dirs = |fig, id: String, cfg, evaluate| Point { fig, id, job: Job::Dirs { cfg, evaluate } };
     // Table II: demonstrations × {L1, L_D}, imitation only.
     let demos: &[usize] = if quick { &[64, 256] } else { &[64, 128, 256, 512] };
-    for &dm in demos {
-        for (loss, l1) in [("L1", 1e-4), ("LD", 0.0)] {
-            let mut c = base.clone();
-            c.dirs.demonstrations = dm;
-            c.dirs.lambda1 = l1;
-            c.dirs.t_drl = 0;
-            v.push(dirs("table2", format!("table2_d{dm}_{loss}"), c, false));
+    // Labels: the paper's small-β Lévy search, and the exact optimum (a canonical label).
+    for (solver, tag) in [(DemoSolver::Levy, ""), (DemoSolver::Optimal, "_opt")] {
+        for &dm in demos {
+            for (loss, l1) in [("L1", 1e-4), ("LD", 0.0)] {
+                let mut c = base.clone();
+                c.dirs.demonstrations = dm;
+                c.dirs.lambda1 = l1;
+                c.dirs.t_drl = 0;
+                c.dirs.demo_solver = solver;
+                v.push(dirs("table2", format!("table2_d{dm}_{loss}{tag}"), c, false));
+            }
         }
     }
     // Fig. 9: N = 10…100 (M = 2); the N = 30 point is the paper's and also times inference (Table III).
@@ -212,24 +239,33 @@ pub fn reproduce_points(quick: bool, seed: u64) -> Vec<Point> {
         id: "fig7_levy".into(),
         job: Job::Levy { mec: mec.clone(), levy: base.dirs.levy.clone(), instances: 100, seed },
     });
-    // Table III: the DRL baselines on the paper's system (docs/ac_ddpg.md).
+    // Table III: DIRS and the DRL baselines on the paper's system (docs/ac_ddpg.md), each over
+    // TABLE3_SEEDS seeds (DIRS's first is Fig. 9's N = 30 run, reused).
     let eval = BaselineEval { batch: 16, steps: if quick { 10 } else { 20 }, inference_batch: 4096, log_every: 10 };
-    // Their default budgets (2000 steps × B = 32 / 16); quick: 300 and 150 steps.
+    // The baselines' default budgets (2000 steps × B = 32 / 16); quick: 300 and 150 steps.
     let (ac_steps, ddpg_steps) = if quick { (300, 150) } else { (2000, 2000) };
-    v.push(Point {
-        fig: "table3",
-        id: "table3_ac".into(),
-        job: Job::Ac { mec: mec.clone(), cfg: AcConfig { seed, steps: ac_steps, ..Default::default() }, eval },
-    });
-    v.push(Point {
-        fig: "table3",
-        id: "table3_ddpg".into(),
-        job: Job::Ddpg { mec, cfg: DdpgConfig { seed, steps: ddpg_steps, ..Default::default() }, eval },
-    });
+    for s in seed..seed + TABLE3_SEEDS {
+        let c = DirsRunConfig { seed: s, inference_batch: 4096, ..base.clone() };
+        v.push(dirs("table3", format!("table3_dirs_s{s}"), c, true));
+        v.push(Point {
+            fig: "table3",
+            id: format!("table3_ac_s{s}"),
+            job: Job::Ac { mec: mec.clone(), cfg: AcConfig { seed: s, steps: ac_steps, ..Default::default() }, eval },
+        });
+        v.push(Point {
+            fig: "table3",
+            id: format!("table3_ddpg_s{s}"),
+            job: Job::Ddpg {
+                mec: mec.clone(),
+                cfg: DdpgConfig { seed: s, steps: ddpg_steps, ..Default::default() },
+                eval,
+            },
+        });
+    }
     v
 }
 
-/// Units of progress of `reproduce`.
-pub fn reproduce_work_units(quick: bool, seed: u64) -> u64 {
-    reproduce_points(quick, seed).iter().map(|p| p.job.work_units()).sum()
+/// Units of progress of `reproduce` under `profile`.
+pub fn reproduce_work_units(quick: bool, seed: u64, profile: MecProfile) -> u64 {
+    reproduce_points_for(quick, seed, profile).iter().map(|p| p.job.work_units()).sum()
 }
