@@ -325,7 +325,8 @@ mod tests {
         ]
     }
 
-    const FIGURES: [&str; 8] = ["fig5", "fig6a_time", "fig6b_energy", "fig7", "fig8", "fig9", "fig10", ""];
+    const FIGURES: [&str; 8] =
+        ["fig5", "fig6a_time", "fig6b_energy", "fig7", "fig8", "fig9", "fig10", "table3_training"];
 
     /// A second run in the same directory reuses every finished experiment (no training: all
     /// progress arrives at once per experiment) and writes the same tables; the figures of
@@ -353,7 +354,7 @@ mod tests {
         let seeds = std::fs::read_to_string(dir.join("table3_seeds.csv")).unwrap();
         assert_eq!(seeds.lines().count(), 4, "one row per method and seed: {seeds}");
         assert!(table3.lines().skip(1).all(|l| l.split(',').nth(1) == Some("1")), "{table3}");
-        for f in ["fig5.csv", "fig7.csv", "fig8.csv", "fig9.csv", "fig10.csv"] {
+        for f in ["fig5.csv", "fig7.csv", "fig8.csv", "fig9.csv", "fig10.csv", "table3_curves.csv"] {
             assert!(dir.join(f).is_file(), "{f}");
         }
         // Fig. 5: per-agent losses that add up to the logged loss; Fig. 7 from generation 0.

@@ -29,6 +29,8 @@ struct Table3Row {
     reward: f64,
     objective: f64,
     local: f64,
+    /// The training curve: (step, mean Σ Φ of the actions taken) per logged step.
+    curve: Vec<(f64, f64)>,
 }
 
 impl Table3Row {
@@ -152,6 +154,7 @@ pub(super) fn write_outputs(
             reward: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
             objective: o.held_out[0][0],
             local: o.held_out[3][0],
+            curve: o.log.iter().map(|m| (m.step as f64, m.voted)).collect(),
         });
     }
     for (fig, id, d) in done {
@@ -166,6 +169,7 @@ pub(super) fn write_outputs(
                 reward: b.reward,
                 objective: b.objective,
                 local: b.local,
+                curve: b.log.iter().map(|m| (m.step as f64, m.objective)).collect(),
             });
         }
     }
@@ -217,6 +221,31 @@ pub(super) fn write_outputs(
          in `table3_seeds.csv`.\n",
     );
     write("table3.csv", &t3)?;
+    // The training curves behind Table III, every seed (CSV) and the mean over seeds (figure).
+    let mut curves = String::from("method,seed,step,objective\n");
+    let mut mean_curves = vec![];
+    for method in ["dirs", "ac", "ddpg"] {
+        let of: Vec<&Table3Row> = rows.iter().filter(|r| r.method == method).collect();
+        for r in &of {
+            for (x, y) in &r.curve {
+                curves.push_str(&format!("{method},{},{x},{y:.6}\n", r.seed));
+            }
+        }
+        let len = of.iter().map(|r| r.curve.len()).min().unwrap_or(0);
+        let mean: Vec<(f64, f64)> = (0..len)
+            .map(|k| (of[0].curve[k].0, of.iter().map(|r| r.curve[k].1).sum::<f64>() / of.len() as f64))
+            .filter(|p| p.1.is_finite() && p.1 > 0.0)
+            .collect();
+        if !mean.is_empty() {
+            mean_curves.push(series(&format!("{method} (mean of {} seeds)", of.len()), smooth(&mean, SMOOTH)));
+        }
+    }
+    write("table3_curves.csv", &curves)?;
+    if !mean_curves.is_empty() {
+        let title = "Table III: Σ Φ of the actions taken during training";
+        let y = "mean Σ Φ per instance (moving average of 10 logged steps)";
+        draw(&mut figures, "table3_training", &chart(title, "training step", y, mean_curves, true))?;
+    }
     // Figs. 9 and 10.
     for (fig, axis, title, label) in [
         ("fig9", "n_iotd", "Fig. 9: objective vs N (M = 2)", "N (IoTDs)"),
