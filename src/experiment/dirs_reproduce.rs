@@ -2,8 +2,9 @@
 //! run directory — Table II (imitation accuracy), Table III (DIRS, Actor-Critic, DDPG), the data
 //! of Figs. 5–10 as CSV files and the figures as PNG + SVG (`figures/`), and `summary.md`.
 //!
-//! Every experiment ([`Point`]) is kept as `points/<id>[_quick]_s<seed>.json` when it finishes
-//! and skipped when the command runs again in the same directory (resume per experiment).
+//! Every experiment ([`Point`]) is kept as `points/<id>[_quick][_<profile>]_s<seed>_<digest>.json`
+//! (the digest: CRC-32 of its settings) when it finishes and skipped when the command runs again
+//! in the same directory (resume per experiment).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ mod points;
 
 pub use points::{
     reproduce_points, reproduce_points_for, reproduce_work_units, BaselineEval, BaselineOutcome, Job, LevyOutcome,
-    Point, TABLE3_SEEDS,
+    Point, Tuned, TABLE3_SEEDS,
 };
 
 /// Seed tag of the Fig. 7 instances (and of their searches, `+ 1`).
@@ -39,7 +40,7 @@ const TAG_INFERENCE: u64 = 0xd1e5;
 const INFERENCE_REPS: usize = 5;
 
 /// Run (or resume) `mecrl reproduce dirs` into `dir`: each finished experiment is kept as
-/// `points/<id>[_quick]_s<seed>.json` and skipped when the command runs again; then the tables
+/// `points/<id>[_quick][_<profile>]_s<seed>_<digest>.json` and skipped when the command runs again; then the tables
 /// (`table2.csv`, `table3.csv`, `fig5.csv` … `fig10.csv`), the figures (`figures/*.png`, `.svg`)
 /// and `summary.md` are written (each file through a temporary sibling: none is left partial).
 /// Returns the summary (markdown).
@@ -158,7 +159,11 @@ pub(crate) fn reproduce_with(
             MecProfile::Mecrl => "",
             MecProfile::Calibrated => "_calibrated",
         };
-        let path = pdir.join(format!("{}{}{profile}_s{seed}.json", p.id, if quick { "_quick" } else { "" }));
+        // So is a digest of the experiment's settings: a point whose settings changed (another
+        // mecrl version, another tuning) is run again, not read back.
+        let digest = crate::checksum::crc32(format!("{:?}", p.job).as_bytes());
+        let path =
+            pdir.join(format!("{}{}{profile}_s{seed}_{digest:08x}.json", p.id, if quick { "_quick" } else { "" }));
         let units = p.job.work_units();
         let be = &backend;
         let d = match p.job {
@@ -366,7 +371,15 @@ mod tests {
             assert!((v[1] + v[2] - v[0]).abs() <= 1e-3 * v[0].abs().max(1.0), "{l}");
         }
         // Fig. 10's M = 2 and Fig. 8's DIRS are Fig. 9's run (same config): reused, and kept.
-        let point = |id: &str| std::fs::read_to_string(dir.join(format!("points/{id}_quick_s3.json"))).unwrap();
+        let point = |id: &str| {
+            let prefix = format!("{id}_quick_s3_");
+            let f = std::fs::read_dir(dir.join("points"))
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .unwrap();
+            std::fs::read_to_string(f.path()).unwrap()
+        };
         assert_eq!(point("fig10_m2"), point("fig9_n6"));
         assert_eq!(point("fig8_dirs"), point("fig9_n6"));
         let f7 = std::fs::read_to_string(dir.join("fig7.csv")).unwrap();

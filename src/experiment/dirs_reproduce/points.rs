@@ -244,25 +244,44 @@ pub fn reproduce_points_for(quick: bool, seed: u64, profile: MecProfile) -> Vec<
     let eval = BaselineEval { batch: 16, steps: if quick { 10 } else { 20 }, inference_batch: 4096, log_every: 10 };
     // The baselines' default budgets (2000 steps × B = 32 / 16); quick: 300 and 150 steps.
     let (ac_steps, ddpg_steps) = if quick { (300, 150) } else { (2000, 2000) };
+    let t = Tuned::of(profile);
     for s in seed..seed + TABLE3_SEEDS {
-        let c = DirsRunConfig { seed: s, inference_batch: 4096, ..base.clone() };
+        let mut c = DirsRunConfig { seed: s, inference_batch: 4096, ..base.clone() };
+        c.dirs.lr = t.dirs_lr;
         v.push(dirs("table3", format!("table3_dirs_s{s}"), c, true));
-        v.push(Point {
-            fig: "table3",
-            id: format!("table3_ac_s{s}"),
-            job: Job::Ac { mec: mec.clone(), cfg: AcConfig { seed: s, steps: ac_steps, ..Default::default() }, eval },
-        });
+        let cfg = AcConfig { seed: s, steps: ac_steps, actor_lr: t.ac_lr, critic_lr: t.ac_lr, ..Default::default() };
+        v.push(Point { fig: "table3", id: format!("table3_ac_s{s}"), job: Job::Ac { mec: mec.clone(), cfg, eval } });
+        let (actor_lr, critic_lr) = t.ddpg_lr;
+        let cfg = DdpgConfig { seed: s, steps: ddpg_steps, actor_lr, critic_lr, ..Default::default() };
         v.push(Point {
             fig: "table3",
             id: format!("table3_ddpg_s{s}"),
-            job: Job::Ddpg {
-                mec: mec.clone(),
-                cfg: DdpgConfig { seed: s, steps: ddpg_steps, ..Default::default() },
-                eval,
-            },
+            job: Job::Ddpg { mec: mec.clone(), cfg, eval },
         });
     }
     v
+}
+
+/// Table III's settings per profile: each method's best of the same tuning budget, four
+/// configurations on seed 101 ranked by held-out Σ Φ (`examples/table3_tune.rs`, the grid and
+/// its results in docs/ac_ddpg.md "Tuning within one budget").
+pub struct Tuned {
+    /// DIRS's Adam learning rate.
+    pub dirs_lr: f64,
+    /// Actor-Critic's actor and critic learning rate.
+    pub ac_lr: f64,
+    /// DDPG's (actor, critic) learning rates.
+    pub ddpg_lr: (f64, f64),
+}
+
+impl Tuned {
+    /// The tuned settings of `profile`.
+    pub fn of(profile: MecProfile) -> Self {
+        match profile {
+            MecProfile::Mecrl => Tuned { dirs_lr: 3e-4, ac_lr: 3e-3, ddpg_lr: (3e-5, 3e-4) },
+            MecProfile::Calibrated => Tuned { dirs_lr: 1e-3, ac_lr: 3e-3, ddpg_lr: (1e-4, 3e-4) },
+        }
+    }
 }
 
 /// Units of progress of `reproduce` under `profile`.
