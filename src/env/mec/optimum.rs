@@ -8,8 +8,8 @@
 //! min-cost flow (source → IoTD → option → sink, the sink arcs of MEC j costing c, 3c, 5c, …),
 //! solved exactly by successive shortest paths: N unit augmentations, each a Bellman–Ford over
 //! the M+1 options of the residual graph (an edge u → v moves one IoTD from u to v at
-//! cost[i, v] − cost[i, u], the cheapest such IoTD). Ties go to the lower IoTD and option
-//! index, so the result is a function of the instance (a canonical optimum).
+//! cost[i, v] − cost[i, u], the cheapest such IoTD), O(N·M + M³) each. Ties go to the lower IoTD
+//! and option index, so the result is a function of the instance (a canonical optimum).
 
 use crate::error::{Error, Result};
 
@@ -50,6 +50,7 @@ pub fn optimum_instance(cost: &[f32], sqrt_f: &[f32], m: usize, f_max: f64, phi_
     let mut count = vec![0usize; w];
     let mut dist = vec![0.0f64; w];
     let mut from = vec![From::Start(0); w];
+    let mut edge = vec![(f64::INFINITY, 0usize); w * w];
     // A relaxation must gain more than this: rounding never makes a zero-cost cycle look negative.
     let tol = 1e-12 * (1.0 + cost.iter().map(|&x| (x as f64).abs()).fold(0.0, f64::max));
     for _ in 0..n {
@@ -63,21 +64,26 @@ pub fn optimum_instance(cost: &[f32], sqrt_f: &[f32], m: usize, f_max: f64, phi_
                 }
             }
         }
+        // The residual edges: u → v moves the assigned IoTD with the least cost[i, v] − cost[i, u].
+        edge.fill((f64::INFINITY, 0));
+        for i in (0..n).filter(|&i| a[i] != NONE) {
+            let u = a[i] as usize;
+            for v in 0..w {
+                let d = cost_of(i, v) - cost_of(i, u);
+                if v != u && d < edge[u * w + v].0 {
+                    edge[u * w + v] = (d, i);
+                }
+            }
+        }
         // Bellman–Ford over the options (no negative cycle: the flow so far is optimal).
         for _ in 0..w {
             let mut changed = false;
             for u in 0..w {
                 for v in (0..w).filter(|&v| v != u) {
-                    let mut best = (f64::INFINITY, 0);
-                    for i in (0..n).filter(|&i| a[i] as usize == u) {
-                        let d = cost_of(i, v) - cost_of(i, u);
-                        if d < best.0 {
-                            best = (d, i);
-                        }
-                    }
-                    if dist[u] + best.0 < dist[v] - tol {
-                        dist[v] = dist[u] + best.0;
-                        from[v] = From::Move(u, best.1);
+                    let (d, i) = edge[u * w + v];
+                    if dist[u] + d < dist[v] - tol {
+                        dist[v] = dist[u] + d;
+                        from[v] = From::Move(u, i);
                         changed = true;
                     }
                 }
