@@ -204,6 +204,14 @@ def test_run_writes_the_cli_run_directory(tmp_path):
         mecrl.run(SMALL_RUN.replace("n_iotd = 12", "n_iotd = 0"), out=tmp_path)
     with pytest.raises(mecrl.Error, match="reproduce.system"):
         mecrl.reproduce("crowd", out=tmp_path / "r")
+    # profiles: named in a run's [mec] table, refused by name where they do not apply
+    cal = mecrl.run(SMALL_RUN.replace("[mec]", '[mec]\nprofile = "calibrated"').replace('name = "py"', 'name = "cal"'),
+                    out=tmp_path)
+    assert cal["dir"].name.startswith("cal")
+    with pytest.raises(mecrl.Error, match="mec.profile"):
+        mecrl.reproduce("dirs", out=tmp_path / "d", profile="paper")
+    with pytest.raises(mecrl.Error, match="profile"):
+        mecrl.reproduce("mrlco", out=tmp_path / "m", profile="calibrated")
 
 
 def test_steps_from_threads_equal_the_sequential_run():
