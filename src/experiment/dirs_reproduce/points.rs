@@ -206,7 +206,8 @@ pub fn reproduce_points_for(quick: bool, seed: u64, profile: MecProfile) -> Vec<
             }
         }
     }
-    // Fig. 9: N = 10…100 (M = 2); the N = 30 point is the paper's and also times inference (Table III).
+    // Fig. 9: N = 10…100 (M = 2); the N = 30 point is the paper's and also times inference, as
+    // Table III's runs do (so that it can be Table III's first seed).
     let ns: Vec<usize> = if quick { vec![10, 30, 50] } else { (1..=10).map(|k| 10 * k).collect() };
     for &n in &ns {
         let mut c = base.clone();
@@ -240,7 +241,7 @@ pub fn reproduce_points_for(quick: bool, seed: u64, profile: MecProfile) -> Vec<
         job: Job::Levy { mec: mec.clone(), levy: base.dirs.levy.clone(), instances: 100, seed },
     });
     // Table III: DIRS and the DRL baselines on the paper's system (docs/ac_ddpg.md), each over
-    // TABLE3_SEEDS seeds (DIRS's first is Fig. 9's N = 30 run, reused).
+    // TABLE3_SEEDS seeds with its tuned settings (a DIRS run that is Fig. 9's N = 30 run is reused).
     let eval = BaselineEval { batch: 16, steps: if quick { 10 } else { 20 }, inference_batch: 4096, log_every: 10 };
     // The baselines' default budgets (2000 steps × B = 32 / 16); quick: 300 and 150 steps.
     let (ac_steps, ddpg_steps) = if quick { (300, 150) } else { (2000, 2000) };
