@@ -1,5 +1,6 @@
 """The Python package against Gymnasium's checker, itself and the Rust run (tools/test.sh)."""
 
+import json
 import gymnasium
 import numpy as np
 import pytest
@@ -207,7 +208,8 @@ def test_run_writes_the_cli_run_directory(tmp_path):
     # profiles: named in a run's [mec] table, refused by name where they do not apply
     cal = mecrl.run(SMALL_RUN.replace("[mec]", '[mec]\nprofile = "calibrated"').replace('name = "py"', 'name = "cal"'),
                     out=tmp_path)
-    assert cal["dir"].name.startswith("cal")
+    mec = json.loads((cal["dir"] / "manifest.json").read_text())["config"]["mec"]
+    assert (mec["profile"], mec["beta0"]) == ("calibrated", 1e-4)  # the preset's channel gain
     with pytest.raises(mecrl.Error, match="mec.profile"):
         mecrl.reproduce("dirs", out=tmp_path / "d", profile="paper")
     with pytest.raises(mecrl.Error, match="profile"):

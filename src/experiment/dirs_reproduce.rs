@@ -190,12 +190,20 @@ pub(crate) fn reproduce_with(
             Job::Levy { mec, levy, instances, seed } => {
                 Done::Levy(cached(&path, &p.id, units, tick, |t| levy_job(be, &mec, &levy, instances, seed, t))?)
             }
-            Job::Ac { mec, cfg, eval } => Done::Baseline(cached(&path, &p.id, units, tick, |t| {
-                baseline_job(&mut ActorCritic::new(be.clone(), &mec, &cfg)?, be, &mec, cfg.seed, &eval, t)
-            })?),
-            Job::Ddpg { mec, cfg, eval } => Done::Baseline(cached(&path, &p.id, units, tick, |t| {
-                baseline_job(&mut Ddpg::new(be.clone(), &mec, &cfg)?, be, &mec, cfg.seed, &eval, t)
-            })?),
+            Job::Ac { mec, cfg, eval } => Done::Baseline(
+                "ac",
+                cfg.seed,
+                cached(&path, &p.id, units, tick, |t| {
+                    baseline_job(&mut ActorCritic::new(be.clone(), &mec, &cfg)?, be, &mec, cfg.seed, &eval, t)
+                })?,
+            ),
+            Job::Ddpg { mec, cfg, eval } => Done::Baseline(
+                "ddpg",
+                cfg.seed,
+                cached(&path, &p.id, units, tick, |t| {
+                    baseline_job(&mut Ddpg::new(be.clone(), &mec, &cfg)?, be, &mec, cfg.seed, &eval, t)
+                })?,
+            ),
         };
         done.push((p.fig, p.id, d));
     }

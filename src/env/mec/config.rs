@@ -46,11 +46,10 @@ impl MecProfile {
 
     /// The profile of this name (`mecrl`, `calibrated`); `Error::Config` naming `mec.profile`.
     pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "mecrl" => Ok(MecProfile::Mecrl),
-            "calibrated" => Ok(MecProfile::Calibrated),
-            _ => Err(Error::config("mec.profile", name, "must be \"mecrl\" or \"calibrated\"")),
-        }
+        [MecProfile::Mecrl, MecProfile::Calibrated]
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| Error::config("mec.profile", name, "must be \"mecrl\" or \"calibrated\""))
     }
 
     /// The full configuration of this preset (every other field at its default).

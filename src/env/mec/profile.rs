@@ -49,6 +49,12 @@ mod tests {
         let c = parse("[mec]\nprofile = \"calibrated\"\nn_iotd = 50\n").unwrap();
         assert_eq!(c, MecConfig { n_iotd: 50, ..MecProfile::Calibrated.config() });
         assert_eq!(c.beta0, 1e-4);
+        // The CLI's names are the config file's.
+        for p in [MecProfile::Mecrl, MecProfile::Calibrated] {
+            assert_eq!(MecProfile::parse(p.name()).unwrap(), p);
+            assert_eq!(parse(&format!("[mec]\nprofile = \"{}\"\n", p.name())).unwrap().profile, p);
+        }
+        assert!(MecProfile::parse("paper").unwrap_err().to_string().contains("mec.profile"));
         let c = parse("[mec]\nprofile = \"calibrated\"\nbeta0 = 2e-4\ntask_bits_max = 9e5\n").unwrap();
         assert_eq!((c.profile, c.beta0, c.task_bits_max), (MecProfile::Calibrated, 2e-4, Some(9e5)));
         // Round trip: a written config reads back the same.

@@ -16,7 +16,8 @@ const SMOOTH: usize = 10;
 pub(super) enum Done {
     Dirs(Box<DirsRunConfig>, bool, Box<Outcome>),
     Levy(LevyOutcome),
-    Baseline(BaselineOutcome),
+    /// A DRL baseline: its method name, its seed and what it gave.
+    Baseline(&'static str, u64, BaselineOutcome),
 }
 
 /// One seed's Table III row.
@@ -157,12 +158,11 @@ pub(super) fn write_outputs(
             curve: o.log.iter().map(|m| (m.step as f64, m.voted)).collect(),
         });
     }
-    for (fig, id, d) in done {
-        if let (&"table3", Done::Baseline(b)) = (fig, d) {
-            let (name, seed) = id.trim_start_matches("table3_").split_once("_s").unwrap_or((id.as_str(), "0"));
+    for (fig, _, d) in done {
+        if let (&"table3", Done::Baseline(method, seed, b)) = (fig, d) {
             rows.push(Table3Row {
-                method: if name == "ac" { "ac" } else { "ddpg" },
-                seed: seed.parse().unwrap_or(0),
+                method,
+                seed: *seed,
                 train_s: b.train_s,
                 inference_s: b.inference_s_per_batch,
                 batch: b.batch,
