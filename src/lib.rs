@@ -45,6 +45,7 @@ pub mod checksum;
 pub mod env;
 pub mod error;
 pub mod experiment;
+pub mod isa;
 pub mod math;
 pub mod memory;
 pub mod nn;

@@ -4,6 +4,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::config::*;
+use super::exact;
 use super::model::*;
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::params as decode;
@@ -231,48 +232,6 @@ pub fn observe_column(h: &[f32], n: usize, m: usize, j: usize, out: &mut [f32]) 
     }
 }
 
-/// Σ_i Φ_i of one decision vector with the exact allocation. `bins` has M+1 entries
-/// (entry 0 collects local tasks and is ignored). Partial sums by i mod 4, combined as
-/// (s0 + s1) + (s2 + s3), then φ_T/F_max · Σ_j S_j² in j order — the same on every backend.
-/// Returns NaN if some a_i > M.
-#[inline]
-pub fn objective_exact_one(
-    cost: &[f32],
-    sqrt_f: &[f32],
-    a: &[u32],
-    m: usize,
-    f_max: f32,
-    phi_t: f32,
-    bins: &mut [f32],
-) -> f32 {
-    let n = a.len();
-    let bins = &mut bins[..m + 1];
-    bins.fill(0.0);
-    let w = m + 1;
-    let mut s = [0.0f32; 4];
-    let cost = &cost[..n * w];
-    let sqrt_f = &sqrt_f[..n];
-    // An out-of-range a_i is clamped for the (in-bounds) reads and flagged: the result is NaN.
-    let mut bad = false;
-    for (i, &ai) in a.iter().enumerate() {
-        bad |= ai as usize > m;
-        let ai = (ai as usize).min(m);
-        // SAFETY: i < n and ai <= m < w, so i·w + ai < n·w = cost.len() and ai < bins.len().
-        unsafe {
-            s[i % 4] += *cost.get_unchecked(i * w + ai);
-            *bins.get_unchecked_mut(ai) += *sqrt_f.get_unchecked(i);
-        }
-    }
-    if bad {
-        return f32::NAN;
-    }
-    let mut cpu = 0.0f32;
-    for &sj in &bins[1..] {
-        cpu += sj * sj;
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + phi_t / f_max * cpu
-}
-
 /// `mec_objective_exact`: bufs cost [B,N,M+1], sqrt_f \[B,N\], a \[B,P,N\] u32, bins (scratch),
 /// phi \[B,P\].
 pub fn cpu_objective_exact(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
@@ -284,15 +243,24 @@ pub fn cpu_objective_exact(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()>
     need("mec_objective_exact", "phi", bufs[4].len(), b * pp)?;
     let [cost, sf, a, _bins, phi] = bufs else { unreachable!() };
     let (cost, sf, a) = (f32s(cost), f32s(sf), &a[..]);
-    f32s_mut(phi)[..b * pp].par_chunks_mut(pp.max(1)).enumerate().for_each_init(
+    // Groups of rows of one instance ([`exact::ROWS`] at a time share the √F broadcasts).
+    let groups = pp.div_ceil(exact::ROWS).max(1);
+    let phi = &mut f32s_mut(phi)[..b * pp];
+    let per_instance: Vec<&mut [f32]> = phi.chunks_mut(pp.max(1)).collect();
+    let mut tasks: Vec<(usize, usize, &mut [f32])> = Vec::with_capacity(b * groups);
+    for (bi, out) in per_instance.into_iter().enumerate() {
+        for (g, o) in out.chunks_mut(exact::ROWS).enumerate() {
+            tasks.push((bi, g * exact::ROWS, o));
+        }
+    }
+    tasks.into_par_iter().for_each_init(
         || vec![0.0f32; m + 1],
-        |bins, (bi, out)| {
+        |bins, (bi, k0, out)| {
             let c = &cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)];
             let s = &sf[bi * n..(bi + 1) * n];
-            for (k, o) in out.iter_mut().enumerate() {
-                let row = &a[(bi * pp + k) * n..(bi * pp + k + 1) * n];
-                *o = objective_exact_one(c, s, row, m, p.f_max, p.phi_t, bins);
-            }
+            let rows: Vec<&[u32]> =
+                (k0..k0 + out.len()).map(|k| &a[(bi * pp + k) * n..(bi * pp + k + 1) * n]).collect();
+            exact::objective_exact_rows(c, s, &rows, m, p.f_max, p.phi_t, bins, out);
         },
     );
     Ok(())
@@ -533,6 +501,7 @@ pub fn cpu_reward(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::mec::exact::objective_exact_one;
 
     fn close(a: f64, b: f64, rel: f64) -> bool {
         (a - b).abs() <= rel * b.abs().max(1e-30)

@@ -16,6 +16,7 @@
 //! Variant `classic` (Fig. 7) is plain eq. (23) with rounding, no γ, no crossover:
 //! a^c_i = (a_i + ⌊clamp(η_a d_i, ±2^20) + 0.5⌋) mod (M+1).
 
+mod fast;
 pub mod kernels;
 pub mod model;
 
@@ -143,8 +144,10 @@ pub fn search(
 
 #[cfg(test)]
 mod tests {
-    use super::model::{generate_exact, generate_paper, generate_proposed_exact, ProposedScratch};
+    use super::fast::{generate_proposed_exact_on, ProposedScratch};
+    use super::model::{generate_exact, generate_paper};
     use super::*;
+    use crate::isa::Isa;
     use crate::rng::{self, stream};
 
     #[test]
@@ -225,19 +228,21 @@ mod tests {
 
     #[test]
     fn proposed_exact_fast_path_matches_scalar_candidate() {
-        for n in [1usize, 5, 16, 37, 100] {
+        for n in [1usize, 5, 16, 17, 32, 37, 100, 1000] {
             let mut p = lp(0, 0);
             p.n = n as u32;
             let a: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
             let hn: Vec<f32> = (0..n * 3).map(|k| (k as f32 * 0.37).fract()).collect();
             let mut sc = ProposedScratch::new(n);
-            for g in [0u32, 3, 50, 99] {
+            for (g, isa) in
+                [0u32, 3, 50, 99].into_iter().flat_map(|g| Isa::available().into_iter().map(move |i| (g, i)))
+            {
                 p.generation = g;
                 let mut out = vec![9u32; n];
-                generate_proposed_exact(&p, 1, 2, &a, &hn, &mut out, &mut sc);
+                generate_proposed_exact_on(isa, &p.draw(1, 2), &a, &hn, &mut out, &mut sc);
                 for i in 0..n {
                     let want = candidate(&p, 1, 2, i as u32, a[i], 0.0, 0.0, &hn[i * 3..i * 3 + 3]).0;
-                    assert_eq!(out[i], want, "n={n} g={g} i={i}");
+                    assert_eq!(out[i], want, "n={n} g={g} i={i} {isa:?}");
                 }
             }
         }

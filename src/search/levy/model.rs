@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fast::{generate_proposed_exact, Draw, ProposedScratch};
 use crate::backend::cpu::{f32s, f32s_mut, need};
 use crate::backend::params as decode;
-use crate::env::mec::{objective_exact_one, objective_paper_one, Heuristic, MecParams};
+use crate::env::mec::{exact, objective_exact_one, objective_paper_one, Heuristic, MecParams};
 use crate::error::{Error, Result};
 use crate::rng::{self, stream};
 use rayon::prelude::*;
@@ -252,6 +253,19 @@ impl LevyParams {
     fn ctr2(&self, g: u32) -> u32 {
         (self.call << 16) | (g & 0xffff)
     }
+
+    /// What the CPU fast path reads to generate candidate `pi` of instance `bi`.
+    pub(crate) fn draw(&self, bi: u32, pi: u32) -> Draw {
+        Draw {
+            ctr: [pi.wrapping_mul(self.n), bi, self.ctr2(self.generation), stream::LEVY_STEP_A],
+            key: [self.key0, self.key1],
+            m: self.m,
+            th: self.th,
+            sigma_u: self.sigma_u,
+            inv_beta: self.inv_beta,
+            g: gamma(self.generation, self.gmax),
+        }
+    }
 }
 
 /// Initial f and p of candidate `c` (= b·P + p), IoTD i (paper mode): uniform in the boxes.
@@ -436,39 +450,72 @@ pub fn cpu_generation(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     let hn = f32s(hn);
     let mp = lp.mec();
     let paper = lp.mode == 1;
-    pa[..b * pp * n]
-        .par_chunks_mut(n)
-        .zip(f32s_mut(pf)[..b * pp * n].par_chunks_mut(n))
-        .zip(f32s_mut(ppw)[..b * pp * n].par_chunks_mut(n))
-        .zip(f32s_mut(fit)[..b * pp].par_iter_mut())
-        .enumerate()
-        .for_each_init(
-            || {
-                let (fp, sc) = if paper { (n, 0) } else { (0, n) };
-                (vec![0u32; n], vec![0.0f32; fp], vec![0.0f32; fp], vec![0.0f32; 2 * m + 1], ProposedScratch::new(sc))
-            },
-            |(ca, cf, cp, bins, scratch), (c, (((a, f), pw), fit))| {
-                let (bi, pi) = (c / pp, c % pp);
-                let hn_b = &hn[bi * n * m..(bi + 1) * n * m];
+    if b * pp * n == 0 {
+        return Ok(());
+    }
+    // Tasks of up to `rows` candidates of one instance: exact mode evaluates them together
+    // ([`exact::objective_exact_rows`]).
+    let rows = if paper { 1 } else { exact::ROWS };
+    let (pf, ppw, fit) = (f32s_mut(pf), f32s_mut(ppw), f32s_mut(fit));
+    let mut tasks = Vec::with_capacity(b * pp.div_ceil(rows));
+    let per_instance = pa[..b * pp * n]
+        .chunks_mut(pp * n)
+        .zip(pf[..b * pp * n].chunks_mut(pp * n))
+        .zip(ppw[..b * pp * n].chunks_mut(pp * n))
+        .zip(fit[..b * pp].chunks_mut(pp));
+    for (bi, (((a, f), pw), fit)) in per_instance.enumerate() {
+        let groups = a.chunks_mut(rows * n).zip(f.chunks_mut(rows * n)).zip(pw.chunks_mut(rows * n));
+        for (g, (((a, f), pw), fit)) in groups.zip(fit.chunks_mut(rows)).enumerate() {
+            tasks.push((bi, g * rows, a, f, pw, fit));
+        }
+    }
+    tasks.into_par_iter().for_each_init(
+        || {
+            let (fp, sc) = if paper { (n, 0) } else { (0, n) };
+            let scratch = ProposedScratch::new(sc);
+            (
+                vec![0u32; rows * n],
+                vec![0.0f32; fp],
+                vec![0.0f32; fp],
+                vec![0.0f32; 2 * m + 1],
+                scratch,
+                vec![0.0; rows],
+            )
+        },
+        |(ca, cf, cp, bins, scratch, new), (bi, p0, a, f, pw, fit)| {
+            let hn_b = &hn[bi * n * m..(bi + 1) * n * m];
+            let k = fit.len();
+            for r in 0..k {
+                let (pi, a, ca) = ((p0 + r) as u32, &a[r * n..(r + 1) * n], &mut ca[r * n..(r + 1) * n]);
                 if paper {
-                    generate_paper(&lp, bi as u32, pi as u32, a, f, pw, hn_b, ca, cf, cp);
+                    generate_paper(&lp, bi as u32, pi, a, f, pw, hn_b, ca, cf, cp);
                 } else if lp.variant == 0 {
-                    generate_proposed_exact(&lp, bi as u32, pi as u32, a, hn_b, ca, scratch);
+                    generate_proposed_exact(&lp.draw(bi as u32, pi), a, hn_b, ca, scratch);
                 } else {
-                    generate_exact(&lp, bi as u32, pi as u32, a, hn_b, ca);
+                    generate_exact(&lp, bi as u32, pi, a, hn_b, ca);
                 }
-                let new = fitness(&lp, &mp, bi, &inst, ca, cf, cp, bins);
-                if new < *fit {
+            }
+            if paper {
+                new[0] = fitness(&lp, &mp, bi, &inst, ca, cf, cp, bins);
+            } else {
+                let cost = &inst.cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)];
+                let candidates: Vec<&[u32]> = ca[..k * n].chunks(n).collect();
+                let sqrt_f = &inst.sqrt_f[bi * n..(bi + 1) * n];
+                exact::objective_exact_rows(cost, sqrt_f, &candidates, m, lp.f_max, lp.phi_t, bins, &mut new[..k]);
+            }
+            for r in 0..k {
+                if new[r] < fit[r] {
                     // eq. (28)
-                    a.copy_from_slice(ca);
+                    a[r * n..(r + 1) * n].copy_from_slice(&ca[r * n..(r + 1) * n]);
                     if paper {
                         f.copy_from_slice(cf);
                         pw.copy_from_slice(cp);
                     }
-                    *fit = new;
+                    fit[r] = new[r];
                 }
-            },
-        );
+            }
+        },
+    );
     Ok(())
 }
 
@@ -532,137 +579,6 @@ pub(crate) fn generate_paper(
                     (ai, fi, pi_)
                 }
             };
-        }
-    }
-}
-
-/// Per-thread scratch of [`generate_proposed_exact`]: the Philox words of a row and the
-/// compacted list of IoTDs whose step can be positive.
-pub(crate) struct ProposedScratch {
-    idx: Vec<u32>,
-    w0: Vec<u32>,
-    w1: Vec<u32>,
-    w2: Vec<u32>,
-}
-
-impl ProposedScratch {
-    pub(crate) fn new(n: usize) -> Self {
-        let pad = n.div_ceil(16) * 16 + 16;
-        ProposedScratch { idx: vec![0; pad], w0: vec![0; pad], w1: vec![0; pad], w2: vec![0; pad] }
-    }
-
-    /// Append the lanes `l < valid` of one Philox chunk whose cos 2πu2 > 0 (u2 from word 1:
-    /// u2 < 1/4 or u2 > 3/4) as (IoTD index, w0, w1, w2); returns the new count.
-    #[inline(always)]
-    fn compact16(&mut self, i0: u32, valid: usize, w: &([u32; 16], [u32; 16], [u32; 16]), k: usize) -> usize {
-        assert!(k + 16 <= self.idx.len() && valid <= 16);
-        #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-        // SAFETY: the feature is enabled at compile time; each compress-store writes at most 16
-        // words at offset k, and k + 16 <= len was asserted for all four vectors.
-        unsafe {
-            use std::arch::x86_64::*;
-            let w0 = _mm512_loadu_si512(w.0.as_ptr() as *const _);
-            let w1 = _mm512_loadu_si512(w.1.as_ptr() as *const _);
-            let w2 = _mm512_loadu_si512(w.2.as_ptr() as *const _);
-            let u = _mm512_srli_epi32::<8>(w1);
-            let pos = _mm512_cmplt_epu32_mask(u, _mm512_set1_epi32(1 << 22))
-                | _mm512_cmpgt_epu32_mask(u, _mm512_set1_epi32(3 << 22));
-            let mask = pos & ((1u32 << valid) - 1) as u16;
-            let lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-            let idx = _mm512_add_epi32(_mm512_set1_epi32(i0 as i32), lanes);
-            _mm512_mask_compressstoreu_epi32(self.idx.as_mut_ptr().add(k) as *mut _, mask, idx);
-            _mm512_mask_compressstoreu_epi32(self.w0.as_mut_ptr().add(k) as *mut _, mask, w0);
-            _mm512_mask_compressstoreu_epi32(self.w1.as_mut_ptr().add(k) as *mut _, mask, w1);
-            _mm512_mask_compressstoreu_epi32(self.w2.as_mut_ptr().add(k) as *mut _, mask, w2);
-            k + mask.count_ones() as usize
-        }
-        #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-        {
-            let mut k = k;
-            for l in 0..valid {
-                let u = w.1[l] >> 8;
-                self.idx[k] = i0 + l as u32;
-                self.w0[k] = w.0[l];
-                self.w1[k] = w.1[l];
-                self.w2[k] = w.2[l];
-                k += !((1 << 22)..=(3 << 22)).contains(&u) as usize;
-            }
-            k
-        }
-    }
-}
-
-/// Proposed-variant, exact-mode candidates (eq. 25, 27) of one (instance, candidate) — the CPU
-/// hot path, equal to [`candidate`] element by element. A task changes only if γd_i > th ≥ 0,
-/// which needs d_i > 0, i.e. cos 2πu2 > 0; with the exact range reduction of
-/// [`crate::math::sincos_2pi`] that is u2 < 1/4 or u2 > 3/4 (strictly), a test on the raw
-/// Philox word. So Philox runs on every lane, but the logarithms, the exponential and the
-/// mutation run only on the compacted ~half of the lanes where the step can be positive.
-pub(crate) fn generate_proposed_exact(
-    lp: &LevyParams,
-    bi: u32,
-    pi: u32,
-    a: &[u32],
-    hn_b: &[f32],
-    out: &mut [u32],
-    sc: &mut ProposedScratch,
-) {
-    const L: usize = 16;
-    let n = a.len();
-    let m = lp.m as usize;
-    assert!(hn_b.len() == n * m && sc.idx.len() >= n.div_ceil(L) * L + L, "scratch and ĥ block sizes");
-    let key = [lp.key0, lp.key1];
-    let c2 = lp.ctr2(lp.generation);
-    let g = gamma(lp.generation, lp.gmax);
-    let base = pi * lp.n;
-    out.copy_from_slice(a);
-    // Pass 1: Philox on every lane (vectorized), compacting the lanes whose step can be positive.
-    let mut k = 0usize;
-    for i0 in (0..n).step_by(L) {
-        let mut c0 = [0u32; L];
-        for (l, c) in c0.iter_mut().enumerate() {
-            *c = base.wrapping_add((i0 + l) as u32);
-        }
-        let w = rng::philox16(c0, bi, c2, stream::LEVY_STEP_A, key);
-        k = sc.compact16(i0 as u32, L.min(n - i0), &w, k);
-    }
-    // Pass 2: the Lévy step and eq. (25)/(27) on the compacted lanes (the tail chunk repeats
-    // the last entry, which rewrites the same value).
-    if k == 0 {
-        return;
-    }
-    for t in k..k.div_ceil(L) * L {
-        sc.idx[t] = sc.idx[k - 1];
-        sc.w0[t] = sc.w0[k - 1];
-        sc.w1[t] = sc.w1[k - 1];
-        sc.w2[t] = sc.w2[k - 1];
-    }
-    for k0 in (0..k).step_by(L) {
-        let idx: &[u32; L] = sc.idx[k0..k0 + L].try_into().expect("chunk");
-        let w0: &[u32; L] = sc.w0[k0..k0 + L].try_into().expect("chunk");
-        let w1: &[u32; L] = sc.w1[k0..k0 + L].try_into().expect("chunk");
-        let w2: &[u32; L] = sc.w2[k0..k0 + L].try_into().expect("chunk");
-        let mut gd = [0.0f32; L];
-        let mut stab = [0.0f32; L];
-        let mut ai = [0u32; L];
-        for l in 0..L {
-            let i = idx[l] as usize;
-            let (z0, z1) = rng::normal2(w0[l], w1[l]);
-            gd[l] = g * rng::levy_step(z0, z1, lp.sigma_u, lp.inv_beta);
-            // SAFETY: every idx < n = a.len().
-            let a_i = unsafe { *a.get_unchecked(i) };
-            let j = a_i.min(lp.m) as usize;
-            // SAFETY: i < n and 1 <= max(j,1) <= m, so the index is < n·m = hn_b.len().
-            let v = unsafe { *hn_b.get_unchecked(i * m + j.max(1) - 1) };
-            stab[l] = f32::from_bits(v.to_bits() & ((j != 0) as u32).wrapping_neg());
-            ai[l] = a_i;
-        }
-        for l in 0..L {
-            let i = idx[l] as usize;
-            let randm = rng::uniform_index(w2[l], lp.m + 1);
-            let take = ((gd[l] > lp.th) & (gd[l] > stab[l])) as u32;
-            let mask = take.wrapping_neg();
-            out[i] = (randm & mask) | (ai[l] & !mask);
         }
     }
 }
