@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{backends, interpreter, median, number, reference};
+use super::common::{backends, interpreter, median, number, reference};
 use crate::backend::Backend;
 use crate::env::coop::{CoopConfig, CoopEnv, Heuristic};
 use crate::error::Result;

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use super::{backends, interpreter, median, number, reference};
+use super::common::{backends, interpreter, median, number, reference};
 use crate::backend;
 use crate::env::dag::kernels::DAG_MAKESPAN;
 use crate::env::dag::{batch, dot, gen, model, optimal};

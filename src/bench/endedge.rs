@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{interpreter, median, number, reference};
+use super::common::{interpreter, median, number, reference};
 use crate::backend::{self, BackendChoice};
 use crate::env::endedge::{EndedgeConfig, EndedgeEnv, Heuristic};
 use crate::error::{Error, Result};

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{interpreter, median, number, reference};
+use super::common::{interpreter, median, number, reference};
 use crate::backend::{self, KernelSpec};
 use crate::env::mec::kernels::{MEC_OBJECTIVE_EXACT, MEC_OBJECTIVE_PAPER};
 use crate::env::mec::{MecConfig, MecEnv};

@@ -1,16 +1,11 @@
 //! `mecrl bench <system>`: throughput of each system next to a reference implementation run
 //! in the same invocation, one module per system, each with its arguments ([`clap::Args`]) and
-//! a `run` that prints the report. What they share: the backends to measure, the Python
-//! interpreter of the references and their JSON output, the median.
+//! a `run` that prints the report after a line naming the machine ([`roofline::Machine`]).
+//! What they share is in [`common`]; the ceilings they report fractions of in [`roofline`].
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
+use crate::error::Result;
 
-use crate::backend::Backend;
-use crate::error::{Error, Result};
-use crate::experiment::pick_backend;
-
+pub mod common;
 pub mod coop;
 pub mod crbdrqn;
 pub mod crowd;
@@ -21,62 +16,56 @@ pub mod mec;
 pub mod mrlco;
 pub mod nn;
 pub mod o2o;
+pub mod roofline;
 
-/// The median (the upper one of an even count).
-pub(crate) fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// The benchmarks of `mecrl bench`.
+#[derive(clap::Subcommand)]
+pub enum Cmd {
+    /// `coop`: node-slots per second (heuristic + step, whole episodes) next to plain Python.
+    Coop(coop::Args),
+    /// `mec`: IoTD-objective evaluations per second and the Lévy search time.
+    Mec(mec::Args),
+    /// `dag`: the exhaustive optimum of n-task DAGs (every plan, and branch-and-bound) next to
+    /// a plain-Python scheduler.
+    Dag(dag::Args),
+    /// `endedge`: device-slots per second (D = 50, E = 5 and D = 10,000, E = 50) next to a
+    /// plain-Python implementation of the same slot.
+    Endedge(endedge::Args),
+    /// `crowd`: agent-slots per second of the batched step next to a plain-Python step.
+    Crowd(crowd::Args),
+    /// `nn`: training steps of small MLP ensembles next to JAX (XLA, CPU) in the same run.
+    Nn(nn::Args),
+    /// `mrlco`: one PPO update of MRLCO's Seq2Seq policy (and its sampling decode) next to JAX
+    /// (XLA, CPU) in the same run.
+    Mrlco(mrlco::Args),
+    /// `mappo`: one mixed-MAPPO update (recurrent actor over every agent, five recurrent
+    /// critics; a rollout of at least 100,000 agent-steps) next to JAX-CPU.
+    Mappo(mappo::Args),
+    /// `o2o`: one O2O-DRL offline gradient step (discrete SAC + CQL, batch 128 and 1024) next
+    /// to the same step in JAX-CPU.
+    O2o(o2o::Args),
+    /// `crbdrqn`: one CRB-DRQN training step (familiarity sampling, double-DQN target, LSTM
+    /// over Load(t), dueling head, RMSProp) at K = 4 and 256 trajectories next to JAX-CPU.
+    Crbdrqn(crbdrqn::Args),
+    /// `roofline`: this machine's memory bandwidth (STREAM triad), FMA throughput and
+    /// indexed-load rate, the ceilings the other benchmarks report their fractions of.
+    Roofline(roofline::Args),
 }
 
-/// The backends of a comma-separated list that start here; the others are skipped with a note
-/// on stderr (`what` names the benchmark).
-pub(crate) fn backends(list: &str, what: &str) -> Vec<Arc<dyn Backend>> {
-    let mut out = vec![];
-    for name in list.split(',').filter(|x| !x.is_empty()) {
-        match pick_backend(name) {
-            Ok(b) => out.push(b),
-            Err(e) => eprintln!("bench {what}: skipping backend {name}: {e}"),
-        }
+/// Run one benchmark after a line naming the machine it runs on.
+pub fn run(cmd: &Cmd) -> Result<()> {
+    println!("{}", roofline::Machine::describe());
+    match cmd {
+        Cmd::Coop(a) => coop::run(a),
+        Cmd::Mec(a) => mec::run(a),
+        Cmd::Dag(a) => dag::run(a),
+        Cmd::Endedge(a) => endedge::run(a),
+        Cmd::Crowd(a) => crowd::run(a),
+        Cmd::Nn(a) => nn::run(a),
+        Cmd::Mrlco(a) => mrlco::run(a),
+        Cmd::Mappo(a) => mappo::run(a),
+        Cmd::Crbdrqn(a) => crbdrqn::run(a),
+        Cmd::O2o(a) => o2o::run(a),
+        Cmd::Roofline(a) => roofline::run(a),
     }
-    out
-}
-
-/// The repository root (the reference scripts live under `tools/`).
-pub(crate) fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The interpreter of the references: `explicit`, else the repository's `.venv/bin/python` if
-/// present, else `python3`.
-pub(crate) fn interpreter(explicit: Option<&Path>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_path_buf();
-    }
-    let v = root().join(".venv/bin/python");
-    if v.exists() {
-        v
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
-/// Run `tools/<script>` with `args` under `py` and read its JSON output; a failed run is an
-/// error carrying its stderr.
-pub(crate) fn reference(py: &Path, script: &str, args: &[&str]) -> Result<serde_json::Value> {
-    let path = root().join("tools").join(script);
-    let out = Command::new(py).arg(&path).args(args).output().map_err(|e| Error::io(py, e))?;
-    if !out.status.success() {
-        let why = format!("{script} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-        return Err(Error::device("python reference", why));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| Error::Parse { path, line: 0, why: format!("its output: {e}") })
-}
-
-/// The number `key` of a reference's output (`script` names it in the error).
-pub(crate) fn number(v: &serde_json::Value, key: &str, script: &str) -> Result<f64> {
-    v[key].as_f64().ok_or_else(|| Error::Parse {
-        path: root().join("tools").join(script),
-        line: 0,
-        why: format!("its output has no number `{key}`"),
-    })
 }

@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{interpreter, median, root};
+use super::common::{interpreter, median, root};
 use crate::autograd::Tape;
 use crate::backend::Backend;
 use crate::error::{Error, Result};

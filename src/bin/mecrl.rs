@@ -80,7 +80,7 @@ enum Cmd {
     /// Throughput benchmarks next to reference implementations run in the same invocation.
     Bench {
         #[command(subcommand)]
-        what: BenchCmd,
+        what: bench::Cmd,
     },
 }
 
@@ -374,36 +374,6 @@ struct CoopLogArgs {
     backend: String,
 }
 
-#[derive(Subcommand)]
-enum BenchCmd {
-    /// `coop`: node-slots per second (heuristic + step, whole episodes) next to plain Python.
-    Coop(bench::coop::Args),
-    /// `mec`: IoTD-objective evaluations per second and the Lévy search time.
-    Mec(bench::mec::Args),
-    /// `dag`: the exhaustive optimum of n-task DAGs (every plan, and branch-and-bound) next to
-    /// a plain-Python scheduler.
-    Dag(bench::dag::Args),
-    /// `endedge`: device-slots per second (D = 50, E = 5 and D = 10,000, E = 50) next to a
-    /// plain-Python implementation of the same slot.
-    Endedge(bench::endedge::Args),
-    /// `crowd`: agent-slots per second of the batched step next to a plain-Python step.
-    Crowd(bench::crowd::Args),
-    /// `nn`: training steps of small MLP ensembles next to JAX (XLA, CPU) in the same run.
-    Nn(bench::nn::Args),
-    /// `mrlco`: one PPO update of MRLCO's Seq2Seq policy (and its sampling decode) next to JAX
-    /// (XLA, CPU) in the same run.
-    Mrlco(bench::mrlco::Args),
-    /// `mappo`: one mixed-MAPPO update (recurrent actor over every agent, five recurrent
-    /// critics; a rollout of at least 100,000 agent-steps) next to JAX-CPU.
-    Mappo(bench::mappo::Args),
-    /// `o2o`: one O2O-DRL offline gradient step (discrete SAC + CQL, batch 128 and 1024) next
-    /// to the same step in JAX-CPU.
-    O2o(bench::o2o::Args),
-    /// `crbdrqn`: one CRB-DRQN training step (familiarity sampling, double-DQN target, LSTM
-    /// over Load(t), dueling head, RMSProp) at K = 4 and 256 trajectories next to JAX-CPU.
-    Crbdrqn(bench::crbdrqn::Args),
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(m) = &cli.max_memory {
@@ -443,7 +413,7 @@ fn main() -> ExitCode {
             bar.finish();
             n.map(|n| println!("{n} tasks written")).map_err(Into::into)
         }
-        Cmd::Bench { what } => bench(&what).map_err(Into::into),
+        Cmd::Bench { what } => bench::run(&what).map_err(Into::into),
         Cmd::Coop { what: CoopCmd::Log(a) } => cmd_coop_log(&a),
         Cmd::Dag { what: DagCmd::Plan { policy, dot, semantics, rate, out, backend } } => {
             cmd_dag_plan(&policy, &dot, &semantics, rate, out, &backend)
@@ -488,22 +458,6 @@ fn render(e: &anyhow::Error) -> String {
         }
     }
     s
-}
-
-/// `mecrl bench <system>`: that system's bench module.
-fn bench(what: &BenchCmd) -> mecrl::Result<()> {
-    match what {
-        BenchCmd::Coop(a) => bench::coop::run(a),
-        BenchCmd::Mec(a) => bench::mec::run(a),
-        BenchCmd::Dag(a) => bench::dag::run(a),
-        BenchCmd::Endedge(a) => bench::endedge::run(a),
-        BenchCmd::Crowd(a) => bench::crowd::run(a),
-        BenchCmd::Nn(a) => bench::nn::run(a),
-        BenchCmd::Mrlco(a) => bench::mrlco::run(a),
-        BenchCmd::Mappo(a) => bench::mappo::run(a),
-        BenchCmd::Crbdrqn(a) => bench::crbdrqn::run(a),
-        BenchCmd::O2o(a) => bench::o2o::run(a),
-    }
 }
 
 fn cmd_run(
