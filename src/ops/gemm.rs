@@ -11,6 +11,8 @@
 //! Large products are split into tiles' worth of tasks over [`par`](crate::backend::par)'s team; the tasks
 //! write disjoint parts of `out`.
 
+use crate::isa::Isa;
+
 /// A(r, k) = data[r·rs + k·ks]: a row-major matrix (ks = 1), its transpose (rs = 1), ….
 #[derive(Clone, Copy)]
 pub struct Strided<'a> {
@@ -339,19 +341,20 @@ enum Kernel {
 }
 
 impl Kernel {
+    /// The kernel of [`Isa::get`] (run-time detection, capped by `MECRL_NO_AVX512` /
+    /// `MECRL_NO_AVX2`).
     fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if std::env::var_os("MECRL_NO_AVX512").is_none() && std::arch::is_x86_feature_detected!("avx512f") {
-            return Kernel::Avx512;
+        Kernel::of(Isa::get())
+    }
+
+    fn of(isa: Isa) -> Self {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Kernel::Avx512,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Kernel::Avx2,
+            _ => Kernel::Portable,
         }
-        #[cfg(target_arch = "x86_64")]
-        if std::env::var_os("MECRL_NO_AVX2").is_none()
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Kernel::Avx2;
-        }
-        Kernel::Portable
     }
 
     /// Whether the kernel reads a transposed B itself ([`Gemm::bt`]).
@@ -366,17 +369,7 @@ impl Kernel {
     /// Every kernel this machine can run (the tests compare them).
     #[cfg(test)]
     fn available() -> Vec<Self> {
-        let mut v = vec![Kernel::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                v.push(Kernel::Avx2);
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                v.push(Kernel::Avx512);
-            }
-        }
-        v
+        Isa::available().into_iter().map(Kernel::of).collect()
     }
 
     fn tile(self) -> (usize, usize) {
