@@ -65,11 +65,9 @@ pub fn run(a: &Args) -> Result<()> {
         let argv: Vec<&str> = args.iter().map(|x| x.as_str()).collect();
         let mut jax = Jax::serve(a.python.as_deref(), "crbdrqn", "bench_crbdrqn_jax.py", &argv)?;
         let mut bench = Bench::new(&be, || l.update().map(|_| ()));
-        let (tm, j) = alternate(&mut bench, jax.as_mut(), "step", a.steps, a.reps)?;
-        let (js, ratio) = match j {
-            Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / tm)),
-            None => ("-".into(), "-".into()),
-        };
+        let timing = alternate(&mut bench, jax.as_mut(), "step", a.steps, a.reps)?;
+        let (tm, j) = (timing.t, timing.j);
+        let (js, ratio) = (j.map_or("-".into(), |j| format!("{:.3}", j * 1e3)), timing.ratio_text());
         let case = format!("train step, K = {k} ({} rows)", k * cfg.trajectory_steps);
         println!("{case:<44} {pool:>10} {:>12.3} {js:>14} {ratio:>8}", tm * 1e3);
         if let Some(j) = &jax {

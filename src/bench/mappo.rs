@@ -75,11 +75,9 @@ pub fn run(a: &Args) -> Result<()> {
     );
     println!("{:<52} {:>12} {:>14} {:>8}", "case", "mecrl (ms)", "JAX-CPU (ms)", "ratio");
     let mut bench = Bench::new(&be, || l.update().map(|_| ()));
-    let (tm, j) = alternate(&mut bench, jax.as_mut(), "update", a.steps, a.reps)?;
-    let (js, ratio) = match j {
-        Some(j) => (format!("{:.1}", j * 1e3), format!("{:.2}x", j / tm)),
-        None => ("-".into(), "-".into()),
-    };
+    let timing = alternate(&mut bench, jax.as_mut(), "update", a.steps, a.reps)?;
+    let (tm, j) = (timing.t, timing.j);
+    let (js, ratio) = (j.map_or("-".into(), |j| format!("{:.1}", j * 1e3)), timing.ratio_text());
     println!("{:<52} {:>12.1} {:>14} {:>8}", "MAPPO update (actor PPO + 5 critics)", tm * 1e3, js, ratio);
     println!(
         "agent-steps per second of update: mecrl {:.0}{}",

@@ -129,11 +129,9 @@ pub fn run(a: &Args) -> Result<()> {
         ("rollout decode (sampling, no grad)", "decode", decode),
     ];
     for (name, key, mut bench) in cases {
-        let (t, j) = alternate(&mut bench, jax.as_mut(), key, a.steps, a.reps)?;
-        let (js, ratio) = match j {
-            Some(j) => (format!("{:.1}", j * 1e3), format!("{:.2}x", j / t)),
-            None => ("-".into(), "-".into()),
-        };
+        let timing = alternate(&mut bench, jax.as_mut(), key, a.steps, a.reps)?;
+        let (t, j) = (timing.t, timing.j);
+        let (js, ratio) = (j.map_or("-".into(), |j| format!("{:.1}", j * 1e3)), timing.ratio_text());
         println!("{:<52} {:>12.1} {:>14} {:>8}", name, t * 1e3, js, ratio);
     }
     println!("ratio = JAX time / mecrl time (> 1: mecrl is faster); backend {}", be.kind());

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::common::{interpreter, median, root};
+use super::roofline::Stat;
 use crate::autograd::Tape;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -43,25 +44,42 @@ pub fn run(a: &Args) -> Result<()> {
         "mecrl bench nn  (forward + backward + Adam per step; medians of {} blocks of {} steps, alternating with JAX's)",
         a.reps, a.steps
     );
-    println!("{:<48} {:>14} {:>14} {:>8}", "case", "mecrl (ms)", "JAX-CPU (ms)", "ratio");
+    println!("{:<48} {:>14} {:>14} {:>8}", "case", "mecrl (ms)", "JAX-CPU (ms)", "ratio (range)");
     let steps_c = (a.steps / 10).max(2);
-    let mut cases: Vec<(&str, &str, usize, Bench<'static>)> = vec![];
+    let mut cases: Vec<(&str, &str, usize, Bench<'static>, f64)> = vec![];
     for (c, key) in CASES.iter().zip(["(a)", "(b)"]) {
-        cases.push((c.name, key, a.steps, mlp(&be, c)?));
+        cases.push((c.name, key, a.steps, mlp(&be, c)?, mlp_flops(c)));
     }
-    cases.push(("(c) LSTM 2x256, T=20, batch 20 (fwd+bwd)", "(c)", steps_c, lstm(&be)?));
-    for (name, key, steps, mut bench) in cases {
-        let (t, j) = alternate(&mut bench, jax.as_mut(), key, steps, a.reps)?;
-        let (js, ratio) = match j {
-            Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / t)),
-            None => ("-".into(), "-".into()),
-        };
+    // 2 layers × T = 20 steps of the four gates' products (batch 20, input 256 + hidden 256 →
+    // 4 × 256), forward and the two products of the backward pass.
+    let lstm_flops = 2.0 * 20.0 * 3.0 * 2.0 * 20.0 * 512.0 * 1024.0;
+    cases.push(("(c) LSTM 2x256, T=20, batch 20 (fwd+bwd)", "(c)", steps_c, lstm(&be)?, lstm_flops));
+    let cpu = be.kind() == crate::backend::BackendKind::Cpu;
+    for (name, key, steps, mut bench, flops) in cases {
+        let tm = alternate(&mut bench, jax.as_mut(), key, steps, a.reps)?;
+        let (t, js, ratio) = (tm.t, tm.j.map_or("-".into(), |j| format!("{:.3}", j * 1e3)), tm.ratio_text());
         println!("{:<48} {:>14.3} {:>14} {:>8}", name, t * 1e3, js, ratio);
+        if cpu {
+            let c = super::roofline::Ceilings::get();
+            let gf = flops / t / 1e9;
+            println!(
+                "  roofline: {gf:.1} GFLOP/s in the products of {:.1} = {:.0} % of the FMA peak",
+                c.fma_gops.med,
+                100.0 * gf / c.fma_gops.med
+            );
+        }
     }
     if let Some(j) = &jax {
         println!("{}", j.describe);
     }
     Ok(())
+}
+
+/// Floating-point operations of the products of one training step of `c`: the forward product
+/// of every layer and the two of the backward pass (dW and dX), 2 per multiply-add.
+fn mlp_flops(c: &MlpCase) -> f64 {
+    let macs: usize = c.sizes.windows(2).map(|w| w[0] * w[1]).sum();
+    3.0 * 2.0 * (c.k * c.batch * macs) as f64
 }
 
 /// One benchmark case: an ensemble of K MLPs with these sizes on a batch.
@@ -96,7 +114,7 @@ pub fn alternate(
     key: &str,
     steps: usize,
     reps: usize,
-) -> Result<(f64, Option<f64>)> {
+) -> Result<Timing> {
     let (mut ours, mut theirs) = (vec![], vec![]);
     for r in 0..=reps {
         let t = bench.block(steps)?;
@@ -106,7 +124,25 @@ pub fn alternate(
             theirs.extend(j);
         }
     }
-    Ok((median(ours), (!theirs.is_empty()).then(|| median(theirs))))
+    let ratio = (!theirs.is_empty()).then(|| Stat::of(theirs.iter().zip(&ours).map(|(j, t)| j / t).collect()));
+    Ok(Timing { t: median(ours), j: (!theirs.is_empty()).then(|| median(theirs)), ratio })
+}
+
+/// What [`alternate`] measured: medians of the blocks' seconds per step, and the blocks' ratios.
+pub struct Timing {
+    /// mecrl's median seconds per step.
+    pub t: f64,
+    /// JAX's median seconds per step (None without JAX).
+    pub j: Option<f64>,
+    /// JAX / mecrl block by block (> 1: mecrl is faster): median and range.
+    pub ratio: Option<Stat>,
+}
+
+impl Timing {
+    /// `2.33x (2.10–2.52)`, or `-` without JAX.
+    pub fn ratio_text(&self) -> String {
+        self.ratio.map_or("-".into(), |r| format!("{:.2}x ({:.2}–{:.2})", r.med, r.min, r.max))
+    }
 }
 
 /// A case's training step on a backend, timed a block at a time.

@@ -69,11 +69,9 @@ pub fn run(a: &Args) -> Result<()> {
         let argv: Vec<&str> = args.iter().map(|x| x.as_str()).collect();
         let mut jax = Jax::serve(a.python.as_deref(), "o2o", "bench_o2o_jax.py", &argv)?;
         let mut bench = Bench::new(&be, || l.offline_steps(&mut replay, 1, &mut || {}).map(|_| ()));
-        let (tm, j) = alternate(&mut bench, jax.as_mut(), "step", a.steps, a.reps)?;
-        let (js, ratio) = match j {
-            Some(j) => (format!("{:.3}", j * 1e3), format!("{:.2}x", j / tm)),
-            None => ("-".into(), "-".into()),
-        };
+        let timing = alternate(&mut bench, jax.as_mut(), "step", a.steps, a.reps)?;
+        let (tm, j) = (timing.t, timing.j);
+        let (js, ratio) = (j.map_or("-".into(), |j| format!("{:.3}", j * 1e3)), timing.ratio_text());
         let case = format!("offline step, batch {k}");
         println!("{case:<32} {rows:>10} {:>12.3} {js:>14} {ratio:>8}", tm * 1e3);
         if let Some(j) = &jax {
