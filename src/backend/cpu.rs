@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 #[derive(Default)]
 pub struct CpuBackend {
     downloads: AtomicU64,
+    bound: AtomicU64,
     pool: Arc<HostPool>,
 }
 
@@ -98,6 +99,7 @@ impl Backend for CpuBackend {
         let hosts = bufs.iter().map(|b| host(b, "cpu")).collect::<Result<Vec<_>>>()?;
         let mut guards: Vec<MutexGuard<'_, Vec<u32>>> = hosts.iter().map(lock).collect();
         let mut slices: Vec<&mut [u32]> = guards.iter_mut().map(|g| g.as_mut_slice()).collect();
+        self.bound.fetch_add(slices.iter().map(|s| 4 * s.len() as u64).sum(), Ordering::Relaxed);
         (spec.cpu)(params, &mut slices)
     }
     fn sync(&self) -> Result<()> {
@@ -105,6 +107,9 @@ impl Backend for CpuBackend {
     }
     fn downloads(&self) -> u64 {
         self.downloads.load(Ordering::Relaxed)
+    }
+    fn bound_bytes(&self) -> u64 {
+        self.bound.load(Ordering::Relaxed)
     }
 }
 

@@ -114,6 +114,12 @@ pub trait Backend: Send + Sync {
     fn sync(&self) -> Result<()>;
     /// Number of host round trips (downloads) so far; tests assert on it.
     fn downloads(&self) -> u64;
+    /// Bytes of the buffers bound by every launch so far (each launch counts every buffer it
+    /// binds once: an upper bound of its memory traffic, which the benchmarks' rooflines use);
+    /// 0 where the backend does not count.
+    fn bound_bytes(&self) -> u64 {
+        0
+    }
     /// The most loop iterations one invocation may run, where the driver cuts longer loops
     /// short without an error (Mesa's lavapipe: 65,535); `None` where there is no such limit.
     fn max_loop_iterations(&self) -> Option<u64> {

@@ -59,9 +59,12 @@ pub fn run(a: &Args) -> Result<()> {
         cfg.episode_slots()
     );
     println!("{:<44} {:>16} {:>12} {:>9}", "measurement", "node-slots/s", "vs Python", "success");
-    for (name, (r, sr)) in &rates {
+    for (name, (r, sr, line)) in &rates {
         let ratio = py_rate.map_or(String::from("-"), |(p, _)| format!("{:.0}x", r / p));
         println!("{:<44} {:>16.0} {:>12} {:>9.3}", format!("mecrl {name} (heuristic + step)"), r, ratio, sr);
+        if let Some(line) = line {
+            println!("  heuristic + step {line}");
+        }
     }
     if let Some((p, sr)) = py_rate {
         println!("{:<44} {:>16.0} {:>12} {:>9.3}", "plain Python (Random, one instance)", p, "1x", sr);
@@ -78,11 +81,12 @@ fn node_slots_per_s(
     batch: usize,
     repeats: usize,
     backend: Arc<dyn Backend>,
-) -> Result<(f64, f64)> {
+) -> Result<(f64, f64, Option<String>)> {
     let mut env = CoopEnv::new(backend.clone(), cfg, batch, 1)?;
     let node_slots = (batch * cfg.n_nodes) as f64 * cfg.episode_slots() as f64;
     env.run_episode(0, h)?;
     let mut rates = vec![];
+    let bound0 = backend.bound_bytes();
     for e in 0..repeats.max(1) {
         let t = std::time::Instant::now();
         env.reset(e as u32 + 1)?;
@@ -94,5 +98,10 @@ fn node_slots_per_s(
         rates.push(node_slots / t.elapsed().as_secs_f64());
     }
     let success = CoopResult::from_stats("base", f64::NAN, h, &env.stats()?).success_rate;
-    Ok((median(rates), success))
+    let bound = backend.bound_bytes() - bound0;
+    let rate = median(rates);
+    let slots = repeats.max(1) * cfg.episode_slots() as usize;
+    let line = (backend.kind() == crate::backend::BackendKind::Cpu)
+        .then(|| super::roofline::bound_line(bound, node_slots * repeats.max(1) as f64, slots, rate));
+    Ok((rate, success, line))
 }

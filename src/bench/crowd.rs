@@ -74,6 +74,7 @@ pub fn run(a: &Args) -> Result<()> {
             be.sync()?;
             let mut step = vec![];
             let mut full = vec![];
+            let bound0 = be.bound_bytes();
             for _ in 0..3 {
                 let t = Instant::now();
                 for _ in 0..a.slots {
@@ -83,6 +84,7 @@ pub fn run(a: &Args) -> Result<()> {
                 be.sync()?;
                 step.push((a.slots * b * n) as f64 / t.elapsed().as_secs_f64());
             }
+            let bound = be.bound_bytes() - bound0;
             // the env step plus observations and the drift-plus-penalty kernel
             let mut envp = CrowdEnv::new(be.clone(), &cfg, batch, 7)?;
             for _ in 0..3 {
@@ -96,9 +98,13 @@ pub fn run(a: &Args) -> Result<()> {
             println!(
                 "{label:<16} {n:>7} {b:>7} {:<34} {:>14.2} {:>16.2}",
                 format!("mecrl {}", be.kind()),
-                median(step) / 1e6,
+                median(step.clone()) / 1e6,
                 median(full) / 1e6
             );
+            if be.kind() == crate::backend::BackendKind::Cpu {
+                let line = super::roofline::bound_line(bound, (3 * a.slots * b * n) as f64, 3 * a.slots, median(step));
+                println!("  step {line}");
+            }
             if a.no_reference || py_rate.is_some() {
                 continue;
             }

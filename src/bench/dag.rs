@@ -52,6 +52,7 @@ pub fn run(a: &Args) -> Result<()> {
     let nb = backends.len();
     let (mut t_bb, mut t_all, mut t_py) = (vec![], vec![vec![]; nb], vec![]);
     let (mut r_mk, mut r_np) = (vec![vec![]; nb], vec![]);
+    let mut bound_mk = vec![(0u64, 1.0f64); nb];
     let plans = a.plans;
     for g in 0..a.graphs {
         let dag = gen::generate(&cfg, 0, g)?;
@@ -92,6 +93,7 @@ pub fn run(a: &Args) -> Result<()> {
             let mut refs: Vec<&crate::Buffer> = bufs.iter().collect();
             refs.extend([&ft, &out]);
             let mut ts = vec![];
+            let bound0 = be.bound_bytes();
             for _ in 0..5 {
                 let t = Instant::now();
                 be.launch(&DAG_MAKESPAN, bytemuck::bytes_of(&params), plans as u32, &refs)?;
@@ -99,6 +101,7 @@ pub fn run(a: &Args) -> Result<()> {
                 ts.push(t.elapsed().as_secs_f64());
             }
             r_mk[k].push((plans * n) as f64 / median(ts));
+            bound_mk[k] = (be.bound_bytes() - bound0, (5 * plans * n) as f64);
             let m = backend::download_f32(&**be, &out)?;
             sums.push((be.kind().to_string(), m.iter().map(|&x| x as f64).sum::<f64>()));
         }
@@ -138,11 +141,12 @@ pub fn run(a: &Args) -> Result<()> {
     }
     println!("\n{:<60} {:>12}", format!("batched makespan, {plans} plans of one graph"), "M plan-tasks/s");
     for (k, be) in backends.iter().enumerate() {
-        println!(
-            "{:<60} {:>12.1}",
-            format!("mecrl {} (dag_makespan kernel)", be.kind()),
-            median(r_mk[k].clone()) / 1e6
-        );
+        let rate = median(r_mk[k].clone());
+        println!("{:<60} {:>12.1}", format!("mecrl {} (dag_makespan kernel)", be.kind()), rate / 1e6);
+        if be.kind() == crate::backend::BackendKind::Cpu {
+            let (bytes, units) = bound_mk[k];
+            println!("  {}", super::roofline::bound_line(bytes, units, 5, rate));
+        }
     }
     if !r_np.is_empty() {
         let np = median(r_np);

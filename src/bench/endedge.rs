@@ -86,6 +86,7 @@ impl Args {
             env.run_episode(Heuristic::Random, &mut |_| {})?; // warm-up: pipelines, steady queues
             let mut times = vec![];
             let cpu0 = cpu_seconds();
+            let bound0 = be.bound_bytes();
             for _ in 0..self.repeats {
                 be.sync()?;
                 let t0 = Instant::now();
@@ -110,6 +111,12 @@ impl Args {
             };
             let case = format!("D={d}, E={e}");
             out.push_str(&format!("{case:<16} {batch:>6} {:>20.2} {per_core:>18} {p:>21} {r:>7}\n", rate / 1e6));
+            if be.kind() == crate::backend::BackendKind::Cpu {
+                let bound = be.bound_bytes() - bound0;
+                let line =
+                    super::roofline::bound_line(bound, work * self.repeats as f64, self.repeats * self.slots, rate);
+                out.push_str(&format!("  slot {line}\n"));
+            }
         }
         Ok(out)
     }

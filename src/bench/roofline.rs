@@ -193,6 +193,27 @@ impl Kernel {
     }
 }
 
+/// `roofline: …` of an environment step from the bytes its launches bound ([`Backend::bound_bytes`],
+/// an upper bound of the traffic: every bound buffer read or written once per launch):
+/// `bytes` over `units` units of work that ran at `units_per_s`; the working set is the bytes
+/// of one of the `rounds` (slots) measured. The step's operations are not counted: its fraction
+/// is of the bandwidth only.
+///
+/// [`Backend::bound_bytes`]: crate::backend::Backend::bound_bytes
+pub fn bound_line(bytes: u64, units: f64, rounds: usize, units_per_s: f64) -> String {
+    let c = Ceilings::get();
+    if bytes == 0 {
+        return "roofline: this backend does not count its launches' bytes".into();
+    }
+    let per_unit = bytes as f64 / units;
+    let (bw, level) = c.bandwidth(bytes as f64 / rounds.max(1) as f64);
+    let gbs = per_unit * units_per_s / 1e9;
+    format!(
+        "roofline: {per_unit:.0} B bound per unit, {gbs:.1} GB/s of {bw:.1} ({level}) = {:.0} % of the {level} bandwidth",
+        100.0 * gbs / bw
+    )
+}
+
 /// Run the probes and print the ceilings.
 pub fn run(a: &Args) -> Result<()> {
     let c = Ceilings::measure(a.blocks, a.mib);
