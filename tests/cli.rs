@@ -357,12 +357,16 @@ fn bench_nn_alternates_with_the_jax_reference() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for case in ["(a) DIRS agents", "(b) [100,80,60,100]", "(c) LSTM"] {
         let line = stdout.lines().find(|l| l.starts_with(case)).unwrap_or_else(|| panic!("{case}: {stdout}"));
-        let cols: Vec<&str> = line.split_whitespace().rev().take(3).collect();
-        // ratio, JAX's 2 ms, ours: the ratio is JAX's time over ours
+        let cols: Vec<&str> = line.split_whitespace().rev().take(4).collect();
+        // (range of the blocks' ratios), ratio, JAX's 2 ms, ours: the ratio is JAX's time over ours
         let (ratio, jax, ours): (f64, f64, f64) =
-            (cols[0].trim_end_matches('x').parse().unwrap(), cols[1].parse().unwrap(), cols[2].parse().unwrap());
+            (cols[1].trim_end_matches('x').parse().unwrap(), cols[2].parse().unwrap(), cols[3].parse().unwrap());
         assert_eq!(jax, 2.0, "{line}");
         assert!(ours > 0.0 && (ratio - jax / ours).abs() <= 0.01 * ratio + 0.005, "{line}");
+        // one block: the range is that block's ratio
+        let range: Vec<f64> =
+            cols[0].trim_matches(|c| c == '(' || c == ')').split('–').map(|x| x.parse().unwrap()).collect();
+        assert!(range.iter().all(|r| (r - ratio).abs() <= 0.006), "{line}");
     }
     assert!(stdout.contains("JAX fake on cpu:0"), "{stdout}");
     // without JAX: our times, no reference, a message saying how to get one
