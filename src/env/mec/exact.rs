@@ -5,7 +5,7 @@
 //! The scalar loop keeps the per-MEC sums S_j = Σ_{i: a_i = j} √F_i in memory, and a load of
 //! `bins[a_i]` that follows a store to the same (random) bin makes the processor's memory
 //! disambiguation stall or replay. Here each row's bins live in one vector register, a lane per
-//! MEC (M + 1 ≤ 16 with AVX-512, ≤ 8 with AVX2), and IoTD i adds √F_i to lane a_i only, as one
+//! MEC (M + 1 ≤ 16: one 16-lane register with AVX-512, two 8-lane ones with AVX2), and IoTD i adds √F_i to lane a_i only, as one
 //! FMA with the one-hot row e_{a_i}: bins + e·√F_i is bins + √F_i (one rounding, as the add) in
 //! lane a_i and bins + 0 = bins elsewhere (a bin is never −0), so every lane sees the same
 //! additions in the same order as the scalar bin. One instruction, on the FMA pipes while the
@@ -68,7 +68,7 @@ pub fn objective_exact_rows_on(
                 Isa::Avx512 if m < 16 => unsafe { avx512::rows(cost, sqrt_f, g, m, f_max, phi_t, o) },
                 // SAFETY: as above.
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 if m < 8 => unsafe { avx2::rows(cost, sqrt_f, g, m, f_max, phi_t, o) },
+                Isa::Avx2 if m < 16 => unsafe { avx2::rows(cost, sqrt_f, g, m, f_max, phi_t, o) },
                 _ => false,
             };
         if !fast {
@@ -208,21 +208,22 @@ mod avx2 {
 
     use crate::env::mec::exact::{finish, ROWS};
 
-    /// Row j: 1.0 in lane j, 0.0 elsewhere, 32-byte aligned.
-    #[repr(align(32))]
-    struct OneHot([[f32; 8]; 8]);
+    /// Row j: 1.0 in lane j of 16, 0.0 elsewhere, 64-byte aligned (two vectors of 8).
+    #[repr(align(64))]
+    struct OneHot([[f32; 16]; 16]);
 
     static ONE_HOT: OneHot = OneHot({
-        let mut t = [[0.0f32; 8]; 8];
+        let mut t = [[0.0f32; 16]; 16];
         let mut j = 0;
-        while j < 8 {
+        while j < 16 {
             t[j][j] = 1.0;
             j += 1;
         }
         t
     });
 
-    /// Four rows with M + 1 ≤ 8; returns true (the caller checked M).
+    /// Four rows with M + 1 ≤ 16, two at a time (AVX2 has 16 vector registers: two rows' bins
+    /// and partial sums fit); returns true (the caller checked M).
     ///
     /// # Safety
     /// AVX2 and FMA present; cost has N (M + 1) entries, every row N decisions ≤ M.
@@ -236,35 +237,66 @@ mod avx2 {
         phi_t: f32,
         out: &mut [f32; ROWS],
     ) -> bool {
+        for h in 0..ROWS / 2 {
+            let pair = [rows[2 * h], rows[2 * h + 1]];
+            let mut o = [0.0f32; 2];
+            pair_of_rows(cost, sqrt_f, &pair, m, f_max, phi_t, &mut o);
+            out[2 * h..2 * h + 2].copy_from_slice(&o);
+        }
+        true
+    }
+
+    /// Two rows, each row's bins in two 8-lane vectors (an FMA into both per IoTD: the half
+    /// without lane a_i adds 0; the second only where M ≥ 8).
+    ///
+    /// # Safety
+    /// As [`rows`].
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn pair_of_rows(
+        cost: &[f32],
+        sqrt_f: &[f32],
+        rows: &[&[u32]; 2],
+        m: usize,
+        f_max: f32,
+        phi_t: f32,
+        out: &mut [f32; 2],
+    ) {
+        const ROWS: usize = 2;
         let (n, w) = (sqrt_f.len(), m + 1);
-        let mut bins = [_mm256_setzero_ps(); ROWS];
+        let wide = m >= 8;
+        let mut lo = [_mm256_setzero_ps(); ROWS];
+        let mut hi = [_mm256_setzero_ps(); ROWS];
         let mut s = [[0.0f32; 4]; ROWS];
         let ptr = rows.map(|r| r.as_ptr());
-        let step = |i: usize, q: usize, bins: &mut [__m256; ROWS], s: &mut [[f32; 4]; ROWS]| {
+        let mut step = |i: usize, q: usize, s: &mut [[f32; 4]; ROWS]| {
             let f = _mm256_set1_ps(*sqrt_f.get_unchecked(i));
             let c = cost.as_ptr().add(i * w);
             for r in 0..ROWS {
                 let j = *ptr[r].add(i) as usize;
                 s[r][q] += *c.add(j);
-                bins[r] = _mm256_fmadd_ps(_mm256_load_ps(ONE_HOT.0.as_ptr().add(j) as *const f32), f, bins[r]);
+                let hot = ONE_HOT.0.as_ptr().add(j) as *const f32;
+                lo[r] = _mm256_fmadd_ps(_mm256_load_ps(hot), f, lo[r]);
+                if wide {
+                    hi[r] = _mm256_fmadd_ps(_mm256_load_ps(hot.add(8)), f, hi[r]);
+                }
             }
         };
         let mut i = 0;
         while i + 4 <= n {
             for q in 0..4 {
-                step(i + q, q, &mut bins, &mut s);
+                step(i + q, q, &mut s);
             }
             i += 4;
         }
         for q in 0..n - i {
-            step(i + q, q, &mut bins, &mut s);
+            step(i + q, q, &mut s);
         }
         for r in 0..ROWS {
-            let mut b = [0.0f32; 8];
-            _mm256_storeu_ps(b.as_mut_ptr(), bins[r]);
+            let mut b = [0.0f32; 16];
+            _mm256_storeu_ps(b.as_mut_ptr(), lo[r]);
+            _mm256_storeu_ps(b.as_mut_ptr().add(8), hi[r]);
             out[r] = finish(s[r], &b, m, f_max, phi_t);
         }
-        true
     }
 }
 
