@@ -134,25 +134,28 @@ fn finish(s: [f32; 4], bins: &[f32], m: usize, f_max: f32, phi_t: f32) -> f32 {
     (s[0] + s[1]) + (s[2] + s[3]) + phi_t / f_max * cpu
 }
 
+/// Row j: 1.0 in lane j of 16, 0.0 elsewhere, 64-byte aligned (one cache line, or two 8-lane
+/// vectors, per row): the one-hot rows of the bins' FMA.
+#[cfg(target_arch = "x86_64")]
+#[repr(align(64))]
+struct OneHot([[f32; 16]; 16]);
+
+#[cfg(target_arch = "x86_64")]
+static ONE_HOT: OneHot = OneHot({
+    let mut t = [[0.0f32; 16]; 16];
+    let mut j = 0;
+    while j < 16 {
+        t[j][j] = 1.0;
+        j += 1;
+    }
+    t
+});
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use crate::env::mec::exact::{finish, ROWS};
-
-    /// Row j: 1.0 in lane j, 0.0 elsewhere, 64-byte aligned (one cache line per row).
-    #[repr(align(64))]
-    struct OneHot([[f32; 16]; 16]);
-
-    static ONE_HOT: OneHot = OneHot({
-        let mut t = [[0.0f32; 16]; 16];
-        let mut j = 0;
-        while j < 16 {
-            t[j][j] = 1.0;
-            j += 1;
-        }
-        t
-    });
+    use crate::env::mec::exact::{finish, ONE_HOT, ROWS};
 
     /// Four rows with M + 1 ≤ 16; returns true (the caller checked M).
     ///
@@ -206,21 +209,7 @@ mod avx512 {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use crate::env::mec::exact::{finish, ROWS};
-
-    /// Row j: 1.0 in lane j of 16, 0.0 elsewhere, 64-byte aligned (two vectors of 8).
-    #[repr(align(64))]
-    struct OneHot([[f32; 16]; 16]);
-
-    static ONE_HOT: OneHot = OneHot({
-        let mut t = [[0.0f32; 16]; 16];
-        let mut j = 0;
-        while j < 16 {
-            t[j][j] = 1.0;
-            j += 1;
-        }
-        t
-    });
+    use crate::env::mec::exact::{finish, ONE_HOT, ROWS};
 
     /// Four rows with M + 1 ≤ 16, two at a time (AVX2 has 16 vector registers: two rows' bins
     /// and partial sums fit); returns true (the caller checked M).
