@@ -428,3 +428,11 @@ fn outputs_never_replace_devices_or_folders() {
     assert!(trace(&file).status.success());
     assert!(std::fs::read_to_string(&file).unwrap().starts_with("slot,device,action,delay_slots,unfinished\n"));
 }
+
+#[test]
+fn bench_roofline_refuses_stream_arrays_the_machine_cannot_hold() {
+    let out = mecrl().args(["bench", "roofline", "--mib", "100000000"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--mib") && err.contains("100000000"), "{err}");
+}

@@ -214,8 +214,13 @@ pub fn bound_line(bytes: u64, units: f64, rounds: usize, units_per_s: f64) -> St
     )
 }
 
-/// Run the probes and print the ceilings.
+/// Run the probes and print the ceilings (refused, naming `--mib`, when the STREAM arrays would
+/// not fit the memory available).
 pub fn run(a: &Args) -> Result<()> {
+    if a.mib == 0 {
+        return Err(crate::error::Error::config("--mib", a.mib, "must be >= 1"));
+    }
+    crate::memory::Need::new().add("--mib", a.mib, "the STREAM arrays", (a.mib as u128) << 20).check()?;
     let c = Ceilings::measure(a.blocks, a.mib);
     println!("mecrl bench roofline  ({} blocks, alternating; median (min–max))", a.blocks.max(1));
     println!("{:<58} {}", "STREAM triad, main memory (GB/s)", c.dram_gbs);
