@@ -77,8 +77,8 @@ pub struct Ceilings {
     pub indexed_gather_gls: Stat,
     /// The exact objective's whole work in whatever summation order is fastest (the indexed
     /// load, and √F_i into per-lane bins of every MEC by masked adds, 16 or 8 lanes; 4-way
-    /// unrolled scalar where there are no vectors): the yardstick of `objective_exact`, which keeps the scalar
-    /// order for the same bits on every backend. G evaluations/s.
+    /// unrolled scalar where there are no vectors): the yardstick of `objective_exact`, which
+    /// keeps the scalar order for the same bits on every backend. G evaluations/s.
     pub objective_gevals: Stat,
 }
 
@@ -193,8 +193,9 @@ impl Kernel {
     }
 }
 
-/// `roofline: …` of an environment step from the bytes its launches bound ([`Backend::bound_bytes`],
-/// an upper bound of the traffic: every bound buffer read or written once per launch):
+/// `roofline: …` of an environment step from the bytes its launches bound
+/// ([`Backend::bound_bytes`], an upper bound of the traffic: every bound buffer read or written
+/// once per launch):
 /// `bytes` over `units` units of work that ran at `units_per_s`; the working set is the bytes
 /// of one of the `rounds` (slots) measured. The step's operations are not counted: its fraction
 /// is of the bandwidth only.

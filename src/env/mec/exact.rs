@@ -4,14 +4,14 @@
 //!
 //! The scalar loop keeps the per-MEC sums S_j = Σ_{i: a_i = j} √F_i in memory, and a load of
 //! `bins[a_i]` that follows a store to the same (random) bin makes the processor's memory
-//! disambiguation stall or replay. Here each row's bins live in one vector register, a lane per
-//! MEC (M + 1 ≤ 16: one 16-lane register with AVX-512, two 8-lane ones with AVX2), and IoTD i adds √F_i to lane a_i only, as one
-//! FMA with the one-hot row e_{a_i}: bins + e·√F_i is bins + √F_i (one rounding, as the add) in
-//! lane a_i and bins + 0 = bins elsewhere (a bin is never −0), so every lane sees the same
-//! additions in the same order as the scalar bin. One instruction, on the FMA pipes while the
-//! scalar cost sums use the add pipes. The dependency of one row's bins from IoTD to IoTD is one
-//! FMA (4 cycles), so R = 4 rows are interleaved, sharing the broadcast √F_i. Larger M takes
-//! the scalar loop.
+//! disambiguation stall or replay. Here each row's bins live in vector registers, a lane per MEC
+//! (M + 1 ≤ 16: one 16-lane register with AVX-512, two 8-lane ones with AVX2), and IoTD i adds
+//! √F_i to lane a_i only, as one FMA with the one-hot row e_{a_i}: bins + e·√F_i is bins + √F_i
+//! (one rounding, as the add) in lane a_i and bins + 0 = bins elsewhere (a bin is never −0), so
+//! every lane sees the same additions in the same order as the scalar bin. One instruction, on
+//! the FMA pipes while the scalar cost sums use the add pipes. The dependency of one row's bins
+//! from IoTD to IoTD is one FMA (4 cycles), so R = 4 rows are interleaved (two at a time with
+//! AVX2's 16 registers), sharing the broadcast √F_i. Larger M takes the scalar loop.
 
 use crate::isa::Isa;
 

@@ -1,6 +1,6 @@
 //! The CPU hot path of the Lévy search: proposed-variant, exact-mode candidates (eq. 25, 27) of
-//! one (instance, candidate), equal to the scalar `candidate` of the search's model element by element (tested on
-//! every instruction set this machine has).
+//! one (instance, candidate), equal to the scalar `candidate` of the search's model element by
+//! element (tested on every instruction set this machine has).
 //!
 //! A task changes only if γd_i > th ≥ 0, which needs d_i > 0, i.e. cos 2πu2 > 0; with the exact
 //! range reduction of [`crate::math::sincos_2pi`] that is u2 < 1/4 or u2 > 3/4 (strictly), a
