@@ -1,8 +1,8 @@
 //! The instruction set of this machine's CPU kernels, detected once at run time.
 //!
-//! Hand-written kernels (the product tiles of `ops::gemm`, the Lévy candidates of
-//! `search::levy::fast`) come in an AVX-512, an AVX2 + FMA and a portable form; the fastest one
-//! the processor has runs. `MECRL_NO_AVX512` and `MECRL_NO_AVX2` (set to anything) cap the
+//! Hand-written kernels (the product tiles of `ops::gemm`, the exact objective's row groups of
+//! `env::mec::exact`, the Lévy candidates of `search::levy::fast`) come in an AVX-512, an
+//! AVX2 + FMA and a portable form; the fastest one the processor has runs. `MECRL_NO_AVX512` and `MECRL_NO_AVX2` (set to anything) cap the
 //! choice, so one AVX-512 machine measures and tests what an AVX2-only machine runs. Every
 //! form gives the same bits (tests compare them with the portable one).
 
