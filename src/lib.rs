@@ -8,8 +8,8 @@
 //! | `mec` | DIRS (Jiang et al.) | [`env::mec`] | Local, Greedy, Random; [`search::levy`] | [`algo::dirs`]; [`algo::ac`], [`algo::ddpg`] |
 //! | `dag` | MRLCO (Wang et al.) | [`env::dag`] | Greedy, HEFT, all-local, all-MEC, Optimal | [`algo::mrlco`] |
 //! | `crowd` | mixed MAPPO (Yao et al.) | [`env::crowd`] | drift-plus-penalty, Greedy, Random | [`algo::mappo`] (mixed MAPPO; MAPPO, MAA3C, MADQN) |
-//! | `coop` | O2O-DRL (Lin et al.) | [`env::coop`] | RATC, RDA, Random | not yet |
-//! | `endedge` | CRB-DRQN (Mao et al.) | [`env::endedge`] | Local, Random, Greedy | not yet |
+//! | `coop` | O2O-DRL (Lin et al.) | [`env::coop`] | RATC, RDA, Random | [`algo::o2o`] (offline SAC + CQL, online PPO) |
+//! | `endedge` | CRB-DRQN (Mao et al.) | [`env::endedge`] | Local, Random, Greedy | [`algo::crbdrqn`] (Decentralized, QMIX, MAPPO) |
 //!
 //! Every system also implements the one environment contract [`env::contract::BatchEnv`]
 //! (caller-owned device buffers, masks, episodes). The learners are built from [`nn`] (layers
