@@ -258,9 +258,12 @@ pub fn cpu_objective_exact(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()>
         |bins, (bi, k0, out)| {
             let c = &cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)];
             let s = &sf[bi * n..(bi + 1) * n];
-            let rows: Vec<&[u32]> =
-                (k0..k0 + out.len()).map(|k| &a[(bi * pp + k) * n..(bi * pp + k + 1) * n]).collect();
-            exact::objective_exact_rows(c, s, &rows, m, p.f_max, p.phi_t, bins, out);
+            // The group's rows on the stack (no allocation per task).
+            let mut rows: [&[u32]; exact::ROWS] = [&[]; exact::ROWS];
+            for (r, k) in (k0..k0 + out.len()).enumerate() {
+                rows[r] = &a[(bi * pp + k) * n..(bi * pp + k + 1) * n];
+            }
+            exact::objective_exact_rows(c, s, &rows[..out.len()], m, p.f_max, p.phi_t, bins, out);
         },
     );
     Ok(())

@@ -499,9 +499,12 @@ pub fn cpu_generation(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
                 new[0] = fitness(&lp, &mp, bi, &inst, ca, cf, cp, bins);
             } else {
                 let cost = &inst.cost[bi * n * (m + 1)..(bi + 1) * n * (m + 1)];
-                let candidates: Vec<&[u32]> = ca[..k * n].chunks(n).collect();
+                let mut candidates: [&[u32]; exact::ROWS] = [&[]; exact::ROWS];
+                for (c, row) in candidates.iter_mut().zip(ca[..k * n].chunks(n)) {
+                    *c = row;
+                }
                 let sqrt_f = &inst.sqrt_f[bi * n..(bi + 1) * n];
-                exact::objective_exact_rows(cost, sqrt_f, &candidates, m, lp.f_max, lp.phi_t, bins, &mut new[..k]);
+                exact::objective_exact_rows(cost, sqrt_f, &candidates[..k], m, lp.f_max, lp.phi_t, bins, &mut new[..k]);
             }
             for r in 0..k {
                 if new[r] < fit[r] {
