@@ -436,3 +436,19 @@ fn bench_roofline_refuses_stream_arrays_the_machine_cannot_hold() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--mib") && err.contains("100000000"), "{err}");
 }
+
+/// The CPU backend counts the bytes each launch binds (the env benches' rooflines): every bound
+/// buffer once per launch, nothing for uploads or downloads.
+#[test]
+fn cpu_backend_counts_the_bytes_its_launches_bind() {
+    use mecrl::rng::{RngFillParams, RNG_FILL};
+    let be = mecrl::backend::create(mecrl::BackendKind::Cpu).unwrap();
+    let out = be.alloc(400).unwrap();
+    let _ = be.download(&out).unwrap();
+    assert_eq!(be.bound_bytes(), 0);
+    let p = RngFillParams { n: 100, ..Default::default() };
+    for launches in 1..=3u64 {
+        be.launch(&RNG_FILL, bytemuck::bytes_of(&p), 100, &[&out]).unwrap();
+        assert_eq!(be.bound_bytes(), launches * 1600);
+    }
+}
