@@ -51,7 +51,7 @@ pub struct ActParams {
 }
 
 /// f(x).
-#[inline]
+#[inline(always)]
 pub fn apply<T: Real>(act: Act, x: T) -> T {
     match act {
         Act::Relu => {
@@ -73,18 +73,17 @@ pub fn apply<T: Real>(act: Act, x: T) -> T {
             }
         }
         Act::Sigmoid => {
-            if x < T::ZERO {
-                let e = x.exp();
-                e / (T::ONE + e)
-            } else {
-                T::ONE / (T::ONE + (-x).exp())
-            }
+            // e^x/(1 + e^x) for x < 0, 1/(1 + e^−x) otherwise: one exponential of −|x| (the
+            // same value as either branch's), then a select, so the loop vectorizes
+            let e = (-x.abs()).exp();
+            let num = if x < T::ZERO { e } else { T::ONE };
+            num / (T::ONE + e)
         }
     }
 }
 
 /// f'(x) from y = f(x).
-#[inline]
+#[inline(always)]
 pub fn derivative<T: Real>(act: Act, y: T) -> T {
     match act {
         Act::Relu => {
@@ -199,6 +198,24 @@ crate::kernels! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sigmoid_gives_the_bits_of_the_two_branch_form() {
+        // the form the GPU kernels write: e^x/(1 + e^x) for x < 0, else 1/(1 + e^−x)
+        let two_branch = |x: f32| {
+            if x < 0.0 {
+                let e = crate::math::exp(x);
+                e / (1.0 + e)
+            } else {
+                1.0 / (1.0 + crate::math::exp(-x))
+            }
+        };
+        let mut xs = vec![0.0f32, -0.0, 1e-30, -1e-30, 87.5, -87.5, 100.0, -100.0];
+        xs.extend((0..200_001).map(|i| (i as f32 - 100_000.0) * 1e-3));
+        for x in xs {
+            assert_eq!(apply(Act::Sigmoid, x).to_bits(), two_branch(x).to_bits(), "x = {x}");
+        }
+    }
 
     #[test]
     fn values_and_derivatives_by_hand() {

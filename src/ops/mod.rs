@@ -69,6 +69,7 @@ pub trait Real:
     /// ln(1 + x) (x ≥ 0 here): [`crate::math::ln1p`] for f32, std for f64.
     fn ln1p(self) -> Self;
     /// |x|.
+    #[inline(always)]
     fn abs(self) -> Self {
         if self < Self::ZERO {
             -self
@@ -77,6 +78,7 @@ pub trait Real:
         }
     }
     /// max (x if the comparison fails: NaN propagates from `self`).
+    #[inline(always)]
     fn max(self, o: Self) -> Self {
         if o > self {
             o
@@ -89,18 +91,23 @@ pub trait Real:
 impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    #[inline(always)]
     fn c(x: f64) -> Self {
         x as f32
     }
+    #[inline(always)]
     fn exp(self) -> Self {
         crate::math::exp(self)
     }
+    #[inline(always)]
     fn sqrt(self) -> Self {
         f32::sqrt(self)
     }
+    #[inline(always)]
     fn ln(self) -> Self {
         crate::math::ln(self)
     }
+    #[inline(always)]
     fn ln1p(self) -> Self {
         crate::math::ln1p(self)
     }
@@ -109,18 +116,23 @@ impl Real for f32 {
 impl Real for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    #[inline(always)]
     fn c(x: f64) -> Self {
         x
     }
+    #[inline(always)]
     fn exp(self) -> Self {
         f64::exp(self)
     }
+    #[inline(always)]
     fn sqrt(self) -> Self {
         f64::sqrt(self)
     }
+    #[inline(always)]
     fn ln(self) -> Self {
         f64::ln(self)
     }
+    #[inline(always)]
     fn ln1p(self) -> Self {
         f64::ln_1p(self)
     }

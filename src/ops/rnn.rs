@@ -80,7 +80,7 @@ fn for_rows<I: Send>(items: impl Iterator<Item = I>, units: usize, f: &(dyn Fn(I
 }
 
 /// One LSTM unit: (h', c', [i, f, g, o, tanh c']) from the four pre-activations and c.
-#[inline]
+#[inline(always)]
 pub fn lstm_unit<T: Real>(zi: T, zf: T, zg: T, zo: T, c: T) -> (T, T, [T; 5]) {
     let i = apply(Act::Sigmoid, zi);
     let f = apply(Act::Sigmoid, zf);
@@ -94,7 +94,7 @@ pub fn lstm_unit<T: Real>(zi: T, zf: T, zg: T, zo: T, c: T) -> (T, T, [T; 5]) {
 }
 
 /// One LSTM unit's backward: (dz_i, dz_f, dz_g, dz_o, dc) from the saved activations, c, dh', dc'.
-#[inline]
+#[inline(always)]
 pub fn lstm_unit_backward<T: Real>(a: [T; 5], c: T, dh: T, dcn: T) -> ([T; 4], T) {
     let [i, f, g, o, tc] = a;
     // dĉ = dc' + (dh'·o)·(1 − tanh²c')
@@ -106,6 +106,53 @@ pub fn lstm_unit_backward<T: Real>(a: [T; 5], c: T, dh: T, dcn: T) -> ([T; 4], T
     ([dzi, dzf, dzg, dzo], dct * f)
 }
 
+/// One row of the LSTM cell forward: z [4H], c [H] → h' [H], c' [H], act [5H]. A function of
+/// its own (rather than the rows' closure): LLVM vectorizes it better there — at H = 20 (the
+/// CRB-DRQN network) 4.4 against 7 ns a unit, the backward 2.0 against 2.8 (AMD Zen 4).
+#[inline(always)]
+fn lstm_row_forward<T: Real>(z: &[T], c: &[T], hr: &mut [T], cr: &mut [T], ar: &mut [T]) {
+    // every slice exactly H long, so the loop has no bounds checks and vectorizes
+    let h = c.len();
+    let (zi, rest) = z.split_at(h);
+    let (zf, rest) = rest.split_at(h);
+    let (zg, zo) = rest.split_at(h);
+    let (a0, rest) = ar.split_at_mut(h);
+    let (a1, rest) = rest.split_at_mut(h);
+    let (a2, rest) = rest.split_at_mut(h);
+    let (a3, a4) = rest.split_at_mut(h);
+    let (hr, cr, zf, zg, zo, a4) = (&mut hr[..h], &mut cr[..h], &zf[..h], &zg[..h], &zo[..h], &mut a4[..h]);
+    for j in 0..h {
+        let (hn, cn, a) = lstm_unit(zi[j], zf[j], zg[j], zo[j], c[j]);
+        hr[j] = hn;
+        cr[j] = cn;
+        [a0[j], a1[j], a2[j], a3[j], a4[j]] = a;
+    }
+}
+
+/// One row of the LSTM cell backward: dz [4H] += …, dc [H] += … from act [5H], c, dh', dc'.
+#[inline(always)]
+fn lstm_row_backward<T: Real>(ar: &[T], cp: &[T], dhp: &[T], dcp: &[T], dzr: &mut [T], dcr: &mut [T]) {
+    // every slice exactly H long, so the loop has no bounds checks and vectorizes
+    let h = cp.len();
+    let (a0, rest) = ar.split_at(h);
+    let (a1, rest) = rest.split_at(h);
+    let (a2, rest) = rest.split_at(h);
+    let (a3, a4) = rest.split_at(h);
+    let (a4, dhp, dcp) = (&a4[..h], &dhp[..h], &dcp[..h]);
+    let (d0, rest) = dzr.split_at_mut(h);
+    let (d1, rest) = rest.split_at_mut(h);
+    let (d2, d3) = rest.split_at_mut(h);
+    let (d3, dcr) = (&mut d3[..h], &mut dcr[..h]);
+    for j in 0..h {
+        let ([di, df, dg, do_], dc) = lstm_unit_backward([a0[j], a1[j], a2[j], a3[j], a4[j]], cp[j], dhp[j], dcp[j]);
+        d0[j] = d0[j] + di;
+        d1[j] = d1[j] + df;
+        d2[j] = d2[j] + dg;
+        d3[j] = d3[j] + do_;
+        dcr[j] = dcr[j] + dc;
+    }
+}
+
 /// LSTM cell forward over N rows: z [N, 4H], c [N, H] → h' [N, H], c' [N, H], act [N, 5H].
 pub fn lstm_forward<T: Real>(p: &CellParams, z: &[T], c: &[T], h_out: &mut [T], c_out: &mut [T], act: &mut [T]) {
     let (n, h) = p.dims();
@@ -113,23 +160,7 @@ pub fn lstm_forward<T: Real>(p: &CellParams, z: &[T], c: &[T], h_out: &mut [T], 
         return;
     }
     let run = |(r, ((hr, cr), ar)): Rows3<'_, T>| {
-        // every slice exactly H long, so the loop has no bounds checks and vectorizes
-        let zr = &z[r * 4 * h..(r + 1) * 4 * h];
-        let (zi, rest) = zr.split_at(h);
-        let (zf, rest) = rest.split_at(h);
-        let (zg, zo) = rest.split_at(h);
-        let cp = &c[r * h..(r + 1) * h];
-        let (a0, rest) = ar.split_at_mut(h);
-        let (a1, rest) = rest.split_at_mut(h);
-        let (a2, rest) = rest.split_at_mut(h);
-        let (a3, a4) = rest.split_at_mut(h);
-        let (hr, cr, zf, zg, zo, a4) = (&mut hr[..h], &mut cr[..h], &zf[..h], &zg[..h], &zo[..h], &mut a4[..h]);
-        for j in 0..h {
-            let (hn, cn, a) = lstm_unit(zi[j], zf[j], zg[j], zo[j], cp[j]);
-            hr[j] = hn;
-            cr[j] = cn;
-            [a0[j], a1[j], a2[j], a3[j], a4[j]] = a;
-        }
+        lstm_row_forward(&z[r * 4 * h..(r + 1) * 4 * h], &c[r * h..(r + 1) * h], hr, cr, ar)
     };
     let (hs, cs, acts) = (&mut h_out[..n * h], &mut c_out[..n * h], &mut act[..n * 5 * h]);
     for_rows(hs.chunks_mut(h).zip(cs.chunks_mut(h)).zip(acts.chunks_mut(5 * h)).enumerate(), n * h, &run);
@@ -142,32 +173,14 @@ pub fn lstm_backward<T: Real>(p: &CellParams, act: &[T], c: &[T], dh: &[T], dcn:
         return;
     }
     let run = |(r, (dzr, dcr)): (usize, (&mut [T], &mut [T]))| {
-        // every slice exactly H long, so the loop has no bounds checks and vectorizes
-        let ar = &act[r * 5 * h..(r + 1) * 5 * h];
-        let (a0, rest) = ar.split_at(h);
-        let (a1, rest) = rest.split_at(h);
-        let (a2, rest) = rest.split_at(h);
-        let (a3, a4) = rest.split_at(h);
-        let (a4, cp, dhp, dcp) = (&a4[..h], &c[r * h..][..h], &dh[r * h..][..h], &dcn[r * h..][..h]);
-        let (d0, rest) = dzr.split_at_mut(h);
-        let (d1, rest) = rest.split_at_mut(h);
-        let (d2, d3) = rest.split_at_mut(h);
-        let (d3, dcr) = (&mut d3[..h], &mut dcr[..h]);
-        for j in 0..h {
-            let ([di, df, dg, do_], dc) =
-                lstm_unit_backward([a0[j], a1[j], a2[j], a3[j], a4[j]], cp[j], dhp[j], dcp[j]);
-            d0[j] = d0[j] + di;
-            d1[j] = d1[j] + df;
-            d2[j] = d2[j] + dg;
-            d3[j] = d3[j] + do_;
-            dcr[j] = dcr[j] + dc;
-        }
+        let (cr, dhr, dcnr) = (&c[r * h..][..h], &dh[r * h..][..h], &dcn[r * h..][..h]);
+        lstm_row_backward(&act[r * 5 * h..(r + 1) * 5 * h], cr, dhr, dcnr, dzr, dcr)
     };
     for_rows(dz[..n * 4 * h].chunks_mut(4 * h).zip(dc[..n * h].chunks_mut(h)).enumerate(), n * h, &run);
 }
 
 /// One GRU unit: (h', [r, z, n]) from the input and hidden pre-activations and h.
-#[inline]
+#[inline(always)]
 pub fn gru_unit<T: Real>(gx: [T; 3], gh: [T; 3], h: T) -> (T, [T; 3]) {
     // r = σ(gx_r + gh_r), z = σ(gx_z + gh_z)
     let r = apply(Act::Sigmoid, gx[0] + gh[0]);
@@ -179,7 +192,7 @@ pub fn gru_unit<T: Real>(gx: [T; 3], gh: [T; 3], h: T) -> (T, [T; 3]) {
 }
 
 /// One GRU unit's backward: (dgx, dgh, dh) from the saved (r, z, n), gh_n, h and dh'.
-#[inline]
+#[inline(always)]
 pub fn gru_unit_backward<T: Real>(a: [T; 3], ghn: T, h: T, dh: T) -> ([T; 3], [T; 3], T) {
     let [r, z, nn] = a;
     // dn̂ = (dh'·(1 − z))·(1 − n²)
