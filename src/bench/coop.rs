@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::common::{backends, interpreter, median, number, reference};
+use super::common::{backends, interpreter, number, ratio_text, reference, Block, Rounds, Stat};
 use crate::backend::Backend;
 use crate::env::coop::{CoopConfig, CoopEnv, Heuristic};
 use crate::error::Result;
@@ -28,80 +28,125 @@ pub struct Args {
     /// Heuristic acting in the timed episodes (the Python reference uses Random).
     #[arg(long, default_value = "random")]
     pub method: String,
-    /// Timed episodes (median reported).
-    #[arg(long, default_value_t = 3)]
+    /// Timed blocks of one episode per side, the sides alternating (median and range reported).
+    #[arg(long, default_value_t = 5)]
     pub repeats: usize,
     /// Skip the Python reference.
     #[arg(long)]
     pub no_reference: bool,
 }
 
-/// Run the benchmark and print its report.
+/// Run the benchmark and print its report: every backend's episode and the reference's in
+/// alternating rounds ([`Rounds`]), medians and ranges.
 pub fn run(a: &Args) -> Result<()> {
     let cfg = CoopConfig { n_nodes: a.nodes, ..Default::default() };
     cfg.validate()?;
     let h = Heuristic::parse(&a.method)?;
-    let mut rates = vec![];
-    for be in backends(&a.backends, "coop") {
-        rates.push((be.kind().to_string(), node_slots_per_s(&cfg, h, a.batch, a.repeats, be)?));
+    if a.repeats == 0 {
+        return Err(crate::error::Error::config("--repeats", 0, "must be >= 1"));
     }
-    let py_rate = if a.no_reference {
-        None
-    } else {
-        let j = reference(&interpreter(None), SCRIPT, &["--nodes", &a.nodes.to_string()])?;
-        Some((number(&j, "node_slots_per_s", SCRIPT)?, number(&j, "success_rate", SCRIPT)?))
-    };
+    let backends = backends(&a.backends, "coop");
+    let mut sides: Vec<Episodes> =
+        backends.iter().map(|be| Episodes::new(&cfg, h, a.batch, be.clone())).collect::<Result<_>>()?;
+    let py = interpreter(None);
+    let nodes = a.nodes.to_string();
+    let py_success = std::cell::Cell::new(f64::NAN);
+    let mut seed = 0u32;
+    let mut blocks: Vec<Block<'_>> = sides.iter_mut().map(|s| Box::new(move || s.block()) as Block<'_>).collect();
+    if !a.no_reference {
+        blocks.push(Box::new(|| {
+            seed += 1;
+            let args = ["--nodes", &nodes, "--episodes", "1", "--seed", &seed.to_string()];
+            let j = reference(&py, SCRIPT, &args)?;
+            py_success.set(number(&j, "success_rate", SCRIPT)?);
+            number(&j, "node_slots_per_s", SCRIPT)
+        }));
+    }
+    let rounds = Rounds::run("--repeats", a.repeats, &mut blocks)?;
+    drop(blocks);
     println!(
-        "mecrl bench coop  N={} B={} method={} ({} slots per episode)",
+        "mecrl bench coop  N={} B={} method={} ({} slots per episode; medians and ranges of {} blocks of one \
+         episode, the sides alternating)",
         a.nodes,
         a.batch,
         h.name(),
-        cfg.episode_slots()
+        cfg.episode_slots(),
+        a.repeats
     );
-    println!("{:<44} {:>16} {:>12} {:>9}", "measurement", "node-slots/s", "vs Python", "success");
-    for (name, (r, sr, line)) in &rates {
-        let ratio = py_rate.map_or(String::from("-"), |(p, _)| format!("{:.0}x", r / p));
-        println!("{:<44} {:>16.0} {:>12} {:>9.3}", format!("mecrl {name} (heuristic + step)"), r, ratio, sr);
-        if let Some(line) = line {
+    println!("{:<40} {:>26} {:>20} {:>9}", "measurement", "M node-slots/s (range)", "vs Python", "success");
+    let py_side = sides.len();
+    for (k, side) in sides.iter().enumerate() {
+        let r = rounds.stat(k);
+        let ratio = if a.no_reference { "-".into() } else { ratio_text(rounds.ratio(k, py_side)) };
+        let name = format!("mecrl {} (heuristic + step)", side.backend.kind());
+        println!("{name:<40} {:>26} {ratio:>20} {:>9.3}", rate_text(r), side.success()?);
+        if side.backend.kind() == crate::backend::BackendKind::Cpu {
+            let line = super::roofline::bound_line(side.bound, side.units, side.slots, r.med);
             println!("  heuristic + step {line}");
         }
     }
-    if let Some((p, sr)) = py_rate {
-        println!("{:<44} {:>16.0} {:>12} {:>9.3}", "plain Python (Random, one instance)", p, "1x", sr);
+    if !a.no_reference {
+        let r = rounds.stat(py_side);
+        println!(
+            "{:<40} {:>26} {:>20} {:>9.3}",
+            "plain Python (Random, one instance)",
+            rate_text(r),
+            "1x",
+            py_success.get()
+        );
     }
     Ok(())
 }
 
-/// Node-slots per second of whole episodes (heuristic `h` + step on the device, no host round
-/// trip per slot), the median of `repeats` timed episodes after one warm-up episode; and the
-/// success rate (eq. 9) of the last one (a cross-check of the model against the reference's).
-fn node_slots_per_s(
-    cfg: &CoopConfig,
+/// `1.234 (1.100–1.300)` in millions.
+fn rate_text(s: Stat) -> String {
+    format!("{:.3} ({:.3}–{:.3})", s.med / 1e6, s.min / 1e6, s.max / 1e6)
+}
+
+/// Whole episodes of one backend (heuristic + step on the device, no host round trip per slot),
+/// timed one episode a block, with the bytes its launches bound (the CPU's roofline).
+struct Episodes {
+    env: CoopEnv,
     h: Heuristic,
-    batch: usize,
-    repeats: usize,
     backend: Arc<dyn Backend>,
-) -> Result<(f64, f64, Option<String>)> {
-    let mut env = CoopEnv::new(backend.clone(), cfg, batch, 1)?;
-    let node_slots = (batch * cfg.n_nodes) as f64 * cfg.episode_slots() as f64;
-    env.run_episode(0, h)?;
-    let mut rates = vec![];
-    let bound0 = backend.bound_bytes();
-    for e in 0..repeats.max(1) {
-        let t = std::time::Instant::now();
-        env.reset(e as u32 + 1)?;
-        while !env.done() {
-            env.policy(h)?;
-            env.step_device()?;
-        }
-        backend.sync()?;
-        rates.push(node_slots / t.elapsed().as_secs_f64());
+    node_slots: f64,
+    episode: u32,
+    bound: u64,
+    units: f64,
+    slots: usize,
+}
+
+impl Episodes {
+    fn new(cfg: &CoopConfig, h: Heuristic, batch: usize, backend: Arc<dyn Backend>) -> Result<Episodes> {
+        let env = CoopEnv::new(backend.clone(), cfg, batch, 1)?;
+        let node_slots = (batch * cfg.n_nodes) as f64 * cfg.episode_slots() as f64;
+        Ok(Episodes { env, h, backend, node_slots, episode: 0, bound: 0, units: 0.0, slots: 0 })
     }
-    let success = CoopResult::from_stats("base", f64::NAN, h, &env.stats()?).success_rate;
-    let bound = backend.bound_bytes() - bound0;
-    let rate = median(rates);
-    let slots = repeats.max(1) * cfg.episode_slots() as usize;
-    let line = (backend.kind() == crate::backend::BackendKind::Cpu)
-        .then(|| super::roofline::bound_line(bound, node_slots * repeats.max(1) as f64, slots, rate));
-    Ok((rate, success, line))
+
+    /// One episode: node-slots per second.
+    fn block(&mut self) -> Result<f64> {
+        let bound0 = self.backend.bound_bytes();
+        let t = std::time::Instant::now();
+        self.env.reset(self.episode)?;
+        self.episode += 1;
+        while !self.env.done() {
+            self.env.policy(self.h)?;
+            self.env.step_device()?;
+        }
+        self.backend.sync()?;
+        let rate = self.node_slots / t.elapsed().as_secs_f64();
+        if self.episode > 1 {
+            // the untimed first block is not in the roofline's count
+            self.bound += self.backend.bound_bytes() - bound0;
+            self.units += self.node_slots;
+            self.slots += self.env.config().episode_slots() as usize;
+        }
+        Ok(rate)
+    }
+
+    /// The success rate (eq. 9) of the last episode (a cross-check of the model against the
+    /// reference's).
+    fn success(&self) -> Result<f64> {
+        Ok(CoopResult::from_stats("base", f64::NAN, self.h, &self.env.stats()?).success_rate)
+    }
 }

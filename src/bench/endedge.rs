@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::common::{interpreter, median, number, reference};
+use super::common::{interpreter, number, ratio_text, reference, Block, Rounds};
 use crate::backend::{self, BackendChoice};
 use crate::env::endedge::{EndedgeConfig, EndedgeEnv, Heuristic};
 use crate::error::{Error, Result};
@@ -25,8 +25,8 @@ pub struct Args {
     /// Timed slots per repetition (after one warm-up episode of the same length).
     #[arg(long, default_value_t = 110)]
     pub slots: usize,
-    /// Timed repetitions (median reported).
-    #[arg(long, default_value_t = 3)]
+    /// Timed blocks per side, mecrl's and the reference's alternating (median and range reported).
+    #[arg(long, default_value_t = 5)]
     pub repeats: usize,
     /// Slots the Python reference simulates for D = 10,000 (it is slow).
     #[arg(long, default_value_t = 20)]
@@ -67,9 +67,13 @@ impl Args {
         for n in notes {
             out.push_str(&format!("{n}\n"));
         }
-        out.push_str(&format!("mecrl bench endedge on {}\n", be.describe()));
         out.push_str(&format!(
-            "{:<16} {:>6} {:>20} {:>18} {:>21} {:>7}\n",
+            "mecrl bench endedge on {}  (medians and ranges of {} blocks, mecrl's and the reference's alternating)\n",
+            be.describe(),
+            self.repeats
+        ));
+        out.push_str(&format!(
+            "{:<16} {:>6} {:>22} {:>14} {:>24} {:>20}\n",
             "case", "batch", "mecrl (M dev-slot/s)", "per core-s (M)", "python (M dev-slot/s)", "ratio"
         ));
         for (d, e, batch, py_slots) in
@@ -84,10 +88,12 @@ impl Args {
             };
             let mut env = EndedgeEnv::new(&cfg, batch, 1, be.clone())?;
             env.run_episode(Heuristic::Random, &mut |_| {})?; // warm-up: pipelines, steady queues
-            let mut times = vec![];
-            let cpu0 = cpu_seconds();
-            let bound0 = be.bound_bytes();
-            for _ in 0..self.repeats {
+                                                              // mecrl's blocks (`slots` slots each) and the reference's alternate; the CPU seconds
+                                                              // and the bytes bound are summed over mecrl's timed blocks
+            let (mut cpu_s, mut bound, mut timed) = (0.0, 0u64, 0usize);
+            let work = (batch * d * self.slots) as f64;
+            let mut blocks: Vec<Block<'_>> = vec![Box::new(|| {
+                let (cpu0, bound0) = (cpu_seconds(), be.bound_bytes());
                 be.sync()?;
                 let t0 = Instant::now();
                 for _ in 0..self.slots {
@@ -96,25 +102,33 @@ impl Args {
                     env.step()?;
                 }
                 be.sync()?;
-                times.push(t0.elapsed().as_secs_f64());
+                let t = t0.elapsed().as_secs_f64();
+                if let (Some(a), Some(b)) = (cpu0, cpu_seconds()) {
+                    cpu_s += b - a;
+                }
+                bound += be.bound_bytes() - bound0;
+                timed += 1;
+                Ok(work / t)
+            })];
+            if !self.no_reference {
+                blocks.push(Box::new(move || self.python_rate(d, e, py_slots)));
             }
-            let work = (batch * d * self.slots) as f64;
-            let per_core = match (cpu0, cpu_seconds()) {
-                (Some(a), Some(b)) if b > a => format!("{:.2}", work * self.repeats as f64 / (b - a) / 1e6),
-                _ => "-".into(),
-            };
-            let rate = work / median(times);
-            let py = if self.no_reference { None } else { Some(self.python_rate(d, e, py_slots)?) };
-            let (p, r) = match py {
-                Some(p) => (format!("{:.3}", p / 1e6), format!("{:.0}×", rate / p)),
-                None => ("-".into(), "-".into()),
+            let rounds = Rounds::run("--repeats", self.repeats, &mut blocks)?;
+            drop(blocks);
+            // the untimed first block is in these sums and in `timed` alike
+            let per_core = if cpu_s > 0.0 { format!("{:.2}", work * timed as f64 / cpu_s / 1e6) } else { "-".into() };
+            let rate = rounds.stat(0);
+            let (p, r) = if self.no_reference {
+                ("-".into(), "-".into())
+            } else {
+                let p = rounds.stat(1);
+                (format!("{:.3} ({:.3}–{:.3})", p.med / 1e6, p.min / 1e6, p.max / 1e6), ratio_text(rounds.ratio(0, 1)))
             };
             let case = format!("D={d}, E={e}");
-            out.push_str(&format!("{case:<16} {batch:>6} {:>20.2} {per_core:>18} {p:>21} {r:>7}\n", rate / 1e6));
+            let m = format!("{:.2} ({:.2}–{:.2})", rate.med / 1e6, rate.min / 1e6, rate.max / 1e6);
+            out.push_str(&format!("{case:<16} {batch:>6} {m:>22} {per_core:>14} {p:>24} {r:>20}\n"));
             if be.kind() == crate::backend::BackendKind::Cpu {
-                let bound = be.bound_bytes() - bound0;
-                let line =
-                    super::roofline::bound_line(bound, work * self.repeats as f64, self.repeats * self.slots, rate);
+                let line = super::roofline::bound_line(bound, work * timed as f64, timed * self.slots, rate.med);
                 out.push_str(&format!("  slot {line}\n"));
             }
         }

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::common::median;
+pub use super::common::Stat;
 use crate::error::Result;
 use crate::isa::Isa;
 
@@ -80,26 +80,6 @@ pub struct Ceilings {
     /// unrolled scalar where there are no vectors): the yardstick of `objective_exact`, which
     /// keeps the scalar order for the same bits on every backend. G evaluations/s.
     pub objective_gevals: Stat,
-}
-
-/// A median and its range.
-#[derive(Clone, Copy, Debug)]
-pub struct Stat {
-    /// Median.
-    pub med: f64,
-    /// Minimum.
-    pub min: f64,
-    /// Maximum.
-    pub max: f64,
-}
-
-impl Stat {
-    /// The median and range of `v` (not empty).
-    pub fn of(v: Vec<f64>) -> Stat {
-        let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
-        let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        Stat { med: median(v), min, max }
-    }
 }
 
 impl std::fmt::Display for Stat {
