@@ -37,7 +37,7 @@ pub struct Args {
 }
 
 /// Run the benchmark and print its report: every backend's episode and the reference's in
-/// alternating rounds ([`Rounds`]), medians and ranges.
+/// alternating rounds (one block of every side in turn), medians and ranges.
 pub fn run(a: &Args) -> Result<()> {
     let cfg = CoopConfig { n_nodes: a.nodes, ..Default::default() };
     cfg.validate()?;

@@ -46,7 +46,8 @@ pub struct Args {
 }
 
 /// Run the benchmark and print its report: per size, every backend's step and step + policy
-/// blocks and the reference's alternate in rounds ([`Rounds`]); medians and ranges.
+/// blocks and the reference's alternate in rounds (one block of every side in turn); medians and
+/// ranges.
 pub fn run(a: &Args) -> Result<()> {
     let case = Case::parse("--case", &a.case)?;
     if a.blocks == 0 || a.slots == 0 {
