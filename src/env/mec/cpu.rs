@@ -98,12 +98,45 @@ pub fn cpu_channel(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
     need("mec_channel", "h", bufs[2].len(), b * n * m)?;
     let [ip, mp, h] = bufs else { unreachable!() };
     let (ip, mp) = (f32s(ip), f32s(mp));
-    f32s_mut(h)[..b * n * m].par_chunks_mut(m).enumerate().for_each(|(row, out)| {
-        let (bi, i) = (row / n, row % n);
-        let pos = &ip[bi * 2 * n..];
-        channel_row(&p, bi as u32, i as u32, pos[i], pos[n + i], &mp[bi * 2 * m..(bi + 1) * 2 * m], out);
+    if n == 0 || m == 0 {
+        return Ok(());
+    }
+    f32s_mut(h)[..b * n * m].par_chunks_mut(n * m).enumerate().for_each(|(bi, hb)| {
+        channel_instance(&p, bi as u32, &ip[bi * 2 * n..(bi + 1) * 2 * n], &mp[bi * 2 * m..(bi + 1) * 2 * m], hb);
     });
     Ok(())
+}
+
+/// The channel rows of one instance, 16 IoTDs at a time: their Philox blocks drawn together
+/// ([`rng::philox16x4`]: the counters differ only in the element word) and the gains computed
+/// over whole lane arrays, so it vectorizes; each value is [`channel_row`]'s, bit for bit.
+fn channel_instance(p: &MecParams, b: u32, iotd_pos: &[f32], mec_pos: &[f32], out: &mut [f32]) {
+    const L: usize = 16;
+    let (n, m) = (p.n as usize, p.m as usize);
+    let blocks = m.div_ceil(4);
+    let key = [p.key0, p.key1];
+    let ctr = rng::counter(0, b, p.step, stream::MEC_FADING, 0);
+    for i0 in (0..n).step_by(L) {
+        let len = L.min(n - i0);
+        let (mut xi, mut yi) = ([0.0f32; L], [0.0f32; L]);
+        xi[..len].copy_from_slice(&iotd_pos[i0..i0 + len]);
+        yi[..len].copy_from_slice(&iotd_pos[n + i0..n + i0 + len]);
+        for jb in 0..blocks {
+            let c0: [u32; L] = std::array::from_fn(|l| (i0 + l) as u32 * blocks as u32 + jb as u32);
+            let w = rng::philox16x4(c0, ctr[1], ctr[2], ctr[3], key);
+            for (jj, words) in w.iter().enumerate().take(m - 4 * jb) {
+                let j = 4 * jb + jj;
+                let (mx, my) = (mec_pos[j], mec_pos[m + j]);
+                let gain: [f32; L] = std::array::from_fn(|l| {
+                    let (dx, dy) = (mx - xi[l], my - yi[l]);
+                    channel_gain(p.beta0, rng::exponential(words[l]), dx * dx + dy * dy, p.d2_min)
+                });
+                for (l, &g) in gain[..len].iter().enumerate() {
+                    out[(i0 + l) * m + j] = g;
+                }
+            }
+        }
+    }
 }
 
 /// Allocation row of one IoTD (kernel `mec_alloc`): hn, p*, the cost row and √F.
@@ -172,18 +205,27 @@ pub fn cpu_alloc(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
                 c[r * (m + 1)] = p.phi_t * t_l + p.phi_e * e_l;
                 s[r] = tf[r0 + r].sqrt();
             }
+            // The rates and costs run on all L lanes (a fixed trip count: LLVM vectorizes a
+            // loop of at most 16 iterations not at all, since its vector body takes 64), the
+            // padding lanes' results dropped.
             const L: usize = 16;
             for e0 in (0..nr * m).step_by(L) {
                 let len = L.min(nr * m - e0);
-                let mut hl = [1.0f32; L];
+                let (mut hl, mut dl) = ([1.0f32; L], [1.0f32; L]);
                 hl[..len].copy_from_slice(&hb[e0..e0 + len]);
+                for (l, d) in dl[..len].iter_mut().enumerate() {
+                    *d = td[r0 + (e0 + l) / m];
+                }
                 let pw = optimal_power_lanes(&hl, p.bandwidth, p.noise_psd, p.phi_t, p.phi_e, p.p_max);
-                for l in 0..len {
-                    let e = e0 + l;
-                    let (r, j) = (e / m, e % m);
-                    po[e] = pw[l];
+                let mut cl = [0.0f32; L];
+                for l in 0..L {
                     let rate = rate(p.bandwidth, p.noise_psd, pw[l], hl[l]);
-                    c[r * (m + 1) + j + 1] = tx_cost(td[r0 + r], rate, pw[l], p.phi_t, p.phi_e);
+                    cl[l] = tx_cost(dl[l], rate, pw[l], p.phi_t, p.phi_e);
+                }
+                po[e0..e0 + len].copy_from_slice(&pw[..len]);
+                for (l, &cost) in cl[..len].iter().enumerate() {
+                    let e = e0 + l;
+                    c[(e / m) * (m + 1) + e % m + 1] = cost;
                 }
             }
         });
@@ -215,10 +257,20 @@ pub fn cpu_observe(params: &[u8], bufs: &mut [&mut [u32]]) -> Result<()> {
 /// Column j of one instance's observation.
 #[inline(always)]
 pub fn observe_column(h: &[f32], n: usize, m: usize, j: usize, out: &mut [f32]) {
+    // the logarithms 16 at a time over whole lane arrays (a loop of N = 30 would not vectorize:
+    // LLVM's vector body takes 64 iterations); the mean sums them in order afterwards
+    const L: usize = 16;
+    for i0 in (0..n).step_by(L) {
+        let len = L.min(n - i0);
+        let mut x = [1.0f32; L];
+        for (l, v) in x[..len].iter_mut().enumerate() {
+            *v = h[(i0 + l) * m + j];
+        }
+        let y = x.map(log_gain);
+        out[i0..i0 + len].copy_from_slice(&y[..len]);
+    }
     let mut mean = 0.0f32;
-    for i in 0..n {
-        let v = log_gain(h[i * m + j]);
-        out[i] = v;
+    for &v in &out[..n] {
         mean += v;
     }
     mean /= n as f32;
@@ -551,6 +603,69 @@ mod tests {
             }
         }
     }
+    #[test]
+    fn channel_kernel_equals_channel_row_bit_for_bit() {
+        // 16 IoTDs at a time against the scalar row: N on both sides of the lane count, M
+        // across Philox blocks (1, 4, 5, 9), two instances
+        for (n, m) in [(30u32, 2u32), (16, 1), (7, 4), (33, 5), (50, 9)] {
+            let mut p = MecConfig { n_iotd: n as usize, n_mec: m as usize, ..MecConfig::default() }.params(2, 1, 3);
+            p.b = 2;
+            p.step = 5;
+            let (n, m) = (n as usize, m as usize);
+            let ip: Vec<f32> = (0..2 * 2 * n).map(|k| ((k * 7919) % 500) as f32 / 10.0).collect();
+            let mp: Vec<f32> = (0..2 * 2 * m).map(|k| ((k * 104_729) % 500) as f32 / 10.0).collect();
+            let mut bufs: Vec<Vec<u32>> = vec![
+                ip.iter().map(|x| x.to_bits()).collect(),
+                mp.iter().map(|x| x.to_bits()).collect(),
+                vec![0; 2 * n * m],
+            ];
+            let mut refs: Vec<&mut [u32]> = bufs.iter_mut().map(|v| v.as_mut_slice()).collect();
+            cpu_channel(bytemuck::bytes_of(&p), &mut refs).unwrap();
+            for bi in 0..2 {
+                for i in 0..n {
+                    let mut row = vec![0.0f32; m];
+                    let pos = &ip[bi * 2 * n..];
+                    channel_row(
+                        &p,
+                        bi as u32,
+                        i as u32,
+                        pos[i],
+                        pos[n + i],
+                        &mp[bi * 2 * m..(bi + 1) * 2 * m],
+                        &mut row,
+                    );
+                    let want: Vec<u32> = row.iter().map(|x| x.to_bits()).collect();
+                    assert_eq!(bufs[2][(bi * n + i) * m..(bi * n + i + 1) * m], want, "n {n} m {m} b {bi} i {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn observe_column_equals_the_plain_loop_bit_for_bit() {
+        for (n, m) in [(30usize, 2usize), (16, 3), (5, 1), (47, 4)] {
+            let h: Vec<f32> =
+                (0..n * m).map(|k| 10f32.powf(-12.0 + 6.0 * ((k * 7919) % 1000) as f32 / 1000.0)).collect();
+            for j in 0..m {
+                let mut out = vec![0.0f32; n];
+                observe_column(&h, n, m, j, &mut out);
+                let v: Vec<f32> = (0..n).map(|i| log_gain(h[i * m + j])).collect();
+                let mut mean = 0.0f32;
+                for &x in &v {
+                    mean += x;
+                }
+                mean /= n as f32;
+                let mut var = 0.0f32;
+                for &x in &v {
+                    var += (x - mean) * (x - mean);
+                }
+                let sd = (var / n as f32).sqrt().max(1e-6);
+                let want: Vec<u32> = v.iter().map(|x| ((x - mean) / sd).to_bits()).collect();
+                assert_eq!(out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want, "n {n} m {m} j {j}");
+            }
+        }
+    }
+
     fn small_params(n: u32, m: u32) -> MecParams {
         let cfg = MecConfig { n_iotd: n as usize, n_mec: m as usize, ..MecConfig::default() };
         cfg.params(1, 1, 42)
