@@ -129,6 +129,11 @@ impl Rounds {
     }
 }
 
+/// A rate in millions with its range: `1.234 (1.100–1.300)` (`digits` after the point).
+pub(crate) fn millions(s: Stat, digits: usize) -> String {
+    format!("{:.d$} ({:.d$}–{:.d$})", s.med / 1e6, s.min / 1e6, s.max / 1e6, d = digits)
+}
+
 /// `2.33x (2.10–2.52)`.
 pub(crate) fn ratio_text(s: Stat) -> String {
     format!("{:.1}x ({:.1}–{:.1})", s.med, s.min, s.max)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::common::{backends, interpreter, number, ratio_text, reference, Block, Rounds, Stat};
+use super::common::{backends, interpreter, millions, number, ratio_text, reference, Block, Rounds};
 use crate::backend::Backend;
 use crate::env::coop::{CoopConfig, CoopEnv, Heuristic};
 use crate::error::Result;
@@ -79,7 +79,7 @@ pub fn run(a: &Args) -> Result<()> {
         let r = rounds.stat(k);
         let ratio = if a.no_reference { "-".into() } else { ratio_text(rounds.ratio(k, py_side)) };
         let name = format!("mecrl {} (heuristic + step)", side.backend.kind());
-        println!("{name:<40} {:>26} {ratio:>20} {:>9.3}", rate_text(r), side.success()?);
+        println!("{name:<40} {:>26} {ratio:>20} {:>9.3}", millions(r, 3), side.success()?);
         if side.backend.kind() == crate::backend::BackendKind::Cpu {
             let line = super::roofline::bound_line(side.bound, side.units, side.slots, r.med);
             println!("  heuristic + step {line}");
@@ -90,17 +90,12 @@ pub fn run(a: &Args) -> Result<()> {
         println!(
             "{:<40} {:>26} {:>20} {:>9.3}",
             "plain Python (Random, one instance)",
-            rate_text(r),
+            millions(r, 3),
             "1x",
             py_success.get()
         );
     }
     Ok(())
-}
-
-/// `1.234 (1.100–1.300)` in millions.
-fn rate_text(s: Stat) -> String {
-    format!("{:.3} ({:.3}–{:.3})", s.med / 1e6, s.min / 1e6, s.max / 1e6)
 }
 
 /// Whole episodes of one backend (heuristic + step on the device, no host round trip per slot),

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::common::{backends, interpreter, number, ratio_text, reference, Block, Rounds, Stat};
+use super::common::{backends, interpreter, millions, number, ratio_text, reference, Block, Rounds};
 use crate::backend::{self, Backend};
 use crate::env::crowd::{Case, CrowdConfig, CrowdEnv, Policy};
 use crate::error::{Error, Result};
@@ -98,7 +98,7 @@ pub fn run(a: &Args) -> Result<()> {
         drop(blocks);
         let _ = std::fs::remove_file(&tmp);
         let py_side = 2 * sides.len();
-        let m = |s: Stat| format!("{:.3} ({:.3}–{:.3})", s.med / 1e6, s.min / 1e6, s.max / 1e6);
+        let m = |s| millions(s, 3);
         for (k, side) in sides.iter().enumerate() {
             let vs = if state.is_some() { ratio_text(rounds.ratio(2 * k, py_side)) } else { "-".into() };
             let name = format!("mecrl {}", side.backend.kind());

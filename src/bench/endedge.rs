@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::common::{interpreter, number, ratio_text, reference, Block, Rounds};
+use super::common::{interpreter, millions, number, ratio_text, reference, Block, Rounds};
 use crate::backend::{self, BackendChoice};
 use crate::env::endedge::{EndedgeConfig, EndedgeEnv, Heuristic};
 use crate::error::{Error, Result};
@@ -122,10 +122,10 @@ impl Args {
                 ("-".into(), "-".into())
             } else {
                 let p = rounds.stat(1);
-                (format!("{:.3} ({:.3}–{:.3})", p.med / 1e6, p.min / 1e6, p.max / 1e6), ratio_text(rounds.ratio(0, 1)))
+                (millions(p, 3), ratio_text(rounds.ratio(0, 1)))
             };
             let case = format!("D={d}, E={e}");
-            let m = format!("{:.2} ({:.2}–{:.2})", rate.med / 1e6, rate.min / 1e6, rate.max / 1e6);
+            let m = millions(rate, 2);
             out.push_str(&format!("{case:<16} {batch:>6} {m:>22} {per_core:>14} {p:>24} {r:>20}\n"));
             if be.kind() == crate::backend::BackendKind::Cpu {
                 let line = super::roofline::bound_line(bound, work * timed as f64, timed * self.slots, rate.med);
